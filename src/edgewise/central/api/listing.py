@@ -1,0 +1,32 @@
+"""Turns a page of results into a response: the items and, when more follow, a `Link` header."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from edgewise.central.services.paging import decode_marker, encode_marker
+
+
+def page_response(request: Request, items: Sequence[Any], next_marker: str | None) -> JSONResponse:
+    headers = {}
+    if next_marker:
+        url = request.url.include_query_params(nextpage_opaque_marker=next_marker)
+        headers["Link"] = f'<{url}>; rel="next"'
+    return JSONResponse(list(items), headers=headers)
+
+
+def page_in_memory(
+    documents: list[dict[str, Any]], marker: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Pages a list ordered by id and already filtered; the marker names the last id seen."""
+    start = 0
+    if marker:
+        (last_id,) = decode_marker(marker, 1)
+        start = next((i for i, d in enumerate(documents) if d["id"] > last_id), len(documents))
+    chunk = documents[start : start + limit]
+    more = start + limit < len(documents)
+    return chunk, encode_marker([chunk[-1]["id"]]) if more and chunk else None

@@ -1,0 +1,130 @@
+"""Every error leaves the API as an ETSI SOL005 / RFC 7807 ProblemDetails document."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from edgewise.central.services.catalog import NotAcceptableContent
+from edgewise.central.services.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServiceError,
+    Unauthenticated,
+)
+
+PROBLEM_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+STATUS_OF: dict[type[ServiceError], int] = {
+    NotAcceptableContent: 406,
+    Invalid: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+}
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://edgewise.dev/problems/{status}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+
+
+def _status_of(error: ServiceError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 500
+
+
+async def _service_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ServiceError)
+    status = _status_of(error)
+    extra: dict[str, Any] | None = None
+    if isinstance(error, Invalid) and error.problems:
+        extra = {"problems": [{"where": p.where, "message": p.message} for p in error.problems]}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(status, error.detail, instance=request.url.path, extra=extra, headers=headers)
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = []
+    for item in error.errors():
+        location = [str(part) for part in item.get("loc", ()) if part != "body"]
+        where = ".".join(location)
+        problems.append({"where": where, "message": str(item.get("msg", "is not valid"))})
+    summary = "; ".join(
+        f"{p['where']}: {p['message']}" if p["where"] else p["message"] for p in problems
+    )
+    return problem(
+        400,
+        f"the request is not valid: {summary}",
+        instance=request.url.path,
+        extra={"problems": problems},
+    )
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    detail = str(error.detail)
+    if error.status_code == 404 and detail == "Not Found":
+        detail = f"there is no resource at {request.url.path}"
+    if error.status_code == 405:
+        detail = f"{request.method} is not supported on {request.url.path}"
+    return problem(error.status_code, detail, instance=request.url.path, headers=error.headers)
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
+    return problem(
+        500,
+        "the central hit an unexpected error; it is logged, and nothing was changed",
+        instance=request.url.path,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

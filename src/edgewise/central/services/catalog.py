@@ -1,0 +1,381 @@
+"""The catalog: NS descriptors and VNF packages, from creation through onboarding to deletion.
+
+Both kinds share one life cycle (SOL005): CREATED -> (content uploaded and valid) ->
+ONBOARDED and ENABLED; content is immutable once onboarded; DISABLED and NOT_IN_USE
+before deletion. Validation is Edgewise's own SOL001 loader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NoReturn
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from edgewise.central.services.access import (
+    Principal,
+    ensure_writable,
+    get_visible,
+    owner_for_new,
+    scoped,
+)
+from edgewise.central.services.errors import Conflict, InputProblem, Invalid, NotFound
+from edgewise.central.services.tenants import get_tenant
+from edgewise.central.store.tables import CatalogItemRow
+from edgewise.tosca import Limits, LoadResult, Nsd, Vnfd, load_bytes
+
+ZIP_TYPE = "application/zip"
+YAML_TYPE = "text/plain"
+
+
+class CatalogKind(StrEnum):
+    NSD = "nsd"
+    VNF_PACKAGE = "vnfpkg"
+
+    @property
+    def label(self) -> str:
+        return "NS descriptor" if self is CatalogKind.NSD else "VNF package"
+
+
+@dataclass(frozen=True)
+class Content:
+    data: bytes
+    media_type: str
+    filename: str
+
+
+def create_item(
+    session: Session,
+    principal: Principal,
+    kind: CatalogKind,
+    user_defined_data: dict[str, Any],
+    *,
+    tenant_id: str | None = None,
+) -> CatalogItemRow:
+    """A new, empty catalog resource (state CREATED). Admins create shared ones by default."""
+    owner = owner_for_new(principal, tenant_id, shared_allowed=True)
+    if owner is not None:
+        get_tenant(session, principal, owner)
+    row = CatalogItemRow(kind=kind.value, tenant_id=owner, user_defined_data=user_defined_data)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_items(session: Session, principal: Principal, kind: CatalogKind) -> list[CatalogItemRow]:
+    query = scoped(select(CatalogItemRow), principal, CatalogItemRow, shared_rows=True)
+    query = query.where(CatalogItemRow.kind == kind.value)
+    return list(session.scalars(query.order_by(CatalogItemRow.id)))
+
+
+def get_item(
+    session: Session, principal: Principal, kind: CatalogKind, item_id: str
+) -> CatalogItemRow:
+    row = get_visible(
+        session, CatalogItemRow, item_id, principal, what=kind.label, shared_rows=True
+    )
+    if row.kind != kind.value:
+        raise_not_found(kind, item_id)
+    return row
+
+
+def upload_content(
+    session: Session,
+    principal: Principal,
+    kind: CatalogKind,
+    item_id: str,
+    data: bytes,
+    *,
+    media_type: str,
+    limits: Limits,
+) -> CatalogItemRow:
+    """Validates `data` and onboards it; an invalid upload changes nothing."""
+    row = get_item(session, principal, kind, item_id)
+    ensure_writable(principal, row, what=kind.label)
+    if row.onboarding_state != "CREATED":
+        raise Conflict(
+            f"{kind.label} {item_id} is {row.onboarding_state}; content can be uploaded only "
+            "once, while it is CREATED (onboarded content is immutable: create a new one)"
+        )
+    is_zip = data[:4] == b"PK\x03\x04"
+    declared = media_type.split(";", maxsplit=1)[0].strip().lower()
+    if declared == ZIP_TYPE and not is_zip:
+        raise Invalid(
+            "the content is not what its Content-Type says",
+            [InputProblem("Content-Type", "application/zip was declared but the body is no zip")],
+        )
+    if kind is CatalogKind.VNF_PACKAGE and not is_zip:
+        raise Invalid(
+            "a VNF package must be a SOL004 CSAR zip file",
+            [
+                InputProblem(
+                    "body", "the content is not a zip archive (use Content-Type application/zip)"
+                )
+            ],
+        )
+    result = load_bytes(data, "package.zip" if is_zip else "descriptor.yaml", limits)
+    problems = _problems(result)
+    descriptor = result.descriptor
+    if not problems and descriptor is not None and descriptor.kind != _expected(kind):
+        other = CatalogKind.VNF_PACKAGE if kind is CatalogKind.NSD else CatalogKind.NSD
+        problems = [
+            InputProblem(
+                "body",
+                f"this is a {descriptor.kind.upper()}, not a {_expected(kind).upper()}: "
+                f"upload it as a {other.label}",
+            )
+        ]
+    if problems or descriptor is None:
+        raise Invalid(f"the {kind.label} content is not valid; nothing was onboarded", problems)
+    summary = _summary(descriptor, result)
+    _ensure_unique_descriptor(session, row, str(summary["descriptorId"]))
+    row.summary = summary
+    row.descriptor_id = str(summary["descriptorId"])
+    row.content = data
+    row.content_type = ZIP_TYPE if is_zip else YAML_TYPE
+    row.checksum = hashlib.sha256(data).hexdigest()
+    row.failure = None
+    row.onboarding_state = "ONBOARDED"
+    row.operational_state = "ENABLED"
+    if kind is CatalogKind.NSD:
+        _link_vnf_packages(session, principal, row)
+    session.flush()
+    return row
+
+
+def modify_item(
+    session: Session,
+    principal: Principal,
+    kind: CatalogKind,
+    item_id: str,
+    *,
+    operational_state: str | None,
+    user_defined_data: dict[str, Any] | None,
+) -> CatalogItemRow:
+    """Enables/disables an onboarded item and merges user-defined data (null removes a key)."""
+    row = get_item(session, principal, kind, item_id)
+    ensure_writable(principal, row, what=kind.label)
+    if operational_state is not None:
+        if row.onboarding_state != "ONBOARDED":
+            raise Conflict(
+                f"{kind.label} {item_id} is {row.onboarding_state}; only an onboarded one "
+                "can be enabled or disabled"
+            )
+        if row.operational_state == operational_state:
+            raise Conflict(f"{kind.label} {item_id} is already {operational_state}")
+        row.operational_state = operational_state
+    if user_defined_data is not None:
+        merged = dict(row.user_defined_data)
+        for key, value in user_defined_data.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        row.user_defined_data = merged
+    session.flush()
+    return row
+
+
+def delete_item(session: Session, principal: Principal, kind: CatalogKind, item_id: str) -> None:
+    row = get_item(session, principal, kind, item_id)
+    ensure_writable(principal, row, what=kind.label)
+    if row.onboarding_state == "ONBOARDED" and row.operational_state != "DISABLED":
+        raise Conflict(f"{kind.label} {item_id} is ENABLED; disable it before deleting it")
+    if row.usage_state != "NOT_IN_USE":
+        raise Conflict(f"{kind.label} {item_id} is IN_USE and cannot be deleted")
+    linked = row.summary.get("vnfPkgIds", []) if kind is CatalogKind.NSD else []
+    session.delete(row)
+    session.flush()
+    for package_id in linked:
+        _refresh_usage(session, package_id)
+
+
+def content(
+    session: Session,
+    principal: Principal,
+    kind: CatalogKind,
+    item_id: str,
+    *,
+    accept: str,
+) -> Content:
+    """The onboarded content in a format `accept` allows (zip, or YAML for one-file content)."""
+    row = get_item(session, principal, kind, item_id)
+    if row.onboarding_state != "ONBOARDED" or row.content is None:
+        raise Conflict(f"{kind.label} {item_id} is {row.onboarding_state}; it has no content yet")
+    wants_zip = _accepts(accept, ZIP_TYPE)
+    wants_yaml = _accepts(accept, YAML_TYPE)
+    if row.content_type == YAML_TYPE and wants_yaml:
+        return Content(row.content, YAML_TYPE, "descriptor.yaml")
+    if row.content_type == ZIP_TYPE and wants_zip:
+        return Content(row.content, ZIP_TYPE, "package.zip")
+    if row.content_type == YAML_TYPE and wants_zip:
+        return Content(_wrap_in_csar(row.content), ZIP_TYPE, "package.zip")
+    raise NotAcceptableContent(
+        "this content is a zip package; ask for it with 'Accept: application/zip'"
+        if row.content_type == ZIP_TYPE
+        else "this content is YAML; accept 'text/plain' or 'application/zip'"
+    )
+
+
+def descriptor_document(
+    session: Session, principal: Principal, kind: CatalogKind, item_id: str, *, accept: str
+) -> Content:
+    """The descriptor alone (a VNF package's VNFD): the entry YAML, or its Definitions as a zip."""
+    row = get_item(session, principal, kind, item_id)
+    if row.onboarding_state != "ONBOARDED" or row.content is None:
+        raise Conflict(f"{kind.label} {item_id} is {row.onboarding_state}; it has no content yet")
+    entry = str(row.summary.get("entryDefinitions", ""))
+    files = [str(f) for f in row.summary.get("files", [])]
+    if _accepts(accept, YAML_TYPE) and len(files) == 1:
+        return Content(_read_member(row.content, entry), YAML_TYPE, entry.rsplit("/", 1)[-1])
+    if _accepts(accept, ZIP_TYPE):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+            for name in files:
+                out.writestr(name, _read_member(row.content, name))
+        return Content(buffer.getvalue(), ZIP_TYPE, "vnfd.zip")
+    raise NotAcceptableContent(
+        "this descriptor spans several files; ask for it with 'Accept: application/zip'"
+    )
+
+
+def artifact(
+    session: Session, principal: Principal, kind: CatalogKind, item_id: str, path: str
+) -> Content:
+    """One file of an onboarded package, by its path inside the package."""
+    row = get_item(session, principal, kind, item_id)
+    if row.onboarding_state != "ONBOARDED" or row.content is None:
+        raise Conflict(f"{kind.label} {item_id} is {row.onboarding_state}; it has no content yet")
+    if row.content_type != ZIP_TYPE:
+        raise_not_found(kind, item_id, f"artifact {path!r}")
+    try:
+        with zipfile.ZipFile(io.BytesIO(row.content)) as archive:
+            data = archive.read(path)
+    except KeyError:
+        raise_not_found(kind, item_id, f"artifact {path!r}")
+    return Content(data, "application/octet-stream", path.rsplit("/", 1)[-1])
+
+
+class NotAcceptableContent(Conflict):
+    """The content exists but not in a format the caller accepts (HTTP 406)."""
+
+    code = "not-acceptable"
+
+
+def raise_not_found(kind: CatalogKind, item_id: str, what: str = "") -> NoReturn:
+    suffix = f" has no {what}" if what else " does not exist"
+    raise NotFound(f"{kind.label} {item_id}{suffix}")
+
+
+def _expected(kind: CatalogKind) -> str:
+    return "nsd" if kind is CatalogKind.NSD else "vnfd"
+
+
+def _problems(result: LoadResult) -> list[InputProblem]:
+    return [
+        InputProblem(f"{p.file}:{p.line}:{p.column}" + (f" {p.path}" if p.path else ""), p.message)
+        for p in result.problems
+        if getattr(p, "severity", "error") == "error"
+    ]
+
+
+def _summary(descriptor: Vnfd | Nsd, result: LoadResult) -> dict[str, Any]:
+    common: dict[str, Any] = {
+        "descriptorId": descriptor.descriptor_id,
+        "nodeCount": descriptor.node_count,
+        "policyCount": descriptor.policy_count,
+        "chainCount": descriptor.chain_count,
+        "files": list(result.files),
+        "entryDefinitions": result.files[0] if result.files else "",
+    }
+    if isinstance(descriptor, Nsd):
+        return common | {
+            "nsdName": descriptor.name,
+            "nsdVersion": descriptor.version,
+            "nsdDesigner": descriptor.designer,
+            "nsdInvariantId": descriptor.invariant_id,
+            "vnfdIds": list(descriptor.vnfd_ids),
+            "vnfPkgIds": [],
+        }
+    return common | {
+        "vnfProvider": descriptor.provider,
+        "vnfProductName": descriptor.product_name,
+        "vnfSoftwareVersion": descriptor.software_version,
+        "vnfdVersion": descriptor.descriptor_version,
+    }
+
+
+def _ensure_unique_descriptor(session: Session, row: CatalogItemRow, descriptor_id: str) -> None:
+    """One onboarded item per descriptor id in an owner's catalog (and in the shared one)."""
+    clash = session.scalar(
+        select(CatalogItemRow.id).where(
+            CatalogItemRow.kind == row.kind,
+            CatalogItemRow.descriptor_id == descriptor_id,
+            CatalogItemRow.onboarding_state == "ONBOARDED",
+            (CatalogItemRow.tenant_id == row.tenant_id)
+            if row.tenant_id is not None
+            else CatalogItemRow.tenant_id.is_(None),
+        )
+    )
+    if clash:
+        raise Conflict(
+            f"descriptor {descriptor_id!r} is already onboarded as {clash}; "
+            "give the new version its own descriptor id"
+        )
+
+
+def _link_vnf_packages(session: Session, principal: Principal, nsd: CatalogItemRow) -> None:
+    """Links an NSD to the onboarded VNF packages of the VNFDs it uses; they become IN_USE."""
+    wanted = [str(v) for v in nsd.summary.get("vnfdIds", [])]
+    if not wanted:
+        return
+    query = scoped(select(CatalogItemRow), principal, CatalogItemRow, shared_rows=True).where(
+        CatalogItemRow.kind == CatalogKind.VNF_PACKAGE.value,
+        CatalogItemRow.onboarding_state == "ONBOARDED",
+        CatalogItemRow.descriptor_id.in_(wanted),
+    )
+    packages = list(session.scalars(query))
+    nsd.summary = nsd.summary | {"vnfPkgIds": [p.id for p in packages]}
+    for package in packages:
+        package.usage_state = "IN_USE"
+
+
+def _refresh_usage(session: Session, package_id: str) -> None:
+    package = session.get(CatalogItemRow, package_id)
+    if package is None:
+        return
+    users = session.scalars(
+        select(CatalogItemRow.summary).where(CatalogItemRow.kind == CatalogKind.NSD.value)
+    )
+    in_use = any(package_id in (summary.get("vnfPkgIds") or []) for summary in users)
+    package.usage_state = "IN_USE" if in_use else "NOT_IN_USE"
+
+
+def _accepts(accept: str, media_type: str) -> bool:
+    kinds = [part.split(";")[0].strip().lower() for part in (accept or "*/*").split(",")]
+    major = media_type.split("/", maxsplit=1)[0]
+    return any(k in (media_type, "*/*", f"{major}/*") for k in kinds)
+
+
+def _read_member(data: bytes, name: str) -> bytes:
+    if data[:4] != b"PK\x03\x04":
+        return data
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.read(name)
+
+
+def _wrap_in_csar(yaml_text: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr(
+            "TOSCA-Metadata/TOSCA.meta",
+            "TOSCA-Meta-File-Version: 1.0\nCSAR-Version: 1.1\nCreated-By: Edgewise\n"
+            "Entry-Definitions: Definitions/descriptor.yaml\n",
+        )
+        out.writestr("Definitions/descriptor.yaml", yaml_text)
+    return buffer.getvalue()

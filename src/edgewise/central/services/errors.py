@@ -1,0 +1,59 @@
+"""What can go wrong in a use case, by what the caller should do next.
+
+    ServiceError
+      +-- NotFound         the object does not exist, or the caller may not see it
+      +-- Forbidden        the caller sees it but may not do this
+      +-- Unauthenticated  no valid credentials
+      +-- Conflict         the object's state does not allow this now
+      +-- Invalid          the request itself is wrong; `problems` lists every reason
+
+The API layer maps each to a ProblemDetails status; nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """One thing wrong with a request: where (a field path) and why."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class ServiceError(Exception):
+    code = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ServiceError):
+    code = "not-found"
+
+
+class Forbidden(ServiceError):
+    code = "forbidden"
+
+
+class Unauthenticated(ServiceError):
+    code = "unauthenticated"
+
+
+class Conflict(ServiceError):
+    code = "conflict"
+
+
+class Invalid(ServiceError):
+    code = "invalid"
+
+    def __init__(self, detail: str, problems: Sequence[InputProblem] = ()) -> None:
+        super().__init__(detail)
+        self.problems = tuple(problems)

@@ -1,0 +1,153 @@
+"""Tenants, their users and API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from edgewise.central.services.access import (
+    Principal,
+    Role,
+    get_visible,
+    owner_for_new,
+    require_admin,
+    scoped,
+)
+from edgewise.central.services.auth import IssuedToken, issue_token
+from edgewise.central.services.errors import Conflict, Forbidden, Invalid, NotFound
+from edgewise.central.services.paging import Page, fetch_page
+from edgewise.central.store.tables import (
+    ApiTokenRow,
+    CatalogItemRow,
+    SiteGroupRow,
+    SiteRow,
+    TenantRow,
+    UserRow,
+    utcnow,
+)
+
+
+def create_tenant(session: Session, principal: Principal, name: str, description: str) -> TenantRow:
+    require_admin(principal, "create tenants")
+    if session.scalar(select(TenantRow.id).where(TenantRow.name == name)):
+        raise Conflict(f"a tenant named {name!r} already exists")
+    row = TenantRow(name=name, description=description)
+    session.add(row)
+    _flush_unique(session, f"a tenant named {name!r} already exists")
+    return row
+
+
+def list_tenants(
+    session: Session, principal: Principal, *, marker: str | None, limit: int
+) -> Page[TenantRow]:
+    query = select(TenantRow)
+    if not principal.is_admin:
+        query = query.where(TenantRow.id == principal.tenant_id)
+    return fetch_page(session, query, (TenantRow.name, TenantRow.id), marker=marker, limit=limit)
+
+
+def get_tenant(session: Session, principal: Principal, tenant_id: str) -> TenantRow:
+    row = session.get(TenantRow, tenant_id)
+    if row is None or not (principal.is_admin or principal.tenant_id == tenant_id):
+        raise NotFound(f"tenant {tenant_id} does not exist")
+    return row
+
+
+def delete_tenant(session: Session, principal: Principal, tenant_id: str) -> None:
+    require_admin(principal, "delete tenants")
+    row = get_tenant(session, principal, tenant_id)
+    for model, what in (
+        (SiteRow, "sites"),
+        (SiteGroupRow, "site groups"),
+        (CatalogItemRow, "catalog items"),
+        (UserRow, "users"),
+    ):
+        owned = session.scalar(
+            select(func.count()).select_from(model).where(model.tenant_id == tenant_id)
+        )
+        if owned:
+            raise Conflict(f"tenant {row.name!r} still owns {owned} {what}; delete them first")
+    session.delete(row)
+
+
+def create_user(
+    session: Session, principal: Principal, name: str, role: Role, tenant_id: str | None
+) -> UserRow:
+    if role is Role.ADMIN:
+        require_admin(principal, "create admin users")
+        if tenant_id is not None:
+            raise Invalid("an admin user belongs to no tenant; leave tenantId out")
+        owner = None
+    else:
+        owner = owner_for_new(principal, tenant_id, shared_allowed=False)
+        get_tenant(session, principal, owner or "")
+    if session.scalar(select(UserRow.id).where(UserRow.name == name)):
+        raise Conflict(f"a user named {name!r} already exists")
+    row = UserRow(name=name, role=role.value, tenant_id=owner)
+    session.add(row)
+    _flush_unique(session, f"a user named {name!r} already exists")
+    return row
+
+
+def list_users(
+    session: Session, principal: Principal, *, marker: str | None, limit: int
+) -> Page[UserRow]:
+    query = scoped(select(UserRow), principal, UserRow)
+    return fetch_page(session, query, (UserRow.name, UserRow.id), marker=marker, limit=limit)
+
+
+def get_user(session: Session, principal: Principal, user_id: str) -> UserRow:
+    return get_visible(session, UserRow, user_id, principal, what="user")
+
+
+def delete_user(session: Session, principal: Principal, user_id: str) -> None:
+    row = get_user(session, principal, user_id)
+    if row.id == principal.user_id:
+        raise Conflict("you cannot delete your own user; ask another admin")
+    if row.role == Role.ADMIN.value:
+        require_admin(principal, "delete admin users")
+    session.delete(row)
+
+
+def create_token(
+    session: Session,
+    principal: Principal,
+    name: str,
+    *,
+    user_id: str | None,
+    lifetime_days: int | None,
+) -> IssuedToken:
+    """A new token for `user_id` (default: the caller). Tenants issue only for their users."""
+    user = get_user(session, principal, user_id or principal.user_id)
+    if user.role == Role.ADMIN.value and user.id != principal.user_id:
+        raise Forbidden("a token for an admin can only be created by that admin")
+    lifetime = timedelta(days=lifetime_days) if lifetime_days else None
+    return issue_token(session, user, name, lifetime=lifetime)
+
+
+def list_tokens(
+    session: Session, principal: Principal, *, marker: str | None, limit: int
+) -> Page[ApiTokenRow]:
+    query = scoped(select(ApiTokenRow), principal, ApiTokenRow)
+    return fetch_page(
+        session, query, (ApiTokenRow.created_at, ApiTokenRow.id), marker=marker, limit=limit
+    )
+
+
+def revoke_token(session: Session, principal: Principal, token_id: str) -> ApiTokenRow:
+    row = get_visible(session, ApiTokenRow, token_id, principal, what="token")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+def _flush_unique(session: Session, message: str) -> None:
+    """Flushes; a unique-constraint race becomes a Conflict instead of a 500."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(message) from exc

@@ -1,0 +1,1 @@
+"""The central's store: SQLAlchemy tables, engine set-up and Alembic migrations."""

@@ -1,0 +1,134 @@
+"""The central's tables. Every tenant-owned row carries `tenant_id`; scoping happens in services."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class TenantRow(Base):
+    __tablename__ = "tenants"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    description: Mapped[str] = mapped_column(String(1024), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(63))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SiteRow(Base):
+    __tablename__ = "sites"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(63))
+    kind: Mapped[str] = mapped_column(String(16))
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    compute_nodes: Mapped[int] = mapped_column(Integer)
+    slots_per_node: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(1024), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SiteGroupRow(Base):
+    __tablename__ = "site_groups"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(63))
+    description: Mapped[str] = mapped_column(String(1024), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    members: Mapped[list[SiteGroupMemberRow]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class SiteGroupMemberRow(Base):
+    __tablename__ = "site_group_members"
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("site_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class CatalogItemRow(Base):
+    """One SOL005 catalog resource: an NS descriptor or a VNF package (`kind`).
+
+    The two share their life cycle (created, uploaded, onboarded, enabled, in use)
+    and differ only in the descriptor fields kept in `summary`.
+    `tenant_id` NULL means the provider's shared catalog.
+    """
+
+    __tablename__ = "catalog_items"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(8), index=True)
+    tenant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="RESTRICT"), index=True
+    )
+    onboarding_state: Mapped[str] = mapped_column(String(16), default="CREATED")
+    operational_state: Mapped[str] = mapped_column(String(16), default="DISABLED")
+    usage_state: Mapped[str] = mapped_column(String(16), default="NOT_IN_USE")
+    descriptor_id: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    user_defined_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    failure: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    content_type: Mapped[str | None] = mapped_column(String(64), default=None)
+    checksum: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,182 @@
+"""`edgewise catalog`: validate descriptors offline; onboard, list and show them on the central."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from edgewise.cli.context import cli_context
+from edgewise.cli.errors import CliError
+from edgewise.cli.output import console, errors, show_item, show_items
+from edgewise.tosca import LoadResult, load_path
+
+app = typer.Typer(help="The catalog of NS descriptors and VNF packages.", no_args_is_help=True)
+
+Paths = Annotated[list[Path], typer.Argument(help="YAML templates, CSAR directories or zips")]
+
+
+@app.command()
+def validate(paths: Paths) -> None:
+    """Loads descriptors or packages offline, prints every problem; exit 0 only if all are valid."""
+    valid = invalid = 0
+    for path in paths:
+        result = load_path(path)
+        if result.ok and result.descriptor is not None:
+            valid += 1
+            d = result.descriptor
+            console.print(
+                f"[green]valid[/green]   {path}: {d.kind.upper()} {d.descriptor_id} "
+                f"({d.node_count} nodes, {d.policy_count} policies, {d.chain_count} chains)"
+            )
+        else:
+            invalid += 1
+            console.print(f"[red]invalid[/red] {path}: {len(result.problems)} problem(s)")
+        for problem in result.problems:
+            console.print(f"  {problem}", markup=False, highlight=False)
+    console.print(f"{valid} valid, {invalid} invalid", markup=False, highlight=False)
+    if invalid:
+        raise typer.Exit(1)
+
+
+def package_bytes(path: Path, result: LoadResult) -> tuple[bytes, str]:
+    """What to upload for `path`: a directory becomes a CSAR zip; a VNFD YAML file is wrapped."""
+    if path.is_dir():
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                archive.write(file, file.relative_to(path).as_posix())
+        return buffer.getvalue(), "application/zip"
+    data = path.read_bytes()
+    if data[:4] == b"PK\x03\x04":
+        return data, "application/zip"
+    if result.descriptor is not None and result.descriptor.kind == "vnfd":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(
+                "TOSCA-Metadata/TOSCA.meta",
+                "TOSCA-Meta-File-Version: 1.0\nCSAR-Version: 1.1\nCreated-By: edgewise CLI\n"
+                f"Entry-Definitions: Definitions/{path.name}\n",
+            )
+            archive.writestr(f"Definitions/{path.name}", data)
+        return buffer.getvalue(), "application/zip"
+    return data, "text/plain"
+
+
+@app.command()
+def onboard(
+    ctx: typer.Context,
+    paths: Paths,
+    tenant: Annotated[
+        str | None, typer.Option(help="owning tenant id (admins; default: shared catalog)")
+    ] = None,
+) -> None:
+    """Validates locally, then creates and uploads each; a failed upload leaves nothing behind."""
+    cli = cli_context(ctx)
+    onboarded: list[dict[str, Any]] = []
+    for path in paths:
+        result = load_path(path)
+        if not result.ok or result.descriptor is None:
+            for problem in result.problems:
+                errors.print(f"  {problem}", markup=False, highlight=False)
+            raise CliError(
+                f"{path} is not valid ({len(result.problems)} problem(s)); nothing onboarded"
+            )
+        kind = result.descriptor.kind
+        collection = "nsd/v1/ns_descriptors" if kind == "nsd" else "vnfpkgm/v1/vnf_packages"
+        content_path = "nsd_content" if kind == "nsd" else "package_content"
+        data, media_type = package_bytes(path, result)
+        body: dict[str, Any] = {"userDefinedData": {"source": path.name}}
+        if tenant:
+            body["tenantId"] = tenant
+        created = cli.client.post_json(collection, body)
+        try:
+            cli.client.request(
+                "PUT",
+                f"{collection}/{created['id']}/{content_path}",
+                content=data,
+                headers={"Content-Type": media_type},
+            )
+        except CliError:
+            cli.client.request("DELETE", f"{collection}/{created['id']}")
+            raise
+        info = cli.client.get_json(f"{collection}/{created['id']}")
+        onboarded.append(
+            {
+                "id": info["id"],
+                "kind": kind.upper(),
+                "descriptorId": result.descriptor.descriptor_id,
+                "path": str(path),
+            }
+        )
+    show_items(
+        onboarded,
+        [
+            ("id", lambda r: r["id"]),
+            ("kind", lambda r: r["kind"]),
+            ("descriptor", lambda r: r["descriptorId"]),
+            ("from", lambda r: r["path"]),
+        ],
+        as_json=cli.as_json,
+        title="Onboarded",
+    )
+
+
+@app.command("list")
+def list_catalog(ctx: typer.Context) -> None:
+    """Lists NS descriptors and VNF packages."""
+    cli = cli_context(ctx)
+    items = [
+        {
+            "id": d["id"],
+            "kind": "NSD",
+            "descriptorId": d.get("nsdId"),
+            "name": d.get("nsdName"),
+            "version": d.get("nsdVersion"),
+            "state": f"{d['nsdOnboardingState']}/{d['nsdOperationalState']}/{d['nsdUsageState']}",
+            "owner": d.get("tenantId") or "shared",
+        }
+        for d in cli.client.list_all("nsd/v1/ns_descriptors")
+    ] + [
+        {
+            "id": p["id"],
+            "kind": "VNF",
+            "descriptorId": p.get("vnfdId"),
+            "name": p.get("vnfProductName"),
+            "version": p.get("vnfSoftwareVersion"),
+            "state": f"{p['onboardingState']}/{p['operationalState']}/{p['usageState']}",
+            "owner": p.get("tenantId") or "shared",
+        }
+        for p in cli.client.list_all("vnfpkgm/v1/vnf_packages")
+    ]
+    show_items(
+        items,
+        [
+            ("id", lambda r: r["id"]),
+            ("kind", lambda r: r["kind"]),
+            ("descriptor", lambda r: r["descriptorId"]),
+            ("name", lambda r: r["name"]),
+            ("version", lambda r: r["version"]),
+            ("state", lambda r: r["state"]),
+            ("owner", lambda r: r["owner"]),
+        ],
+        as_json=cli.as_json,
+        title="Catalog",
+    )
+
+
+@app.command()
+def show(
+    ctx: typer.Context, item_id: Annotated[str, typer.Argument(help="NSD or VNF package id")]
+) -> None:
+    """Shows one NS descriptor or VNF package."""
+    cli = cli_context(ctx)
+    for collection in ("nsd/v1/ns_descriptors", "vnfpkgm/v1/vnf_packages"):
+        found = cli.client.get_optional(f"{collection}/{item_id}", params={"all_fields": ""})
+        if found is not None:
+            show_item(found, as_json=cli.as_json)
+            return
+    raise CliError(f"no NS descriptor or VNF package has id {item_id}")

@@ -1,0 +1,95 @@
+"""The `edgewise` command line: global options, the command tree, one-line errors."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgewise.central.config import CentralSettings
+from edgewise.cli import catalog, demo, sites, tenants
+from edgewise.cli.client import DEFAULT_CENTRAL, default_token
+from edgewise.cli.context import CliContext
+from edgewise.cli.errors import CliError
+from edgewise.cli.output import errors
+
+app = typer.Typer(
+    help="Edgewise: orchestrate network services across edge sites.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(sites.app, name="site")
+app.add_typer(sites.groups, name="site-group")
+app.add_typer(tenants.tenants, name="tenant")
+app.add_typer(tenants.users, name="user")
+app.add_typer(tenants.tokens, name="token")
+app.command("demo")(demo.run_demo)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    central: Annotated[
+        str, typer.Option(envvar="EDGEWISE_CENTRAL", help="URL of the central manager")
+    ] = DEFAULT_CENTRAL,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="EDGEWISE_TOKEN",
+            help="API token (default: the admin token of a local central's data directory)",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    ctx.obj = CliContext(
+        central=central.rstrip("/") + "/", token=token or default_token(), as_json=as_json
+    )
+
+
+@app.command()
+def server(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8800,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(envvar="EDGEWISE_DATA_DIR", help="state directory (default var/central)"),
+    ] = None,
+) -> None:
+    """Runs the central manager (embedded SQLite unless EDGEWISE_DATABASE_URL is set)."""
+    import uvicorn
+
+    from edgewise.central.api.app import create_app
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = CentralSettings.from_environment(data_dir)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    """Console entry point: CLI errors become one line on stderr and an exit status."""
+    try:
+        app(standalone_mode=False)
+    except CliError as exc:
+        errors.print(f"error: {exc.message}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        errors.print("aborted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        errors.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)

@@ -1,0 +1,132 @@
+"""`edgewise tenant`, `edgewise user` and `edgewise token`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from edgewise.cli.context import cli_context
+from edgewise.cli.output import show_item, show_items
+
+tenants = typer.Typer(help="Tenants (customers).", no_args_is_help=True)
+users = typer.Typer(help="Users of the API: admins and tenant users.", no_args_is_help=True)
+tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+
+@tenants.command("add")
+def add_tenant(ctx: typer.Context, name: str, description: str = "") -> None:
+    """Creates a tenant (admins)."""
+    cli = cli_context(ctx)
+    show_item(
+        cli.client.post_json("api/v1/tenants", {"name": name, "description": description}),
+        as_json=cli.as_json,
+    )
+
+
+@tenants.command("list")
+def list_tenants(ctx: typer.Context) -> None:
+    """Lists tenants."""
+    cli = cli_context(ctx)
+    show_items(
+        cli.client.list_all("api/v1/tenants"),
+        [
+            ("id", lambda t: t["id"]),
+            ("name", lambda t: t["name"]),
+            ("description", lambda t: t["description"]),
+        ],
+        as_json=cli.as_json,
+        title="Tenants",
+    )
+
+
+@tenants.command("show")
+def show_tenant(ctx: typer.Context, tenant_id: str) -> None:
+    """Shows one tenant."""
+    cli = cli_context(ctx)
+    show_item(cli.client.get_json(f"api/v1/tenants/{tenant_id}"), as_json=cli.as_json)
+
+
+@tenants.command("delete")
+def delete_tenant(ctx: typer.Context, tenant_id: str) -> None:
+    """Deletes a tenant that owns nothing any more."""
+    cli = cli_context(ctx)
+    cli.client.request("DELETE", f"api/v1/tenants/{tenant_id}")
+    print(f"deleted tenant {tenant_id}")
+
+
+@users.command("add")
+def add_user(
+    ctx: typer.Context,
+    name: str,
+    tenant: Annotated[str | None, typer.Option(help="tenant id (tenant users)")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="an operator (admin) instead")] = False,
+) -> None:
+    """Creates a user."""
+    cli = cli_context(ctx)
+    body: dict[str, Any] = {"name": name, "role": "admin" if admin else "tenant"}
+    if tenant:
+        body["tenantId"] = tenant
+    show_item(cli.client.post_json("api/v1/users", body), as_json=cli.as_json)
+
+
+@users.command("list")
+def list_users(ctx: typer.Context) -> None:
+    """Lists users."""
+    cli = cli_context(ctx)
+    show_items(
+        cli.client.list_all("api/v1/users"),
+        [
+            ("id", lambda u: u["id"]),
+            ("name", lambda u: u["name"]),
+            ("role", lambda u: u["role"]),
+            ("tenant", lambda u: u["tenantId"]),
+        ],
+        as_json=cli.as_json,
+        title="Users",
+    )
+
+
+@tokens.command("create")
+def create_token(
+    ctx: typer.Context,
+    name: str,
+    user: Annotated[str | None, typer.Option(help="user id (default: yourself)")] = None,
+    days: Annotated[
+        int | None, typer.Option(min=1, help="lifetime in days (default: no expiry)")
+    ] = None,
+) -> None:
+    """Creates an API token; it is shown once."""
+    cli = cli_context(ctx)
+    body: dict[str, Any] = {"name": name}
+    if user:
+        body["userId"] = user
+    if days:
+        body["lifetimeDays"] = days
+    show_item(cli.client.post_json("api/v1/tokens", body), as_json=cli.as_json)
+
+
+@tokens.command("list")
+def list_tokens(ctx: typer.Context) -> None:
+    """Lists tokens (never their secrets)."""
+    cli = cli_context(ctx)
+    show_items(
+        cli.client.list_all("api/v1/tokens"),
+        [
+            ("id", lambda t: t["id"]),
+            ("name", lambda t: t["name"]),
+            ("prefix", lambda t: t["prefix"]),
+            ("user", lambda t: t["userId"]),
+            ("expires", lambda t: t["expiresAt"]),
+            ("revoked", lambda t: t["revokedAt"]),
+        ],
+        as_json=cli.as_json,
+        title="Tokens",
+    )
+
+
+@tokens.command("revoke")
+def revoke_token(ctx: typer.Context, token_id: str) -> None:
+    """Revokes a token at once."""
+    cli = cli_context(ctx)
+    show_item(cli.client.request("DELETE", f"api/v1/tokens/{token_id}").json(), as_json=cli.as_json)

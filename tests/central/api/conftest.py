@@ -1,0 +1,56 @@
+"""A running central app (embedded SQLite) with its first admin, and tenants to test with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from edgewise.central.api.app import create_app
+from edgewise.central.config import CentralSettings
+
+
+@dataclass
+class Caller:
+    headers: dict[str, str]
+    tenant_id: str | None
+    user_id: str
+
+
+@dataclass
+class Central:
+    client: TestClient
+    admin: Caller
+
+    def tenant(self, name: str) -> Caller:
+        """A new tenant with one tenant user, and that user's token."""
+        tenant = self.client.post("/api/v1/tenants", json={"name": name}, headers=self.admin.headers)
+        assert tenant.status_code == 201, tenant.text
+        tenant_id = tenant.json()["id"]
+        user = self.client.post(
+            "/api/v1/users",
+            json={"name": f"{name}-user", "role": "tenant", "tenantId": tenant_id},
+            headers=self.admin.headers,
+        )
+        assert user.status_code == 201, user.text
+        user_id = user.json()["id"]
+        token = self.client.post(
+            "/api/v1/tokens",
+            json={"name": "t", "userId": user_id},
+            headers=self.admin.headers,
+        )
+        assert token.status_code == 201, token.text
+        secret = token.json()["token"]
+        return Caller({"Authorization": f"Bearer {secret}"}, tenant_id, user_id)
+
+
+@pytest.fixture
+def central(tmp_path: Path) -> Iterator[Central]:
+    settings = CentralSettings(data_dir=tmp_path, database_url="", page_size=50)
+    with TestClient(create_app(settings)) as client:
+        token = settings.admin_token_file.read_text().strip()
+        me = client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).json()
+        yield Central(client, Caller({"Authorization": f"Bearer {token}"}, None, me["userId"]))

@@ -1,0 +1,36 @@
+"""Checks responses against ETSI's own SOL005 JSON schemas (shared/conformance), when present."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import jsonschema
+import pytest
+
+from tests.conftest import SHARED
+
+SCHEMAS = SHARED / "conformance" / "etsi-sol005"
+FILES = {
+    "NsdInfo": "NSDManagement-API/schemas/NsdInfo.schema.json",
+    "NsdInfos": "NSDManagement-API/schemas/NsdInfos.schema.json",
+    "NsdInfoModification": "NSDManagement-API/schemas/NsdInfoModification.schema.json",
+    "ProblemDetails": "NSDManagement-API/schemas/ProblemDetails.schema.json",
+    "VnfPkgInfo": "VNFPackageManagement-API/schemas/vnfPkgInfo.schema.json",
+    "VnfPkgInfos": "VNFPackageManagement-API/schemas/vnfPkgsInfo.schema.json",
+    "VnfPkgInfoModification": "VNFPackageManagement-API/schemas/VnfPkgInfoModification.schema.json",
+}
+
+
+@cache
+def _schema(name: str) -> dict[str, Any]:
+    path = SCHEMAS / FILES[name]
+    if not path.is_file():
+        pytest.skip(f"ETSI schema {path} is not available")
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+def assert_schema(name: str, document: Any) -> None:
+    jsonschema.validate(document, _schema(name))

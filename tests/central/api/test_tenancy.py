@@ -1,0 +1,97 @@
+"""Tenant isolation: every route refuses a tenant's access to another tenant's objects.
+
+The test walks the application's own route table, so a new route with a path
+parameter fails here until it is covered.
+"""
+
+from __future__ import annotations
+
+from fastapi.routing import APIRoute
+
+from tests.central.api.conftest import Central
+from tests.central.api.test_catalog import NSDS, PKGS, onboard_nsd
+
+
+def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
+    acme = central.tenant("acme")
+    globex = central.tenant("globex")
+    client = central.client
+    nsd = onboard_nsd(central, acme)
+    package = client.post(PKGS, json={}, headers=acme.headers).json()["id"]
+    site = client.post(
+        "/api/v1/sites", json={"name": "hq", "kind": "on-premise"}, headers=acme.headers
+    ).json()["id"]
+    group = client.post(
+        "/api/v1/site-groups", json={"name": "all", "siteIds": [site]}, headers=acme.headers
+    ).json()["id"]
+    token = client.post("/api/v1/tokens", json={"name": "mine"}, headers=acme.headers).json()["id"]
+    acme_ids = {
+        "nsdInfoId": nsd,
+        "vnfPkgId": package,
+        "siteId": site,
+        "groupId": group,
+        "tenantId": acme.tenant_id,
+        "userId": acme.user_id,
+        "tokenId": token,
+        "artifactPath": "TOSCA-Metadata/TOSCA.meta",
+    }
+    checked = 0
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        if not isinstance(route, APIRoute) or not route.param_convertors:
+            continue
+        unknown = set(route.param_convertors) - set(acme_ids)
+        assert not unknown, f"{route.path}: add an object for {unknown} to this test"
+        path = route.path_format.format(**acme_ids)
+        for method in route.methods:
+            response = client.request(method, path, headers=globex.headers, json={})
+            assert response.status_code in (403, 404), (method, path, response.status_code)
+            checked += 1
+    assert checked >= 20
+
+    # Nothing of acme's changed, and globex's lists show none of it.
+    assert client.get(f"{NSDS}/{nsd}", headers=acme.headers).json()["nsdOperationalState"] == "ENABLED"
+    assert client.get(f"/api/v1/sites/{site}", headers=acme.headers).status_code == 200
+    assert client.get(f"/api/v1/site-groups/{group}", headers=acme.headers).status_code == 200
+    whoami = client.get("/api/v1/whoami", headers=acme.headers)
+    assert whoami.status_code == 200
+    for listing in (
+        NSDS,
+        PKGS,
+        "/api/v1/sites",
+        "/api/v1/site-groups",
+        "/api/v1/tenants",
+        "/api/v1/users",
+        "/api/v1/tokens",
+    ):
+        body = client.get(listing, headers=globex.headers, params={"all_fields": ""}).text
+        leaked = [name for name, value in acme_ids.items() if value and value in body]
+        assert not leaked, (listing, leaked)
+
+
+def test_admin_only_actions_are_forbidden_to_tenants(central: Central) -> None:
+    acme = central.tenant("acme")
+    client = central.client
+    assert client.post("/api/v1/tenants", json={"name": "x"}, headers=acme.headers).status_code == 403
+    admin_user = client.post(
+        "/api/v1/users", json={"name": "root2", "role": "admin"}, headers=acme.headers
+    )
+    assert admin_user.status_code == 403
+    foreign = client.post(
+        "/api/v1/sites",
+        json={"name": "s", "kind": "cloud", "tenantId": central.admin.user_id},
+        headers=acme.headers,
+    )
+    assert foreign.status_code == 403
+
+
+def test_no_route_but_health_works_without_a_token(central: Central) -> None:
+    client = central.client
+    assert client.get("/health").status_code == 200
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        if not isinstance(route, APIRoute) or route.path in ("/health",) or "api_versions" in route.path:
+            continue
+        path = route.path_format.format(**dict.fromkeys(route.param_convertors, "x"))
+        for method in route.methods:
+            response = client.request(method, path, json={})
+            assert response.status_code == 401, (method, path)
+            assert response.headers["WWW-Authenticate"] == "Bearer"

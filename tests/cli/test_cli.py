@@ -1,0 +1,120 @@
+"""The `edgewise` command against a real central process: tables, --json, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edgewise.cli.demo import free_port, local_central
+from tests.conftest import REPO, SHARED
+
+SAMPLES = REPO / "samples"
+
+
+def edgewise(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edgewise", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, COLUMNS="200", **(env or {})),
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def central(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    data_dir = tmp_path_factory.mktemp("central")
+    with local_central(data_dir, free_port()) as url:
+        token = (data_dir / "admin.token").read_text().strip()
+        yield {"EDGEWISE_CENTRAL": url, "EDGEWISE_TOKEN": token}
+
+
+def test_validate_is_offline_and_counts(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tosca_definitions_version: tosca_simple_yaml_1_3\nnode_types: [\n")
+    good = edgewise("catalog", "validate", str(SAMPLES / "vcpe-nsd.yaml"))
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.strip().splitlines()[-1] == "1 valid, 0 invalid"
+    mixed = edgewise("catalog", "validate", str(SAMPLES / "vcpe-nsd.yaml"), str(bad))
+    assert mixed.returncode == 1
+    lines = mixed.stdout.strip().splitlines()
+    assert lines[-1] == "1 valid, 1 invalid"
+    assert any("bad.yaml:" in line for line in lines)
+    assert "Traceback" not in mixed.stdout + mixed.stderr
+
+
+def test_validate_the_whole_corpus() -> None:
+    corpus = SHARED / "corpus" / "sol001"
+    if not corpus.is_dir():
+        pytest.skip("the SOL001 corpus is not available")
+    packages = sorted(str(p) for p in corpus.iterdir() if p.is_dir())
+    result = edgewise("catalog", "validate", *packages)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.strip().splitlines()[-1] == f"{len(packages)} valid, 0 invalid"
+
+
+def test_onboard_list_show_and_sites(central: dict[str, str]) -> None:
+    tenant = edgewise("--json", "tenant", "add", "acme", env=central)
+    assert tenant.returncode == 0, tenant.stderr
+    tenant_id = json.loads(tenant.stdout)["id"]
+    onboard = edgewise("--json", "catalog", "onboard", str(SAMPLES / "vcpe-nsd.yaml"), env=central)
+    assert onboard.returncode == 0, onboard.stderr
+    nsd_id = json.loads(onboard.stdout)[0]["id"]
+    listed = edgewise("--json", "catalog", "list", env=central)
+    assert nsd_id in {item["id"] for item in json.loads(listed.stdout)}
+    shown = edgewise("catalog", "show", nsd_id, env=central)
+    assert shown.returncode == 0
+    assert "ONBOARDED" in shown.stdout
+
+    added = edgewise(
+        "site", "add", "paris-1", "--kind", "cloud", "--compute-nodes", "2",
+        "--label", "region=eu", "--tenant", tenant_id, env=central,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    table = edgewise("site", "list", "--labels", "region=eu", env=central)
+    assert "paris-1" in table.stdout
+    assert "40" in table.stdout  # 2 nodes x 20 slots
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("site", "add", "x", "--label", "novalue"), "key=value"),
+        (("site", "show", "no-such-site"), "does not exist"),
+        (("tenant", "add", "Bad Name"), "name"),
+        (("catalog", "show", "nope"), "no NS descriptor or VNF package"),
+    ],
+)
+def test_errors_are_one_clear_line(central: dict[str, str], args: tuple[str, ...], needle: str) -> None:
+    result = edgewise(*args, env=central)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_central_and_bad_token(central: dict[str, str]) -> None:
+    down = edgewise("site", "list", env={"EDGEWISE_CENTRAL": "http://127.0.0.1:9", "EDGEWISE_TOKEN": "x"})
+    assert down.returncode == 1
+    assert "cannot reach the central" in down.stderr
+    bad = edgewise("site", "list", env=central | {"EDGEWISE_TOKEN": "ew_wrong"})
+    assert bad.returncode == 1
+    assert "401" in bad.stderr
+
+
+def test_invalid_descriptor_is_not_onboarded(central: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tosca_definitions_version: tosca_simple_yaml_1_3\ntopology_template: 7\n")
+    before = json.loads(edgewise("--json", "catalog", "list", env=central).stdout)
+    result = edgewise("catalog", "onboard", str(bad), env=central)
+    assert result.returncode == 1
+    after = json.loads(edgewise("--json", "catalog", "list", env=central).stdout)
+    assert before == after
