@@ -92,7 +92,9 @@ def test_onboard_list_show_and_sites(central: dict[str, str]) -> None:
         (("catalog", "show", "nope"), "no NS descriptor or VNF package"),
     ],
 )
-def test_errors_are_one_clear_line(central: dict[str, str], args: tuple[str, ...], needle: str) -> None:
+def test_errors_are_one_clear_line(
+    central: dict[str, str], args: tuple[str, ...], needle: str
+) -> None:
     result = edgewise(*args, env=central)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
@@ -102,7 +104,9 @@ def test_errors_are_one_clear_line(central: dict[str, str], args: tuple[str, ...
 
 
 def test_unreachable_central_and_bad_token(central: dict[str, str]) -> None:
-    down = edgewise("site", "list", env={"EDGEWISE_CENTRAL": "http://127.0.0.1:9", "EDGEWISE_TOKEN": "x"})
+    down = edgewise(
+        "site", "list", env={"EDGEWISE_CENTRAL": "http://127.0.0.1:9", "EDGEWISE_TOKEN": "x"}
+    )
     assert down.returncode == 1
     assert "cannot reach the central" in down.stderr
     bad = edgewise("site", "list", env=central | {"EDGEWISE_TOKEN": "ew_wrong"})

@@ -18,5 +18,12 @@ def test_demo_runs_and_prints_catalog_and_sites() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    for needle in ("Catalog", "Sites", "paris-cpe-1", "frankfurt-pop", "ONBOARDED", "demo complete"):
+    for needle in (
+        "Catalog",
+        "Sites",
+        "paris-cpe-1",
+        "frankfurt-pop",
+        "ONBOARDED",
+        "demo complete",
+    ):
         assert needle in out, needle

@@ -76,7 +76,7 @@ def server(
 def main() -> None:
     """Console entry point: CLI errors become one line on stderr and an exit status."""
     try:
-        app(standalone_mode=False)
+        status = app(standalone_mode=False)
     except CliError as exc:
         errors.print(f"error: {exc.message}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
@@ -93,3 +93,4 @@ def main() -> None:
             sys.exit(exc.exit_code)
         errors.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -27,7 +27,9 @@ class Central:
 
     def tenant(self, name: str) -> Caller:
         """A new tenant with one tenant user, and that user's token."""
-        tenant = self.client.post("/api/v1/tenants", json={"name": name}, headers=self.admin.headers)
+        tenant = self.client.post(
+            "/api/v1/tenants", json={"name": name}, headers=self.admin.headers
+        )
         assert tenant.status_code == 201, tenant.text
         tenant_id = tenant.json()["id"]
         user = self.client.post(
@@ -48,8 +50,9 @@ class Central:
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[Central]:
-    settings = CentralSettings(data_dir=tmp_path, database_url="", page_size=50)
+def central(tmp_path: Path, database_url: str) -> Iterator[Central]:
+    """The app on each store kind: embedded SQLite and a real PostgreSQL server."""
+    settings = CentralSettings(data_dir=tmp_path, database_url=database_url, page_size=50)
     with TestClient(create_app(settings)) as client:
         token = settings.admin_token_file.read_text().strip()
         me = client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).json()

@@ -24,14 +24,23 @@ def test_site_create_read_update_list(central: Central) -> None:
     assert patched.json()["labels"] == {"region": "us"}
     listed = client.get("/api/v1/sites", params={"labels": "region=us"}, headers=acme.headers)
     assert [s["id"] for s in listed.json()] == [site["id"]]
-    assert client.get("/api/v1/sites", params={"labels": "region=eu"}, headers=acme.headers).json() == []
+    assert (
+        client.get("/api/v1/sites", params={"labels": "region=eu"}, headers=acme.headers).json()
+        == []
+    )
 
 
 def test_bad_bodies_get_specific_problems(central: Central) -> None:
     acme = central.tenant("acme")
     response = central.client.post(
         "/api/v1/sites",
-        json={"name": "Bad Name!", "kind": "moon", "computeNodes": 0, "labels": {"UP": "x"}, "x": 1},
+        json={
+            "name": "Bad Name!",
+            "kind": "moon",
+            "computeNodes": 0,
+            "labels": {"UP": "x"},
+            "x": 1,
+        },
         headers=acme.headers,
     )
     assert response.status_code == 400
@@ -45,7 +54,9 @@ def test_bad_bodies_get_specific_problems(central: Central) -> None:
         headers=acme.headers | {"Content-Type": "application/json"},
     )
     assert not_json.status_code == 400
-    bad_selector = central.client.get("/api/v1/sites", params={"labels": "nokey"}, headers=acme.headers)
+    bad_selector = central.client.get(
+        "/api/v1/sites", params={"labels": "nokey"}, headers=acme.headers
+    )
     assert bad_selector.status_code == 400
     bad_marker = central.client.get(
         "/api/v1/sites", params={"nextpage_opaque_marker": "%%%"}, headers=acme.headers
@@ -73,7 +84,9 @@ def test_sites_page_with_link_headers(central: Central) -> None:
 def test_tokens_are_shown_once_and_revocation_is_immediate(central: Central) -> None:
     acme = central.tenant("acme")
     client = central.client
-    issued = client.post("/api/v1/tokens", json={"name": "ci", "lifetimeDays": 30}, headers=acme.headers)
+    issued = client.post(
+        "/api/v1/tokens", json={"name": "ci", "lifetimeDays": 30}, headers=acme.headers
+    )
     assert issued.status_code == 201
     secret = issued.json()["token"]
     mine = {"Authorization": f"Bearer {secret}"}

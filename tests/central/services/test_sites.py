@@ -56,7 +56,9 @@ def test_label_selector_filters_and_pages(world: World) -> None:
     names: list[str] = []
     marker = None
     while True:
-        page = sites.list_sites(world.session, world.acme, selector=selector, marker=marker, limit=4)
+        page = sites.list_sites(
+            world.session, world.acme, selector=selector, marker=marker, limit=4
+        )
         names.extend(s.name for s in page.items)
         if page.next_marker is None:
             break

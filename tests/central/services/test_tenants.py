@@ -34,7 +34,9 @@ def test_a_tenant_user_sees_only_its_own_tenant_and_users(world: World) -> None:
 
 def test_a_tenant_user_cannot_create_users_elsewhere_or_admins(world: World) -> None:
     with pytest.raises(Forbidden):
-        tenants.create_user(world.session, world.acme, "mallory", Role.TENANT, world.globex.tenant_id)
+        tenants.create_user(
+            world.session, world.acme, "mallory", Role.TENANT, world.globex.tenant_id
+        )
     with pytest.raises(Forbidden):
         tenants.create_user(world.session, world.acme, "mallory", Role.ADMIN, None)
     carol = tenants.create_user(world.session, world.acme, "carol", Role.TENANT, None)
@@ -55,7 +57,9 @@ def test_token_round_trip_revocation_and_expiry(world: World) -> None:
     with pytest.raises(Unauthenticated, match="expired"):
         authenticate(world.session, f"Bearer {issued.secret}")
 
-    second = tenants.create_token(world.session, world.acme, "ops", user_id=None, lifetime_days=None)
+    second = tenants.create_token(
+        world.session, world.acme, "ops", user_id=None, lifetime_days=None
+    )
     tenants.revoke_token(world.session, world.acme, second.id)
     with pytest.raises(Unauthenticated, match="revoked"):
         authenticate(world.session, f"Bearer {second.secret}")
@@ -70,7 +74,9 @@ def test_bad_credentials_are_refused(world: World, header: str | None) -> None:
 
 
 def test_tenant_cannot_revoke_or_see_another_tenants_token(world: World) -> None:
-    issued = tenants.create_token(world.session, world.globex, "x", user_id=None, lifetime_days=None)
+    issued = tenants.create_token(
+        world.session, world.globex, "x", user_id=None, lifetime_days=None
+    )
     with pytest.raises(NotFound):
         tenants.revoke_token(world.session, world.acme, issued.id)
     listed = tenants.list_tokens(world.session, world.acme, marker=None, limit=100)
@@ -88,7 +94,9 @@ def test_tenant_with_objects_cannot_be_deleted(world: World) -> None:
 
 def test_users_page_through_all_rows(world: World) -> None:
     for index in range(7):
-        tenants.create_user(world.session, world.admin, f"user-{index}", Role.TENANT, world.acme.tenant_id)
+        tenants.create_user(
+            world.session, world.admin, f"user-{index}", Role.TENANT, world.acme.tenant_id
+        )
     seen: list[str] = []
     marker = None
     while True:

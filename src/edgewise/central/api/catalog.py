@@ -119,9 +119,12 @@ def vnf_pkg_info(row: CatalogItemRow, base: str) -> dict[str, Any]:
             "vnfdVersion": summary.get("vnfdVersion") or "",
             "checksum": {"algorithm": "SHA-256", "hash": row.checksum},
             "additionalArtifacts": [
-                {"artifactPath": path, "metadata": {}}
-                for path in summary.get("files", [])
-                if not str(path).startswith("TOSCA-Metadata/")
+                {
+                    "artifactPath": artifact["path"],
+                    "checksum": {"algorithm": "SHA-256", "hash": artifact["sha256"]},
+                    "metadata": {},
+                }
+                for artifact in summary.get("artifacts", [])
             ],
         }
     return info

@@ -15,7 +15,11 @@ from edgewise.central.services.auth import authenticate
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
+    """One transaction per request: committed when the route returns, rolled back on error.
+
+    The dependency is function-scoped, so the commit happens before the response is
+    sent: a failed commit is reported to the caller, never hidden behind a 2xx.
+    """
     factory: sessionmaker[Session] = request.app.state.sessions
     with factory() as session:
         try:
@@ -26,7 +30,7 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_caller(

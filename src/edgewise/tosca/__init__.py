@@ -1,0 +1,68 @@
+"""Edgewise's TOSCA / ETSI SOL001 descriptor loader: YAML or CSAR in, typed VNFD/NSD out.
+
+Flow: package (dir, zip, upload) -> yamltree (positioned nodes) -> typeparse (types per file,
+cached by content hash) -> registry (inheritance) -> topology (checks) -> build (model).
+"""
+
+from edgewise.tosca.cache import TypeCache
+from edgewise.tosca.limits import Limits
+from edgewise.tosca.loader import load_bytes, load_path
+from edgewise.tosca.model import (
+    ChainHop,
+    InstantiationLevel,
+    LoadResult,
+    Nsd,
+    NsScalingAspect,
+    ScalingAspect,
+    ScalingDelta,
+    ServiceChain,
+    Vdu,
+    Vnfd,
+    VnfFlavour,
+    VnfProfile,
+)
+from edgewise.tosca.native import (
+    ClassifierConfig,
+    EdgewiseFunction,
+    FirewallConfig,
+    FirewallRule,
+    NatConfig,
+    PortForward,
+    ProcessConfig,
+    RateLimiterConfig,
+    RouterConfig,
+    StaticRoute,
+    TrafficClass,
+)
+from edgewise.tosca.problems import Problem
+
+__all__ = [
+    "ChainHop",
+    "ClassifierConfig",
+    "EdgewiseFunction",
+    "FirewallConfig",
+    "FirewallRule",
+    "InstantiationLevel",
+    "Limits",
+    "LoadResult",
+    "NatConfig",
+    "NsScalingAspect",
+    "Nsd",
+    "PortForward",
+    "Problem",
+    "ProcessConfig",
+    "RateLimiterConfig",
+    "RouterConfig",
+    "ScalingAspect",
+    "ScalingDelta",
+    "ServiceChain",
+    "StaticRoute",
+    "TrafficClass",
+    "TypeCache",
+    "Vdu",
+    "VnfFlavour",
+    "VnfProfile",
+    "Vnfd",
+    "load_bytes",
+    "load_path",
+]
