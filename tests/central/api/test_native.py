@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from tests.central.api.conftest import Central
 from tests.central.api.sol005 import assert_schema
 
@@ -111,3 +113,25 @@ def test_openapi_is_served_with_operation_ids(central: Central) -> None:
     operations = [op for path in spec["paths"].values() for op in path.values()]
     assert all("operationId" in op for op in operations)
     assert "/nsd/v1/ns_descriptors" in spec["paths"]
+
+
+def test_oversized_bodies_are_refused_before_parsing(central: Central) -> None:
+    big = b'{"name": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+    response = central.client.post(
+        "/api/v1/tenants",
+        content=big,
+        headers=central.admin.headers | {"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert_schema("ProblemDetails", response.json())
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(6):
+            yield b" " * (1024 * 1024)
+
+    streamed = central.client.post(
+        "/api/v1/tenants",
+        content=chunks(),
+        headers=central.admin.headers | {"Content-Type": "application/json"},
+    )
+    assert streamed.status_code == 413

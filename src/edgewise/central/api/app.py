@@ -12,12 +12,15 @@ from fastapi import FastAPI, Request, Response
 
 from edgewise import __version__
 from edgewise.central.api import catalog, sites, tenants
+from edgewise.central.api.catalog import UPLOAD_LIMITS
+from edgewise.central.api.limits import BodySizeLimit
 from edgewise.central.api.problems import install_problem_handlers
 from edgewise.central.config import CentralSettings
 from edgewise.central.services.auth import bootstrap_admin
 from edgewise.central.store.engine import migrate, open_engine, session_factory
 
 SOL005_VERSION = "2.6.1"
+JSON_BODY_LIMIT = 4 * 1024 * 1024
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +42,9 @@ def create_app(settings: CentralSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(
+        BodySizeLimit, json_bytes=JSON_BODY_LIMIT, upload_bytes=UPLOAD_LIMITS.max_package_bytes
+    )
     install_problem_handlers(app)
     for router in (catalog.nsd_router, catalog.vnf_router, tenants.router, sites.router):
         app.include_router(router)
