@@ -20,6 +20,11 @@ class CentralSettings:
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
     page_size: int = 100
+    southbound_host: str = "127.0.0.1"
+    southbound_port: int = 8443
+    southbound_hostnames: tuple[str, ...] = ("localhost", "127.0.0.1")
+    poll_hold: tuple[float, float] = (30.0, 60.0)
+    max_pending_reports: int = 20_000
 
     @property
     def effective_database_url(self) -> str:
@@ -31,12 +36,22 @@ class CentralSettings:
     def admin_token_file(self) -> Path:
         return self.data_dir / "admin.token"
 
+    @property
+    def pki_dir(self) -> Path:
+        return self.data_dir / "pki"
+
     @classmethod
     def from_environment(cls, data_dir: Path | None = None) -> CentralSettings:
         env_dir = os.environ.get("EDGEWISE_DATA_DIR")
         chosen = data_dir or (Path(env_dir) if env_dir else DEFAULT_DATA_DIR)
+        hostnames = os.environ.get("EDGEWISE_SOUTHBOUND_HOSTNAMES", "localhost,127.0.0.1")
+        hold = os.environ.get("EDGEWISE_POLL_HOLD", "30,60").split(",")
         return cls(
             data_dir=chosen,
             database_url=os.environ.get("EDGEWISE_DATABASE_URL", ""),
             page_size=int(os.environ.get("EDGEWISE_PAGE_SIZE", "100")),
+            southbound_host=os.environ.get("EDGEWISE_SOUTHBOUND_HOST", "127.0.0.1"),
+            southbound_port=int(os.environ.get("EDGEWISE_SOUTHBOUND_PORT", "8443")),
+            southbound_hostnames=tuple(h.strip() for h in hostnames.split(",") if h.strip()),
+            poll_hold=(float(hold[0]), float(hold[-1])),
         )

@@ -31,15 +31,25 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_central(data_dir: Path, port: int, *, timeout: float = 30.0) -> Iterator[str]:
-    """Runs `edgewise server` as a child process on a loopback port until the block ends."""
+def local_central(
+    data_dir: Path,
+    port: int,
+    *,
+    timeout: float = 30.0,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Runs `edgewise server` as a child process on loopback ports until the block ends.
+
+    The southbound listener takes any free port; `GET /api/v1/central` tells which.
+    """
     url = f"http://127.0.0.1:{port}/"
-    env = dict(os.environ, EDGEWISE_DATA_DIR=str(data_dir))
-    env.pop("EDGEWISE_DATABASE_URL", None)
+    child_env = dict(os.environ, EDGEWISE_DATA_DIR=str(data_dir))
+    child_env.pop("EDGEWISE_DATABASE_URL", None)
+    child_env.update(env or {})
     log = (data_dir / "central.log").open("w")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "edgewise", "server", "--port", str(port)],
-        env=env,
+        [sys.executable, "-m", "edgewise", "server", "--port", str(port), "--southbound-port", "0"],
+        env=child_env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from edgewise.central.config import CentralSettings
-from edgewise.cli import catalog, demo, sites, tenants
+from edgewise.cli import catalog, demo, site_controller, sites, tenants
 from edgewise.cli.client import DEFAULT_CENTRAL, default_token
 from edgewise.cli.context import CliContext
 from edgewise.cli.errors import CliError
@@ -28,6 +28,7 @@ app.add_typer(sites.groups, name="site-group")
 app.add_typer(tenants.tenants, name="tenant")
 app.add_typer(tenants.users, name="user")
 app.add_typer(tenants.tokens, name="token")
+app.add_typer(site_controller.app, name="site-controller")
 app.command("demo")(demo.run_demo)
 
 
@@ -60,17 +61,26 @@ def server(
         Path | None,
         typer.Option(envvar="EDGEWISE_DATA_DIR", help="state directory (default var/central)"),
     ] = None,
+    southbound_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=65535, help="port of the sites' mTLS channel (default 8443; 0: any free)"
+        ),
+    ] = None,
 ) -> None:
-    """Runs the central manager (embedded SQLite unless EDGEWISE_DATABASE_URL is set)."""
-    import uvicorn
+    """Runs the central manager: the API and the sites' channel (SQLite unless
+    EDGEWISE_DATABASE_URL is set)."""
+    import dataclasses
 
-    from edgewise.central.api.app import create_app
+    from edgewise.central.serve import run
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = CentralSettings.from_environment(data_dir)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    if southbound_port is not None:
+        settings = dataclasses.replace(settings, southbound_port=southbound_port)
+    run(settings, host, port)
 
 
 def main() -> None:

@@ -97,6 +97,35 @@ def show_site(ctx: typer.Context, site_id: str) -> None:
     show_item(cli.client.get_json(f"api/v1/sites/{site_id}"), as_json=cli.as_json)
 
 
+@app.command("token")
+def new_token(ctx: typer.Context, site_id: str) -> None:
+    """Issues a new one-time enrollment token for the site (the old one stops working)."""
+    cli = cli_context(ctx)
+    show_item(
+        cli.client.post_json(f"api/v1/sites/{site_id}/enrollment-token", {}), as_json=cli.as_json
+    )
+
+
+@app.command("revoke")
+def revoke_site(ctx: typer.Context, site_id: str) -> None:
+    """Revokes the site's certificate at once; it needs a new token to come back."""
+    cli = cli_context(ctx)
+    show_item(cli.client.post_json(f"api/v1/sites/{site_id}/revoke", {}), as_json=cli.as_json)
+
+
+@app.command("status")
+def site_status(
+    ctx: typer.Context,
+    site_id: Annotated[
+        str | None, typer.Argument(help="one site; default: the fleet summary")
+    ] = None,
+) -> None:
+    """Shows a site's desired and applied revisions, or how many sites are in sync."""
+    cli = cli_context(ctx)
+    path = f"api/v1/sites/{site_id}/status" if site_id else "api/v1/site-status"
+    show_item(cli.client.get_json(path), as_json=cli.as_json)
+
+
 @app.command("delete")
 def delete_site(ctx: typer.Context, site_id: str) -> None:
     """Deletes a site."""

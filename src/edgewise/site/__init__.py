@@ -1,1 +1,1 @@
-"""Edgewise site."""
+"""The site controller: journal, reconciler, drivers and the uplink to the central manager."""

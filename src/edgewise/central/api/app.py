@@ -2,38 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 
 from edgewise import __version__
 from edgewise.central.api import catalog, sites, tenants
 from edgewise.central.api.catalog import UPLOAD_LIMITS
+from edgewise.central.api.deps import get_caller
 from edgewise.central.api.limits import BodySizeLimit
 from edgewise.central.api.problems import install_problem_handlers
 from edgewise.central.config import CentralSettings
-from edgewise.central.services.auth import bootstrap_admin
-from edgewise.central.store.engine import migrate, open_engine, session_factory
+from edgewise.central.runtime import CentralRuntime
 
 SOL005_VERSION = "2.6.1"
 JSON_BODY_LIMIT = 4 * 1024 * 1024
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: CentralSettings) -> FastAPI:
+def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None) -> FastAPI:
+    """The northbound app; without a `runtime` it opens (and closes) its own."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = open_engine(settings.effective_database_url)
-        migrate(engine)
-        app.state.engine = engine
-        app.state.sessions = session_factory(engine)
-        _first_admin(app, settings)
+        own = runtime or CentralRuntime.open(settings)
+        own.hub.bind(asyncio.get_running_loop())
+        app.state.runtime = own
+        app.state.sessions = own.sessions
         yield
-        engine.dispose()
+        if runtime is None:
+            own.close()
 
     app = FastAPI(
         title="Edgewise central manager",
@@ -62,6 +64,17 @@ def create_app(settings: CentralSettings) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    @app.get(
+        "/api/v1/central",
+        tags=["service"],
+        operation_id="readCentral",
+        dependencies=[Depends(get_caller)],
+    )
+    def central(request: Request) -> dict[str, Any]:
+        """Where sites reach this central and the CA they pin (to hand out with tokens)."""
+        described: dict[str, Any] = request.app.state.runtime.describe()
+        return described
+
     for prefix in ("/nsd/v1", "/vnfpkgm/v1"):
         app.add_api_route(
             f"{prefix}/api_versions",
@@ -78,17 +91,3 @@ def _api_versions(prefix: str) -> Callable[[], dict[str, Any]]:
         return {"uriPrefix": prefix, "apiVersions": [{"version": SOL005_VERSION}]}
 
     return api_versions
-
-
-def _first_admin(app: FastAPI, settings: CentralSettings) -> None:
-    """On a new store, creates the admin and writes its token to a 0600 file beside the data."""
-    with app.state.sessions.begin() as session:
-        issued = bootstrap_admin(session)
-        if issued is None:
-            return
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path = settings.admin_token_file
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(issued.secret + "\n")
-        log.warning("first start: admin token written to %s", path)

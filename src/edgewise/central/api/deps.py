@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.config import CentralSettings
+from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services.access import Principal
 from edgewise.central.services.auth import authenticate
 
@@ -68,3 +69,11 @@ def get_page_request(
 
 
 PageDep = Annotated[PageRequest, Depends(get_page_request)]
+
+
+def get_runtime(request: Request) -> CentralRuntime:
+    runtime: CentralRuntime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[CentralRuntime, Depends(get_runtime)]

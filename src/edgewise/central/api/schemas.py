@@ -113,6 +113,10 @@ class SiteCreate(Schema):
     tenant_id: str | None = None
 
 
+class SiteBatchCreate(Schema):
+    sites: list[SiteCreate] = Field(min_length=1, max_length=10_000)
+
+
 class SiteUpdate(Schema):
     labels: Labels | None = None
     compute_nodes: int | None = Field(default=None, ge=1, le=10_000)
@@ -126,6 +130,14 @@ class SiteCapacity(Schema):
     vnf_slots: int
 
 
+class SiteEnrollment(Schema):
+    state: str = Field(description="pending (never enrolled), enrolled or revoked")
+    enrolled_at: Moment | None
+    certificate_expires_at: Moment | None
+    revoked_at: Moment | None
+    token_expires_at: Moment | None
+
+
 class SitePublic(Schema):
     id: str
     name: str
@@ -135,6 +147,7 @@ class SitePublic(Schema):
     capacity: SiteCapacity
     description: str
     created_at: Moment
+    enrollment: SiteEnrollment
 
     @classmethod
     def of(cls, row: Any) -> SitePublic:
@@ -151,7 +164,49 @@ class SitePublic(Schema):
             ),
             description=row.description,
             created_at=row.created_at,
+            enrollment=SiteEnrollment(
+                state="revoked" if row.revoked_at else "enrolled" if row.cert_serial else "pending",
+                enrolled_at=row.enrolled_at,
+                certificate_expires_at=row.cert_expires_at,
+                revoked_at=row.revoked_at,
+                token_expires_at=row.enrollment_expires_at,
+            ),
         )
+
+
+class EnrollmentTokenPublic(Schema):
+    """A one-time enrollment token: shown once; give it to the site with the CA fingerprint."""
+
+    site_id: str
+    token: str
+    expires_at: Moment
+    ca_fingerprint: str
+
+
+class SiteCreated(SitePublic):
+    enrollment_token: EnrollmentTokenPublic
+
+
+class DesiredStatePublic(Schema):
+    site_id: str
+    revision: int
+    document: dict[str, Any]
+
+
+class BulkDesiredState(Schema):
+    site_ids: list[str] = Field(min_length=1, max_length=100_000)
+    document: dict[str, Any]
+
+
+class SiteStatusPublic(Schema):
+    site_id: str
+    desired_revision: int
+    applied_revision: int
+    state: str
+    in_sync: bool
+    reported_at: Moment | None
+    last_seen_at: Moment | None
+    detail: dict[str, Any]
 
 
 class SiteGroupCreate(Schema):

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
+from edgewise.central.api.deps import CallerDep, PageDep, RuntimeDep, SessionDep
 from edgewise.central.api.listing import page_response
 from edgewise.central.api.schemas import (
+    BulkDesiredState,
+    DesiredStatePublic,
+    EnrollmentTokenPublic,
+    SiteBatchCreate,
     SiteCreate,
+    SiteCreated,
     SiteGroupCreate,
     SiteGroupPublic,
     SiteGroupUpdate,
     SitePublic,
+    SiteStatusPublic,
     SiteUpdate,
     dump,
 )
-from edgewise.central.services import sites
+from edgewise.central.runtime import CentralRuntime
+from edgewise.central.services import enrollment, site_channel, sites
 from edgewise.central.services.errors import InputProblem, Invalid
 from edgewise.model.sites import LabelSelector, SiteKind
 
@@ -61,8 +68,18 @@ def list_sites(
 
 
 @router.post("/sites", status_code=201, operation_id="createSite")
-def create_site(body: SiteCreate, session: SessionDep, caller: CallerDep) -> SitePublic:
-    spec = sites.SiteSpec(
+def create_site(
+    body: SiteCreate, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
+) -> SiteCreated:
+    """Creates a site and returns, once, its enrollment token."""
+    row = sites.create_site(session, caller, _spec(body))
+    token = enrollment.token_for(row)
+    public = SitePublic.of(row)
+    return SiteCreated(**public.model_dump(), enrollment_token=_token_public(token, runtime))
+
+
+def _spec(body: SiteCreate) -> sites.SiteSpec:
+    return sites.SiteSpec(
         name=body.name,
         kind=body.kind,
         labels=body.labels,
@@ -71,7 +88,84 @@ def create_site(body: SiteCreate, session: SessionDep, caller: CallerDep) -> Sit
         description=body.description,
         tenant_id=body.tenant_id,
     )
-    return SitePublic.of(sites.create_site(session, caller, spec))
+
+
+def _token_public(
+    token: enrollment.EnrollmentToken, runtime: CentralRuntime
+) -> EnrollmentTokenPublic:
+    return EnrollmentTokenPublic(
+        site_id=token.site_id,
+        token=token.secret,
+        expires_at=token.expires_at,
+        ca_fingerprint=runtime.authority.fingerprint,
+    )
+
+
+@router.post("/sites/batch", status_code=201, operation_id="createSitesBatch")
+def create_sites_batch(
+    body: SiteBatchCreate, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
+) -> list[SiteCreated]:
+    """Creates many sites in one transaction (all or none), each with its enrollment token."""
+    created = []
+    for spec in body.sites:
+        row = sites.create_site(session, caller, _spec(spec))
+        token = _token_public(enrollment.token_for(row), runtime)
+        created.append(SiteCreated(**SitePublic.of(row).model_dump(), enrollment_token=token))
+    return created
+
+
+@router.get("/site-status", operation_id="summarizeSiteStatus")
+def summarize_site_status(session: SessionDep, caller: CallerDep) -> dict[str, Any]:
+    """Fleet convergence at a glance: how many sites are in sync with their desired revision."""
+    return site_channel.summarize(session, caller)
+
+
+@router.post(
+    "/sites/{siteId}/enrollment-token", status_code=201, operation_id="issueEnrollmentToken"
+)
+def issue_enrollment_token(
+    siteId: str, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
+) -> EnrollmentTokenPublic:
+    """A new one-time token for the site (re-enrollment); an earlier unused one stops working."""
+    return _token_public(enrollment.issue_token(session, caller, siteId), runtime)
+
+
+@router.post("/sites/{siteId}/revoke", operation_id="revokeSite")
+def revoke_site(siteId: str, session: SessionDep, caller: CallerDep) -> SitePublic:
+    """Revokes the site's certificate at once; it needs a new token to come back."""
+    return SitePublic.of(enrollment.revoke(session, caller, siteId))
+
+
+@router.get("/sites/{siteId}/desired-state", operation_id="readDesiredState")
+def read_desired_state(siteId: str, session: SessionDep, caller: CallerDep) -> DesiredStatePublic:
+    sites.get_site(session, caller, siteId)
+    found = site_channel.get_desired(session, siteId)
+    return DesiredStatePublic(site_id=siteId, revision=found.revision, document=found.document)
+
+
+@router.put("/sites/{siteId}/desired-state", operation_id="writeDesiredState")
+def write_desired_state(
+    siteId: str, body: dict[str, Any], session: SessionDep, caller: CallerDep
+) -> DesiredStatePublic:
+    """Sets the site's desired state directly (the orchestrator does this for NS instances)."""
+    (written,) = site_channel.set_desired(session, caller, [siteId], body)
+    return DesiredStatePublic(site_id=siteId, revision=written.revision, document=written.document)
+
+
+@router.post("/desired-state", operation_id="writeDesiredStateBulk")
+def write_desired_state_bulk(
+    body: BulkDesiredState, session: SessionDep, caller: CallerDep
+) -> list[dict[str, Any]]:
+    """Sets one desired state on many sites in one transaction; every site gets revision + 1."""
+    written = site_channel.set_desired(session, caller, body.site_ids, body.document)
+    return [{"siteId": w.site_id, "revision": w.revision} for w in written]
+
+
+@router.get("/sites/{siteId}/status", operation_id="readSiteStatus")
+def read_site_status(siteId: str, session: SessionDep, caller: CallerDep) -> SiteStatusPublic:
+    sites.get_site(session, caller, siteId)
+    status = site_channel.get_status(session, siteId)
+    return SiteStatusPublic(**status)
 
 
 @router.get("/sites/{siteId}", operation_id="readSite")

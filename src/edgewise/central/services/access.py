@@ -43,7 +43,7 @@ class TenantOwned(Protocol):
 
 
 RowT = TypeVar("RowT")
-SelectT = TypeVar("SelectT", bound=Select[Any])
+SelectT = TypeVar("SelectT", bound=Select[Any])  # a query of whole rows
 
 
 def visible(

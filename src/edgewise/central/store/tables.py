@@ -80,6 +80,14 @@ class SiteRow(Base):
     slots_per_node: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(String(1024), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    enrollment_token_hash: Mapped[str | None] = mapped_column(
+        String(64), unique=True, index=True, default=None
+    )
+    enrollment_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    enrolled_at: Mapped[datetime | None] = mapped_column(default=None)
+    cert_serial: Mapped[str | None] = mapped_column(String(40), default=None)
+    cert_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class SiteGroupRow(Base):
@@ -132,3 +140,60 @@ class CatalogItemRow(Base):
     content_type: Mapped[str | None] = mapped_column(String(64), default=None)
     checksum: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DesiredStateRow(Base):
+    """A site's one versioned desired-state document; `revision` only grows."""
+
+    __tablename__ = "site_desired_states"
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SiteStatusRow(Base):
+    """What a site last said about itself, and when it was last heard of."""
+
+    __tablename__ = "site_status"
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    applied_revision: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    body: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reported_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ReportItemRow(Base):
+    """Every report item received, by the id the site gave it: the deduplication record."""
+
+    __tablename__ = "site_report_items"
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SiteEventRow(Base):
+    __tablename__ = "site_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column()
+    body: Mapped[dict[str, Any]] = mapped_column()
+
+
+class SiteCountersRow(Base):
+    __tablename__ = "site_counters"
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[datetime] = mapped_column()
+    body: Mapped[dict[str, Any]] = mapped_column()

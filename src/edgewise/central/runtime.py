@@ -1,0 +1,81 @@
+"""The central's shared runtime: store, sessions, certificate authority and revision hub.
+
+One per process; the northbound API and the southbound channel both use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from edgewise.central.config import CentralSettings
+from edgewise.central.pki import CertificateAuthority
+from edgewise.central.services.auth import bootstrap_admin
+from edgewise.central.services.site_channel import REVISIONS_KEY
+from edgewise.central.southbound.hub import RevisionHub
+from edgewise.central.store.engine import migrate, open_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CentralRuntime:
+    settings: CentralSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    authority: CertificateAuthority
+    hub: RevisionHub
+    southbound_url: str | None = None
+
+    @classmethod
+    def open(cls, settings: CentralSettings) -> CentralRuntime:
+        """Opens and migrates the store, loads or creates the CA, creates the first admin."""
+        engine = open_engine(settings.effective_database_url)
+        migrate(engine)
+        sessions = session_factory(engine)
+        hub = RevisionHub()
+
+        @event.listens_for(sessions, "after_commit")
+        def _announce(session: Session) -> None:
+            changes: dict[str, int] | None = session.info.pop(REVISIONS_KEY, None)
+            if changes:
+                hub.notify_threadsafe(changes)
+
+        @event.listens_for(sessions, "after_rollback")
+        def _forget(session: Session) -> None:
+            session.info.pop(REVISIONS_KEY, None)
+
+        authority = CertificateAuthority(settings.pki_dir)
+        authority.ensure_server_certificate(settings.southbound_hostnames)
+        runtime = cls(settings, engine, sessions, authority, hub)
+        runtime._first_admin()
+        return runtime
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _first_admin(self) -> None:
+        """On a new store, creates the admin and writes its token to a 0600 file."""
+        with self.sessions.begin() as session:
+            issued = bootstrap_admin(session)
+            if issued is None:
+                return
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            path = self.settings.admin_token_file
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(issued.secret + "\n")
+            log.warning("first start: admin token written to %s", path)
+
+    def describe(self) -> dict[str, Any]:
+        """What a site (or its installer) needs to know to enroll with this central."""
+        return {
+            "southboundUrl": self.southbound_url,
+            "caFingerprint": self.authority.fingerprint,
+            "caCertificate": self.authority.ca_pem,
+        }

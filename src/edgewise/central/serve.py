@@ -1,0 +1,47 @@
+"""Runs a central process: the northbound API (uvicorn) and the southbound channel (aiohttp)
+on one event loop, over one runtime (store, CA, revision hub)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+
+import uvicorn
+
+from edgewise.central.api.app import create_app
+from edgewise.central.config import CentralSettings
+from edgewise.central.runtime import CentralRuntime
+from edgewise.central.southbound.server import SouthboundServer
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: CentralSettings, api_host: str, api_port: int) -> None:
+    """Serves until SIGINT/SIGTERM; the southbound listener stops with the API."""
+    runtime = CentralRuntime.open(settings)
+    southbound = SouthboundServer(runtime)
+    await southbound.start()
+    config = uvicorn.Config(
+        create_app(settings, runtime),
+        host=api_host,
+        port=api_port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    gc.collect()
+    gc.freeze()  # start-up objects live forever: keep them out of every collection
+    log.warning(
+        "central up: API http://%s:%s, southbound %s, CA fingerprint %s",
+        api_host, api_port, runtime.southbound_url, runtime.authority.fingerprint,
+    )  # fmt: skip
+    try:
+        await server.serve()
+    finally:
+        await southbound.stop()
+        runtime.close()
+
+
+def run(settings: CentralSettings, api_host: str, api_port: int) -> None:
+    asyncio.run(serve(settings, api_host, api_port))

@@ -1,0 +1,1 @@
+"""The southbound channel server: enrollment, desired-state long-polls, report intake (mTLS)."""

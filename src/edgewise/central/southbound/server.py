@@ -1,0 +1,222 @@
+"""The southbound listener (aiohttp; TLS, client certificates optional): docs/channel.md's calls.
+
+Enrollment needs no certificate; every other call needs one from the central's CA whose
+site is not revoked and whose serial is the site's current one, checked on every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from edgewise.central.pki import site_of_certificate
+from edgewise.central.runtime import CentralRuntime
+from edgewise.central.services import enrollment, site_channel
+from edgewise.central.services.errors import (
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServiceError,
+    Unauthenticated,
+)
+from edgewise.central.southbound.intake import Overloaded, ReportIntake
+
+log = logging.getLogger(__name__)
+MAX_BODY = 1024 * 1024
+MAX_ITEMS = 500
+RETRY_AFTER_S = 5
+PROBLEM = "application/problem+json"
+SITE_KEY: web.RequestKey[str] = web.RequestKey("site", str)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> web.Response:
+    body = {"type": f"https://edgewise.dev/problems/{status}", "title": title, "status": status}
+    body |= {"detail": detail, **extra}
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    return web.Response(status=status, text=json.dumps(body), content_type=PROBLEM, headers=headers)
+
+
+STATUS = {Invalid: (400, "Bad Request"), Unauthenticated: (401, "Unauthorized"),
+          Forbidden: (403, "Forbidden"), NotFound: (404, "Not Found")}  # fmt: skip
+
+
+def from_service_error(error: ServiceError) -> web.Response:
+    for cls, (status, title) in STATUS.items():
+        if isinstance(error, cls):
+            extra: dict[str, Any] = {}
+            if isinstance(error, Invalid) and error.problems:
+                extra["problems"] = [
+                    {"where": p.where, "message": p.message} for p in error.problems
+                ]
+            return problem(status, title, error.detail, **extra)
+    return problem(409, "Conflict", error.detail)
+
+
+class SouthboundServer:
+    """Serves the channel on the runtime's store until stopped."""
+
+    def __init__(self, runtime: CentralRuntime, *, seed: int | None = None) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.intake = ReportIntake(runtime.sessions, max_pending=self.settings.max_pending_reports)
+        self._random = random.Random(seed)  # noqa: S311 - poll jitter, not security
+        self._runner: web.AppRunner | None = None
+        self.port = self.settings.southbound_port
+        self.polls_answered = 0
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
+        app.router.add_post("/southbound/v1/enroll", self.enroll)
+        app.router.add_get("/southbound/v1/desired-state", self._site(self.desired_state))
+        app.router.add_post("/southbound/v1/reports", self._site(self.reports))
+        return app
+
+    async def start(self) -> None:
+        self.runtime.hub.bind(asyncio.get_running_loop())
+        self.intake.start()
+        self._runner = web.AppRunner(
+            self.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner,
+            self.settings.southbound_host,
+            self.settings.southbound_port,
+            ssl_context=self.runtime.authority.server_context(),
+            backlog=4096,
+        )
+        await site.start()
+        if self._runner.addresses:
+            self.port = int(self._runner.addresses[0][1])
+        self.runtime.southbound_url = f"https://{self.settings.southbound_host}:{self.port}"
+        log.info("southbound channel listening on %s:%s", self.settings.southbound_host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.intake.stop()
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ServiceError as error:
+            if isinstance(error, Unauthenticated | Forbidden):
+                log.warning(
+                    "refused %s %s from %s: %s", request.method, request.path, request.remote, error
+                )
+            return from_service_error(error)
+        except Overloaded:
+            return problem(503, "Service Unavailable", "the central is busy; retry later")
+        except web.HTTPRequestEntityTooLarge:
+            return problem(
+                413, "Payload Too Large", f"request bodies are limited to {MAX_BODY} bytes"
+            )
+        except web.HTTPException as error:
+            return problem(error.status, error.reason, error.text or error.reason)
+
+    def _site(self, handler: Handler) -> Handler:
+        """Resolves the calling site from its verified client certificate, or refuses."""
+
+        async def with_site(request: web.Request) -> web.StreamResponse:
+            ssl_object = (
+                request.transport.get_extra_info("ssl_object") if request.transport else None
+            )
+            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+            if not der:
+                raise Unauthenticated("this call needs the site's client certificate (mutual TLS)")
+            identity = site_of_certificate(der)
+            if identity is None:
+                raise Forbidden("the client certificate names no Edgewise site")
+            site_id, serial = identity
+            await asyncio.to_thread(self._authorize, site_id, serial)
+            request[SITE_KEY] = site_id
+            return await handler(request)
+
+        return with_site
+
+    def _authorize(self, site_id: str, serial: str) -> None:
+        with self.runtime.sessions.begin() as session:
+            enrollment.authorize(session, site_id, serial)
+            site_channel.touch(session, [site_id])
+
+    async def enroll(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        token, csr = body.get("token"), body.get("csr")
+        problems = []
+        if not isinstance(token, str) or not token:
+            problems.append(
+                {"where": "token", "message": "the one-time enrollment token is required"}
+            )
+        if not isinstance(csr, str) or "BEGIN CERTIFICATE REQUEST" not in csr:
+            problems.append(
+                {"where": "csr", "message": "a PEM certificate signing request is required"}
+            )
+        if problems:
+            return problem(
+                400, "Bad Request", "the enrollment request is not valid", problems=problems
+            )
+        assert isinstance(token, str)
+        assert isinstance(csr, str)
+
+        def redeem() -> enrollment.Enrollment:
+            with self.runtime.sessions.begin() as session:
+                return enrollment.redeem(session, token, csr, self.runtime.authority)
+
+        done = await asyncio.to_thread(redeem)
+        log.info("site %s enrolled (certificate %s)", done.site_id, done.certificate.serial)
+        return web.json_response(
+            {
+                "siteId": done.site_id,
+                "certificate": done.certificate.pem,
+                "caCertificate": self.runtime.authority.ca_pem,
+            }
+        )
+
+    async def desired_state(self, request: web.Request) -> web.StreamResponse:
+        site_id = request[SITE_KEY]
+        try:
+            known = int(request.query.get("revision", "0"))
+        except ValueError:
+            raise Invalid("revision must be a whole number") from None
+        if known < 0:
+            raise Invalid("revision must be 0 or more")
+        current = await asyncio.to_thread(self._desired, site_id)
+        if current.revision == known:
+            hold = self._random.uniform(*self.settings.poll_hold)
+            if await self.runtime.hub.wait(site_id, known, hold) is None:
+                self.polls_answered += 1
+                return web.Response(status=204)
+            current = await asyncio.to_thread(self._desired, site_id)
+        self.polls_answered += 1
+        return web.json_response(
+            {"siteId": site_id, "revision": current.revision, "document": current.document}
+        )
+
+    def _desired(self, site_id: str) -> site_channel.DesiredDocument:
+        with self.runtime.sessions() as session:
+            return site_channel.get_desired(session, site_id)
+
+    async def reports(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        items = site_channel.parse_report_batch(body, max_items=MAX_ITEMS)
+        accepted, duplicates = await self.intake.submit(request[SITE_KEY], items)
+        return web.json_response({"accepted": accepted, "duplicates": duplicates})
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Invalid(f"the body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise Invalid("the body must be a JSON object")
+    return body

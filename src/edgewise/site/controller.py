@@ -1,0 +1,309 @@
+"""The site controller: poller, reconciler and reporter around one journal, driver and uplink.
+
+The poller stores each new desired state in the journal and wakes the reconciler; the reconciler
+also runs on a timer, connected or not, so drift is repaired locally; the reporter drains the
+outbox whenever the central answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from edgewise.model.desired import DesiredState, DocumentError
+from edgewise.site.backoff import Backoff, initial_delay
+from edgewise.site.drivers.base import Driver
+from edgewise.site.errors import PermanentError, TemporaryError
+from edgewise.site.journal import Journal, OutboxItem
+from edgewise.site.reconcile import ChangeReason, ChangeResult, apply_plan, plan
+from edgewise.site.uplink import PolledDesired, ReportReceipt
+
+log = logging.getLogger(__name__)
+Sleeper = Callable[[float], Awaitable[None]]
+DRIFT_REASONS = frozenset(
+    {ChangeReason.MISSING, ChangeReason.UNWANTED, ChangeReason.CHAIN_CHANGED,
+     ChangeReason.CONFIG_CHANGED}
+)  # fmt: skip
+
+
+class CentralChannel(Protocol):
+    """What the controller needs of the uplink (`site.uplink.Uplink` is the real one)."""
+
+    async def poll_desired(self, revision: int) -> PolledDesired | None: ...
+
+    async def send_reports(self, items: Sequence[OutboxItem]) -> ReportReceipt: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    reconcile_interval: float = 5.0
+    first_poll_max_delay: float = 10.0
+    report_batch: int = 500
+    report_max_bytes: int = 900 * 1024  # under the channel's 1 MiB per batch
+    backoff_base: float = 0.5
+    backoff_cap: float = 10.0
+    concurrency: int = 4
+    keep_sent_reports: int = 100
+    seed: int | None = None
+
+
+class SiteController:
+    """Runs one site. It owns what it is given: `stop()` closes the channel, driver and journal.
+
+    With `channel=None` it runs alone from its journal (no central configured).
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        driver: Driver,
+        channel: CentralChannel | None,
+        settings: ControllerSettings | None = None,
+        *,
+        sleep: Sleeper = asyncio.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.journal = journal
+        self.driver = driver
+        self.channel = channel
+        self.settings = settings or ControllerSettings()
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = random.Random(self.settings.seed)  # noqa: S311 - jitter, not security
+        self._wake_reconciler = asyncio.Event()
+        self._outbox_ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._desired: DesiredState | None = None
+        self._rejection: str | None = None
+        self._failures: dict[str, str] = {}
+        self._reported_revision: int | None = None
+        self.connected = False
+        self.passes = 0
+
+    @property
+    def desired(self) -> DesiredState | None:
+        return self._desired
+
+    def _backoff(self) -> Backoff:
+        s = self.settings
+        return Backoff(s.backoff_base, s.backoff_cap, random.Random(self._rng.random()))  # noqa: S311
+
+    async def start(self) -> None:
+        """Loads the journal's last desired state and starts the three loops."""
+        stored = self.journal.desired()
+        if stored is not None:
+            try:
+                self._desired = DesiredState.from_document(stored.revision, stored.document)
+            except DocumentError as exc:
+                log.error("journal: stored revision %s is invalid: %s", stored.revision, exc)  # noqa: TRY400
+        self._wake_reconciler.set()
+        self._outbox_ready.set()
+        self._tasks = [asyncio.create_task(self._reconcile_loop(), name="reconciler")]
+        if self.channel is not None:
+            self._tasks.append(asyncio.create_task(self._poll_loop(self.channel), name="poller"))
+            self._tasks.append(
+                asyncio.create_task(self._report_loop(self.channel), name="reporter")
+            )
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self.channel is not None:
+            await self.channel.close()
+        await self.driver.close()
+        self.journal.close()
+
+    async def __aenter__(self) -> SiteController:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # desired state
+
+    def accept(self, revision: int, document: Any) -> bool:
+        """Stores a valid desired state (before using it) and wakes the reconciler.
+
+        A bad document is refused with an event; the controller keeps its last good state.
+        """
+        try:
+            state = DesiredState.from_document(revision, document)
+        except DocumentError as exc:
+            self.journal.mark_received(revision)
+            self._rejection = f"revision {revision} rejected: {len(exc.problems)} problem(s)"
+            log.error("desired state %s", self._rejection)  # noqa: TRY400 - no traceback
+            self._enqueue(
+                "event",
+                {"event": "document-rejected", "revision": revision,
+                 "problems": list(exc.problems[:50]), "detail": self._rejection},
+            )  # fmt: skip
+            self._reported_revision = None  # the next pass reports the error
+            self._wake_reconciler.set()
+            return False
+        self.journal.store_desired(revision, document)
+        self._desired, self._rejection = state, None
+        self._wake_reconciler.set()
+        return True
+
+    # reconciler
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._wake_reconciler.wait(), self.settings.reconcile_interval
+                )
+            self._wake_reconciler.clear()
+            try:
+                await self.reconcile_once()
+            except Exception:  # the loop must outlive a bad pass
+                log.exception("reconcile pass failed")
+
+    async def reconcile_once(self) -> list[ChangeResult]:
+        """One pass: observe, plan, apply, then report what it did."""
+        desired = self._desired
+        if desired is None:
+            return []  # nothing accepted yet: leave whatever runs alone
+        changes = plan(desired, await self.driver.observe())
+        results = await apply_plan(self.driver, changes, concurrency=self.settings.concurrency)
+        self.passes += 1
+        await self._report_pass(desired, results)
+        return results
+
+    async def _report_pass(self, desired: DesiredState, results: list[ChangeResult]) -> None:
+        was_applied = self.journal.applied_revision() == desired.revision
+        failures = {str(r.change): r.error or "failed" for r in results if r.failed}
+        for result in results:
+            change = result.change
+            if result.failed and not result.skipped and str(change) not in self._failures:
+                self._enqueue("event", change_event("change-failed", result, desired.revision))
+            elif result.changed and (
+                change.reason is ChangeReason.UNHEALTHY
+                or (was_applied and change.reason in DRIFT_REASONS)
+            ):
+                name = "service-repaired" if change.vnf_name is None else "vnf-repaired"
+                self._enqueue("event", change_event(name, result, desired.revision))
+        if not failures and not was_applied:
+            self.journal.mark_applied(desired.revision)
+        changed = any(r.changed for r in results)
+        if changed or failures != self._failures or self._reported_revision != desired.revision:
+            broken = {r.change.service_id for r in results if r.failed}
+            self._enqueue("status", await self._status(desired, failures, broken))
+            self._reported_revision = desired.revision
+        self._failures = failures
+
+    async def _status(
+        self, desired: DesiredState, failures: dict[str, str], broken: set[str]
+    ) -> dict[str, Any]:
+        observed = await self.driver.observe()
+        services = []
+        for spec in desired.services:
+            seen = observed.service(spec.id)
+            vnfs = [
+                {"name": v.name, "function": v.function.value, "healthy": v.healthy}
+                for v in (seen.vnfs if seen else ())
+            ]
+            healthy = all(v.healthy for v in seen.vnfs) if seen else False
+            ready = healthy and len(vnfs) == len(spec.vnfs) and spec.id not in broken
+            services.append({"id": spec.id, "state": "ready" if ready else "failed", "vnfs": vnfs})
+        errors = [f"{key}: {error}" for key, error in sorted(failures.items())]
+        if self._rejection:
+            errors.insert(0, self._rejection)
+        return {
+            "revision": desired.revision,
+            "state": "degraded" if failures else "converged",
+            "services": services,
+            "error": "; ".join(errors) or None,
+        }
+
+    def _enqueue(self, kind: str, body: dict[str, Any]) -> None:
+        self.journal.enqueue(kind, body, at=self._clock())
+        self._outbox_ready.set()
+
+    # poller
+
+    async def _poll_loop(self, channel: CentralChannel) -> None:
+        backoff = self._backoff()
+        await self._sleep(initial_delay(self.settings.first_poll_max_delay, self._rng))
+        while True:
+            try:
+                polled = await channel.poll_desired(self.journal.received_revision())
+            except TemporaryError as exc:
+                self.connected = False
+                delay = backoff.next_delay(exc.retry_after)
+                log.warning("poll: %s (retrying in %.1f s)", exc.message, delay)
+                await self._sleep(delay)
+                continue
+            except PermanentError as exc:
+                self.connected = False
+                log.error("poll refused: %s", exc.message)  # noqa: TRY400 - no traceback
+                await self._sleep(self.settings.backoff_cap + backoff.next_delay())
+                continue
+            self.connected = True
+            backoff.reset()
+            if polled is not None:
+                self.accept(polled.revision, polled.document)
+
+    # reporter
+
+    async def _report_loop(self, channel: CentralChannel) -> None:
+        backoff = self._backoff()
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            limit = self.settings.report_batch
+            while batch := self._next_batch(limit):
+                try:
+                    await channel.send_reports(batch)
+                except TemporaryError as exc:
+                    await self._sleep(backoff.next_delay(exc.retry_after))
+                    continue
+                except PermanentError as exc:
+                    if len(batch) > 1:
+                        limit = 1  # find the refused item: send one at a time
+                    else:
+                        log.error("report %s refused: %s", batch[0].id, exc.message)  # noqa: TRY400
+                        self.journal.mark_sent([batch[0].id])
+                    continue
+                backoff.reset()
+                self.journal.mark_sent(item.id for item in batch)
+            self.journal.prune_sent(keep=self.settings.keep_sent_reports)
+
+    def _next_batch(self, limit: int) -> list[OutboxItem]:
+        """The oldest pending reports, at most `limit` items and `report_max_bytes` of JSON."""
+        batch: list[OutboxItem] = []
+        size = 0
+        for item in self.journal.pending(limit):
+            size += len(json.dumps(item.to_wire()))
+            if batch and size > self.settings.report_max_bytes:
+                break
+            batch.append(item)
+        return batch
+
+
+def change_event(name: str, result: ChangeResult, revision: int) -> dict[str, Any]:
+    change = result.change
+    detail = f"{change} ({change.reason.value})"
+    if result.error:
+        detail += f": {result.error}"
+    return {
+        "event": name,
+        "revision": revision,
+        "service": change.service_id,
+        "vnf": change.vnf_name,
+        "op": change.op.value,
+        "reason": change.reason.value,
+        "detail": detail,
+    }

@@ -1,0 +1,232 @@
+"""Reconciling: `plan` (pure) compares desired with observed state; `apply_plan` runs the changes.
+
+The controller calls both on every pass; a driver (`site.drivers`) observes and applies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from edgewise.model.desired import DesiredState, ServiceSpec, VnfFunction, VnfSpec
+
+
+class ChangeOp(StrEnum):
+    DELETE_SERVICE = "delete-service"
+    CREATE_SERVICE = "create-service"
+    DELETE_VNF = "delete-vnf"
+    CREATE_VNF = "create-vnf"
+    UPDATE_VNF_CONFIG = "update-vnf-config"
+    UPDATE_CHAIN = "update-chain"
+
+
+class ChangeReason(StrEnum):
+    """Why a change is planned: the controller reports repairs apart from rollouts."""
+
+    MISSING = "missing"
+    UNWANTED = "unwanted"
+    UNHEALTHY = "unhealthy"
+    FUNCTION_CHANGED = "function-changed"
+    CONFIG_CHANGED = "config-changed"
+    CHAIN_CHANGED = "chain-changed"
+
+
+@dataclass(frozen=True)
+class ObservedVnf:
+    name: str
+    function: VnfFunction
+    config_digest: str
+    healthy: bool = True
+
+
+@dataclass(frozen=True)
+class ObservedService:
+    id: str
+    vnfs: tuple[ObservedVnf, ...] = ()
+    chain: tuple[str, ...] = ()
+
+    def vnf(self, name: str) -> ObservedVnf | None:
+        return next((v for v in self.vnfs if v.name == name), None)
+
+
+@dataclass(frozen=True)
+class ObservedState:
+    """What a driver sees on the data plane now."""
+
+    services: tuple[ObservedService, ...] = ()
+
+    def service(self, service_id: str) -> ObservedService | None:
+        return next((s for s in self.services if s.id == service_id), None)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One step towards the desired state; `desired`/`observed` are the VNF's (or the service's)."""
+
+    op: ChangeOp
+    service_id: str
+    vnf_name: str | None
+    reason: ChangeReason
+    desired: ServiceSpec | VnfSpec | None = None
+    observed: ObservedService | ObservedVnf | None = None
+
+    @property
+    def target(self) -> str:
+        return self.service_id if self.vnf_name is None else f"{self.service_id}/{self.vnf_name}"
+
+    def __str__(self) -> str:
+        return f"{self.op.value} {self.target}"
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """What applying one change did: a value, never an exception."""
+
+    change: Change
+    changed: bool
+    failed: bool = False
+    error: str | None = None
+    skipped: bool = False  # not tried: a change it depends on failed (`failed` is set too)
+
+
+def plan(desired: DesiredState, observed: ObservedState) -> list[Change]:
+    """The changes that turn `observed` into `desired`, in the order to apply them.
+
+    Unwanted services go first; then each desired service in document order: its deletes,
+    then its creates and config updates in chain order, then its chain wiring.
+    """
+    wanted = {s.id for s in desired.services}
+    changes = [
+        Change(ChangeOp.DELETE_SERVICE, s.id, None, ChangeReason.UNWANTED, observed=s)
+        for s in sorted(observed.services, key=lambda s: s.id)
+        if s.id not in wanted
+    ]
+    for service in desired.services:
+        changes.extend(plan_service(service, observed.service(service.id)))
+    return changes
+
+
+def plan_service(service: ServiceSpec, observed: ObservedService | None) -> list[Change]:
+    """The changes of one service (pure)."""
+    sid = service.id
+    if observed is None:
+        head = [Change(ChangeOp.CREATE_SERVICE, sid, None, ChangeReason.MISSING, service)]
+        creates = [
+            Change(ChangeOp.CREATE_VNF, sid, v.name, ChangeReason.MISSING, v)
+            for v in service.vnfs_in_chain_order()
+        ]
+        chain = [Change(ChangeOp.UPDATE_CHAIN, sid, None, ChangeReason.MISSING, service)]
+        return head + creates + (chain if service.chain else [])
+    deletes = [
+        Change(ChangeOp.DELETE_VNF, sid, v.name, ChangeReason.UNWANTED, observed=v)
+        for v in sorted(observed.vnfs, key=lambda v: v.name)
+        if service.vnf(v.name) is None
+    ]
+    builds: list[Change] = []
+    for vnf in service.vnfs_in_chain_order():
+        seen = observed.vnf(vnf.name)
+        if seen is None:
+            builds.append(Change(ChangeOp.CREATE_VNF, sid, vnf.name, ChangeReason.MISSING, vnf))
+            continue
+        reason = rebuild_reason(vnf, seen)
+        if reason is not None:
+            deletes.append(Change(ChangeOp.DELETE_VNF, sid, vnf.name, reason, vnf, seen))
+            builds.append(Change(ChangeOp.CREATE_VNF, sid, vnf.name, reason, vnf, seen))
+        elif seen.config_digest != vnf.config_digest():
+            builds.append(
+                Change(
+                    ChangeOp.UPDATE_VNF_CONFIG,
+                    sid,
+                    vnf.name,
+                    ChangeReason.CONFIG_CHANGED,
+                    vnf,
+                    seen,
+                )
+            )
+    rebuilt = any(c.op is ChangeOp.CREATE_VNF and c.vnf_name in service.chain for c in builds)
+    if observed.chain != service.chain or (rebuilt and service.chain):
+        builds.append(
+            Change(ChangeOp.UPDATE_CHAIN, sid, None, ChangeReason.CHAIN_CHANGED, service, observed)
+        )
+    return deletes + builds
+
+
+def rebuild_reason(vnf: VnfSpec, seen: ObservedVnf) -> ChangeReason | None:
+    """Why a VNF must be deleted and created again, if it must."""
+    if seen.function != vnf.function:
+        return ChangeReason.FUNCTION_CHANGED
+    if not seen.healthy:
+        return ChangeReason.UNHEALTHY
+    return None
+
+
+class ChangeApplier(Protocol):
+    """The part of a driver the executor needs (see `site.drivers.base.Driver`)."""
+
+    async def apply(self, change: Change) -> ChangeResult: ...
+
+
+async def apply_plan(
+    driver: ChangeApplier, changes: Sequence[Change], *, concurrency: int = 4
+) -> list[ChangeResult]:
+    """Applies `changes`; returns one result per change, in the order of `changes`.
+
+    Unwanted services are deleted first; then services are applied side by side (at most
+    `concurrency` at once), each in order. A failed step skips the later steps that depend on
+    it (same VNF, the whole service after a failed create-service, the chain after any
+    failure); other VNFs and other services carry on.
+    """
+    results: dict[int, ChangeResult] = {}
+    gate = asyncio.Semaphore(concurrency)
+
+    async def run(group: list[tuple[int, Change]]) -> None:
+        async with gate:
+            for index, result in await apply_service(driver, [c for _, c in group]):
+                results[group[index][0]] = result
+
+    deletes = [(i, c) for i, c in enumerate(changes) if c.op is ChangeOp.DELETE_SERVICE]
+    await asyncio.gather(*(run([item]) for item in deletes))
+    groups: dict[str, list[tuple[int, Change]]] = {}
+    for i, c in enumerate(changes):
+        if c.op is not ChangeOp.DELETE_SERVICE:
+            groups.setdefault(c.service_id, []).append((i, c))
+    await asyncio.gather(*(run(group) for group in groups.values()))
+    return [results[i] for i in range(len(changes))]
+
+
+async def apply_service(
+    driver: ChangeApplier, changes: Iterable[Change]
+) -> list[tuple[int, ChangeResult]]:
+    """Applies one service's changes in order, skipping those that depend on a failed one."""
+    done: list[tuple[int, ChangeResult]] = []
+    failed: list[Change] = []
+    for index, change in enumerate(changes):
+        blocker = next((f for f in failed if depends_on(change, f)), None)
+        if blocker is not None:
+            error = f"skipped: {blocker} failed"
+            result = ChangeResult(change, changed=False, failed=True, error=error, skipped=True)
+        else:
+            result = await safely_apply(driver, change)
+        if result.failed:
+            failed.append(change)
+        done.append((index, result))
+    return done
+
+
+def depends_on(change: Change, failed: Change) -> bool:
+    if failed.op is ChangeOp.CREATE_SERVICE or change.op is ChangeOp.UPDATE_CHAIN:
+        return True
+    return change.vnf_name is not None and change.vnf_name == failed.vnf_name
+
+
+async def safely_apply(driver: ChangeApplier, change: Change) -> ChangeResult:
+    """A driver must not raise for data-plane failures; if one does, it is still a result."""
+    try:
+        return await driver.apply(change)
+    except Exception as exc:  # noqa: BLE001 - one broken change must not hide the rest
+        return ChangeResult(
+            change, changed=False, failed=True, error=f"{type(exc).__name__}: {exc}"
+        )

@@ -1,0 +1,317 @@
+"""The site's end of the southbound channel (docs/channel.md) over aiohttp: enroll, poll, report.
+
+Foreign errors (aiohttp, ssl, timeouts, HTTP statuses) become `site.errors` here, where they enter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from edgewise.site.errors import (
+    ChannelRefused,
+    ChannelUnavailable,
+    EnrollmentRefused,
+    PermanentError,
+)
+from edgewise.site.journal import OutboxItem, SiteIdentity
+
+API = "southbound/v1/"
+POLL_TIMEOUT = 75.0  # the central holds a poll 30-60 s; a margin on top
+REQUEST_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class PolledDesired:
+    revision: int
+    document: Any
+
+
+@dataclass(frozen=True)
+class ReportReceipt:
+    accepted: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+
+
+def endpoint(central_url: str, name: str) -> str:
+    return central_url.rstrip("/") + "/" + API + name
+
+
+def client_ssl_context(identity: SiteIdentity) -> ssl.SSLContext:
+    """Mutual TLS: our key and certificate, and only the central's CA is trusted."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(identity.ca_path))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(identity.cert_path), str(identity.key_path))
+    return context
+
+
+class Uplink:
+    """One aiohttp session per controller; the SSL context is built once, here."""
+
+    def __init__(
+        self,
+        identity: SiteIdentity,
+        *,
+        poll_timeout: float = POLL_TIMEOUT,
+        request_timeout: float = REQUEST_TIMEOUT,
+    ) -> None:
+        self.identity = identity
+        self._ssl = client_ssl_context(identity)
+        self._poll_timeout = aiohttp.ClientTimeout(total=poll_timeout, sock_connect=10)
+        self._request_timeout = aiohttp.ClientTimeout(total=request_timeout, sock_connect=10)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:  # created lazily: a session needs the running event loop
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def poll_desired(self, revision: int) -> PolledDesired | None:
+        """Long-polls for a desired state newer than `revision`; None when nothing changed."""
+        url = endpoint(self.identity.central_url, "desired-state")
+        answer = await call(
+            self._client(),
+            "GET",
+            url,
+            params={"revision": str(revision)},
+            limits=self._poll_timeout,
+        )
+        if answer.status == 204:
+            return None
+        body = json_body(answer, url)
+        site_id, new_revision = body.get("siteId"), body.get("revision")
+        if site_id != self.identity.site_id:
+            raise ChannelUnavailable(f"GET {url}: answer names site {site_id!r}", code="bad-answer")
+        if isinstance(new_revision, bool) or not isinstance(new_revision, int):
+            raise ChannelUnavailable(f"GET {url}: revision {new_revision!r}", code="bad-answer")
+        return PolledDesired(new_revision, body.get("document"))
+
+    async def send_reports(self, items: Sequence[OutboxItem]) -> ReportReceipt:
+        """Sends one batch (at most 500 items, 1 MiB); the central counts re-sent items once."""
+        url = endpoint(self.identity.central_url, "reports")
+        payload = {"items": [item.to_wire() for item in items]}
+        answer = await call(self._client(), "POST", url, json=payload, limits=self._request_timeout)
+        body = json_body(answer, url)
+        accepted, duplicates = body.get("accepted"), body.get("duplicates")
+        if not isinstance(accepted, int) or not isinstance(duplicates, int):
+            raise ChannelUnavailable(f"POST {url}: unexpected answer {body!r}", code="bad-answer")
+        return ReportReceipt(accepted, duplicates)
+
+
+async def call(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    limits: aiohttp.ClientTimeout,
+    params: Mapping[str, str] | None = None,
+    json: Any = None,
+) -> Answer:
+    """One HTTP call; transport failures and error statuses become site errors."""
+    try:
+        async with session.request(method, url, params=params, json=json, timeout=limits) as resp:
+            answer = Answer(resp.status, await resp.read(), dict(resp.headers))
+    except TimeoutError as exc:
+        raise ChannelUnavailable(f"{method} {url}: timed out", code="timeout") from exc
+    except (aiohttp.ClientError, ssl.SSLError, OSError) as exc:
+        raise ChannelUnavailable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+    if answer.status >= 400:
+        what = f"{method} {url}: {answer.status} {problem_detail(answer.body)}"
+        if answer.status in {408, 429} or answer.status >= 500:
+            retry_after = parse_retry_after(answer.headers.get("Retry-After"))
+            raise ChannelUnavailable(what, retry_after=retry_after, code=f"http-{answer.status}")
+        raise ChannelRefused(what, status=answer.status, code=f"http-{answer.status}")
+    return answer
+
+
+def recording_peers(context: ssl.SSLContext) -> list[bytes]:
+    """Makes `context` record each server certificate (DER) it is shown, verified or not."""
+    seen: list[bytes] = []
+
+    class RecordingSSLObject(ssl.SSLObject):
+        def do_handshake(self) -> None:
+            super().do_handshake()
+            if der := self.getpeercert(binary_form=True):
+                seen.append(der)
+
+    context.sslobject_class = RecordingSSLObject
+    return seen
+
+
+def json_body(answer: Answer, url: str) -> dict[str, Any]:
+    if answer.status != 200:
+        raise ChannelUnavailable(f"{url}: unexpected status {answer.status}", code="bad-answer")
+    try:
+        body = json.loads(answer.body)
+    except ValueError as exc:
+        raise ChannelUnavailable(f"{url}: the answer is not JSON", code="bad-answer") from exc
+    if not isinstance(body, dict):
+        raise ChannelUnavailable(f"{url}: the answer is not a JSON object", code="bad-answer")
+    return body
+
+
+def problem_detail(body: bytes) -> str:
+    """The `detail` (else `title`) of a ProblemDetails body, else the body's start."""
+    try:
+        problem = json.loads(body)
+    except ValueError:
+        return body[:200].decode(errors="replace").strip()
+    if isinstance(problem, dict):
+        return str(problem.get("detail") or problem.get("title") or "")
+    return ""
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds (`120`) or as an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+# enrollment
+
+
+@dataclass(frozen=True)
+class CentralTrust:
+    """How the site trusts the central before it holds the CA: one of the three."""
+
+    ca_pem: str | None = None
+    ca_fingerprint: str | None = None
+    insecure_first_contact: bool = False
+
+    def ssl_context(self) -> ssl.SSLContext:
+        if self.ca_pem is not None:
+            return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=self.ca_pem)
+        if self.ca_fingerprint is None and not self.insecure_first_contact:
+            raise EnrollmentRefused("give the central's CA file or its fingerprint")
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # checked after the answer: see check_central
+        return context
+
+    def check_central(self, ca: x509.Certificate, server: x509.Certificate | None) -> None:
+        """Refuses a CA that is not the one the operator pinned, or that did not sign the server."""
+        fingerprint = ca.fingerprint(hashes.SHA256()).hex()
+        if self.ca_pem is not None:
+            pinned = x509.load_pem_x509_certificate(self.ca_pem.encode())
+            if pinned.fingerprint(hashes.SHA256()).hex() != fingerprint:
+                raise EnrollmentRefused("the central sent another CA than the pinned one")
+        elif self.ca_fingerprint is not None:
+            if normalise_fingerprint(self.ca_fingerprint) != fingerprint:
+                raise EnrollmentRefused(f"the central's CA has fingerprint {fingerprint}")
+            if server is None:
+                raise EnrollmentRefused("the central presented no server certificate")
+            try:
+                server.verify_directly_issued_by(ca)
+            except (ValueError, TypeError, InvalidSignature) as exc:
+                raise EnrollmentRefused("the server certificate is not signed by that CA") from exc
+
+
+def normalise_fingerprint(text: str) -> str:
+    text = text.strip().lower().removeprefix("sha256:").removeprefix("sha256/")
+    return text.replace(":", "").replace(" ", "")
+
+
+async def enroll(
+    central_url: str,
+    token: str,
+    trust: CentralTrust,
+    *,
+    key_path: Path,
+    cert_path: Path,
+    ca_path: Path,
+    request_timeout: float = REQUEST_TIMEOUT,
+) -> SiteIdentity:
+    """Sends the token and a CSR for a new EC P-256 key; writes key (0600), certificate and CA."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "edgewise-site")]))
+        .sign(key, hashes.SHA256())
+    )
+    body = {"token": token, "csr": csr.public_bytes(serialization.Encoding.PEM).decode()}
+    url = endpoint(central_url, "enroll")
+    context = trust.ssl_context()
+    servers = recording_peers(context)
+    connector = aiohttp.TCPConnector(ssl=context)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        try:
+            answer = await call(
+                session, "POST", url, json=body, limits=aiohttp.ClientTimeout(total=request_timeout)
+            )
+        except PermanentError as exc:
+            raise EnrollmentRefused(exc.message) from exc
+    reply = json_body(answer, url)
+    try:
+        site_id = str(reply["siteId"])
+        certificate = x509.load_pem_x509_certificate(str(reply["certificate"]).encode())
+        ca = x509.load_pem_x509_certificate(str(reply["caCertificate"]).encode())
+        server = x509.load_der_x509_certificate(servers[-1]) if servers else None
+    except (KeyError, ValueError) as exc:
+        raise EnrollmentRefused(f"{url}: malformed enrollment answer: {exc}") from exc
+    trust.check_central(ca, server)
+    if certificate.public_key() != key.public_key():
+        raise EnrollmentRefused("the certificate the central sent is not for this site's key")
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    write_file(key_path, key_pem, mode=0o600)
+    write_file(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
+    write_file(ca_path, ca.public_bytes(serialization.Encoding.PEM))
+    return SiteIdentity(site_id, central_url, key_path, cert_path, ca_path)
+
+
+def write_file(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Writes atomically (temporary file, fsync, rename) with `mode` from the first byte."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+
+
+def ca_fingerprint(ca_pem: bytes) -> str:
+    """The SHA-256 fingerprint (hex) that an operator may hand a site instead of the CA file."""
+    return hashlib.sha256(
+        x509.load_pem_x509_certificate(ca_pem).public_bytes(serialization.Encoding.DER)
+    ).hexdigest()
