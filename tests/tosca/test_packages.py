@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edgewise.tosca import Limits, Nsd, TypeCache, Vnfd, load_bytes, load_path
+from edgewise.tosca import ChainHop, Limits, Nsd, TypeCache, Vnfd, load_bytes, load_path
 
 from .conftest import DATA, SAMPLES
 
@@ -126,6 +126,10 @@ def test_own_nsd_with_repeated_policies(cache: TypeCache) -> None:
     nsd = result.descriptor
     assert isinstance(nsd, Nsd)
     assert (nsd.node_count, nsd.policy_count, nsd.chain_count) == (13, 2, 1)
-    assert nsd.chains[0].nodes == ("fw_forwarding", "opt_forwarding")
+    assert nsd.chains[0].nodes == ("firewall", "wan_optimiser")
+    assert nsd.chains[0].hops == (
+        ChainHop("firewall", "fw_forwarding"),
+        ChainHop("wan_optimiser", "opt_forwarding"),
+    )
     assert nsd.scaling_aspects[0].max_scale_level == 2
     assert nsd.vnf_profiles[0].max_instances == 2

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.config import CentralSettings
 from edgewise.central.pki import CertificateAuthority
+from edgewise.central.services import announce
 from edgewise.central.services.auth import bootstrap_admin
-from edgewise.central.services.site_channel import REVISIONS_KEY
 from edgewise.central.southbound.hub import RevisionHub
+from edgewise.central.southbound.presence import SiteAuthCache
 from edgewise.central.store.engine import migrate, open_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class CentralRuntime:
     sessions: sessionmaker[Session]
     authority: CertificateAuthority
     hub: RevisionHub
+    auth: SiteAuthCache
     southbound_url: str | None = None
 
     @classmethod
@@ -40,19 +42,23 @@ class CentralRuntime:
         sessions = session_factory(engine)
         hub = RevisionHub()
 
+        auth = SiteAuthCache(sessions)
+
         @event.listens_for(sessions, "after_commit")
         def _announce(session: Session) -> None:
-            changes: dict[str, int] | None = session.info.pop(REVISIONS_KEY, None)
-            if changes:
-                hub.notify_threadsafe(changes)
+            revisions, sites = announce.take(session)
+            if sites:
+                auth.invalidate(sites)
+            if revisions:
+                hub.notify_threadsafe(revisions)
 
         @event.listens_for(sessions, "after_rollback")
         def _forget(session: Session) -> None:
-            session.info.pop(REVISIONS_KEY, None)
+            announce.forget(session)
 
         authority = CertificateAuthority(settings.pki_dir)
         authority.ensure_server_certificate(settings.southbound_hostnames)
-        runtime = cls(settings, engine, sessions, authority, hub)
+        runtime = cls(settings, engine, sessions, authority, hub, auth)
         runtime._first_admin()
         return runtime
 

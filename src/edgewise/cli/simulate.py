@@ -63,6 +63,7 @@ class Timing:
 
     target: int = 0
     started: float = 0.0
+    received: dict[str, float] = field(default_factory=dict)
     done: dict[str, float] = field(default_factory=dict)
     event: asyncio.Event = field(default_factory=asyncio.Event)
     expected: int = 0
@@ -85,7 +86,11 @@ class TimedUplink:
 
     async def poll_desired(self, revision: int) -> PolledDesired | None:
         self.polls += 1
-        return await self.uplink.poll_desired(revision)
+        polled = await self.uplink.poll_desired(revision)
+        target = self.timing.target
+        if polled is not None and target and polled.revision == target:
+            self.timing.received.setdefault(self.site_id, time.monotonic() - self.timing.started)
+        return polled
 
     async def send_reports(self, items: Sequence[OutboxItem]) -> ReportReceipt:
         receipt = await self.uplink.send_reports(items)
@@ -234,14 +239,18 @@ async def _await_first_polls(uplinks: list[TimedUplink], progress: Progress) -> 
 async def _change_and_measure(
     api: httpx.AsyncClient, ids: list[str], timing: Timing, progress: Progress, wait: float
 ) -> None:
+    timing.target = 1  # the simulator's sites are new: the change is their first revision
     timing.started = time.monotonic()
     written = await api.post(
         "api/v1/desired-state", json={"siteIds": ids, "document": change_document(1)}
     )
     if written.status_code != 200:
         raise CliError(f"the change was refused: {written.text[:200]}")
-    console.print(f"change written to {len(ids)} sites in {time.monotonic() - timing.started:.2f} s")
-    timing.target = max(w["revision"] for w in written.json())
+    console.print(
+        f"change written to {len(ids)} sites in {time.monotonic() - timing.started:.2f} s"
+    )
+    if {w["revision"] for w in written.json()} != {timing.target}:
+        raise CliError("the sites already had a desired state; use new sites")
     applying = progress.add_task("applied and recorded", total=len(ids))
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(wait):
@@ -257,6 +266,14 @@ def _report(timing: Timing, count: int) -> None:
         raise CliError(f"converged 0/{count} sites: no site reported the change")
     p50 = statistics.median(times)
     p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
+    received = sorted(timing.received.values())
+    if received:
+        console.print(
+            f"received by {len(received)}/{count} sites in {received[-1]:.2f} s "
+            f"(p50 {statistics.median(received):.2f} s)",
+            markup=False,
+            highlight=False,
+        )
     console.print(
         f"converged {len(times)}/{count} sites in {times[-1]:.2f} s "
         f"(p50 {p50:.2f} s, p99 {p99:.2f} s)",

@@ -26,6 +26,7 @@ from edgewise.site.reconcile import ChangeReason, ChangeResult, apply_plan, plan
 from edgewise.site.uplink import PolledDesired, ReportReceipt
 
 log = logging.getLogger(__name__)
+ANSWER_FAULTS = frozenset({"bad-answer", "too-large"})  # the central answered, but wrongly
 Sleeper = Callable[[float], Awaitable[None]]
 DRIFT_REASONS = frozenset(
     {ChangeReason.MISSING, ChangeReason.UNWANTED, ChangeReason.CHAIN_CHANGED,
@@ -86,6 +87,8 @@ class SiteController:
         self._rejection: str | None = None
         self._failures: dict[str, str] = {}
         self._reported_revision: int | None = None
+        self._stale_reported: int | None = None
+        self._channel_trouble: str | None = None
         self.connected = False
         self.passes = 0
 
@@ -105,8 +108,12 @@ class SiteController:
                 self._desired = DesiredState.from_document(stored.revision, stored.document)
             except DocumentError as exc:
                 log.error("journal: stored revision %s is invalid: %s", stored.revision, exc)  # noqa: TRY400
+        self._enqueue(
+            "event",
+            {"event": "controller-started", "appliedRevision": self.journal.applied_revision(),
+             "desiredRevision": stored.revision if stored else None},
+        )  # fmt: skip
         self._wake_reconciler.set()
-        self._outbox_ready.set()
         self._tasks = [asyncio.create_task(self._reconcile_loop(), name="reconciler")]
         if self.channel is not None:
             self._tasks.append(asyncio.create_task(self._poll_loop(self.channel), name="poller"))
@@ -138,6 +145,18 @@ class SiteController:
 
         A bad document is refused with an event; the controller keeps its last good state.
         """
+        held = self.journal.received_revision()
+        if self._desired is not None and revision < held:
+            # Out of order (a replay, a stale proxy): it changes nothing. The central never
+            # sends an older revision on purpose; after a restore it fast-forwards instead.
+            log.warning("ignored desired revision %s older than the %s held", revision, held)
+            if self._stale_reported != revision:
+                self._stale_reported = revision
+                self._enqueue(
+                    "event",
+                    {"event": "stale-revision-ignored", "revision": revision, "held": held},
+                )
+            return False
         try:
             state = DesiredState.from_document(revision, document)
         except DocumentError as exc:
@@ -244,6 +263,9 @@ class SiteController:
                 self.connected = False
                 delay = backoff.next_delay(exc.retry_after)
                 log.warning("poll: %s (retrying in %.1f s)", exc.message, delay)
+                if exc.code in ANSWER_FAULTS and self._channel_trouble != exc.code:
+                    self._channel_trouble = exc.code  # one event per kind of bad answer
+                    self._enqueue("event", {"event": "bad-answer", "detail": exc.message})
                 await self._sleep(delay)
                 continue
             except PermanentError as exc:
@@ -252,6 +274,7 @@ class SiteController:
                 await self._sleep(self.settings.backoff_cap + backoff.next_delay())
                 continue
             self.connected = True
+            self._channel_trouble = None
             backoff.reset()
             if polled is not None:
                 self.accept(polled.revision, polled.document)

@@ -55,6 +55,10 @@ class Answer:
     headers: Mapping[str, str]
 
 
+KEEPALIVE_SECONDS = 300.0
+MAX_ANSWER_BYTES = 8 * 1024 * 1024  # a desired-state document larger than this is refused
+
+
 def endpoint(central_url: str, name: str) -> str:
     return central_url.rstrip("/") + "/" + API + name
 
@@ -85,7 +89,13 @@ class Uplink:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:  # created lazily: a session needs the running event loop
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl))
+            # Two connections at most: the parked long-poll and the reports. The report
+            # connection is kept open between reports, so a wave of reports after a fleet-wide
+            # change costs the central no TLS handshakes (its scarcest resource).
+            connector = aiohttp.TCPConnector(
+                ssl=self._ssl, limit=2, keepalive_timeout=KEEPALIVE_SECONDS
+            )
+            self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
     async def close(self) -> None:
@@ -137,7 +147,17 @@ async def call(
     """One HTTP call; transport failures and error statuses become site errors."""
     try:
         async with session.request(method, url, params=params, json=json, timeout=limits) as resp:
-            answer = Answer(resp.status, await resp.read(), dict(resp.headers))
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.content.iter_chunked(64 * 1024):
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise ChannelUnavailable(
+                        f"{method} {url}: the answer exceeds {MAX_ANSWER_BYTES} bytes; not read",
+                        code="too-large",
+                    )
+                chunks.append(chunk)
+            answer = Answer(resp.status, b"".join(chunks), dict(resp.headers))
     except TimeoutError as exc:
         raise ChannelUnavailable(f"{method} {url}: timed out", code="timeout") from exc
     except (aiohttp.ClientError, ssl.SSLError, OSError) as exc:

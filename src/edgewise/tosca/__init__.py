@@ -1,7 +1,9 @@
 """Edgewise's TOSCA / ETSI SOL001 descriptor loader: YAML or CSAR in, typed VNFD/NSD out.
 
-Flow: package (dir, zip, upload) -> yamltree (positioned nodes) -> typeparse (types per file,
-cached by content hash) -> registry (inheritance) -> topology (checks) -> build (model).
+Flow: package (dir, zip, upload) -> yamltree (positioned nodes, composed by yamlscan) ->
+typeparse (types per file, cached by content hash) -> registry (inheritance, over the built-ins
+compiled once per process) -> topology (checks) -> build (model, with nativebuild for Edgewise
+function configs and chains for NFP hops).
 """
 
 from edgewise.tosca.cache import TypeCache

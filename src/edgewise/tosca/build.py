@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from edgewise.tosca.chains import build_chain
 from edgewise.tosca.model import (
-    ChainHop,
     InstantiationLevel,
     Nsd,
     NsScalingAspect,
@@ -17,7 +17,8 @@ from edgewise.tosca.model import (
     VnfFlavour,
     VnfProfile,
 )
-from edgewise.tosca.native import FunctionBuilder
+from edgewise.tosca.native import EdgewiseFunction
+from edgewise.tosca.nativebuild import FunctionBuilder
 from edgewise.tosca.problems import Mark, ProblemLog
 from edgewise.tosca.registry import TypeRegistry
 from edgewise.tosca.topology import NodeTemplate, Topology
@@ -68,6 +69,7 @@ class DescriptorBuilder:
         vnf_nodes = [(t, n) for t in self.topologies for n in self.nodes(t, NFV + "VNF")]
         topology, vnf = vnf_nodes[0]
         props = effective(vnf, topology)
+        self._function(vnf, topology, props)  # a native VNF on its own: its config is checked
         flavour_topologies = [
             t
             for t in self.topologies
@@ -197,7 +199,9 @@ class DescriptorBuilder:
             profiles.extend(self._profile(v, topology) for v in self.nodes(topology, NFV + "VNF"))
             links.extend(n.name for n in self.nodes(topology, NFV + "NsVirtualLink"))
             saps.extend(n.name for n in self.nodes(topology, NFV + "Sap"))
-            chains.extend(_chain(nfp, topology) for nfp in self.nodes(topology, NFV + "NFP"))
+            chains.extend(
+                build_chain(nfp, topology, self.log) for nfp in self.nodes(topology, NFV + "NFP")
+            )
             for policy in topology.policies:
                 if policy.type is None or "aspects" not in policy.properties:
                     continue
@@ -235,36 +239,29 @@ class DescriptorBuilder:
     def _profile(self, vnf: NodeTemplate, topology: Topology) -> VnfProfile:
         props = effective(vnf, topology)
         profile = _dict(props.get("vnf_profile"))
-        assert vnf.type is not None
-        builder = FunctionBuilder(
-            Mark(topology.file), f"topology_template.node_templates.{vnf.name}", self.log
-        )
         return VnfProfile(
             node=vnf.name,
             vnfd_id=_text(props.get("descriptor_id")),
             flavour_id=_text(props.get("flavour_id")),
             min_instances=_int(profile.get("min_number_of_instances"), 1),
             max_instances=_int(profile.get("max_number_of_instances"), 1),
-            type_name=vnf.type.name,
-            function=builder.build(vnf.type.ancestors, props),
+            type_name=vnf.type.name if vnf.type is not None else "",
+            function=self._function(vnf, topology, props),
         )
 
-
-def _chain(nfp: NodeTemplate, topology: Topology) -> ServiceChain:
-    hops: list[ChainHop] = []
-    for position_req in nfp.requirements:
-        position = topology.nodes.get(position_req.target or "")
-        if position is None:
-            continue
-        for element_req in position.requirements:
-            element = topology.nodes.get(element_req.target or "")
-            if element is None:
-                continue
-            targets = [r for r in element.requirements if r.name == "profile_element"]
-            if not targets:
-                hops.append(ChainHop(element.name, element_req.capability))
-            hops.extend(ChainHop(r.target, r.capability) for r in targets if r.target is not None)
-    return ServiceChain(nfp.name, tuple(hops))
+    def _function(
+        self, vnf: NodeTemplate, topology: Topology, props: dict[str, object]
+    ) -> EdgewiseFunction | None:
+        """The Edgewise native function config of a VNF node (None if it is not native)."""
+        if vnf.type is None:
+            return None
+        builder = FunctionBuilder(
+            vnf.mark or Mark(topology.file),
+            f"topology_template.node_templates.{vnf.name}",
+            vnf.properties,
+            self.log,
+        )
+        return builder.build(vnf.type.ancestors, props)
 
 
 def defaults(properties: Mapping[str, object]) -> dict[str, object]:

@@ -2,16 +2,21 @@
 
 The TOSCA normative types, the ETSI SOL001 types and Edgewise's native function types.
 A package's own type files take precedence; these fill in whatever it does not carry.
+They are read once per process (compiled_builtins), like tosca-parser's import-time
+definitions, each type compiled when first looked up, and shared read-only by every TypeCache.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator, Mapping
 from importlib import resources
 
 import yaml
 
 from edgewise.tosca.problems import Mark
 from edgewise.tosca.typedefs import KIND_PREFIX, Constraint, RequirementDef, Schema, TypeDef
+from edgewise.tosca.yamlscan import compose_node, scalar_value
 from edgewise.tosca.yamltree import Node, NodeValue
 
 BUILTIN_FILES = ("normative.yaml", "etsi_nfv.yaml", "edgewise.yaml")
@@ -32,31 +37,85 @@ _ROOTS = {
     "group": "tosca.groups.Root",
 }
 
-BuiltinTypes = dict[tuple[str, str], TypeDef]
+BuiltinTypes = Mapping[tuple[str, str], TypeDef]
 
 
-def load_builtin_types() -> BuiltinTypes:
-    """Compile every built-in type file (done once per TypeCache)."""
-    types: BuiltinTypes = {}
+Spec = tuple[dict[str, object], Mark]
+
+
+class _OnDemand(Mapping[tuple[str, str], TypeDef]):
+    """The built-in types, each compiled from its compact spec when first looked up: a load
+    touches a few dozen of the two hundred and more, so a new process skips the rest."""
+
+    def __init__(
+        self, specs: dict[tuple[str, str], Spec], ready: dict[tuple[str, str], TypeDef]
+    ) -> None:
+        self._specs = specs
+        self._ready = ready
+
+    def __getitem__(self, key: tuple[str, str]) -> TypeDef:
+        found = self._ready.get(key)
+        if found is None:
+            spec, mark = self._specs[key]
+            found = self._ready[key] = _type(key[0], key[1], spec, mark)
+        return found
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
+@functools.cache
+def compiled_builtins() -> BuiltinTypes:
+    """The built-in types of this process: read once, compiled on demand, shared read-only."""
+    return _read()
+
+
+def load_builtin_types() -> dict[tuple[str, str], TypeDef]:
+    """Every built-in type compiled afresh (compiled_builtins keeps the process's copy)."""
+    return dict(_read().items())
+
+
+def _read() -> _OnDemand:
+    specs: dict[tuple[str, str], Spec] = {}
+    ready: dict[tuple[str, str], TypeDef] = {}
     for name in BUILTIN_FILES:
         text = resources.files("edgewise.tosca.builtin").joinpath(name).read_text("utf-8")
-        _compile(yaml.load(text, Loader=yaml.CSafeLoader), f"<builtin>/{name}", types)
-    return types
+        document = _python(compose_node(text))
+        assert isinstance(document, dict)
+        _index(document, f"<builtin>/{name}", specs, ready)
+    return _OnDemand(specs, ready)
 
 
-def _compile(document: dict[str, object], file: str, types: BuiltinTypes) -> None:
+def _python(node: yaml.Node | None) -> object:
+    """Plain Python values of our own trusted files (no aliases), as yaml.safe_load gives."""
+    if isinstance(node, yaml.MappingNode):
+        return {scalar_value(k): _python(v) for k, v in node.value}
+    if isinstance(node, yaml.SequenceNode):
+        return [_python(item) for item in node.value]
+    return None if node is None else scalar_value(node)
+
+
+def _index(
+    document: dict[str, object],
+    file: str,
+    specs: dict[tuple[str, str], Spec],
+    ready: dict[tuple[str, str], TypeDef],
+) -> None:
     mark = Mark(file)
     primitives = document.get("primitives", [])
     assert isinstance(primitives, list)
     for name in primitives:
-        types["data", str(name)] = TypeDef("data", str(name), None, mark, primitive=True)
+        ready["data", str(name)] = TypeDef("data", str(name), None, mark, primitive=True)
+        specs["data", str(name)] = ({}, mark)
     for section, body in document.items():
         kind = section.split("_")[0]
         if kind not in _ROOTS or not isinstance(body, dict):
             continue
         for raw_name, spec in body.items():
-            name = _expand(kind, str(raw_name))
-            types[kind, name] = _type(kind, name, spec or {}, mark)
+            specs[kind, _expand(kind, str(raw_name))] = (_dict(spec), mark)
 
 
 def _expand(kind: str, name: str) -> str:

@@ -1,7 +1,8 @@
-"""TypeCache: parsed files by content hash, and the compiled built-ins — a pure memo.
+"""TypeCache: parsed files by content hash, over the process's compiled built-ins — a memo.
 
 Type files recur across packages and are most of their lines; a known file (same sha256 and
-path) is composed and parsed once. Pass one TypeCache per process (or per test).
+path) is composed and parsed once. Pass one TypeCache per process (or per test). The
+built-ins are compiled once per process (builtins.compiled_builtins), not per TypeCache.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from edgewise.tosca.builtins import BuiltinTypes, load_builtin_types
+from edgewise.tosca.builtins import BuiltinTypes, compiled_builtins
 from edgewise.tosca.problems import Problem
 from edgewise.tosca.typedefs import TemplateFile
 
@@ -23,19 +24,16 @@ class ParsedFile:
 
 
 class TypeCache:
-    """A bounded LRU of ParsedFile by (sha256, path), plus the built-in types."""
+    """A bounded LRU of ParsedFile by (sha256, path); builtins() gives the shared built-ins."""
 
     def __init__(self, max_entries: int = 256) -> None:
         self.max_entries = max_entries
         self._files: OrderedDict[tuple[str, str], ParsedFile] = OrderedDict()
-        self._builtins: BuiltinTypes | None = None
         self.hits = 0
         self.misses = 0
 
     def builtins(self) -> BuiltinTypes:
-        if self._builtins is None:
-            self._builtins = load_builtin_types()
-        return self._builtins
+        return compiled_builtins()
 
     def get(self, digest: str, path: str) -> ParsedFile | None:
         found = self._files.get((digest, path))

@@ -94,6 +94,9 @@ class VnfProfile:
 
 @dataclass(frozen=True)
 class ChainHop:
+    """One hop: the VNF (or PNF, NS) traffic crosses, and where it enters when the NSD says:
+    the capability named, else the Forwarding or CP node the NFP element points at."""
+
     node: str
     connection_point: str | None = None
 

@@ -21,9 +21,11 @@ class Problem:
     severity: Severity = "error"
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
+        """file:line:column: path: message, leaving out a zero position and an empty path."""
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        parts = [where, self.path] if self.path else [where]
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {self.path}: {prefix}{self.message}"
+        return ": ".join([*parts, prefix + self.message])
 
 
 @dataclass(frozen=True, slots=True)

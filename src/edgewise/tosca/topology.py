@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from edgewise.tosca.problems import ProblemLog
+from edgewise.tosca.problems import Mark, ProblemLog
 from edgewise.tosca.registry import ResolvedType, TypeRegistry, kind_word
 from edgewise.tosca.shapes import Shapes, join
 from edgewise.tosca.typedefs import TemplateFile
@@ -38,6 +38,8 @@ class Requirement:
     name: str
     target: str | None
     capability: str | None
+    mark: Mark | None = field(default=None, compare=False)
+    path: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class NodeTemplate:
     properties: dict[str, Node]
     requirements: tuple[Requirement, ...]
     capabilities: dict[str, dict[str, Node]]
+    mark: Mark | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,9 @@ def _node(
         )
         if requirement is not None:
             requirements.append(requirement)
-    return NodeTemplate(name, node_type, properties, tuple(requirements), capabilities)
+    return NodeTemplate(
+        name, node_type, properties, tuple(requirements), capabilities, node.mark(shapes.file)
+    )
 
 
 def _requirement(
@@ -216,7 +221,7 @@ def _requirement(
             f"of this topology nor a node type (node templates: {known})",
         )
         target = None
-    return Requirement(name, target, capability)
+    return Requirement(name, target, capability, node.mark(shapes.file), path)
 
 
 def _capabilities(

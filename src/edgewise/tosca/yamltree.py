@@ -2,7 +2,7 @@
 
 Every node keeps its 1-based line and column, so later stages can point at the exact spot.
 Duplicate keys, anchors that expand too far, recursive aliases and deep nesting become
-problems here; nothing beyond this module sees a PyYAML object.
+problems here; nothing beyond this module (and yamlscan, which composes) sees a PyYAML object.
 """
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ import yaml
 
 from edgewise.tosca.limits import Limits
 from edgewise.tosca.problems import Mark, ProblemLog
+from edgewise.tosca.yamlscan import (
+    Scalar,
+    collector_paused,
+    compose_node,
+    guarded,
+    scalar_value,
+)
 
-Scalar = str | int | float | bool | None
 NodeValue = Union[dict[str, "Node"], list["Node"], Scalar]  # noqa: UP007
-
-_SAFE_UNSCANNED_DEPTH = 1500
-_TAG = "tag:yaml.org,2002:"
+_SCALAR = yaml.ScalarNode
 
 
 class Node:
@@ -66,13 +70,18 @@ def decode(data: bytes, file: str, log: ProblemLog) -> str | None:
 
 def compose(text: str, file: str, limits: Limits, log: ProblemLog) -> Node | None:
     """Compose one YAML document into a Node tree, or None after logging why it cannot be."""
+    with collector_paused():
+        return _compose(text, file, limits, log)
+
+
+def _compose(text: str, file: str, limits: Limits, log: ProblemLog) -> Node | None:
     if "\x00" in text:
         log.add(Mark(file, 1, 1), "", "yaml.syntax", "the file contains NUL characters")
         return None
     try:
-        if _depth_bound(text) > _SAFE_UNSCANNED_DEPTH and not _depth_ok(text, file, limits, log):
+        if not guarded(text, file, limits.max_depth, log):
             return None
-        root = yaml.compose(text, Loader=yaml.CSafeLoader)
+        root = compose_node(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
@@ -85,34 +94,9 @@ def compose(text: str, file: str, limits: Limits, log: ProblemLog) -> Node | Non
     if root is None:
         log.add(Mark(file, 1, 1), "", "yaml.empty", "the file holds no YAML document")
         return None
+    if "*" not in text:  # no alias, so no shared subtree: the plain walk is enough
+        return _TreeConverter(file, limits, log).convert(root)
     return _Converter(file, limits, log).convert(root)
-
-
-def _depth_bound(text: str) -> int:
-    """A cheap upper bound on nesting depth: block levels need columns, flow levels brackets."""
-    widest = max((len(line) for line in text.splitlines()), default=0)
-    return 2 * widest + 2 + text.count("[") + text.count("{")
-
-
-def _depth_ok(text: str, file: str, limits: Limits, log: ProblemLog) -> bool:
-    """Walk the event stream (no recursion in libyaml's parser) to measure nesting exactly."""
-    depth = 0
-    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > limits.max_depth:
-                mark = event.start_mark
-                line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-                log.add(
-                    Mark(file, line, column),
-                    "",
-                    "limit.depth",
-                    f"nesting is deeper than {limits.max_depth} levels",
-                )
-                return False
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-    return True
 
 
 class _Converter:
@@ -167,7 +151,7 @@ class _Converter:
             size = 1 + sum(size for _, size in items)
             result = Node([item for item, _ in items], line, column), size
         else:
-            result = Node(_scalar(source), line, column), 1
+            result = Node(scalar_value(source), line, column), 1
         self.active.discard(key)
         self.done[key] = result
         return result
@@ -180,13 +164,7 @@ class _Converter:
         size = 1
         for key_node, value_node in source.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                mark = key_node.start_mark
-                self.log.add(
-                    Mark(self.file, mark.line + 1, mark.column + 1),
-                    "",
-                    "yaml.complex-key",
-                    "a mapping key must be a plain name, not a list or a mapping",
-                )
+                self._complex_key(key_node)
                 continue
             name = str(key_node.value)
             first = seen.get(name)
@@ -197,6 +175,15 @@ class _Converter:
             size += child_size
             entries[name] = child
         return Node(entries, line, column), size
+
+    def _complex_key(self, key_node: yaml.Node) -> None:
+        mark = key_node.start_mark
+        self.log.add(
+            Mark(self.file, mark.line + 1, mark.column + 1),
+            "",
+            "yaml.complex-key",
+            "a mapping key must be a plain name, not a list or a mapping",
+        )
 
     def _duplicate(self, name: str, first: yaml.Node, again: yaml.Node) -> None:
         one, two = first.start_mark, again.start_mark
@@ -211,51 +198,61 @@ class _Converter:
         )
 
 
-def _scalar(source: yaml.Node) -> Scalar:
-    value = str(source.value)
-    tag = source.tag
-    if not tag.startswith(_TAG):
-        return value
-    kind = tag[len(_TAG) :]
-    if kind == "int":
-        return _int(value)
-    if kind == "float":
-        return _float(value)
-    if kind == "bool":
-        return value.lower() in {"yes", "true", "on", "y"}
-    if kind == "null":
-        return None
-    return value
+class _TreeConverter(_Converter):
+    """The converter for documents without aliases, where every node is visited once: no
+    memo, no cycle tracking, and the node count is simply the number of nodes made."""
 
+    def convert(self, root: yaml.Node) -> Node | None:
+        self.count = 1
+        node = self._tree(root, 1)
+        if self.failed:
+            return None
+        if self.count > self.limits.max_nodes:
+            self.log.add(
+                node.mark(self.file),
+                "",
+                "limit.nodes",
+                f"the document has more than {self.limits.max_nodes} values",
+            )
+            return None
+        return node
 
-def _int(text: str) -> int | str:
-    digits = text.replace("_", "")
-    sign = -1 if digits.startswith("-") else 1
-    digits = digits.lstrip("+-")
-    try:
-        if digits.startswith(("0x", "0o", "0b")):
-            return sign * int(digits, 0)
-        if ":" in digits:
-            total = 0
-            for part in digits.split(":"):
-                total = total * 60 + int(part)
-            return sign * total
-        if len(digits) > 1 and digits.startswith("0"):
-            return sign * int(digits, 8)
-        return sign * int(digits)
-    except ValueError:
-        return text
-
-
-def _float(text: str) -> float | str:
-    lowered = text.replace("_", "").lower()
-    if lowered in {".inf", "+.inf"}:
-        return float("inf")
-    if lowered == "-.inf":
-        return float("-inf")
-    if lowered == ".nan":
-        return float("nan")
-    try:
-        return float(lowered)
-    except ValueError:
-        return text
+    def _tree(self, source: yaml.Node, depth: int) -> Node:
+        """The node and its subtree; scalar entries, most nodes, are made inline."""
+        if depth > self.limits.max_depth:
+            return self._stop(
+                source, "limit.depth", f"nesting is deeper than {self.limits.max_depth} levels"
+            )[0]
+        mark = source.start_mark
+        value = source.value
+        if type(source) is _SCALAR:
+            return Node(scalar_value(source), mark.line + 1, mark.column + 1)
+        self.count += len(value)
+        deeper = depth + 1
+        if deeper > self.limits.max_depth and value:  # entries would be too deep: stop there
+            first = value[0] if type(source) is yaml.SequenceNode else value[0][1]
+            return self._tree(first, deeper)
+        if type(source) is yaml.SequenceNode:
+            items = [
+                Node(scalar_value(item), item.start_mark.line + 1, item.start_mark.column + 1)
+                if type(item) is _SCALAR
+                else self._tree(item, deeper)
+                for item in value
+            ]
+            return Node(items, mark.line + 1, mark.column + 1)
+        entries: dict[str, Node] = {}
+        seen: dict[str, yaml.Node] = {}
+        for key_node, item in value:
+            if type(key_node) is not _SCALAR:
+                self._complex_key(key_node)
+                continue
+            name = str(key_node.value)
+            if name in seen:
+                self._duplicate(name, seen[name], key_node)
+            seen[name] = key_node
+            if type(item) is _SCALAR:
+                start = item.start_mark
+                entries[name] = Node(scalar_value(item), start.line + 1, start.column + 1)
+            else:
+                entries[name] = self._tree(item, deeper)
+        return Node(entries, mark.line + 1, mark.column + 1)

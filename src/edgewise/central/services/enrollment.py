@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.pki import CertificateAuthority, CsrRejected, IssuedCertificate
 from edgewise.central.services.access import Principal, ensure_writable
+from edgewise.central.services.announce import site_credentials_changed
 from edgewise.central.services.auth import hash_token
 from edgewise.central.services.errors import Forbidden, InputProblem, Invalid, Unauthenticated
 from edgewise.central.services.sites import get_site
@@ -90,6 +91,7 @@ def redeem(
     site.cert_serial = issued.serial
     site.cert_expires_at = issued.not_after
     site.revoked_at = None
+    site_credentials_changed(session, site.id)
     return Enrollment(site.id, issued)
 
 
@@ -101,6 +103,7 @@ def revoke(session: Session, principal: Principal, site_id: str) -> SiteRow:
     site.cert_serial = None
     site.enrollment_token_hash = None
     site.enrollment_expires_at = None
+    site_credentials_changed(session, site.id)
     return site
 
 

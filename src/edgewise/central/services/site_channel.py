@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from edgewise.central.services.access import Principal, ensure_writable, visible
-from edgewise.central.services.errors import InputProblem, Invalid
-from edgewise.central.services.sites import get_site
+from edgewise.central.services.announce import revision_written
+from edgewise.central.services.errors import InputProblem, Invalid, NotFound
 from edgewise.central.store.tables import (
     DesiredStateRow,
     ReportItemRow,
@@ -24,7 +24,6 @@ from edgewise.central.store.tables import (
 )
 from edgewise.model.desired import DesiredState, DocumentError
 
-REVISIONS_KEY = "edgewise.revisions"
 REPORT_KINDS = ("status", "event", "counters")
 
 
@@ -61,30 +60,81 @@ def validate_document(document: object) -> dict[str, Any]:
 def set_desired(
     session: Session, principal: Principal, site_ids: Sequence[str], document: dict[str, Any]
 ) -> list[DesiredDocument]:
-    """Writes `document` as each site's new desired state (revision + 1 each).
+    """Writes `document` as each site's new desired state (revision + 1 each), in bulk.
 
-    Who may touch the sites is settled before the document is looked at.
+    Who may touch the sites is settled before the document is looked at; one missing or
+    foreign site refuses the whole write.
     """
     targets = list(dict.fromkeys(site_ids))
-    for site_id in targets:
-        ensure_writable(principal, get_site(session, principal, site_id), what="site")
+    for chunk in _chunks(targets):
+        found = {row.id: row for row in session.execute(
+            select(SiteRow.id, SiteRow.tenant_id).where(SiteRow.id.in_(chunk))
+        )}  # fmt: skip
+        for site_id in chunk:
+            row = found.get(site_id)
+            if row is None or not (principal.is_admin or row.tenant_id == principal.tenant_id):
+                raise NotFound(f"site {site_id} does not exist")
+            ensure_writable(principal, row, what="site")
     validate_document(document)
-    return [write_revision(session, site_id, document) for site_id in targets]
+    return write_revisions(session, targets, document)
+
+
+def write_revisions(
+    session: Session, site_ids: Sequence[str], document: dict[str, Any]
+) -> list[DesiredDocument]:
+    """Bumps each site's revision with one UPDATE (and one INSERT for first revisions) per
+    chunk; the commit hook then wakes the sites' parked long-polls."""
+    now = utcnow()
+    revisions: dict[str, int] = {}
+    for chunk in _chunks(site_ids):
+        bumped = session.execute(
+            update(DesiredStateRow)
+            .where(DesiredStateRow.site_id.in_(chunk))
+            .values(revision=DesiredStateRow.revision + 1, document=document, updated_at=now)
+            .returning(DesiredStateRow.site_id, DesiredStateRow.revision)
+            .execution_options(synchronize_session=False)
+        )
+        revisions.update(bumped.all())
+        first = [site_id for site_id in chunk if site_id not in revisions]
+        if first:
+            session.execute(
+                insert(DesiredStateRow),
+                [
+                    {"site_id": s, "revision": 1, "document": document, "updated_at": now}
+                    for s in first
+                ],
+            )
+            revisions.update(dict.fromkeys(first, 1))
+    written = []
+    for site_id in site_ids:
+        revision_written(session, site_id, revisions[site_id], document)
+        written.append(DesiredDocument(site_id, revisions[site_id], document))
+    return written
 
 
 def write_revision(session: Session, site_id: str, document: dict[str, Any]) -> DesiredDocument:
-    """Bumps the site's revision; the commit hook tells waiting long-polls."""
+    (written,) = write_revisions(session, [site_id], document)
+    return written
+
+
+def fast_forward(session: Session, site_id: str, above: int) -> DesiredDocument:
+    """Re-issues the site's current document with a revision above `above`."""
+    current = get_desired(session, site_id)
     row = session.get(DesiredStateRow, site_id, with_for_update=True)
     if row is None:
-        row = DesiredStateRow(site_id=site_id, revision=1, document=document)
+        row = DesiredStateRow(site_id=site_id, revision=above + 1, document=current.document)
         session.add(row)
-    else:
-        row.revision += 1
-        row.document = document
+    elif row.revision <= above:
+        row.revision = above + 1
         row.updated_at = utcnow()
     session.flush()
-    session.info.setdefault(REVISIONS_KEY, {})[site_id] = row.revision
-    return DesiredDocument(site_id, row.revision, document)
+    revision_written(session, site_id, row.revision, row.document)
+    return DesiredDocument(site_id, row.revision, row.document)
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def get_desired(session: Session, site_id: str) -> DesiredDocument:
@@ -98,7 +148,7 @@ def revisions(session: Session, site_ids: Iterable[str] | None = None) -> dict[s
     query = select(DesiredStateRow.site_id, DesiredStateRow.revision)
     if site_ids is not None:
         query = query.where(DesiredStateRow.site_id.in_(list(site_ids)))
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 def parse_report_batch(body: object, *, max_items: int) -> list[ReportItem]:
@@ -149,63 +199,131 @@ def parse_report_batch(body: object, *, max_items: int) -> list[ReportItem]:
 
 
 def record_reports(session: Session, site_id: str, items: Sequence[ReportItem]) -> tuple[int, int]:
-    """Records new items exactly once; returns (accepted, duplicates)."""
-    ids = list(dict.fromkeys(item.id for item in items))
-    seen = set(
-        session.scalars(
-            select(ReportItemRow.item_id).where(
-                ReportItemRow.site_id == site_id, ReportItemRow.item_id.in_(ids)
-            )
+    """Records one site's new items exactly once; returns (accepted, duplicates)."""
+    (result,) = record_batches(session, [(site_id, items)])
+    return result
+
+
+def record_batches(
+    session: Session, batches: Sequence[tuple[str, Sequence[ReportItem]]]
+) -> list[tuple[int, int]]:
+    """Records many sites' batches in a handful of statements; each item exactly once.
+
+    Returns (accepted, duplicates) per batch. An item id seen before (or twice in this
+    call) is a duplicate: delivery is at least once, the effect exactly once.
+    """
+    pairs = list(dict.fromkeys((site_id, item.id) for site_id, items in batches for item in items))
+    seen: set[tuple[str, str]] = set()
+    for start in range(0, len(pairs), 400):
+        chunk = pairs[start : start + 400]
+        seen.update(
+            session.execute(
+                select(ReportItemRow.site_id, ReportItemRow.item_id).where(
+                    tuple_(ReportItemRow.site_id, ReportItemRow.item_id).in_(chunk)
+                )
+            ).all()
         )
-    )
-    fresh: dict[str, ReportItem] = {}
-    for item in items:
-        if item.id not in seen and item.id not in fresh:
-            fresh[item.id] = item
-    for item in fresh.values():
-        session.add(ReportItemRow(site_id=site_id, item_id=item.id, kind=item.kind, at=item.at))
-        if item.kind == "event":
-            session.add(SiteEventRow(site_id=site_id, item_id=item.id, at=item.at, body=item.body))
-        elif item.kind == "counters":
-            _upsert_counters(session, site_id, item)
-        else:
-            _upsert_status(session, site_id, item)
-    return len(items), len(items) - len(fresh)
+    results: list[tuple[int, int]] = []
+    fresh: list[tuple[str, ReportItem]] = []
+    for site_id, items in batches:
+        new = 0
+        for item in items:
+            if (site_id, item.id) not in seen:
+                seen.add((site_id, item.id))
+                fresh.append((site_id, item))
+                new += 1
+        results.append((len(items), len(items) - new))
+    if not fresh:
+        return results
+    now = utcnow()
+    session.execute(
+        insert(ReportItemRow),
+        [{"site_id": s, "item_id": i.id, "kind": i.kind, "at": i.at, "received_at": now}
+         for s, i in fresh],
+    )  # fmt: skip
+    events = [{"site_id": s, "item_id": i.id, "at": i.at, "body": i.body}
+              for s, i in fresh if i.kind == "event"]  # fmt: skip
+    if events:
+        session.execute(insert(SiteEventRow), events)
+    _latest_statuses(session, [(s, i) for s, i in fresh if i.kind == "status"], now)
+    _latest_counters(session, [(s, i) for s, i in fresh if i.kind == "counters"])
+    return results
+
+
+def _newest(items: Sequence[tuple[str, ReportItem]]) -> dict[str, ReportItem]:
+    newest: dict[str, ReportItem] = {}
+    for site_id, item in items:
+        if site_id not in newest or _naive(newest[site_id].at) <= _naive(item.at):
+            newest[site_id] = item
+    return newest
+
+
+def _latest_statuses(
+    session: Session, items: Sequence[tuple[str, ReportItem]], now: datetime
+) -> None:
+    """Keeps each site's newest status: an older one arriving late changes nothing."""
+    newest = _newest(items)
+    if not newest:
+        return
+    rows = {
+        row.site_id: row
+        for row in session.scalars(select(SiteStatusRow).where(SiteStatusRow.site_id.in_(newest)))
+    }
+    for site_id, item in newest.items():
+        row = rows.get(site_id)
+        if row is None:
+            row = SiteStatusRow(site_id=site_id, applied_revision=0)
+            session.add(row)
+        elif row.reported_at is not None and _naive(row.reported_at) > _naive(item.at):
+            continue
+        revision = item.body.get("revision")
+        if isinstance(revision, int) and not isinstance(revision, bool):
+            row.applied_revision = revision
+        state = item.body.get("state")
+        row.state = state if isinstance(state, str) and len(state) <= 16 else "unknown"
+        row.body = item.body
+        row.reported_at = item.at
+        row.last_seen_at = now
+
+
+def _latest_counters(session: Session, items: Sequence[tuple[str, ReportItem]]) -> None:
+    newest = _newest(items)
+    if not newest:
+        return
+    rows = {
+        row.site_id: row
+        for row in session.scalars(
+            select(SiteCountersRow).where(SiteCountersRow.site_id.in_(newest))
+        )
+    }
+    for site_id, item in newest.items():
+        row = rows.get(site_id)
+        if row is None:
+            session.add(SiteCountersRow(site_id=site_id, at=item.at, body=item.body))
+        elif _naive(row.at) <= _naive(item.at):
+            row.at, row.body = item.at, item.body
 
 
 def touch(session: Session, site_ids: Iterable[str]) -> None:
-    """Marks sites as heard from now (a poll or a report)."""
+    """Marks sites as heard from now (a poll or a report), in bulk."""
     now = utcnow()
-    for site_id in site_ids:
-        row = session.get(SiteStatusRow, site_id)
-        if row is None:
-            session.add(SiteStatusRow(site_id=site_id, last_seen_at=now))
-        else:
-            row.last_seen_at = now
-
-
-def _upsert_status(session: Session, site_id: str, item: ReportItem) -> None:
-    row = session.get(SiteStatusRow, site_id)
-    if row is None:
-        row = SiteStatusRow(site_id=site_id)
-        session.add(row)
-    if row.reported_at is not None and _naive(row.reported_at) > _naive(item.at):
-        return  # an older status arriving late does not overwrite a newer one
-    revision = item.body.get("revision")
-    row.applied_revision = revision if isinstance(revision, int) else row.applied_revision or 0
-    state = item.body.get("state")
-    row.state = state if isinstance(state, str) and len(state) <= 16 else "unknown"
-    row.body = item.body
-    row.reported_at = item.at
-    row.last_seen_at = utcnow()
-
-
-def _upsert_counters(session: Session, site_id: str, item: ReportItem) -> None:
-    row = session.get(SiteCountersRow, site_id)
-    if row is None:
-        session.add(SiteCountersRow(site_id=site_id, at=item.at, body=item.body))
-    elif _naive(row.at) <= _naive(item.at):
-        row.at, row.body = item.at, item.body
+    for chunk in _chunks(list(site_ids)):
+        updated = set(
+            session.execute(
+                update(SiteStatusRow)
+                .where(SiteStatusRow.site_id.in_(chunk))
+                .values(last_seen_at=now)
+                .returning(SiteStatusRow.site_id)
+                .execution_options(synchronize_session=False)
+            ).scalars()
+        )
+        missing = [site_id for site_id in chunk if site_id not in updated]
+        existing = session.scalars(select(SiteRow.id).where(SiteRow.id.in_(missing))).all()
+        if existing:
+            session.execute(
+                insert(SiteStatusRow),
+                [{"site_id": site_id, "last_seen_at": now, "body": {}} for site_id in existing],
+            )
 
 
 def _timestamp(value: object) -> datetime | None:

@@ -15,6 +15,7 @@ from edgewise.central.services.access import (
     owner_for_new,
     scoped,
 )
+from edgewise.central.services.announce import site_credentials_changed
 from edgewise.central.services.errors import Conflict, InputProblem, Invalid
 from edgewise.central.services.paging import Page, encode_marker, fetch_page
 from edgewise.central.services.tenants import get_tenant
@@ -116,6 +117,7 @@ def delete_site(session: Session, principal: Principal, site_id: str) -> None:
     row = get_site(session, principal, site_id)
     ensure_writable(principal, row, what="site")
     session.delete(row)
+    site_credentials_changed(session, site_id)
 
 
 def create_group(

@@ -1,17 +1,25 @@
-"""Wakes parked long-polls when a site's revision changes (here, or in another replica)."""
+"""Wakes parked long-polls when a site's revision changes (here, or in another replica).
+
+It also remembers each site's newest revision and, when this process wrote it, the
+document itself, so that a wave of woken polls is answered without reading the store.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+Document = dict[str, Any]
 
 
 class RevisionHub:
-    """Per-site waiters and the newest revision this process has heard of."""
+    """Per-site waiters and the newest revision (and document, if known) of each site."""
 
     def __init__(self) -> None:
         self._waiters: defaultdict[str, set[asyncio.Future[int]]] = defaultdict(set)
-        self.latest: dict[str, int] = {}
+        self._latest: dict[str, tuple[int, Document | None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -21,28 +29,38 @@ class RevisionHub:
     def parked(self) -> int:
         return sum(len(w) for w in self._waiters.values())
 
-    def notify(self, site_id: str, revision: int) -> None:
-        """Call on the event loop: wakes every poll of `site_id`."""
-        if revision <= self.latest.get(site_id, 0):
-            return
-        self.latest[site_id] = revision
-        for waiter in self._waiters.pop(site_id, ()):
-            if not waiter.done():
-                waiter.set_result(revision)
+    def cached(self, site_id: str) -> tuple[int, Document | None] | None:
+        return self._latest.get(site_id)
 
-    def notify_threadsafe(self, changes: dict[str, int]) -> None:
-        """Call from any thread (a committed northbound transaction)."""
+    def remember(self, site_id: str, revision: int, document: Document | None) -> None:
+        """Records what the store said, unless something newer is already known."""
+        known = self._latest.get(site_id)
+        if known is None or known[0] < revision:
+            self._latest[site_id] = (revision, document)
+
+    def notify(self, changes: Mapping[str, tuple[int, Document | None]]) -> None:
+        """Call on the event loop: records new revisions and wakes their sites' polls."""
+        for site_id, (revision, document) in changes.items():
+            known = self._latest.get(site_id)
+            if known is not None and known[0] >= revision:
+                continue
+            self._latest[site_id] = (revision, document)
+            for waiter in self._waiters.pop(site_id, ()):
+                if not waiter.done():
+                    waiter.set_result(revision)
+
+    def notify_threadsafe(self, changes: Mapping[str, tuple[int, Document | None]]) -> None:
+        """Call from any thread (a committed transaction): one hop onto the loop per commit."""
         loop = self._loop
-        if loop is None or loop.is_closed():
+        if loop is None or loop.is_closed() or not changes:
             return
-        for site_id, revision in changes.items():
-            loop.call_soon_threadsafe(self.notify, site_id, revision)
+        loop.call_soon_threadsafe(self.notify, dict(changes))
 
     async def wait(self, site_id: str, known: int, hold: float) -> int | None:
         """The new revision once it passes `known`, or None after `hold` seconds."""
-        latest = self.latest.get(site_id, 0)
-        if latest > known:
-            return latest
+        latest = self._latest.get(site_id)
+        if latest is not None and latest[0] > known:
+            return latest[0]
         waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._waiters[site_id].add(waiter)
         try:

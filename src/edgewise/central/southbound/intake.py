@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from edgewise.central.services.site_channel import ReportItem, record_reports
+from edgewise.central.services.site_channel import ReportItem, record_batches
 
 log = logging.getLogger(__name__)
+SLOW_WRITE_S = 0.1
 
 
 class Overloaded(Exception):
@@ -82,7 +84,14 @@ class ReportIntake:
                 self._pending_items -= sum(len(b.items) for b in batches)
 
     def _write(self, batches: list[_Batch]) -> list[tuple[int, int]]:
+        started = time.perf_counter()
         with self._sessions.begin() as session:
-            results = [record_reports(session, b.site_id, b.items) for b in batches]
+            results = record_batches(session, [(b.site_id, b.items) for b in batches])
         self.written_items += sum(accepted - dupes for accepted, dupes in results)
+        elapsed = time.perf_counter() - started
+        if elapsed > SLOW_WRITE_S:
+            log.info(
+                "wrote %d report batches (%d items) in %.0f ms",
+                len(batches), sum(len(b.items) for b in batches), elapsed * 1000,
+            )  # fmt: skip
         return results

@@ -26,11 +26,13 @@ from edgewise.central.services.errors import (
     Unauthenticated,
 )
 from edgewise.central.southbound.intake import Overloaded, ReportIntake
+from edgewise.central.southbound.presence import LastSeen
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 MAX_ITEMS = 500
 RETRY_AFTER_S = 5
+KEEPALIVE_SECONDS = 330.0  # longer than the sites' own (300 s): the site closes first
 PROBLEM = "application/problem+json"
 SITE_KEY: web.RequestKey[str] = web.RequestKey("site", str)
 
@@ -67,6 +69,7 @@ class SouthboundServer:
         self.runtime = runtime
         self.settings = runtime.settings
         self.intake = ReportIntake(runtime.sessions, max_pending=self.settings.max_pending_reports)
+        self.last_seen = LastSeen(runtime.sessions)
         self._random = random.Random(seed)  # noqa: S311 - poll jitter, not security
         self._runner: web.AppRunner | None = None
         self.port = self.settings.southbound_port
@@ -82,8 +85,13 @@ class SouthboundServer:
     async def start(self) -> None:
         self.runtime.hub.bind(asyncio.get_running_loop())
         self.intake.start()
+        self.last_seen.start()
         self._runner = web.AppRunner(
-            self.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
+            self.app(),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            keepalive_timeout=KEEPALIVE_SECONDS,
         )
         await self._runner.setup()
         site = web.TCPSite(
@@ -103,6 +111,7 @@ class SouthboundServer:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.intake.stop()
+        await self.last_seen.stop()
 
     @web.middleware
     async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -137,16 +146,12 @@ class SouthboundServer:
             if identity is None:
                 raise Forbidden("the client certificate names no Edgewise site")
             site_id, serial = identity
-            await asyncio.to_thread(self._authorize, site_id, serial)
+            await self.runtime.auth.authorize(site_id, serial)
+            self.last_seen.saw(site_id)
             request[SITE_KEY] = site_id
             return await handler(request)
 
         return with_site
-
-    def _authorize(self, site_id: str, serial: str) -> None:
-        with self.runtime.sessions.begin() as session:
-            enrollment.authorize(session, site_id, serial)
-            site_channel.touch(session, [site_id])
 
     async def enroll(self, request: web.Request) -> web.Response:
         body = await _json(request)
@@ -189,17 +194,37 @@ class SouthboundServer:
             raise Invalid("revision must be a whole number") from None
         if known < 0:
             raise Invalid("revision must be 0 or more")
-        current = await asyncio.to_thread(self._desired, site_id)
-        if current.revision == known:
+        revision, document = await self._latest(site_id)
+        if known > revision:
+            # The site holds a revision this store never reached (restored from a backup):
+            # re-assert our document above it rather than send the site backwards.
+            revision, document = await asyncio.to_thread(self._fast_forward, site_id, known)
+        if revision == known:
             hold = self._random.uniform(*self.settings.poll_hold)
             if await self.runtime.hub.wait(site_id, known, hold) is None:
                 self.polls_answered += 1
                 return web.Response(status=204)
-            current = await asyncio.to_thread(self._desired, site_id)
+            revision, document = await self._latest(site_id)
         self.polls_answered += 1
-        return web.json_response(
-            {"siteId": site_id, "revision": current.revision, "document": current.document}
+        return web.json_response({"siteId": site_id, "revision": revision, "document": document})
+
+    async def _latest(self, site_id: str) -> tuple[int, dict[str, Any]]:
+        """The site's newest revision and document: from the hub when this process wrote it,
+        else from the store (which then primes the hub)."""
+        cached = self.runtime.hub.cached(site_id)
+        if cached is not None and cached[1] is not None:
+            return cached[0], cached[1]
+        current = await asyncio.to_thread(self._desired, site_id)
+        self.runtime.hub.remember(site_id, current.revision, current.document)
+        return current.revision, current.document
+
+    def _fast_forward(self, site_id: str, above: int) -> tuple[int, dict[str, Any]]:
+        with self.runtime.sessions.begin() as session:
+            written = site_channel.fast_forward(session, site_id, above)
+        log.warning(
+            "site %s held revision %s; fast-forwarded to %s", site_id, above, written.revision
         )
+        return written.revision, written.document
 
     def _desired(self, site_id: str) -> site_channel.DesiredDocument:
         with self.runtime.sessions() as session:

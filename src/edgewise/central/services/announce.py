@@ -1,0 +1,33 @@
+"""What a transaction announces once it commits: new revisions, and sites whose credentials
+changed. Services note them on the session; the runtime's commit hook delivers them (to the
+revision hub and the channel's caches here, and to other replicas through the store)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+REVISIONS_KEY = "edgewise.revisions"
+SITES_KEY = "edgewise.sites-changed"
+
+
+def revision_written(
+    session: Session, site_id: str, revision: int, document: dict[str, Any] | None
+) -> None:
+    session.info.setdefault(REVISIONS_KEY, {})[site_id] = (revision, document)
+
+
+def site_credentials_changed(session: Session, site_id: str) -> None:
+    """Enrolled, revoked or deleted: any cached authorization of the site is stale."""
+    session.info.setdefault(SITES_KEY, set()).add(site_id)
+
+
+def take(session: Session) -> tuple[dict[str, tuple[int, Any]], set[str]]:
+    """What the committed transaction announced (and forgets it)."""
+    return session.info.pop(REVISIONS_KEY, {}), session.info.pop(SITES_KEY, set())
+
+
+def forget(session: Session) -> None:
+    session.info.pop(REVISIONS_KEY, None)
+    session.info.pop(SITES_KEY, None)
