@@ -19,6 +19,7 @@ from edgewise.central.services import announce
 from edgewise.central.services.auth import bootstrap_admin
 from edgewise.central.southbound.hub import RevisionHub
 from edgewise.central.southbound.presence import SiteAuthCache
+from edgewise.central.store import notify
 from edgewise.central.store.engine import migrate, open_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class CentralRuntime:
     hub: RevisionHub
     auth: SiteAuthCache
     southbound_url: str | None = None
+    listener: notify.Listener | None = None
 
     @classmethod
     def open(cls, settings: CentralSettings) -> CentralRuntime:
@@ -43,6 +45,14 @@ class CentralRuntime:
         hub = RevisionHub()
 
         auth = SiteAuthCache(sessions)
+        shared_store = engine.dialect.name == "postgresql"
+
+        @event.listens_for(sessions, "before_commit")
+        def _tell_replicas(session: Session) -> None:
+            if shared_store:
+                revisions, sites = announce.peek(session)
+                if revisions or sites:
+                    notify.publish(session, {s: r for s, (r, _) in revisions.items()}, sites)
 
         @event.listens_for(sessions, "after_commit")
         def _announce(session: Session) -> None:
@@ -60,9 +70,26 @@ class CentralRuntime:
         authority.ensure_server_certificate(settings.southbound_hostnames)
         runtime = cls(settings, engine, sessions, authority, hub, auth)
         runtime._first_admin()
+        if shared_store:
+            runtime.listener = notify.Listener(
+                engine,
+                on_revisions=lambda revisions: hub.notify_threadsafe(
+                    {site: (revision, None) for site, revision in revisions.items()}
+                ),
+                on_sites=auth.invalidate,
+                on_gap=runtime.forget_caches,
+            )
+            runtime.listener.start()
         return runtime
 
+    def forget_caches(self) -> None:
+        """Drops what this replica remembers of sites: it re-reads them from the store."""
+        self.hub.forget_documents_threadsafe()
+        self.auth.clear()
+
     def close(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
         self.engine.dispose()
 
     def _first_admin(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ssl
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,19 +106,26 @@ def runtime(tmp_path: Path) -> Iterator[CentralRuntime]:
     opened.close()
 
 
+def make_channel(
+    runtime: CentralRuntime, server: SouthboundServer, tmp: Path, *, tenant: str | None
+) -> Channel:
+    """A Channel over a started server; with `tenant`, also an admin and that tenant."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    with runtime.sessions.begin() as session:
+        root = UserRow(name=f"root-{uuid.uuid4().hex[:8]}", role="admin", tenant_id=None)
+        session.add(root)
+        session.flush()
+        admin = Principal(root.id, root.name, Role.ADMIN, None)
+        tenant_id = create_tenant(session, admin, tenant, "").id if tenant else ""
+    return Channel(runtime, server, admin, tenant_id, tmp)
+
+
 @pytest.fixture
 async def channel(runtime: CentralRuntime, tmp_path: Path) -> AsyncIterator[Channel]:
     server = SouthboundServer(runtime, seed=1)
     await server.start()
-    with runtime.sessions.begin() as session:
-        root = UserRow(name="root", role="admin", tenant_id=None)
-        session.add(root)
-        session.flush()
-        admin = Principal(root.id, root.name, Role.ADMIN, None)
-        tenant = create_tenant(session, admin, "acme", "")
-        tenant_id = tenant.id
     try:
-        yield Channel(runtime, server, admin, tenant_id, tmp_path)
+        yield make_channel(runtime, server, tmp_path, tenant="acme")
     finally:
         await server.stop()
 

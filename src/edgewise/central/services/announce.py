@@ -23,6 +23,11 @@ def site_credentials_changed(session: Session, site_id: str) -> None:
     session.info.setdefault(SITES_KEY, set()).add(site_id)
 
 
+def peek(session: Session) -> tuple[dict[str, tuple[int, Any]], set[str]]:
+    """What the transaction will announce, left in place for `take`."""
+    return session.info.get(REVISIONS_KEY, {}), session.info.get(SITES_KEY, set())
+
+
 def take(session: Session) -> tuple[dict[str, tuple[int, Any]], set[str]]:
     """What the committed transaction announced (and forgets it)."""
     return session.info.pop(REVISIONS_KEY, {}), session.info.pop(SITES_KEY, set())

@@ -49,6 +49,12 @@ class RevisionHub:
                 if not waiter.done():
                     waiter.set_result(revision)
 
+    def forget_documents_threadsafe(self) -> None:
+        """After a gap in what other replicas told us: re-read every site from the store."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._latest.clear)
+
     def notify_threadsafe(self, changes: Mapping[str, tuple[int, Document | None]]) -> None:
         """Call from any thread (a committed transaction): one hop onto the loop per commit."""
         loop = self._loop

@@ -35,6 +35,9 @@ class SiteAuthCache:
             self._generation[site_id] = self._generation.get(site_id, 0) + 1
             self._serials.pop(site_id, None)
 
+    def clear(self) -> None:
+        self.invalidate(list(self._serials))
+
     async def authorize(self, site_id: str, serial: str) -> None:
         """Raises the service error of `enrollment.authorize` when the call must be refused."""
         if site_id in self._serials and self._serials[site_id] == serial:
