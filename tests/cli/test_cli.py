@@ -122,3 +122,13 @@ def test_invalid_descriptor_is_not_onboarded(central: dict[str, str], tmp_path: 
     assert result.returncode == 1
     after = json.loads(edgewise("--json", "catalog", "list", env=central).stdout)
     assert before == after
+
+
+def test_central_info_writes_the_ca(central: dict[str, str], tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    shown = edgewise("--json", "central", "--ca-out", str(ca), env=central)
+    assert shown.returncode == 0, shown.stderr
+    info = json.loads(shown.stdout)
+    assert info["southboundUrl"].startswith("https://127.0.0.1:")
+    assert len(info["caFingerprint"].split(":")) == 32
+    assert "BEGIN CERTIFICATE" in ca.read_text()

@@ -84,6 +84,27 @@ def server(
     run(settings, host, port)
 
 
+@app.command("central")
+def central_info(
+    ctx: typer.Context,
+    ca_out: Annotated[
+        Path | None, typer.Option(help="write the CA certificate (PEM) here for the sites")
+    ] = None,
+) -> None:
+    """Where sites reach this central, and the CA fingerprint they pin."""
+    from edgewise.cli.context import cli_context
+    from edgewise.cli.output import show_item
+
+    cli = cli_context(ctx)
+    info = cli.client.get_json("api/v1/central")
+    if ca_out is not None:
+        ca_out.write_text(info["caCertificate"])
+    shown = {k: v for k, v in info.items() if k != "caCertificate"}
+    if ca_out is not None:
+        shown["caWrittenTo"] = str(ca_out)
+    show_item(shown, as_json=cli.as_json)
+
+
 def main() -> None:
     """Console entry point: CLI errors become one line on stderr and an exit status."""
     try:
