@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import logging
 import os
 import ssl
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+log = logging.getLogger(__name__)
 
 SITE_URI_PREFIX = "urn:edgewise:site:"
 CA_LIFETIME = dt.timedelta(days=3650)
@@ -203,7 +206,23 @@ class CertificateAuthority:
         context.load_verify_locations(cafile=self.ca_cert_path)
         context.verify_mode = ssl.CERT_OPTIONAL
         context.num_tickets = 0
+        context.sslobject_class = _RefusalLoggingSSLObject
         return context
+
+
+class _RefusalLoggingSSLObject(ssl.SSLObject):
+    """Logs a handshake the central refuses (a certificate of another CA, an expired one):
+    such a connection never reaches the application, and asyncio is silent about it."""
+
+    def do_handshake(self) -> None:
+        try:
+            super().do_handshake()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            raise
+        except ssl.SSLError as exc:
+            why = getattr(exc, "verify_message", None) or exc.reason or str(exc)
+            log.warning("refused a TLS handshake on the sites' channel: %s", why)
+            raise
 
 
 def _general_name(host: str) -> x509.GeneralName:

@@ -122,7 +122,9 @@ async def test_long_poll_answers_at_once_holds_and_wakes(channel: Channel) -> No
         assert bad.status == 400
 
 
-async def test_calls_without_a_valid_certificate_are_refused(channel: Channel) -> None:
+async def test_calls_without_a_valid_certificate_are_refused(
+    channel: Channel, caplog: pytest.LogCaptureFixture
+) -> None:
     async with aiohttp.ClientSession() as http:
         site_id, tls = await channel.enroll(http, "hq")
         plain = await http.get(f"{channel.url}/desired-state", ssl=channel.server_trust())
@@ -140,6 +142,12 @@ async def test_calls_without_a_valid_certificate_are_refused(channel: Channel) -
         stale = expired_certificate(channel.runtime, site_id, csr)
         with pytest.raises((aiohttp.ClientError, ssl.SSLError)):
             await http.get(f"{channel.url}/desired-state", ssl=channel.client_context(key, stale))
+
+        refusals = [
+            r.getMessage() for r in caplog.records if "refused a TLS handshake" in r.getMessage()
+        ]
+        assert len(refusals) >= 2, "both refused handshakes are logged"
+        assert any("expired" in message for message in refusals)
 
         # Revocation takes effect on the very next request.
         with channel.runtime.sessions.begin() as session:
