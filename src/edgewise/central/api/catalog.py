@@ -6,10 +6,12 @@ SOL005 representations (NsdInfo, VnfPkgInfo) and their paths.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Body, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,16 +42,29 @@ class CreateRequest(BaseModel):
     )
 
 
-class NsdInfoModifications(BaseModel):
+class CatalogModifications(BaseModel):
+    """NsdInfoModifications / VnfPkgInfoModifications: the state and user data to change."""
+
     model_config = ConfigDict(extra="forbid")
+
+    def changes(self) -> tuple[str | None, dict[str, Any] | None]:
+        raise NotImplementedError
+
+
+class NsdInfoModifications(CatalogModifications):
     nsdOperationalState: OperationalState | None = None
     userDefinedData: dict[str, Any] | None = None
 
+    def changes(self) -> tuple[str | None, dict[str, Any] | None]:
+        return self.nsdOperationalState, self.userDefinedData
 
-class VnfPkgInfoModifications(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+
+class VnfPkgInfoModifications(CatalogModifications):
     operationalState: OperationalState | None = None
     userDefinedData: dict[str, Any] | None = None
+
+    def changes(self) -> tuple[str | None, dict[str, Any] | None]:
+        return self.operationalState, self.userDefinedData
 
 
 NSD_FIELDS = {
@@ -178,177 +193,155 @@ def _listing(
     return page_response(request, chunk, marker)
 
 
-nsd_router = APIRouter(prefix="/nsd/v1", tags=["NSD management (SOL005)"])
-vnf_router = APIRouter(prefix="/vnfpkgm/v1", tags=["VNF package management (SOL005)"])
-NSD = CatalogKind.NSD
+@dataclass(frozen=True)
+class CatalogResource:
+    """How one SOL005 catalog resource spells the shared life cycle on the wire."""
+
+    kind: CatalogKind
+    prefix: str  # "/nsd/v1"
+    collection: str  # "ns_descriptors"
+    id_param: str  # "nsdInfoId"
+    content: str  # "nsd_content"
+    name: str  # "NsDescriptor", for operation ids
+    content_name: str  # "NsdContent"
+    default_upload_type: str
+    info: Callable[[CatalogItemRow, str], dict[str, Any]]
+    modifications: type[CatalogModifications]
+    fields: set[str]
+    default_excluded: tuple[str, ...]
+    tag: str
+
+
+def catalog_router(resource: CatalogResource) -> APIRouter:
+    """The list/create/read/patch/delete/upload/fetch routes of one catalog resource."""
+    router = APIRouter(prefix=resource.prefix, tags=[resource.tag])
+    kind = resource.kind
+    # The path parameter keeps its SOL005 name (nsdInfoId, vnfPkgId) in the URL and OpenAPI.
+    item_id_type = Annotated[str, Path(alias=resource.id_param)]
+    collection = f"/{resource.collection}"
+    item = f"{collection}/{{{resource.id_param}}}"
+
+    def listing(
+        request: Request, session: SessionDep, caller: CallerDep, page: PageDep
+    ) -> JSONResponse:
+        base = str(request.base_url)
+        documents = [resource.info(r, base) for r in catalog.list_items(session, caller, kind)]
+        return _listing(request, documents, page, resource.fields, resource.default_excluded)
+
+    def create(
+        request: Request,
+        session: SessionDep,
+        caller: CallerDep,
+        body: Annotated[CreateRequest, Body()] = CreateRequest(),
+    ) -> JSONResponse:
+        row = catalog.create_item(
+            session, caller, kind, body.userDefinedData, tenant_id=body.tenantId
+        )
+        info = resource.info(row, str(request.base_url))
+        location = info["_links"]["self"]["href"]
+        return JSONResponse(info, status_code=201, headers={"Location": location})
+
+    def read(
+        item_id: str, request: Request, session: SessionDep, caller: CallerDep
+    ) -> dict[str, Any]:
+        return resource.info(
+            catalog.get_item(session, caller, kind, item_id), str(request.base_url)
+        )
+
+    def modify(
+        item_id: str,
+        body: CatalogModifications,
+        session: SessionDep,
+        caller: CallerDep,
+    ) -> dict[str, Any]:
+        state, user_data = body.changes()
+        catalog.modify_item(
+            session, caller, kind, item_id, operational_state=state, user_defined_data=user_data
+        )
+        return body.model_dump(exclude_none=True)
+
+    def delete(item_id: str, session: SessionDep, caller: CallerDep) -> Response:
+        catalog.delete_item(session, caller, kind, item_id)
+        return Response(status_code=204)
+
+    async def upload(
+        item_id: str,
+        request: Request,
+        session: SessionDep,
+        caller: CallerDep,
+        content_type: Annotated[str, Header()] = resource.default_upload_type,
+    ) -> Response:
+        data = await _read_upload(request)
+        catalog.upload_content(
+            session, caller, kind, item_id, data, media_type=content_type, limits=UPLOAD_LIMITS
+        )
+        return Response(status_code=204)
+
+    def fetch(
+        item_id: str,
+        session: SessionDep,
+        caller: CallerDep,
+        accept: Annotated[str, Header()] = "*/*",
+    ) -> Response:
+        return _content_response(catalog.content(session, caller, kind, item_id, accept=accept))
+
+    for route in (read, modify, delete, upload, fetch):
+        route.__annotations__["item_id"] = item_id_type
+    modify.__annotations__["body"] = resource.modifications
+    name = resource.name
+    router.add_api_route(collection, listing, methods=["GET"], operation_id=f"list{name}s")
+    router.add_api_route(
+        collection, create, methods=["POST"], status_code=201, operation_id=f"create{name}"
+    )
+    router.add_api_route(item, read, methods=["GET"], operation_id=f"read{name}")
+    router.add_api_route(item, modify, methods=["PATCH"], operation_id=f"modify{name}")
+    router.add_api_route(
+        item, delete, methods=["DELETE"], status_code=204, operation_id=f"delete{name}"
+    )
+    content = f"{item}/{resource.content}"
+    router.add_api_route(
+        content, upload, methods=["PUT"], status_code=204,
+        operation_id=f"upload{resource.content_name}",
+    )  # fmt: skip
+    router.add_api_route(
+        content, fetch, methods=["GET"], operation_id=f"fetch{resource.content_name}"
+    )
+    return router
+
+
+NSD_RESOURCE = CatalogResource(
+    kind=CatalogKind.NSD,
+    prefix="/nsd/v1",
+    collection="ns_descriptors",
+    id_param="nsdInfoId",
+    content="nsd_content",
+    name="NsDescriptor",
+    content_name="NsdContent",
+    default_upload_type="text/plain",
+    info=nsd_info,
+    modifications=NsdInfoModifications,
+    fields=NSD_FIELDS,
+    default_excluded=NSD_DEFAULT_EXCLUDED,
+    tag="NSD management (SOL005)",
+)
+VNF_RESOURCE = CatalogResource(
+    kind=CatalogKind.VNF_PACKAGE,
+    prefix="/vnfpkgm/v1",
+    collection="vnf_packages",
+    id_param="vnfPkgId",
+    content="package_content",
+    name="VnfPackage",
+    content_name="VnfPackage",
+    default_upload_type="application/zip",
+    info=vnf_pkg_info,
+    modifications=VnfPkgInfoModifications,
+    fields=VNF_FIELDS,
+    default_excluded=VNF_DEFAULT_EXCLUDED,
+    tag="VNF package management (SOL005)",
+)
+nsd_router = catalog_router(NSD_RESOURCE)
+vnf_router = catalog_router(VNF_RESOURCE)
 PKG = CatalogKind.VNF_PACKAGE
-
-
-@nsd_router.get("/ns_descriptors", operation_id="listNsDescriptors")
-def list_ns_descriptors(
-    request: Request, session: SessionDep, caller: CallerDep, page: PageDep
-) -> JSONResponse:
-    base = str(request.base_url)
-    documents = [nsd_info(r, base) for r in catalog.list_items(session, caller, NSD)]
-    return _listing(request, documents, page, NSD_FIELDS, NSD_DEFAULT_EXCLUDED)
-
-
-@nsd_router.post("/ns_descriptors", status_code=201, operation_id="createNsDescriptor")
-def create_ns_descriptor(
-    request: Request,
-    session: SessionDep,
-    caller: CallerDep,
-    body: Annotated[CreateRequest, Body()] = CreateRequest(),
-) -> JSONResponse:
-    row = catalog.create_item(session, caller, NSD, body.userDefinedData, tenant_id=body.tenantId)
-    info = nsd_info(row, str(request.base_url))
-    return JSONResponse(info, status_code=201, headers={"Location": info["_links"]["self"]["href"]})
-
-
-@nsd_router.get("/ns_descriptors/{nsdInfoId}", operation_id="readNsDescriptor")
-def read_ns_descriptor(
-    nsdInfoId: str,
-    request: Request,
-    session: SessionDep,
-    caller: CallerDep,
-) -> dict[str, Any]:
-    return nsd_info(catalog.get_item(session, caller, NSD, nsdInfoId), str(request.base_url))
-
-
-@nsd_router.patch("/ns_descriptors/{nsdInfoId}", operation_id="modifyNsDescriptor")
-def modify_ns_descriptor(
-    nsdInfoId: str,
-    body: NsdInfoModifications,
-    session: SessionDep,
-    caller: CallerDep,
-) -> dict[str, Any]:
-    catalog.modify_item(
-        session,
-        caller,
-        NSD,
-        nsdInfoId,
-        operational_state=body.nsdOperationalState,
-        user_defined_data=body.userDefinedData,
-    )
-    return body.model_dump(exclude_none=True)
-
-
-@nsd_router.delete(
-    "/ns_descriptors/{nsdInfoId}", status_code=204, operation_id="deleteNsDescriptor"
-)
-def delete_ns_descriptor(nsdInfoId: str, session: SessionDep, caller: CallerDep) -> Response:
-    catalog.delete_item(session, caller, NSD, nsdInfoId)
-    return Response(status_code=204)
-
-
-@nsd_router.put(
-    "/ns_descriptors/{nsdInfoId}/nsd_content", status_code=204, operation_id="uploadNsdContent"
-)
-async def upload_nsd_content(
-    nsdInfoId: str,
-    request: Request,
-    session: SessionDep,
-    caller: CallerDep,
-    content_type: Annotated[str, Header()] = "text/plain",
-) -> Response:
-    data = await _read_upload(request)
-    catalog.upload_content(
-        session, caller, NSD, nsdInfoId, data, media_type=content_type, limits=UPLOAD_LIMITS
-    )
-    return Response(status_code=204)
-
-
-@nsd_router.get("/ns_descriptors/{nsdInfoId}/nsd_content", operation_id="fetchNsdContent")
-def fetch_nsd_content(
-    nsdInfoId: str,
-    session: SessionDep,
-    caller: CallerDep,
-    accept: Annotated[str, Header()] = "*/*",
-) -> Response:
-    return _content_response(catalog.content(session, caller, NSD, nsdInfoId, accept=accept))
-
-
-@vnf_router.get("/vnf_packages", operation_id="listVnfPackages")
-def list_vnf_packages(
-    request: Request, session: SessionDep, caller: CallerDep, page: PageDep
-) -> JSONResponse:
-    base = str(request.base_url)
-    documents = [vnf_pkg_info(r, base) for r in catalog.list_items(session, caller, PKG)]
-    return _listing(request, documents, page, VNF_FIELDS, VNF_DEFAULT_EXCLUDED)
-
-
-@vnf_router.post("/vnf_packages", status_code=201, operation_id="createVnfPackage")
-def create_vnf_package(
-    request: Request,
-    session: SessionDep,
-    caller: CallerDep,
-    body: Annotated[CreateRequest, Body()] = CreateRequest(),
-) -> JSONResponse:
-    row = catalog.create_item(session, caller, PKG, body.userDefinedData, tenant_id=body.tenantId)
-    info = vnf_pkg_info(row, str(request.base_url))
-    return JSONResponse(info, status_code=201, headers={"Location": info["_links"]["self"]["href"]})
-
-
-@vnf_router.get("/vnf_packages/{vnfPkgId}", operation_id="readVnfPackage")
-def read_vnf_package(
-    vnfPkgId: str,
-    request: Request,
-    session: SessionDep,
-    caller: CallerDep,
-) -> dict[str, Any]:
-    return vnf_pkg_info(catalog.get_item(session, caller, PKG, vnfPkgId), str(request.base_url))
-
-
-@vnf_router.patch("/vnf_packages/{vnfPkgId}", operation_id="modifyVnfPackage")
-def modify_vnf_package(
-    vnfPkgId: str,
-    body: VnfPkgInfoModifications,
-    session: SessionDep,
-    caller: CallerDep,
-) -> dict[str, Any]:
-    catalog.modify_item(
-        session,
-        caller,
-        PKG,
-        vnfPkgId,
-        operational_state=body.operationalState,
-        user_defined_data=body.userDefinedData,
-    )
-    return body.model_dump(exclude_none=True)
-
-
-@vnf_router.delete("/vnf_packages/{vnfPkgId}", status_code=204, operation_id="deleteVnfPackage")
-def delete_vnf_package(vnfPkgId: str, session: SessionDep, caller: CallerDep) -> Response:
-    catalog.delete_item(session, caller, PKG, vnfPkgId)
-    return Response(status_code=204)
-
-
-@vnf_router.put(
-    "/vnf_packages/{vnfPkgId}/package_content", status_code=204, operation_id="uploadVnfPackage"
-)
-async def upload_vnf_package_content(
-    vnfPkgId: str,
-    request: Request,
-    session: SessionDep,
-    caller: CallerDep,
-    content_type: Annotated[str, Header()] = "application/zip",
-) -> Response:
-    data = await _read_upload(request)
-    catalog.upload_content(
-        session, caller, PKG, vnfPkgId, data, media_type=content_type, limits=UPLOAD_LIMITS
-    )
-    return Response(status_code=204)
-
-
-@vnf_router.get("/vnf_packages/{vnfPkgId}/package_content", operation_id="fetchVnfPackage")
-def fetch_vnf_package_content(
-    vnfPkgId: str,
-    session: SessionDep,
-    caller: CallerDep,
-) -> Response:
-    return _content_response(
-        catalog.content(session, caller, PKG, vnfPkgId, accept=catalog.ZIP_TYPE)
-    )
 
 
 @vnf_router.get("/vnf_packages/{vnfPkgId}/vnfd", operation_id="fetchVnfd")
