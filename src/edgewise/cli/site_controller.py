@@ -7,6 +7,7 @@ import logging
 import signal
 import sqlite3
 from enum import StrEnum
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ import typer
 
 from edgewise.cli.errors import CliError
 from edgewise.site.controller import ControllerSettings, SiteController
+from edgewise.site.drivers.base import Driver
 from edgewise.site.drivers.sim import SimDriver
 from edgewise.site.errors import SiteError
 from edgewise.site.journal import Journal
@@ -28,6 +30,7 @@ DataDir = Annotated[Path, typer.Option("--data-dir", help="the site's state dire
 
 class DriverKind(StrEnum):
     SIM = "sim"
+    LINUX = "linux"
 
 
 def journal_path(data_dir: Path) -> Path:
@@ -88,6 +91,21 @@ def run_site(
         float, typer.Option(min=0, max=1, help="sim: chance that a change fails")
     ] = 0.0,
     seed: Annotated[int | None, typer.Option(help="seed of the sim and the jitter")] = None,
+    site_prefix: Annotated[
+        str, typer.Option(help="linux: prefix of every kernel object of this site (1-6 a-z0-9)")
+    ] = "ew",
+    lan_netns: Annotated[
+        str | None, typer.Option(help="linux: namespace of the site's LAN side")
+    ] = None,
+    wan_netns: Annotated[
+        str | None, typer.Option(help="linux: namespace of the site's WAN side")
+    ] = None,
+    lan_pool: Annotated[
+        str, typer.Option(help="linux: block the services' LAN subnets (/24 each) come from")
+    ] = "172.16.0.0/12",
+    transit_pool: Annotated[
+        str, typer.Option(help="linux: block the chains' /31 links (a /28 per service) come from")
+    ] = "10.255.0.0/16",
     reconcile_interval: Annotated[
         float, typer.Option(min=0.1, help="seconds between reconcile passes")
     ] = 5.0,
@@ -109,13 +127,38 @@ def run_site(
     except (OSError, ValueError) as exc:
         journal.close()
         raise CliError(f"cannot load the site's key or certificates: {exc}") from exc
-    if driver is not DriverKind.SIM:  # the Linux driver comes in a later issue
-        raise CliError(f"--driver {driver.value}: not available yet")
-    sim = SimDriver(sim_latency, sim_failure_rate, seed or 0)
+    data_plane: Driver
+    if driver is DriverKind.LINUX:
+        try:
+            data_plane = linux_driver(site_prefix, lan_netns, wan_netns, lan_pool, transit_pool)
+        except CliError:
+            journal.close()
+            raise
+    else:
+        data_plane = SimDriver(sim_latency, sim_failure_rate, seed or 0)
     settings = ControllerSettings(
         reconcile_interval=reconcile_interval, first_poll_max_delay=first_poll_max_delay, seed=seed
     )
-    asyncio.run(serve(SiteController(journal, sim, uplink, settings)))
+    asyncio.run(serve(SiteController(journal, data_plane, uplink, settings)))
+
+
+def linux_driver(
+    prefix: str, lan_netns: str | None, wan_netns: str | None, lan_pool: str, transit_pool: str
+) -> Driver:
+    """The linux data plane between two existing namespaces (the site's LAN and WAN sides)."""
+    from edgewise.site.drivers.linux import LinuxDriver, SiteNetwork
+
+    if not lan_netns or not wan_netns:
+        raise CliError("--driver linux needs --lan-netns and --wan-netns")
+    try:
+        site = SiteNetwork(
+            prefix, lan_netns, wan_netns, IPv4Network(lan_pool), IPv4Network(transit_pool)
+        )
+        return LinuxDriver(site)
+    except ValueError as exc:
+        raise CliError(f"--driver linux: {exc}") from exc
+    except SiteError as exc:
+        raise CliError(f"--driver linux: {exc.message}") from exc
 
 
 async def serve(controller: SiteController) -> None:

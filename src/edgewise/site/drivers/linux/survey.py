@@ -1,0 +1,207 @@
+"""Reading a site's data plane back from the kernel (worker thread), and what the reconciler sees.
+
+`read_site` lists the namespaces with the site's prefix and, in each and in the LAN and WAN
+sides, the links with Edgewise labels and each VNF's ruleset marker; `observed_state` turns
+that into the reconciler's ObservedState: a VNF is healthy when its namespace is labelled, its
+ruleset marker is present and every link end in it is up with carrier; a chain is reported
+only when every link from the LAN side to the WAN side is whole (both ends present).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edgewise.model.desired import FUNCTION_VALUES, VnfFunction
+from edgewise.site.drivers.linux.errors import DataPlaneError
+from edgewise.site.drivers.linux.host import Host
+from edgewise.site.drivers.linux.layout import (
+    LAN_HOP,
+    WAN_HOP,
+    LinkLabel,
+    SiteNetwork,
+    VnfLabel,
+    decode_label,
+)
+from edgewise.site.drivers.linux.netlink import Link
+from edgewise.site.drivers.linux.netns import list_namespaces
+from edgewise.site.drivers.linux.rulesets import FAMILY, TABLE, read_marker, rule_counters
+from edgewise.site.reconcile import ObservedService, ObservedState, ObservedVnf
+
+
+@dataclass(frozen=True)
+class LinkEnd:
+    namespace: str
+    hop: str  # LAN_HOP, WAN_HOP or the VNF's name
+    link: Link
+    label: LinkLabel  # label.token set from the name
+    side: str  # "l" or "r"
+
+
+@dataclass
+class VnfView:
+    namespace: str
+    slot: int
+    label: VnfLabel | None = None
+    marker: tuple[str, str] | None = None  # (function, digest) of the running ruleset
+    counters: dict[str, tuple[int, int]] = field(default_factory=dict)
+    ends: list[LinkEnd] = field(default_factory=list)
+    legs_ok: bool = True
+
+    @property
+    def healthy(self) -> bool:
+        return (
+            self.label is not None
+            and self.marker is not None
+            and self.marker[0] == self.label.function
+            and self.legs_ok
+        )
+
+
+@dataclass
+class ServiceView:
+    service_id: str
+    slot: int
+    bridge: Link | None = None
+    vnfs: dict[str, VnfView] = field(default_factory=dict)
+    ends: list[LinkEnd] = field(default_factory=list)  # all ends, LAN, WAN and VNF sides
+
+    def whole_links(self) -> dict[str, list[LinkEnd]]:
+        """Ends by link token, for links whose two ends are where their label says."""
+        by_token: dict[str, list[LinkEnd]] = {}
+        for end in self.ends:
+            by_token.setdefault(end.label.token, []).append(end)
+        return {
+            token: ends
+            for token, ends in by_token.items()
+            if {(e.side, e.hop) for e in ends}
+            == {("l", ends[0].label.left), ("r", ends[0].label.right)}
+        }
+
+    def chain(self) -> tuple[str, ...]:
+        links = {ends[0].label.index: ends[0].label for ends in self.whole_links().values()}
+        hops: list[str] = []
+        at, index = LAN_HOP, 0
+        while index in links and links[index].left == at:
+            at = links[index].right
+            if at == WAN_HOP:
+                return tuple(hops) if self.bridge is not None else ()
+            hops.append(at)
+            index += 1
+        return ()
+
+
+@dataclass
+class SiteView:
+    services: dict[str, ServiceView] = field(default_factory=dict)
+    strays: list[str] = field(default_factory=list)  # unlabelled namespaces with the prefix
+    used_slots: set[int] = field(default_factory=set)
+
+
+def read_site(
+    host: Host, site: SiteNetwork, only: str | None = None, *, light: bool = False
+) -> SiteView:
+    """The site's kernel objects; with `only`, just that service's (and the used slots);
+    `light` reads no VNF namespace (bridges, LAN/WAN link ends and used slots only)."""
+    view = SiteView()
+    side_ends: list[LinkEnd] = []
+    for namespace, hop in ((site.lan_netns, LAN_HOP), (site.wan_netns, WAN_HOP)):
+        with host.netlink(namespace) as nl:
+            for link in nl.links():
+                label = decode_label(link.alias)
+                slot = bridge_slot(site, link.name)
+                if isinstance(label, str) and slot is not None:
+                    view.used_slots.add(slot)
+                    if only in (None, label):
+                        view.services[label] = ServiceView(label, slot, bridge=link)
+                elif isinstance(label, LinkLabel) and only in (None, label.service_id):
+                    end = link_end(site, namespace, hop, link, label)
+                    if end is not None:
+                        side_ends.append(end)
+    for namespace in list_namespaces(site.namespace_prefix):
+        slot = site.slot_of_namespace(namespace)
+        if slot is None:
+            continue
+        view.used_slots.add(slot)
+        mine = view.services.get(only) if only is not None else None
+        if not light and (mine is None or mine.slot == slot):
+            read_vnf(host, site, view, VnfView(namespace, slot), only)
+    for end in side_ends:
+        service = view.services.get(end.label.service_id)
+        if service is not None:
+            service.ends.append(end)
+    return view
+
+
+def read_vnf(host: Host, site: SiteNetwork, view: SiteView, vnf: VnfView, only: str | None) -> None:
+    try:
+        with host.netlink(vnf.namespace) as nl:
+            links = nl.links()
+            loopback = next((k for k in links if k.name == "lo"), None)
+            label = decode_label(loopback.alias if loopback else None)
+            vnf.label = label if isinstance(label, VnfLabel) else None
+            hop = vnf.label.vnf if vnf.label else "?"
+            for link in links:
+                found = decode_label(link.alias)
+                if isinstance(found, LinkLabel):
+                    end = link_end(site, vnf.namespace, hop, link, found)
+                    if end is not None:
+                        vnf.ends.append(end)
+                        vnf.legs_ok = vnf.legs_ok and link.up and link.carrier
+        with host.nft(vnf.namespace) as nft:
+            items = nft.list_table(FAMILY, TABLE)
+    except DataPlaneError as exc:
+        if exc.code == "no-namespace":  # deleted while we looked: it is simply not there
+            return
+        raise
+    if items is not None:
+        vnf.marker = read_marker(items)
+        vnf.counters = rule_counters(items)
+    if vnf.label is None:
+        view.strays.append(vnf.namespace)
+        return
+    sid = vnf.label.service_id
+    if only not in (None, sid):
+        return
+    service = view.services.setdefault(sid, ServiceView(sid, vnf.slot))
+    if service.slot != vnf.slot:
+        view.strays.append(vnf.namespace)
+        return
+    service.vnfs[vnf.label.vnf] = vnf
+    service.ends.extend(vnf.ends)
+
+
+def bridge_slot(site: SiteNetwork, name: str) -> int | None:
+    head = f"{site.prefix}b"
+    if not name.startswith(head) or len(name) != len(head) + 4:
+        return None
+    try:
+        return int(name[len(head) :], 16)
+    except ValueError:
+        return None
+
+
+def link_end(
+    site: SiteNetwork, namespace: str, hop: str, link: Link, label: LinkLabel
+) -> LinkEnd | None:
+    name = link.name
+    if not name.startswith(site.prefix) or name[-1] not in "lr":
+        return None
+    token = name[len(site.prefix) : -1]
+    labelled = LinkLabel(label.service_id, label.index, label.left, label.right, token)
+    return LinkEnd(namespace, hop, link, labelled, name[-1])
+
+
+def observed_state(view: SiteView) -> ObservedState:
+    services = []
+    for sid in sorted(view.services):
+        service = view.services[sid]
+        vnfs = []
+        for name in sorted(service.vnfs):
+            vnf = service.vnfs[name]
+            assert vnf.label is not None
+            if vnf.label.function not in FUNCTION_VALUES:
+                continue
+            digest = vnf.marker[1] if vnf.marker else ""
+            vnfs.append(ObservedVnf(name, VnfFunction(vnf.label.function), digest, vnf.healthy))
+        services.append(ObservedService(sid, tuple(vnfs), service.chain()))
+    return ObservedState(tuple(services))

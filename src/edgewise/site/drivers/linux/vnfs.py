@@ -1,0 +1,90 @@
+"""Building, configuring and tearing down one VNF namespace (worker thread).
+
+A VNF is a namespace with loopback up, forwarding on, its label on the loopback's alias and its
+ruleset; its links come from the chain wiring (wiring.py). Static routes of a router are set
+whenever the VNF has both legs (at wiring time, or at a config change of a wired router).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+from edgewise.model.desired import VnfSpec
+from edgewise.site.drivers.linux.functions import function_config
+from edgewise.site.drivers.linux.host import Host
+from edgewise.site.drivers.linux.layout import GROUP_LAN, GROUP_WAN, PROTO_STATIC, VnfLabel
+from edgewise.site.drivers.linux.netlink import Netlink
+from edgewise.site.drivers.linux.rulesets import table_batch
+from edgewise.tosca.native import RouterConfig
+
+VNF_SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    "net.ipv4.conf.all.rp_filter": "0",
+    "net.ipv4.conf.default.rp_filter": "0",
+    "net.ipv6.conf.all.disable_ipv6": "1",
+    "net.ipv6.conf.default.disable_ipv6": "1",
+}
+
+
+def build_vnf(host: Host, namespace: str, service_id: str, spec: VnfSpec) -> None:
+    """Creates the VNF's namespace with its ruleset; on failure leaves nothing behind."""
+    config = function_config(spec.function, spec.config)  # bad config: fail before building
+    host.create_namespace(namespace)
+    try:
+        host.write_sysctl(namespace, VNF_SYSCTLS)
+        label = VnfLabel(service_id, spec.name, spec.function.value).encode()
+        with host.netlink(namespace) as nl:
+            loopback = nl.required("lo")
+            nl.set_link(loopback.index, ifalias=label)
+            nl.up(loopback.index)
+        with host.nft(namespace) as nft:
+            nft.run(table_batch(spec.function.value, spec.config_digest(), config))
+    except BaseException:
+        host.remove_namespace(namespace)
+        raise
+
+
+def configure_vnf(host: Host, namespace: str, spec: VnfSpec) -> None:
+    """Replaces the VNF's ruleset in one transaction (and a wired router's static routes)."""
+    config = function_config(spec.function, spec.config)
+    with host.nft(namespace) as nft:
+        nft.run(table_batch(spec.function.value, spec.config_digest(), config))
+    if isinstance(config, RouterConfig):
+        with host.netlink(namespace) as nl:
+            set_static_routes(nl, config)
+
+
+def set_static_routes(nl: Netlink, config: RouterConfig) -> bool:
+    """Makes the router's static routes exactly `config.routes`; skipped until it has its legs."""
+    legs = {link.group: link.index for link in nl.links() if link.group in (GROUP_LAN, GROUP_WAN)}
+    if len(legs) < 2:
+        return False
+    wanted = [
+        (
+            IPv4Network(r.destination),
+            IPv4Address(r.via) if r.via else None,
+            legs[GROUP_LAN if r.device == "lan" else GROUP_WAN] if r.device else None,
+            r.metric,
+        )
+        for r in config.routes
+    ]
+    changed = False
+    for route in nl.routes(PROTO_STATIC):
+        if not any(route.destination == d and route.gateway == g for d, g, _, _ in wanted):
+            nl.delete_route(route)
+            changed = True
+    present = {(r.destination, r.gateway) for r in nl.routes(PROTO_STATIC)}
+    for destination, gateway, oif, metric in wanted:
+        if (destination, gateway) not in present:
+            nl.replace_route(destination, PROTO_STATIC, gateway=gateway, oif=oif, metric=metric)
+            changed = True
+    return changed
+
+
+def teardown_vnf(host: Host, namespace: str) -> bool:
+    """Removes the VNF's namespace; the kernel deletes its veths (and their peers) shortly after.
+
+    Link names are unique per link, so a rebuild right away cannot collide with a veth the
+    kernel is still deleting.
+    """
+    return host.remove_namespace(namespace)
