@@ -231,7 +231,12 @@ class SiteController:
         for spec in desired.services:
             seen = observed.service(spec.id)
             vnfs = [
-                {"name": v.name, "function": v.function.value, "healthy": v.healthy}
+                {
+                    "name": v.name,
+                    "function": v.function.value,
+                    "healthy": v.healthy,
+                    "counters": dict(v.counters),
+                }
                 for v in (seen.vnfs if seen else ())
             ]
             healthy = all(v.healthy for v in seen.vnfs) if seen else False

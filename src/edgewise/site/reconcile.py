@@ -6,10 +6,10 @@ The controller calls both on every pass; a driver (`site.drivers`) observes and 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from edgewise.model.desired import DesiredState, ServiceSpec, VnfFunction, VnfSpec
 
@@ -40,6 +40,8 @@ class ObservedVnf:
     function: VnfFunction
     config_digest: str
     healthy: bool = True
+    # What the data plane counted (per rule, class, queue...): reported, never planned on.
+    counters: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

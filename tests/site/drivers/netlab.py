@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import secrets
 import subprocess
@@ -270,3 +271,28 @@ def wait_until(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def iperf_bps(
+    lab: Lab, client: str, server: str, address: str, *, reverse: bool, seconds: int
+) -> float:
+    """Bits per second received in an iperf3 TCP run from `client` to the server in `server`."""
+    port = 5201 + secrets.randbelow(2000)
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", server, "iperf3", "-s", "-1", "-p", str(port), "-B", address],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        argv = ["iperf3", "-c", address, "-p", str(port), "-t", str(seconds), "-J", "-O", "1"]
+        for _ in range(50):  # the server needs a moment to listen
+            out = in_ns(client, *argv, *(["-R"] if reverse else []), timeout=seconds + 15)
+            report = json.loads(out or "{}")
+            if "error" not in report and "end" in report:
+                return float(report["end"]["sum_received"]["bits_per_second"])
+            time.sleep(0.1)
+        raise RuntimeError(f"iperf3 from {client} to {address} failed: {out[-300:]}")
+    finally:
+        proc.kill()
+        proc.wait(timeout=5)

@@ -58,6 +58,7 @@ async def test_removing_services_leaves_no_kernel_object_behind(
 async def test_drift_is_observed_and_repaired(lab: Lab, driver: LinuxDriver, breakage: str) -> None:
     host = await service_with_host(lab, driver)
     fw, nat = await vnf_namespace(driver, "fw"), await vnf_namespace(driver, "nat")
+    lan_links = len(lab.links(lab.lan))
     if breakage == "namespace deleted":
         ip("netns", "del", fw)
     elif breakage == "link down":
@@ -65,9 +66,12 @@ async def test_drift_is_observed_and_repaired(lab: Lab, driver: LinuxDriver, bre
         ip("-n", nat, "link", "set", wan_leg, "down")
     else:
         in_ns(nat, "nft", "flush", "ruleset")  # no masquerade: replies cannot come back
+    # the driver keeps its sockets in a namespace until its next call sees the namespace gone
+    changes = plan(desired(1, vcpe("svc-1")), await driver.observe())
+    if breakage == "namespace deleted":  # its veths (and their peers) go some 40 ms later
+        assert wait_until(lambda: len(lab.links(lab.lan)) < lan_links)
     assert lab.connect(host.namespace, INTERNET_HOST, 8080, timeout=0.5).startswith("failed")
 
-    changes = plan(desired(1, vcpe("svc-1")), await driver.observe())
     results = await converge(driver, desired(1, vcpe("svc-1")))
 
     reasons = {ChangeReason.MISSING if breakage == "namespace deleted" else ChangeReason.UNHEALTHY}
@@ -83,7 +87,7 @@ async def test_a_restarted_driver_adopts_the_running_chain(lab: Lab, driver: Lin
 
     with lab.held_connection(host.namespace, INTERNET_HOST, 8080) as flow:
         await driver.close()
-        restarted = LinuxDriver(lab.site)
+        restarted = LinuxDriver(lab.site, driver.runtime_dir)
         try:
             assert plan(desired(1, vcpe("svc-1")), await restarted.observe()) == []
             assert flow.still_flows()

@@ -1,67 +1,118 @@
 """The kernel as the driver's worker thread sees it: enter a namespace, then netlink or nftables.
 
 Every method runs in the NamespaceWorker's thread (the driver submits whole operations there).
-Within one operation, the netlink socket and libnftables context of each namespace are opened
-once and reused (a socket keeps talking to the namespace it was opened in); `session` closes
-them all at the end, so no socket of ours keeps a deleted namespace alive.
+The netlink socket and libnftables context of each namespace are opened once and kept across
+calls (opening and closing them cost more than the requests: ~1.5 ms to close a pyroute2
+socket). A kept socket holds its namespace alive, so each one remembers the inode it was opened
+in: `release_stale` (run by every
+observe) releases those whose namespace is gone or was made anew (someone ran
+`ip netns del`), and at most `capacity` namespaces are kept (least recently used go first).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.netlink import Netlink, open_netlink
-from edgewise.site.drivers.linux.netns import NETNS_DIR, NamespaceWorker, remove_namespace
+from edgewise.site.drivers.linux.netns import (
+    NETNS_DIR,
+    NamespaceWorker,
+    namespace_inode,
+    remove_namespace,
+)
 from edgewise.site.drivers.linux.nft import Nft
+from edgewise.site.drivers.linux.processes import Supervisor
 
 T = TypeVar("T")
 
 
+@dataclass
+class Handles:
+    """What is open in one namespace, and the inode of the namespace it was opened in."""
+
+    inode: int
+    netlink: Netlink | None = None
+    closer: contextlib.ExitStack | None = None
+    nft: Nft | None = None
+
+    def close(self) -> None:
+        if self.closer is not None:
+            self.closer.close()
+        self.netlink = self.closer = self.nft = None
+
+
 class Host:
-    def __init__(self, worker: NamespaceWorker) -> None:
+    def __init__(self, worker: NamespaceWorker, runtime_dir: Path, capacity: int = 512) -> None:
         self.worker = worker
-        self._netlink: dict[str, contextlib.ExitStack] = {}
-        self._sockets: dict[str, Netlink] = {}
-        self._nft: dict[str, Nft] = {}
+        self.processes = Supervisor(runtime_dir)
+        self.capacity = capacity
+        self._open: OrderedDict[str, Handles] = OrderedDict()
 
     def session(self, fn: Callable[[], T]) -> T:
-        """Runs `fn` (worker thread), then closes every socket it opened."""
-        try:
-            return fn()
-        finally:
-            for name in list(self._netlink):
+        """Runs `fn` (worker thread)."""
+        return fn()
+
+    def release_stale(self) -> None:
+        """Closes what is open in namespaces gone or made anew (observe calls it first)."""
+        for name, handles in list(self._open.items()):
+            if namespace_inode(name) != handles.inode:
                 self.forget(name)
-            self._nft.clear()
+
+    def close(self) -> None:
+        """Closes everything still open (worker thread); process VNFs keep running."""
+        for name in list(self._open):
+            self.forget(name)
+        self.processes.close()
+
+    def _handles(self, namespace: str) -> Handles:
+        inode = namespace_inode(namespace)
+        if inode is None:
+            self.forget(namespace)
+            raise DataPlaneError(f"namespace {namespace} does not exist", code="no-namespace")
+        handles = self._open.get(namespace)
+        if handles is not None and handles.inode != inode:
+            self.forget(namespace)
+            handles = None
+        if handles is None:
+            handles = self._open[namespace] = Handles(inode)
+            while len(self._open) > self.capacity:
+                self.forget(next(iter(self._open)))
+        else:
+            self._open.move_to_end(namespace)
+        return handles
 
     @contextlib.contextmanager
     def netlink(self, namespace: str) -> Iterator[Netlink]:
-        """Netlink inside `namespace` (opened once per session)."""
-        if namespace not in self._sockets:
+        """Netlink inside `namespace` (opened once, kept while the namespace lives)."""
+        handles = self._handles(namespace)
+        if handles.netlink is None:
             stack = contextlib.ExitStack()
             with self.worker.inside(namespace):
-                self._sockets[namespace] = stack.enter_context(open_netlink(namespace))
-            self._netlink[namespace] = stack
-        yield self._sockets[namespace]
+                handles.netlink = stack.enter_context(open_netlink(namespace))
+            handles.closer = stack
+        yield handles.netlink
 
     @contextlib.contextmanager
     def nft(self, namespace: str) -> Iterator[Nft]:
-        """A libnftables context inside `namespace` (opened once per session)."""
-        if namespace not in self._nft:
+        """A libnftables context inside `namespace` (opened once, kept while it lives)."""
+        handles = self._handles(namespace)
+        if handles.nft is None:
             with self.worker.inside(namespace):
-                self._nft[namespace] = Nft(namespace)
-        yield self._nft[namespace]
+                handles.nft = Nft(namespace)
+        yield handles.nft
 
     def forget(self, namespace: str) -> None:
         """Closes what is open in `namespace` (before it is removed or made anew)."""
-        self._sockets.pop(namespace, None)
-        self._nft.pop(namespace, None)
-        stack = self._netlink.pop(namespace, None)
-        if stack is not None:
-            stack.close()
+        handles = self._open.pop(namespace, None)
+        if handles is not None:
+            handles.close()
 
     def create_namespace(self, namespace: str) -> None:
         self.forget(namespace)

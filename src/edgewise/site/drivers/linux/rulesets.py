@@ -10,20 +10,31 @@ Legs are matched by interface group (layout.GROUP_LAN / GROUP_WAN), not by name.
 
 from __future__ import annotations
 
-from typing import Any
-
+from edgewise.site.drivers.linux.classes import classifier
 from edgewise.site.drivers.linux.layout import GROUP_LAN, GROUP_WAN, TAG
+from edgewise.site.drivers.linux.nftjson import (
+    FAMILY,
+    TABLE,
+    Json,
+    chain,
+    match,
+    meta,
+    prefix,
+    rule,
+    verdict,
+)
+from edgewise.site.drivers.linux.shaping import shaped_groups
 from edgewise.tosca.native import (
+    ClassifierConfig,
     EdgewiseFunction,
     FirewallConfig,
     FirewallRule,
     NatConfig,
+    RateLimiterConfig,
 )
 
-FAMILY = "inet"
-TABLE = "edgewise"
 INFO_CHAIN = "info"
-Json = dict[str, Any]
+SHAPE_TAG = f"{TAG}-shape"  # info rule of a rate limiter: the leg groups it shapes
 
 
 def table_batch(function: str, digest: str, config: EdgewiseFunction) -> list[Json]:
@@ -40,6 +51,11 @@ def table_batch(function: str, digest: str, config: EdgewiseFunction) -> list[Js
         batch += firewall(config)
     elif isinstance(config, NatConfig):
         batch += nat(config)
+    elif isinstance(config, ClassifierConfig):
+        batch += classifier(config)
+    elif isinstance(config, RateLimiterConfig):
+        groups = ",".join(str(g) for g in shaped_groups(config)) or "-"
+        batch.append(rule(INFO_CHAIN, [{"counter": None}], comment=f"{SHAPE_TAG} {groups}"))
     return batch
 
 
@@ -52,6 +68,17 @@ def read_marker(items: list[Json]) -> tuple[str, str] | None:
             if len(parts) == 3 and parts[0] == TAG:
                 return parts[1], parts[2]
     return None
+
+
+def read_shaped_groups(items: list[Json]) -> list[int]:
+    """The leg groups a rate limiter's ruleset says it shapes (empty when none)."""
+    for item in items:
+        found = item.get("rule")
+        if isinstance(found, dict) and found.get("chain") == INFO_CHAIN:
+            parts = str(found.get("comment", "")).split()
+            if len(parts) == 2 and parts[0] == SHAPE_TAG and parts[1] != "-":
+                return [int(g) for g in parts[1].split(",") if g.isdigit()]
+    return []
 
 
 def rule_counters(items: list[Json]) -> dict[str, tuple[int, int]]:
@@ -67,39 +94,6 @@ def rule_counters(items: list[Json]) -> dict[str, tuple[int, int]]:
             if comment and isinstance(counter, dict):
                 counters[str(comment)] = (int(counter["packets"]), int(counter["bytes"]))
     return counters
-
-
-def chain(name: str, hook: str | None = None, kind: str = "filter", priority: int = 0) -> Json:
-    spec: Json = {"family": FAMILY, "table": TABLE, "name": name}
-    if hook is not None:
-        spec.update(type=kind, hook=hook, prio=priority, policy="accept")
-    return {"add": {"chain": spec}}
-
-
-def rule(chain_name: str, expr: list[Json], comment: str | None = None) -> Json:
-    spec: Json = {"family": FAMILY, "table": TABLE, "chain": chain_name, "expr": expr}
-    if comment is not None:
-        spec["comment"] = comment
-    return {"add": {"rule": spec}}
-
-
-def match(left: Json, right: Any, op: str = "==") -> Json:
-    return {"match": {"op": op, "left": left, "right": right}}
-
-
-def meta(key: str) -> Json:
-    return {"meta": {"key": key}}
-
-
-def prefix(value: str) -> Any:
-    address, _, length = value.partition("/")
-    if not length or length == "32":
-        return address
-    return {"prefix": {"addr": address, "len": int(length)}}
-
-
-def verdict(action: str) -> Json:
-    return {action: None}
 
 
 def firewall(config: FirewallConfig) -> list[Json]:

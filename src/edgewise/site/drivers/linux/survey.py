@@ -10,8 +10,10 @@ only when every link from the LAN side to the WAN side is whole (both ends prese
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from edgewise.model.desired import FUNCTION_VALUES, VnfFunction
+from edgewise.site.drivers.linux.counters import vnf_counters
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.host import Host
 from edgewise.site.drivers.linux.layout import (
@@ -24,7 +26,10 @@ from edgewise.site.drivers.linux.layout import (
 )
 from edgewise.site.drivers.linux.netlink import Link
 from edgewise.site.drivers.linux.netns import list_namespaces
-from edgewise.site.drivers.linux.rulesets import FAMILY, TABLE, read_marker, rule_counters
+from edgewise.site.drivers.linux.nftjson import FAMILY, TABLE
+from edgewise.site.drivers.linux.processes import ProcessStatus
+from edgewise.site.drivers.linux.rulesets import read_marker, read_shaped_groups
+from edgewise.site.drivers.linux.shaping import queue_counters, shaping_ok
 from edgewise.site.reconcile import ObservedService, ObservedState, ObservedVnf
 
 
@@ -43,9 +48,11 @@ class VnfView:
     slot: int
     label: VnfLabel | None = None
     marker: tuple[str, str] | None = None  # (function, digest) of the running ruleset
-    counters: dict[str, tuple[int, int]] = field(default_factory=dict)
+    counters: dict[str, Any] = field(default_factory=dict)  # see counters.py
     ends: list[LinkEnd] = field(default_factory=list)
     legs_ok: bool = True
+    shaping_ok: bool = True  # a rate limiter's token buckets are on its legs
+    process_ok: bool = True  # a process VNF's program runs (or its restart policy lets it rest)
 
     @property
     def healthy(self) -> bool:
@@ -54,6 +61,19 @@ class VnfView:
             and self.marker is not None
             and self.marker[0] == self.label.function
             and self.legs_ok
+            and self.shaping_ok
+            and self.process_ok
+        )
+
+    @property
+    def only_process_down(self) -> bool:
+        """Everything is in place but the program: restarting it is the whole repair."""
+        return not self.process_ok and (
+            self.label is not None
+            and self.marker is not None
+            and self.marker[0] == self.label.function
+            and self.legs_ok
+            and self.shaping_ok
         )
 
 
@@ -149,16 +169,28 @@ def read_vnf(host: Host, site: SiteNetwork, view: SiteView, vnf: VnfView, only: 
                         vnf.legs_ok = vnf.legs_ok and link.up and link.carrier
         with host.nft(vnf.namespace) as nft:
             items = nft.list_table(FAMILY, TABLE)
+        groups = read_shaped_groups(items or [])
+        queues: dict[str, Any] = {}
+        if groups:
+            with host.netlink(vnf.namespace) as nl:
+                qdiscs = nl.qdiscs()
+            vnf.shaping_ok = shaping_ok(qdiscs, links, groups)
+            queues = {"queues": queue_counters(qdiscs, links)}
     except DataPlaneError as exc:
         if exc.code == "no-namespace":  # deleted while we looked: it is simply not there
             return
         raise
     if items is not None:
         vnf.marker = read_marker(items)
-        vnf.counters = rule_counters(items)
     if vnf.label is None:
         view.strays.append(vnf.namespace)
         return
+    vnf.counters = vnf_counters(vnf.label.function, items or [])
+    vnf.counters.update(queues)
+    if vnf.label.function == "process":
+        status = host.processes.status(vnf.namespace)
+        vnf.process_ok = status is not None and status.ok
+        vnf.counters["process"] = (status or ProcessStatus(running=False, wanted=True)).as_json()
     sid = vnf.label.service_id
     if only not in (None, sid):
         return
@@ -202,6 +234,7 @@ def observed_state(view: SiteView) -> ObservedState:
             if vnf.label.function not in FUNCTION_VALUES:
                 continue
             digest = vnf.marker[1] if vnf.marker else ""
-            vnfs.append(ObservedVnf(name, VnfFunction(vnf.label.function), digest, vnf.healthy))
+            function = VnfFunction(vnf.label.function)
+            vnfs.append(ObservedVnf(name, function, digest, vnf.healthy, vnf.counters))
         services.append(ObservedService(sid, tuple(vnfs), service.chain()))
     return ObservedState(tuple(services))

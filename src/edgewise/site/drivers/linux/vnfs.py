@@ -1,8 +1,9 @@
 """Building, configuring and tearing down one VNF namespace (worker thread).
 
 A VNF is a namespace with loopback up, forwarding on, its label on the loopback's alias and its
-ruleset; its links come from the chain wiring (wiring.py). Static routes of a router are set
-whenever the VNF has both legs (at wiring time, or at a config change of a wired router).
+ruleset; its links come from the chain wiring (wiring.py). Static routes of a router and the
+token buckets of a rate limiter are set on its legs (at wiring time, or at a config change);
+the program of a process VNF starts with it, and again when its config or its links change.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from edgewise.site.drivers.linux.host import Host
 from edgewise.site.drivers.linux.layout import GROUP_LAN, GROUP_WAN, PROTO_STATIC, VnfLabel
 from edgewise.site.drivers.linux.netlink import Netlink
 from edgewise.site.drivers.linux.rulesets import table_batch
-from edgewise.tosca.native import RouterConfig
+from edgewise.site.drivers.linux.shaping import apply_shaping
+from edgewise.tosca.native import ProcessConfig, RateLimiterConfig, RouterConfig
 
+LOOPBACK_INDEX = 1  # `lo` is the first interface of every new namespace
 VNF_SYSCTLS = {
     "net.ipv4.ip_forward": "1",
     "net.ipv4.conf.all.rp_filter": "0",
@@ -34,12 +37,13 @@ def build_vnf(host: Host, namespace: str, service_id: str, spec: VnfSpec) -> Non
         host.write_sysctl(namespace, VNF_SYSCTLS)
         label = VnfLabel(service_id, spec.name, spec.function.value).encode()
         with host.netlink(namespace) as nl:
-            loopback = nl.required("lo")
-            nl.set_link(loopback.index, ifalias=label)
-            nl.up(loopback.index)
+            nl.set_link(LOOPBACK_INDEX, ifalias=label, state="up")
         with host.nft(namespace) as nft:
             nft.run(table_batch(spec.function.value, spec.config_digest(), config))
+        if isinstance(config, ProcessConfig):
+            host.processes.start(host.worker, namespace, config, restart=False)
     except BaseException:
+        host.processes.stop(namespace)
         host.remove_namespace(namespace)
         raise
 
@@ -52,6 +56,18 @@ def configure_vnf(host: Host, namespace: str, spec: VnfSpec) -> None:
     if isinstance(config, RouterConfig):
         with host.netlink(namespace) as nl:
             set_static_routes(nl, config)
+    elif isinstance(config, RateLimiterConfig):
+        with host.netlink(namespace) as nl:
+            apply_shaping(nl, config, replace=True)
+    elif isinstance(config, ProcessConfig):
+        host.processes.start(host.worker, namespace, config, restart=False)
+
+
+def restart_process(host: Host, namespace: str, spec: VnfSpec, *, died: bool = True) -> None:
+    """Starts a process VNF's program again: it `died` (counted), or its interfaces are new."""
+    config = function_config(spec.function, spec.config)
+    if isinstance(config, ProcessConfig):
+        host.processes.start(host.worker, namespace, config, restart=died)
 
 
 def set_static_routes(nl: Netlink, config: RouterConfig) -> bool:
@@ -87,4 +103,5 @@ def teardown_vnf(host: Host, namespace: str) -> bool:
     Link names are unique per link, so a rebuild right away cannot collide with a veth the
     kernel is still deleting.
     """
+    host.processes.stop(namespace)  # a process would keep the namespace alive
     return host.remove_namespace(namespace)

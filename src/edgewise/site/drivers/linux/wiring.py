@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from edgewise.model.desired import ServiceSpec, VnfFunction
 from edgewise.site.drivers.linux.errors import DataPlaneError, VnfConfigError
@@ -34,9 +34,12 @@ from edgewise.site.drivers.linux.layout import (
     service_label,
 )
 from edgewise.site.drivers.linux.netlink import KernelRoute, Netlink
+from edgewise.site.drivers.linux.shaping import apply_shaping
 from edgewise.site.drivers.linux.survey import ServiceView
-from edgewise.site.drivers.linux.vnfs import set_static_routes
-from edgewise.tosca.native import NatConfig, RouterConfig
+from edgewise.site.drivers.linux.vnfs import restart_process, set_static_routes
+from edgewise.tosca.native import NatConfig, RateLimiterConfig, RouterConfig
+
+Subnets = dict[str, list[tuple[IPv4Network, int]]]
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,29 @@ def wire_service(host: Host, site: SiteNetwork, service: ServiceView, spec: Serv
             with host.netlink(namespace) as nl:
                 nl.delete(index)
         changed = True
+    wan_fresh = False  # the WAN side's end of the service is new: no old routes to list
+    subnets: Subnets = {}  # per namespace: the link ends' subnets and interface indexes
+    relinked: set[str] = set()  # hops with a new link
     for link in wanted:
         token = kept.get(link.index) or secrets.token_hex(4)
-        if link.index not in kept:
+        fresh = link.index not in kept
+        if fresh:
             create_link(host, site, service.slot, link, token)
+            relinked |= {link.left, link.right}
             changed = True
         for spec_end in end_specs(site, service, link, token):
-            changed = configure_end(host, spec_end) or changed
-    return set_routes(host, site, service, spec) or changed
+            done, index = configure_end(host, spec_end, service, fresh=fresh)
+            changed = done or changed
+            if spec_end.address is not None:
+                subnets.setdefault(spec_end.namespace, []).append((spec_end.address.network, index))
+            if spec_end.namespace == site.wan_netns:
+                wan_fresh = fresh
+    changed = set_routes(host, site, service, spec, subnets, wan_fresh=wan_fresh) or changed
+    for name in spec.chain:  # a program sees the interfaces it had when it started
+        vnf = spec.vnf(name)
+        if vnf is not None and vnf.function is VnfFunction.PROCESS and name in relinked:
+            restart_process(host, site.vnf_namespace(service.slot, name), vnf, died=False)
+    return changed
 
 
 def ensure_bridge(host: Host, site: SiteNetwork, service: ServiceView) -> bool:
@@ -134,8 +152,14 @@ def end_specs(
     return left, right
 
 
-def configure_end(host: Host, end: EndSpec) -> bool:
-    """Sets what differs of one link end's alias, group, MAC, bridge, address and state."""
+def configure_end(
+    host: Host, end: EndSpec, service: ServiceView, *, fresh: bool = False
+) -> tuple[bool, int]:
+    """Sets what differs of one link end's alias, group, MAC, bridge, address and state.
+
+    A `fresh` end (just created) has no address yet: it is added without listing addresses.
+    Returns whether something changed, and the end's interface index.
+    """
     with host.netlink(end.namespace) as nl:
         link = nl.required(end.name)
         attrs: dict[str, object] = {}
@@ -146,23 +170,41 @@ def configure_end(host: Host, end: EndSpec) -> bool:
         if end.mac is not None and link.mac != end.mac:
             attrs["address"] = end.mac
         if end.master is not None:
-            master = nl.required(end.master)
-            if link.master != master.index:
-                attrs["master"] = master.index
+            bridge = service.bridge
+            master = bridge.index if bridge is not None else nl.required(end.master).index
+            if link.master != master:
+                attrs["master"] = master
+        if not link.up:
+            attrs["state"] = "up"
         if attrs:
             nl.set_link(link.index, **attrs)
         added = False
-        if end.address is not None and end.address not in nl.addresses(link.index):
+        if end.address is not None and (fresh or end.address not in nl.addresses(link.index)):
             nl.add_address(link.index, end.address)
             added = True
-        if not link.up:
-            nl.up(link.index)
-        return bool(attrs) or added or not link.up
+        return bool(attrs) or added, link.index
 
 
-def set_routes(host: Host, site: SiteNetwork, service: ServiceView, spec: ServiceSpec) -> bool:
+def set_routes(
+    host: Host,
+    site: SiteNetwork,
+    service: ServiceView,
+    spec: ServiceSpec,
+    subnets: Subnets,
+    *,
+    wan_fresh: bool = False,
+) -> bool:
+    """Each hop's chain routes, each bound to the link end its gateway is on.
+
+    Binding matters when a neighbour was just rebuilt: the old veth (same addresses) lingers
+    for some 40 ms, and a route left on it would die with it.
+
+    The WAN side holds every service's routes: they are listed only when the service's WAN end
+    was kept (a fresh end has none: the routes of an old one died with it).
+    """
     nats: dict[int, IPv4Address | None] = {}
     routers: dict[str, RouterConfig] = {}
+    shapers: dict[str, RateLimiterConfig] = {}
     for position, name in enumerate(spec.chain, start=1):
         vnf = spec.vnf(name)
         assert vnf is not None
@@ -174,27 +216,54 @@ def set_routes(host: Host, site: SiteNetwork, service: ServiceView, spec: Servic
             router = function_config(vnf.function, vnf.config)
             assert isinstance(router, RouterConfig)
             routers[name] = router
+        elif vnf.function is VnfFunction.RATE_LIMITER:
+            shaper = function_config(vnf.function, vnf.config)
+            assert isinstance(shaper, RateLimiterConfig)
+            shapers[name] = shaper
     routes = chain_routes(site, service.slot, spec.chain, nats)
     changed = False
     for name in spec.chain:
-        with host.netlink(site.vnf_namespace(service.slot, name)) as nl:
-            changed = sync_routes(nl, routes[name], nl.routes(PROTO_CHAIN)) or changed
+        namespace = site.vnf_namespace(service.slot, name)
+        with host.netlink(namespace) as nl:
+            ends = subnets.get(namespace, [])
+            changed = sync_routes(nl, routes[name], nl.routes(PROTO_CHAIN), ends) or changed
             if name in routers:
                 changed = set_static_routes(nl, routers[name]) or changed
+            if name in shapers:
+                changed = apply_shaping(nl, shapers[name]) or changed
     block = site.transit_block(service.slot)
     with host.netlink(site.wan_netns) as nl:
-        mine = [r for r in nl.routes(PROTO_CHAIN) if r.gateway is not None and r.gateway in block]
-        return sync_routes(nl, routes.get(WAN_HOP, []), mine) or changed
+        mine = (
+            []
+            if wan_fresh
+            else [r for r in nl.routes(PROTO_CHAIN) if r.gateway is not None and r.gateway in block]
+        )
+        ends = subnets.get(site.wan_netns, [])
+        return sync_routes(nl, routes.get(WAN_HOP, []), mine, ends) or changed
 
 
-def sync_routes(nl: Netlink, wanted: Sequence[Route], present: Sequence[KernelRoute]) -> bool:
-    """Deletes the `present` routes not `wanted` and adds the missing ones."""
-    want = {(r.destination, r.gateway) for r in wanted}
-    have = {(r.destination, r.gateway) for r in present}
+def sync_routes(
+    nl: Netlink,
+    wanted: Sequence[Route],
+    present: Sequence[KernelRoute],
+    ends: Sequence[tuple[IPv4Network, int]] = (),
+) -> bool:
+    """Deletes the `present` routes not `wanted`, and sets those missing or on another link."""
+    want = {(r.destination, r.gateway): oif_for(r.gateway, ends) for r in wanted}
+    changed = False
     for route in present:
         if (route.destination, route.gateway) not in want:
             nl.delete_route(route)
-    for new in wanted:
-        if (new.destination, new.gateway) not in have:
-            nl.replace_route(new.destination, PROTO_CHAIN, gateway=new.gateway)
-    return want != have
+            changed = True
+    for (destination, gateway), oif in want.items():
+        if not any(
+            p.destination == destination and p.gateway == gateway and oif in (None, p.oif)
+            for p in present
+        ):
+            nl.replace_route(destination, PROTO_CHAIN, gateway=gateway, oif=oif)
+            changed = True
+    return changed
+
+
+def oif_for(gateway: IPv4Address, ends: Sequence[tuple[IPv4Network, int]]) -> int | None:
+    return next((index for subnet, index in ends if gateway in subnet), None)

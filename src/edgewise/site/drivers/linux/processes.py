@@ -1,0 +1,189 @@
+"""Process VNFs (worker thread): the configured program, started inside the VNF's namespace.
+
+The program is spawned (posix_spawn) from the worker thread while it is inside the namespace
+(the child inherits the thread's namespace), in a session of its own, so it outlives the
+controller. A
+state file per VNF (`<runtime_dir>/<namespace>.json`: pid, start time, namespace inode, restart
+policy, restarts) is how a restarted controller adopts it: a pid counts only when
+/proc/<pid>/stat shows the same start time (pids are reused) and /proc/<pid>/ns/net is the
+VNF's namespace. No cgroup and no pidfile lock are needed. Output goes to `<namespace>.log`.
+
+Restart policy (ProcessConfig.restart): a dead program must run again ("unhealthy") under
+`always`, and under `on-failure` unless it exited with status 0; under `never` it stays down
+and is not reported unhealthy (the reconciler would otherwise rebuild, hence restart, it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from edgewise.site.drivers.linux.errors import DataPlaneError
+from edgewise.site.drivers.linux.netns import NamespaceWorker, namespace_inode
+from edgewise.tosca.native import ProcessConfig
+
+STOP_WAIT_S = 1.0
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    pid: int
+    start_time: int
+    netns_inode: int
+    restart: str
+    restarts: int = 0
+
+
+@dataclass(frozen=True)
+class ProcessStatus:
+    """What observe reports of a process VNF (`as_json` goes into its counters)."""
+
+    running: bool
+    wanted: bool  # the policy wants it running: dead and wanted is unhealthy
+    pid: int | None = None
+    restarts: int = 0
+    exit_code: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.running or not self.wanted
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "pid": self.pid,
+            "restarts": self.restarts,
+            "exit_code": self.exit_code,
+        }
+
+
+def proc_start_time(pid: int) -> int | None:
+    """The start time (clock ticks since boot) of a live, non-zombie process; None otherwise."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+def proc_netns_inode(pid: int) -> int | None:
+    try:
+        return Path(f"/proc/{pid}/ns/net").stat().st_ino
+    except OSError:
+        return None
+
+
+class Supervisor:
+    """Starts, stops and checks the programs of process VNFs; one state file per VNF."""
+
+    def __init__(self, runtime_dir: Path) -> None:
+        self.runtime_dir = runtime_dir
+        self._children: set[int] = set()  # pids we spawned and have not reaped yet
+        self._exits: dict[int, int] = {}  # exit status of those we reaped
+
+    def _state(self, namespace: str) -> Path:
+        return self.runtime_dir / f"{namespace}.json"
+
+    def record(self, namespace: str) -> ProcessRecord | None:
+        try:
+            return ProcessRecord(**json.loads(self._state(namespace).read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def start(
+        self, worker: NamespaceWorker, namespace: str, config: ProcessConfig, *, restart: bool
+    ) -> ProcessRecord:
+        """Starts the program in `namespace` (worker thread), stopping one recorded before."""
+        previous = self.record(namespace)
+        self.stop(namespace)
+        inode = namespace_inode(namespace)
+        if inode is None:
+            raise DataPlaneError(f"namespace {namespace} does not exist", code="no-namespace")
+        self.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        env = {"PATH": os.environ.get("PATH", DEFAULT_PATH), **dict(config.env)}
+        log = self.runtime_dir / f"{namespace}.log"
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ]
+        with worker.inside(namespace):  # the child is made in the thread's namespace
+            try:
+                pid = os.posix_spawnp(
+                    config.command,
+                    [config.command, *config.args],
+                    env,
+                    file_actions=actions,
+                    setsid=True,  # its own session: it outlives the controller
+                )
+            except OSError as exc:
+                raise DataPlaneError(f"starting {config.command} in {namespace}: {exc}") from exc
+        self._children.add(pid)
+        start_time = proc_start_time(pid) or 0
+        restarts = previous.restarts + 1 if previous is not None and restart else 0
+        record = ProcessRecord(pid, start_time, inode, config.restart, restarts)
+        path = self._state(namespace)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(asdict(record)))
+        temporary.replace(path)
+        return record
+
+    def status(self, namespace: str) -> ProcessStatus | None:
+        """The recorded program's state; None when no program is recorded for `namespace`."""
+        record = self.record(namespace)
+        if record is None:
+            return None
+        exit_code = self._reap(record.pid)
+        running = proc_start_time(record.pid) == record.start_time and proc_netns_inode(
+            record.pid
+        ) == record.netns_inode == namespace_inode(namespace)
+        wanted = record.restart == "always" or (record.restart == "on-failure" and exit_code != 0)
+        pid = record.pid if running else None
+        return ProcessStatus(running, wanted, pid, record.restarts, exit_code)
+
+    def stop(self, namespace: str) -> bool:
+        """Stops the recorded program (its whole session) and forgets it; False if none ran."""
+        record = self.record(namespace)
+        self._state(namespace).unlink(missing_ok=True)
+        if record is None or proc_start_time(record.pid) != record.start_time:
+            if record is not None:
+                self._reap(record.pid)
+            return False
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(record.pid, sig)
+            deadline = time.monotonic() + STOP_WAIT_S
+            while time.monotonic() < deadline:
+                self._reap(record.pid)
+                if proc_start_time(record.pid) != record.start_time:
+                    return True
+                time.sleep(0.01)
+        return True
+
+    def _reap(self, pid: int) -> int | None:
+        """The exit status of a child of ours that ended (reaping it), else None."""
+        if pid in self._children:
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done, status = 0, 0
+                self._children.discard(pid)
+            if done:
+                self._children.discard(pid)
+                self._exits[pid] = os.waitstatus_to_exitcode(status)
+        return self._exits.get(pid)
+
+    def close(self) -> None:
+        """Reaps the children that ended; the others keep running, to be adopted."""
+        for pid in list(self._children):
+            self._reap(pid)
