@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 MAX_ITEMS = 500
 RETRY_AFTER_S = 5
+IDENTITY_CACHE = 50_000  # verified client certificates -> (site, serial), by their DER bytes
 KEEPALIVE_SECONDS = 330.0  # longer than the sites' own (300 s): the site closes first
 PROBLEM = "application/problem+json"
 SITE_KEY: web.RequestKey[str] = web.RequestKey("site", str)
@@ -74,6 +75,7 @@ class SouthboundServer:
         self._runner: web.AppRunner | None = None
         self.port = self.settings.southbound_port
         self.polls_answered = 0
+        self._identities: dict[bytes, tuple[str, str] | None] = {}
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
@@ -142,7 +144,12 @@ class SouthboundServer:
             der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
             if not der:
                 raise Unauthenticated("this call needs the site's client certificate (mutual TLS)")
-            identity = site_of_certificate(der)
+            identity = self._identities.get(der)
+            if identity is None:  # parsing X.509 costs more than the rest of a poll
+                identity = site_of_certificate(der)
+                if len(self._identities) >= IDENTITY_CACHE:
+                    self._identities.clear()
+                self._identities[der] = identity
             if identity is None:
                 raise Forbidden("the client certificate names no Edgewise site")
             site_id, serial = identity
