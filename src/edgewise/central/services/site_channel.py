@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import Table, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from edgewise.central.services.access import Principal, ensure_writable, visible
 from edgewise.central.services.announce import revision_written
 from edgewise.central.services.errors import InputProblem, Invalid, NotFound
 from edgewise.central.store.tables import (
+    Base,
     DesiredStateRow,
     ReportItemRow,
     SiteCountersRow,
@@ -97,8 +98,8 @@ def write_revisions(
         revisions.update(bumped.all())
         first = [site_id for site_id in chunk if site_id not in revisions]
         if first:
-            session.execute(
-                insert(DesiredStateRow),
+            session.connection().execute(
+                insert(_table(DesiredStateRow)),
                 [
                     {"site_id": s, "revision": 1, "document": document, "updated_at": now}
                     for s in first
@@ -130,6 +131,11 @@ def fast_forward(session: Session, site_id: str, above: int) -> DesiredDocument:
     session.flush()
     revision_written(session, site_id, row.revision, row.document)
     return DesiredDocument(site_id, row.revision, row.document)
+
+
+def _table(model: type[Base]) -> Table:
+    """The Core table of a mapped class, for executemany inserts without ORM bookkeeping."""
+    return cast("Table", model.__table__)
 
 
 def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
@@ -236,15 +242,17 @@ def record_batches(
     if not fresh:
         return results
     now = utcnow()
-    session.execute(
-        insert(ReportItemRow),
+    # Core executemany on the tables: the ORM's bulk bookkeeping cost a third of a report wave.
+    connection = session.connection()
+    connection.execute(
+        insert(_table(ReportItemRow)),
         [{"site_id": s, "item_id": i.id, "kind": i.kind, "at": i.at, "received_at": now}
          for s, i in fresh],
     )  # fmt: skip
     events = [{"site_id": s, "item_id": i.id, "at": i.at, "body": i.body}
               for s, i in fresh if i.kind == "event"]  # fmt: skip
     if events:
-        session.execute(insert(SiteEventRow), events)
+        connection.execute(insert(_table(SiteEventRow)), events)
     _latest_statuses(session, [(s, i) for s, i in fresh if i.kind == "status"], now)
     _latest_counters(session, [(s, i) for s, i in fresh if i.kind == "counters"])
     return results
@@ -320,8 +328,8 @@ def touch(session: Session, site_ids: Iterable[str]) -> None:
         missing = [site_id for site_id in chunk if site_id not in updated]
         existing = session.scalars(select(SiteRow.id).where(SiteRow.id.in_(missing))).all()
         if existing:
-            session.execute(
-                insert(SiteStatusRow),
+            session.connection().execute(
+                insert(_table(SiteStatusRow)),
                 [{"site_id": site_id, "last_seen_at": now, "body": {}} for site_id in existing],
             )
 
