@@ -54,6 +54,7 @@ class ControllerSettings:
     backoff_cap: float = 10.0
     concurrency: int = 4
     keep_sent_reports: int = 100
+    settle_timeout: float = 5.0  # at most this long between a new revision and the next poll
     seed: int | None = None
 
 
@@ -82,6 +83,7 @@ class SiteController:
         self._rng = random.Random(self.settings.seed)  # noqa: S311 - jitter, not security
         self._wake_reconciler = asyncio.Event()
         self._outbox_ready = asyncio.Event()
+        self._outbox_drained = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._desired: DesiredState | None = None
         self._rejection: str | None = None
@@ -281,8 +283,20 @@ class SiteController:
             self.connected = True
             self._channel_trouble = None
             backoff.reset()
-            if polled is not None:
-                self.accept(polled.revision, polled.document)
+            if polled is not None and self.accept(polled.revision, polled.document):
+                await self._settle(polled.revision)
+
+    async def _settle(self, revision: int) -> None:
+        """Before polling again, lets the new revision be applied and its status sent (briefly):
+        the report then rides the connection the poll just released instead of a new one — at
+        thousands of sites, the central's TLS handshakes are its scarcest resource."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.settings.settle_timeout):
+                while True:
+                    self._outbox_drained.clear()  # (no await between this and the check)
+                    if self._reported_revision == revision and not self.journal.pending_count():
+                        return
+                    await self._outbox_drained.wait()
 
     # reporter
 
@@ -308,6 +322,7 @@ class SiteController:
                 backoff.reset()
                 self.journal.mark_sent(item.id for item in batch)
             self.journal.prune_sent(keep=self.settings.keep_sent_reports)
+            self._outbox_drained.set()
 
     def _next_batch(self, limit: int) -> list[OutboxItem]:
         """The oldest pending reports, at most `limit` items and `report_max_bytes` of JSON."""
