@@ -6,16 +6,20 @@ The ports stay the same across a `kill -9` and restart, so enrolled sites find i
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from edgewise.cli.demo import free_port
+from edgewise.cli.errors import CliError
+from edgewise.cli.simulate import raise_fd_limit
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Prototypes of central-side fixes, applied at start-up without changing src/ (see --central):
@@ -122,3 +126,13 @@ class Central:
         """ERROR / Traceback / WARNING lines in the current log."""
         text = self.log_path.read_text(errors="replace")
         return {word: text.count(word) for word in ("Traceback", " ERROR ", " WARNING ")}
+
+
+def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Runs a benchmark with the open-file limit raised; a CliError is one line and exit 1."""
+    raise_fd_limit()
+    try:
+        return run(args)
+    except CliError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1

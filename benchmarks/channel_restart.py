@@ -27,17 +27,15 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from bench_central import VARIANTS, Central, proc_status
+from bench_central import VARIANTS, Central, guarded, proc_status
 from channel_scale import spread
 
-from edgewise.cli.errors import CliError
 from edgewise.cli.output import console
 from edgewise.cli.simulate import (
     Fleet,
     Simulation,
     default_workers,
     progress_bars,
-    raise_fd_limit,
 )
 
 
@@ -127,13 +125,7 @@ def main(argv: list[str]) -> int:
     )  # fmt: skip
     parser.add_argument("--settle", type=float, default=2.0, help="wait before the kill, s")
     parser.add_argument("--timeout", type=float, default=180.0, help="bound of each phase, s")
-    args = parser.parse_args(argv)
-    raise_fd_limit()
-    try:
-        return run(args)
-    except CliError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+    return guarded(run, parser.parse_args(argv))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from bench_central import VARIANTS, Central, cpu_seconds, proc_status
+from bench_central import VARIANTS, Central, cpu_seconds, guarded, proc_status
 from rich.console import Console
 from rich.table import Table
 
@@ -40,7 +40,6 @@ from edgewise.cli.simulate import (
     default_workers,
     percentile,
     progress_bars,
-    raise_fd_limit,
 )
 
 
@@ -186,13 +185,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--profile", type=Path, default=None, help="py-spy raw profile of the central's wave"
     )
-    args = parser.parse_args(argv)
-    raise_fd_limit()
-    try:
-        return run(args)
-    except CliError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+    return guarded(run, parser.parse_args(argv))
 
 
 def run(args: argparse.Namespace) -> int:
