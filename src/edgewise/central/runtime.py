@@ -5,6 +5,7 @@ One per process; the northbound API and the southbound channel both use it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.config import CentralSettings
 from edgewise.central.pki import CertificateAuthority
-from edgewise.central.services import announce
+from edgewise.central.services import announce, nslcm
 from edgewise.central.services.auth import bootstrap_admin
 from edgewise.central.southbound.hub import RevisionHub
 from edgewise.central.southbound.presence import SiteAuthCache
@@ -81,6 +82,22 @@ class CentralRuntime:
             )
             runtime.listener.start()
         return runtime
+
+    async def track_operations(self, interval: float = 0.5) -> None:
+        """Moves NS LCM operations on from the sites' reports, every `interval` s, forever.
+
+        Every replica runs it; finishing an operation is a conditional update only one wins.
+        """
+        while True:
+            try:
+                await asyncio.to_thread(self._advance_operations)
+            except Exception:  # the tracker must outlive a bad pass (store briefly away, ...)
+                log.exception("advancing NS LCM operations failed")
+            await asyncio.sleep(interval)
+
+    def _advance_operations(self) -> None:
+        with self.sessions.begin() as session:
+            nslcm.advance(session)
 
     def forget_caches(self) -> None:
         """Drops what this replica remembers of sites: it re-reads them from the store."""

@@ -20,11 +20,13 @@ FILES = {
     "VnfPkgInfo": "VNFPackageManagement-API/schemas/vnfPkgInfo.schema.json",
     "VnfPkgInfos": "VNFPackageManagement-API/schemas/vnfPkgsInfo.schema.json",
     "VnfPkgInfoModification": "VNFPackageManagement-API/schemas/VnfPkgInfoModification.schema.json",
+    "NsInstance": "NSLifecycleManagement-API/schemas/NsInstance.schema.json",
+    "NsLcmOpOcc": "NSLifecycleManagement-API/schemas/NsLcmOpOcc.schema.json",
 }
 
 
 @cache
-def _schema(name: str) -> dict[str, Any]:
+def schema(name: str) -> dict[str, Any]:
     path = SCHEMAS / FILES[name]
     if not path.is_file():
         pytest.skip(f"ETSI schema {path} is not available")
@@ -33,4 +35,4 @@ def _schema(name: str) -> dict[str, Any]:
 
 
 def assert_schema(name: str, document: Any) -> None:
-    jsonschema.validate(document, _schema(name))
+    jsonschema.validate(document, schema(name))

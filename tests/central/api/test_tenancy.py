@@ -36,6 +36,14 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/api/v1/site-groups", json={"name": "all", "siteIds": [site]}, headers=acme.headers
     ).json()["id"]
     token = client.post("/api/v1/tokens", json={"name": "mine"}, headers=acme.headers).json()["id"]
+    ns = client.post(
+        "/nslcm/v1/ns_instances", json={"nsdId": nsd, "nsName": "n"}, headers=acme.headers
+    ).json()["id"]
+    op = client.post(
+        f"/nslcm/v1/ns_instances/{ns}/instantiate",
+        json={"nsFlavourId": "default", "additionalParamsForNs": {"sites": [site]}},
+        headers=acme.headers,
+    ).headers["Location"].rsplit("/", 1)[-1]
     acme_ids = {
         "nsdInfoId": nsd,
         "vnfPkgId": package,
@@ -44,6 +52,8 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "tenantId": acme.tenant_id,
         "userId": acme.user_id,
         "tokenId": token,
+        "nsInstanceId": ns,
+        "nsLcmOpOccId": op,
         "artifactPath": "TOSCA-Metadata/TOSCA.meta",
     }
     checked = 0
@@ -74,6 +84,8 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/api/v1/tenants",
         "/api/v1/users",
         "/api/v1/tokens",
+        "/nslcm/v1/ns_instances",
+        "/nslcm/v1/ns_lcm_op_occs",
     ):
         body = client.get(listing, headers=globex.headers, params={"all_fields": ""}).text
         leaked = [name for name, value in acme_ids.items() if value and value in body]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request, Response
 
 from edgewise import __version__
-from edgewise.central.api import catalog, sites, tenants
+from edgewise.central.api import catalog, nslcm, sites, tenants
 from edgewise.central.api.catalog import UPLOAD_LIMITS
 from edgewise.central.api.deps import get_caller
 from edgewise.central.api.limits import BodySizeLimit
@@ -33,9 +34,15 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
         own.hub.bind(asyncio.get_running_loop())
         app.state.runtime = own
         app.state.sessions = own.sessions
-        yield
-        if runtime is None:
-            own.close()
+        tracker = asyncio.create_task(own.track_operations())
+        try:
+            yield
+        finally:
+            tracker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tracker
+            if runtime is None:
+                own.close()
 
     app = FastAPI(
         title="Edgewise central manager",
@@ -48,7 +55,13 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
         BodySizeLimit, json_bytes=JSON_BODY_LIMIT, upload_bytes=UPLOAD_LIMITS.max_package_bytes
     )
     install_problem_handlers(app)
-    for router in (catalog.nsd_router, catalog.vnf_router, tenants.router, sites.router):
+    for router in (
+        catalog.nsd_router,
+        catalog.vnf_router,
+        nslcm.router,
+        tenants.router,
+        sites.router,
+    ):
         app.include_router(router)
 
     @app.middleware("http")
@@ -56,7 +69,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        if request.url.path.startswith(("/nsd/", "/vnfpkgm/")):
+        if request.url.path.startswith(("/nsd/", "/vnfpkgm/", "/nslcm/")):
             response.headers["Version"] = SOL005_VERSION
         return response
 
@@ -75,7 +88,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
         described: dict[str, Any] = request.app.state.runtime.describe()
         return described
 
-    for prefix in ("/nsd/v1", "/vnfpkgm/v1"):
+    for prefix in ("/nsd/v1", "/vnfpkgm/v1", "/nslcm/v1"):
         app.add_api_route(
             f"{prefix}/api_versions",
             _api_versions(prefix),

@@ -16,8 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
-from edgewise.central.api.listing import page_in_memory, page_response
-from edgewise.central.api.sol013 import apply_filters, select_fields
+from edgewise.central.api.listing import sol013_listing
 from edgewise.central.services import catalog
 from edgewise.central.services.catalog import CatalogKind, Content
 from edgewise.central.services.errors import InputProblem, Invalid
@@ -179,20 +178,6 @@ async def _read_upload(request: Request) -> bytes:
     return data
 
 
-def _listing(
-    request: Request,
-    documents: list[dict[str, Any]],
-    page: Any,
-    known: set[str],
-    default_excluded: tuple[str, ...],
-) -> JSONResponse:
-    params = request.query_params
-    documents = apply_filters(documents, params.multi_items(), known)
-    documents = select_fields(documents, params, default_excluded=default_excluded, known=known)
-    chunk, marker = page_in_memory(documents, page.marker, page.limit)
-    return page_response(request, chunk, marker)
-
-
 @dataclass(frozen=True)
 class CatalogResource:
     """How one SOL005 catalog resource spells the shared life cycle on the wire."""
@@ -226,7 +211,7 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
     ) -> JSONResponse:
         base = str(request.base_url)
         documents = [resource.info(r, base) for r in catalog.list_items(session, caller, kind)]
-        return _listing(request, documents, page, resource.fields, resource.default_excluded)
+        return sol013_listing(request, documents, page, resource.fields, resource.default_excluded)
 
     def create(
         request: Request,

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from edgewise.central.api.deps import PageRequest
+from edgewise.central.api.sol013 import apply_filters, select_fields
 from edgewise.central.services.paging import decode_marker, encode_marker
 
 
@@ -30,3 +32,18 @@ def page_in_memory(
     chunk = documents[start : start + limit]
     more = start + limit < len(documents)
     return chunk, encode_marker([chunk[-1]["id"]]) if more and chunk else None
+
+
+def sol013_listing(
+    request: Request,
+    documents: list[dict[str, Any]],
+    page: PageRequest,
+    known: set[str],
+    default_excluded: tuple[str, ...] = (),
+) -> JSONResponse:
+    """A SOL005 list: the query's SOL013 filters, then its field selectors, then one page."""
+    params = request.query_params
+    documents = apply_filters(documents, params.multi_items(), known)
+    documents = select_fields(documents, params, default_excluded=default_excluded, known=known)
+    chunk, marker = page_in_memory(documents, page.marker, page.limit)
+    return page_response(request, chunk, marker)

@@ -197,3 +197,44 @@ class SiteCountersRow(Base):
     )
     at: Mapped[datetime] = mapped_column()
     body: Mapped[dict[str, Any]] = mapped_column()
+
+
+class NsInstanceRow(Base):
+    """A network service instance (SOL005 NsInstance): one NSD, on the sites it was placed on."""
+
+    __tablename__ = "ns_instances"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="RESTRICT"), index=True, default=None
+    )
+    nsd_info_id: Mapped[str] = mapped_column(
+        ForeignKey("catalog_items.id", ondelete="RESTRICT"), index=True
+    )
+    nsd_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(String(1024), default="")
+    state: Mapped[str] = mapped_column(String(20), default="NOT_INSTANTIATED")
+    flavour_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    site_ids: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NsLcmOpOccRow(Base):
+    """One life-cycle operation on an NS instance (SOL005 NsLcmOpOcc) and the site revisions
+    it waits for: `targets` maps each site id to the desired-state revision that carries it."""
+
+    __tablename__ = "ns_lcm_op_occs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    ns_instance_id: Mapped[str] = mapped_column(
+        ForeignKey("ns_instances.id", ondelete="CASCADE"), index=True
+    )
+    tenant_id: Mapped[str | None] = mapped_column(String(36), index=True, default=None)
+    operation: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    start_time: Mapped[datetime] = mapped_column(default=utcnow)
+    state_entered_time: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline: Mapped[datetime] = mapped_column()
+    operation_params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    targets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sites_done: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

@@ -1,0 +1,234 @@
+"""SOL005 NS life-cycle management (`nslcm/v1`): NS instances and their operation occurrences.
+
+Today: create, read, list, delete NS instances; instantiate and terminate; read and list
+operation occurrences. Sites are named in `additionalParamsForNs.sites` (ids or names).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
+from edgewise.central.api.listing import sol013_listing
+from edgewise.central.services import nslcm
+from edgewise.central.services.errors import InputProblem, Invalid
+from edgewise.central.store.tables import NsInstanceRow, NsLcmOpOccRow
+
+router = APIRouter(prefix="/nslcm/v1", tags=["SOL005 NS life cycle"])
+NsInstanceId = Annotated[str, Path(alias="nsInstanceId")]
+OpOccId = Annotated[str, Path(alias="nsLcmOpOccId")]
+
+NS_FIELDS = {
+    "id", "nsInstanceName", "nsInstanceDescription", "nsdId", "nsdInfoId", "flavourId",
+    "nsState", "_links", "tenantId", "sites",
+}  # fmt: skip
+OP_FIELDS = {
+    "id", "operationState", "statusEnteredTime", "nsInstanceId", "lcmOperationType",
+    "startTime", "isAutomaticInvocation", "operationParams", "isCancelPending", "error",
+    "_links", "sitesTotal", "sitesDone",
+}  # fmt: skip
+
+
+class CreateNsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    nsdId: str = Field(description="the id of the NSD's NsdInfo (nsd/v1/ns_descriptors/{id})")
+    nsName: str = Field(min_length=1, max_length=255)
+    nsDescription: str = Field(default="", max_length=1024)
+    tenantId: str | None = Field(
+        default=None, description="Edgewise: the owning tenant (admins only; none = provider)"
+    )
+
+
+class InstantiateNsRequest(BaseModel):
+    """SOL005 InstantiateNsRequest; Edgewise reads `additionalParamsForNs.sites`."""
+
+    model_config = ConfigDict(extra="allow")
+    nsFlavourId: str | None = Field(
+        default=None, description="required; checked after the NS instance is found"
+    )
+    additionalParamsForNs: dict[str, Any] = Field(default_factory=dict)
+
+    def placement(self) -> nslcm.Placement:
+        sites = self.additionalParamsForNs.get("sites", [])
+        if not isinstance(sites, list) or not all(isinstance(s, str) and s for s in sites):
+            raise Invalid(
+                "the placement is not valid",
+                [
+                    InputProblem(
+                        "additionalParamsForNs.sites", "expected an array of site ids or names"
+                    )
+                ],
+            )
+        return nslcm.Placement(tuple(sites))
+
+
+class TerminateNsRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    terminationTime: datetime | None = None
+
+
+def ns_instance(row: NsInstanceRow, base: str) -> dict[str, Any]:
+    href = f"{base}nslcm/v1/ns_instances/{row.id}"
+    document: dict[str, Any] = {
+        "id": row.id,
+        "nsInstanceName": row.name,
+        "nsInstanceDescription": row.description,
+        "nsdId": row.nsd_id,
+        "nsdInfoId": row.nsd_info_id,
+        "nsState": row.state,
+        "tenantId": row.tenant_id,
+        "sites": list(row.site_ids),
+        "_links": {
+            "self": {"href": href},
+            **{
+                action: {"href": f"{href}/{action}"}
+                for action in (
+                    ("instantiate",)
+                    if row.state == nslcm.NsState.NOT_INSTANTIATED
+                    else ("terminate",)
+                )
+            },
+        },
+    }
+    if row.flavour_id is not None:
+        document["flavourId"] = row.flavour_id
+    return document
+
+
+def op_occ(row: NsLcmOpOccRow, base: str) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "id": row.id,
+        "operationState": row.state,
+        "statusEnteredTime": _time(row.state_entered_time),
+        "nsInstanceId": row.ns_instance_id,
+        "lcmOperationType": row.operation,
+        "startTime": _time(row.start_time),
+        "isAutomaticInvocation": False,
+        "operationParams": row.operation_params,
+        "isCancelPending": False,
+        "sitesTotal": len(row.targets),
+        "sitesDone": row.sites_done,
+        "_links": {
+            "self": {"href": f"{base}nslcm/v1/ns_lcm_op_occs/{row.id}"},
+            "nsInstance": {"href": f"{base}nslcm/v1/ns_instances/{row.ns_instance_id}"},
+        },
+    }
+    if row.error is not None:
+        document["error"] = row.error
+    return document
+
+
+def _time(moment: datetime) -> str:
+    """RFC 3339 in UTC (SQLite hands back naive UTC times)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _accepted(request: Request, op: NsLcmOpOccRow) -> Response:
+    location = f"{request.base_url}nslcm/v1/ns_lcm_op_occs/{op.id}"
+    return Response(status_code=202, headers={"Location": location})
+
+
+@router.post("/ns_instances", status_code=201, operation_id="createNsInstance")
+def create_ns_instance(
+    body: CreateNsRequest, request: Request, session: SessionDep, caller: CallerDep
+) -> JSONResponse:
+    row = nslcm.create_instance(
+        session,
+        caller,
+        nsd_info_id=body.nsdId,
+        name=body.nsName,
+        description=body.nsDescription,
+        tenant_id=body.tenantId,
+    )
+    document = ns_instance(row, str(request.base_url))
+    return JSONResponse(
+        document, status_code=201, headers={"Location": document["_links"]["self"]["href"]}
+    )
+
+
+@router.get("/ns_instances", operation_id="listNsInstances")
+def list_ns_instances(
+    request: Request, session: SessionDep, caller: CallerDep, page: PageDep
+) -> JSONResponse:
+    base = str(request.base_url)
+    documents = [ns_instance(r, base) for r in nslcm.list_instances(session, caller)]
+    return sol013_listing(request, documents, page, NS_FIELDS)
+
+
+@router.get("/ns_instances/{nsInstanceId}", operation_id="readNsInstance")
+def read_ns_instance(
+    ns_instance_id: NsInstanceId, request: Request, session: SessionDep, caller: CallerDep
+) -> dict[str, Any]:
+    return ns_instance(nslcm.get_instance(session, caller, ns_instance_id), str(request.base_url))
+
+
+@router.delete("/ns_instances/{nsInstanceId}", status_code=204, operation_id="deleteNsInstance")
+def delete_ns_instance(
+    ns_instance_id: NsInstanceId, session: SessionDep, caller: CallerDep
+) -> Response:
+    nslcm.delete_instance(session, caller, ns_instance_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/ns_instances/{nsInstanceId}/instantiate",
+    status_code=202,
+    operation_id="instantiateNs",
+    response_class=Response,
+)
+def instantiate_ns(
+    ns_instance_id: NsInstanceId,
+    body: InstantiateNsRequest,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+) -> Response:
+    """Starts the instantiation; `Location` names the operation occurrence to follow."""
+    op = nslcm.instantiate(
+        session,
+        caller,
+        ns_instance_id,
+        flavour_id=body.nsFlavourId,
+        placement=body.placement(),
+        params=body.model_dump(mode="json", exclude_none=True),
+    )
+    return _accepted(request, op)
+
+
+@router.post(
+    "/ns_instances/{nsInstanceId}/terminate",
+    status_code=202,
+    operation_id="terminateNs",
+    response_class=Response,
+)
+def terminate_ns(
+    ns_instance_id: NsInstanceId,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    body: TerminateNsRequest | None = None,
+) -> Response:
+    params = body.model_dump(mode="json", exclude_none=True) if body else {}
+    return _accepted(request, nslcm.terminate(session, caller, ns_instance_id, params=params))
+
+
+@router.get("/ns_lcm_op_occs", operation_id="listNsLcmOpOccs")
+def list_ns_lcm_op_occs(
+    request: Request, session: SessionDep, caller: CallerDep, page: PageDep
+) -> JSONResponse:
+    base = str(request.base_url)
+    documents = [op_occ(r, base) for r in nslcm.list_operations(session, caller)]
+    return sol013_listing(request, documents, page, OP_FIELDS)
+
+
+@router.get("/ns_lcm_op_occs/{nsLcmOpOccId}", operation_id="readNsLcmOpOcc")
+def read_ns_lcm_op_occ(
+    op_occ_id: OpOccId, request: Request, session: SessionDep, caller: CallerDep
+) -> dict[str, Any]:
+    return op_occ(nslcm.get_operation(session, caller, op_occ_id), str(request.base_url))
