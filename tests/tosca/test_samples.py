@@ -33,8 +33,13 @@ def test_vcpe_nsd(cache: TypeCache) -> None:
         ("tcp", 443),
         ("icmp", None),
         ("tcp", 22),
+        ("tcp", 80),
     ]
     assert firewall.rules[0].source == "192.168.10.0/24"
+    assert (firewall.rules[4].direction, firewall.rules[4].destination) == (
+        "inbound",
+        "192.168.10.20/32",
+    )  # the port forward's target is reachable from the WAN
     assert isinstance(nat, NatConfig)
     assert nat.mode == "masquerade"
     assert nat.port_forwards == (PortForward("tcp", 8080, "192.168.10.20", 80),)

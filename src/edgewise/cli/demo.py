@@ -1,8 +1,11 @@
-"""`edgewise demo`: the main job on one machine — a central on SQLite, the sample catalog, sites."""
+"""`edgewise demo`: the main job on one machine — a central on SQLite, the sample catalog, five
+site controllers as separate processes, the vCPE NSD instantiated on all of them through the
+SOL005 API, and real traffic through each site's firewall and NAT (`demolab`)."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -11,17 +14,21 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.table import Table
 
+from edgewise.cli import demolab
 from edgewise.cli.client import CentralClient
 from edgewise.cli.errors import CliError
 from edgewise.cli.output import console
 
 SAMPLES = Path(__file__).resolve().parents[3] / "samples"
+VCPE_INVARIANT_ID = "edgewise-vcpe"
 
 
 def free_port() -> int:
@@ -79,49 +86,264 @@ def local_central(
 
 def run_demo(
     keep: Annotated[bool, typer.Option(help="keep the demo's data directory afterwards")] = False,
+    sites: Annotated[int, typer.Option(min=1, max=20, help="how many sites")] = 5,
+    driver: Annotated[
+        str, typer.Option(help="the sites' data plane: auto (linux when possible), linux, sim")
+    ] = "auto",
 ) -> None:
-    """Starts a central, onboards the sample descriptors, adds two sites and prints them."""
+    """A central, the sample catalog, N sites (each its own site-controller process), the vCPE
+    NSD instantiated on all of them, and real traffic sent through each site's service."""
     if not SAMPLES.is_dir():
         raise CliError(f"the sample descriptors are missing ({SAMPLES})")
+    if driver not in ("auto", "linux", "sim"):
+        raise CliError(f"--driver {driver!r}: choose auto, linux or sim", exit_code=2)
+    why_not = demolab.unavailable() if driver != "sim" else "asked for the sim driver"
+    if why_not and driver == "linux":
+        raise CliError(f"--driver linux: this machine cannot build the data plane: {why_not}")
+    if why_not and driver == "auto":
+        console.print(
+            f"[yellow]no linux data plane here ({why_not}): the same demo runs with the sim "
+            "driver (no traffic to send)[/yellow]"
+        )
+    if not console.is_terminal:
+        console.width = max(console.width, 120)  # logs and pipes: keep the tables readable
     data_dir = Path(tempfile.mkdtemp(prefix="edgewise-demo-"))
+    fleet = DemoFleet(data_dir, sites, linux=why_not is None)
     try:
         console.print("starting the central manager (embedded SQLite store) ...")
         with local_central(data_dir, free_port()) as url:
-            _populate(url, (data_dir / "admin.token").read_text().strip(), data_dir)
-        console.print("[green]demo complete[/green]: central stopped")
+            fleet.run(url, (data_dir / "admin.token").read_text().strip())
     finally:
+        fleet.close()
         if keep:
             console.print(f"demo data kept in {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+    if fleet.verified < sites:
+        raise CliError(f"{fleet.verified}/{sites} sites verified; see the table above")
+    console.print(
+        "[green]demo complete[/green]: the central and the sites stopped, the demo's "
+        "namespaces removed"
+    )
 
 
-def _populate(url: str, token: str, data_dir: Path) -> None:
-    """Drives the central through the CLI itself, as an operator would."""
-    from edgewise.cli.main import app as cli_app
+@dataclass
+class DemoSite:
+    name: str
+    prefix: str
+    site_id: str = ""
+    token: str = ""
+    process: subprocess.Popen[bytes] | None = None
+    lab: demolab.SiteLab | None = None
+    row: dict[str, str] = field(default_factory=dict)
 
-    def cli(*args: str) -> None:
-        cli_app([f"--central={url}", f"--token={token}", *args], standalone_mode=False)
 
-    console.print(f"[bold]central manager[/bold] up at {url} (store: {data_dir}/edgewise.db)")
-    client = CentralClient(url, token)
-    try:
-        tenant = client.post_json(
-            "api/v1/tenants", {"name": "acme", "description": "demo customer"}
+@dataclass
+class DemoFleet:
+    """The demo's sites: their site-controller processes and, with linux, their labs."""
+
+    data_dir: Path
+    count: int
+    linux: bool
+    sites: list[DemoSite] = field(default_factory=list)
+    verified: int = 0
+
+    def run(self, url: str, token: str) -> None:
+        from edgewise.cli.main import app as cli_app
+
+        def cli(*args: str) -> None:
+            cli_app([f"--central={url}", f"--token={token}", *args], standalone_mode=False)
+
+        client = CentralClient(url, token)
+        try:
+            console.print(f"[bold]central manager[/bold] up at {url} (store: {self.data_dir})")
+            tenant = client.post_json("api/v1/tenants", {"name": "acme", "description": "demo"})
+            console.print(f"tenant [bold]acme[/bold] created ({tenant['id']})")
+            samples = sorted(p for p in SAMPLES.iterdir() if not p.name.startswith("."))
+            cli(
+                "catalog",
+                "onboard",
+                *[str(p) for p in samples if p.is_dir() or p.suffix in (".yaml", ".yml")],
+            )
+            nsd = next(
+                n
+                for n in client.list_all("nsd/v1/ns_descriptors")
+                if n.get("nsdInvariantId") == VCPE_INVARIANT_ID
+            )
+            self._add_sites(client, tenant["id"])
+            console.rule("the catalog")
+            cli("catalog", "list")
+            console.rule("the sites")
+            cli("site", "list")
+            self._start_controllers(client.get_json("api/v1/central"))
+            ns = client.post_json(
+                "nslcm/v1/ns_instances",
+                {
+                    "nsdId": nsd["id"],
+                    "nsName": "vcpe",
+                    "tenantId": tenant["id"],
+                    "nsDescription": "firewall + NAT at every branch",
+                },
+            )
+            console.rule(f"instantiating NSD '{nsd['nsdName']}' on {self.count} sites")
+            cli(
+                "ns",
+                "instantiate",
+                ns["id"],
+                *[f"--site={s.site_id}" for s in self.sites],
+                "--timeout=120",
+            )
+            console.rule("traffic through each site's service")
+            for site in self.sites:
+                self._verify(client, site)
+            self._table()
+            console.rule("terminating the NS: every site removes its service")
+            cli("ns", "terminate", ns["id"], "--timeout=60")
+        finally:
+            client.close()
+
+    def _add_sites(self, client: CentralClient, tenant_id: str) -> None:
+        run = secrets.token_hex(2)
+        for index in range(self.count):
+            made = client.post_json(
+                "api/v1/sites",
+                {
+                    "name": f"branch-{index + 1}",
+                    "kind": "on-premise",
+                    "tenantId": tenant_id,
+                    "labels": {"region": "eu-west", "environment": "production"},
+                },
+            )
+            self.sites.append(
+                DemoSite(
+                    made["name"], f"e{run}{index:x}", made["id"], made["enrollmentToken"]["token"]
+                )
+            )
+
+    def _start_controllers(self, central: dict[str, Any]) -> None:
+        console.print(f"starting {self.count} site controllers ({self._driver_name()} driver) ...")
+        enrolling = []
+        for site in self.sites:
+            site_dir = self.data_dir / site.name
+            if self.linux:
+                site.lab = demolab.SiteLab(site.prefix)
+                site.lab.build()
+            enrolling.append(
+                subprocess.Popen(  # noqa: S603 - our interpreter and module
+                    [
+                        sys.executable,
+                        "-m",
+                        "edgewise",
+                        "site-controller",
+                        "enroll",
+                        f"--central={central['southboundUrl']}",
+                        f"--token={site.token}",
+                        f"--data-dir={site_dir}",
+                        f"--ca-fingerprint={central['caFingerprint']}",
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        for site, proc in zip(self.sites, enrolling, strict=True):
+            out, _ = proc.communicate(timeout=60)
+            if proc.returncode:
+                raise CliError(f"{site.name} did not enroll: {out.decode().strip()[-300:]}")
+        for site in self.sites:
+            site_dir = self.data_dir / site.name
+            argv = [
+                sys.executable,
+                "-m",
+                "edgewise",
+                "site-controller",
+                "run",
+                f"--data-dir={site_dir}",
+                "--first-poll-max-delay=0",
+                "--reconcile-interval=2",
+                f"--driver={self._driver_name()}",
+            ]
+            if site.lab is not None:
+                argv += [
+                    f"--site-prefix={site.prefix}",
+                    f"--lan-netns={site.lab.lan}",
+                    f"--wan-netns={site.lab.wan}",
+                    f"--lan-pool={demolab.LAN_PREFIX}",
+                ]
+            log = (site_dir / "controller.log").open("wb")
+            site.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+            log.close()
+        console.print(
+            "enrolled (mutual TLS from now on): "
+            + ", ".join(f"{s.name} (pid {s.process.pid if s.process else '-'})" for s in self.sites)
         )
-    finally:
-        client.close()
-    console.print(f"tenant [bold]acme[/bold] created ({tenant['id']})")
-    samples = sorted(p for p in SAMPLES.iterdir() if not p.name.startswith("."))
-    packages = [str(p) for p in samples if p.is_dir()]
-    templates = [str(p) for p in samples if p.suffix in (".yaml", ".yml")]
-    cli("catalog", "onboard", *packages, *templates)
-    cli("site", "add", "paris-cpe-1", "--kind", "on-premise", "--label", "region=eu-west",
-        "--label", "environment=production", "--tenant", tenant["id"])  # fmt: skip
-    cli("site", "add", "frankfurt-pop", "--kind", "cloud", "--compute-nodes", "3",
-        "--label", "region=eu-central", "--label", "environment=production",
-        "--tenant", tenant["id"])  # fmt: skip
-    console.rule("the catalog")
-    cli("catalog", "list")
-    console.rule("the sites")
-    cli("site", "list")
+
+    def _driver_name(self) -> str:
+        return "linux" if self.linux else "sim"
+
+    def _verify(self, client: CentralClient, site: DemoSite) -> None:
+        status = client.get_json(f"api/v1/sites/{site.site_id}/status")
+        services = status.get("detail", {}).get("services", [])
+        vnfs = [v["name"] for s in services for v in s.get("vnfs", [])]
+        up = status.get("inSync") and all(s.get("state") == "ready" for s in services)
+        site.row = {
+            "site": site.name,
+            "VNFs": "+".join(vnfs) or "-",
+            "state": "up" if up else str(status.get("state")),
+        }
+        if site.lab is None:
+            site.row |= dict.fromkeys(("allowed", "seen as", "blocked", "forward", "bytes"), "-")
+            self.verified += bool(up)
+            return
+        lab = site.lab
+        lab.plug_hosts(f"{site.prefix}b0000", str(next(demolab.LAN_PREFIX.hosts())))
+        lab.serve(lab.internet, demolab.ALLOWED_PORT, demolab.BLOCKED_PORT)
+        lab.serve(lab.lan_server, 80)
+        allowed = lab.probe(lab.host, demolab.INTERNET_HOST, demolab.ALLOWED_PORT)
+        blocked = lab.probe(lab.host, demolab.INTERNET_HOST, demolab.BLOCKED_PORT, size=1)
+        forward = (
+            lab.probe(lab.internet, allowed.seen_source, demolab.FORWARDED_PORT)
+            if allowed.passed
+            else demolab.Probe(False)
+        )
+        natted = allowed.passed and allowed.seen_source != str(demolab.LAN_HOST.ip)
+        site.row |= {
+            "allowed": "passed" if natted else "FAILED",
+            "seen as": allowed.seen_source or "-",
+            "blocked": "dropped" if not blocked.passed else "NOT DROPPED",
+            "forward": "passed" if forward.passed else "FAILED",
+            "bytes": f"{allowed.bytes_received + forward.bytes_received:,}",
+        }
+        self.verified += bool(up and natted and not blocked.passed and forward.passed)
+
+    def _table(self) -> None:
+        table = Table(
+            title="tcp/80 out (allowed), tcp/25 out (blocked), wan:8080 → lan 192.168.10.20:80 "
+            "(forward)",
+            title_justify="left",
+        )
+        columns = ["site", "VNFs", "state", "allowed", "seen as", "blocked", "forward", "bytes"]
+        headers = {"seen as": "WAN sees", "bytes": "bytes through"}
+        for column in columns:
+            table.add_column(headers.get(column, column))
+        for site in self.sites:
+            table.add_row(*(site.row.get(c, "-") for c in columns))
+        console.print(table)
+        what = "traffic verified" if self.linux else "sim driver, no traffic to verify"
+        colour = "green" if self.verified == self.count else "red"
+        console.print(
+            f"[{colour}]{self.verified}/{self.count} sites: service up, {what}[/{colour}]"
+        )
+
+    def close(self) -> None:
+        for site in self.sites:
+            if site.process is not None and site.process.poll() is None:
+                site.process.terminate()
+        for site in self.sites:
+            if site.process is not None:
+                try:
+                    site.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    site.process.kill()
+                    site.process.wait()
+            if site.lab is not None:
+                site.lab.close()

@@ -1,0 +1,172 @@
+"""`edgewise ns`: network service instances (SOL005 NS LCM) — create, instantiate on sites,
+follow the operation with a progress bar, terminate, delete."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from edgewise.cli.client import CentralClient
+from edgewise.cli.context import cli_context
+from edgewise.cli.errors import CliError
+from edgewise.cli.output import console, show_item, show_items
+
+app = typer.Typer(help="Network service instances: NSDs running on sites.", no_args_is_help=True)
+
+NS = "nslcm/v1/ns_instances"
+OPS = "nslcm/v1/ns_lcm_op_occs"
+FINAL = ("COMPLETED", "FAILED_TEMP", "FAILED", "ROLLED_BACK")
+
+NsId = Annotated[str, typer.Argument(help="the NS instance's id")]
+NS_COLUMNS = [
+    ("id", lambda n: n["id"]),
+    ("name", lambda n: n["nsInstanceName"]),
+    ("NSD", lambda n: n["nsdId"]),
+    ("state", lambda n: n["nsState"]),
+    ("sites", lambda n: len(n.get("sites", []))),
+]
+OP_COLUMNS = [
+    ("id", lambda o: o["id"]),
+    ("operation", lambda o: o["lcmOperationType"]),
+    ("state", lambda o: o["operationState"]),
+    ("sites done", lambda o: f"{o.get('sitesDone', 0)}/{o.get('sitesTotal', 0)}"),
+    ("NS", lambda o: o["nsInstanceId"]),
+    ("started", lambda o: o["startTime"]),
+]
+
+WaitOption = Annotated[
+    bool, typer.Option("--wait/--no-wait", help="follow the operation until it ends")
+]
+TimeoutOption = Annotated[
+    float, typer.Option(min=1, help="seconds to wait for the operation (with --wait)")
+]
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    nsd: Annotated[str, typer.Argument(help="the NSD's id (nsd/v1 NsdInfo id)")],
+    name: Annotated[str, typer.Option(help="the NS instance's name")],
+    description: str = "",
+    tenant: Annotated[str | None, typer.Option(help="owning tenant id (admins)")] = None,
+) -> None:
+    """Creates an NS instance (NOT_INSTANTIATED) from an onboarded NSD."""
+    cli = cli_context(ctx)
+    body: dict[str, Any] = {"nsdId": nsd, "nsName": name, "nsDescription": description}
+    if tenant:
+        body["tenantId"] = tenant
+    show_item(cli.client.post_json(NS, body), as_json=cli.as_json)
+
+
+@app.command("instantiate")
+def instantiate(
+    ctx: typer.Context,
+    ns_id: NsId,
+    site: Annotated[list[str], typer.Option(help="a site id or name, repeatable")],
+    flavour: Annotated[str, typer.Option(help="the NSD's deployment flavour")] = "default",
+    wait: WaitOption = True,
+    timeout: TimeoutOption = 300.0,
+) -> None:
+    """Instantiates the NS on the sites; with --wait, shows the sites' progress until it ends."""
+    cli = cli_context(ctx)
+    body = {"nsFlavourId": flavour, "additionalParamsForNs": {"sites": site}}
+    response = cli.client.request("POST", f"{NS}/{ns_id}/instantiate", json=body)
+    _after_start(cli.client, response.headers["Location"], wait, timeout, cli.as_json)
+
+
+@app.command("terminate")
+def terminate(
+    ctx: typer.Context,
+    ns_id: NsId,
+    wait: WaitOption = True,
+    timeout: TimeoutOption = 300.0,
+) -> None:
+    """Takes the NS off every site it runs on."""
+    cli = cli_context(ctx)
+    response = cli.client.request("POST", f"{NS}/{ns_id}/terminate", json={})
+    _after_start(cli.client, response.headers["Location"], wait, timeout, cli.as_json)
+
+
+@app.command("list")
+def list_instances(ctx: typer.Context) -> None:
+    """Lists NS instances (all pages)."""
+    cli = cli_context(ctx)
+    show_items(cli.client.list_all(NS), NS_COLUMNS, as_json=cli.as_json)
+
+
+@app.command("show")
+def show(ctx: typer.Context, ns_id: NsId) -> None:
+    """Shows one NS instance."""
+    cli = cli_context(ctx)
+    show_item(cli.client.get_json(f"{NS}/{ns_id}"), as_json=cli.as_json)
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, ns_id: NsId) -> None:
+    """Deletes a NOT_INSTANTIATED NS instance."""
+    cli = cli_context(ctx)
+    cli.client.request("DELETE", f"{NS}/{ns_id}")
+    console.print(f"NS instance {ns_id} deleted")
+
+
+@app.command("ops")
+def operations(
+    ctx: typer.Context,
+    op_id: Annotated[str | None, typer.Argument(help="one operation occurrence")] = None,
+    ns: Annotated[str | None, typer.Option(help="only this NS instance's operations")] = None,
+) -> None:
+    """Lists operation occurrences, or shows one."""
+    cli = cli_context(ctx)
+    if op_id:
+        show_item(cli.client.get_json(f"{OPS}/{op_id}"), as_json=cli.as_json)
+        return
+    params = {"nsInstanceId": ns} if ns else None
+    show_items(cli.client.list_all(OPS, params), OP_COLUMNS, as_json=cli.as_json)
+
+
+def _after_start(
+    client: CentralClient, location: str, wait: bool, timeout: float, as_json: bool
+) -> None:
+    op = client.get_json(location)
+    if wait:
+        op = follow(client, location, timeout, show_progress=not as_json)
+    show_item(op, as_json=as_json)
+    if op["operationState"] not in ("PROCESSING", "COMPLETED"):
+        raise CliError(
+            f"operation {op['id']} is {op['operationState']}: "
+            + str((op.get("error") or {}).get("detail", "no detail"))
+        )
+
+
+def follow(
+    client: CentralClient, location: str, timeout: float, *, show_progress: bool = True
+) -> dict[str, Any]:
+    """Polls the operation occurrence until it ends or `timeout` passes; a bar shows sites done."""
+    deadline = time.monotonic() + timeout
+    op: dict[str, Any] = client.get_json(location)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("sites"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show_progress,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(op["lcmOperationType"].lower(), total=op.get("sitesTotal") or 1)
+        while op["operationState"] not in FINAL:
+            progress.update(task, completed=op.get("sitesDone", 0))
+            if time.monotonic() > deadline:
+                raise CliError(
+                    f"operation {op['id']} still {op['operationState']} after {timeout:.0f} s "
+                    f"({op.get('sitesDone', 0)}/{op.get('sitesTotal', 0)} sites); "
+                    f"follow it with: edgewise ns ops {op['id']}"
+                )
+            time.sleep(0.2)
+            op = client.get_json(location)
+        progress.update(task, completed=op.get("sitesDone", 0))
+    return op
