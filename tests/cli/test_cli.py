@@ -132,3 +132,38 @@ def test_central_info_writes_the_ca(central: dict[str, str], tmp_path: Path) -> 
     assert info["southboundUrl"].startswith("https://127.0.0.1:")
     assert len(info["caFingerprint"].split(":")) == 32
     assert "BEGIN CERTIFICATE" in ca.read_text()
+
+
+def test_ns_place_dry_run_instantiate_and_follow(central: dict[str, str]) -> None:
+    tenant = json.loads(edgewise("--json", "tenant", "add", "nsco", env=central).stdout)["id"]
+    onboarded = edgewise("--json", "catalog", "onboard", str(SAMPLES / "vcpe-nsd.yaml"),
+                         "--tenant", tenant, env=central)  # fmt: skip
+    assert onboarded.returncode == 0, onboarded.stderr
+    nsd = json.loads(onboarded.stdout)[0]["id"]
+    for name, region in (("ns-eu", "eu"), ("ns-us", "us")):
+        added = edgewise("site", "add", name, "--label", f"region={region}", "--tenant", tenant,
+                         env=central)  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    made = edgewise("--json", "ns", "create", nsd, "--name", "v", "--tenant", tenant, env=central)
+    assert made.returncode == 0, made.stderr
+    ns = json.loads(made.stdout)["id"]
+
+    plan = edgewise("ns", "place", ns, "--labels", "region=eu", "--dry-run", env=central)
+    assert plan.returncode == 0, plan.stderr
+    assert "ns-eu" in plan.stdout
+    assert "labels do not match region=eu (has region=us)" in plan.stdout
+    both = edgewise("ns", "place", ns, "--site", "ns-eu", "--labels", "x=y", env=central)
+    assert both.returncode == 2
+    assert "not both" in both.stderr
+
+    started = edgewise("--json", "ns", "instantiate", ns, "--labels", "region=eu", "--no-wait",
+                       env=central)  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    op = json.loads(started.stdout)
+    assert (op["operationState"], op["sitesTotal"]) == ("PROCESSING", 1)
+    ops = edgewise("ns", "ops", "--ns", ns, env=central)
+    assert "INSTANTIATE" in ops.stdout
+    assert "0/1" in ops.stdout
+    waited = edgewise("ns", "terminate", ns, "--timeout", "1", env=central)
+    assert waited.returncode == 1
+    assert f"has operation {op['id']} (INSTANTIATE) PROCESSING" in waited.stderr

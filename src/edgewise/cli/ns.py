@@ -3,6 +3,7 @@ follow the operation with a progress bar, terminate, delete."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated, Any
 
@@ -37,6 +38,12 @@ OP_COLUMNS = [
     ("started", lambda o: o["startTime"]),
 ]
 
+PLACED_COLUMNS = [
+    ("site", lambda c: c["siteName"]),
+    ("id", lambda c: c["siteId"]),
+    ("free slots", lambda c: f"{c['freeSlots']}/{c['slots']}"),
+]
+REJECTED_COLUMNS = [("site", lambda r: r["siteName"]), ("why not", lambda r: r["reason"])]
 WaitOption = Annotated[
     bool, typer.Option("--wait/--no-wait", help="follow the operation until it ends")
 ]
@@ -61,20 +68,96 @@ def create(
     show_item(cli.client.post_json(NS, body), as_json=cli.as_json)
 
 
+SiteOption = Annotated[
+    list[str] | None, typer.Option("--site", help="a site id or name, repeatable")
+]
+LabelsOption = Annotated[str | None, typer.Option(help="criteria: label selector k=v[,k=v]")]
+KindOption = Annotated[str | None, typer.Option(help="criteria: on-premise or cloud")]
+MinFreeOption = Annotated[int, typer.Option(min=0, help="criteria: VNF slots left free per site")]
+StrategyOption = Annotated[str, typer.Option(help="criteria: least-occupied, pack or spread")]
+CountOption = Annotated[int | None, typer.Option(min=1, help="criteria: how many sites")]
+SpreadByOption = Annotated[str, typer.Option(help="criteria: spread over this label")]
+
+
+def placement_params(
+    site: list[str] | None,
+    labels: str | None,
+    kind: str | None,
+    min_free_slots: int,
+    strategy: str,
+    count: int | None,
+    spread_by: str,
+) -> dict[str, Any]:
+    """`additionalParamsForNs`: the sites named, else the criteria given."""
+    criteria: dict[str, Any] = {"minFreeSlots": min_free_slots, "strategy": strategy,
+                                "spreadBy": spread_by}  # fmt: skip
+    if labels:
+        criteria["labels"] = labels
+    if kind:
+        criteria["kind"] = kind
+    if count:
+        criteria["count"] = count
+    if site and (labels or kind or count):
+        raise CliError("name sites (--site) or give criteria (--labels ...), not both", 2)
+    return {"sites": site} if site else {"placement": criteria}
+
+
 @app.command("instantiate")
 def instantiate(
     ctx: typer.Context,
     ns_id: NsId,
-    site: Annotated[list[str], typer.Option(help="a site id or name, repeatable")],
+    site: SiteOption = None,
+    labels: LabelsOption = None,
+    kind: KindOption = None,
+    min_free_slots: MinFreeOption = 0,
+    strategy: StrategyOption = "least-occupied",
+    count: CountOption = None,
+    spread_by: SpreadByOption = "region",
     flavour: Annotated[str, typer.Option(help="the NSD's deployment flavour")] = "default",
     wait: WaitOption = True,
     timeout: TimeoutOption = 300.0,
 ) -> None:
-    """Instantiates the NS on the sites; with --wait, shows the sites' progress until it ends."""
+    """Instantiates the NS on the sites named or chosen by criteria; with --wait, shows the
+    sites' progress until the operation ends."""
     cli = cli_context(ctx)
-    body = {"nsFlavourId": flavour, "additionalParamsForNs": {"sites": site}}
+    params = placement_params(site, labels, kind, min_free_slots, strategy, count, spread_by)
+    body = {"nsFlavourId": flavour, "additionalParamsForNs": params}
     response = cli.client.request("POST", f"{NS}/{ns_id}/instantiate", json=body)
     _after_start(cli.client, response.headers["Location"], wait, timeout, cli.as_json)
+
+
+@app.command("place")
+def place(
+    ctx: typer.Context,
+    ns_id: NsId,
+    site: SiteOption = None,
+    labels: LabelsOption = None,
+    kind: KindOption = None,
+    min_free_slots: MinFreeOption = 0,
+    strategy: StrategyOption = "least-occupied",
+    count: CountOption = None,
+    spread_by: SpreadByOption = "region",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="only show where it would go and why")
+    ] = False,
+) -> None:
+    """Shows where the NS would go — the sites chosen and, for every other site, why not — and,
+    without --dry-run, instantiates it there."""
+    cli = cli_context(ctx)
+    params = placement_params(site, labels, kind, min_free_slots, strategy, count, spread_by)
+    plan = cli.client.post_json(f"{NS}/{ns_id}/placement", params)
+    if cli.as_json:
+        print(json.dumps(plan, indent=2, sort_keys=True))
+    else:
+        show_items(plan["chosen"], PLACED_COLUMNS, as_json=False, title="chosen")
+        show_items(plan["rejected"], REJECTED_COLUMNS, as_json=False, title="not chosen")
+    if plan["refusal"]:
+        raise CliError("the NS cannot be placed: " + "; ".join(plan["refusal"]))
+    if dry_run:
+        return
+    body = {"nsFlavourId": "default", "additionalParamsForNs": params}
+    response = cli.client.request("POST", f"{NS}/{ns_id}/instantiate", json=body)
+    _after_start(cli.client, response.headers["Location"], True, 300.0, cli.as_json)
 
 
 @app.command("terminate")

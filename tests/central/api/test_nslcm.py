@@ -15,6 +15,7 @@ from edgewise.central.services import nslcm, site_channel
 from edgewise.central.services.access import Principal
 from edgewise.central.services.auth import authenticate
 from edgewise.central.services.site_channel import ReportItem
+from edgewise.model import placement
 from tests.central.api.conftest import Caller, Central
 from tests.central.api.sol005 import assert_schema, schema
 from tests.central.api.test_catalog import onboard_nsd
@@ -199,7 +200,8 @@ def test_an_operation_past_its_deadline_fails_naming_the_silent_sites(central: C
         principal = nslcm_principal(session, acme)
         op = nslcm.instantiate(
             session, principal, ns["id"], flavour_id=FLAVOUR,
-            placement=nslcm.Placement((quiet,)), params={}, timeout=timedelta(seconds=30),
+            placement=placement.Request(slots=0, sites=(quiet,)), params={},
+            timeout=timedelta(seconds=30),
         )  # fmt: skip
         op_id = op.id
     with sessions(central).begin() as session:
@@ -223,9 +225,21 @@ def test_bad_requests_name_what_is_wrong_and_change_nothing(central: Central) ->
     ns = create_ns(central, acme, nsd)
     cases = [
         ({"nsFlavourId": "gold", "additionalParamsForNs": {"sites": [mine]}}, "nsFlavourId"),
-        ({"nsFlavourId": FLAVOUR, "additionalParamsForNs": {"sites": []}}, "sites"),
+        ({"nsFlavourId": FLAVOUR, "additionalParamsForNs": {"sites": []}}, "name the sites"),
+        (
+            {"nsFlavourId": FLAVOUR, "additionalParamsForNs": {"sites": [mine], "placement": {}}},
+            "not both",
+        ),
+        (
+            {"nsFlavourId": FLAVOUR, "additionalParamsForNs": {"placement": {"strategy": "x"}}},
+            "additionalParamsForNs.placement.strategy",
+        ),
+        (
+            {"nsFlavourId": FLAVOUR, "additionalParamsForNs": {"placement": {"labels": "a"}}},
+            "is not key=value",
+        ),
         ({"nsFlavourId": FLAVOUR, "additionalParamsForNs": {"sites": "mine"}}, "sites"),
-        ({"nsFlavourId": FLAVOUR, "additionalParamsForNs": {"sites": [theirs]}}, "sites[0]"),
+        ({"nsFlavourId": FLAVOUR, "additionalParamsForNs": {"sites": [theirs]}}, "no such site"),
         ({"additionalParamsForNs": {"sites": [mine]}}, "nsFlavourId"),
     ]
     for body, where in cases:
@@ -238,3 +252,68 @@ def test_bad_requests_name_what_is_wrong_and_change_nothing(central: Central) ->
     assert unknown.status_code == 404
     assert client.get(f"{NS}/{ns['id']}", headers=other.headers).status_code == 404
     assert client.get(NS, headers=other.headers).json() == []
+
+
+def test_criteria_place_by_labels_and_capacity_and_a_dry_run_says_why(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    nsd = onboard_nsd(central, central.admin)
+    for name, labels, nodes in (
+        ("eu-1", {"region": "eu"}, 1),
+        ("eu-2", {"region": "eu"}, 1),
+        ("us-1", {"region": "us"}, 1),
+        ("eu-pop", {"region": "eu"}, 3),
+    ):
+        kind = "cloud" if nodes > 1 else "on-premise"
+        made = client.post(
+            "/api/v1/sites",
+            json={"name": name, "kind": kind, "labels": labels, "computeNodes": nodes},
+            headers=acme.headers,
+        )
+        assert made.status_code == 201, made.text
+    first = create_ns(central, acme, nsd, "first")
+    criteria = {"labels": "region=eu", "kind": "on-premise"}
+    plan = client.post(
+        f"{NS}/{first['id']}/placement", json={"placement": criteria}, headers=acme.headers
+    ).json()
+    assert [c["siteName"] for c in plan["chosen"]] == ["eu-1", "eu-2"]
+    reasons = {r["siteName"]: r["reason"] for r in plan["rejected"]}
+    assert reasons == {
+        "eu-pop": "is cloud, the request wants on-premise",
+        "us-1": "labels do not match region=eu (has region=us)",
+    }
+    assert plan["refusal"] == []
+    started = client.post(
+        f"{NS}/{first['id']}/instantiate",
+        json={"nsFlavourId": FLAVOUR, "additionalParamsForNs": {"placement": criteria}},
+        headers=acme.headers,
+    )
+    assert started.status_code == 202, started.text
+    op = client.get(started.headers["Location"], headers=acme.headers).json()
+    assert op["sitesTotal"] == 2
+
+    # The vCPE takes both slots of an on-premise site: a second one does not fit there.
+    second = create_ns(central, acme, nsd, "second")
+    plan = client.post(
+        f"{NS}/{second['id']}/placement", json={"sites": ["eu-1"]}, headers=acme.headers
+    ).json()
+    assert plan["chosen"] == []
+    assert plan["refusal"] == ["eu-1: 0 of 2 VNF slots free; the NS needs 2"]
+    refused = client.post(
+        f"{NS}/{second['id']}/instantiate",
+        json={"nsFlavourId": FLAVOUR, "additionalParamsForNs": {"sites": ["eu-1"]}},
+        headers=acme.headers,
+    )
+    assert refused.status_code == 400
+    assert "eu-1: 0 of 2 VNF slots free; the NS needs 2" in refused.text
+    spread = client.post(
+        f"{NS}/{second['id']}/instantiate",
+        json={
+            "nsFlavourId": FLAVOUR,
+            "additionalParamsForNs": {"placement": {"strategy": "spread", "count": 2}},
+        },
+        headers=acme.headers,
+    )
+    assert spread.status_code == 202, spread.text
+    sites = client.get(f"{NS}/{second['id']}", headers=acme.headers).json()["sites"]
+    names = {s["id"]: s["name"] for s in client.get("/api/v1/sites", headers=acme.headers).json()}
+    assert sorted(names[s] for s in sites) == ["eu-pop", "us-1"]

@@ -11,13 +11,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
 from edgewise.central.api.listing import sol013_listing
 from edgewise.central.services import nslcm
 from edgewise.central.services.errors import InputProblem, Invalid
 from edgewise.central.store.tables import NsInstanceRow, NsLcmOpOccRow
+from edgewise.model import placement
+from edgewise.model.sites import LabelSelector, SiteKind
 
 router = APIRouter(prefix="/nslcm/v1", tags=["SOL005 NS life cycle"])
 NsInstanceId = Annotated[str, Path(alias="nsInstanceId")]
@@ -53,18 +55,77 @@ class InstantiateNsRequest(BaseModel):
     )
     additionalParamsForNs: dict[str, Any] = Field(default_factory=dict)
 
-    def placement(self) -> nslcm.Placement:
-        sites = self.additionalParamsForNs.get("sites", [])
-        if not isinstance(sites, list) or not all(isinstance(s, str) and s for s in sites):
-            raise Invalid(
-                "the placement is not valid",
-                [
-                    InputProblem(
-                        "additionalParamsForNs.sites", "expected an array of site ids or names"
-                    )
-                ],
-            )
-        return nslcm.Placement(tuple(sites))
+    def placement(self) -> placement.Request:
+        return placement_request(self.additionalParamsForNs, "additionalParamsForNs")
+
+
+class PlacementCriteria(BaseModel):
+    """Where an NS may go when no site is named: the sites matching every criterion given."""
+
+    model_config = ConfigDict(extra="forbid")
+    labels: str | None = Field(default=None, description="label selector key=value[,key=value]")
+    kind: SiteKind | None = None
+    minFreeSlots: int = Field(default=0, ge=0, description="VNF slots left free after placing")
+    strategy: placement.Strategy = placement.Strategy.LEAST_OCCUPIED
+    count: int | None = Field(default=None, ge=1, description="how many sites (default: all)")
+    spreadBy: str = Field(default="region", description="spread: the label to spread over")
+
+
+class PlacementQuery(BaseModel):
+    """A dry run: where the NS instance would go, and why every other site would not."""
+
+    model_config = ConfigDict(extra="forbid")
+    sites: list[str] = Field(default_factory=list)
+    placement: PlacementCriteria | None = None
+
+
+def placement_request(params: dict[str, Any], where: str) -> placement.Request:
+    """The placement an instantiation asks for: `sites` named, or `placement` criteria."""
+    sites = params.get("sites", [])
+    if not isinstance(sites, list) or not all(isinstance(s, str) and s for s in sites):
+        raise Invalid(
+            "the placement is not valid",
+            [InputProblem(f"{where}.sites", "expected an array of site ids or names")],
+        )
+    raw = params.get("placement")
+    if raw is not None and sites:
+        raise Invalid(
+            "the placement is not valid",
+            [InputProblem(where, "give either sites or placement criteria, not both")],
+        )
+    if raw is None:
+        return placement.Request(slots=0, sites=tuple(sites))
+    try:
+        criteria = PlacementCriteria.model_validate(raw)
+    except ValidationError as exc:
+        raise Invalid(
+            "the placement criteria are not valid",
+            [
+                InputProblem(
+                    ".".join([where, "placement", *(str(p) for p in error["loc"])]), error["msg"]
+                )
+                for error in exc.errors()
+            ],
+        ) from exc
+    return criteria_request(criteria, f"{where}.placement")
+
+
+def criteria_request(criteria: PlacementCriteria, where: str) -> placement.Request:
+    try:
+        selector = LabelSelector.parse(criteria.labels) if criteria.labels else None
+    except ValueError as exc:
+        raise Invalid(
+            "the label selector is not valid", [InputProblem(f"{where}.labels", str(exc))]
+        ) from exc
+    return placement.Request(
+        slots=0,
+        selector=selector,
+        kind=criteria.kind,
+        min_free_slots=criteria.minFreeSlots,
+        strategy=criteria.strategy,
+        count=criteria.count,
+        spread_by=criteria.spreadBy,
+    )
 
 
 class TerminateNsRequest(BaseModel):
@@ -232,3 +293,31 @@ def read_ns_lcm_op_occ(
     op_occ_id: OpOccId, request: Request, session: SessionDep, caller: CallerDep
 ) -> dict[str, Any]:
     return op_occ(nslcm.get_operation(session, caller, op_occ_id), str(request.base_url))
+
+
+@router.post("/ns_instances/{nsInstanceId}/placement", operation_id="planNsPlacement")
+def plan_ns_placement(
+    ns_instance_id: NsInstanceId,
+    body: PlacementQuery,
+    session: SessionDep,
+    caller: CallerDep,
+) -> dict[str, Any]:
+    """Edgewise: a dry run of the placement — the sites chosen, every other site with the
+    reason, and why the placement would be refused (empty when it would not)."""
+    ask = (
+        placement.Request(slots=0, sites=tuple(body.sites))
+        if body.sites or body.placement is None
+        else criteria_request(body.placement, "placement")
+    )
+    plan = nslcm.plan_placement(session, caller, ns_instance_id, ask)
+    return {
+        "chosen": [
+            {"siteId": c.id, "siteName": c.name, "freeSlots": c.free, "slots": c.slots}
+            for c in plan.chosen
+        ],
+        "rejected": [
+            {"siteId": r.site_id, "siteName": r.site_name, "reason": r.reason}
+            for r in plan.rejected
+        ],
+        "refusal": plan.refusal(ask),
+    }

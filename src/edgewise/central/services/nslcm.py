@@ -13,12 +13,13 @@ an operation picks it up where it was when it starts again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from edgewise.central.services import site_channel
@@ -33,13 +34,16 @@ from edgewise.central.services.catalog import CatalogKind, get_item
 from edgewise.central.services.errors import Conflict, InputProblem, Invalid
 from edgewise.central.store.tables import (
     CatalogItemRow,
+    DesiredStateRow,
     NsInstanceRow,
     NsLcmOpOccRow,
     SiteRow,
     SiteStatusRow,
     utcnow,
 )
+from edgewise.model import placement
 from edgewise.model.nsdservice import NotDeployable, service_from_nsd
+from edgewise.model.sites import SiteKind
 from edgewise.tosca import load_bytes
 from edgewise.tosca.model import Nsd
 
@@ -69,13 +73,6 @@ class OpType(StrEnum):
 
 
 UNFINISHED = (OpState.PROCESSING, OpState.FAILED_TEMP, OpState.ROLLING_BACK)
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where to instantiate: sites by id or name (names are looked up among the caller's)."""
-
-    sites: tuple[str, ...]
 
 
 # NS instances
@@ -158,7 +155,7 @@ def instantiate(
     ns_id: str,
     *,
     flavour_id: str | None,
-    placement: Placement,
+    placement: placement.Request,
     params: dict[str, Any],
     timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> NsLcmOpOccRow:
@@ -173,7 +170,7 @@ def instantiate(
             "the NS deployment flavour is not valid",
             [InputProblem("nsFlavourId", f"{why}; the NSD has {nsd.flavour_id!r}")],
         )
-    sites = _placed_sites(session, principal, row, placement)
+    sites = _place(session, principal, row, nsd, placement)
     targets: dict[str, int] = {}
     for site in sites:
         try:
@@ -382,40 +379,76 @@ def _unfinished(session: Session, ns_id: str) -> NsLcmOpOccRow | None:
     ).first()
 
 
-def _placed_sites(
-    session: Session, principal: Principal, ns: NsInstanceRow, placement: Placement
+def plan_placement(
+    session: Session, principal: Principal, ns_id: str, ask: placement.Request
+) -> placement.Placement:
+    """Where the NS would go and why every other site would not (a dry run: nothing changes)."""
+    row = get_instance(session, principal, ns_id)
+    nsd_row = session.get(CatalogItemRow, row.nsd_info_id)
+    assert nsd_row is not None  # the foreign key keeps it
+    return _plan(session, principal, row, _load_nsd(nsd_row), ask)
+
+
+def _plan(
+    session: Session,
+    principal: Principal,
+    ns: NsInstanceRow,
+    nsd: Nsd,
+    ask: placement.Request,
+) -> placement.Placement:
+    request = replace(ask, slots=max(1, len(nsd.vnf_profiles)), tenant_id=ns.tenant_id)
+    return placement.place(request, _candidates(session, principal, ns.id))
+
+
+def _place(
+    session: Session,
+    principal: Principal,
+    ns: NsInstanceRow,
+    nsd: Nsd,
+    ask: placement.Request,
 ) -> list[SiteRow]:
-    if not placement.sites:
+    if not ask.explicit and ask == placement.Request(slots=ask.slots):
         raise Invalid(
-            "no site to instantiate on",
-            [InputProblem("additionalParamsForNs.sites", "name at least one site (id or name)")],
+            "no placement given",
+            [
+                InputProblem(
+                    "additionalParamsForNs",
+                    "name the sites (sites: [ids or names]) or give criteria (placement: {...})",
+                )
+            ],
         )
-    refs = list(dict.fromkeys(placement.sites))
-    query = select(SiteRow).where(
-        visible(principal, SiteRow), or_(SiteRow.id.in_(refs), SiteRow.name.in_(refs))
+    plan = _plan(session, principal, ns, nsd, ask)
+    refusal = plan.refusal(replace(ask, slots=max(1, len(nsd.vnf_profiles))))
+    if refusal:
+        where = "additionalParamsForNs." + ("sites" if ask.explicit else "placement")
+        raise Invalid("the NS cannot be placed", [InputProblem(where, line) for line in refusal])
+    chosen = [c.id for c in plan.chosen]
+    rows = {r.id: r for r in session.scalars(select(SiteRow).where(SiteRow.id.in_(chosen)))}
+    return [rows[site_id] for site_id in chosen]
+
+
+def _candidates(session: Session, principal: Principal, ns_id: str) -> list[placement.Candidate]:
+    """Every site the caller sees, with the VNF slots its desired state already uses (the
+    NS's own service, when it is there, does not count)."""
+    query = select(SiteRow, DesiredStateRow.document).outerjoin(
+        DesiredStateRow, DesiredStateRow.site_id == SiteRow.id
     )
-    if ns.tenant_id is not None:
-        query = query.where(SiteRow.tenant_id == ns.tenant_id)
-    found = session.scalars(query).all()
-    by_ref: dict[str, list[SiteRow]] = {}
-    for site in found:
-        by_ref.setdefault(site.id, []).append(site)
-        by_ref.setdefault(site.name, []).append(site)
-    problems = []
-    sites: dict[str, SiteRow] = {}
-    for index, ref in enumerate(refs):
-        matches = by_ref.get(ref, [])
-        where = f"additionalParamsForNs.sites[{index}]"
-        if not matches:
-            owner = f" of tenant {ns.tenant_id}" if ns.tenant_id else ""
-            problems.append(InputProblem(where, f"{ref!r}: no such site{owner}"))
-        elif len(matches) > 1:
-            problems.append(InputProblem(where, f"{ref!r}: several sites have this name; use ids"))
-        else:
-            sites.setdefault(matches[0].id, matches[0])
-    if problems:
-        raise Invalid("some sites cannot be used", problems)
-    return list(sites.values())
+    candidates = []
+    for site, document in session.execute(query.where(visible(principal, SiteRow))):
+        services = (document or {}).get("services", [])
+        used = sum(len(s.get("vnfs", [])) for s in services if s.get("id") != ns_id)
+        candidates.append(
+            placement.Candidate(
+                site.id,
+                site.name,
+                site.tenant_id,
+                SiteKind(site.kind),
+                MappingProxyType(dict(site.labels)),
+                site.compute_nodes * site.slots_per_node,
+                used,
+            )
+        )
+    return candidates
 
 
 def _with_service(
