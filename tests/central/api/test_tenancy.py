@@ -39,11 +39,15 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
     ns = client.post(
         "/nslcm/v1/ns_instances", json={"nsdId": nsd, "nsName": "n"}, headers=acme.headers
     ).json()["id"]
-    op = client.post(
-        f"/nslcm/v1/ns_instances/{ns}/instantiate",
-        json={"nsFlavourId": "default", "additionalParamsForNs": {"sites": [site]}},
-        headers=acme.headers,
-    ).headers["Location"].rsplit("/", 1)[-1]
+    op = (
+        client.post(
+            f"/nslcm/v1/ns_instances/{ns}/instantiate",
+            json={"nsFlavourId": "default", "additionalParamsForNs": {"sites": [site]}},
+            headers=acme.headers,
+        )
+        .headers["Location"]
+        .rsplit("/", 1)[-1]
+    )
     acme_ids = {
         "nsdInfoId": nsd,
         "vnfPkgId": package,
