@@ -11,17 +11,19 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.config import CentralSettings
 from edgewise.central.pki import CertificateAuthority
-from edgewise.central.services import announce, nslcm
+from edgewise.central.services import announce, notifications, nslcm
 from edgewise.central.services.auth import bootstrap_admin
 from edgewise.central.southbound.hub import RevisionHub
 from edgewise.central.southbound.presence import SiteAuthCache
 from edgewise.central.store import notify
 from edgewise.central.store.engine import migrate, open_engine, session_factory
+from edgewise.central.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,33 @@ class CentralRuntime:
                 log.exception("advancing NS LCM operations failed")
             await asyncio.sleep(interval)
 
+    async def deliver_notifications(self, interval: float = 0.5) -> None:
+        """POSTs due notifications to their subscribers, forever; failures are retried later
+        with backoff (services.notifications), never holding anything else back."""
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while True:
+                batch: list[notifications.Delivery] = []
+                try:
+                    batch = await asyncio.to_thread(self._claim_notifications)
+                    if batch:
+                        outcomes = await asyncio.gather(*(_post(http, d) for d in batch))
+                        await asyncio.to_thread(self._record_notifications, outcomes)
+                except Exception:  # the deliverer must outlive a bad pass
+                    log.exception("delivering notifications failed")
+                if not batch:
+                    await asyncio.sleep(interval)
+
+    def _claim_notifications(self) -> list[notifications.Delivery]:
+        with self.sessions.begin() as session:
+            return notifications.claim(session, utcnow())
+
+    def _record_notifications(self, outcomes: list[tuple[str, str | None]]) -> None:
+        with self.sessions.begin() as session:
+            now = utcnow()
+            for notification_id, error in outcomes:
+                notifications.record(session, notification_id, error, now)
+
     def _advance_operations(self) -> None:
         with self.sessions.begin() as session:
             nslcm.advance(session)
@@ -129,3 +158,17 @@ class CentralRuntime:
             "caFingerprint": self.authority.fingerprint,
             "caCertificate": self.authority.ca_pem,
         }
+
+
+async def _post(
+    http: aiohttp.ClientSession, delivery: notifications.Delivery
+) -> tuple[str, str | None]:
+    """(notification id, None when the subscriber took it, else why not)."""
+    headers = {"Content-Type": "application/json", **delivery.headers}
+    try:
+        async with http.post(delivery.callback_uri, json=delivery.body, headers=headers) as answer:
+            if answer.status == 204 or 200 <= answer.status < 300:
+                return delivery.id, None
+            return delivery.id, f"the callback answered {answer.status}"
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return delivery.id, f"the callback cannot be reached: {exc or type(exc).__name__}"

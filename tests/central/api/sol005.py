@@ -22,6 +22,12 @@ FILES = {
     "VnfPkgInfoModification": "VNFPackageManagement-API/schemas/VnfPkgInfoModification.schema.json",
     "NsInstance": "NSLifecycleManagement-API/schemas/NsInstance.schema.json",
     "NsLcmOpOcc": "NSLifecycleManagement-API/schemas/NsLcmOpOcc.schema.json",
+    "NsLcmOperationOccurrenceNotification": (
+        "NSLifecycleManagement-API/schemas/NsLcmOperationOccurrenceNotification.schema.json"
+    ),
+    "NsIdentifierCreationNotification": (
+        "NSLifecycleManagement-API/schemas/NsIdentifierCreationNotification.schema.json"
+    ),
 }
 
 

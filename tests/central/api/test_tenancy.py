@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from edgewise.central.services import notifications
+from edgewise.central.services.auth import authenticate
 from tests.central.api.conftest import Central
 from tests.central.api.test_catalog import NSDS, PKGS, onboard_nsd
+from tests.central.api.test_nslcm import sessions
 
 PARAM = re.compile(r"{([^}]+)}")
 
@@ -48,6 +51,15 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         .headers["Location"]
         .rsplit("/", 1)[-1]
     )
+    with sessions(central).begin() as session:  # no callback to test here: straight to the store
+        subscription, _ = notifications.create_subscription(
+            session,
+            authenticate(session, acme.headers["Authorization"]),
+            callback_uri="http://127.0.0.1:9/n",
+            filter_={},
+            authentication=None,
+        )
+        subscription_id = subscription.id
     acme_ids = {
         "nsdInfoId": nsd,
         "vnfPkgId": package,
@@ -58,6 +70,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "tokenId": token,
         "nsInstanceId": ns,
         "nsLcmOpOccId": op,
+        "subscriptionId": subscription_id,
         "artifactPath": "TOSCA-Metadata/TOSCA.meta",
     }
     checked = 0
@@ -90,6 +103,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/api/v1/tokens",
         "/nslcm/v1/ns_instances",
         "/nslcm/v1/ns_lcm_op_occs",
+        "/nslcm/v1/subscriptions",
     ):
         body = client.get(listing, headers=globex.headers, params={"all_fields": ""}).text
         leaked = [name for name, value in acme_ids.items() if value and value in body]

@@ -34,13 +34,18 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
         own.hub.bind(asyncio.get_running_loop())
         app.state.runtime = own
         app.state.sessions = own.sessions
-        tracker = asyncio.create_task(own.track_operations())
+        workers = [
+            asyncio.create_task(own.track_operations()),
+            asyncio.create_task(own.deliver_notifications()),
+        ]
         try:
             yield
         finally:
-            tracker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await tracker
+            for worker in workers:
+                worker.cancel()
+            for worker in workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
             if runtime is None:
                 own.close()
 

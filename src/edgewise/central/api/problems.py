@@ -19,6 +19,7 @@ from edgewise.central.services.errors import (
     NotFound,
     ServiceError,
     Unauthenticated,
+    Unprocessable,
 )
 
 PROBLEM_TYPE = "application/problem+json"
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 STATUS_OF: dict[type[ServiceError], int] = {
     NotAcceptableContent: 406,
     Invalid: 400,
+    Unprocessable: 422,
     Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,

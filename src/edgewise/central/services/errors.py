@@ -6,6 +6,7 @@
       +-- Unauthenticated  no valid credentials
       +-- Conflict         the object's state does not allow this now
       +-- Invalid          the request itself is wrong; `problems` lists every reason
+            +-- Unprocessable  well formed, but what it names does not work (a callback)
 
 The API layer maps each to a ProblemDetails status; nothing here knows HTTP.
 """
@@ -57,3 +58,7 @@ class Invalid(ServiceError):
     def __init__(self, detail: str, problems: Sequence[InputProblem] = ()) -> None:
         super().__init__(detail)
         self.problems = tuple(problems)
+
+
+class Unprocessable(Invalid):
+    code = "unprocessable"

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from edgewise.central.services import site_channel
+from edgewise.central.services import notifications, site_channel
 from edgewise.central.services.access import (
     Principal,
     ensure_writable,
@@ -110,6 +110,7 @@ def create_instance(
     session.add(row)
     nsd.usage_state = "IN_USE"
     session.flush()
+    notifications.emit(session, row, notifications.IDENTIFIER_CREATION, _identity(row))
     return row
 
 
@@ -134,6 +135,7 @@ def delete_instance(session: Session, principal: Principal, ns_id: str) -> None:
             else f"NS instance {ns_id} has an operation in progress"
         )
     nsd_info_id = row.nsd_info_id
+    notifications.emit(session, row, notifications.IDENTIFIER_DELETION, _identity(row))
     session.delete(row)
     session.flush()
     others = session.scalar(
@@ -249,6 +251,10 @@ def advance(session: Session, now: datetime | None = None, *, limit: int = 200) 
             _completed(session, op)
         if won:
             finished.append(op.id)
+            ns = session.get(NsInstanceRow, op.ns_instance_id)
+            if ns is not None:
+                session.refresh(op)
+                _announce(session, ns, op, "RESULT")
     session.flush()
     session.expire_all()
     return finished
@@ -315,6 +321,40 @@ def _failure(status: SiteStatusRow | None, service_id: str, revision: int) -> st
     return None
 
 
+def _identity(ns: NsInstanceRow) -> dict[str, Any]:
+    return {"nsInstanceId": ns.id, "_links": {"nsInstance": _href_ns(ns.id)}}
+
+
+def _href_ns(ns_id: str) -> dict[str, str]:
+    return {"href": f"/nslcm/v1/ns_instances/{ns_id}"}
+
+
+def _announce(session: Session, ns: NsInstanceRow, op: NsLcmOpOccRow, status: str) -> None:
+    """The operation occurrence notification: START when it begins, RESULT when it ends."""
+    body: dict[str, Any] = {
+        "nsInstanceId": ns.id,
+        "nsLcmOpOccId": op.id,
+        "operation": op.operation,
+        "notificationStatus": status,
+        "operationState": op.state,
+        "isAutomaticInvocation": False,
+        "_links": {
+            "nsInstance": _href_ns(ns.id),
+            "nsLcmOpOcc": {"href": f"/nslcm/v1/ns_lcm_op_occs/{op.id}"},
+        },
+    }
+    if op.error is not None:
+        body["error"] = op.error
+    notifications.emit(
+        session,
+        ns,
+        notifications.OPERATION_OCCURRENCE,
+        body,
+        operation=op.operation,
+        state=op.state,
+    )
+
+
 def _completed(session: Session, op: NsLcmOpOccRow) -> None:
     ns = session.get(NsInstanceRow, op.ns_instance_id)
     if ns is None:
@@ -351,6 +391,7 @@ def _start(
     )
     session.add(op)
     session.flush()
+    _announce(session, row, op, "START")
     return op
 
 

@@ -238,3 +238,34 @@ class NsLcmOpOccRow(Base):
     targets: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sites_done: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class LccnSubscriptionRow(Base):
+    """A subscription to NS life-cycle change notifications (SOL005 LccnSubscription)."""
+
+    __tablename__ = "lccn_subscriptions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True, default=None
+    )
+    callback_uri: Mapped[str] = mapped_column(String(2048))
+    filter: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    authentication: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationRow(Base):
+    """A notification waiting to be delivered (or delivered, or given up): the outbox written in
+    the transaction that caused it, so a notification is never lost nor invented."""
+
+    __tablename__ = "notifications"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    subscription_id: Mapped[str] = mapped_column(
+        ForeignKey("lccn_subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    body: Mapped[dict[str, Any]] = mapped_column()
+    state: Mapped[str] = mapped_column(String(12), default="PENDING", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_error: Mapped[str | None] = mapped_column(String(1024), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
