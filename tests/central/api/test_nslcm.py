@@ -317,3 +317,82 @@ def test_criteria_place_by_labels_and_capacity_and_a_dry_run_says_why(central: C
     sites = client.get(f"{NS}/{second['id']}", headers=acme.headers).json()["sites"]
     names = {s["id"]: s["name"] for s in client.get("/api/v1/sites", headers=acme.headers).json()}
     assert sorted(names[s] for s in sites) == ["eu-pop", "us-1"]
+
+
+def instantiate_on(central: Central, caller: Caller, ns_id: str, *sites: str) -> str:
+    started = central.client.post(
+        f"{NS}/{ns_id}/instantiate",
+        json={"nsFlavourId": FLAVOUR, "additionalParamsForNs": {"sites": list(sites)}},
+        headers=caller.headers,
+    )
+    assert started.status_code == 202, started.text
+    location: str = started.headers["Location"]
+    return location
+
+
+def test_failed_temp_is_retried_on_the_failed_sites_only(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    nsd = onboard_nsd(central, central.admin)
+    good, bad = add_sites(central, acme, "good", "bad")
+    ns = create_ns(central, acme, nsd)
+    location = instantiate_on(central, acme, ns["id"], good, bad)
+    assert client.post(f"{location}/fail", headers=acme.headers).status_code == 409
+    ready = [{"id": ns["id"], "state": "ready", "vnfs": []}]
+    report(central, good, desired(central, acme, good)["revision"], ready)
+    report(central, bad, desired(central, acme, bad)["revision"],
+           [{"id": ns["id"], "state": "failed", "vnfs": []}])  # fmt: skip
+    follow(central, acme, location, "FAILED_TEMP")
+    revisions = {s: desired(central, acme, s)["revision"] for s in (good, bad)}
+
+    assert client.post(f"{location}/retry", headers=acme.headers).status_code == 202
+    op = client.get(location, headers=acme.headers).json()
+    assert (op["operationState"], op.get("error")) == ("PROCESSING", None)
+    assert desired(central, acme, good)["revision"] == revisions[good]
+    assert desired(central, acme, bad)["revision"] == revisions[bad] + 1
+    report(central, bad, revisions[bad] + 1, ready)
+    follow(central, acme, location, "COMPLETED")
+    assert client.get(f"{NS}/{ns['id']}", headers=acme.headers).json()["nsState"] == (
+        "INSTANTIATED"
+    )
+    assert client.post(f"{location}/retry", headers=acme.headers).status_code == 409
+
+
+def test_rollback_gives_the_sites_back_what_they_ran_before(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    nsd = onboard_nsd(central, central.admin)
+    (site,) = add_sites(central, acme, "solo")
+    ns = create_ns(central, acme, nsd)
+    location = instantiate_on(central, acme, ns["id"], site)
+    report(central, site, desired(central, acme, site)["revision"],
+           [{"id": ns["id"], "state": "failed", "vnfs": []}])  # fmt: skip
+    follow(central, acme, location, "FAILED_TEMP")
+    assert client.post(f"{location}/rollback", headers=acme.headers).status_code == 202
+    assert client.get(location, headers=acme.headers).json()["operationState"] == "ROLLING_BACK"
+    assert desired(central, acme, site)["document"]["services"] == []
+    report(central, site, desired(central, acme, site)["revision"], [])
+    follow(central, acme, location, "ROLLED_BACK")
+    instance = client.get(f"{NS}/{ns['id']}", headers=acme.headers).json()
+    assert (instance["nsState"], instance["sites"]) == ("NOT_INSTANTIATED", [])
+    assert client.delete(f"{NS}/{ns['id']}", headers=acme.headers).status_code == 204
+
+
+def test_cancel_then_fail_and_delete_takes_the_service_off_the_sites(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    nsd = onboard_nsd(central, central.admin)
+    (site,) = add_sites(central, acme, "slow")
+    ns = create_ns(central, acme, nsd)
+    location = instantiate_on(central, acme, ns["id"], site)
+    cancelled = client.post(f"{location}/cancel", json={"cancelMode": "FORCEFUL"},
+                            headers=acme.headers)  # fmt: skip
+    assert cancelled.status_code == 202, cancelled.text
+    op = client.get(location, headers=acme.headers).json()
+    assert (op["operationState"], op["error"]["title"]) == ("FAILED_TEMP", "cancelled")
+    failed = client.post(f"{location}/fail", headers=acme.headers)
+    assert failed.status_code == 200
+    assert failed.json()["operationState"] == "FAILED"
+    assert client.post(f"{location}/rollback", headers=acme.headers).status_code == 409
+    assert len(desired(central, acme, site)["document"]["services"]) == 1
+    assert client.delete(f"{NS}/{ns['id']}", headers=acme.headers).status_code == 204
+    assert desired(central, acme, site)["document"]["services"] == []
+    bad_mode = client.post(f"{location}/cancel", json={"cancelMode": "NOW"}, headers=acme.headers)
+    assert bad_mode.status_code in (400, 404)

@@ -7,7 +7,7 @@ operation occurrences. Sites are named in `additionalParamsForNs.sites` (ids or 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
 from fastapi import APIRouter, Path, Request, Response
@@ -419,3 +419,61 @@ def delete_subscription(
 ) -> Response:
     notifications.delete_subscription(session, caller, subscription_id)
     return Response(status_code=204)
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cancelMode: Literal["GRACEFUL", "FORCEFUL"] = "GRACEFUL"
+
+
+@router.post(
+    "/ns_lcm_op_occs/{nsLcmOpOccId}/retry",
+    operation_id="retryNsLcmOpOcc",
+    status_code=202,
+    response_class=Response,
+)
+def retry_op_occ(
+    op_occ_id: OpOccId, request: Request, session: SessionDep, caller: CallerDep
+) -> Response:
+    """Retries a FAILED_TEMP operation on the sites that had not applied it."""
+    return _accepted(request, nslcm.retry(session, caller, op_occ_id))
+
+
+@router.post(
+    "/ns_lcm_op_occs/{nsLcmOpOccId}/rollback",
+    operation_id="rollbackNsLcmOpOcc",
+    status_code=202,
+    response_class=Response,
+)
+def rollback_op_occ(
+    op_occ_id: OpOccId, request: Request, session: SessionDep, caller: CallerDep
+) -> Response:
+    """Rolls a FAILED_TEMP operation back to what the sites ran before it."""
+    return _accepted(request, nslcm.rollback(session, caller, op_occ_id))
+
+
+@router.post(
+    "/ns_lcm_op_occs/{nsLcmOpOccId}/cancel",
+    operation_id="cancelNsLcmOpOcc",
+    status_code=202,
+    response_class=Response,
+)
+def cancel_op_occ(
+    op_occ_id: OpOccId,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    body: CancelRequest | None = None,
+) -> Response:
+    """Stops a PROCESSING or ROLLING_BACK operation: it becomes FAILED_TEMP at once (both
+    cancel modes: the sites finish the revision they hold)."""
+    del body  # GRACEFUL and FORCEFUL act alike here
+    return _accepted(request, nslcm.cancel(session, caller, op_occ_id))
+
+
+@router.post("/ns_lcm_op_occs/{nsLcmOpOccId}/fail", operation_id="failNsLcmOpOcc")
+def fail_op_occ(
+    op_occ_id: OpOccId, request: Request, session: SessionDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Marks a FAILED_TEMP operation FAILED for good."""
+    return op_occ(nslcm.fail(session, caller, op_occ_id), str(request.base_url))

@@ -135,6 +135,9 @@ def delete_instance(session: Session, principal: Principal, ns_id: str) -> None:
             else f"NS instance {ns_id} has an operation in progress"
         )
     nsd_info_id = row.nsd_info_id
+    leftovers = session.scalars(select(SiteRow.id).where(SiteRow.id.in_(row.site_ids))).all()
+    if leftovers:  # a failed instantiation may have left the service on some sites
+        _rewrite(session, row.id, dict.fromkeys(leftovers))
     notifications.emit(session, row, notifications.IDENTIFIER_DELETION, _identity(row))
     session.delete(row)
     session.flush()
@@ -173,21 +176,23 @@ def instantiate(
             [InputProblem("nsFlavourId", f"{why}; the NSD has {nsd.flavour_id!r}")],
         )
     sites = _place(session, principal, row, nsd, placement)
-    targets: dict[str, int] = {}
-    for site in sites:
-        try:
-            service = service_from_nsd(
-                nsd, service_id=row.id, name=row.name, tenant=site.tenant_id
-            ).to_document()
-        except NotDeployable as exc:
-            raise Invalid(
-                f"NSD {row.nsd_id} cannot run on a site",
-                [InputProblem("nsdId", problem) for problem in exc.problems],
-            ) from exc
-        targets[site.id] = _with_service(session, site.id, row.id, service)
+    try:
+        service = service_from_nsd(nsd, service_id=row.id, name=row.name, tenant="")
+    except NotDeployable as exc:
+        raise Invalid(
+            f"NSD {row.nsd_id} cannot run on a site",
+            [InputProblem("nsdId", problem) for problem in exc.problems],
+        ) from exc
+    document = service.to_document()
+    targets, previous = _rewrite(
+        session, row.id, {site.id: document | {"tenant": site.tenant_id} for site in sites}
+    )
     row.flavour_id = flavour_id
     row.site_ids = [site.id for site in sites]
-    return _start(session, row, OpType.INSTANTIATE, params=params, targets=targets, timeout=timeout)
+    return _start(
+        session, row, OpType.INSTANTIATE, params=params, targets=targets, previous=previous,
+        timeout=timeout,
+    )  # fmt: skip
 
 
 def terminate(
@@ -200,12 +205,97 @@ def terminate(
 ) -> NsLcmOpOccRow:
     """Takes the NS off every site it runs on."""
     row = _for_operation(session, principal, ns_id, NsState.INSTANTIATED, "terminate")
-    targets = {
-        site_id: _with_service(session, site_id, row.id, None)
-        for site_id in row.site_ids
-        if session.get(SiteRow, site_id) is not None
-    }
-    return _start(session, row, OpType.TERMINATE, params=params, targets=targets, timeout=timeout)
+    live = session.scalars(select(SiteRow.id).where(SiteRow.id.in_(row.site_ids))).all()
+    targets, previous = _rewrite(session, row.id, dict.fromkeys(live))
+    return _start(
+        session, row, OpType.TERMINATE, params=params, targets=targets, previous=previous,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def retry(
+    session: Session, principal: Principal, op_id: str, *, timeout: timedelta = DEFAULT_TIMEOUT
+) -> NsLcmOpOccRow:
+    """FAILED_TEMP -> PROCESSING: the sites that had not applied it get a fresh revision of
+    the same desired state, and a new deadline."""
+    op, ns = _op_in(session, principal, op_id, (OpState.FAILED_TEMP,), "retried")
+    progress = _progress(session, op)
+    again = [*progress.failed, *progress.pending]
+    current = site_channel.get_documents(session, again)
+    revisions = site_channel.write_documents(
+        session, current, {site_id: current[site_id].document for site_id in again}
+    )
+    op.targets = dict(op.targets) | revisions
+    return _restart(session, ns, op, OpState.PROCESSING, timeout)
+
+
+def rollback(
+    session: Session, principal: Principal, op_id: str, *, timeout: timedelta = DEFAULT_TIMEOUT
+) -> NsLcmOpOccRow:
+    """FAILED_TEMP -> ROLLING_BACK: every site involved gets back what it ran before the
+    operation; ROLLED_BACK once they all report it applied."""
+    op, ns = _op_in(session, principal, op_id, (OpState.FAILED_TEMP,), "rolled back")
+    before = {site_id: op.previous.get(site_id) for site_id in op.targets}
+    live = set(session.scalars(select(SiteRow.id).where(SiteRow.id.in_(list(before)))).all())
+    targets, _ = _rewrite(session, ns.id, {s: v for s, v in before.items() if s in live})
+    op.targets = targets
+    return _restart(session, ns, op, OpState.ROLLING_BACK, timeout)
+
+
+def fail(session: Session, principal: Principal, op_id: str) -> NsLcmOpOccRow:
+    """FAILED_TEMP -> FAILED: given up for good; the sites keep what they run (deleting the
+    NS instance later takes its service off them)."""
+    op, ns = _op_in(session, principal, op_id, (OpState.FAILED_TEMP,), "marked as failed")
+    op.state = OpState.FAILED.value
+    op.state_entered_time = utcnow()
+    session.flush()
+    _announce(session, ns, op, "RESULT")
+    return op
+
+
+def cancel(session: Session, principal: Principal, op_id: str) -> NsLcmOpOccRow:
+    """PROCESSING or ROLLING_BACK -> FAILED_TEMP at once (the sites finish the revision they
+    hold; retry, rollback or fail decide what happens next)."""
+    op, ns = _op_in(
+        session, principal, op_id, (OpState.PROCESSING, OpState.ROLLING_BACK), "cancelled"
+    )
+    op.state = OpState.FAILED_TEMP.value
+    op.state_entered_time = utcnow()
+    op.error = {"status": 409, "title": "cancelled", "detail": "the operation was cancelled"}
+    session.flush()
+    _announce(session, ns, op, "RESULT")
+    return op
+
+
+def _op_in(
+    session: Session,
+    principal: Principal,
+    op_id: str,
+    states: tuple[OpState, ...],
+    action: str,
+) -> tuple[NsLcmOpOccRow, NsInstanceRow]:
+    op = get_operation(session, principal, op_id)
+    ensure_writable(principal, op, what="NS LCM operation occurrence")
+    if op.state not in states:
+        allowed = " or ".join(s.value for s in states)
+        raise Conflict(f"operation {op_id} is {op.state}; it can be {action} only when {allowed}")
+    ns = session.get(NsInstanceRow, op.ns_instance_id)
+    assert ns is not None  # deleting an NS deletes its operations
+    return op, ns
+
+
+def _restart(
+    session: Session, ns: NsInstanceRow, op: NsLcmOpOccRow, state: OpState, timeout: timedelta
+) -> NsLcmOpOccRow:
+    now = utcnow()
+    op.state = state.value
+    op.state_entered_time = now
+    op.deadline = now + timeout
+    op.error = None
+    op.sites_done = 0
+    session.flush()
+    _announce(session, ns, op, "START")
+    return op
 
 
 def get_operation(session: Session, principal: Principal, op_id: str) -> NsLcmOpOccRow:
@@ -226,8 +316,9 @@ def advance(session: Session, now: datetime | None = None, *, limit: int = 200) 
     """
     moment = now or utcnow()
     finished: list[str] = []
+    moving = (OpState.PROCESSING.value, OpState.ROLLING_BACK.value)
     operations = session.scalars(
-        select(NsLcmOpOccRow).where(NsLcmOpOccRow.state == OpState.PROCESSING.value).limit(limit)
+        select(NsLcmOpOccRow).where(NsLcmOpOccRow.state.in_(moving)).limit(limit)
     ).all()
     for op in operations:
         progress = _progress(session, op)
@@ -235,10 +326,11 @@ def advance(session: Session, now: datetime | None = None, *, limit: int = 200) 
             if progress.done != op.sites_done:
                 op.sites_done = progress.done
             continue
-        state = OpState.FAILED_TEMP if progress.failed or progress.pending else OpState.COMPLETED
+        succeeded = OpState.COMPLETED if op.state == OpState.PROCESSING else OpState.ROLLED_BACK
+        state = OpState.FAILED_TEMP if progress.failed or progress.pending else succeeded
         won = session.execute(  # type: ignore[attr-defined]
             update(NsLcmOpOccRow)
-            .where(NsLcmOpOccRow.id == op.id, NsLcmOpOccRow.state == OpState.PROCESSING.value)
+            .where(NsLcmOpOccRow.id == op.id, NsLcmOpOccRow.state == op.state)
             .values(
                 state=state.value,
                 state_entered_time=moment,
@@ -247,8 +339,8 @@ def advance(session: Session, now: datetime | None = None, *, limit: int = 200) 
             )
             .execution_options(synchronize_session=False)
         ).rowcount
-        if won and state is OpState.COMPLETED:
-            _completed(session, op)
+        if won and state is not OpState.FAILED_TEMP:
+            _completed(session, op, state)
         if won:
             finished.append(op.id)
             ns = session.get(NsInstanceRow, op.ns_instance_id)
@@ -355,9 +447,14 @@ def _announce(session: Session, ns: NsInstanceRow, op: NsLcmOpOccRow, status: st
     )
 
 
-def _completed(session: Session, op: NsLcmOpOccRow) -> None:
+def _completed(session: Session, op: NsLcmOpOccRow, state: OpState) -> None:
     ns = session.get(NsInstanceRow, op.ns_instance_id)
     if ns is None:
+        return
+    if state is OpState.ROLLED_BACK:
+        if op.operation == OpType.INSTANTIATE:
+            ns.site_ids = []
+            ns.flavour_id = None
         return
     if op.operation == OpType.INSTANTIATE:
         ns.state = NsState.INSTANTIATED.value
@@ -374,6 +471,7 @@ def _start(
     *,
     params: dict[str, Any],
     targets: dict[str, int],
+    previous: dict[str, Any],
     timeout: timedelta,
 ) -> NsLcmOpOccRow:
     now = utcnow()
@@ -387,6 +485,7 @@ def _start(
         deadline=now + timeout,
         operation_params=params,
         targets=targets,
+        previous=previous,
         sites_done=0,
     )
     session.add(op)
@@ -492,15 +591,21 @@ def _candidates(session: Session, principal: Principal, ns_id: str) -> list[plac
     return candidates
 
 
-def _with_service(
-    session: Session, site_id: str, service_id: str, service: dict[str, Any] | None
-) -> int:
-    """Writes the site's next revision with `service` in place of (or without) the NS's entry."""
-    current = site_channel.get_desired(session, site_id).document
-    services = [s for s in current.get("services", []) if s.get("id") != service_id]
-    if service is not None:
-        services.append(service)
-    return site_channel.write_revision(session, site_id, current | {"services": services}).revision
+def _rewrite(
+    session: Session, ns_id: str, services: dict[str, dict[str, Any] | None]
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """Writes each site's next revision with its `services` entry in place of the NS's (None:
+    without it), in bulk; returns the new revisions and the entries the sites had before."""
+    current = site_channel.get_documents(session, list(services))
+    documents: dict[str, dict[str, Any]] = {}
+    previous: dict[str, Any] = {}
+    for site_id, service in services.items():
+        document = current[site_id].document
+        entries = document.get("services", [])
+        previous[site_id] = next((e for e in entries if e.get("id") == ns_id), None)
+        kept = [e for e in entries if e.get("id") != ns_id]
+        documents[site_id] = document | {"services": kept + ([service] if service else [])}
+    return site_channel.write_documents(session, current, documents), previous
 
 
 def _load_nsd(row: CatalogItemRow) -> Nsd:

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from edgewise.central.services.access import Principal, ensure_writable, visible
 from edgewise.central.services.announce import revision_written
-from edgewise.central.services.errors import InputProblem, Invalid, NotFound
+from edgewise.central.services.errors import Conflict, InputProblem, Invalid, NotFound
 from edgewise.central.store.tables import (
     Base,
     DesiredStateRow,
@@ -111,6 +111,59 @@ def write_revisions(
         revision_written(session, site_id, revisions[site_id], document)
         written.append(DesiredDocument(site_id, revisions[site_id], document))
     return written
+
+
+def get_documents(session: Session, site_ids: Sequence[str]) -> dict[str, DesiredDocument]:
+    """Each site's current desired state (revision 0 and no service when it has none yet)."""
+    found = {site_id: DesiredDocument(site_id, 0, {"services": []}) for site_id in site_ids}
+    for chunk in _chunks(list(site_ids)):
+        query = select(DesiredStateRow.site_id, DesiredStateRow.revision, DesiredStateRow.document)
+        for site_id, revision, document in session.execute(
+            query.where(DesiredStateRow.site_id.in_(chunk))
+        ):
+            found[site_id] = DesiredDocument(site_id, revision, document)
+    return found
+
+
+def write_documents(
+    session: Session,
+    current: Mapping[str, DesiredDocument],
+    documents: Mapping[str, dict[str, Any]],
+) -> dict[str, int]:
+    """Writes a different next document to each site, in bulk: one executemany UPDATE (and one
+    INSERT for first revisions). `current` is what the caller read in this transaction; a site
+    whose revision moved meanwhile (another replica wrote it) refuses the whole write."""
+    now = utcnow()
+    revisions = {site_id: current[site_id].revision + 1 for site_id in documents}
+    existing = [s for s in documents if current[s].revision > 0]
+    first = [s for s in documents if current[s].revision == 0]
+    connection = session.connection()
+    if existing:
+        table = _table(DesiredStateRow)
+        statement = (
+            update(table)
+            .where(table.c.site_id == bindparam("sid"), table.c.revision == bindparam("old"))
+            .values(revision=bindparam("new"), document=bindparam("doc"), updated_at=now)
+        )
+        rows = [
+            {"sid": s, "old": current[s].revision, "new": revisions[s], "doc": documents[s]}
+            for s in existing
+        ]
+        changed = connection.execute(statement, rows).rowcount
+        if changed != len(rows):
+            raise Conflict(
+                "another change to these sites' desired state was written at the same time; "
+                "try again"
+            )
+    if first:
+        connection.execute(
+            insert(_table(DesiredStateRow)),
+            [{"site_id": s, "revision": 1, "document": documents[s], "updated_at": now}
+             for s in first],
+        )  # fmt: skip
+    for site_id, document in documents.items():
+        revision_written(session, site_id, revisions[site_id], document)
+    return revisions
 
 
 def write_revision(session: Session, site_id: str, document: dict[str, Any]) -> DesiredDocument:

@@ -236,6 +236,7 @@ class NsLcmOpOccRow(Base):
     deadline: Mapped[datetime] = mapped_column()
     operation_params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     targets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    previous: Mapped[dict[str, Any]] = mapped_column(default=dict)  # site -> service before
     sites_done: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
