@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.config import CentralSettings
 from edgewise.central.pki import CertificateAuthority
-from edgewise.central.services import announce, notifications, nslcm
+from edgewise.central.services import announce, notifications, nslcm, rollouts
 from edgewise.central.services.auth import bootstrap_admin
 from edgewise.central.southbound.hub import RevisionHub
 from edgewise.central.southbound.presence import SiteAuthCache
@@ -127,6 +127,8 @@ class CentralRuntime:
     def _advance_operations(self) -> None:
         with self.sessions.begin() as session:
             nslcm.advance(session)
+        with self.sessions.begin() as session:
+            rollouts.advance(session)
 
     def forget_caches(self) -> None:
         """Drops what this replica remembers of sites: it re-reads them from the store."""

@@ -51,6 +51,16 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         .headers["Location"]
         .rsplit("/", 1)[-1]
     )
+    client.post(
+        "/api/v1/sites",
+        json={"name": "edge", "kind": "on-premise", "labels": {"rollout": "yes"}},
+        headers=acme.headers,
+    )
+    rollout = client.post(
+        "/api/v1/rollouts",
+        json={"name": "r", "nsdId": nsd, "labels": "rollout=yes", "batchSize": 1},
+        headers=acme.headers,
+    ).json()["id"]
     with sessions(central).begin() as session:  # no callback to test here: straight to the store
         subscription, _ = notifications.create_subscription(
             session,
@@ -71,6 +81,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "nsInstanceId": ns,
         "nsLcmOpOccId": op,
         "subscriptionId": subscription_id,
+        "rolloutId": rollout,
         "artifactPath": "TOSCA-Metadata/TOSCA.meta",
     }
     checked = 0
@@ -104,6 +115,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/nslcm/v1/ns_instances",
         "/nslcm/v1/ns_lcm_op_occs",
         "/nslcm/v1/subscriptions",
+        "/api/v1/rollouts",
     ):
         body = client.get(listing, headers=globex.headers, params={"all_fields": ""}).text
         leaked = [name for name, value in acme_ids.items() if value and value in body]

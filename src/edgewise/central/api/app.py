@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request, Response
 
 from edgewise import __version__
-from edgewise.central.api import catalog, nslcm, sites, tenants
+from edgewise.central.api import catalog, nslcm, rollouts, sites, tenants
 from edgewise.central.api.catalog import UPLOAD_LIMITS
 from edgewise.central.api.deps import get_caller
 from edgewise.central.api.limits import BodySizeLimit
@@ -64,6 +64,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
         catalog.nsd_router,
         catalog.vnf_router,
         nslcm.router,
+        rollouts.router,
         tenants.router,
         sites.router,
     ):

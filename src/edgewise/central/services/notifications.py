@@ -48,6 +48,7 @@ MAX_ATTEMPTS: Final = 10
 FIRST_RETRY: Final = timedelta(seconds=1)
 LONGEST_RETRY: Final = timedelta(minutes=5)
 CLAIM_LEASE: Final = timedelta(seconds=30)
+SUBS_KEY: Final = "edgewise.lccn-subscriptions"
 
 
 # subscriptions
@@ -83,6 +84,7 @@ def create_subscription(
     )
     session.add(row)
     session.flush()
+    session.info.pop(SUBS_KEY, None)
     return row, True
 
 
@@ -180,12 +182,9 @@ def emit(
     state: str | None = None,
 ) -> int:
     """Queues `body` for every subscription that sees `ns` and whose filter matches."""
-    owners: ColumnElement[bool] = LccnSubscriptionRow.tenant_id.is_(None)
-    if ns.tenant_id is not None:
-        owners = or_(owners, LccnSubscriptionRow.tenant_id == ns.tenant_id)
     now = utcnow()
     queued = 0
-    for sub in session.scalars(select(LccnSubscriptionRow).where(owners)):
+    for sub in _subscriptions(session, ns.tenant_id):
         if not matches(sub.filter, ns, notification_type, operation, state):
             continue
         notification_id = new_id()
@@ -218,6 +217,18 @@ class Delivery:
     callback_uri: str
     headers: dict[str, str]
     body: dict[str, Any]
+
+
+def _subscriptions(session: Session, tenant_id: str | None) -> list[LccnSubscriptionRow]:
+    """The subscriptions that see `tenant_id`'s NS instances, read once per transaction (a
+    rollout's wave emits thousands of notifications)."""
+    cache: dict[str | None, list[LccnSubscriptionRow]] = session.info.setdefault(SUBS_KEY, {})
+    if tenant_id not in cache:
+        owners: ColumnElement[bool] = LccnSubscriptionRow.tenant_id.is_(None)
+        if tenant_id is not None:
+            owners = or_(owners, LccnSubscriptionRow.tenant_id == tenant_id)
+        cache[tenant_id] = list(session.scalars(select(LccnSubscriptionRow).where(owners)))
+    return cache[tenant_id]
 
 
 def claim(session: Session, now: datetime, limit: int = 50) -> list[Delivery]:

@@ -39,6 +39,7 @@ from edgewise.central.store.tables import (
     NsLcmOpOccRow,
     SiteRow,
     SiteStatusRow,
+    new_id,
     utcnow,
 )
 from edgewise.model import placement
@@ -88,17 +89,9 @@ def create_instance(
     tenant_id: str | None = None,
 ) -> NsInstanceRow:
     """A NOT_INSTANTIATED NS instance of an onboarded, enabled NSD (which becomes IN_USE)."""
+    owner = owner_of_new_instance(session, principal, nsd_info_id, tenant_id)
     nsd = get_item(session, principal, CatalogKind.NSD, nsd_info_id)
-    if nsd.onboarding_state != "ONBOARDED" or nsd.descriptor_id is None:
-        raise Conflict(f"NSD {nsd_info_id} is {nsd.onboarding_state}; onboard its content first")
-    if nsd.operational_state != "ENABLED":
-        raise Conflict(f"NSD {nsd_info_id} is DISABLED; enable it to create NS instances from it")
-    owner = owner_for_new(principal, tenant_id, shared_allowed=True)
-    if nsd.tenant_id is not None and owner != nsd.tenant_id:
-        raise Invalid(
-            "the NSD belongs to another tenant",
-            [InputProblem("nsdId", f"NSD {nsd_info_id} is private to tenant {nsd.tenant_id}")],
-        )
+    assert nsd.descriptor_id is not None  # onboarded
     row = NsInstanceRow(
         tenant_id=owner,
         nsd_info_id=nsd.id,
@@ -112,6 +105,24 @@ def create_instance(
     session.flush()
     notifications.emit(session, row, notifications.IDENTIFIER_CREATION, _identity(row))
     return row
+
+
+def owner_of_new_instance(
+    session: Session, principal: Principal, nsd_info_id: str, tenant_id: str | None
+) -> str | None:
+    """The tenant of a new NS instance of the NSD; refuses an NSD that cannot be used."""
+    nsd = get_item(session, principal, CatalogKind.NSD, nsd_info_id)
+    if nsd.onboarding_state != "ONBOARDED" or nsd.descriptor_id is None:
+        raise Conflict(f"NSD {nsd_info_id} is {nsd.onboarding_state}; onboard its content first")
+    if nsd.operational_state != "ENABLED":
+        raise Conflict(f"NSD {nsd_info_id} is DISABLED; enable it to create NS instances from it")
+    owner = owner_for_new(principal, tenant_id, shared_allowed=True)
+    if nsd.tenant_id is not None and owner != nsd.tenant_id:
+        raise Invalid(
+            "the NSD belongs to another tenant",
+            [InputProblem("nsdId", f"NSD {nsd_info_id} is private to tenant {nsd.tenant_id}")],
+        )
+    return owner
 
 
 def get_instance(session: Session, principal: Principal, ns_id: str) -> NsInstanceRow:
@@ -168,7 +179,7 @@ def instantiate(
     row = _for_operation(session, principal, ns_id, NsState.NOT_INSTANTIATED, "instantiate")
     nsd_row = session.get(CatalogItemRow, row.nsd_info_id)
     assert nsd_row is not None  # the foreign key keeps it
-    nsd = _load_nsd(nsd_row)
+    nsd = load_nsd(nsd_row)
     if flavour_id != nsd.flavour_id:
         why = "missing" if flavour_id is None else f"{flavour_id!r} is not a flavour of the NSD"
         raise Invalid(
@@ -308,7 +319,7 @@ def list_operations(session: Session, principal: Principal) -> Sequence[NsLcmOpO
     return session.scalars(query.order_by(NsLcmOpOccRow.id)).all()
 
 
-def advance(session: Session, now: datetime | None = None, *, limit: int = 200) -> list[str]:
+def advance(session: Session, now: datetime | None = None, *, limit: int = 20000) -> list[str]:
     """Moves PROCESSING occurrences on from the sites' reports; returns the ids it finished.
 
     Safe to run on every replica at once: each finish is a conditional UPDATE that only one
@@ -320,8 +331,9 @@ def advance(session: Session, now: datetime | None = None, *, limit: int = 200) 
     operations = session.scalars(
         select(NsLcmOpOccRow).where(NsLcmOpOccRow.state.in_(moving)).limit(limit)
     ).all()
+    statuses = _statuses(session, [site for op in operations for site in op.targets])
     for op in operations:
-        progress = _progress(session, op)
+        progress = _progress(session, op, statuses)
         if progress.pending and _aware(op.deadline) > moment:
             if progress.done != op.sites_done:
                 op.sites_done = progress.done
@@ -373,13 +385,25 @@ class Progress:
         return {"status": 500, "title": "the operation did not complete", "detail": detail}
 
 
-def _progress(session: Session, op: NsLcmOpOccRow) -> Progress:
-    statuses = {
-        row.site_id: row
-        for row in session.scalars(
-            select(SiteStatusRow).where(SiteStatusRow.site_id.in_(list(op.targets)))
+def _statuses(session: Session, site_ids: Sequence[str]) -> dict[str, SiteStatusRow]:
+    found: dict[str, SiteStatusRow] = {}
+    unique = list(dict.fromkeys(site_ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        found.update(
+            (row.site_id, row)
+            for row in session.scalars(
+                select(SiteStatusRow).where(SiteStatusRow.site_id.in_(chunk))
+            )
         )
-    }
+    return found
+
+
+def _progress(
+    session: Session, op: NsLcmOpOccRow, statuses: dict[str, SiteStatusRow] | None = None
+) -> Progress:
+    if statuses is None:
+        statuses = _statuses(session, list(op.targets))
     done = 0
     failed: dict[str, str] = {}
     pending: list[str] = []
@@ -476,6 +500,7 @@ def _start(
 ) -> NsLcmOpOccRow:
     now = utcnow()
     op = NsLcmOpOccRow(
+        id=new_id(),
         ns_instance_id=row.id,
         tenant_id=row.tenant_id,
         operation=operation.value,
@@ -489,7 +514,6 @@ def _start(
         sites_done=0,
     )
     session.add(op)
-    session.flush()
     _announce(session, row, op, "START")
     return op
 
@@ -526,7 +550,7 @@ def plan_placement(
     row = get_instance(session, principal, ns_id)
     nsd_row = session.get(CatalogItemRow, row.nsd_info_id)
     assert nsd_row is not None  # the foreign key keeps it
-    return _plan(session, principal, row, _load_nsd(nsd_row), ask)
+    return _plan(session, principal, row, load_nsd(nsd_row), ask)
 
 
 def _plan(
@@ -537,7 +561,7 @@ def _plan(
     ask: placement.Request,
 ) -> placement.Placement:
     request = replace(ask, slots=max(1, len(nsd.vnf_profiles)), tenant_id=ns.tenant_id)
-    return placement.place(request, _candidates(session, principal, ns.id))
+    return placement.place(request, candidates(session, principal, ns.id))
 
 
 def _place(
@@ -567,7 +591,7 @@ def _place(
     return [rows[site_id] for site_id in chosen]
 
 
-def _candidates(session: Session, principal: Principal, ns_id: str) -> list[placement.Candidate]:
+def candidates(session: Session, principal: Principal, ns_id: str) -> list[placement.Candidate]:
     """Every site the caller sees, with the VNF slots its desired state already uses (the
     NS's own service, when it is there, does not count)."""
     query = select(SiteRow, DesiredStateRow.document).outerjoin(
@@ -596,10 +620,17 @@ def _rewrite(
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """Writes each site's next revision with its `services` entry in place of the NS's (None:
     without it), in bulk; returns the new revisions and the entries the sites had before."""
-    current = site_channel.get_documents(session, list(services))
+    return _rewrite_each(session, {site: (ns_id, entry) for site, entry in services.items()})
+
+
+def _rewrite_each(
+    session: Session, changes: dict[str, tuple[str, dict[str, Any] | None]]
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """`_rewrite` with a different NS at each site: {site: (ns id, its entry or None)}."""
+    current = site_channel.get_documents(session, list(changes))
     documents: dict[str, dict[str, Any]] = {}
     previous: dict[str, Any] = {}
-    for site_id, service in services.items():
+    for site_id, (ns_id, service) in changes.items():
         document = current[site_id].document
         entries = document.get("services", [])
         previous[site_id] = next((e for e in entries if e.get("id") == ns_id), None)
@@ -608,7 +639,62 @@ def _rewrite(
     return site_channel.write_documents(session, current, documents), previous
 
 
-def _load_nsd(row: CatalogItemRow) -> Nsd:
+def instantiate_each(
+    session: Session,
+    nsd_row: CatalogItemRow,
+    sites: Sequence[SiteRow],
+    *,
+    name: str,
+    tenant_id: str | None,
+    timeout: timedelta = DEFAULT_TIMEOUT,
+) -> dict[str, tuple[str, str]]:
+    """A new NS instance of the NSD on each site, instantiated at once (a rollout's wave): one
+    bulk write of the sites' documents; returns {site: (NS instance id, operation id)}."""
+    nsd = load_nsd(nsd_row)
+    try:
+        template = service_from_nsd(nsd, service_id="", name=name, tenant="").to_document()
+    except NotDeployable as exc:
+        raise Invalid(
+            f"NSD {nsd_row.descriptor_id} cannot run on a site",
+            [InputProblem("nsdId", problem) for problem in exc.problems],
+        ) from exc
+    instances = {
+        site.id: NsInstanceRow(
+            id=new_id(),
+            tenant_id=tenant_id,
+            nsd_info_id=nsd_row.id,
+            nsd_id=nsd_row.descriptor_id,
+            name=f"{name}-{site.name}"[:255],
+            description=f"rollout {name}",
+            state=NsState.NOT_INSTANTIATED.value,
+            flavour_id=nsd.flavour_id,
+            site_ids=[site.id],
+        )
+        for site in sites
+    }
+    session.add_all(instances.values())
+    nsd_row.usage_state = "IN_USE"
+    session.flush()
+    revisions, _ = _rewrite_each(
+        session,
+        {
+            site.id: (ns.id, template | {"id": ns.id, "name": ns.name, "tenant": site.tenant_id})
+            for site in sites
+            for ns in (instances[site.id],)
+        },
+    )
+    started: dict[str, tuple[str, str]] = {}
+    for site_id, ns in instances.items():
+        notifications.emit(session, ns, notifications.IDENTIFIER_CREATION, _identity(ns))
+        op = _start(
+            session, ns, OpType.INSTANTIATE, params={"nsFlavourId": nsd.flavour_id},
+            targets={site_id: revisions[site_id]}, previous={site_id: None}, timeout=timeout,
+        )  # fmt: skip
+        started[site_id] = (ns.id, op.id)
+    return started
+
+
+def load_nsd(row: CatalogItemRow) -> Nsd:
     assert row.content is not None
     result = load_bytes(row.content, "package.zip" if row.content[:2] == b"PK" else "nsd.yaml")
     if not isinstance(result.descriptor, Nsd):

@@ -270,3 +270,42 @@ class NotificationRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_error: Mapped[str | None] = mapped_column(String(1024), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RolloutRow(Base):
+    """An NSD rolled out to many sites in waves, one NS instance per site."""
+
+    __tablename__ = "rollouts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="RESTRICT"), index=True, default=None
+    )
+    name: Mapped[str] = mapped_column(String(63))
+    nsd_info_id: Mapped[str] = mapped_column(ForeignKey("catalog_items.id", ondelete="RESTRICT"))
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    batch_size: Mapped[int] = mapped_column(Integer)
+    max_failures: Mapped[int] = mapped_column(Integer)
+    failure_base: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer)
+    waves: Mapped[int] = mapped_column(Integer)
+    wave: Mapped[int] = mapped_column(Integer, default=-1)
+    reason: Mapped[str | None] = mapped_column(String(1024), default=None)
+    rejected: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state_entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RolloutSiteRow(Base):
+    """One site of a rollout: its wave, and the NS instance and operation that put it there."""
+
+    __tablename__ = "rollout_sites"
+    rollout_id: Mapped[str] = mapped_column(
+        ForeignKey("rollouts.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    wave: Mapped[int] = mapped_column(Integer, index=True)
+    state: Mapped[str] = mapped_column(String(10), default="PENDING", index=True)
+    ns_instance_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    op_id: Mapped[str | None] = mapped_column(String(36), default=None)

@@ -1,0 +1,282 @@
+"""Rollouts: an NSD rolled out to a fleet — the sites a label selector or a site group names —
+in waves of `batch_size` sites, each site with its own NS instance (so that it can be healed,
+updated or removed alone).
+
+The sites are chosen when the rollout is created (placement: labels, kind, free slots; the
+others are kept with their reason). `advance`, run by every replica's tracker, moves RUNNING
+rollouts on: it settles the sites of the wave in progress from their operations, pauses the
+rollout when more than `max_failures` sites failed since it was (re)started, and otherwise
+starts the next wave. pause / resume / abort are the operator's; state lives in the store.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from edgewise.central.services import nslcm
+from edgewise.central.services.access import Principal, ensure_writable, get_visible, visible
+from edgewise.central.services.catalog import CatalogKind, get_item
+from edgewise.central.services.errors import Conflict, InputProblem, Invalid, NotFound
+from edgewise.central.store.tables import (
+    CatalogItemRow,
+    NsLcmOpOccRow,
+    RolloutRow,
+    RolloutSiteRow,
+    SiteGroupMemberRow,
+    SiteRow,
+    utcnow,
+)
+from edgewise.model import placement
+
+MAX_REJECTIONS_KEPT = 50
+SETTLED = {
+    "COMPLETED": "DONE",
+    "FAILED_TEMP": "FAILED",
+    "FAILED": "FAILED",
+    "ROLLED_BACK": "FAILED",
+}
+
+
+class RolloutState(StrEnum):
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    ABORTED = "ABORTED"
+    COMPLETED = "COMPLETED"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which sites: a label selector and/or a site group, optionally one kind of site."""
+
+    selector: placement.Request
+    group_id: str | None = None
+
+
+def create(
+    session: Session,
+    principal: Principal,
+    *,
+    name: str,
+    nsd_info_id: str,
+    target: Target,
+    batch_size: int,
+    max_failures: int,
+    tenant_id: str | None = None,
+) -> RolloutRow:
+    """Chooses the sites now and starts RUNNING; the first wave starts on the next advance."""
+    ns_owner = nslcm.owner_of_new_instance(session, principal, nsd_info_id, tenant_id)
+    nsd = get_item(session, principal, CatalogKind.NSD, nsd_info_id)
+    slots = max(1, len(nslcm.load_nsd(nsd).vnf_profiles))
+    candidates = nslcm.candidates(session, principal, "")
+    if target.group_id is not None:
+        members = set(
+            session.scalars(
+                select(SiteGroupMemberRow.site_id).where(
+                    SiteGroupMemberRow.group_id == target.group_id
+                )
+            )
+        )
+        if not members:
+            raise Invalid(
+                "the site group is empty or does not exist",
+                [InputProblem("group", f"{target.group_id}: no site to roll out to")],
+            )
+        candidates = [c for c in candidates if c.id in members]
+    request = replace(target.selector, slots=slots, tenant_id=ns_owner, sites=(), count=None)
+    plan = placement.place(request, candidates)
+    if not plan.chosen:
+        raise Invalid(
+            "no site to roll out to",
+            [InputProblem("selector", r.site_name + ": " + r.reason) for r in plan.rejected[:20]]
+            or [InputProblem("selector", "no site matches")],
+        )
+    chosen = sorted(plan.chosen, key=lambda c: (c.name, c.id))
+    waves = (len(chosen) + batch_size - 1) // batch_size
+    rollout = RolloutRow(
+        tenant_id=ns_owner,
+        name=name,
+        nsd_info_id=nsd.id,
+        state=RolloutState.RUNNING.value,
+        batch_size=batch_size,
+        max_failures=max_failures,
+        total=len(chosen),
+        waves=waves,
+        rejected=[
+            {"siteId": r.site_id, "siteName": r.site_name, "reason": r.reason}
+            for r in plan.rejected[:MAX_REJECTIONS_KEPT]
+        ],
+    )
+    session.add(rollout)
+    session.flush()
+    session.add_all(
+        RolloutSiteRow(rollout_id=rollout.id, site_id=c.id, wave=i // batch_size)
+        for i, c in enumerate(chosen)
+    )
+    session.flush()
+    return rollout
+
+
+def get(session: Session, principal: Principal, rollout_id: str) -> RolloutRow:
+    return get_visible(session, RolloutRow, rollout_id, principal, what="rollout")
+
+
+def list_all(session: Session, principal: Principal) -> Sequence[RolloutRow]:
+    query = select(RolloutRow).where(visible(principal, RolloutRow))
+    return session.scalars(query.order_by(RolloutRow.created_at, RolloutRow.id)).all()
+
+
+def counts(session: Session, rollout_id: str) -> dict[str, int]:
+    """How many of the rollout's sites are PENDING, RUNNING, DONE, FAILED, SKIPPED."""
+    rows = session.execute(
+        select(RolloutSiteRow.state, func.count())
+        .where(RolloutSiteRow.rollout_id == rollout_id)
+        .group_by(RolloutSiteRow.state)
+    )
+    found = Counter({state: int(count) for state, count in rows})
+    return {state: found.get(state, 0) for state in ("PENDING", "RUNNING", "DONE", "FAILED",
+                                                     "SKIPPED")}  # fmt: skip
+
+
+def failed_sites(session: Session, rollout_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(RolloutSiteRow.site_id, SiteRow.name, RolloutSiteRow.op_id)
+        .join(SiteRow, SiteRow.id == RolloutSiteRow.site_id)
+        .where(RolloutSiteRow.rollout_id == rollout_id, RolloutSiteRow.state == "FAILED")
+        .limit(limit)
+    )
+    return [{"siteId": s, "siteName": n, "nsLcmOpOccId": o} for s, n, o in rows]
+
+
+def pause(session: Session, principal: Principal, rollout_id: str) -> RolloutRow:
+    """No new wave starts; the sites of the wave in progress finish."""
+    return _move(session, principal, rollout_id, (RolloutState.RUNNING,), RolloutState.PAUSED,
+                 reason="paused by the operator")  # fmt: skip
+
+
+def resume(session: Session, principal: Principal, rollout_id: str) -> RolloutRow:
+    """Runs again, with a fresh failure budget of `max_failures`."""
+    rollout = _move(session, principal, rollout_id, (RolloutState.PAUSED,), RolloutState.RUNNING,
+                    reason=None)  # fmt: skip
+    rollout.failure_base = counts(session, rollout.id)["FAILED"]
+    return rollout
+
+
+def abort(session: Session, principal: Principal, rollout_id: str) -> RolloutRow:
+    """Stops for good: sites not started are SKIPPED (those in progress finish)."""
+    rollout = _move(session, principal, rollout_id, (RolloutState.RUNNING, RolloutState.PAUSED),
+                    RolloutState.ABORTED, reason="aborted by the operator")  # fmt: skip
+    session.execute(
+        update(RolloutSiteRow)
+        .where(RolloutSiteRow.rollout_id == rollout.id, RolloutSiteRow.state == "PENDING")
+        .values(state="SKIPPED")
+    )
+    return rollout
+
+
+def advance(session: Session, now: datetime | None = None) -> None:
+    """One step of every RUNNING rollout (see the module's description)."""
+    moment = now or utcnow()
+    for rollout in session.scalars(
+        select(RolloutRow).where(RolloutRow.state == RolloutState.RUNNING.value)
+    ).all():
+        _settle(session, rollout.id)
+        tally = counts(session, rollout.id)
+        if tally["FAILED"] - rollout.failure_base > rollout.max_failures:
+            _enter(rollout, RolloutState.PAUSED, moment,
+                   f"{tally['FAILED'] - rollout.failure_base} site(s) failed; at most "
+                   f"{rollout.max_failures} may fail before the rollout pauses")  # fmt: skip
+            continue
+        if tally["RUNNING"]:
+            continue
+        if not tally["PENDING"]:
+            _enter(rollout, RolloutState.COMPLETED, moment, None)
+            continue
+        _start_wave(session, rollout)
+
+
+def _settle(session: Session, rollout_id: str) -> None:
+    running = session.execute(
+        select(RolloutSiteRow.site_id, NsLcmOpOccRow.state)
+        .join(NsLcmOpOccRow, NsLcmOpOccRow.id == RolloutSiteRow.op_id)
+        .where(RolloutSiteRow.rollout_id == rollout_id, RolloutSiteRow.state == "RUNNING")
+    ).all()
+    by_state: dict[str, list[str]] = {}
+    for site_id, op_state in running:
+        if op_state in SETTLED:
+            by_state.setdefault(SETTLED[op_state], []).append(site_id)
+    for state, sites in by_state.items():
+        for start in range(0, len(sites), 500):
+            session.execute(
+                update(RolloutSiteRow)
+                .where(
+                    RolloutSiteRow.rollout_id == rollout_id,
+                    RolloutSiteRow.site_id.in_(sites[start : start + 500]),
+                )
+                .values(state=state)
+            )
+
+
+def _start_wave(session: Session, rollout: RolloutRow) -> None:
+    wave = session.scalar(
+        select(func.min(RolloutSiteRow.wave)).where(
+            RolloutSiteRow.rollout_id == rollout.id, RolloutSiteRow.state == "PENDING"
+        )
+    )
+    assert wave is not None
+    members = session.scalars(
+        select(RolloutSiteRow).where(
+            RolloutSiteRow.rollout_id == rollout.id,
+            RolloutSiteRow.wave == wave,
+            RolloutSiteRow.state == "PENDING",
+        )
+    ).all()
+    sites = session.scalars(
+        select(SiteRow).where(SiteRow.id.in_([m.site_id for m in members]))
+    ).all()
+    nsd = session.get(CatalogItemRow, rollout.nsd_info_id)
+    if nsd is None:
+        raise NotFound(f"the rollout's NSD {rollout.nsd_info_id} is gone")
+    started = nslcm.instantiate_each(
+        session, nsd, sites, name=rollout.name, tenant_id=rollout.tenant_id
+    )
+    for member in members:
+        if member.site_id in started:
+            member.ns_instance_id, member.op_id = started[member.site_id]
+            member.state = "RUNNING"
+        else:  # the site was deleted since the rollout began
+            member.state = "SKIPPED"
+    rollout.wave = wave
+
+
+def _move(
+    session: Session,
+    principal: Principal,
+    rollout_id: str,
+    allowed: tuple[RolloutState, ...],
+    to: RolloutState,
+    *,
+    reason: str | None,
+) -> RolloutRow:
+    rollout = get(session, principal, rollout_id)
+    ensure_writable(principal, rollout, what="rollout")
+    if rollout.state not in allowed:
+        raise Conflict(
+            f"rollout {rollout_id} is {rollout.state}; it can be {to.value.lower()} only when "
+            + " or ".join(s.value for s in allowed)
+        )
+    _enter(rollout, to, utcnow(), reason)
+    return rollout
+
+
+def _enter(rollout: RolloutRow, state: RolloutState, moment: datetime, reason: str | None) -> None:
+    rollout.state = state.value
+    rollout.state_entered_at = moment
+    rollout.reason = reason
