@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -167,3 +168,17 @@ def test_ns_place_dry_run_instantiate_and_follow(central: dict[str, str]) -> Non
     waited = edgewise("ns", "terminate", ns, "--timeout", "1", env=central)
     assert waited.returncode == 1
     assert f"has operation {op['id']} (INSTANTIATE) PROCESSING" in waited.stderr
+
+
+def test_the_central_writes_header_names_in_their_canonical_case(central: dict[str, str]) -> None:
+    """Some clients (ETSI's conformance library) compare header names case-sensitively."""
+    host, port = central["EDGEWISE_CENTRAL"].removeprefix("http://").rstrip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(b"GET /nslcm/api_versions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(4096):
+            answer += chunk
+    head, _, body = answer.decode().partition("\r\n\r\n")
+    assert "\r\nContent-Type: application/json" in head
+    assert "\r\nVersion: 2.6.1" in head
+    assert json.loads(body) == {"uriPrefix": "/nslcm/v1", "apiVersions": [{"version": "2.6.1"}]}

@@ -15,6 +15,7 @@ from edgewise import __version__
 from edgewise.central.api import catalog, nslcm, rollouts, sites, tenants
 from edgewise.central.api.catalog import UPLOAD_LIMITS
 from edgewise.central.api.deps import get_caller
+from edgewise.central.api.headers import CanonicalHeaderNames
 from edgewise.central.api.limits import BodySizeLimit
 from edgewise.central.api.problems import install_problem_handlers
 from edgewise.central.config import CentralSettings
@@ -94,6 +95,14 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
         described: dict[str, Any] = request.app.state.runtime.describe()
         return described
 
+    for api in ("nsd", "vnfpkgm", "nslcm"):  # SOL013: the version-independent list too
+        app.add_api_route(
+            f"/{api}/api_versions",
+            _api_versions(f"/{api}/v1"),
+            methods=["GET"],
+            tags=["service"],
+            operation_id=f"apiVersions_{api}",
+        )
     for prefix in ("/nsd/v1", "/vnfpkgm/v1", "/nslcm/v1"):
         app.add_api_route(
             f"{prefix}/api_versions",
@@ -102,6 +111,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
             tags=["service"],
             operation_id=f"apiVersions{prefix.replace('/', '_')}",
         )
+    app.add_middleware(CanonicalHeaderNames)  # outermost: sees every header the others add
     return app
 
 

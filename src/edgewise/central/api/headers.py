@@ -1,0 +1,31 @@
+"""Response header names in their canonical case (`Content-Type`, `Location`, `Link`).
+
+HTTP header names are case-insensitive and ASGI hands them over in lower case; some clients
+(ETSI's own conformance library among them) compare them case-sensitively. uvicorn writes the
+names as given, so this middleware gives them the case everyone writes in specifications.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def canonical(name: bytes) -> bytes:
+    return b"-".join(part[:1].upper() + part[1:] for part in name.split(b"-"))
+
+
+class CanonicalHeaderNames:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_canonical(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [(canonical(k), v) for k, v in message.get("headers", [])]
+            await send(message)
+
+        await self.app(scope, receive, send_canonical)
