@@ -396,3 +396,86 @@ def test_cancel_then_fail_and_delete_takes_the_service_off_the_sites(central: Ce
     assert desired(central, acme, site)["document"]["services"] == []
     bad_mode = client.post(f"{location}/cancel", json={"cancelMode": "NOW"}, headers=acme.headers)
     assert bad_mode.status_code in (400, 404)
+
+
+def test_update_configs_and_sites_heal_and_what_is_not_supported(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    nsd = onboard_nsd(central, central.admin)
+    first, second = add_sites(central, acme, "first", "second")
+    ns = create_ns(central, acme, nsd)
+
+    def settle(location: str, *sites: str) -> None:
+        for site in sites:
+            document = desired(central, acme, site)
+            entries = [{"id": e["id"], "state": "ready", "vnfs": []}
+                       for e in document["document"]["services"]]  # fmt: skip
+            report(central, site, document["revision"], entries)
+        follow(central, acme, location, "COMPLETED")
+
+    settle(instantiate_on(central, acme, ns["id"], first), first)
+    update = f"{NS}/{ns['id']}/update"
+    accept_all = {
+        "updateType": "MODIFY_VNF_INFORMATION",
+        "modifyVnfInfoData": [
+            {"vnfInstanceId": "firewall", "vnfConfigurableProperties": {"default_action": "accept"}}
+        ],
+    }
+    changed = client.post(update, json=accept_all, headers=acme.headers)
+    assert changed.status_code == 202, changed.text
+    (entry,) = desired(central, acme, first)["document"]["services"]
+    firewall = next(v for v in entry["vnfs"] if v["name"] == "firewall")
+    assert firewall["config"]["default_action"] == "accept"
+    assert len(firewall["config"]["rules"]) == 5  # merged over, not replaced
+    settle(changed.headers["Location"], first)
+
+    moved = client.post(update, json={"updateType": "CHANGE_SITES", "changeSitesData": {
+        "add": ["second"], "remove": [first]}}, headers=acme.headers)  # fmt: skip
+    assert moved.status_code == 202, moved.text
+    assert desired(central, acme, first)["document"]["services"] == []
+    (entry,) = desired(central, acme, second)["document"]["services"]
+    assert entry["tenant"] == acme.tenant_id
+    assert next(v for v in entry["vnfs"] if v["name"] == "firewall")["config"][
+        "default_action"] == "accept"  # fmt: skip
+    settle(moved.headers["Location"], first, second)
+    assert client.get(f"{NS}/{ns['id']}", headers=acme.headers).json()["sites"] == [second]
+
+    before = desired(central, acme, second)["revision"]
+    healed = client.post(f"{NS}/{ns['id']}/heal", json={"degreeHealing": "HEAL_RESTORE"},
+                         headers=acme.headers)  # fmt: skip
+    assert healed.status_code == 202, healed.text
+    assert desired(central, acme, second)["revision"] == before + 1
+    settle(healed.headers["Location"], second)
+
+    wrong = [
+        ({"updateType": "ADD_VNF"}, 422, "Edgewise supports MODIFY_VNF_INFORMATION"),
+        ({"updateType": "MODIFY_VNF_INFORMATION", "modifyVnfInfoData": [
+            {"vnfInstanceId": "ids", "vnfConfigurableProperties": {}}]}, 400,
+         "'ids': the NS's VNFs are firewall, nat"),
+        ({"updateType": "CHANGE_SITES", "changeSitesData": {"remove": ["first"]}}, 400,
+         "not a site of this NS instance"),
+        ({"updateType": "CHANGE_SITES", "changeSitesData": {"add": [second]}}, 400,
+         "already a site of it"),
+    ]  # fmt: skip
+    for body, status, needle in wrong:
+        answer = client.post(update, json=body, headers=acme.headers)
+        assert answer.status_code == status, (body, answer.text)
+        assert needle in answer.text, answer.text
+    scaled = client.post(f"{NS}/{ns['id']}/scale", json={"scaleType": "SCALE_NS"},
+                         headers=acme.headers)  # fmt: skip
+    assert scaled.status_code == 422
+    assert "CHANGE_SITES" in scaled.text
+
+
+def test_continue_waits_again_for_slow_sites(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    nsd = onboard_nsd(central, central.admin)
+    (site,) = add_sites(central, acme, "slow")
+    ns = create_ns(central, acme, nsd)
+    location = instantiate_on(central, acme, ns["id"], site)
+    assert client.post(f"{location}/continue", headers=acme.headers).status_code == 409
+    client.post(f"{location}/cancel", headers=acme.headers)
+    revision = desired(central, acme, site)["revision"]
+    assert client.post(f"{location}/continue", headers=acme.headers).status_code == 202
+    assert desired(central, acme, site)["revision"] == revision  # nothing re-issued
+    report(central, site, revision, [{"id": ns["id"], "state": "ready", "vnfs": []}])
+    follow(central, acme, location, "COMPLETED")

@@ -477,3 +477,126 @@ def fail_op_occ(
 ) -> dict[str, Any]:
     """Marks a FAILED_TEMP operation FAILED for good."""
     return op_occ(nslcm.fail(session, caller, op_occ_id), str(request.base_url))
+
+
+class HealNsRequest(BaseModel):
+    """SOL005 HealNsRequest: Edgewise re-issues the NS's desired state on every site."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class UpdateNsRequest(BaseModel):
+    """SOL005 UpdateNsRequest. Edgewise acts on MODIFY_VNF_INFORMATION (`modifyVnfInfoData`:
+    VNF name as `vnfInstanceId`, new configuration as `vnfConfigurableProperties`) and on its
+    own CHANGE_SITES (`changeSitesData`: `add` and `remove`, site ids or names)."""
+
+    model_config = ConfigDict(extra="allow")
+    updateType: str | None = Field(default=None, description="required")
+    modifyVnfInfoData: list[dict[str, Any]] = Field(default_factory=list)
+    changeSitesData: dict[str, list[str]] = Field(default_factory=dict)
+
+    def change(self) -> nslcm.Change:
+        if self.updateType is None:
+            raise Invalid("the update is not valid", [InputProblem("updateType", "missing")])
+        if self.updateType not in UPDATE_TYPES:
+            raise Unprocessable(
+                "this update type is not supported",
+                [InputProblem("updateType", f"{self.updateType!r}: Edgewise supports "
+                              + ", ".join(UPDATE_TYPES))],
+            )  # fmt: skip
+        configs: dict[str, dict[str, Any]] = {}
+        problems = []
+        for index, item in enumerate(self.modifyVnfInfoData):
+            name, props = item.get("vnfInstanceId"), item.get("vnfConfigurableProperties")
+            if not isinstance(name, str) or not isinstance(props, dict):
+                problems.append(InputProblem(
+                    f"modifyVnfInfoData[{index}]",
+                    "needs vnfInstanceId (a VNF's name) and vnfConfigurableProperties (an object)",
+                ))  # fmt: skip
+            else:
+                configs[name] = props
+        unknown = set(self.changeSitesData) - {"add", "remove"}
+        if unknown:
+            problems.append(InputProblem("changeSitesData", "only 'add' and 'remove' are known"))
+        if problems:
+            raise Invalid("the update is not valid", problems)
+        if self.updateType == "MODIFY_VNF_INFORMATION" and not configs:
+            raise Invalid("nothing to update", [InputProblem("modifyVnfInfoData", "empty")])
+        if self.updateType == "CHANGE_SITES" and not any(self.changeSitesData.values()):
+            raise Invalid("nothing to update", [InputProblem("changeSitesData", "empty")])
+        return nslcm.Change(
+            configs,
+            tuple(self.changeSitesData.get("add", [])),
+            tuple(self.changeSitesData.get("remove", [])),
+        )
+
+
+UPDATE_TYPES = ("MODIFY_VNF_INFORMATION", "CHANGE_SITES")
+
+
+@router.post(
+    "/ns_instances/{nsInstanceId}/heal",
+    status_code=202,
+    operation_id="healNs",
+    response_class=Response,
+)
+def heal_ns(
+    ns_instance_id: NsInstanceId,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    body: HealNsRequest | None = None,
+) -> Response:
+    """Every site of the NS re-checks its service against the kernel and repairs it."""
+    params = body.model_dump(mode="json") if body else {}
+    return _accepted(request, nslcm.heal(session, caller, ns_instance_id, params=params))
+
+
+@router.post(
+    "/ns_instances/{nsInstanceId}/update",
+    status_code=202,
+    operation_id="updateNs",
+    response_class=Response,
+)
+def update_ns(
+    ns_instance_id: NsInstanceId,
+    body: UpdateNsRequest,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+) -> Response:
+    nslcm.get_instance(session, caller, ns_instance_id)  # another tenant's: 404 before 400
+    op = nslcm.update_ns(
+        session, caller, ns_instance_id, change=body.change(),
+        params=body.model_dump(mode="json", exclude_none=True),
+    )  # fmt: skip
+    return _accepted(request, op)
+
+
+@router.post(
+    "/ns_instances/{nsInstanceId}/scale",
+    status_code=202,
+    operation_id="scaleNs",
+    response_class=Response,
+)
+def scale_ns(ns_instance_id: NsInstanceId, session: SessionDep, caller: CallerDep) -> Response:
+    """Not yet: a site runs one instance of each VNF of a chain."""
+    nslcm.get_instance(session, caller, ns_instance_id)
+    raise Unprocessable(
+        "scaling is not supported yet",
+        [InputProblem("scaleType", "a site runs one instance of each VNF of the chain; scale "
+                      "out over sites with update CHANGE_SITES or a rollout")],
+    )  # fmt: skip
+
+
+@router.post(
+    "/ns_lcm_op_occs/{nsLcmOpOccId}/continue",
+    status_code=202,
+    operation_id="continueNsLcmOpOcc",
+    response_class=Response,
+)
+def continue_op_occ(
+    op_occ_id: OpOccId, request: Request, session: SessionDep, caller: CallerDep
+) -> Response:
+    """A FAILED_TEMP operation waits for its sites again, with a new deadline."""
+    return _accepted(request, nslcm.continue_(session, caller, op_occ_id))

@@ -206,6 +206,123 @@ def instantiate(
     )  # fmt: skip
 
 
+def heal(
+    session: Session,
+    principal: Principal,
+    ns_id: str,
+    *,
+    params: dict[str, Any],
+    timeout: timedelta = DEFAULT_TIMEOUT,
+) -> NsLcmOpOccRow:
+    """Every site gets a fresh revision of what it should run: its controller checks the whole
+    service against the kernel and repairs what drifted (sites also heal on their own)."""
+    row = _for_operation(session, principal, ns_id, NsState.INSTANTIATED, "heal")
+    current = site_channel.get_documents(session, row.site_ids)
+    entries = {s: _entry(current[s].document, row.id) for s in row.site_ids}
+    targets, previous = _rewrite(session, row.id, entries)
+    return _start(
+        session, row, OpType.HEAL, params=params, targets=targets, previous=previous,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def update_ns(
+    session: Session,
+    principal: Principal,
+    ns_id: str,
+    *,
+    change: Change,
+    params: dict[str, Any],
+    timeout: timedelta = DEFAULT_TIMEOUT,
+) -> NsLcmOpOccRow:
+    """Changes VNF configurations on every site of the NS, and/or adds and removes sites."""
+    row = _for_operation(session, principal, ns_id, NsState.INSTANTIATED, "update")
+    current = site_channel.get_documents(session, row.site_ids)
+    template = next(
+        (e for s in row.site_ids if (e := _entry(current[s].document, row.id)) is not None), None
+    )
+    if template is None:
+        raise Conflict(f"NS instance {ns_id} runs on no site; instantiate it again instead")
+    template = _configured(template, change.vnf_configs)
+    entries: dict[str, dict[str, Any] | None] = {
+        s: _configured(e, change.vnf_configs)
+        for s in row.site_ids
+        if (e := _entry(current[s].document, row.id)) is not None
+    }
+    if change.add_sites:
+        nsd_row = session.get(CatalogItemRow, row.nsd_info_id)
+        assert nsd_row is not None  # the foreign key keeps it
+        ask = placement.Request(slots=0, sites=change.add_sites)
+        for site in _place(session, principal, row, load_nsd(nsd_row), ask):
+            if site.id in entries:
+                raise Invalid(
+                    "the update adds a site the NS already runs on",
+                    [InputProblem("changeSitesData.add", f"{site.name}: already a site of it")],
+                )
+            entries[site.id] = template | {"tenant": site.tenant_id}
+    for ref in change.remove_sites:
+        site_id = _site_ref(session, row, ref)
+        entries[site_id] = None
+    targets, previous = _rewrite(session, row.id, entries)
+    return _start(
+        session, row, OpType.UPDATE, params=params, targets=targets, previous=previous,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Change:
+    """An update: config properties per VNF name (merged over the current ones), sites to add
+    (ids or names) and sites to remove."""
+
+    vnf_configs: dict[str, dict[str, Any]]
+    add_sites: tuple[str, ...] = ()
+    remove_sites: tuple[str, ...] = ()
+
+
+def _entry(document: dict[str, Any], ns_id: str) -> dict[str, Any] | None:
+    return next((e for e in document.get("services", []) if e.get("id") == ns_id), None)
+
+
+def _configured(entry: dict[str, Any], configs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The service entry with each named VNF's config merged with its new properties."""
+    names = {v["name"] for v in entry.get("vnfs", [])}
+    unknown = sorted(set(configs) - names)
+    if unknown:
+        raise Invalid(
+            "the update names VNFs the NS does not have",
+            [
+                InputProblem(
+                    "modifyVnfInfoData", f"{name!r}: the NS's VNFs are " + ", ".join(sorted(names))
+                )
+                for name in unknown
+            ],
+        )
+    vnfs = [
+        v | {"config": v.get("config", {}) | configs[v["name"]]} if v["name"] in configs else v
+        for v in entry.get("vnfs", [])
+    ]
+    return entry | {"vnfs": vnfs}
+
+
+def _site_ref(session: Session, ns: NsInstanceRow, ref: str) -> str:
+    for site_id in ns.site_ids:
+        site = session.get(SiteRow, site_id)
+        if site is not None and ref in (site.id, site.name):
+            return site.id
+    raise Invalid(
+        "the update removes a site the NS does not run on",
+        [InputProblem("changeSitesData.remove", f"{ref!r}: not a site of this NS instance")],
+    )
+
+
+def continue_(session: Session, principal: Principal, op_id: str) -> NsLcmOpOccRow:
+    """FAILED_TEMP -> PROCESSING: waits again (a new deadline) without re-issuing anything —
+    for sites that were only slow or cut off."""
+    op, ns = _op_in(session, principal, op_id, (OpState.FAILED_TEMP,), "continued")
+    return _restart(session, ns, op, OpState.PROCESSING, DEFAULT_TIMEOUT)
+
+
 def terminate(
     session: Session,
     principal: Principal,
@@ -479,13 +596,24 @@ def _completed(session: Session, op: NsLcmOpOccRow, state: OpState) -> None:
         if op.operation == OpType.INSTANTIATE:
             ns.site_ids = []
             ns.flavour_id = None
+        elif op.operation == OpType.UPDATE:
+            ns.site_ids = _sites_running(session, ns, op)
         return
+    if op.operation == OpType.UPDATE:
+        ns.site_ids = _sites_running(session, ns, op)
     if op.operation == OpType.INSTANTIATE:
         ns.state = NsState.INSTANTIATED.value
     elif op.operation == OpType.TERMINATE:
         ns.state = NsState.NOT_INSTANTIATED.value
         ns.site_ids = []
         ns.flavour_id = None
+
+
+def _sites_running(session: Session, ns: NsInstanceRow, op: NsLcmOpOccRow) -> list[str]:
+    """The sites whose desired state holds the NS, among those it ran on and those touched."""
+    candidates = list(dict.fromkeys([*ns.site_ids, *op.targets]))
+    documents = site_channel.get_documents(session, candidates)
+    return [s for s in candidates if _entry(documents[s].document, ns.id) is not None]
 
 
 def _start(
