@@ -182,3 +182,34 @@ def test_the_central_writes_header_names_in_their_canonical_case(central: dict[s
     assert "\r\nContent-Type: application/json" in head
     assert "\r\nVersion: 2.6.1" in head
     assert json.loads(body) == {"uriPrefix": "/nslcm/v1", "apiVersions": [{"version": "2.6.1"}]}
+
+
+def test_rollout_start_show_pause_resume_abort(central: dict[str, str]) -> None:
+    tenant = json.loads(edgewise("--json", "tenant", "add", "rollco", env=central).stdout)["id"]
+    onboarded = edgewise("--json", "catalog", "onboard", str(SAMPLES / "vcpe-nsd.yaml"),
+                         "--tenant", tenant, env=central)  # fmt: skip
+    nsd = json.loads(onboarded.stdout)[0]["id"]
+    for index in range(3):
+        edgewise("site", "add", f"roll-{index}", "--label", "fleet=roll", "--tenant", tenant,
+                 env=central)  # fmt: skip
+    started = edgewise("--json", "rollout", "start", nsd, "--name", "wave", "--labels",
+                       "fleet=roll", "--batch-size", "2", "--tenant", tenant, "--no-wait",
+                       env=central)  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    rollout = json.loads(started.stdout)
+    assert (rollout["state"], rollout["total"], rollout["waves"]) == ("RUNNING", 3, 2)
+    paused = edgewise("rollout", "pause", rollout["id"], env=central)
+    assert paused.returncode == 0, paused.stderr
+    assert "PAUSED" in paused.stdout
+    assert "paused by the operator" in paused.stdout
+    again = edgewise("rollout", "pause", rollout["id"], env=central)
+    assert again.returncode == 1
+    assert "it can be paused only when RUNNING" in again.stderr
+    assert "RUNNING" in edgewise("rollout", "resume", rollout["id"], env=central).stdout
+    assert "ABORTED" in edgewise("rollout", "abort", rollout["id"], env=central).stdout
+    listed = edgewise("rollout", "list", env=central)
+    assert "wave" in listed.stdout
+    assert "ABORTED" in listed.stdout
+    bad = edgewise("ns", "update", "some-id", "--set", "nodot=1", env=central)
+    assert bad.returncode == 2
+    assert "write VNF.property=JSON" in bad.stderr

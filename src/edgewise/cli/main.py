@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from edgewise.central.config import CentralSettings
-from edgewise.cli import catalog, demo, ns, simulate, site_controller, sites, tenants
+from edgewise.cli import catalog, demo, ns, rollouts, simulate, site_controller, sites, tenants
 from edgewise.cli.client import DEFAULT_CENTRAL, default_token
 from edgewise.cli.context import CliContext
 from edgewise.cli.errors import CliError
@@ -26,6 +26,7 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(sites.app, name="site")
 app.add_typer(sites.groups, name="site-group")
 app.add_typer(ns.app, name="ns")
+app.add_typer(rollouts.app, name="rollout")
 app.add_typer(tenants.tenants, name="tenant")
 app.add_typer(tenants.users, name="user")
 app.add_typer(tenants.tokens, name="token")

@@ -160,6 +160,65 @@ def place(
     _after_start(cli.client, response.headers["Location"], True, 300.0, cli.as_json)
 
 
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    ns_id: NsId,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help='VNF.property=JSON value, e.g. firewall.default_action="accept"'
+        ),
+    ] = None,
+    add_site: Annotated[list[str] | None, typer.Option(help="a site to add, repeatable")] = None,
+    remove_site: Annotated[
+        list[str] | None, typer.Option(help="a site to remove, repeatable")
+    ] = None,
+    wait: WaitOption = True,
+    timeout: TimeoutOption = 300.0,
+) -> None:
+    """Changes VNF configuration on every site of the NS, or adds and removes sites."""
+    cli = cli_context(ctx)
+    if set_ and (add_site or remove_site):
+        raise CliError("change configuration (--set) or sites (--add-site...), not both", 2)
+    if set_:
+        body: dict[str, Any] = {"updateType": "MODIFY_VNF_INFORMATION",
+                                "modifyVnfInfoData": vnf_changes(set_)}  # fmt: skip
+    elif add_site or remove_site:
+        sites = {"add": add_site or [], "remove": remove_site or []}
+        body = {"updateType": "CHANGE_SITES", "changeSitesData": sites}
+    else:
+        raise CliError("nothing to update: give --set, --add-site or --remove-site", 2)
+    response = cli.client.request("POST", f"{NS}/{ns_id}/update", json=body)
+    _after_start(cli.client, response.headers["Location"], wait, timeout, cli.as_json)
+
+
+def vnf_changes(assignments: list[str]) -> list[dict[str, Any]]:
+    """`firewall.default_action="accept"` -> modifyVnfInfoData entries, one per VNF."""
+    changes: dict[str, dict[str, Any]] = {}
+    for assignment in assignments:
+        target, sep, raw = assignment.partition("=")
+        vnf, dot, prop = target.partition(".")
+        if not sep or not dot or not vnf or not prop:
+            raise CliError(f"--set {assignment!r}: write VNF.property=JSON", 2)
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw  # a bare word is a string
+        changes.setdefault(vnf, {})[prop] = value
+    return [{"vnfInstanceId": v, "vnfConfigurableProperties": p} for v, p in changes.items()]
+
+
+@app.command("heal")
+def heal(
+    ctx: typer.Context, ns_id: NsId, wait: WaitOption = True, timeout: TimeoutOption = 300.0
+) -> None:
+    """Every site of the NS re-checks its service and repairs what drifted."""
+    cli = cli_context(ctx)
+    response = cli.client.request("POST", f"{NS}/{ns_id}/heal", json={})
+    _after_start(cli.client, response.headers["Location"], wait, timeout, cli.as_json)
+
+
 @app.command("terminate")
 def terminate(
     ctx: typer.Context,
