@@ -55,6 +55,14 @@ class Callback:
 
         return Handler
 
+    @classmethod
+    def serve(cls) -> tuple[Callback, ThreadingHTTPServer, str]:
+        """A subscriber listening on a loopback port; shut the server down when done."""
+        subscriber = cls()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), subscriber.handler())
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return subscriber, server, f"http://127.0.0.1:{server.server_address[1]}/notify"
+
     def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -67,12 +75,9 @@ class Callback:
 
 @pytest.fixture
 def callback() -> Iterator[tuple[Callback, str]]:
-    subscriber = Callback()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), subscriber.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    subscriber, server, uri = Callback.serve()
     try:
-        yield subscriber, f"http://127.0.0.1:{server.server_address[1]}/notify"
+        yield subscriber, uri
     finally:
         server.shutdown()
         server.server_close()
