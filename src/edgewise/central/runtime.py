@@ -6,9 +6,10 @@ One per process; the northbound API and the southbound channel both use it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -38,6 +39,8 @@ class CentralRuntime:
     auth: SiteAuthCache
     southbound_url: str | None = None
     listener: notify.Listener | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
 
     @classmethod
     def open(cls, settings: CentralSettings) -> CentralRuntime:
@@ -59,6 +62,8 @@ class CentralRuntime:
 
         @event.listens_for(sessions, "after_commit")
         def _announce(session: Session) -> None:
+            for kind in announce.take_work(session):
+                runtime.wake(kind)
             revisions, sites = announce.take(session)
             if sites:
                 auth.invalidate(sites)
@@ -85,8 +90,28 @@ class CentralRuntime:
             runtime.listener.start()
         return runtime
 
-    async def track_operations(self, interval: float = 0.5) -> None:
-        """Moves NS LCM operations on from the sites' reports, every `interval` s, forever.
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The event loop the workers run on (the commit hooks wake them from any thread)."""
+        self.loop = loop
+        self.hub.bind(loop)
+        self.wakeups = {kind: asyncio.Event() for kind in (announce.STATUSES,
+                                                           announce.NOTIFICATIONS)}  # fmt: skip
+
+    def wake(self, kind: str) -> None:
+        if self.loop is not None and kind in self.wakeups:
+            self.loop.call_soon_threadsafe(self.wakeups[kind].set)
+
+    async def _nap(self, kind: str, interval: float) -> None:
+        """Until this replica queues work of `kind`, or `interval` passes (work queued by
+        other replicas, deadlines)."""
+        woken = self.wakeups[kind]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(woken.wait(), interval)
+        woken.clear()
+
+    async def track_operations(self, interval: float = 1.0) -> None:
+        """Moves NS LCM operations and rollouts on from the sites' reports: when this replica
+        records statuses, and at least every `interval` s.
 
         Every replica runs it; finishing an operation is a conditional update only one wins.
         """
@@ -95,7 +120,7 @@ class CentralRuntime:
                 await asyncio.to_thread(self._advance_operations)
             except Exception:  # the tracker must outlive a bad pass (store briefly away, ...)
                 log.exception("advancing NS LCM operations failed")
-            await asyncio.sleep(interval)
+            await self._nap(announce.STATUSES, interval)
 
     async def deliver_notifications(self, interval: float = 0.5) -> None:
         """POSTs due notifications to their subscribers, forever; failures are retried later
@@ -112,7 +137,7 @@ class CentralRuntime:
                 except Exception:  # the deliverer must outlive a bad pass
                     log.exception("delivering notifications failed")
                 if not batch:
-                    await asyncio.sleep(interval)
+                    await self._nap(announce.NOTIFICATIONS, interval)
 
     def _claim_notifications(self) -> list[notifications.Delivery]:
         with self.sessions.begin() as session:

@@ -28,6 +28,7 @@ async def serve(settings: CentralSettings, api_host: str, api_port: int) -> None
         port=api_port,
         log_level="warning",
         timeout_graceful_shutdown=2,
+        timeout_keep_alive=65,  # past clients' idle pools (a close racing a reuse is an error)
         http="h11",  # keeps header names as written (httptools lowercases them): see headers.py
     )
     server = uvicorn.Server(config)

@@ -32,7 +32,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = runtime or CentralRuntime.open(settings)
-        own.hub.bind(asyncio.get_running_loop())
+        own.bind(asyncio.get_running_loop())
         app.state.runtime = own
         app.state.sessions = own.sessions
         workers = [

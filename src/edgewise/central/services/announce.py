@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 
 REVISIONS_KEY = "edgewise.revisions"
 SITES_KEY = "edgewise.sites-changed"
+WORK_KEY = "edgewise.work-queued"
+STATUSES = "statuses"  # site statuses recorded: operations may have moved on
+NOTIFICATIONS = "notifications"  # notifications queued for delivery
 
 
 def revision_written(
@@ -36,3 +39,15 @@ def take(session: Session) -> tuple[dict[str, tuple[int, Any]], set[str]]:
 def forget(session: Session) -> None:
     session.info.pop(REVISIONS_KEY, None)
     session.info.pop(SITES_KEY, None)
+    session.info.pop(WORK_KEY, None)
+
+
+def work_queued(session: Session, kind: str) -> None:
+    """Wakes, once the transaction commits, this replica's worker for `kind` (a backstop timer
+    covers work queued by other replicas)."""
+    session.info.setdefault(WORK_KEY, set()).add(kind)
+
+
+def take_work(session: Session) -> set[str]:
+    found: set[str] = session.info.pop(WORK_KEY, set())
+    return found

@@ -19,6 +19,7 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
+from edgewise.central.services import announce
 from edgewise.central.services.access import (
     Principal,
     ensure_writable,
@@ -206,6 +207,8 @@ def emit(
             )
         )
         queued += 1
+    if queued:
+        announce.work_queued(session, announce.NOTIFICATIONS)
     return queued
 
 

@@ -19,7 +19,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from edgewise.central.services import notifications, site_channel
@@ -689,7 +689,8 @@ def _plan(
     ask: placement.Request,
 ) -> placement.Placement:
     request = replace(ask, slots=max(1, len(nsd.vnf_profiles)), tenant_id=ns.tenant_id)
-    return placement.place(request, candidates(session, principal, ns.id))
+    named = ask.sites if ask.explicit else None
+    return placement.place(request, candidates(session, principal, ns.id, named))
 
 
 def _place(
@@ -719,12 +720,16 @@ def _place(
     return [rows[site_id] for site_id in chosen]
 
 
-def candidates(session: Session, principal: Principal, ns_id: str) -> list[placement.Candidate]:
-    """Every site the caller sees, with the VNF slots its desired state already uses (the
-    NS's own service, when it is there, does not count)."""
+def candidates(
+    session: Session, principal: Principal, ns_id: str, named: Sequence[str] | None = None
+) -> list[placement.Candidate]:
+    """Every site the caller sees (only those `named`, by id or name, when given), with the
+    VNF slots its desired state already uses (the NS's own service does not count)."""
     query = select(SiteRow, DesiredStateRow.document).outerjoin(
         DesiredStateRow, DesiredStateRow.site_id == SiteRow.id
     )
+    if named is not None:
+        query = query.where(or_(SiteRow.id.in_(named), SiteRow.name.in_(named)))
     candidates = []
     for site, document in session.execute(query.where(visible(principal, SiteRow))):
         services = (document or {}).get("services", [])
@@ -823,11 +828,23 @@ def instantiate_each(
 
 
 def load_nsd(row: CatalogItemRow) -> Nsd:
+    """The NSD's model; onboarded content never changes, so it is parsed once per process."""
     assert row.content is not None
-    result = load_bytes(row.content, "package.zip" if row.content[:2] == b"PK" else "nsd.yaml")
-    if not isinstance(result.descriptor, Nsd):
-        raise Conflict(f"NSD {row.id} no longer loads: {result.problems[:1]}")
-    return result.descriptor
+    key = (row.id, row.checksum or "")
+    nsd = _PARSED.get(key)
+    if nsd is None:
+        content = row.content
+        result = load_bytes(content, "package.zip" if content[:2] == b"PK" else "nsd.yaml")
+        if not isinstance(result.descriptor, Nsd):
+            raise Conflict(f"NSD {row.id} no longer loads: {result.problems[:1]}")
+        nsd = _PARSED[key] = result.descriptor
+        while len(_PARSED) > PARSED_KEPT:
+            _PARSED.pop(next(iter(_PARSED)))
+    return nsd
+
+
+PARSED_KEPT = 256
+_PARSED: dict[tuple[str, str], Nsd] = {}
 
 
 def _aware(moment: datetime) -> datetime:

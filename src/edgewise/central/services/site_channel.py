@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from edgewise.central.services import announce
 from edgewise.central.services.access import Principal, ensure_writable, visible
 from edgewise.central.services.announce import revision_written
 from edgewise.central.services.errors import Conflict, InputProblem, Invalid, NotFound
@@ -326,6 +327,7 @@ def _latest_statuses(
     newest = _newest(items)
     if not newest:
         return
+    announce.work_queued(session, announce.STATUSES)
     rows = {
         row.site_id: row
         for row in session.scalars(select(SiteStatusRow).where(SiteStatusRow.site_id.in_(newest)))

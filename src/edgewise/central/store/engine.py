@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -22,14 +23,70 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+class WriterQueue:
+    """One writing transaction at a time in this process, the others queued on a lock.
+
+    SQLite lets one connection write at a time; left alone, the others poll with its busy
+    handler, sleeping up to 100 ms between tries, which under load adds seconds to a request.
+    A transaction takes the lock at its first write statement and gives it back once it has
+    committed or rolled back (or its connection was reset), so waiters go in the moment it is
+    free. Other processes on the same file still meet the busy timeout.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def install(self, engine: Engine) -> None:
+        event.listen(engine, "before_cursor_execute", self._before_execute)
+        event.listen(engine, "commit", self._commit)
+        event.listen(engine, "rollback", self._rollback)
+        event.listen(engine.pool, "reset", self._reset)
+
+    def _before_execute(self, conn: Connection, _c: Any, statement: str, *_args: Any) -> None:
+        if not conn.info.get(HOLDS_KEY) and statement.lstrip()[:7].upper().startswith(WRITES):
+            self._lock.acquire()
+            conn.info[HOLDS_KEY] = True
+
+    def _commit(self, conn: Connection) -> None:
+        if conn.info.get(HOLDS_KEY):
+            conn.connection.dbapi_connection.commit()  # type: ignore[union-attr]
+            self._release(conn.info)
+
+    def _rollback(self, conn: Connection) -> None:
+        if conn.info.get(HOLDS_KEY):
+            conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+            self._release(conn.info)
+
+    def _reset(self, dbapi_connection: Any, record: Any, reset_state: Any) -> None:
+        del reset_state  # whatever the reason, a connection back in the pool writes no more
+        if record.info.get(HOLDS_KEY):
+            dbapi_connection.rollback()
+            self._release(record.info)
+
+    def _release(self, info: dict[Any, Any]) -> None:
+        info.pop(HOLDS_KEY, None)
+        self._lock.release()
+
+
+HOLDS_KEY = "edgewise.holds-writer-lock"
+
+
 def open_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # A connection per API worker thread (40) and per background writer: WAL readers
+        # never wait for each other, so a short pool would be the only queue for reads.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, pool_size=48, max_overflow=32
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
+        WriterQueue().install(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
