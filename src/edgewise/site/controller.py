@@ -1,8 +1,9 @@
 """The site controller: poller, reconciler and reporter around one journal, driver and uplink.
 
 The poller stores each new desired state in the journal and wakes the reconciler; the reconciler
-also runs on a timer, connected or not, so drift is repaired locally; the reporter drains the
-outbox whenever the central answers.
+also runs on a timer, connected or not, so drift is repaired locally, and at once when the
+driver can tell of drift (`WatchesDrift`); the reporter drains the outbox whenever the central
+answers.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 
 from edgewise.model.desired import DesiredState, DocumentError
 from edgewise.site.backoff import Backoff, initial_delay
-from edgewise.site.drivers.base import Driver
+from edgewise.site.drivers.base import Driver, WatchesDrift
 from edgewise.site.errors import PermanentError, TemporaryError
 from edgewise.site.journal import Journal, OutboxItem
 from edgewise.site.reconcile import ChangeReason, ChangeResult, apply_plan, plan
@@ -117,6 +118,8 @@ class SiteController:
         )  # fmt: skip
         self._wake_reconciler.set()
         self._tasks = [asyncio.create_task(self._reconcile_loop(), name="reconciler")]
+        if isinstance(self.driver, WatchesDrift):
+            self._tasks.append(asyncio.create_task(self._drift_loop(self.driver), name="drift"))
         if self.channel is not None:
             self._tasks.append(asyncio.create_task(self._poll_loop(self.channel), name="poller"))
             self._tasks.append(
@@ -191,6 +194,21 @@ class SiteController:
                 await self.reconcile_once()
             except Exception:  # the loop must outlive a bad pass
                 log.exception("reconcile pass failed")
+
+    async def _drift_loop(self, driver: WatchesDrift) -> None:
+        """Wakes the reconciler on the driver's drift events; the timer stays the backstop.
+
+        While changes fail, only the timer retries (a failing change could wake itself).
+        """
+        try:
+            async for drift in driver.drift_events():
+                if self._failures:
+                    log.info("drift (repaired on the timer while changes fail): %s", drift)
+                    continue
+                log.info("drift: %s", drift)
+                self._wake_reconciler.set()
+        except Exception:
+            log.exception("drift watch failed: drift is now found on the timer only")
 
     async def reconcile_once(self) -> list[ChangeResult]:
         """One pass: observe, plan, apply, then report what it did."""

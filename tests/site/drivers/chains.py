@@ -48,3 +48,17 @@ async def nat_address(driver: LinuxDriver, sid: str, position: int = 2) -> str:
     view = await driver.view(sid)
     link = driver.site.transit_link(view.services[sid].slot, position)
     return str(left_end(link).ip)
+
+
+def with_program(sid: str, command: str = "sleep", *args: str) -> dict[str, Any]:
+    """Firewall -> process VNF `app` (by default `sleep 86400`) -> NAT."""
+    program = {"command": command, "args": list(args or ("86400",)), "restart": "always"}
+    return {
+        "id": sid, "name": sid, "tenant": "t1",
+        "vnfs": [
+            {"name": "fw", "function": "firewall", "config": FIREWALL},
+            {"name": "app", "function": "process", "config": program},
+            {"name": "nat", "function": "nat", "config": {"mode": "masquerade"}},
+        ],
+        "chain": ["fw", "app", "nat"],
+    }  # fmt: skip

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from edgewise.site.drivers.linux import LinuxDriver
-from edgewise.site.drivers.linux.processes import proc_start_time
-from tests.site.drivers.netlab import Lab, can_build_namespaces
+from tests.site.drivers.netlab import Lab, can_build_namespaces, stop_processes
 
 SKIP = can_build_namespaces()
 
@@ -38,12 +33,3 @@ async def driver(lab: Lab, tmp_path: Path) -> AsyncIterator[LinuxDriver]:
     finally:
         await made.close()
         stop_processes(tmp_path / "run")
-
-
-def stop_processes(runtime_dir: Path) -> None:
-    """Kills the programs of process VNFs a failed test left running (they outlive drivers)."""
-    for state in runtime_dir.glob("*.json"):
-        record = json.loads(state.read_text())
-        if proc_start_time(record["pid"]) == record["start_time"]:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(record["pid"], signal.SIGKILL)

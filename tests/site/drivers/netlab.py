@@ -8,20 +8,27 @@ programs run inside a namespace with `ip netns exec`.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.util
 import json
 import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgewise.site.drivers.linux import LanAttachment, SiteNetwork
+from edgewise.site.drivers.linux.processes import proc_start_time
 
 NETNS = Path("/run/netns")
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
 INTERNET = "203.0.113.1/24"  # the WAN side's address towards the internet host
 INTERNET_HOST = "203.0.113.2"
 INTERNET_GATEWAY = "203.0.113.1"
@@ -29,9 +36,12 @@ INTERNET_GATEWAY = "203.0.113.1"
 SERVER = """
 import socket, sys, threading
 def echo(c, peer):
-    c.sendall(peer[0].encode() + b"\\n")
-    while data := c.recv(100):
-        c.sendall(data)
+    try:
+        c.sendall(peer[0].encode() + b"\\n")
+        while data := c.recv(100):
+            c.sendall(data)
+    except OSError:
+        pass  # a probe that gave up
     c.close()
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(64)
@@ -296,3 +306,53 @@ def iperf_bps(
     finally:
         proc.kill()
         proc.wait(timeout=5)
+
+
+def enter_namespace(namespace: str) -> None:
+    """Moves the calling thread into `namespace` (setns is per thread)."""
+    fd = os.open(NETNS / namespace, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if _libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns {namespace}")
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def prober(namespace: str) -> Iterator[ThreadPoolExecutor]:
+    """A thread that lives in `namespace`, for in-process TCP probes (no subprocess each)."""
+    pool = ThreadPoolExecutor(1, initializer=enter_namespace, initargs=(namespace,))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True)
+
+
+def connects(address: str, port: int, timeout: float) -> bool:
+    """Whether a TCP connection to a `Lab.serve` server opens and its first line comes back."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as conn:
+            return bool(conn.recv(100))
+    except OSError:
+        return False
+
+
+def probe_until(
+    pool: ThreadPoolExecutor, address: str, port: int, *, within: float, attempt: float = 0.02
+) -> float | None:
+    """Connects from the prober's namespace until one connection works: when it did
+    (time.perf_counter()), or None after `within` seconds. Each try waits `attempt` at most."""
+    deadline = time.perf_counter() + within
+    while time.perf_counter() < deadline:
+        if pool.submit(connects, address, port, attempt).result():
+            return time.perf_counter()
+    return None
+
+
+def stop_processes(runtime_dir: Path) -> None:
+    """Kills the programs of process VNFs left running (they outlive drivers), by recorded pid."""
+    for state in runtime_dir.glob("*.json"):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            record = json.loads(state.read_text())
+            if proc_start_time(record["pid"]) == record["start_time"]:
+                os.killpg(record["pid"], signal.SIGKILL)

@@ -1,8 +1,14 @@
-"""The one seam between the site controller and a data plane: what every driver offers."""
+"""The one seam between the site controller and a data plane: what every driver offers.
+
+`WatchesDrift` is optional: a driver that can hear its data plane drift (a namespace deleted, a
+link down, a ruleset flushed, a program ended) lets the controller repair at once instead of at
+its next timed pass.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import AsyncIterator
+from typing import Protocol, runtime_checkable
 
 from edgewise.site.reconcile import Change, ChangeResult, ObservedState
 
@@ -22,4 +28,16 @@ class Driver(Protocol):
 
     async def close(self) -> None:
         """Releases the driver's resources; the data plane itself keeps running."""
+        ...
+
+
+@runtime_checkable
+class WatchesDrift(Protocol):
+    """A driver that tells when its data plane may have drifted from what it built."""
+
+    def drift_events(self) -> AsyncIterator[str]:
+        """Yields one line per burst of drift (debounced); its own changes do not count.
+
+        Watching lasts while the iteration does; it may end (or raise) if the watch breaks.
+        """
         ...

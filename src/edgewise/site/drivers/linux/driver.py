@@ -5,12 +5,22 @@ Implements `site.drivers.base.Driver`. Every kernel call runs in one worker thre
 The kernel is read once per reconcile pass: `observe` keeps what it read (a SiteView), and the
 changes of the pass work from it, each updating it with what it did; a service whose change
 failed, or whose chain was just wired, is read again (alone) before its next change.
+`drift_events` (site.drivers.base.WatchesDrift) runs the drift watch (watch.py) while iterated;
+while it runs, `observe` reads again only the VNF namespaces the kernel told of, or the driver
+changed, since the last read (a pass woken by drift then costs little on a large site), and
+everything every FULL_READ_S (the counters it reports are at most that old).
+A removed service's bridge is deleted at the driver's next call that is not another service
+removal: the kernel's clean-up of removed namespaces holds the rtnl lock for a while, so
+removing all namespaces first lets it clean them up in one batch instead of one per bridge.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv4Network
 from pathlib import Path
@@ -20,10 +30,17 @@ from edgewise.model.desired import ServiceSpec, VnfSpec
 from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
 from edgewise.site.drivers.linux.host import Host
 from edgewise.site.drivers.linux.layout import SiteNetwork, VnfLabel, pick_slot, service_label
-from edgewise.site.drivers.linux.netns import NamespaceWorker, check_host, namespace_inode
+from edgewise.site.drivers.linux.netlink import Link
+from edgewise.site.drivers.linux.netns import (
+    NamespaceWorker,
+    check_host,
+    list_namespaces,
+    namespace_inode,
+)
 from edgewise.site.drivers.linux.survey import (
     ServiceView,
     SiteView,
+    VnfCache,
     VnfView,
     observed_state,
     read_site,
@@ -40,6 +57,8 @@ from edgewise.site.reconcile import Change, ChangeOp, ChangeResult, ObservedStat
 
 log = logging.getLogger(__name__)
 RUNTIME_ROOT = Path("/run/edgewise")
+DRIFT_DEBOUNCE_S = 0.02  # a burst of notifications (a link and its peer going down) is one
+FULL_READ_S = 4.0  # below the controller's 5 s reconcile timer: its timed passes read it all
 T = TypeVar("T")
 
 
@@ -67,9 +86,13 @@ class LinuxDriver:
         self.site = site
         self._worker = NamespaceWorker()
         self.runtime_dir = runtime_dir or RUNTIME_ROOT / site.prefix
-        self._host = Host(self._worker, self.runtime_dir)
+        self._host = Host(self._worker, self.runtime_dir, site.prefix)
         self._snapshot: SiteView | None = None
         self._stale: set[str] = set()  # services to read again before their next change
+        self._doomed: list[Link] = []  # bridges of removed services, not deleted yet
+        self._cache = VnfCache()  # VNF namespaces as read, reused while the drift watch runs
+        self._touched: set[str] = set()  # services changed since the last read
+        self._full_read_at = -FULL_READ_S
         self._closed = False
 
     async def observe(self) -> ObservedState:
@@ -77,9 +100,62 @@ class LinuxDriver:
 
     def _read_all(self) -> SiteView:
         self._host.release_stale()
-        self._snapshot = read_site(self._host, self.site)
+        self._forget_changed()
+        self._snapshot = read_site(self._host, self.site, cache=self._cache)
         self._stale.clear()
+        self._sync_watch()
         return self._snapshot
+
+    def _forget_changed(self) -> None:
+        """Drops from the cache what may have changed since the last read (all of it unless the
+        drift watch runs, and every FULL_READ_S)."""
+        dirty = self._host.watch.take_dirty()
+        now = time.monotonic()
+        if dirty is None or now - self._full_read_at >= FULL_READ_S:
+            self._cache.clear()
+            self._full_read_at = now
+        else:
+            self._cache.drop(dirty)
+            self._cache.drop_services(self._touched)
+        self._touched.clear()
+
+    async def drift_events(self) -> AsyncIterator[str]:
+        """What may have drifted, as the kernel tells it: one line per burst of notifications.
+
+        Watches while iterated (one iteration at a time): the namespaces of the site (deleted),
+        their links (down or gone), the VNFs' rulesets (deleted or flushed) and the programs of
+        process VNFs (ended). The driver's own changes do not count.
+        """
+        loop = asyncio.get_running_loop()
+        found: asyncio.Queue[str] = asyncio.Queue()
+
+        def report(reason: str) -> None:  # the watch's thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
+                loop.call_soon_threadsafe(found.put_nowait, reason)
+
+        self._host.watch.start(report)
+        try:
+            await self._run(self._sync_watch)
+            while True:
+                reasons = [await found.get()]
+                await asyncio.sleep(DRIFT_DEBOUNCE_S)
+                while not found.empty():
+                    reasons.append(found.get_nowait())
+                more = f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else ""
+                yield "; ".join(dict.fromkeys(reasons[:3])) + more
+        finally:
+            self._host.watch.stop()
+
+    def _sync_watch(self) -> None:
+        """Points the running drift watch at the site's namespaces and programs (worker)."""
+        watch = self._host.watch
+        if not watch.running:
+            return
+        namespaces = {self.site.lan_netns: False, self.site.wan_netns: False}
+        for name in list_namespaces(self.site.namespace_prefix):
+            if self.site.slot_of_namespace(name) is not None:
+                namespaces[name] = True
+        watch.sync(namespaces, self._host.processes.running())
 
     async def view(self, service_id: str | None = None) -> SiteView:
         """The kernel objects of the site (or of one service), for status and tests."""
@@ -98,8 +174,9 @@ class LinuxDriver:
         )
 
     async def apply(self, change: Change) -> ChangeResult:
+        removal = change.op is ChangeOp.DELETE_SERVICE
         try:
-            changed = await self._run(lambda: self._apply_marked(change))
+            changed = await self._run(lambda: self._apply_marked(change), keep_doomed=removal)
         except SiteError as exc:
             log.warning("%s failed: %s", change, exc.message)
             return ChangeResult(change, changed=False, failed=True, error=exc.message)
@@ -112,14 +189,30 @@ class LinuxDriver:
         if self._closed:
             return
         self._closed = True
-        await self._worker.run(self._host.close)
+        self._host.watch.stop()
+        await self._run(self._host.close)
         self._worker.close()
 
-    async def _run(self, fn: Callable[[], T]) -> T:
-        return await self._worker.run(lambda: self._host.session(fn))
+    async def _run(self, fn: Callable[[], T], *, keep_doomed: bool = False) -> T:
+        def call() -> T:
+            if not keep_doomed:
+                self._delete_doomed()
+            return fn()
+
+        return await self._worker.run(lambda: self._host.session(call))
+
+    def _delete_doomed(self) -> None:
+        """Deletes the bridges of the services removed since the last call (worker thread)."""
+        doomed, self._doomed = self._doomed, []
+        for bridge in doomed:
+            try:
+                self._host.delete_link(self.site.lan_netns, bridge.index, bridge.name)
+            except DataPlaneError as exc:  # still labelled: the next pass removes it again
+                log.warning("deleting bridge %s: %s", bridge.name, exc.message)
 
     def _apply_marked(self, change: Change) -> bool:
         """`_apply_now`; on failure the service is read again before its next change."""
+        self._touched.add(change.service_id)
         try:
             return self._apply_now(change)
         except BaseException:
@@ -197,14 +290,14 @@ class LinuxDriver:
         return True
 
     def _delete_service(self, view: SiteView, service: ServiceView) -> bool:
-        """Removes the VNF namespaces (their veths and the peers go with them) and the bridge."""
+        """Removes the VNF namespaces (their veths and the peers go with them), then the bridge
+        (at the next call that is not a removal: see the module's docstring)."""
         view.services.pop(service.service_id, None)
         self._stale.add(service.service_id)
-        if service.bridge is not None:  # first: the kernel's clean-up of namespaces holds rtnl
-            with self._host.netlink(self.site.lan_netns) as nl:
-                nl.delete(service.bridge.index)
         for vnf in service.vnfs.values():
             teardown_vnf(self._host, vnf.namespace)
+        if service.bridge is not None:
+            self._doomed.append(service.bridge)
         view.used_slots.discard(service.slot)
         return True
 

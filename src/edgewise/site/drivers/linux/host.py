@@ -7,6 +7,9 @@ socket). A kept socket holds its namespace alive, so each one remembers the inod
 in: `release_stale` (run by every
 observe) releases those whose namespace is gone or was made anew (someone ran
 `ip netns del`), and at most `capacity` namespaces are kept (least recently used go first).
+A libnftables context keeps some 0.5 MiB once it has read a table (its cache allocates four
+hash tables of 8,192 buckets per table), so at most `nft_capacity` of them are kept.
+The drift watch (watch.py) hears from here what the driver builds and removes.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from edgewise.site.drivers.linux.netns import (
 )
 from edgewise.site.drivers.linux.nft import Nft
 from edgewise.site.drivers.linux.processes import Supervisor
+from edgewise.site.drivers.linux.watch import DriftWatch
 
 T = TypeVar("T")
 
@@ -49,11 +53,21 @@ class Handles:
 
 
 class Host:
-    def __init__(self, worker: NamespaceWorker, runtime_dir: Path, capacity: int = 512) -> None:
+    def __init__(
+        self,
+        worker: NamespaceWorker,
+        runtime_dir: Path,
+        prefix: str,
+        capacity: int = 512,
+        nft_capacity: int = 32,
+    ) -> None:
         self.worker = worker
-        self.processes = Supervisor(runtime_dir)
+        self.watch = DriftWatch(worker, prefix)
+        self.processes = Supervisor(runtime_dir, self.watch)
         self.capacity = capacity
+        self.nft_capacity = nft_capacity
         self._open: OrderedDict[str, Handles] = OrderedDict()
+        self._with_nft: OrderedDict[str, Handles] = OrderedDict()  # least recently used first
 
     def session(self, fn: Callable[[], T]) -> T:
         """Runs `fn` (worker thread)."""
@@ -101,11 +115,16 @@ class Host:
 
     @contextlib.contextmanager
     def nft(self, namespace: str) -> Iterator[Nft]:
-        """A libnftables context inside `namespace` (opened once, kept while it lives)."""
+        """A libnftables context inside `namespace` (kept for the `nft_capacity` used last)."""
         handles = self._handles(namespace)
         if handles.nft is None:
             with self.worker.inside(namespace):
                 handles.nft = Nft(namespace)
+            while len(self._with_nft) >= self.nft_capacity:
+                _, oldest = self._with_nft.popitem(last=False)
+                oldest.nft = None
+        self._with_nft[namespace] = handles
+        self._with_nft.move_to_end(namespace)
         yield handles.nft
 
     def forget(self, namespace: str) -> None:
@@ -113,14 +132,25 @@ class Host:
         handles = self._open.pop(namespace, None)
         if handles is not None:
             handles.close()
+            if self._with_nft.get(namespace) is handles:
+                del self._with_nft[namespace]
 
     def create_namespace(self, namespace: str) -> None:
+        """Creates a VNF's namespace (and watches it while the drift watch runs)."""
         self.forget(namespace)
         self.worker.create(namespace)
+        self.watch.track(namespace, vnf=True)
 
     def remove_namespace(self, namespace: str) -> bool:
         self.forget(namespace)
+        self.watch.forget(namespace)  # first: its sockets would keep the namespace alive
         return remove_namespace(namespace)
+
+    def delete_link(self, namespace: str, index: int, name: str) -> None:
+        """Deletes a link (and a veth's peer): the driver's doing, not drift."""
+        self.watch.expect_gone([name])
+        with self.netlink(namespace) as nl:
+            nl.delete(index)
 
     @contextlib.contextmanager
     def namespace_fd(self, namespace: str) -> Iterator[int]:

@@ -1,8 +1,8 @@
 """Netlink in the worker's current namespace (no `ip` subprocess): links, addresses, routes.
 
-`Netlink` is what the rest of the driver uses; it talks through rtnl.RtnlSocket with pyroute2's
-message classes, and wraps each call so that a NetlinkError becomes a DataPlaneError saying what
-was being done.
+`Netlink` is what the rest of the driver uses; it talks through rtnl.RtnlSocket with messages
+packed and parsed in rtcodec.py (tc messages with pyroute2's classes), and wraps each call so
+that a NetlinkError becomes a DataPlaneError saying what was being done.
 """
 
 from __future__ import annotations
@@ -31,11 +31,9 @@ from pyroute2.netlink.rtnl import (  # type: ignore[import-untyped]
     RTM_NEWROUTE,
     RTM_SETLINK,
 )
-from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg  # type: ignore[import-untyped]
-from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg  # type: ignore[import-untyped]
-from pyroute2.netlink.rtnl.rtmsg import rtmsg  # type: ignore[import-untyped]
 from pyroute2.netlink.rtnl.tcmsg import sched_tbf, tcmsg  # type: ignore[import-untyped]
 
+from edgewise.site.drivers.linux import rtcodec as rt
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.rtnl import RtnlSocket
 
@@ -47,7 +45,6 @@ RT_SCOPE_LINK = 253
 RT_SCOPE_NOWHERE = 255
 RTN_UNICAST = 1
 TC_H_ROOT = 0xFFFFFFFF
-IFF_UP = 0x1
 MAIN_TABLE = 254
 
 
@@ -109,48 +106,48 @@ def open_netlink(where: str) -> Iterator[Netlink]:
         rtnl.close()
 
 
-def _link(msg: Any) -> Link:
-    info = msg.get_attr("IFLA_LINKINFO")
+def _link(payload: bytes) -> Link:
+    info = rt.decode_link(payload)
     return Link(
-        index=msg["index"],
-        name=msg.get_attr("IFLA_IFNAME"),
-        kind=info.get_attr("IFLA_INFO_KIND") if info is not None else None,
-        alias=msg.get_attr("IFLA_IFALIAS"),
-        up=bool(msg["flags"] & IFF_UP),
-        carrier=msg.get_attr("IFLA_OPERSTATE") in ("UP", "UNKNOWN"),
-        group=msg.get_attr("IFLA_GROUP") or 0,
-        master=msg.get_attr("IFLA_MASTER"),
-        mac=msg.get_attr("IFLA_ADDRESS"),
-    )
+        info.index, info.name, info.kind, info.alias, info.up, info.carrier, info.group,
+        info.master, info.mac,
+    )  # fmt: skip
 
 
-def _ifinfmsg(index: int = 0, **attrs: Any) -> Any:
-    msg = ifinfmsg()
-    msg["family"] = socket.AF_UNSPEC
-    msg["index"] = index
-    state = attrs.pop("state", None)
-    if state is not None:
-        msg["flags"] = IFF_UP if state == "up" else 0
-        msg["change"] = IFF_UP
-    names = {"ifname": "IFLA_IFNAME", "ifalias": "IFLA_IFALIAS", "group": "IFLA_GROUP"}
-    names |= {"address": "IFLA_ADDRESS", "master": "IFLA_MASTER", "linkinfo": "IFLA_LINKINFO"}
-    msg["attrs"] = [(names[key], value) for key, value in attrs.items()]
-    return msg
+def _link_attrs(attrs: dict[str, Any]) -> bytes:
+    """`ifname`, `ifalias`, `group`, `address`, `master` and `linkinfo` (bytes) as attributes."""
+    packed = b""
+    for key, value in attrs.items():
+        if key == "ifname":
+            packed += rt.attr_str(rt.IFLA_IFNAME, value)
+        elif key == "ifalias":
+            packed += rt.attr_str(rt.IFLA_IFALIAS, value)
+        elif key == "group":
+            packed += rt.attr_u32(rt.IFLA_GROUP, value)
+        elif key == "master":
+            packed += rt.attr_u32(rt.IFLA_MASTER, value)
+        elif key == "address":
+            packed += rt.attr(rt.IFLA_ADDRESS, rt.mac_bytes(value))
+        elif key == "linkinfo":
+            packed += value
+        else:
+            raise ValueError(f"unknown link attribute {key}")
+    return packed
 
 
-def _rtmsg(destination: IPv4Network, proto: int, gateway: IPv4Address | None) -> Any:
-    msg = rtmsg()
-    msg["family"] = socket.AF_INET
-    msg["dst_len"] = destination.prefixlen
-    msg["table"] = MAIN_TABLE
-    msg["proto"] = proto
-    msg["scope"] = RT_SCOPE_UNIVERSE if gateway is not None else RT_SCOPE_LINK
-    msg["type"] = RTN_UNICAST
-    attrs: list[tuple[str, Any]] = [("RTA_DST", str(destination.network_address))]
+def _route(destination: IPv4Network, proto: int, gateway: IPv4Address | None) -> bytes:
+    scope = RT_SCOPE_UNIVERSE if gateway is not None else RT_SCOPE_LINK
+    body = rt.rtmsg(destination.prefixlen, MAIN_TABLE, proto, scope, RTN_UNICAST)
+    body += rt.attr(rt.RTA_DST, destination.network_address.packed)
     if gateway is not None:
-        attrs.append(("RTA_GATEWAY", str(gateway)))
-    msg["attrs"] = attrs
-    return msg
+        body += rt.attr(rt.RTA_GATEWAY, gateway.packed)
+    return body
+
+
+def _tc_body(msg: Any) -> bytes:
+    """The body of a pyroute2 tc message (without its netlink header)."""
+    msg.encode()
+    return bytes(msg.data[rt.HEADER.size :])
 
 
 def _qdisc(msg: Any) -> Qdisc:
@@ -172,12 +169,13 @@ class Netlink:
 
     def links(self) -> list[Link]:
         with netlink_errors(f"listing links in {self.where}"):
-            return [_link(m) for m in self.rtnl.dump(_ifinfmsg(), RTM_GETLINK, ifinfmsg)]
+            return [_link(m) for m in self.rtnl.dump(RTM_GETLINK, rt.ifinfo())]
 
     def link(self, name: str) -> Link | None:
         try:
             with netlink_errors(f"reading link {name} in {self.where}"):
-                return _link(self.rtnl.get(_ifinfmsg(ifname=name), RTM_GETLINK, ifinfmsg))
+                body = rt.ifinfo() + rt.attr_str(rt.IFLA_IFNAME, name)
+                return _link(self.rtnl.get(RTM_GETLINK, body))
         except DataPlaneError as exc:
             if exc.code in ("enodev", "enoent"):
                 return None
@@ -189,30 +187,16 @@ class Netlink:
             raise DataPlaneError(f"link {name} is missing in {self.where}", code="no-link")
         return found
 
-    def add_veth(self, name: str, peer: str, peer_netns_fd: int) -> int:
+    def add_veth(self, name: str, peer: str, peer_netns_fd: int) -> None:
         """Creates a veth pair here whose peer end lives in the namespace of `peer_netns_fd`."""
-        peer_spec = {"attrs": [("IFLA_IFNAME", peer), ("IFLA_NET_NS_FD", peer_netns_fd)]}
-        info = {
-            "attrs": [
-                ("IFLA_INFO_KIND", "veth"),
-                ("IFLA_INFO_DATA", {"attrs": [("VETH_INFO_PEER", peer_spec)]}),
-            ]
-        }
+        body = rt.ifinfo() + rt.attr_str(rt.IFLA_IFNAME, name) + rt.veth_info(peer, peer_netns_fd)
         with netlink_errors(f"creating veth {name} in {self.where}"):
-            self.rtnl.change(
-                _ifinfmsg(ifname=name, linkinfo=info), RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL
-            )
-        found = self.link(name)
-        if found is None:
-            raise DataPlaneError(f"veth {name} vanished in {self.where}")
-        return found.index
+            self.rtnl.change(RTM_NEWLINK, body, NLM_F_CREATE | NLM_F_EXCL)
 
     def add_bridge(self, name: str, alias: str) -> Link:
-        info = {"attrs": [("IFLA_INFO_KIND", "bridge")]}
+        body = rt.ifinfo() + rt.attr_str(rt.IFLA_IFNAME, name) + rt.kind_info("bridge")
         with netlink_errors(f"creating bridge {name} in {self.where}"):
-            self.rtnl.change(
-                _ifinfmsg(ifname=name, linkinfo=info), RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL
-            )
+            self.rtnl.change(RTM_NEWLINK, body, NLM_F_CREATE | NLM_F_EXCL)
         found = self.link(name)
         if found is None:
             raise DataPlaneError(f"bridge {name} vanished in {self.where}")
@@ -222,7 +206,9 @@ class Netlink:
     def set_link(self, index: int, **attrs: Any) -> None:
         """Sets `ifalias`, `group`, `address`, `master` and `state` ("up"/"down") of a link."""
         with netlink_errors(f"setting {', '.join(attrs)} on link {index} in {self.where}"):
-            self.rtnl.change(_ifinfmsg(index, **attrs), RTM_SETLINK)
+            state = attrs.pop("state", None)
+            body = rt.ifinfo(index, up=None if state is None else state == "up")
+            self.rtnl.change(RTM_SETLINK, body + _link_attrs(attrs))
 
     def up(self, index: int) -> None:
         self.set_link(index, state="up")
@@ -230,46 +216,42 @@ class Netlink:
     def delete(self, index: int) -> None:
         """Deletes a link; one already gone (a veth whose peer went first) is not an error."""
         with netlink_errors(f"deleting link {index} in {self.where}", errno.ENODEV):
-            self.rtnl.change(_ifinfmsg(index), RTM_DELLINK)
+            self.rtnl.change(RTM_DELLINK, rt.ifinfo(index))
 
     def addresses(self, index: int) -> set[IPv4Interface]:
-        msg = ifaddrmsg()
-        msg["family"] = socket.AF_INET
-        msg["index"] = index  # the socket asks for strict checking: the kernel filters
+        # the socket asks for strict checking: the kernel filters by index
         with netlink_errors(f"listing addresses in {self.where}"):
-            return {
-                IPv4Interface((m.get_attr("IFA_ADDRESS"), m["prefixlen"]))
-                for m in self.rtnl.dump(msg, RTM_GETADDR, ifaddrmsg)
-                if m["index"] == index
-            }
+            found = set()
+            for payload in self.rtnl.dump(RTM_GETADDR, rt.ifaddr(index)):
+                where, prefixlen, address = rt.decode_address(payload)
+                if where == index and address is not None:
+                    found.add(IPv4Interface((address, prefixlen)))
+            return found
 
     def add_address(self, index: int, address: IPv4Interface) -> None:
-        msg = ifaddrmsg()
-        msg["family"] = socket.AF_INET
-        msg["prefixlen"] = address.network.prefixlen
-        msg["index"] = index
-        msg["attrs"] = [("IFA_LOCAL", str(address.ip)), ("IFA_ADDRESS", str(address.ip))]
+        body = rt.ifaddr(index, address.network.prefixlen)
+        body += rt.attr(rt.IFA_LOCAL, address.ip.packed) + rt.attr(
+            rt.IFA_ADDRESS, address.ip.packed
+        )
         with netlink_errors(f"adding {address} in {self.where}", errno.EEXIST):
-            self.rtnl.change(msg, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL)
+            self.rtnl.change(RTM_NEWADDR, body, NLM_F_CREATE | NLM_F_EXCL)
 
     def routes(self, proto: int) -> list[KernelRoute]:
-        msg = rtmsg()
-        msg["family"] = socket.AF_INET
-        msg["table"] = MAIN_TABLE
-        msg["proto"] = proto  # filtered by the kernel (strict checking), and checked again
+        # filtered by the kernel (strict checking), and checked again
+        body = rt.rtmsg(0, MAIN_TABLE, proto, 0, 0)
         with netlink_errors(f"listing routes in {self.where}"):
             found = []
-            for m in self.rtnl.dump(msg, RTM_GETROUTE, rtmsg):
-                if m["proto"] != proto or m["table"] != MAIN_TABLE:
+            for payload in self.rtnl.dump(RTM_GETROUTE, body):
+                route = rt.decode_route(payload)
+                if route.proto != proto or route.table != MAIN_TABLE:
                     continue
-                dst = m.get_attr("RTA_DST") or "0.0.0.0"  # noqa: S104 - the default route
-                gateway = m.get_attr("RTA_GATEWAY")
+                destination = route.destination or IPv4Address(0)  # the default route
                 found.append(
                     KernelRoute(
-                        IPv4Network((dst, m["dst_len"])),
-                        IPv4Address(gateway) if gateway else None,
+                        IPv4Network((destination, route.dst_len)),
+                        route.gateway,
                         proto,
-                        m.get_attr("RTA_OIF"),
+                        route.oif,
                     )
                 )
             return found
@@ -283,26 +265,33 @@ class Netlink:
         oif: int | None = None,
         metric: int | None = None,
     ) -> None:
-        msg = _rtmsg(destination, proto, gateway)
+        body = _route(destination, proto, gateway)
         if oif is not None:
-            msg["attrs"].append(("RTA_OIF", oif))
+            body += rt.attr_u32(rt.RTA_OIF, oif)
         if metric is not None:
-            msg["attrs"].append(("RTA_PRIORITY", metric))
+            body += rt.attr_u32(rt.RTA_PRIORITY, metric)
         with netlink_errors(f"adding route {destination} in {self.where}"):
-            self.rtnl.change(msg, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE)
+            self.rtnl.change(RTM_NEWROUTE, body, NLM_F_CREATE | NLM_F_REPLACE)
 
     def delete_route(self, route: KernelRoute) -> None:
-        msg = _rtmsg(route.destination, route.proto, route.gateway)
-        msg["scope"] = RT_SCOPE_NOWHERE  # a delete matches any scope with this one
-        msg["type"] = 0
+        # scope "nowhere" and type 0: a delete matches any scope and type with them
+        body = rt.rtmsg(route.destination.prefixlen, MAIN_TABLE, route.proto, RT_SCOPE_NOWHERE, 0)
+        body += rt.attr(rt.RTA_DST, route.destination.network_address.packed)
+        if route.gateway is not None:
+            body += rt.attr(rt.RTA_GATEWAY, route.gateway.packed)
         with netlink_errors(f"deleting route {route.destination} in {self.where}", errno.ESRCH):
-            self.rtnl.change(msg, RTM_DELROUTE)
+            self.rtnl.change(RTM_DELROUTE, body)
 
     def qdiscs(self) -> list[Qdisc]:
         msg = tcmsg()
         msg["family"] = socket.AF_UNSPEC
         with netlink_errors(f"listing qdiscs in {self.where}"):
-            return [_qdisc(m) for m in self.rtnl.dump(msg, RTM_GETQDISC, tcmsg)]
+            found = []
+            for payload in self.rtnl.dump(RTM_GETQDISC, _tc_body(msg)):
+                reply = tcmsg(rt.message(RTM_NEWQDISC, 0, 0, payload))
+                reply.decode()
+                found.append(_qdisc(reply))
+            return found
 
     def replace_tbf(
         self, index: int, handle: int, rate_bps: int, burst_bytes: int, latency_ms: int
@@ -318,7 +307,7 @@ class Netlink:
         )
         msg["attrs"] = [("TCA_KIND", "tbf"), ("TCA_OPTIONS", options)]
         with netlink_errors(f"setting a token bucket on link {index} in {self.where}"):
-            self.rtnl.change(msg, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE)
+            self.rtnl.change(RTM_NEWQDISC, _tc_body(msg), NLM_F_CREATE | NLM_F_REPLACE)
 
     def delete_root_qdisc(self, index: int) -> None:
         msg = tcmsg()
@@ -326,4 +315,4 @@ class Netlink:
         msg["index"] = index
         msg["parent"] = TC_H_ROOT
         with netlink_errors(f"removing the qdisc of link {index} in {self.where}", errno.ENOENT):
-            self.rtnl.change(msg, RTM_DELQDISC)
+            self.rtnl.change(RTM_DELQDISC, _tc_body(msg))

@@ -22,7 +22,7 @@ import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.netns import NamespaceWorker, namespace_inode
@@ -83,11 +83,20 @@ def proc_netns_inode(pid: int) -> int | None:
         return None
 
 
+class ProcessListener(Protocol):
+    """Told of each program the supervisor starts, and before it stops one (the drift watch)."""
+
+    def process_started(self, namespace: str, pid: int) -> None: ...
+
+    def process_stopping(self, namespace: str) -> None: ...
+
+
 class Supervisor:
     """Starts, stops and checks the programs of process VNFs; one state file per VNF."""
 
-    def __init__(self, runtime_dir: Path) -> None:
+    def __init__(self, runtime_dir: Path, listener: ProcessListener | None = None) -> None:
         self.runtime_dir = runtime_dir
+        self.listener = listener
         self._children: set[int] = set()  # pids we spawned and have not reaped yet
         self._exits: dict[int, int] = {}  # exit status of those we reaped
 
@@ -129,6 +138,8 @@ class Supervisor:
             except OSError as exc:
                 raise DataPlaneError(f"starting {config.command} in {namespace}: {exc}") from exc
         self._children.add(pid)
+        if self.listener is not None:
+            self.listener.process_started(namespace, pid)
         start_time = proc_start_time(pid) or 0
         restarts = previous.restarts + 1 if previous is not None and restart else 0
         record = ProcessRecord(pid, start_time, inode, config.restart, restarts)
@@ -154,6 +165,8 @@ class Supervisor:
     def stop(self, namespace: str) -> bool:
         """Stops the recorded program (its whole session) and forgets it; False if none ran."""
         record = self.record(namespace)
+        if self.listener is not None:
+            self.listener.process_stopping(namespace)
         self._state(namespace).unlink(missing_ok=True)
         if record is None or proc_start_time(record.pid) != record.start_time:
             if record is not None:
@@ -169,6 +182,16 @@ class Supervisor:
                     return True
                 time.sleep(0.01)
         return True
+
+    def running(self) -> dict[str, int]:
+        """The pid of every recorded program still running, by namespace."""
+        found = {}
+        for state in self.runtime_dir.glob("*.json"):
+            namespace = state.name.removesuffix(".json")
+            status = self.status(namespace)
+            if status is not None and status.pid is not None:
+                found[namespace] = status.pid
+        return found
 
     def _reap(self, pid: int) -> int | None:
         """The exit status of a child of ours that ended (reaping it), else None."""

@@ -9,6 +9,7 @@ only when every link from the LAN side to the WAN side is whole (both ends prese
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from edgewise.site.drivers.linux.layout import (
     decode_label,
 )
 from edgewise.site.drivers.linux.netlink import Link
-from edgewise.site.drivers.linux.netns import list_namespaces
+from edgewise.site.drivers.linux.netns import list_namespaces, namespace_inode
 from edgewise.site.drivers.linux.nftjson import FAMILY, TABLE
 from edgewise.site.drivers.linux.processes import ProcessStatus
 from edgewise.site.drivers.linux.rulesets import read_marker, read_shaped_groups
@@ -117,11 +118,48 @@ class SiteView:
     used_slots: set[int] = field(default_factory=set)
 
 
+@dataclass
+class VnfCache:
+    """VNF namespaces as last read, with the inode they were read in, for `read_site` to reuse;
+    the driver drops what may have changed since (see driver.py)."""
+
+    entries: dict[str, tuple[int, VnfView]] = field(default_factory=dict)
+
+    def get(self, namespace: str) -> VnfView | None:
+        entry = self.entries.get(namespace)
+        if entry is not None and namespace_inode(namespace) == entry[0]:
+            return entry[1]
+        self.entries.pop(namespace, None)
+        return None
+
+    def drop(self, namespaces: Iterable[str]) -> None:
+        for namespace in namespaces:
+            self.entries.pop(namespace, None)
+
+    def drop_services(self, service_ids: set[str]) -> None:
+        self.drop(
+            [
+                name
+                for name, (_, vnf) in self.entries.items()
+                if vnf.label is None or vnf.label.service_id in service_ids
+            ]
+        )
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
 def read_site(
-    host: Host, site: SiteNetwork, only: str | None = None, *, light: bool = False
+    host: Host,
+    site: SiteNetwork,
+    only: str | None = None,
+    *,
+    light: bool = False,
+    cache: VnfCache | None = None,
 ) -> SiteView:
     """The site's kernel objects; with `only`, just that service's (and the used slots);
-    `light` reads no VNF namespace (bridges, LAN/WAN link ends and used slots only)."""
+    `light` reads no VNF namespace (bridges, LAN/WAN link ends and used slots only); VNF
+    namespaces found in `cache` are not read again (the others are read and put there)."""
     view = SiteView()
     side_ends: list[LinkEnd] = []
     for namespace, hop in ((site.lan_netns, LAN_HOP), (site.wan_netns, WAN_HOP)):
@@ -143,8 +181,16 @@ def read_site(
             continue
         view.used_slots.add(slot)
         mine = view.services.get(only) if only is not None else None
-        if not light and (mine is None or mine.slot == slot):
-            read_vnf(host, site, view, VnfView(namespace, slot), only)
+        if light or (mine is not None and mine.slot != slot):
+            continue
+        vnf = cache.get(namespace) if cache is not None else None
+        if vnf is None:
+            inode = namespace_inode(namespace)
+            vnf = read_vnf(host, site, VnfView(namespace, slot))
+            if vnf is not None and cache is not None and inode is not None:
+                cache.entries[namespace] = (inode, vnf)
+        if vnf is not None:
+            place_vnf(view, vnf, only)
     for end in side_ends:
         service = view.services.get(end.label.service_id)
         if service is not None:
@@ -152,7 +198,8 @@ def read_site(
     return view
 
 
-def read_vnf(host: Host, site: SiteNetwork, view: SiteView, vnf: VnfView, only: str | None) -> None:
+def read_vnf(host: Host, site: SiteNetwork, vnf: VnfView) -> VnfView | None:
+    """Reads a VNF namespace into `vnf`; None when the namespace is gone."""
     try:
         with host.netlink(vnf.namespace) as nl:
             links = nl.links()
@@ -178,19 +225,26 @@ def read_vnf(host: Host, site: SiteNetwork, view: SiteView, vnf: VnfView, only: 
             queues = {"queues": queue_counters(qdiscs, links)}
     except DataPlaneError as exc:
         if exc.code == "no-namespace":  # deleted while we looked: it is simply not there
-            return
+            return None
         raise
     if items is not None:
         vnf.marker = read_marker(items)
     if vnf.label is None:
-        view.strays.append(vnf.namespace)
-        return
+        return vnf
     vnf.counters = vnf_counters(vnf.label.function, items or [])
     vnf.counters.update(queues)
     if vnf.label.function == "process":
         status = host.processes.status(vnf.namespace)
         vnf.process_ok = status is not None and status.ok
         vnf.counters["process"] = (status or ProcessStatus(running=False, wanted=True)).as_json()
+    return vnf
+
+
+def place_vnf(view: SiteView, vnf: VnfView, only: str | None) -> None:
+    """Puts a VNF read from the kernel into its service in `view` (or among the strays)."""
+    if vnf.label is None:
+        view.strays.append(vnf.namespace)
+        return
     sid = vnf.label.service_id
     if only not in (None, sid):
         return

@@ -3,12 +3,18 @@
 Link k joins hop k and hop k+1 of LAN side, VNF 1..n, WAN side. A link whose two ends are in
 place is kept (and its settings checked); any other labelled link end of the service is deleted
 and the missing links are created with fresh names. Then each hop's routes are made exactly
-what `layout.chain_routes` says.
+what `layout.chain_routes` says, once every new or changed link end is in service.
+
+A veth end brought up before its peer gets its transmit queue only when the kernel's link
+watcher (a work item, run later, under the rtnl lock) sees the carrier come: until then it drops
+what it sends. An ARP request lost that way stalls the first connections for a second (the ARP
+retry time), so routes go in only when the kernel reports the ends up (operstate).
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -40,6 +46,7 @@ from edgewise.site.drivers.linux.vnfs import restart_process, set_static_routes
 from edgewise.tosca.native import NatConfig, RateLimiterConfig, RouterConfig
 
 Subnets = dict[str, list[tuple[IPv4Network, int]]]
+IN_SERVICE_WAIT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,9 +71,11 @@ def wire_service(host: Host, site: SiteNetwork, service: ServiceView, spec: Serv
     wanted = chain_links(spec.id, spec.chain)
     kept: dict[int, str] = {}
     whole = service.whole_links()
-    by_token: dict[str, list[tuple[str, int]]] = {}
+    by_token: dict[str, list[tuple[str, int, str]]] = {}
     for end in service.ends:
-        by_token.setdefault(end.label.token, []).append((end.namespace, end.link.index))
+        by_token.setdefault(end.label.token, []).append(
+            (end.namespace, end.link.index, end.link.name)
+        )
     for token, ends in by_token.items():
         label = next(e.label for e in service.ends if e.label.token == token)
         if (
@@ -77,13 +86,13 @@ def wire_service(host: Host, site: SiteNetwork, service: ServiceView, spec: Serv
         ):
             kept[label.index] = token
             continue
-        for namespace, index in ends:
-            with host.netlink(namespace) as nl:
-                nl.delete(index)
+        for namespace, index, name in ends:
+            host.delete_link(namespace, index, name)
         changed = True
     wan_fresh = False  # the WAN side's end of the service is new: no old routes to list
     subnets: Subnets = {}  # per namespace: the link ends' subnets and interface indexes
     relinked: set[str] = set()  # hops with a new link
+    starting: list[tuple[str, str]] = []  # (namespace, name) of link ends new or changed
     for link in wanted:
         token = kept.get(link.index) or secrets.token_hex(4)
         fresh = link.index not in kept
@@ -94,16 +103,31 @@ def wire_service(host: Host, site: SiteNetwork, service: ServiceView, spec: Serv
         for spec_end in end_specs(site, service, link, token):
             done, index = configure_end(host, spec_end, service, fresh=fresh)
             changed = done or changed
+            if fresh or done:
+                starting.append((spec_end.namespace, spec_end.name))
             if spec_end.address is not None:
                 subnets.setdefault(spec_end.namespace, []).append((spec_end.address.network, index))
             if spec_end.namespace == site.wan_netns:
                 wan_fresh = fresh
+    wait_in_service(host, starting)
     changed = set_routes(host, site, service, spec, subnets, wan_fresh=wan_fresh) or changed
     for name in spec.chain:  # a program sees the interfaces it had when it started
         vnf = spec.vnf(name)
         if vnf is not None and vnf.function is VnfFunction.PROCESS and name in relinked:
             restart_process(host, site.vnf_namespace(service.slot, name), vnf, died=False)
     return changed
+
+
+def wait_in_service(host: Host, ends: Sequence[tuple[str, str]]) -> None:
+    """Waits until the kernel reports each link end up (operstate), IN_SERVICE_WAIT_S at most
+    in all (then the routes go in anyway: the ARP retry will do)."""
+    deadline = time.monotonic() + IN_SERVICE_WAIT_S
+    for namespace, name in ends:
+        with host.netlink(namespace) as nl:
+            while (link := nl.link(name)) is not None and not link.carrier:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.0005)
 
 
 def ensure_bridge(host: Host, site: SiteNetwork, service: ServiceView) -> bool:
