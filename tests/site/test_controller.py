@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ from edgewise.model.desired import DesiredState
 from edgewise.site.controller import ControllerSettings, SiteController
 from edgewise.site.drivers.sim import SimDriver
 from edgewise.site.journal import Journal
-from edgewise.site.reconcile import plan
+from edgewise.site.reconcile import ObservedState, plan
 from edgewise.site.uplink import CentralTrust, Uplink, enroll
 from tests.site.central import running_central
 from tests.site.fakes import FakeChannel, eventually
@@ -157,3 +159,38 @@ async def test_end_to_end_over_the_real_channel(tmp_path: Path) -> None:
                     for r in central.reports.values()
                 )
             )
+
+
+class CountingDriver(SimDriver):
+    """The sim driver, with data-plane counters the test sets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.packets = 0
+
+    async def observe(self) -> ObservedState:
+        seen = await super().observe()
+        counted = {"rules": {"rule-0": {"packets": self.packets, "bytes": 60 * self.packets}}}
+        return replace(seen, services=tuple(
+            replace(s, vnfs=tuple(replace(v, counters=counted if v.name == "fw" else {})
+                                  for v in s.vnfs))
+            for s in seen.services))  # fmt: skip
+
+
+async def test_counters_go_up_when_they_change_at_most_every_interval(tmp_path: Path) -> None:
+    channel, driver = FakeChannel(), CountingDriver()
+    channel.publish(document("s1"))
+    settings = replace(FAST, counters_interval=0.3)
+    async with controller(tmp_path, driver, channel, settings) as site:
+        await eventually(lambda: site.journal.applied_revision() == 1)
+        driver.packets = 5
+        await eventually(lambda: any(
+            b["services"].get("s1", {}).get("fw", {}).get("rules", {}).get("rule-0", {})
+            .get("packets") == 5 for b in channel.bodies("counters")))  # fmt: skip
+        sent = len(channel.bodies("counters"))
+        await asyncio.sleep(1.0)  # ~10 passes, nothing changed: nothing more to say
+        assert len(channel.bodies("counters")) == sent
+        driver.packets = 9
+        await eventually(lambda: channel.bodies("counters")[-1]["services"]["s1"]["fw"]
+                         ["rules"]["rule-0"] == {"packets": 9, "bytes": 540})  # fmt: skip
+        assert "nat" not in channel.bodies("counters")[-1]["services"]["s1"]

@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +25,13 @@ from edgewise.site.backoff import Backoff, initial_delay
 from edgewise.site.drivers.base import Driver, WatchesDrift
 from edgewise.site.errors import PermanentError, TemporaryError
 from edgewise.site.journal import Journal, OutboxItem
-from edgewise.site.reconcile import ChangeReason, ChangeResult, apply_plan, plan
+from edgewise.site.reconcile import (
+    ChangeReason,
+    ChangeResult,
+    ObservedState,
+    apply_plan,
+    plan,
+)
 from edgewise.site.uplink import PolledDesired, ReportReceipt
 
 log = logging.getLogger(__name__)
@@ -89,6 +97,8 @@ class SiteController:
         self._desired: DesiredState | None = None
         self._rejection: str | None = None
         self._failures: dict[str, str] = {}
+        self._counters_sent: dict[str, dict[str, dict[str, Any]]] = {}
+        self._counters_at = -math.inf
         self._reported_revision: int | None = None
         self._stale_reported: int | None = None
         self._channel_trouble: str | None = None
@@ -215,11 +225,29 @@ class SiteController:
         desired = self._desired
         if desired is None:
             return []  # nothing accepted yet: leave whatever runs alone
-        changes = plan(desired, await self.driver.observe())
+        observed = await self.driver.observe()
+        changes = plan(desired, observed)
         results = await apply_plan(self.driver, changes, concurrency=self.settings.concurrency)
         self.passes += 1
         await self._report_pass(desired, results)
+        self._report_counters(observed)
         return results
+
+    def _report_counters(self, observed: ObservedState) -> None:
+        """The data plane's counters, when they changed, at most every `counters_interval`."""
+        now = time.monotonic()
+        if now - self._counters_at < self.settings.counters_interval:
+            return
+        counters = {
+            service.id: {vnf.name: dict(vnf.counters) for vnf in service.vnfs if vnf.counters}
+            for service in observed.services
+        }
+        counters = {sid: vnfs for sid, vnfs in counters.items() if vnfs}
+        if counters == self._counters_sent:
+            return
+        self._enqueue("counters", {"services": counters})
+        self._counters_sent = counters
+        self._counters_at = now
 
     async def _report_pass(self, desired: DesiredState, results: list[ChangeResult]) -> None:
         was_applied = self.journal.applied_revision() == desired.revision

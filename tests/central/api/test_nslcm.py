@@ -479,3 +479,20 @@ def test_continue_waits_again_for_slow_sites(central: Central) -> None:
     assert desired(central, acme, site)["revision"] == revision  # nothing re-issued
     report(central, site, revision, [{"id": ns["id"], "state": "ready", "vnfs": []}])
     follow(central, acme, location, "COMPLETED")
+
+
+def test_a_site_s_latest_counters_are_served(central: Central) -> None:
+    acme = central.tenant("acme")
+    (site,) = add_sites(central, acme, "counted")
+    empty = central.client.get(f"/api/v1/sites/{site}/counters", headers=acme.headers).json()
+    assert empty == {"siteId": site, "at": None, "services": {}}
+    for packets in (3, 7):
+        body = {"services": {"s1": {"fw": {"rules": {"rule-0": {"packets": packets}}}}}}
+        item = ReportItem(f"c-{packets}", "counters", datetime.now(UTC), body)
+        with sessions(central).begin() as session:
+            site_channel.record_reports(session, site, [item])
+    latest = central.client.get(f"/api/v1/sites/{site}/counters", headers=acme.headers).json()
+    assert latest["services"]["s1"]["fw"]["rules"]["rule-0"]["packets"] == 7
+    other = central.tenant("other")
+    assert central.client.get(f"/api/v1/sites/{site}/counters",
+                              headers=other.headers).status_code == 404  # fmt: skip

@@ -168,6 +168,16 @@ def read_site_status(siteId: str, session: SessionDep, caller: CallerDep) -> Sit
     return SiteStatusPublic(**status)
 
 
+@router.get("/sites/{siteId}/counters", operation_id="readSiteCounters")
+def read_site_counters(siteId: str, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
+    """The site's latest counters (packets, bytes, drops per rule, class and queue, per VNF);
+    sites send them when they change, at most once a minute by default."""
+    sites.get_site(session, caller, siteId)
+    counters = site_channel.get_counters(session, siteId)
+    at = counters["at"]
+    return counters | {"at": at.isoformat() if at is not None else None}
+
+
 @router.get("/sites/{siteId}", operation_id="readSite")
 def read_site(siteId: str, session: SessionDep, caller: CallerDep) -> SitePublic:
     return SitePublic.of(sites.get_site(session, caller, siteId))

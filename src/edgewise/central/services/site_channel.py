@@ -367,6 +367,14 @@ def _latest_counters(session: Session, items: Sequence[tuple[str, ReportItem]]) 
             row.at, row.body = item.at, item.body
 
 
+def get_counters(session: Session, site_id: str) -> dict[str, Any]:
+    """The site's latest counters report: per service, per VNF, what the data plane counts."""
+    row = session.get(SiteCountersRow, site_id)
+    if row is None:
+        return {"siteId": site_id, "at": None, "services": {}}
+    return {"siteId": site_id, "at": row.at, "services": row.body.get("services", {})}
+
+
 def touch(session: Session, site_ids: Iterable[str]) -> None:
     """Marks sites as heard from now (a poll or a report), in bulk."""
     now = utcnow()
