@@ -63,6 +63,7 @@ class ControllerSettings:
     backoff_cap: float = 10.0
     concurrency: int = 4
     keep_sent_reports: int = 100
+    counters_interval: float = 60.0  # at most one counters report per this many seconds
     settle_timeout: float = 5.0  # at most this long between a new revision and the next poll
     seed: int | None = None
 
