@@ -7,8 +7,8 @@ workers) that all hold revision 1 and have their long-polls parked. Then SIGKILL
 and start it again on the same data directory and ports; as soon as its API answers, write
 revision 2 to every site. Times are from the kill:
 - central answering again (process start to /health);
-- reconnected: the site's next long-poll request went out on a new connection to the new
-  central (the simulator traces each poll request);
+- reconnected: the site's first long-poll request after the kill went out (on a new
+  connection: the old ones died with the central; the simulator traces each poll request);
 - received revision 2, and in sync: the new central acknowledged the site's status report
   of revision 2 (p50, p99, max);
 and the "error storm" check: every failed call the sites saw from the kill to the end, by
@@ -31,12 +31,8 @@ from bench_central import VARIANTS, Central, guarded, proc_status
 from channel_scale import spread
 
 from edgewise.cli.output import console
-from edgewise.cli.simulate import (
-    Fleet,
-    Simulation,
-    default_workers,
-    progress_bars,
-)
+from edgewise.cli.simfleet import Fleet, Simulation, default_workers
+from edgewise.cli.simreport import progress_bars
 
 
 async def measure(
@@ -56,22 +52,23 @@ async def measure(
                 await asyncio.sleep(settle)  # every re-poll parked again
                 errors_before = Counter(fleet.errors)
                 killed = time.monotonic()
+                fleet.polls_since(killed)
                 central.kill9()
                 up = await asyncio.to_thread(central.start)
                 wave = await simulation.write_change(2)
                 answered = time.monotonic() - killed
                 await fleet.wait_for(
                     progress, "reconnected", sites,
-                    lambda: sum(1 for t in fleet.polling.values() if t > killed), bound,
+                    lambda: len(fleet.first_polls), bound,
                 )  # fmt: skip
                 await simulation.follow(wave, "in sync at revision 2")
+                errors = fleet.errors - errors_before  # not what stopping the sites causes
         finally:
             await fleet.stop()
-    reconnected = [t - killed for t in fleet.polling.values() if t > killed]
+    reconnected = [t - killed for t in fleet.first_polls.values()]
     shift = wave.started - killed
     received = [t + shift for t in wave.received.values()]
     done = [t + shift for t in wave.done.values()]
-    errors = fleet.errors - errors_before
     alive = central.process is not None and central.process.poll() is None
     status = proc_status(central.pid) if alive else {}
     lines += [

@@ -10,20 +10,27 @@ site's long-poll is parked, one bulk desired-state write through the API. Measur
 - central peak RSS (VmHWM over its whole life, enrollment included) and RSS after the wave;
 - central CPU seconds during the wave (/proc/<pid>/stat, API call -> last acknowledgement);
 - requests per second served during the wave, counted by the simulator: every poll answer and
-  report answer (including error statuses) its sites received, over the same window.
+  report answer (including error statuses) its sites received, over the same window;
+- connections the sites opened during the wave (each a TLS handshake at the central; ideally
+  none: a site's report reuses the connection its poll just released).
+When the wave is only partly recorded within --timeout, the figures are over the sites that
+were, followed by how many were not and where each of those was stuck (never woke, woke but
+report not sent, report sent but not acknowledged), with their last errors; exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -33,14 +40,9 @@ from rich.table import Table
 
 from edgewise.cli.errors import CliError
 from edgewise.cli.output import console
-from edgewise.cli.simulate import (
-    BUCKET,
-    Fleet,
-    Simulation,
-    default_workers,
-    percentile,
-    progress_bars,
-)
+from edgewise.cli.simfleet import Fleet, PhaseTimeout, Simulation, Stuck, default_workers
+from edgewise.cli.simreport import percentile, progress_bars, stuck_lines
+from edgewise.cli.simworker import BUCKET
 
 
 @dataclass
@@ -54,7 +56,12 @@ class Figures:
     rss_after_mb: float
     cpu_s: float
     requests: int
+    connections: int
     errors: int
+    error_kinds: Counter[str] = field(default_factory=Counter)
+    setup_errors: int = 0
+    bound: float = 0.0
+    stuck: dict[str, Stuck] = field(default_factory=dict)
 
     @property
     def wave_s(self) -> float:
@@ -107,9 +114,12 @@ async def measure(
                 spy = start_profiler(central.pid, profile)
                 try:
                     cpu_before = cpu_seconds(central.pid)
+                    before = Counter(fleet.errors)  # while the sites enrolled and connected
                     wave = await simulation.write_change(1)
-                    await simulation.follow(wave)
+                    with contextlib.suppress(PhaseTimeout):  # partial: figures and who is stuck
+                        await simulation.follow(wave)
                     cpu_used = cpu_seconds(central.pid) - cpu_before
+                    errors = fleet.errors - before  # not what stopping the sites causes
                 finally:
                     stop_profiler(spy)
         finally:
@@ -126,7 +136,12 @@ async def measure(
         rss_after_mb=status["VmRSS"] / 1024,
         cpu_s=cpu_used,
         requests=fleet.requests_between(wave.started, end),
-        errors=sum(fleet.errors.values()),
+        connections=fleet.connections_between(wave.started, end),
+        errors=sum(errors.values()),
+        error_kinds=errors,
+        setup_errors=sum(before.values()),
+        bound=bound,
+        stuck=wave.stuck,
     )
 
 
@@ -148,7 +163,7 @@ def run_one(
 def show(results: list[Figures], *, lines: bool = True) -> None:
     table = Table(title="one change touching every site (p50 / p99 / max, s from the API call)")
     for column in ("sites", "API write s", "received", "applied+recorded", "central peak RSS MB",
-                   "RSS after MB", "central CPU s", "requests/s", "site errors"):  # fmt: skip
+                   "RSS after MB", "central CPU s", "requests/s", "wave errors"):  # fmt: skip
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(
@@ -170,7 +185,16 @@ def show(results: list[Figures], *, lines: bool = True) -> None:
               f"over {r.wave_s:.2f} s wall")  # fmt: skip
         print(f"[{n} sites] requests served during the wave (counted by the simulator): "
               f"{r.requests} = {r.rps:.0f} requests/s")  # fmt: skip
-        print(f"[{n} sites] errors seen by the sites: {r.errors}")
+        print(f"[{n} sites] connections opened by the sites during the wave (TLS handshakes): "
+              f"{r.connections}")  # fmt: skip
+        print(f"[{n} sites] errors seen by the sites during the wave: {r.errors} "
+              f"(before it, while they enrolled and connected: {r.setup_errors})")  # fmt: skip
+        for kind, count in r.error_kinds.most_common(8):
+            print(f"[{n} sites]     {count:6d}  {kind}")
+        if r.stuck:
+            print(f"[{n} sites] not recorded within {r.bound:.0f} s: {len(r.stuck)}/{n}")
+            for line in stuck_lines(r.stuck):
+                print(f"[{n} sites]     {line}")
 
 
 def main(argv: list[str]) -> int:
@@ -200,6 +224,7 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             continue
         show(results[-1:])
+        failed += 1 if results[-1].stuck else 0
     if len(results) > 1:
         show(results, lines=False)
     return 1 if failed else 0

@@ -1,19 +1,26 @@
 """One real site-controller process, idle and connected: its memory and its bytes on the wire.
 
 Usage: python benchmarks/controller_idle.py [--idle 180] [--warmup 20] [--loopback]
+                                            [--entry slim|cli]
 
 A fresh central (child process, SQLite, the production long-poll hold of 30-60 s) and one
-`edgewise site-controller run` process (sim driver), enrolled, holding a two-VNF service.
-After a warm-up (first poll, first status report) it sits idle for `--idle` seconds. Measured:
-its VmRSS and VmHWM (/proc), and the bytes both ways between it and the central per minute.
+site-controller process (sim driver), enrolled, holding a two-VNF service: by default the slim
+entry a site runs (`python -m edgewise.site run`), with --entry cli the same controller under
+the whole command line (`edgewise site-controller run`). After a warm-up (first poll, first
+status report) it sits idle for `--idle` seconds. Measured: its VmRSS and VmHWM (/proc), and
+the bytes both ways between it and the central per minute.
 
 Bytes are counted on the wire: the controller runs in its own network namespace (`ewbi` +
 4 hex digits), joined to the host by a veth pair with addresses from 10.214.x.y/30; the central's
 southbound listener binds the host end's address, and the host end's rx/tx byte counters
 (Ethernet frames: TLS, TCP/IP headers, ACKs and ARP included) are read before and after the idle
-period. Without root (no namespaces), or with --loopback, the controller talks through a TCP
-relay on loopback that counts the bytes it relays (TLS records only: no TCP/IP headers or ACKs),
-and the output says so.
+period. Meanwhile a packet socket on that end sorts the same frames into Ethernet/IP/TCP
+headers, TLS record overhead (5 B header, 16 B AEAD tag and 1 B content type per TLS 1.3
+record) and the HTTP bytes inside, per poll cycle (one request record from the site each).
+Random holds make a short window's bytes per minute vary with how many polls fall into it, so
+the cycle's bytes are also given at the mean hold. Without root (no namespaces), or with
+--loopback, the controller talks through a TCP relay on loopback that counts the bytes it
+relays (TLS records only: no TCP/IP headers or ACKs), and the output says so.
 """
 
 from __future__ import annotations
@@ -23,11 +30,13 @@ import asyncio
 import contextlib
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +45,7 @@ import httpx
 from bench_central import Central, proc_status
 
 from edgewise.cli.demo import free_port
-from edgewise.cli.simulate import change_document
+from edgewise.cli.simfleet import change_document
 
 
 @dataclass
@@ -46,8 +55,14 @@ class Wire:
     method: str
     central_host: str
     prefix: list[str] = field(default_factory=list)  # `ip netns exec NS` or nothing
-    counters: Path | None = None  # /sys/class/net/<host veth>/statistics
+    interface: str | None = None  # the host end of the veth
     relay: Relay | None = None
+
+    @property
+    def counters(self) -> Path | None:
+        return (
+            None if self.interface is None else Path(f"/sys/class/net/{self.interface}/statistics")
+        )
 
     def bytes(self) -> tuple[int, int]:
         """(to the central, from the central) so far."""
@@ -109,6 +124,134 @@ class Relay:
         )
 
 
+ETH_P_ALL = 0x0003
+ETHER_TYPES = {b"\x08\x06": "ARP", b"\x86\xdd": "IPv6", b"\x08\x00": "IPv4 not TCP"}
+TLS13_RECORD_OVERHEAD = 5 + 16 + 1  # record header, AEAD tag, inner content type
+
+
+@dataclass
+class Flow:
+    """One direction of the channel as seen on the wire."""
+
+    frames: int = 0
+    frame_bytes: int = 0
+    header_bytes: int = 0  # Ethernet, IP and TCP headers (options included)
+    pure_acks: int = 0
+    records: int = 0  # TLS records (the first one of a capture is assumed to start a segment)
+    record_overhead: int = 0
+    http_bytes: int = 0
+
+
+class Capture:
+    """Frames on the host end of the veth (an AF_PACKET socket: root), sorted by direction and
+    layer. TLS records are followed across segments; a capture begins on a record boundary,
+    which holds on an idle channel (every segment is one whole record)."""
+
+    def __init__(self, interface: str, central_port: int, within: float) -> None:
+        self.central_port = central_port
+        self.up, self.down = Flow(), Flow()
+        self.other_bytes = 0  # the link's own frames: ARP, IPv6 neighbour discovery, ...
+        self.other: Counter[str] = Counter()  # their bytes by EtherType
+        self._left: dict[tuple[int, int], int] = {}  # bytes of a record still to come, per flow
+        self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self._sock.bind((interface, 0))
+        self._sock.settimeout(0.5)
+        self._deadline = time.monotonic() + within
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self._sock.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and time.monotonic() < self._deadline:
+            try:
+                frame = self._sock.recv(65536)
+            except TimeoutError:
+                continue
+            self._count(frame)
+
+    def _count(self, frame: bytes) -> None:
+        if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != 6:  # IPv4, TCP
+            self.other_bytes += len(frame)
+            self.other[ETHER_TYPES.get(frame[12:14], frame[12:14].hex())] += len(frame)
+            return
+        ihl = (frame[14] & 0x0F) * 4
+        total = int.from_bytes(frame[16:18], "big")
+        tcp = 14 + ihl
+        sport, dport = (
+            int.from_bytes(frame[tcp : tcp + 2], "big"),
+            int.from_bytes(frame[tcp + 2 : tcp + 4], "big"),
+        )
+        offset = (frame[tcp + 12] >> 4) * 4
+        payload = frame[tcp + offset : 14 + total]
+        flow = self.up if dport == self.central_port else self.down
+        flow.frames += 1
+        flow.frame_bytes += len(frame)
+        flow.header_bytes += len(frame) - len(payload)
+        if not payload:
+            flow.pure_acks += 1
+            return
+        key = (sport, dport)
+        at, left = 0, self._left.get(key, 0)
+        while at < len(payload):
+            if left:
+                step = min(left, len(payload) - at)
+                at, left = at + step, left - step
+                continue
+            if len(payload) - at < 5 or payload[at] not in {20, 21, 22, 23}:
+                break  # not on a record boundary: count the rest as it is
+            length = int.from_bytes(payload[at + 3 : at + 5], "big")
+            flow.records += 1
+            flow.record_overhead += TLS13_RECORD_OVERHEAD
+            flow.http_bytes += max(0, length - (TLS13_RECORD_OVERHEAD - 5))
+            at, left = at + 5, length
+        self._left[key] = left
+
+    def lines(self, elapsed: float, hold: tuple[float, float]) -> list[str]:
+        both = [self.up, self.down]
+        cycles = self.up.records
+        total = sum(f.frame_bytes for f in both) + self.other_bytes
+        lines = [
+            (
+                f"frames to the central: {self.up.frames} ({self.up.pure_acks} pure ACKs), "
+                f"from it: {self.down.frames} ({self.down.pure_acks} pure ACKs); "
+                f"the link's own frames: {self.other_bytes} B "
+                f"({', '.join(f'{k} {v} B' for k, v in self.other.most_common()) or 'none'})"
+            ),
+            f"TLS records to the central: {self.up.records}, from it: {self.down.records}",
+        ]
+        if cycles:
+            per = [
+                ("Ethernet/IP/TCP headers", sum(f.header_bytes for f in both)),
+                ("TLS record overhead", sum(f.record_overhead for f in both)),
+                ("HTTP", sum(f.http_bytes for f in both)),
+                ("ARP/ND", self.other_bytes),
+            ]
+            split = ", ".join(f"{name} {value / cycles:.0f}" for name, value in per)
+            channel = total - self.other_bytes
+            mean = sum(hold) / 2
+            lines += [
+                f"per poll cycle ({cycles} in {elapsed:.0f} s): {total / cycles:.0f} B = {split}",
+                (
+                    f"bytes per minute at the mean hold of {mean:.0f} s: "
+                    f"{total / cycles * 60 / mean:.0f} B/min; at the shortest ({hold[0]:.0f} s): "
+                    f"{total / cycles * 60 / hold[0]:.0f} B/min"
+                ),
+                (
+                    f"the channel alone (TCP, no ARP/ND), at the mean hold: "
+                    f"{channel / cycles * 60 / mean:.0f} B/min; at the shortest: "
+                    f"{channel / cycles * 60 / hold[0]:.0f} B/min"
+                ),
+            ]
+        return lines
+
+
 def ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
 
@@ -120,8 +263,8 @@ def taken_addresses() -> str:
 
 
 @contextlib.contextmanager
-def namespace() -> Iterator[tuple[str, str, Path]]:
-    """A namespace `ewbiXXXX` joined by a veth pair: (name, host address, host end counters)."""
+def namespace() -> Iterator[tuple[str, str, str]]:
+    """A namespace `ewbiXXXX` joined by a veth pair: (name, host address, host end's name)."""
     name = f"ewbi{secrets.token_hex(2)}"
     taken = taken_addresses()
     for _ in range(100):
@@ -141,7 +284,7 @@ def namespace() -> Iterator[tuple[str, str, Path]]:
         ip("-n", name, "addr", "add", f"{site}/30", "dev", inner)
         ip("-n", name, "link", "set", inner, "up")
         ip("-n", name, "link", "set", "lo", "up")
-        yield name, host, Path(f"/sys/class/net/{outer}/statistics")
+        yield name, host, outer
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True, timeout=30)
         subprocess.run(["ip", "link", "del", outer], check=False, capture_output=True, timeout=30)
@@ -149,6 +292,12 @@ def namespace() -> Iterator[tuple[str, str, Path]]:
 
 def edgewise(prefix: list[str], *args: str) -> list[str]:
     return [*prefix, sys.executable, "-m", "edgewise", *args]
+
+
+ENTRIES = {
+    "slim": ["-m", "edgewise.site", "run"],  # what a site runs
+    "cli": ["-m", "edgewise", "site-controller", "run"],  # the same under the whole CLI
+}
 
 
 def enroll_site(central: Central, wire: Wire, site_dir: Path, southbound: str) -> None:
@@ -178,13 +327,17 @@ def measure(wire: Wire, central: Central, scratch: Path, args: argparse.Namespac
     port = wire.relay.port if wire.relay else central.southbound_port
     enroll_site(central, wire, site_dir, f"https://{wire.central_host}:{port}")
     log = (scratch / "controller.log").open("w")
-    command = edgewise(wire.prefix, "site-controller", "run", "--data-dir", str(site_dir),
-                       "--first-poll-max-delay", str(args.first_poll_max_delay))  # fmt: skip
+    command = [*wire.prefix, sys.executable, *ENTRIES[args.entry], "--data-dir", str(site_dir),
+               "--first-poll-max-delay", str(args.first_poll_max_delay)]  # fmt: skip
     controller = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    capture: Capture | None = None
     try:
         time.sleep(args.warmup)
         if controller.poll() is not None:
             raise RuntimeError(f"the controller exited; see {scratch / 'controller.log'}")
+        if wire.interface is not None:
+            capture = Capture(wire.interface, central.southbound_port, args.idle + 30)
+            capture.start()
         up0, down0 = wire.bytes()
         started = time.monotonic()
         peak_rss = 0
@@ -195,6 +348,8 @@ def measure(wire: Wire, central: Central, scratch: Path, args: argparse.Namespac
         status = proc_status(controller.pid)
         elapsed = time.monotonic() - started
     finally:
+        if capture is not None:
+            capture.stop()
         controller.terminate()
         try:
             controller.wait(timeout=15)
@@ -205,7 +360,9 @@ def measure(wire: Wire, central: Central, scratch: Path, args: argparse.Namespac
     up, down = up1 - up0, down1 - down0
     per_minute = (up + down) * 60 / elapsed
     warnings = (scratch / "controller.log").read_text().count("WARNING")
+    hold = [float(v) for v in os.environ.get("EDGEWISE_POLL_HOLD", "30,60").split(",")]
     return [
+        f"controller process: python {' '.join(ENTRIES[args.entry])} ({args.entry} entry)",
         f"bytes counted by: {wire.method}",
         (
             f"idle period: {elapsed:.0f} s after a {args.warmup:.0f} s warm-up "
@@ -219,6 +376,7 @@ def measure(wire: Wire, central: Central, scratch: Path, args: argparse.Namespac
         f"bytes to the central: {up}, from the central: {down} over {elapsed:.0f} s",
         f"bytes per minute on the wire (both ways): {per_minute:.0f} B/min",
         f"controller log warnings: {warnings}",
+        *(capture.lines(elapsed, (hold[0], hold[-1])) if capture else []),
     ]
 
 
@@ -228,16 +386,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--warmup", type=float, default=20.0, help="wait before measuring, s")
     parser.add_argument("--first-poll-max-delay", type=float, default=10.0)
     parser.add_argument("--loopback", action="store_true", help="count with a loopback relay")
+    parser.add_argument(
+        "--entry", choices=sorted(ENTRIES), default="slim",
+        help="slim: python -m edgewise.site run; cli: edgewise site-controller run",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     use_namespace = not args.loopback and os.geteuid() == 0
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ewbench-idle-")))
         if use_namespace:
-            name, host, counters = stack.enter_context(namespace())
+            name, host, outer = stack.enter_context(namespace())
             env = {"EDGEWISE_SOUTHBOUND_HOST": host,
                    "EDGEWISE_SOUTHBOUND_HOSTNAMES": f"localhost,127.0.0.1,{host}"}  # fmt: skip
             wire = Wire(f"veth counters of namespace {name} (Ethernet frames, both ways)",
-                        host, ["ip", "netns", "exec", name], counters)  # fmt: skip
+                        host, ["ip", "netns", "exec", name], outer)  # fmt: skip
         else:
             env = {}
             why = "--loopback" if args.loopback else "not root: no namespaces"

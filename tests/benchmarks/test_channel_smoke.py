@@ -38,6 +38,8 @@ def test_channel_scale_prints_its_figures() -> None:
     assert re.search(r"central peak RSS \(VmHWM\): \d+ MB", out)
     assert re.search(r"central CPU during the wave: [\d.]+ s", out)
     assert re.search(r"requests served during the wave .*: \d+ = \d+ requests/s", out)
+    assert re.search(r"connections opened by the sites during the wave .*: \d+", out)
+    assert re.search(r"errors seen by the sites during the wave: \d+ \(before it, .*: \d+\)", out)
 
 
 def test_channel_restart_prints_its_figures() -> None:

@@ -64,7 +64,7 @@ class ControllerSettings:
     concurrency: int = 4
     keep_sent_reports: int = 100
     counters_interval: float = 60.0  # at most one counters report per this many seconds
-    settle_timeout: float = 5.0  # at most this long between a new revision and the next poll
+    settle_timeout: float = 60.0  # between a new revision and the next poll, at most (a hold)
     seed: int | None = None
 
 

@@ -2,6 +2,8 @@
 
 The controller writes a desired state here before it uses it, and reports go through the outbox,
 so a restarted controller carries on without the central. Each write is one transaction (WAL).
+The outbox is capped (`outbox_limit` unsent items): a site cut off for weeks drops its oldest
+counters and events first, never its latest status, and says how many it dropped.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 SCHEMA_VERSION = 1
+OUTBOX_LIMIT = 10_000  # unsent reports kept; at ~1 KB each, ~10 MB on a site cut off for long
+DROPPED_EVENT = "reports-dropped"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS identity (
     one INTEGER PRIMARY KEY CHECK (one = 1),
@@ -92,12 +96,25 @@ class Journal:
     of an fsync per commit.
     """
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, path: Path, *, outbox_limit: int = OUTBOX_LIMIT
+    ) -> None:
+        if outbox_limit < 3:
+            raise ValueError("outbox_limit must leave room for a status, an event and its count")
         self._db = connection
         self.path = path
+        self.outbox_limit = outbox_limit
 
     @classmethod
-    def open(cls, path: Path, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> Journal:
+    def open(
+        cls,
+        path: Path,
+        *,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        outbox_limit: int = OUTBOX_LIMIT,
+    ) -> Journal:
+        if outbox_limit < 3:
+            raise ValueError("outbox_limit must leave room for a status, an event and its count")
         path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(path, isolation_level=None)
         try:
@@ -111,7 +128,7 @@ class Journal:
         except BaseException:
             connection.close()
             raise
-        return cls(connection, path)
+        return cls(connection, path, outbox_limit=outbox_limit)
 
     def close(self) -> None:
         self._db.close()
@@ -205,14 +222,47 @@ class Journal:
     def enqueue(
         self, kind: str, body: Mapping[str, Any], *, at: datetime | None = None
     ) -> OutboxItem:
-        """Adds a report to the outbox (committed when this returns)."""
+        """Adds a report to the outbox (committed when this returns), within its cap."""
         item = OutboxItem(str(uuid.uuid4()), kind, utc_stamp(at), dict(body))
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO outbox (id, kind, at, body) VALUES (?, ?, ?, ?)",
-                (item.id, item.kind, item.at, json.dumps(item.body, separators=(",", ":"))),
-            )
+            _insert(db, item)
+            self._cap(db, item.at)
         return item
+
+    def _cap(self, db: sqlite3.Connection, now: str) -> None:
+        """Keeps at most `outbox_limit` unsent items: drops the oldest counters and events
+        first, then superseded statuses, never the latest status. What was dropped is counted
+        in one pending `reports-dropped` event, re-issued (new id) with the running count since
+        the episode's first drop (`since`) while it waits; a copy already on its way when that
+        happens arrives too, so the central reads the count with the latest `at` per `since`."""
+        pending = db.execute("SELECT count(*) FROM outbox WHERE sent = 0").fetchone()[0]
+        if pending <= self.outbox_limit:
+            return
+        marker = db.execute(
+            "SELECT seq, body FROM outbox WHERE sent = 0 AND kind = 'event' "
+            "AND json_extract(body, '$.event') = ? ORDER BY seq DESC LIMIT 1",
+            (DROPPED_EVENT,),
+        ).fetchone()
+        latest_status = db.execute(
+            "SELECT max(seq) FROM outbox WHERE sent = 0 AND kind = 'status'"
+        ).fetchone()[0]
+        excess = pending - self.outbox_limit + (0 if marker else 1)  # room for the count
+        victims = [
+            row[0]
+            for row in db.execute(
+                "SELECT seq FROM outbox WHERE sent = 0 AND seq IS NOT ? AND seq IS NOT ? "
+                "ORDER BY kind = 'status', seq LIMIT ?",
+                (latest_status, marker[0] if marker else None, excess),
+            )
+        ]
+        db.executemany("DELETE FROM outbox WHERE seq = ?", ((v,) for v in victims))
+        counted: dict[str, Any] = json.loads(marker[1]) if marker else {"dropped": 0, "since": now}
+        if marker:
+            db.execute("DELETE FROM outbox WHERE seq = ?", (marker[0],))
+        dropped = {"event": DROPPED_EVENT, "dropped": counted["dropped"] + len(victims),
+                   "since": counted["since"],
+                   "detail": f"outbox over {self.outbox_limit} unsent reports"}  # fmt: skip
+        _insert(db, OutboxItem(str(uuid.uuid4()), "event", now, dropped))
 
     def pending(self, limit: int = 500) -> list[OutboxItem]:
         """The oldest reports not yet accepted by the central, oldest first."""
@@ -237,3 +287,10 @@ class Journal:
                 (keep,),
             )
             return cursor.rowcount
+
+
+def _insert(db: sqlite3.Connection, item: OutboxItem) -> None:
+    db.execute(
+        "INSERT INTO outbox (id, kind, at, body) VALUES (?, ?, ?, ?)",
+        (item.id, item.kind, item.at, json.dumps(item.body, separators=(",", ":"))),
+    )

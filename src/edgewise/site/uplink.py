@@ -14,14 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from edgewise.site.errors import (
     ChannelRefused,
@@ -31,9 +26,13 @@ from edgewise.site.errors import (
 )
 from edgewise.site.journal import OutboxItem, SiteIdentity
 
+if TYPE_CHECKING:  # cryptography is imported where it is used: a running site does not need it
+    from cryptography import x509
+
 API = "southbound/v1/"
-POLL_TIMEOUT = 75.0  # the central holds a poll 30-60 s; a margin on top
-REQUEST_TIMEOUT = 30.0
+POLL_TIMEOUT = 75.0  # the central holds a poll 30-60 s; a margin on top (from the request sent)
+REQUEST_TIMEOUT = 30.0  # from the request sent
+CONNECT_TIMEOUT = 30.0  # TCP and TLS: a central handed a burst of handshakes queues them
 
 
 @dataclass(frozen=True)
@@ -57,10 +56,37 @@ class Answer:
 
 KEEPALIVE_SECONDS = 300.0
 MAX_ANSWER_BYTES = 8 * 1024 * 1024  # a desired-state document larger than this is refused
+# aiohttp's automatic request headers that the central does not use: every idle site sends one
+# poll per hold, so each byte here is paid again about 1.3 times a minute by every site.
+SKIPPED_HEADERS = ("User-Agent", "Accept", "Accept-Encoding")
 
 
 def endpoint(central_url: str, name: str) -> str:
     return central_url.rstrip("/") + "/" + API + name
+
+
+def channel_session(
+    context: ssl.SSLContext, trace_configs: list[aiohttp.TraceConfig] | None = None
+) -> aiohttp.ClientSession:
+    """The session of one site's channel: at most two connections (the parked long-poll and
+    the reports), both kept open between calls, and only the request headers HTTP needs.
+
+    Keeping the report connection open means a wave of reports after a fleet-wide change costs
+    the central no TLS handshakes (its scarcest resource)."""
+    connector = aiohttp.TCPConnector(ssl=context, limit=2, keepalive_timeout=KEEPALIVE_SECONDS)
+    return aiohttp.ClientSession(
+        connector=connector, skip_auto_headers=SKIPPED_HEADERS, trace_configs=trace_configs
+    )
+
+
+def call_limits(read: float, connect: float = CONNECT_TIMEOUT) -> aiohttp.ClientTimeout:
+    """`read` seconds for the answer once the request is sent, `connect` for TCP and TLS before.
+
+    Connecting does not eat into a poll's hold. A connection given up while the central still
+    queues its handshake costs the central that handshake for nothing, and another on the retry:
+    with thousands of sites connecting at once (a restart), a short connect timeout feeds itself.
+    """
+    return aiohttp.ClientTimeout(total=connect + read, sock_connect=connect, sock_read=read)
 
 
 def client_ssl_context(identity: SiteIdentity) -> ssl.SSLContext:
@@ -80,22 +106,17 @@ class Uplink:
         *,
         poll_timeout: float = POLL_TIMEOUT,
         request_timeout: float = REQUEST_TIMEOUT,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         self.identity = identity
         self._ssl = client_ssl_context(identity)
-        self._poll_timeout = aiohttp.ClientTimeout(total=poll_timeout, sock_connect=10)
-        self._request_timeout = aiohttp.ClientTimeout(total=request_timeout, sock_connect=10)
+        self._poll_timeout = call_limits(poll_timeout, connect_timeout)
+        self._request_timeout = call_limits(request_timeout, connect_timeout)
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:  # created lazily: a session needs the running event loop
-            # Two connections at most: the parked long-poll and the reports. The report
-            # connection is kept open between reports, so a wave of reports after a fleet-wide
-            # change costs the central no TLS handshakes (its scarcest resource).
-            connector = aiohttp.TCPConnector(
-                ssl=self._ssl, limit=2, keepalive_timeout=KEEPALIVE_SECONDS
-            )
-            self._session = aiohttp.ClientSession(connector=connector)
+            self._session = channel_session(self._ssl)
         return self._session
 
     async def close(self) -> None:
@@ -247,6 +268,10 @@ class CentralTrust:
 
     def check_central(self, ca: x509.Certificate, server: x509.Certificate | None) -> None:
         """Refuses a CA that is not the one the operator pinned, or that did not sign the server."""
+        from cryptography import x509
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+
         fingerprint = ca.fingerprint(hashes.SHA256()).hex()
         if self.ca_pem is not None:
             pinned = x509.load_pem_x509_certificate(self.ca_pem.encode())
@@ -279,6 +304,11 @@ async def enroll(
     request_timeout: float = REQUEST_TIMEOUT,
 ) -> SiteIdentity:
     """Sends the token and a CSR for a new EC P-256 key; writes key (0600), certificate and CA."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     csr = (
         x509.CertificateSigningRequestBuilder()
@@ -332,6 +362,9 @@ def write_file(path: Path, data: bytes, *, mode: int = 0o644) -> None:
 
 def ca_fingerprint(ca_pem: bytes) -> str:
     """The SHA-256 fingerprint (hex) that an operator may hand a site instead of the CA file."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     return hashlib.sha256(
         x509.load_pem_x509_certificate(ca_pem).public_bytes(serialization.Encoding.DER)
     ).hexdigest()
