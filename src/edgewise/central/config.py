@@ -25,6 +25,13 @@ class CentralSettings:
     southbound_hostnames: tuple[str, ...] = ("localhost", "127.0.0.1")
     poll_hold: tuple[float, float] = (30.0, 60.0)
     max_pending_reports: int = 20_000
+    write_concurrency: int = 0  # API requests that may write at once; 0: 4 on SQLite, 32 else
+
+    @property
+    def api_write_concurrency(self) -> int:
+        if self.write_concurrency > 0:
+            return self.write_concurrency
+        return 32 if self.database_url.startswith("postgresql") else 4
 
     @property
     def effective_database_url(self) -> str:
@@ -54,4 +61,5 @@ class CentralSettings:
             southbound_port=int(os.environ.get("EDGEWISE_SOUTHBOUND_PORT", "8443")),
             southbound_hostnames=tuple(h.strip() for h in hostnames.split(",") if h.strip()),
             poll_hold=(float(hold[0]), float(hold[-1])),
+            write_concurrency=int(os.environ.get("EDGEWISE_WRITE_CONCURRENCY", "0")),
         )

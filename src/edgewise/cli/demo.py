@@ -147,6 +147,7 @@ class DemoFleet:
     linux: bool
     sites: list[DemoSite] = field(default_factory=list)
     verified: int = 0
+    ns_id: str = ""
 
     def run(self, url: str, token: str) -> None:
         from edgewise.cli.main import app as cli_app
@@ -185,6 +186,7 @@ class DemoFleet:
                     "nsDescription": "firewall + NAT at every branch",
                 },
             )
+            self.ns_id = ns["id"]
             console.rule(f"instantiating NSD '{nsd['nsdName']}' on {self.count} sites")
             cli(
                 "ns",
@@ -251,15 +253,15 @@ class DemoFleet:
                 raise CliError(f"{site.name} did not enroll: {out.decode().strip()[-300:]}")
         for site in self.sites:
             site_dir = self.data_dir / site.name
-            argv = [
+            argv = [  # the slim entry, as a site runs for good
                 sys.executable,
                 "-m",
-                "edgewise",
-                "site-controller",
+                "edgewise.site",
                 "run",
                 f"--data-dir={site_dir}",
                 "--first-poll-max-delay=0",
                 "--reconcile-interval=2",
+                "--counters-interval=1",
                 f"--driver={self._driver_name()}",
             ]
             if site.lab is not None:
@@ -291,7 +293,9 @@ class DemoFleet:
             "state": "up" if up else str(status.get("state")),
         }
         if site.lab is None:
-            site.row |= dict.fromkeys(("allowed", "seen as", "blocked", "forward", "bytes"), "-")
+            site.row |= dict.fromkeys(
+                ("allowed", "seen as", "blocked", "forward", "bytes", "counted"), "-"
+            )
             self.verified += bool(up)
             return
         lab = site.lab
@@ -312,8 +316,24 @@ class DemoFleet:
             "blocked": "dropped" if not blocked.passed else "NOT DROPPED",
             "forward": "passed" if forward.passed else "FAILED",
             "bytes": f"{allowed.bytes_received + forward.bytes_received:,}",
+            "counted": self._counted(client, site),
         }
         self.verified += bool(up and natted and not blocked.passed and forward.passed)
+
+    def _counted(self, client: CentralClient, site: DemoSite, within: float = 10.0) -> str:
+        """What the site's firewall counted, as its counters report reached the central: new
+        flows accepted by its rules, packets dropped by its default policy."""
+        deadline = time.monotonic() + within
+        accepted = dropped = 0
+        while time.monotonic() < deadline:
+            services = client.get_json(f"api/v1/sites/{site.site_id}/counters")["services"]
+            rules = services.get(self.ns_id, {}).get("firewall", {}).get("rules", {})
+            accepted = sum(c["packets"] for n, c in rules.items() if n.startswith("rule-"))
+            dropped = sum(c["packets"] for n, c in rules.items() if n.startswith("default-"))
+            if accepted >= 2 and dropped >= 1:  # the allowed flow, the forward; the blocked one
+                break
+            time.sleep(0.5)
+        return f"{accepted} / {dropped}"
 
     def _table(self) -> None:
         table = Table(
@@ -321,8 +341,10 @@ class DemoFleet:
             "(forward)",
             title_justify="left",
         )
-        columns = ["site", "VNFs", "state", "allowed", "seen as", "blocked", "forward", "bytes"]
-        headers = {"seen as": "WAN sees", "bytes": "bytes through"}
+        columns = ["site", "VNFs", "state", "allowed", "seen as", "blocked", "forward", "bytes",
+                   "counted"]  # fmt: skip
+        headers = {"seen as": "WAN sees", "bytes": "bytes through",
+                   "counted": "site counters: new flows / dropped"}  # fmt: skip
         for column in columns:
             table.add_column(headers.get(column, column))
         for site in self.sites:

@@ -106,6 +106,9 @@ def run_site(
     outbox_limit: Annotated[
         int, typer.Option(min=3, help="unsent reports kept while the central is away")
     ] = OUTBOX_LIMIT,
+    counters_interval: Annotated[
+        float, typer.Option(min=0, help="at most one counters report per this many seconds")
+    ] = 60.0,
 ) -> None:
     """Runs the site controller until interrupted (SIGINT or SIGTERM).
 
@@ -116,6 +119,7 @@ def run_site(
     options = RunOptions(
         data_dir, driver.value, sim_latency, sim_failure_rate, seed, site_prefix, lan_netns,
         wan_netns, lan_pool, transit_pool, reconcile_interval, first_poll_max_delay, outbox_limit,
+        counters_interval,
     )  # fmt: skip
     try:
         controller = build_controller(options)

@@ -44,6 +44,7 @@ class RunOptions:
     reconcile_interval: float = 5.0
     first_poll_max_delay: float = 10.0
     outbox_limit: int = OUTBOX_LIMIT
+    counters_interval: float = 60.0
 
 
 def open_journal(data_dir: Path, outbox_limit: int = OUTBOX_LIMIT) -> Journal:
@@ -65,6 +66,7 @@ def build_controller(options: RunOptions) -> SiteController:
     settings = ControllerSettings(
         reconcile_interval=options.reconcile_interval,
         first_poll_max_delay=options.first_poll_max_delay,
+        counters_interval=options.counters_interval,
         seed=options.seed,
     )
     return SiteController(journal, data_plane, uplink, settings)
@@ -148,6 +150,7 @@ def parser() -> argparse.ArgumentParser:
         ("--reconcile-interval", float, "seconds between reconcile passes"),
         ("--first-poll-max-delay", float, "random wait of up to this many seconds before polling"),
         ("--outbox-limit", int, "unsent reports kept while the central is away (at least 3)"),
+        ("--counters-interval", float, "at most one counters report per this many seconds"),
     ]
     for flag, kind, text in options:
         default = getattr(d, flag[2:].replace("-", "_"))

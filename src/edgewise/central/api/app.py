@@ -16,7 +16,7 @@ from edgewise.central.api import catalog, nslcm, rollouts, sites, tenants
 from edgewise.central.api.catalog import UPLOAD_LIMITS
 from edgewise.central.api.deps import get_caller
 from edgewise.central.api.headers import CanonicalHeaderNames
-from edgewise.central.api.limits import BodySizeLimit
+from edgewise.central.api.limits import BodySizeLimit, WriteAdmission
 from edgewise.central.api.problems import install_problem_handlers
 from edgewise.central.config import CentralSettings
 from edgewise.central.runtime import CentralRuntime
@@ -60,6 +60,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
     app.add_middleware(
         BodySizeLimit, json_bytes=JSON_BODY_LIMIT, upload_bytes=UPLOAD_LIMITS.max_package_bytes
     )
+    app.add_middleware(WriteAdmission, concurrency=settings.api_write_concurrency)
     install_problem_handlers(app)
     for router in (
         catalog.nsd_router,

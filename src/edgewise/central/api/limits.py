@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 
@@ -69,3 +70,27 @@ async def _refuse(send: Send, path: str, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+@dataclass
+class WriteAdmission:
+    """ASGI middleware: at most `concurrency` requests that may write run at once.
+
+    Sync routes run on a pool of 40 worker threads. On SQLite, writes go one at a time; left
+    alone, a burst of writes takes every thread, each waiting its turn for the store, and
+    reads queue behind them for a thread. Admitting writes a few at a time keeps threads
+    free for reads; waiting writers wait here, without holding a thread.
+    """
+
+    app: ASGIApp
+    concurrency: int
+
+    def __post_init__(self) -> None:
+        self._gate = asyncio.Semaphore(self.concurrency)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        async with self._gate:
+            await self.app(scope, receive, send)
