@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from edgewise.central.services import notifications, site_channel
 from edgewise.central.services.access import (
@@ -449,6 +450,7 @@ def advance(session: Session, now: datetime | None = None, *, limit: int = 20000
         select(NsLcmOpOccRow).where(NsLcmOpOccRow.state.in_(moving)).limit(limit)
     ).all()
     statuses = _statuses(session, [site for op in operations for site in op.targets])
+    instances = _instances(session, [op.ns_instance_id for op in operations])
     for op in operations:
         progress = _progress(session, op, statuses)
         if progress.pending and _aware(op.deadline) > moment:
@@ -468,14 +470,22 @@ def advance(session: Session, now: datetime | None = None, *, limit: int = 20000
             )
             .execution_options(synchronize_session=False)
         ).rowcount
-        if won and state is not OpState.FAILED_TEMP:
+        if not won:
+            continue
+        error = progress.error(op) if state is OpState.FAILED_TEMP else None
+        for key, value in (
+            ("state", state.value),
+            ("state_entered_time", moment),
+            ("sites_done", progress.done),
+            ("error", error),
+        ):
+            set_committed_value(op, key, value)  # what the UPDATE wrote, without a re-read
+        if state is not OpState.FAILED_TEMP:
             _completed(session, op, state)
-        if won:
-            finished.append(op.id)
-            ns = session.get(NsInstanceRow, op.ns_instance_id)
-            if ns is not None:
-                session.refresh(op)
-                _announce(session, ns, op, "RESULT")
+        finished.append(op.id)
+        ns = instances.get(op.ns_instance_id)
+        if ns is not None:
+            _announce(session, ns, op, "RESULT")
     session.flush()
     session.expire_all()
     return finished
@@ -500,6 +510,16 @@ class Progress:
                 + ")"
             )
         return {"status": 500, "title": "the operation did not complete", "detail": detail}
+
+
+def _instances(session: Session, ns_ids: Sequence[str]) -> dict[str, NsInstanceRow]:
+    """The NS instances, read in a few queries (they stay in the session's identity map)."""
+    found: dict[str, NsInstanceRow] = {}
+    unique = list(dict.fromkeys(ns_ids))
+    for start in range(0, len(unique), 500):
+        query = select(NsInstanceRow).where(NsInstanceRow.id.in_(unique[start : start + 500]))
+        found.update((row.id, row) for row in session.scalars(query))
+    return found
 
 
 def _statuses(session: Session, site_ids: Sequence[str]) -> dict[str, SiteStatusRow]:
