@@ -260,3 +260,27 @@ def test_tenants_read_the_shared_catalog_but_cannot_change_it(central: Central) 
     assert listed == {shared, own}
     globex = central.tenant("globex")
     assert central.client.get(f"{NSDS}/{own}", headers=globex.headers).status_code == 404
+
+
+def test_content_is_served_by_byte_range(central: Central) -> None:
+    nsd = onboard_nsd(central, central.admin)
+    url, headers = f"{NSDS}/{nsd}/nsd_content", central.admin.headers | {"Accept": "text/plain"}
+    whole = central.client.get(url, headers=headers)
+    size = len(whole.content)
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    cases = [
+        ("bytes=0-9", 206, whole.content[:10], f"bytes 0-9/{size}"),
+        ("bytes=-5", 206, whole.content[-5:], f"bytes {size - 5}-{size - 1}/{size}"),
+        (f"bytes=10-{size + 50}", 206, whole.content[10:], f"bytes 10-{size - 1}/{size}"),
+        ("bytes=0-1,5-9", 200, whole.content, None),  # several ranges: all of it
+        ("lines=1-2", 200, whole.content, None),
+    ]
+    for byte_range, status, body, content_range in cases:
+        answer = central.client.get(url, headers=headers | {"Range": byte_range})
+        assert answer.status_code == status, byte_range
+        assert answer.content == body, byte_range
+        assert answer.headers.get("Content-Range") == content_range, byte_range
+    past = central.client.get(url, headers=headers | {"Range": "bytes=100000-200000"})
+    assert past.status_code == 416
+    assert past.headers["Content-Range"] == f"bytes */{size}"
+    assert "outside the" in past.json()["detail"]

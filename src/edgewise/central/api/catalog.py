@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
 from edgewise.central.api.listing import sol013_listing
+from edgewise.central.api.problems import problem
 from edgewise.central.services import catalog
 from edgewise.central.services.catalog import CatalogKind, Content
 from edgewise.central.services.errors import InputProblem, Invalid
@@ -144,12 +145,52 @@ def vnf_pkg_info(row: CatalogItemRow, base: str) -> dict[str, Any]:
     return info
 
 
-def _content_response(content: Content) -> Response:
-    return Response(
-        content.data,
-        media_type=content.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{content.filename}"'},
-    )
+RangeHeader = Annotated[str | None, Header(alias="Range", description="bytes=first-last")]
+
+
+def _content_response(content: Content, byte_range: str | None = None) -> Response:
+    """The content, or one byte range of it (206; 416 when it lies past the end). Several
+    ranges or another unit get the whole content, as RFC 9110 allows."""
+    headers = {
+        "Content-Disposition": f'attachment; filename="{content.filename}"',
+        "Accept-Ranges": "bytes",
+    }
+    size = len(content.data)
+    span = _byte_range(byte_range, size) if byte_range else None
+    if span == "unsatisfiable":
+        return problem(
+            416,
+            f"the range {byte_range} lies outside the {size} bytes of the content",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
+    if isinstance(span, tuple):
+        first, last = span
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        return Response(
+            content.data[first : last + 1],
+            status_code=206,
+            media_type=content.media_type,
+            headers=headers,
+        )
+    return Response(content.data, media_type=content.media_type, headers=headers)
+
+
+def _byte_range(value: str, size: int) -> tuple[int, int] | str | None:
+    """(first, last) of a single `bytes=` range, "unsatisfiable", or None to send it all."""
+    unit, _, spec = value.strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first_text, dash, last_text = spec.strip().partition("-")
+    if not dash or not (first_text.isdigit() or last_text.isdigit()):
+        return None
+    if not first_text:  # the last N bytes
+        length = int(last_text)
+        return (max(0, size - length), size - 1) if length and size else "unsatisfiable"
+    first = int(first_text)
+    last = min(int(last_text), size - 1) if last_text.isdigit() else size - 1
+    if first >= size or (last_text.isdigit() and int(last_text) < first):
+        return "unsatisfiable"
+    return first, last
 
 
 async def _read_upload(request: Request) -> bytes:
@@ -267,8 +308,10 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         session: SessionDep,
         caller: CallerDep,
         accept: Annotated[str, Header()] = "*/*",
+        byte_range: RangeHeader = None,
     ) -> Response:
-        return _content_response(catalog.content(session, caller, kind, item_id, accept=accept))
+        found = catalog.content(session, caller, kind, item_id, accept=accept)
+        return _content_response(found, byte_range)
 
     for route in (read, modify, delete, upload, fetch):
         route.__annotations__["item_id"] = item_id_type
@@ -349,5 +392,7 @@ def fetch_artifact(
     artifactPath: str,
     session: SessionDep,
     caller: CallerDep,
+    byte_range: RangeHeader = None,
 ) -> Response:
-    return _content_response(catalog.artifact(session, caller, PKG, vnfPkgId, artifactPath))
+    found = catalog.artifact(session, caller, PKG, vnfPkgId, artifactPath)
+    return _content_response(found, byte_range)
