@@ -171,11 +171,11 @@ class Bench:
         lines.append(f"  build (accept -> applied): {build:.2f} s")
         lines.append(f"  traffic through the first and last service: {yes(all(flows))}")
         lines.append(
-            f"  controller process RSS: {rss / 1024:.0f} MiB (+{grown:.0f} MiB for the services),"
+            f"  controller process RSS: {rss / 1024:.0f} MiB ({grown:+.0f} MiB for the services),"
             f" peak {hwm / 1024:.0f} MiB"
         )
         lines.append(
-            f"  kernel memory (system-wide): +{growth:.0f} MiB = {per_vnf:.0f} KiB per VNF;"
+            f"  kernel memory (system-wide): {growth:+.0f} MiB = {per_vnf:.0f} KiB per VNF;"
             f" {kernel_left:+.0f} MiB after teardown"
         )
         lines.append(
