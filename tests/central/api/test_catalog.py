@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import threading
 import zipfile
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -284,3 +287,31 @@ def test_content_is_served_by_byte_range(central: Central) -> None:
     assert past.status_code == 416
     assert past.headers["Content-Range"] == f"bytes */{size}"
     assert "outside the" in past.json()["detail"]
+
+
+def test_a_vnf_package_is_onboarded_from_a_uri(central: Central, tmp_path: Path) -> None:
+    (tmp_path / "router.zip").write_bytes(zip_dir(REPO / "samples" / "edgewise-router-vnf"))
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        admin = central.admin.headers
+        package = central.client.post(PKGS, json={}, headers=admin).json()["id"]
+        route = f"{PKGS}/{package}/package_content/upload_from_uri"
+        missing = central.client.post(route, json={"addressInformation": f"{base}/nope.zip"},
+                                      headers=admin)  # fmt: skip
+        assert missing.status_code == 422
+        assert "answered 404" in missing.text
+        wrong = central.client.post(route, json={"addressInformation": "file:///etc/passwd"},
+                                    headers=admin)  # fmt: skip
+        assert wrong.status_code == 400
+        fetched = central.client.post(route, json={"addressInformation": f"{base}/router.zip"},
+                                      headers=admin)  # fmt: skip
+        assert fetched.status_code == 202, fetched.text
+        info = central.client.get(f"{PKGS}/{package}", headers=admin).json()
+        assert info["onboardingState"] == "ONBOARDED"
+        assert central.client.get(route, headers=admin).status_code == 405
+    finally:
+        server.shutdown()
+        server.server_close()

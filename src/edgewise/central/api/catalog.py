@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+import httpx
 from fastapi import APIRouter, Body, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,11 +21,12 @@ from edgewise.central.api.listing import sol013_listing
 from edgewise.central.api.problems import problem
 from edgewise.central.services import catalog
 from edgewise.central.services.catalog import CatalogKind, Content
-from edgewise.central.services.errors import InputProblem, Invalid
+from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
 from edgewise.central.store.tables import CatalogItemRow
 from edgewise.tosca import Limits
 
 UPLOAD_LIMITS = Limits()
+URI_TIMEOUT = 30.0
 
 
 class OperationalState(StrEnum):
@@ -396,3 +398,59 @@ def fetch_artifact(
 ) -> Response:
     found = catalog.artifact(session, caller, PKG, vnfPkgId, artifactPath)
     return _content_response(found, byte_range)
+
+
+class UploadFromUriRequest(BaseModel):
+    """SOL005 UploadVnfPkgFromUriRequest."""
+
+    model_config = ConfigDict(extra="forbid")
+    addressInformation: str | None = Field(
+        default=None, max_length=2048, description="required; checked after the package is found"
+    )
+    authType: Literal["BASIC"] | None = None
+    userName: str | None = None
+    password: str | None = None
+
+
+@vnf_router.post(
+    "/vnf_packages/{vnfPkgId}/package_content/upload_from_uri",
+    status_code=202,
+    response_class=Response,
+    operation_id="uploadVnfPackageFromUri",
+)
+def upload_from_uri(
+    vnfPkgId: str, body: UploadFromUriRequest, session: SessionDep, caller: CallerDep
+) -> Response:
+    """Fetches the package (http or https, within the upload size limit) and onboards it."""
+    catalog.get_item(session, caller, PKG, vnfPkgId)  # another tenant's: 404 before anything
+    data = _fetch_package(body)
+    catalog.upload_content(
+        session, caller, PKG, vnfPkgId, data, media_type=catalog.ZIP_TYPE, limits=UPLOAD_LIMITS
+    )
+    return Response(status_code=202)
+
+
+def _fetch_package(request: UploadFromUriRequest) -> bytes:
+    uri = request.addressInformation or ""
+    if uri.split(":", 1)[0].lower() not in ("http", "https"):
+        raise _unfetchable("expected an http:// or https:// URI", Invalid)
+    auth = (request.userName or "", request.password or "") if request.authType else None
+    limit = UPLOAD_LIMITS.max_package_bytes
+    chunks: list[bytes] = []
+    try:
+        with httpx.stream("GET", uri, auth=auth, timeout=URI_TIMEOUT) as answer:
+            if answer.status_code != 200:
+                raise _unfetchable(f"GET {uri} answered {answer.status_code}")
+            size = 0
+            for chunk in answer.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise _unfetchable(f"more than {limit} bytes; packages are limited to that")
+                chunks.append(chunk)
+    except httpx.HTTPError as exc:
+        raise _unfetchable(f"GET {uri}: {exc}") from exc
+    return b"".join(chunks)
+
+
+def _unfetchable(why: str, error: type[Invalid] = Unprocessable) -> Invalid:
+    return error("the package could not be fetched", [InputProblem("addressInformation", why)])
