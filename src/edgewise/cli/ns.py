@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edgewise.cli.client import CentralClient
-from edgewise.cli.context import cli_context
+from edgewise.cli.context import CliContext, cli_context
 from edgewise.cli.errors import CliError
 from edgewise.cli.output import console, show_item, show_items
 
@@ -122,8 +122,7 @@ def instantiate(
     cli = cli_context(ctx)
     params = placement_params(site, labels, kind, min_free_slots, strategy, count, spread_by)
     body = {"nsFlavourId": flavour, "additionalParamsForNs": params}
-    response = cli.client.request("POST", f"{NS}/{ns_id}/instantiate", json=body)
-    _after_start(cli.client, response.headers["Location"], wait, timeout, cli.as_json)
+    _operate(cli, ns_id, "instantiate", body, wait, timeout)
 
 
 @app.command("place")
@@ -156,8 +155,7 @@ def place(
     if dry_run:
         return
     body = {"nsFlavourId": "default", "additionalParamsForNs": params}
-    response = cli.client.request("POST", f"{NS}/{ns_id}/instantiate", json=body)
-    _after_start(cli.client, response.headers["Location"], True, 300.0, cli.as_json)
+    _operate(cli, ns_id, "instantiate", body, wait=True, timeout=300.0)
 
 
 @app.command("update")
@@ -189,8 +187,7 @@ def update(
         body = {"updateType": "CHANGE_SITES", "changeSitesData": sites}
     else:
         raise CliError("nothing to update: give --set, --add-site or --remove-site", 2)
-    response = cli.client.request("POST", f"{NS}/{ns_id}/update", json=body)
-    _after_start(cli.client, response.headers["Location"], wait, timeout, cli.as_json)
+    _operate(cli, ns_id, "update", body, wait, timeout)
 
 
 def vnf_changes(assignments: list[str]) -> list[dict[str, Any]]:
@@ -215,8 +212,7 @@ def heal(
 ) -> None:
     """Every site of the NS re-checks its service and repairs what drifted."""
     cli = cli_context(ctx)
-    response = cli.client.request("POST", f"{NS}/{ns_id}/heal", json={})
-    _after_start(cli.client, response.headers["Location"], wait, timeout, cli.as_json)
+    _operate(cli, ns_id, "heal", {}, wait, timeout)
 
 
 @app.command("terminate")
@@ -228,8 +224,7 @@ def terminate(
 ) -> None:
     """Takes the NS off every site it runs on."""
     cli = cli_context(ctx)
-    response = cli.client.request("POST", f"{NS}/{ns_id}/terminate", json={})
-    _after_start(cli.client, response.headers["Location"], wait, timeout, cli.as_json)
+    _operate(cli, ns_id, "terminate", {}, wait, timeout)
 
 
 @app.command("list")
@@ -267,6 +262,14 @@ def operations(
         return
     params = {"nsInstanceId": ns} if ns else None
     show_items(cli.client.list_all(OPS, params), OP_COLUMNS, as_json=cli.as_json)
+
+
+def _operate(
+    cli: CliContext, ns_id: str, task: str, body: dict[str, Any], wait: bool, timeout: float
+) -> None:
+    """Starts operation `task` on the NS instance and shows it (followed, with `wait`)."""
+    response = cli.client.request("POST", f"{NS}/{ns_id}/{task}", json=body)
+    _after_start(cli.client, response.headers["Location"], wait, timeout, cli.as_json)
 
 
 def _after_start(

@@ -30,13 +30,13 @@ from edgewise.model.desired import ServiceSpec, VnfSpec
 from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
 from edgewise.site.drivers.linux.host import Host
 from edgewise.site.drivers.linux.layout import SiteNetwork, VnfLabel, pick_slot, service_label
-from edgewise.site.drivers.linux.netlink import Link
 from edgewise.site.drivers.linux.netns import (
     NamespaceWorker,
     check_host,
     list_namespaces,
     namespace_inode,
 )
+from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.survey import (
     ServiceView,
     SiteView,

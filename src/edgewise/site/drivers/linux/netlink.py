@@ -35,6 +35,7 @@ from pyroute2.netlink.rtnl.tcmsg import sched_tbf, tcmsg  # type: ignore[import-
 
 from edgewise.site.drivers.linux import rtcodec as rt
 from edgewise.site.drivers.linux.errors import DataPlaneError
+from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.rtnl import RtnlSocket
 
 NLM_F_REPLACE = 0x100
@@ -46,19 +47,6 @@ RT_SCOPE_NOWHERE = 255
 RTN_UNICAST = 1
 TC_H_ROOT = 0xFFFFFFFF
 MAIN_TABLE = 254
-
-
-@dataclass(frozen=True)
-class Link:
-    index: int
-    name: str
-    kind: str | None
-    alias: str | None
-    up: bool
-    carrier: bool
-    group: int
-    master: int | None
-    mac: str | None
 
 
 @dataclass(frozen=True)
@@ -104,14 +92,6 @@ def open_netlink(where: str) -> Iterator[Netlink]:
         yield Netlink(rtnl, where)
     finally:
         rtnl.close()
-
-
-def _link(payload: bytes) -> Link:
-    info = rt.decode_link(payload)
-    return Link(
-        info.index, info.name, info.kind, info.alias, info.up, info.carrier, info.group,
-        info.master, info.mac,
-    )  # fmt: skip
 
 
 def _link_attrs(attrs: dict[str, Any]) -> bytes:
@@ -169,13 +149,13 @@ class Netlink:
 
     def links(self) -> list[Link]:
         with netlink_errors(f"listing links in {self.where}"):
-            return [_link(m) for m in self.rtnl.dump(RTM_GETLINK, rt.ifinfo())]
+            return [rt.decode_link(m) for m in self.rtnl.dump(RTM_GETLINK, rt.ifinfo())]
 
     def link(self, name: str) -> Link | None:
         try:
             with netlink_errors(f"reading link {name} in {self.where}"):
                 body = rt.ifinfo() + rt.attr_str(rt.IFLA_IFNAME, name)
-                return _link(self.rtnl.get(RTM_GETLINK, body))
+                return rt.decode_link(self.rtnl.get(RTM_GETLINK, body))
         except DataPlaneError as exc:
             if exc.code in ("enodev", "enoent"):
                 return None

@@ -117,8 +117,8 @@ def ifinfo(index: int = 0, *, up: bool | None = None) -> bytes:
 
 
 @dataclass(frozen=True)
-class LinkInfo:
-    """What the driver reads of a link (netlink.Link is built from it)."""
+class Link:
+    """What the driver reads of a link."""
 
     index: int
     name: str
@@ -144,7 +144,7 @@ LINK_WANTED = frozenset(
 )
 
 
-def decode_link(payload: bytes) -> LinkInfo:
+def decode_link(payload: bytes) -> Link:
     """The link's fields the driver reads; the other 40-odd attributes (stats...) are skipped
     without being copied (this runs for every link of every namespace at each observe)."""
     _, _, index, flags, _ = IFINFO.unpack_from(payload)
@@ -164,7 +164,7 @@ def decode_link(payload: bytes) -> LinkInfo:
     )
     operstate = found.get(IFLA_OPERSTATE, b"\xff")[0]  # (the kernel always tells it)
     mac = found.get(IFLA_ADDRESS)
-    return LinkInfo(
+    return Link(
         index,
         text(found.get(IFLA_IFNAME, b"")),
         kind_name,

@@ -25,10 +25,10 @@ from edgewise.site.drivers.linux.layout import (
     VnfLabel,
     decode_label,
 )
-from edgewise.site.drivers.linux.netlink import Link
 from edgewise.site.drivers.linux.netns import list_namespaces, namespace_inode
 from edgewise.site.drivers.linux.nftjson import FAMILY, TABLE
 from edgewise.site.drivers.linux.processes import ProcessStatus
+from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.rulesets import read_marker, read_shaped_groups
 from edgewise.site.drivers.linux.shaping import queue_counters, shaping_ok
 from edgewise.site.reconcile import ObservedService, ObservedState, ObservedVnf
