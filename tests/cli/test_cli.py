@@ -168,6 +168,12 @@ def test_ns_place_dry_run_instantiate_and_follow(central: dict[str, str]) -> Non
     waited = edgewise("ns", "terminate", ns, "--timeout", "1", env=central)
     assert waited.returncode == 1
     assert f"has operation {op['id']} (INSTANTIATE) PROCESSING" in waited.stderr
+    both_ways = edgewise("ns", "scale", ns, "--out", "1", "--in", "1", env=central)
+    assert both_ways.returncode == 2
+    assert "give one of --out N, --in N or --level N" in both_ways.stderr
+    busy = edgewise("ns", "scale", ns, "--out", "1", "--no-wait", env=central)
+    assert busy.returncode == 1
+    assert f"has operation {op['id']} (INSTANTIATE) PROCESSING" in busy.stderr
 
 
 def test_the_central_writes_header_names_in_their_canonical_case(central: dict[str, str]) -> None:

@@ -215,6 +215,37 @@ def heal(
     _operate(cli, ns_id, "heal", {}, wait, timeout)
 
 
+@app.command("scale")
+def scale(
+    ctx: typer.Context,
+    ns_id: NsId,
+    aspect: Annotated[str, typer.Option(help="the NSD's NS scaling aspect")] = "sites",
+    out: Annotated[int, typer.Option("--out", min=0, help="steps out: more sites")] = 0,
+    in_: Annotated[int, typer.Option("--in", min=0, help="steps in: fewer sites")] = 0,
+    level: Annotated[int | None, typer.Option(min=0, help="go to this level instead")] = None,
+    site: Annotated[
+        list[str] | None, typer.Option(help="a site to add, repeatable (default: placement)")
+    ] = None,
+    wait: WaitOption = True,
+    timeout: TimeoutOption = 300.0,
+) -> None:
+    """Scales the NS out to more sites or in off some (a site runs one instance of each VNF)."""
+    cli = cli_context(ctx)
+    if sum((out > 0, in_ > 0, level is not None)) != 1:
+        raise CliError("give one of --out N, --in N or --level N", 2)
+    data: dict[str, Any]
+    if level is not None:
+        info = [{"nsScalingAspectId": aspect, "nsScaleLevelId": str(level)}]
+        data = {"scaleNsToLevelData": {"nsScaleInfo": info}}
+    else:
+        direction = "SCALE_OUT" if out else "SCALE_IN"
+        data = {"scaleNsByStepsData": {"scalingDirection": direction, "aspectId": aspect,
+                                       "numberOfSteps": out or in_}}  # fmt: skip
+    if site:
+        data["additionalParamsForNs"] = {"sites": site}
+    _operate(cli, ns_id, "scale", {"scaleType": "SCALE_NS", "scaleNsData": data}, wait, timeout)
+
+
 @app.command("terminate")
 def terminate(
     ctx: typer.Context,

@@ -64,6 +64,7 @@ class Request:
     strategy: Strategy = Strategy.LEAST_OCCUPIED
     count: int | None = None
     spread_by: str = "region"
+    exclude: frozenset[str] = frozenset()  # site ids that already run the NS
 
     @property
     def explicit(self) -> bool:
@@ -132,6 +133,8 @@ def place(request: Request, candidates: Iterable[Candidate]) -> Placement:
 
 
 def _reason(request: Request, site: Candidate) -> str | None:
+    if site.id in request.exclude:
+        return "already runs this NS instance"
     if request.tenant_id is not None and site.tenant_id != request.tenant_id:
         return "belongs to another tenant"
     if request.explicit and site.id not in request.sites and site.name not in request.sites:

@@ -460,10 +460,129 @@ def test_update_configs_and_sites_heal_and_what_is_not_supported(central: Centra
         answer = client.post(update, json=body, headers=acme.headers)
         assert answer.status_code == status, (body, answer.text)
         assert needle in answer.text, answer.text
-    scaled = client.post(f"{NS}/{ns['id']}/scale", json={"scaleType": "SCALE_NS"},
-                         headers=acme.headers)  # fmt: skip
-    assert scaled.status_code == 422
-    assert "CHANGE_SITES" in scaled.text
+
+
+def settle_all(central: Central, caller: Caller, location: str, *sites: str) -> None:
+    """Every site reports its desired revision applied; the operation completes."""
+    for site in sites:
+        document = desired(central, caller, site)
+        entries = [{"id": e["id"], "state": "ready", "vnfs": []}
+                   for e in document["document"]["services"]]  # fmt: skip
+        report(central, site, document["revision"], entries)
+    follow(central, caller, location, "COMPLETED")
+
+
+def test_scale_out_and_in_by_sites_along_an_ns_scaling_aspect(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    nsd = onboard_nsd(central, central.admin)
+    names = ("s1", "s2", "s3", "s4")
+    for name in names:
+        made = client.post("/api/v1/sites", json={"name": name, "kind": "on-premise",
+                           "labels": {"region": "eu"}}, headers=acme.headers)  # fmt: skip
+        assert made.status_code == 201, made.text
+    ids = {s["name"]: s["id"] for s in client.get("/api/v1/sites", headers=acme.headers).json()}
+    ns = create_ns(central, acme, nsd)
+    href = f"{NS}/{ns['id']}"
+    started = client.post(f"{href}/instantiate", json={"nsFlavourId": FLAVOUR,
+        "additionalParamsForNs": {"placement": {"labels": "region=eu", "count": 1}}},
+        headers=acme.headers)  # fmt: skip
+    assert started.status_code == 202, started.text
+    settle_all(central, acme, started.headers["Location"], *ids.values())
+    instance = client.get(href, headers=acme.headers).json()
+    assert instance["nsScaleStatus"] == [{"nsScalingAspectId": "sites", "nsScaleLevelId": "0"}]
+    (base,) = instance["sites"]
+
+    def scale(body: dict[str, Any]) -> str:
+        answer = client.post(f"{href}/scale", json=body, headers=acme.headers)
+        assert answer.status_code == 202, answer.text
+        location: str = answer.headers["Location"]
+        return location
+
+    out = scale({"scaleType": "SCALE_NS", "scaleNsData": {"scaleNsByStepsData": {
+        "scalingDirection": "SCALE_OUT", "aspectId": "sites", "numberOfSteps": 2}}})  # fmt: skip
+    op = client.get(out, headers=acme.headers).json()
+    assert (op["lcmOperationType"], op["sitesTotal"]) == ("SCALE", 2)
+    assert_schema_without_params(op)
+    settle_all(central, acme, out, *ids.values())
+    instance = client.get(href, headers=acme.headers).json()
+    assert instance["nsScaleStatus"][0]["nsScaleLevelId"] == "2"
+    assert len(instance["sites"]) == 3
+    assert base in instance["sites"]
+    assert_schema("NsInstance", instance)
+    added = [s for s in instance["sites"] if s != base]
+    for site in added:  # the same service as the first site, with this site's tenant
+        (entry,) = desired(central, acme, site)["document"]["services"]
+        assert (entry["id"], entry["tenant"]) == (ns["id"], acme.tenant_id)
+
+    down = scale({"scaleType": "SCALE_NS", "scaleNsData": {"scaleNsByStepsData": {
+        "scalingDirection": "SCALE_IN", "aspectId": "sites"}}})  # fmt: skip
+    last = client.get(down, headers=acme.headers).json()
+    assert last["sitesTotal"] == 1
+    settle_all(central, acme, down, *ids.values())
+    instance = client.get(href, headers=acme.headers).json()
+    assert instance["nsScaleStatus"][0]["nsScaleLevelId"] == "1"
+    assert sorted(instance["sites"]) == sorted([base, added[0]])  # the last one added went
+    assert desired(central, acme, added[1])["document"]["services"] == []
+
+    named = scale({"scaleType": "SCALE_NS", "scaleNsData": {
+        "scaleNsToLevelData": {"nsScaleInfo": [{"nsScalingAspectId": "sites",
+                                                "nsScaleLevelId": "2"}]},
+        "additionalParamsForNs": {"sites": ["s4"]}}})  # fmt: skip
+    settle_all(central, acme, named, *ids.values())
+    assert ids["s4"] in client.get(href, headers=acme.headers).json()["sites"]
+
+    wrong = [
+        ({"scaleType": "SCALE_VNF"}, 422, "scale the NS (SCALE_NS) by sites"),
+        ({}, 400, "scaleType"),
+        ({"scaleType": "SCALE_NS"}, 400, "give exactly one of"),
+        ({"scaleType": "SCALE_NS", "scaleNsData": {"scaleNsByStepsData": {
+            "scalingDirection": "UP", "aspectId": "sites", "numberOfSteps": 0}}}, 400,
+         "numberOfSteps"),
+        ({"scaleType": "SCALE_NS", "scaleNsData": {"scaleNsByStepsData": {
+            "scalingDirection": "SCALE_OUT", "aspectId": "cpu"}}}, 400,
+         "'cpu': the NSD's aspects are sites"),
+        ({"scaleType": "SCALE_NS", "scaleNsData": {"scaleNsToLevelData": {"nsScaleInfo": [
+            {"nsScalingAspectId": "sites", "nsScaleLevelId": "9"}]}}}, 400, "outside 0..8"),
+        ({"scaleType": "SCALE_NS", "scaleNsData": {"scaleNsToLevelData": {"nsScaleInfo": [
+            {"nsScalingAspectId": "sites", "nsScaleLevelId": "2"}]}}}, 400, "nothing to scale"),
+        ({"scaleType": "SCALE_NS", "scaleNsData": {"scaleNsByStepsData": {
+            "scalingDirection": "SCALE_OUT", "aspectId": "sites", "numberOfSteps": 2}}}, 400,
+         "instantiation's additionalParamsForNs.placement\",\"message\":\"only 1 site(s) meet"),
+        ({"scaleType": "SCALE_NS", "scaleNsData": {"scaleNsByStepsData": {
+            "scalingDirection": "SCALE_OUT", "aspectId": "sites"},
+            "additionalParamsForNs": {"sites": ["s2", "s3"]}}}, 400, "names 2 sites"),
+    ]  # fmt: skip
+    for body, status, needle in wrong:
+        answer = client.post(f"{href}/scale", json=body, headers=acme.headers)
+        assert answer.status_code == status, (body, answer.text)
+        assert needle in answer.text, (needle, answer.text)
+    stranger = central.tenant("globex")
+    assert client.post(f"{href}/scale", json={"scaleType": "SCALE_NS"},
+                       headers=stranger.headers).status_code == 404  # fmt: skip
+
+
+def test_a_failed_scale_out_rolls_back_off_the_new_sites(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    nsd = onboard_nsd(central, central.admin)
+    first, second = add_sites(central, acme, "first", "second")
+    ns = create_ns(central, acme, nsd)
+    settle_all(central, acme, instantiate_on(central, acme, ns["id"], first), first)
+    answer = client.post(f"{NS}/{ns['id']}/scale", json={"scaleType": "SCALE_NS", "scaleNsData": {
+        "scaleNsByStepsData": {"scalingDirection": "SCALE_OUT", "aspectId": "sites"},
+        "additionalParamsForNs": {"sites": ["second"]}}}, headers=acme.headers)  # fmt: skip
+    assert answer.status_code == 202, answer.text
+    location = answer.headers["Location"]
+    revision = desired(central, acme, second)["revision"]
+    report(central, second, revision, [{"id": ns["id"], "state": "failed", "vnfs": []}])
+    failed = follow(central, acme, location, "FAILED_TEMP")
+    assert "site " + second in failed["error"]["detail"]
+    assert client.post(f"{location}/rollback", headers=acme.headers).status_code == 202
+    assert desired(central, acme, second)["document"]["services"] == []
+    report(central, second, desired(central, acme, second)["revision"], [])
+    follow(central, acme, location, "ROLLED_BACK")
+    instance = client.get(f"{NS}/{ns['id']}", headers=acme.headers).json()
+    assert instance["sites"] == [first]
+    assert instance["nsScaleStatus"][0]["nsScaleLevelId"] == "0"
 
 
 def test_continue_waits_again_for_slow_sites(central: Central) -> None:

@@ -161,6 +161,12 @@ def ns_instance(row: NsInstanceRow, base: str) -> dict[str, Any]:
     }
     if row.flavour_id is not None:
         document["flavourId"] = row.flavour_id
+    if row.state == nslcm.NsState.INSTANTIATED and row.scale_status:
+        running = set(row.site_ids)
+        document["nsScaleStatus"] = [
+            {"nsScalingAspectId": aspect, "nsScaleLevelId": str(sum(s in running for s in sites))}
+            for aspect, sites in sorted(row.scale_status.items())
+        ]
     return document
 
 
@@ -573,20 +579,126 @@ def update_ns(
     return _accepted(request, op)
 
 
+class ScaleNsRequest(BaseModel):
+    """SOL005 ScaleNsRequest. Edgewise scales an NS by sites (SCALE_NS): `scaleNsData` with
+    `scaleNsByStepsData` (scalingDirection, aspectId, numberOfSteps) or `scaleNsToLevelData`
+    (`nsScaleInfo`: nsScalingAspectId and nsScaleLevelId, a level number); new sites come
+    from `scaleNsData.additionalParamsForNs` (sites or placement, as for instantiate) or else
+    from the placement criteria the NS was instantiated with."""
+
+    model_config = ConfigDict(extra="allow")
+    scaleType: str | None = Field(default=None, description="required: SCALE_NS")
+    scaleNsData: dict[str, Any] = Field(default_factory=dict)
+
+    def change(self, reuse: dict[str, Any]) -> nslcm.ScaleChange:
+        if self.scaleType is None:
+            raise Invalid("the scaling is not valid", [InputProblem("scaleType", "missing")])
+        if self.scaleType != "SCALE_NS":
+            raise Unprocessable(
+                "this scale type is not supported",
+                [InputProblem("scaleType", f"{self.scaleType!r}: an Edgewise site runs one "
+                              "instance of each VNF of an NS; scale the NS (SCALE_NS) by sites")],
+            )  # fmt: skip
+        data = self.scaleNsData
+        steps, levels = (
+            _scale_steps(data.get("scaleNsByStepsData")),
+            _scale_levels(data.get("scaleNsToLevelData")),
+        )
+        if (steps is None) == (levels is None):
+            raise Invalid(
+                "the scaling is not valid",
+                [InputProblem("scaleNsData", "give exactly one of scaleNsByStepsData and "
+                              "scaleNsToLevelData")],
+            )  # fmt: skip
+        params = data.get("additionalParamsForNs")
+        where = "scaleNsData.additionalParamsForNs"
+        if not isinstance(params, dict) or not params:
+            params, where = reuse, "the instantiation's additionalParamsForNs"
+        ask = placement_request(params, where) if params else None
+        if ask is not None and not ask.explicit and ask == placement.Request(slots=0):
+            ask = None
+        return nslcm.ScaleChange(steps or {}, levels or {}, ask, where)
+
+
+def _scale_steps(value: object) -> dict[str, int] | None:
+    if value is None:
+        return None
+    where = "scaleNsData.scaleNsByStepsData"
+    if not isinstance(value, dict):
+        raise Invalid("the scaling is not valid", [InputProblem(where, "expected an object")])
+    problems = []
+    direction, aspect = value.get("scalingDirection"), value.get("aspectId")
+    number = value.get("numberOfSteps", 1)
+    if direction not in ("SCALE_OUT", "SCALE_IN"):
+        problems.append(InputProblem(f"{where}.scalingDirection", "SCALE_OUT or SCALE_IN"))
+    if not isinstance(aspect, str) or not aspect:
+        problems.append(InputProblem(f"{where}.aspectId", "missing: an NS scaling aspect id"))
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        problems.append(InputProblem(f"{where}.numberOfSteps", "a whole number, at least 1"))
+    if problems:
+        raise Invalid("the scaling is not valid", problems)
+    assert isinstance(aspect, str)
+    assert isinstance(number, int)
+    return {aspect: number if direction == "SCALE_OUT" else -number}
+
+
+def _scale_levels(value: object) -> dict[str, int] | None:
+    if value is None:
+        return None
+    where = "scaleNsData.scaleNsToLevelData"
+    if not isinstance(value, dict):
+        raise Invalid("the scaling is not valid", [InputProblem(where, "expected an object")])
+    if "nsInstantiationLevel" in value:
+        raise Unprocessable(
+            "this scaling is not supported",
+            [InputProblem(f"{where}.nsInstantiationLevel", "Edgewise NSDs declare no NS "
+                          "instantiation levels; give nsScaleInfo")],
+        )  # fmt: skip
+    infos = value.get("nsScaleInfo")
+    if not isinstance(infos, list) or not infos:
+        raise Invalid(
+            "the scaling is not valid",
+            [InputProblem(f"{where}.nsScaleInfo", "expected a non-empty array")],
+        )
+    levels: dict[str, int] = {}
+    problems = []
+    for index, info in enumerate(infos):
+        at = f"{where}.nsScaleInfo[{index}]"
+        aspect = info.get("nsScalingAspectId") if isinstance(info, dict) else None
+        level = info.get("nsScaleLevelId") if isinstance(info, dict) else None
+        if not isinstance(aspect, str) or not aspect:
+            problems.append(InputProblem(f"{at}.nsScalingAspectId", "missing"))
+        elif not isinstance(level, str | int) or not str(level).isdigit():
+            problems.append(InputProblem(f"{at}.nsScaleLevelId", "a level number, 0 or more"))
+        else:
+            levels[aspect] = int(level)
+    if problems:
+        raise Invalid("the scaling is not valid", problems)
+    return levels
+
+
 @router.post(
     "/ns_instances/{nsInstanceId}/scale",
     status_code=202,
     operation_id="scaleNs",
     response_class=Response,
 )
-def scale_ns(ns_instance_id: NsInstanceId, session: SessionDep, caller: CallerDep) -> Response:
-    """Not yet: a site runs one instance of each VNF of a chain."""
-    nslcm.get_instance(session, caller, ns_instance_id)
-    raise Unprocessable(
-        "scaling is not supported yet",
-        [InputProblem("scaleType", "a site runs one instance of each VNF of the chain; scale "
-                      "out over sites with update CHANGE_SITES or a rollout")],
+def scale_ns(
+    ns_instance_id: NsInstanceId,
+    body: ScaleNsRequest,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+) -> Response:
+    """Scales the NS out to more sites or in off some, by an NS scaling aspect of its NSD."""
+    nslcm.get_instance(session, caller, ns_instance_id)  # another tenant's: 404 before 400
+    reuse = nslcm.instantiation_params(session, ns_instance_id).get("additionalParamsForNs")
+    change = body.change(reuse if isinstance(reuse, dict) and "placement" in reuse else {})
+    op = nslcm.scale(
+        session, caller, ns_instance_id, change=change,
+        params=body.model_dump(mode="json", exclude_none=True),
     )  # fmt: skip
+    return _accepted(request, op)
 
 
 @router.post(

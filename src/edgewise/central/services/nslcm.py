@@ -201,6 +201,7 @@ def instantiate(
     )
     row.flavour_id = flavour_id
     row.site_ids = [site.id for site in sites]
+    row.scale_status = {aspect.aspect_id: [] for aspect in nsd.scaling_aspects}
     return _start(
         session, row, OpType.INSTANTIATE, params=params, targets=targets, previous=previous,
         timeout=timeout,
@@ -315,6 +316,140 @@ def _site_ref(session: Session, ns: NsInstanceRow, ref: str) -> str:
         "the update removes a site the NS does not run on",
         [InputProblem("changeSitesData.remove", f"{ref!r}: not a site of this NS instance")],
     )
+
+
+@dataclass(frozen=True)
+class ScaleChange:
+    """A SCALE_NS request: the level each named NS scaling aspect goes to (by steps, resolved
+    against the current levels, or absolute), and where new sites may come from."""
+
+    steps: dict[str, int]  # aspect -> signed steps (out > 0, in < 0); or
+    levels: dict[str, int]  # aspect -> absolute level
+    placement: placement.Request | None = None
+    placement_from: str = "scaleNsData.additionalParamsForNs"  # where the placement was given
+
+
+def scale(
+    session: Session,
+    principal: Principal,
+    ns_id: str,
+    *,
+    change: ScaleChange,
+    params: dict[str, Any],
+    timeout: timedelta = DEFAULT_TIMEOUT,
+) -> NsLcmOpOccRow:
+    """Scales the NS by sites: an Edgewise site runs one instance of each VNF of the NS, so a
+    step of an NS scaling aspect out runs the whole chain on one more site (chosen by the
+    placement given, or the one the NS was instantiated with), and a step in takes it off the
+    site that aspect added last. The aspect's level is the count of sites it added."""
+    row = _for_operation(session, principal, ns_id, NsState.INSTANTIATED, "scale")
+    nsd_row = session.get(CatalogItemRow, row.nsd_info_id)
+    assert nsd_row is not None  # the foreign key keeps it
+    nsd = load_nsd(nsd_row)
+    plan, added, removed = _scale_plan(row, nsd, change)
+    entries: dict[str, dict[str, Any] | None] = dict.fromkeys(removed)
+    if added:
+        ask = change.placement
+        if ask is None:
+            raise Invalid(
+                "the NS cannot be scaled out",
+                [InputProblem("scaleNsData.additionalParamsForNs", "no placement: name the sites "
+                              "to add (sites) or give criteria (placement); the NS was not "
+                              "instantiated with criteria to reuse")],
+            )  # fmt: skip
+        count = None if ask.explicit else added
+        ask = replace(ask, count=count, exclude=frozenset(row.site_ids))
+        if ask.explicit and len(ask.sites) != added:
+            raise Invalid(
+                "the NS cannot be scaled out",
+                [InputProblem("scaleNsData.additionalParamsForNs.sites",
+                              f"names {len(ask.sites)} sites; the scaling adds {added}")],
+            )  # fmt: skip
+        new_sites = _place(session, principal, row, nsd, ask, where=change.placement_from)
+        current = site_channel.get_documents(session, row.site_ids)
+        template = next(
+            (e for s in row.site_ids if (e := _entry(current[s].document, row.id)) is not None),
+            None,
+        )
+        if template is None:
+            raise Conflict(f"NS instance {ns_id} runs on no site; instantiate it again instead")
+        for site in new_sites:
+            entries[site.id] = template | {"tenant": site.tenant_id}
+        growing = iter(site.id for site in new_sites)
+        plan = {a: [s or next(growing) for s in sites] for a, sites in plan.items()}
+    targets, previous = _rewrite(session, row.id, entries)
+    op = _start(
+        session, row, OpType.SCALE, params=params, targets=targets, previous=previous,
+        timeout=timeout,
+    )  # fmt: skip
+    op.scale_plan = plan
+    return op
+
+
+def instantiation_params(session: Session, ns_id: str) -> dict[str, Any]:
+    """The request of the NS instance's last completed INSTANTIATE (its placement is what a
+    scale-out reuses when it gives none)."""
+    op = session.scalars(
+        select(NsLcmOpOccRow)
+        .where(
+            NsLcmOpOccRow.ns_instance_id == ns_id,
+            NsLcmOpOccRow.operation == OpType.INSTANTIATE.value,
+            NsLcmOpOccRow.state == OpState.COMPLETED.value,
+        )
+        .order_by(NsLcmOpOccRow.start_time.desc())
+    ).first()
+    return dict(op.operation_params) if op is not None else {}
+
+
+def _scale_plan(
+    ns: NsInstanceRow, nsd: Nsd, change: ScaleChange
+) -> tuple[dict[str, list[str]], int, list[str]]:
+    """The aspects' site lists after the scaling ("" for a site still to place), how many
+    sites it adds, and the sites it takes the NS off; Invalid naming each impossible aspect."""
+    aspects = {a.aspect_id: a for a in nsd.scaling_aspects}
+    where = "scaleNsData.scaleNsByStepsData" if change.steps else "scaleNsData.scaleNsToLevelData"
+    if not aspects:
+        raise Invalid(
+            "the NS cannot be scaled",
+            [InputProblem(where, f"NSD {nsd.descriptor_id} declares no NS scaling aspect")],
+        )
+    status = scale_levels(ns, nsd)
+    wanted = {a: len(status[a]) + n for a, n in change.steps.items() if a in aspects}
+    wanted |= {a: level for a, level in change.levels.items() if a in aspects}
+    problems = [
+        InputProblem(f"{where}.aspectId", f"{a!r}: the NSD's aspects are " + ", ".join(aspects))
+        for a in [*change.steps, *change.levels]
+        if a not in aspects
+    ]
+    for aspect_id, level in wanted.items():
+        top = aspects[aspect_id].max_scale_level
+        if not 0 <= level <= top:
+            problems.append(InputProblem(
+                where, f"aspect {aspect_id!r} would go to level {level}, outside 0..{top} "
+                f"(it is at {len(status[aspect_id])})"))  # fmt: skip
+    if not problems and all(len(status[a]) == level for a, level in wanted.items()):
+        problems.append(InputProblem(where, "nothing to scale: every aspect is at that level"))
+    if problems:
+        raise Invalid("the NS cannot be scaled", problems)
+    plan: dict[str, list[str]] = {}
+    added, removed = 0, []
+    for aspect_id, sites in status.items():
+        level = wanted.get(aspect_id, len(sites))
+        plan[aspect_id] = [*sites[:level], *[""] * (level - len(sites))]
+        added += max(0, level - len(sites))
+        removed.extend(sites[level:])
+    return plan, added, removed
+
+
+def scale_levels(ns: NsInstanceRow, nsd: Nsd) -> dict[str, list[str]]:
+    """Each NS scaling aspect of the NSD with the sites its steps added that the NS still
+    runs on (its level is their count)."""
+    running = set(ns.site_ids)
+    status = ns.scale_status or {}
+    return {
+        a.aspect_id: [s for s in status.get(a.aspect_id, []) if s in running]
+        for a in nsd.scaling_aspects
+    }
 
 
 def continue_(session: Session, principal: Principal, op_id: str) -> NsLcmOpOccRow:
@@ -616,17 +751,20 @@ def _completed(session: Session, op: NsLcmOpOccRow, state: OpState) -> None:
         if op.operation == OpType.INSTANTIATE:
             ns.site_ids = []
             ns.flavour_id = None
-        elif op.operation == OpType.UPDATE:
+        elif op.operation in (OpType.UPDATE, OpType.SCALE):
             ns.site_ids = _sites_running(session, ns, op)
         return
-    if op.operation == OpType.UPDATE:
+    if op.operation in (OpType.UPDATE, OpType.SCALE):
         ns.site_ids = _sites_running(session, ns, op)
+    if op.operation == OpType.SCALE and op.scale_plan is not None:
+        ns.scale_status = op.scale_plan
     if op.operation == OpType.INSTANTIATE:
         ns.state = NsState.INSTANTIATED.value
     elif op.operation == OpType.TERMINATE:
         ns.state = NsState.NOT_INSTANTIATED.value
         ns.site_ids = []
         ns.flavour_id = None
+        ns.scale_status = {}
 
 
 def _sites_running(session: Session, ns: NsInstanceRow, op: NsLcmOpOccRow) -> list[str]:
@@ -719,6 +857,8 @@ def _place(
     ns: NsInstanceRow,
     nsd: Nsd,
     ask: placement.Request,
+    *,
+    where: str | None = None,
 ) -> list[SiteRow]:
     if not ask.explicit and ask == placement.Request(slots=ask.slots):
         raise Invalid(
@@ -733,8 +873,8 @@ def _place(
     plan = _plan(session, principal, ns, nsd, ask)
     refusal = plan.refusal(replace(ask, slots=max(1, len(nsd.vnf_profiles))))
     if refusal:
-        where = "additionalParamsForNs." + ("sites" if ask.explicit else "placement")
-        raise Invalid("the NS cannot be placed", [InputProblem(where, line) for line in refusal])
+        at = (where or "additionalParamsForNs") + (".sites" if ask.explicit else ".placement")
+        raise Invalid("the NS cannot be placed", [InputProblem(at, line) for line in refusal])
     chosen = [c.id for c in plan.chosen]
     rows = {r.id: r for r in session.scalars(select(SiteRow).where(SiteRow.id.in_(chosen)))}
     return [rows[site_id] for site_id in chosen]
@@ -822,6 +962,7 @@ def instantiate_each(
             state=NsState.NOT_INSTANTIATED.value,
             flavour_id=nsd.flavour_id,
             site_ids=[site.id],
+            scale_status={aspect.aspect_id: [] for aspect in nsd.scaling_aspects},
         )
         for site in sites
     }

@@ -216,6 +216,8 @@ class NsInstanceRow(Base):
     state: Mapped[str] = mapped_column(String(20), default="NOT_INSTANTIATED")
     flavour_id: Mapped[str | None] = mapped_column(String(255), default=None)
     site_ids: Mapped[list[Any]] = mapped_column(default=list)
+    # NS scaling aspect -> the sites its scale-out steps added, oldest first (its level)
+    scale_status: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -239,6 +241,7 @@ class NsLcmOpOccRow(Base):
     previous: Mapped[dict[str, Any]] = mapped_column(default=dict)  # site -> service before
     sites_done: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    scale_plan: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # SCALE: after
 
 
 class LccnSubscriptionRow(Base):
