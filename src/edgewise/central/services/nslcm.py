@@ -19,9 +19,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from edgewise.central.services import notifications, site_channel
 from edgewise.central.services.access import (
@@ -575,55 +574,100 @@ def list_operations(session: Session, principal: Principal) -> Sequence[NsLcmOpO
 def advance(session: Session, now: datetime | None = None, *, limit: int = 20000) -> list[str]:
     """Moves PROCESSING occurrences on from the sites' reports; returns the ids it finished.
 
-    Safe to run on every replica at once: each finish is a conditional UPDATE that only one
-    replica's transaction can win.
+    Reads plain columns (no ORM objects for the operations still waiting: a rollout's wave is
+    thousands of them, looked at on every report), and finishes in bulk. Safe to run on every
+    replica at once: a finish is a conditional UPDATE ... RETURNING that only one replica's
+    transaction can win for each operation.
     """
     moment = now or utcnow()
-    finished: list[str] = []
     moving = (OpState.PROCESSING.value, OpState.ROLLING_BACK.value)
-    operations = session.scalars(
-        select(NsLcmOpOccRow).where(NsLcmOpOccRow.state.in_(moving)).limit(limit)
+    t = NsLcmOpOccRow
+    operations = session.execute(
+        select(t.id, t.state, t.targets, t.deadline, t.sites_done, t.ns_instance_id)
+        .where(t.state.in_(moving))
+        .limit(limit)
     ).all()
     statuses = _statuses(session, [site for op in operations for site in op.targets])
-    instances = _instances(session, [op.ns_instance_id for op in operations])
+    outcomes: dict[str, tuple[OpState, Progress, datetime]] = {}
+    moved: list[dict[str, Any]] = []
     for op in operations:
-        progress = _progress(session, op, statuses)
+        progress = _progress_of(op.ns_instance_id, op.targets, statuses)
         if progress.pending and _aware(op.deadline) > moment:
             if progress.done != op.sites_done:
-                op.sites_done = progress.done
+                moved.append({"op_id": op.id, "n": progress.done})
             continue
         succeeded = OpState.COMPLETED if op.state == OpState.PROCESSING else OpState.ROLLED_BACK
         state = OpState.FAILED_TEMP if progress.failed or progress.pending else succeeded
-        won = session.execute(  # type: ignore[attr-defined]
-            update(NsLcmOpOccRow)
-            .where(NsLcmOpOccRow.id == op.id, NsLcmOpOccRow.state == op.state)
-            .values(
-                state=state.value,
-                state_entered_time=moment,
-                sites_done=progress.done,
-                error=progress.error(op) if state is OpState.FAILED_TEMP else None,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not won:
-            continue
-        error = progress.error(op) if state is OpState.FAILED_TEMP else None
-        for key, value in (
-            ("state", state.value),
-            ("state_entered_time", moment),
-            ("sites_done", progress.done),
-            ("error", error),
-        ):
-            set_committed_value(op, key, value)  # what the UPDATE wrote, without a re-read
-        if state is not OpState.FAILED_TEMP:
-            _completed(session, op, state)
-        finished.append(op.id)
-        ns = instances.get(op.ns_instance_id)
-        if ns is not None:
-            _announce(session, ns, op, "RESULT")
+        outcomes[op.id] = (state, progress, op.deadline)
+    if moved:
+        table = site_channel.table_of(NsLcmOpOccRow)
+        session.execute(
+            update(table).where(table.c.id == bindparam("op_id")).values(sites_done=bindparam("n")),
+            moved,
+        )
+    finished = _finish(session, outcomes, moving, moment)
     session.flush()
     session.expire_all()
     return finished
+
+
+def _finish(
+    session: Session,
+    outcomes: dict[str, tuple[OpState, Progress, datetime]],
+    moving: tuple[str, ...],
+    moment: datetime,
+) -> list[str]:
+    """Ends the operations of `outcomes` that are still moving (those another replica has not
+    ended first), with their results, and tells the NS instances and subscribers."""
+    t = NsLcmOpOccRow
+    won: list[str] = []
+    ids = list(outcomes)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        won.extend(
+            session.scalars(
+                update(t)
+                .where(t.id.in_(chunk), t.state.in_(moving))
+                .values(state_entered_time=moment)
+                .returning(t.id),
+                execution_options={"synchronize_session": False},
+            ).all()
+        )
+    if not won:
+        return []
+    results = []
+    for op_id in won:
+        state, progress, deadline = outcomes[op_id]
+        failed = state is OpState.FAILED_TEMP
+        results.append({
+            "op_id": op_id, "to": state.value, "n": progress.done,
+            "why": progress.error(deadline) if failed else None,
+        })  # fmt: skip
+    table = site_channel.table_of(NsLcmOpOccRow)
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("op_id"))
+        .values(state=bindparam("to"), sites_done=bindparam("n"), error=bindparam("why")),
+        results,
+    )
+    finished = _operations(session, won)
+    instances = _instances(session, [op.ns_instance_id for op in finished])
+    for op in finished:
+        state = OpState(op.state)
+        if state is not OpState.FAILED_TEMP:
+            _completed(session, op, state)
+        ns = instances.get(op.ns_instance_id)
+        if ns is not None:
+            _announce(session, ns, op, "RESULT")
+    return won
+
+
+def _operations(session: Session, op_ids: Sequence[str]) -> list[NsLcmOpOccRow]:
+    found: list[NsLcmOpOccRow] = []
+    for start in range(0, len(op_ids), 500):
+        query = select(NsLcmOpOccRow).where(NsLcmOpOccRow.id.in_(op_ids[start : start + 500]))
+        found.extend(session.scalars(query.execution_options(populate_existing=True)))
+    return found
 
 
 @dataclass(frozen=True)
@@ -632,15 +676,19 @@ class Progress:
     failed: dict[str, str]
     pending: list[str]
 
-    def error(self, op: NsLcmOpOccRow) -> dict[str, Any]:
+    @property
+    def total(self) -> int:
+        return self.done + len(self.failed) + len(self.pending)
+
+    def error(self, deadline: datetime) -> dict[str, Any]:
         if self.failed:
             failures = sorted(self.failed.items())[:10]
-            detail = f"{len(self.failed)} of {len(op.targets)} sites failed to apply the change: "
+            detail = f"{len(self.failed)} of {self.total} sites failed to apply the change: "
             detail += "; ".join(f"site {site}: {why}" for site, why in failures)
         else:
             detail = (
-                f"timed out: {len(self.pending)} of {len(op.targets)} sites did not report the "
-                f"change applied before {_aware(op.deadline).isoformat()} (first: "
+                f"timed out: {len(self.pending)} of {self.total} sites did not report the "
+                f"change applied before {_aware(deadline).isoformat()} (first: "
                 + ", ".join(self.pending[:10])
                 + ")"
             )
@@ -657,31 +705,50 @@ def _instances(session: Session, ns_ids: Sequence[str]) -> dict[str, NsInstanceR
     return found
 
 
-def _statuses(session: Session, site_ids: Sequence[str]) -> dict[str, SiteStatusRow]:
-    found: dict[str, SiteStatusRow] = {}
+@dataclass(frozen=True)
+class SiteProgress:
+    """What a site's last status says, as far as operations care: the revision it applied,
+    and its report when it is degraded (the only case that can fail an operation)."""
+
+    applied_revision: int
+    degraded: dict[str, Any] | None
+
+
+def _statuses(session: Session, site_ids: Sequence[str]) -> dict[str, SiteProgress]:
+    """The sites' progress, read as plain columns (the report body only of degraded sites)."""
+    found: dict[str, SiteProgress] = {}
     unique = list(dict.fromkeys(site_ids))
+    s = SiteStatusRow
+    degraded: list[str] = []
     for start in range(0, len(unique), 500):
         chunk = unique[start : start + 500]
-        found.update(
-            (row.site_id, row)
-            for row in session.scalars(
-                select(SiteStatusRow).where(SiteStatusRow.site_id.in_(chunk))
-            )
-        )
+        for site_id, applied, state in session.execute(
+            select(s.site_id, s.applied_revision, s.state).where(s.site_id.in_(chunk))
+        ):
+            found[site_id] = SiteProgress(applied, None)
+            if state == "degraded":
+                degraded.append(site_id)
+    for start in range(0, len(degraded), 500):
+        chunk = degraded[start : start + 500]
+        for site_id, body in session.execute(select(s.site_id, s.body).where(s.site_id.in_(chunk))):
+            if isinstance(body, dict):
+                found[site_id] = SiteProgress(found[site_id].applied_revision, body)
     return found
 
 
-def _progress(
-    session: Session, op: NsLcmOpOccRow, statuses: dict[str, SiteStatusRow] | None = None
+def _progress(session: Session, op: NsLcmOpOccRow) -> Progress:
+    return _progress_of(op.ns_instance_id, op.targets, _statuses(session, list(op.targets)))
+
+
+def _progress_of(
+    ns_id: str, targets: dict[str, int], statuses: dict[str, SiteProgress]
 ) -> Progress:
-    if statuses is None:
-        statuses = _statuses(session, list(op.targets))
     done = 0
     failed: dict[str, str] = {}
     pending: list[str] = []
-    for site_id, revision in op.targets.items():
+    for site_id, revision in targets.items():
         status = statuses.get(site_id)
-        why = _failure(status, op.ns_instance_id, revision)
+        why = _failure(status.degraded, ns_id, revision) if status is not None else None
         if why is not None:
             failed[site_id] = why
         elif status is not None and status.applied_revision >= revision:
@@ -691,13 +758,12 @@ def _progress(
     return Progress(done, failed, pending)
 
 
-def _failure(status: SiteStatusRow | None, service_id: str, revision: int) -> str | None:
-    """Why the site failed this revision, if its last status says so."""
-    if status is None or not isinstance(status.body, dict):
+def _failure(body: dict[str, Any] | None, service_id: str, revision: int) -> str | None:
+    """Why the site failed this revision, if its last (degraded) status says so."""
+    if body is None:
         return None
-    body = status.body
     reported = body.get("revision")
-    if not isinstance(reported, int) or reported < revision or status.state != "degraded":
+    if not isinstance(reported, int) or reported < revision:
         return None
     for service in body.get("services") or []:
         if (

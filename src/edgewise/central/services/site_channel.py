@@ -100,7 +100,7 @@ def write_revisions(
         first = [site_id for site_id in chunk if site_id not in revisions]
         if first:
             session.connection().execute(
-                insert(_table(DesiredStateRow)),
+                insert(table_of(DesiredStateRow)),
                 [
                     {"site_id": s, "revision": 1, "document": document, "updated_at": now}
                     for s in first
@@ -140,7 +140,7 @@ def write_documents(
     first = [s for s in documents if current[s].revision == 0]
     connection = session.connection()
     if existing:
-        table = _table(DesiredStateRow)
+        table = table_of(DesiredStateRow)
         statement = (
             update(table)
             .where(table.c.site_id == bindparam("sid"), table.c.revision == bindparam("old"))
@@ -158,7 +158,7 @@ def write_documents(
             )
     if first:
         connection.execute(
-            insert(_table(DesiredStateRow)),
+            insert(table_of(DesiredStateRow)),
             [{"site_id": s, "revision": 1, "document": documents[s], "updated_at": now}
              for s in first],
         )  # fmt: skip
@@ -187,7 +187,7 @@ def fast_forward(session: Session, site_id: str, above: int) -> DesiredDocument:
     return DesiredDocument(site_id, row.revision, row.document)
 
 
-def _table(model: type[Base]) -> Table:
+def table_of(model: type[Base]) -> Table:
     """The Core table of a mapped class, for executemany inserts without ORM bookkeeping."""
     return cast("Table", model.__table__)
 
@@ -299,14 +299,14 @@ def record_batches(
     # Core executemany on the tables: the ORM's bulk bookkeeping cost a third of a report wave.
     connection = session.connection()
     connection.execute(
-        insert(_table(ReportItemRow)),
+        insert(table_of(ReportItemRow)),
         [{"site_id": s, "item_id": i.id, "kind": i.kind, "at": i.at, "received_at": now}
          for s, i in fresh],
     )  # fmt: skip
     events = [{"site_id": s, "item_id": i.id, "at": i.at, "body": i.body}
               for s, i in fresh if i.kind == "event"]  # fmt: skip
     if events:
-        connection.execute(insert(_table(SiteEventRow)), events)
+        connection.execute(insert(table_of(SiteEventRow)), events)
     _latest_statuses(session, [(s, i) for s, i in fresh if i.kind == "status"], now)
     _latest_counters(session, [(s, i) for s, i in fresh if i.kind == "counters"])
     return results
@@ -392,7 +392,7 @@ def touch(session: Session, site_ids: Iterable[str]) -> None:
         existing = session.scalars(select(SiteRow.id).where(SiteRow.id.in_(missing))).all()
         if existing:
             session.connection().execute(
-                insert(_table(SiteStatusRow)),
+                insert(table_of(SiteStatusRow)),
                 [{"site_id": site_id, "last_seen_at": now, "body": {}} for site_id in existing],
             )
 
