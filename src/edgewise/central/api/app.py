@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request
 
 from edgewise import __version__
 from edgewise.central.api import catalog, nslcm, rollouts, sites, tenants
@@ -72,15 +72,6 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
     ):
         app.include_router(router)
 
-    @app.middleware("http")
-    async def sol005_version_header(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if request.url.path.startswith(("/nsd/", "/vnfpkgm/", "/nslcm/")):
-            response.headers["Version"] = SOL005_VERSION
-        return response
-
     @app.get("/health", tags=["service"], operation_id="health")
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
@@ -112,7 +103,11 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
             tags=["service"],
             operation_id=f"apiVersions{prefix.replace('/', '_')}",
         )
-    app.add_middleware(CanonicalHeaderNames)  # outermost: sees every header the others add
+    app.add_middleware(  # outermost: sees every header the others add
+        CanonicalHeaderNames,
+        version=SOL005_VERSION.encode(),
+        version_paths=("/nsd/", "/vnfpkgm/", "/nslcm/"),
+    )
     return app
 
 

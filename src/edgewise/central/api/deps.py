@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.config import CentralSettings
@@ -15,20 +16,35 @@ from edgewise.central.services.access import Principal
 from edgewise.central.services.auth import authenticate
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the route returns, rolled back on error.
 
     The dependency is function-scoped, so the commit happens before the response is
-    sent: a failed commit is reported to the caller, never hidden behind a 2xx.
+    sent: a failed commit is reported to the caller, never hidden behind a 2xx. Making the
+    session costs no I/O, so it happens on the event loop; the commit (or the rollback) and
+    the close run in one worker-thread hop (a sync generator would take two).
     """
     factory: sessionmaker[Session] = request.app.state.sessions
-    with factory() as session:
-        try:
-            yield session
+    session = factory()
+    try:
+        yield session
+    except BaseException:
+        await run_in_threadpool(_end, session, commit=False)
+        raise
+    await run_in_threadpool(_end, session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
             session.commit()
-        except BaseException:
+        else:
             session.rollback()
-            raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
