@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.central.api.test_notifications import Callback
+from tests.central.api.callbacks import Callback
 from tests.integration.harness import Central, CentralProcess, stop, wait_for
 from tests.integration.test_central_crash import FLEET, enroll_all
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.config import CentralSettings
 from edgewise.central.pki import CertificateAuthority
-from edgewise.central.services import announce, notifications, nslcm, rollouts
+from edgewise.central.services import announce, nslcm, outbox, rollouts
 from edgewise.central.services.auth import bootstrap_admin
 from edgewise.central.southbound.hub import RevisionHub
 from edgewise.central.southbound.presence import SiteAuthCache
@@ -124,11 +124,11 @@ class CentralRuntime:
 
     async def deliver_notifications(self, interval: float = 0.5) -> None:
         """POSTs due notifications to their subscribers, forever; failures are retried later
-        with backoff (services.notifications), never holding anything else back."""
+        with backoff (services.outbox), never holding anything else back."""
         timeout = aiohttp.ClientTimeout(total=10)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             while True:
-                batch: list[notifications.Delivery] = []
+                batch: list[outbox.Delivery] = []
                 try:
                     batch = await asyncio.to_thread(self._claim_notifications)
                     if batch:
@@ -139,15 +139,13 @@ class CentralRuntime:
                 if not batch:
                     await self._nap(announce.NOTIFICATIONS, interval)
 
-    def _claim_notifications(self) -> list[notifications.Delivery]:
+    def _claim_notifications(self) -> list[outbox.Delivery]:
         with self.sessions.begin() as session:
-            return notifications.claim(session, utcnow())
+            return outbox.claim(session, utcnow())
 
     def _record_notifications(self, outcomes: list[tuple[str, str | None]]) -> None:
         with self.sessions.begin() as session:
-            now = utcnow()
-            for notification_id, error in outcomes:
-                notifications.record(session, notification_id, error, now)
+            outbox.record(session, outcomes, utcnow())
 
     def _advance_operations(self) -> None:
         with self.sessions.begin() as session:
@@ -187,9 +185,7 @@ class CentralRuntime:
         }
 
 
-async def _post(
-    http: aiohttp.ClientSession, delivery: notifications.Delivery
-) -> tuple[str, str | None]:
+async def _post(http: aiohttp.ClientSession, delivery: outbox.Delivery) -> tuple[str, str | None]:
     """(notification id, None when the subscriber took it, else why not)."""
     headers = {"Content-Type": "application/json", **delivery.headers}
     try:

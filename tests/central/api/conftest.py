@@ -1,4 +1,5 @@
-"""A running central app (embedded SQLite) with its first admin, and tenants to test with."""
+"""A running central app (embedded SQLite) with its first admin, tenants to test with, and a
+notification subscriber (a callback server on loopback)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from edgewise.central.api.app import create_app
 from edgewise.central.config import CentralSettings
+from tests.central.api.callbacks import Callback
 
 
 @dataclass
@@ -57,3 +59,14 @@ def central(tmp_path: Path, database_url: str) -> Iterator[Central]:
         token = settings.admin_token_file.read_text().strip()
         me = client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).json()
         yield Central(client, Caller({"Authorization": f"Bearer {token}"}, None, me["userId"]))
+
+
+@pytest.fixture
+def callback() -> Iterator[tuple[Callback, str]]:
+    """A subscriber and its callback URI."""
+    subscriber, server, uri = Callback.serve()
+    try:
+        yield subscriber, uri
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -12,6 +12,14 @@ import pytest
 from tests.conftest import SHARED
 
 SCHEMAS = SHARED / "conformance" / "etsi-sol005"
+NSD_NOTIFICATION_SCHEMAS = (
+    "NsdmSubscription", "NsdmSubscriptions", "NsdOnboardingNotification",
+    "NsdOnboardingFailureNotification", "NsdChangeNotification", "NsdDeletionNotification",
+)  # fmt: skip
+PKG_NOTIFICATION_SCHEMAS = (
+    "PkgmSubscription", "PkgmSubscriptions", "VnfPackageOnboardingNotification",
+    "VnfPackageChangeNotification",
+)  # fmt: skip
 FILES = {
     "NsdInfo": "NSDManagement-API/schemas/NsdInfo.schema.json",
     "NsdInfos": "NSDManagement-API/schemas/NsdInfos.schema.json",
@@ -28,6 +36,11 @@ FILES = {
     "NsIdentifierCreationNotification": (
         "NSLifecycleManagement-API/schemas/NsIdentifierCreationNotification.schema.json"
     ),
+    **{name: f"NSDManagement-API/schemas/{name}.schema.json" for name in NSD_NOTIFICATION_SCHEMAS},
+    **{
+        name: f"VNFPackageManagement-API/schemas/{name}.schema.json"
+        for name in PKG_NOTIFICATION_SCHEMAS
+    },
 }
 
 
@@ -36,7 +49,8 @@ def schema(name: str) -> dict[str, Any]:
     path = SCHEMAS / FILES[name]
     if not path.is_file():
         pytest.skip(f"ETSI schema {path} is not available")
-    loaded: dict[str, Any] = json.loads(path.read_text())
+    # one of ETSI's files is not UTF-8 (a stray byte in a description)
+    loaded: dict[str, Any] = json.loads(path.read_bytes().decode("utf-8", errors="replace"))
     return loaded
 
 

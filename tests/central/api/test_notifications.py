@@ -3,84 +3,15 @@ the endpoint test, filters, START and RESULT, identifier creation and deletion, 
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
-import pytest
-
+from tests.central.api.callbacks import Callback
 from tests.central.api.conftest import Central
 from tests.central.api.sol005 import assert_schema
 from tests.central.api.test_catalog import onboard_nsd
 from tests.central.api.test_nslcm import FLAVOUR, NS, add_sites, desired, report
 
 SUBS = "/nslcm/v1/subscriptions"
-
-
-@dataclass
-class Callback:
-    """A subscriber: answers GET with 204, records every POSTed notification; the first
-    `failures` POSTs answer 500."""
-
-    failures: int = 0
-    received: list[dict[str, Any]] = field(default_factory=list)
-    answered_500: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        callback = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(204)
-                self.end_headers()
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with callback.lock:
-                    fail = callback.answered_500 < callback.failures
-                    if fail:
-                        callback.answered_500 += 1
-                    else:
-                        callback.received.append(body)
-                self.send_response(500 if fail else 204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base name
-                pass
-
-        return Handler
-
-    @classmethod
-    def serve(cls) -> tuple[Callback, ThreadingHTTPServer, str]:
-        """A subscriber listening on a loopback port; shut the server down when done."""
-        subscriber = cls()
-        server = ThreadingHTTPServer(("127.0.0.1", 0), subscriber.handler())
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return subscriber, server, f"http://127.0.0.1:{server.server_address[1]}/notify"
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            time.sleep(0.05)
-        raise AssertionError(f"{len(self.received)} notifications arrived, {count} expected")
-
-
-@pytest.fixture
-def callback() -> Iterator[tuple[Callback, str]]:
-    subscriber, server, uri = Callback.serve()
-    try:
-        yield subscriber, uri
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_subscriber_hears_the_whole_life_of_an_ns(

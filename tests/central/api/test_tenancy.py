@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from edgewise.central.services import notifications
+from edgewise.central.services import subscriptions
 from edgewise.central.services.auth import authenticate
+from edgewise.central.services.subscriptions import Api
 from tests.central.api.conftest import Central
 from tests.central.api.test_catalog import NSDS, PKGS, onboard_nsd
 from tests.central.api.test_nslcm import sessions
@@ -61,15 +62,19 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         json={"name": "r", "nsdId": nsd, "labels": "rollout=yes", "batchSize": 1},
         headers=acme.headers,
     ).json()["id"]
-    with sessions(central).begin() as session:  # no callback to test here: straight to the store
-        subscription, _ = notifications.create_subscription(
-            session,
-            authenticate(session, acme.headers["Authorization"]),
-            callback_uri="http://127.0.0.1:9/n",
-            filter_={},
-            authentication=None,
-        )
-        subscription_id = subscription.id
+    # one subscription of each API's; no callback to test here: straight to the store
+    subscription_ids: dict[str, str] = {}
+    with sessions(central).begin() as session:
+        for api in Api:
+            subscription, _ = subscriptions.create(
+                session,
+                authenticate(session, acme.headers["Authorization"]),
+                api,
+                callback_uri="http://127.0.0.1:9/n",
+                filter_={},
+                authentication=None,
+            )
+            subscription_ids[api.value] = subscription.id
     acme_ids = {
         "nsdInfoId": nsd,
         "vnfPkgId": package,
@@ -80,7 +85,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "tokenId": token,
         "nsInstanceId": ns,
         "nsLcmOpOccId": op,
-        "subscriptionId": subscription_id,
+        "subscriptionId": subscription_ids["nslcm"],
         "rolloutId": rollout,
         "artifactPath": "TOSCA-Metadata/TOSCA.meta",
     }
@@ -90,7 +95,8 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
             continue
         unknown = params - set(acme_ids)
         assert not unknown, f"{template}: add an object for {unknown} to this test"
-        path = template.format(**acme_ids)
+        its_subscription = subscription_ids.get(template.split("/")[1])
+        path = template.format(**acme_ids | {"subscriptionId": its_subscription})
         response = client.request(method, path, headers=globex.headers, json={})
         assert response.status_code in (403, 404), (method, path, response.status_code)
         checked += 1
@@ -115,10 +121,13 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/nslcm/v1/ns_instances",
         "/nslcm/v1/ns_lcm_op_occs",
         "/nslcm/v1/subscriptions",
+        "/nsd/v1/subscriptions",
+        "/vnfpkgm/v1/subscriptions",
         "/api/v1/rollouts",
     ):
         body = client.get(listing, headers=globex.headers, params={"all_fields": ""}).text
-        leaked = [name for name, value in acme_ids.items() if value and value in body]
+        ids = acme_ids | {f"{name} subscription": sub for name, sub in subscription_ids.items()}
+        leaked = [name for name, value in ids.items() if value and value in body]
         assert not leaked, (listing, leaked)
 
 

@@ -1,7 +1,8 @@
 """SOL005 catalog resources: NSD management (`nsd/v1`) and VNF package management (`vnfpkgm/v1`).
 
 Both share one life cycle in `services.catalog`; this module only shapes the two
-SOL005 representations (NsdInfo, VnfPkgInfo) and their paths.
+SOL005 representations (NsdInfo, VnfPkgInfo) and their paths, and mounts each API's
+subscriptions (`api.subscriptions`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,20 @@ import httpx
 from fastapi import APIRouter, Body, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
 from edgewise.central.api.listing import sol013_listing
 from edgewise.central.api.problems import problem
-from edgewise.central.services import catalog
+from edgewise.central.api.subscriptions import (
+    NsdmSubscriptionRequest,
+    PkgmSubscriptionRequest,
+    SubscriptionRequest,
+    SubscriptionResource,
+    subscription_router,
+)
+from edgewise.central.services import catalog, catalog_events
+from edgewise.central.services.access import Principal
 from edgewise.central.services.catalog import CatalogKind, Content
 from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
 from edgewise.central.store.tables import CatalogItemRow
@@ -85,7 +95,6 @@ VNF_DEFAULT_EXCLUDED = ("softwareImages", "additionalArtifacts", "userDefinedDat
 
 def nsd_info(row: CatalogItemRow, base: str) -> dict[str, Any]:
     href = f"{base}nsd/v1/ns_descriptors/{row.id}"
-    summary = row.summary
     info: dict[str, Any] = {
         "id": row.id,
         "nsdOnboardingState": row.onboarding_state,
@@ -96,16 +105,9 @@ def nsd_info(row: CatalogItemRow, base: str) -> dict[str, Any]:
         "_links": {"self": {"href": href}, "nsd_content": {"href": f"{href}/nsd_content"}},
     }
     if row.onboarding_state == "ONBOARDED":
-        info |= {
-            "nsdId": summary["descriptorId"],
-            "nsdName": summary.get("nsdName") or summary["descriptorId"],
-            "nsdVersion": summary.get("nsdVersion") or "",
-            "nsdDesigner": summary.get("nsdDesigner") or "",
-            "nsdInvariantId": summary.get("nsdInvariantId") or summary["descriptorId"],
-            "vnfPkgIds": summary.get("vnfPkgIds", []),
-            "pnfdInfoIds": [],
-            "nestedNsdInfoIds": [],
-        }
+        info |= catalog_events.nsd_attributes(row) | {"pnfdInfoIds": [], "nestedNsdInfoIds": []}
+    elif row.failure is not None:
+        info["onboardingFailureDetails"] = row.failure
     return info
 
 
@@ -128,12 +130,7 @@ def vnf_pkg_info(row: CatalogItemRow, base: str) -> dict[str, Any]:
         },
     }
     if row.onboarding_state == "ONBOARDED":
-        info |= {
-            "vnfdId": summary["descriptorId"],
-            "vnfProvider": summary.get("vnfProvider") or "",
-            "vnfProductName": summary.get("vnfProductName") or "",
-            "vnfSoftwareVersion": summary.get("vnfSoftwareVersion") or "",
-            "vnfdVersion": summary.get("vnfdVersion") or "",
+        info |= catalog_events.package_attributes(row) | {
             "checksum": {"algorithm": "SHA-256", "hash": row.checksum},
             "additionalArtifacts": [
                 {
@@ -221,6 +218,21 @@ async def _read_upload(request: Request) -> bytes:
     return data
 
 
+def _onboard_content(
+    session: Session, caller: Principal, kind: CatalogKind, item_id: str, data: bytes,
+    *, media_type: str,
+) -> None:  # fmt: skip
+    """Onboards the content; a failure is committed (the item's onboardingFailureDetails, the
+    subscribers' notifications) before the caller hears of it."""
+    try:
+        catalog.upload_content(
+            session, caller, kind, item_id, data, media_type=media_type, limits=UPLOAD_LIMITS
+        )
+    except catalog.OnboardingFailed as failed:
+        session.commit()
+        raise failed.cause from None
+
+
 @dataclass(frozen=True)
 class CatalogResource:
     """How one SOL005 catalog resource spells the shared life cycle on the wire."""
@@ -238,10 +250,13 @@ class CatalogResource:
     fields: set[str]
     default_excluded: tuple[str, ...]
     tag: str
+    subscription_name: str  # "NsdmSubscription"
+    subscription_request: type[SubscriptionRequest]
 
 
 def catalog_router(resource: CatalogResource) -> APIRouter:
-    """The list/create/read/patch/delete/upload/fetch routes of one catalog resource."""
+    """The list/create/read/patch/delete/upload/fetch routes of one catalog resource, and its
+    API's subscriptions."""
     router = APIRouter(prefix=resource.prefix, tags=[resource.tag])
     kind = resource.kind
     # The path parameter keeps its SOL005 name (nsdInfoId, vnfPkgId) in the URL and OpenAPI.
@@ -300,9 +315,7 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         content_type: Annotated[str, Header()] = resource.default_upload_type,
     ) -> Response:
         data = await _read_upload(request)
-        catalog.upload_content(
-            session, caller, kind, item_id, data, media_type=content_type, limits=UPLOAD_LIMITS
-        )
+        _onboard_content(session, caller, kind, item_id, data, media_type=content_type)
         return Response(status_code=204)
 
     def fetch(
@@ -336,6 +349,13 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
     router.add_api_route(
         content, fetch, methods=["GET"], operation_id=f"fetch{resource.content_name}"
     )
+    subscriptions = SubscriptionResource(
+        api=kind.notifications.api,
+        name=resource.subscription_name,
+        request=resource.subscription_request,
+        check_filter=kind.notifications.check_filter,
+    )
+    router.include_router(subscription_router(subscriptions))
     return router
 
 
@@ -353,6 +373,8 @@ NSD_RESOURCE = CatalogResource(
     fields=NSD_FIELDS,
     default_excluded=NSD_DEFAULT_EXCLUDED,
     tag="NSD management (SOL005)",
+    subscription_name="NsdmSubscription",
+    subscription_request=NsdmSubscriptionRequest,
 )
 VNF_RESOURCE = CatalogResource(
     kind=CatalogKind.VNF_PACKAGE,
@@ -368,6 +390,8 @@ VNF_RESOURCE = CatalogResource(
     fields=VNF_FIELDS,
     default_excluded=VNF_DEFAULT_EXCLUDED,
     tag="VNF package management (SOL005)",
+    subscription_name="PkgmSubscription",
+    subscription_request=PkgmSubscriptionRequest,
 )
 nsd_router = catalog_router(NSD_RESOURCE)
 vnf_router = catalog_router(VNF_RESOURCE)
@@ -424,9 +448,7 @@ def upload_from_uri(
     """Fetches the package (http or https, within the upload size limit) and onboards it."""
     catalog.get_item(session, caller, PKG, vnfPkgId)  # another tenant's: 404 before anything
     data = _fetch_package(body)
-    catalog.upload_content(
-        session, caller, PKG, vnfPkgId, data, media_type=catalog.ZIP_TYPE, limits=UPLOAD_LIMITS
-    )
+    _onboard_content(session, caller, PKG, vnfPkgId, data, media_type=catalog.ZIP_TYPE)
     return Response(status_code=202)
 
 

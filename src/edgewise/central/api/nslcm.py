@@ -1,7 +1,9 @@
 """SOL005 NS life-cycle management (`nslcm/v1`): NS instances and their operation occurrences.
 
-Today: create, read, list, delete NS instances; instantiate and terminate; read and list
-operation occurrences. Sites are named in `additionalParamsForNs.sites` (ids or names).
+NS instances are created, read, listed and deleted; instantiate, scale, update, heal and
+terminate start operation occurrences, which are read, listed, retried, rolled back,
+continued, failed and cancelled; subscriptions are the shared SOL005 ones (api.subscriptions).
+Sites are named in `additionalParamsForNs.sites` (ids or names) or chosen by `placement`.
 """
 
 from __future__ import annotations
@@ -9,24 +11,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
 from edgewise.central.api.listing import sol013_listing
+from edgewise.central.api.subscriptions import (
+    SubscriptionRequest,
+    SubscriptionResource,
+    subscription_router,
+)
 from edgewise.central.services import notifications, nslcm
 from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
-from edgewise.central.store.tables import LccnSubscriptionRow, NsInstanceRow, NsLcmOpOccRow
+from edgewise.central.services.subscriptions import Api
+from edgewise.central.store.tables import NsInstanceRow, NsLcmOpOccRow
 from edgewise.model import placement
 from edgewise.model.sites import LabelSelector, SiteKind
 
 router = APIRouter(prefix="/nslcm/v1", tags=["SOL005 NS life cycle"])
 NsInstanceId = Annotated[str, Path(alias="nsInstanceId")]
 OpOccId = Annotated[str, Path(alias="nsLcmOpOccId")]
-SubscriptionId = Annotated[str, Path(alias="subscriptionId")]
-CALLBACK_TEST_TIMEOUT = 3.0
 
 NS_FIELDS = {
     "id", "nsInstanceName", "nsInstanceDescription", "nsdId", "nsdInfoId", "flavourId",
@@ -332,99 +337,20 @@ def plan_ns_placement(
     }
 
 
-class SubscriptionRequest(BaseModel):
-    """SOL005 LccnSubscriptionRequest."""
-
-    model_config = ConfigDict(extra="forbid")
-    callbackUri: str = Field(min_length=1, max_length=2048)
-    filter: dict[str, Any] = Field(default_factory=dict)
-    authentication: dict[str, Any] | None = None
-    tenantId: str | None = Field(
-        default=None, description="Edgewise: the owning tenant (admins only; none = every NS)"
-    )
+class LccnSubscriptionRequest(SubscriptionRequest):
+    """SOL005 LccnSubscriptionRequest (filter: LifecycleChangeNotificationsFilter)."""
 
 
-def subscription(row: LccnSubscriptionRow, base: str) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "id": row.id,
-        "callbackUri": row.callback_uri,
-        "_links": {"self": {"href": f"{base}nslcm/v1/subscriptions/{row.id}"}},
-    }
-    if row.filter:
-        document["filter"] = row.filter
-    return document
-
-
-SUBSCRIPTION_FIELDS = {"id", "callbackUri", "filter", "_links"}
-
-
-@router.post("/subscriptions", status_code=201, operation_id="createLccnSubscription")
-def create_subscription(
-    body: SubscriptionRequest, request: Request, session: SessionDep, caller: CallerDep
-) -> JSONResponse:
-    """Subscribes a callback, once it has answered a GET with 204 (SOL005's endpoint test);
-    the same callback and filter again answer 303 with the existing subscription."""
-    scheme = body.callbackUri.split(":", 1)[0].lower()
-    if scheme not in ("http", "https"):
-        raise Invalid(
-            "the callback is not usable",
-            [InputProblem("callbackUri", "expected an http:// or https:// URI")],
+router.include_router(
+    subscription_router(
+        SubscriptionResource(
+            api=Api.NSLCM,
+            name="LccnSubscription",
+            request=LccnSubscriptionRequest,
+            check_filter=notifications.validate_filter,
         )
-    row, created = notifications.create_subscription(
-        session,
-        caller,
-        callback_uri=body.callbackUri,
-        filter_=body.filter,
-        authentication=body.authentication,
-        tenant_id=body.tenantId,
     )
-    document = subscription(row, str(request.base_url))
-    location = {"Location": document["_links"]["self"]["href"]}
-    if not created:
-        return JSONResponse(document, status_code=303, headers=location)
-    _test_callback(body.callbackUri, notifications.authorization(row))
-    return JSONResponse(document, status_code=201, headers=location)
-
-
-def _test_callback(uri: str, headers: dict[str, str]) -> None:
-    try:
-        answer = httpx.get(uri, headers=headers, timeout=CALLBACK_TEST_TIMEOUT)
-    except httpx.HTTPError as exc:
-        raise Unprocessable(
-            "the callback did not answer", [InputProblem("callbackUri", f"GET {uri}: {exc}")]
-        ) from exc
-    if answer.status_code != 204:
-        raise Unprocessable(
-            "the callback did not pass the endpoint test",
-            [InputProblem("callbackUri", f"GET {uri} answered {answer.status_code}, not 204")],
-        )
-
-
-@router.get("/subscriptions", operation_id="listLccnSubscriptions")
-def list_subscriptions(
-    request: Request, session: SessionDep, caller: CallerDep, page: PageDep
-) -> JSONResponse:
-    base = str(request.base_url)
-    rows = notifications.list_subscriptions(session, caller)
-    return sol013_listing(request, [subscription(r, base) for r in rows], page, SUBSCRIPTION_FIELDS)
-
-
-@router.get("/subscriptions/{subscriptionId}", operation_id="readLccnSubscription")
-def read_subscription(
-    subscription_id: SubscriptionId, request: Request, session: SessionDep, caller: CallerDep
-) -> dict[str, Any]:
-    row = notifications.get_subscription(session, caller, subscription_id)
-    return subscription(row, str(request.base_url))
-
-
-@router.delete(
-    "/subscriptions/{subscriptionId}", status_code=204, operation_id="deleteLccnSubscription"
 )
-def delete_subscription(
-    subscription_id: SubscriptionId, session: SessionDep, caller: CallerDep
-) -> Response:
-    notifications.delete_subscription(session, caller, subscription_id)
-    return Response(status_code=204)
 
 
 class CancelRequest(BaseModel):

@@ -2,7 +2,9 @@
 
 Both kinds share one life cycle (SOL005): CREATED -> (content uploaded and valid) ->
 ONBOARDED and ENABLED; content is immutable once onboarded; DISABLED and NOT_IN_USE
-before deletion. Validation is Edgewise's own SOL001 loader.
+before deletion. Validation is Edgewise's own SOL001 loader. Onboarding (done or failed),
+enabling, disabling and deletion notify the subscribers (`catalog_events`) in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, NoReturn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from edgewise.central.services import catalog_events
 from edgewise.central.services.access import (
     Principal,
     ensure_writable,
@@ -24,7 +27,14 @@ from edgewise.central.services.access import (
     owner_for_new,
     scoped,
 )
-from edgewise.central.services.errors import Conflict, InputProblem, Invalid, NotFound
+from edgewise.central.services.catalog_events import CatalogNotifications
+from edgewise.central.services.errors import (
+    Conflict,
+    InputProblem,
+    Invalid,
+    NotFound,
+    ServiceError,
+)
 from edgewise.central.services.tenants import get_tenant
 from edgewise.central.store.tables import CatalogItemRow
 from edgewise.tosca import Limits, LoadResult, Nsd, Vnfd, load_bytes
@@ -40,6 +50,10 @@ class CatalogKind(StrEnum):
     @property
     def label(self) -> str:
         return "NS descriptor" if self is CatalogKind.NSD else "VNF package"
+
+    @property
+    def notifications(self) -> CatalogNotifications:
+        return catalog_events.NSD if self is CatalogKind.NSD else catalog_events.VNF_PACKAGE
 
 
 @dataclass(frozen=True)
@@ -94,7 +108,12 @@ def upload_content(
     media_type: str,
     limits: Limits,
 ) -> CatalogItemRow:
-    """Validates `data` and onboards it; an invalid upload changes nothing."""
+    """Validates `data` and onboards it.
+
+    Refused (not found, not CREATED), it changes nothing. Content that does not onboard leaves
+    the item CREATED with the failure recorded and notified, and raises OnboardingFailed: the
+    caller commits that before it reports the failure.
+    """
     row = get_item(session, principal, kind, item_id)
     ensure_writable(principal, row, what=kind.label)
     if row.onboarding_state != "CREATED":
@@ -102,6 +121,28 @@ def upload_content(
             f"{kind.label} {item_id} is {row.onboarding_state}; content can be uploaded only "
             "once, while it is CREATED (onboarded content is immutable: create a new one)"
         )
+    try:
+        _onboard(session, principal, kind, row, data, media_type=media_type, limits=limits)
+    except (Invalid, Conflict) as error:
+        row.failure = _failure(error)
+        kind.notifications.onboarding_failed(session, row)
+        session.flush()
+        raise OnboardingFailed(error) from error
+    kind.notifications.onboarded(session, row)
+    session.flush()
+    return row
+
+
+def _onboard(
+    session: Session,
+    principal: Principal,
+    kind: CatalogKind,
+    row: CatalogItemRow,
+    data: bytes,
+    *,
+    media_type: str,
+    limits: Limits,
+) -> None:
     is_zip = data[:4] == b"PK\x03\x04"
     declared = media_type.split(";", maxsplit=1)[0].strip().lower()
     if declared == ZIP_TYPE and not is_zip:
@@ -144,8 +185,18 @@ def upload_content(
     row.operational_state = "ENABLED"
     if kind is CatalogKind.NSD:
         _link_vnf_packages(session, principal, row)
-    session.flush()
-    return row
+
+
+def _failure(error: Invalid | Conflict) -> dict[str, Any]:
+    """An onboarding failure as SOL005 reports it (ProblemDetails), with every problem found."""
+    failure: dict[str, Any] = {
+        "title": "onboarding failed",
+        "status": 409 if isinstance(error, Conflict) else 400,
+        "detail": error.detail,
+    }
+    if isinstance(error, Invalid) and error.problems:
+        failure["problems"] = [{"where": p.where, "message": p.message} for p in error.problems]
+    return failure
 
 
 def modify_item(
@@ -169,6 +220,7 @@ def modify_item(
         if row.operational_state == operational_state:
             raise Conflict(f"{kind.label} {item_id} is already {operational_state}")
         row.operational_state = operational_state
+        kind.notifications.state_changed(session, row)
     if user_defined_data is not None:
         merged = dict(row.user_defined_data)
         for key, value in user_defined_data.items():
@@ -189,6 +241,7 @@ def delete_item(session: Session, principal: Principal, kind: CatalogKind, item_
     if row.usage_state != "NOT_IN_USE":
         raise Conflict(f"{kind.label} {item_id} is IN_USE and cannot be deleted")
     linked = row.summary.get("vnfPkgIds", []) if kind is CatalogKind.NSD else []
+    kind.notifications.deleted(session, row)
     session.delete(row)
     session.flush()
     for package_id in linked:
@@ -259,6 +312,18 @@ def artifact(
     except KeyError:
         raise_not_found(kind, item_id, f"artifact {path!r}")
     return Content(data, "application/octet-stream", path.rsplit("/", 1)[-1])
+
+
+class OnboardingFailed(ServiceError):
+    """Content was taken for onboarding and failed it (`cause`). The item stays CREATED with the
+    failure recorded (SOL005 onboardingFailureDetails) and notified in the caller's transaction,
+    which the caller commits before it reports `cause`."""
+
+    code = "onboarding-failed"
+
+    def __init__(self, cause: Invalid | Conflict) -> None:
+        super().__init__(cause.detail)
+        self.cause = cause
 
 
 class NotAcceptableContent(Conflict):

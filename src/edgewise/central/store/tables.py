@@ -245,10 +245,13 @@ class NsLcmOpOccRow(Base):
 
 
 class LccnSubscriptionRow(Base):
-    """A subscription to NS life-cycle change notifications (SOL005 LccnSubscription)."""
+    """A subscription to the notifications of one SOL005 API (`api`): NS life-cycle changes
+    (nslcm, LccnSubscription), NSD management (nsd, NsdmSubscription) or VNF package management
+    (vnfpkgm, PkgmSubscription). `filter` is in that API's own terms."""
 
     __tablename__ = "lccn_subscriptions"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    api: Mapped[str] = mapped_column(String(8), default="nslcm", server_default="nslcm")
     tenant_id: Mapped[str | None] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), index=True, default=None
     )

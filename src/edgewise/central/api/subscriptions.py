@@ -1,0 +1,147 @@
+"""SOL005 subscription resources (`{api}/v1/subscriptions`): the routes of one API's subscriptions.
+
+NSD management (NsdmSubscription) and VNF package management (PkgmSubscription) mount them;
+`services.subscriptions` keeps them and each API's own module checks its filters. A subscription
+is stored once its callback answered SOL005's endpoint test (GET, 204); the same callback and
+filter again answer 303 See Other to the existing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
+from edgewise.central.api.listing import sol013_listing
+from edgewise.central.services import subscriptions
+from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
+from edgewise.central.services.subscriptions import Api
+from edgewise.central.store.tables import LccnSubscriptionRow
+
+CALLBACK_TEST_TIMEOUT = 3.0
+FIELDS = {"id", "callbackUri", "filter", "_links"}
+SubscriptionId = Annotated[str, Path(alias="subscriptionId")]
+
+
+class SubscriptionRequest(BaseModel):
+    """A SOL005 subscription request: where to send, which notifications, how to authenticate."""
+
+    model_config = ConfigDict(extra="forbid")
+    callbackUri: str = Field(min_length=1, max_length=2048)
+    filter: dict[str, Any] = Field(default_factory=dict)
+    authentication: dict[str, Any] | None = Field(
+        default=None, description="SubscriptionAuthentication: Edgewise sends BASIC credentials"
+    )
+    tenantId: str | None = Field(
+        default=None,
+        description="Edgewise: the owning tenant (admins only; none = the provider's, which "
+        "hears of every tenant's items)",
+    )
+
+
+class NsdmSubscriptionRequest(SubscriptionRequest):
+    """SOL005 NsdmSubscriptionRequest (filter: NsdmNotificationsFilter)."""
+
+
+class PkgmSubscriptionRequest(SubscriptionRequest):
+    """SOL005 PkgmSubscriptionRequest (filter: PkgmNotificationsFilter)."""
+
+
+@dataclass(frozen=True)
+class SubscriptionResource:
+    """One API's subscriptions: what they are called and how their filter is checked."""
+
+    api: Api
+    name: str  # "NsdmSubscription", for operation ids
+    request: type[SubscriptionRequest]
+    check_filter: Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def subscription(row: LccnSubscriptionRow, base: str) -> dict[str, Any]:
+    """The subscription as SOL005 shows it (NsdmSubscription, PkgmSubscription)."""
+    document: dict[str, Any] = {
+        "id": row.id,
+        "callbackUri": row.callback_uri,
+        "_links": {"self": {"href": base.rstrip("/") + Api(row.api).href(row.id)}},
+    }
+    if row.filter:
+        document["filter"] = row.filter
+    return document
+
+
+def subscription_router(resource: SubscriptionResource) -> APIRouter:
+    """The create/list/read/delete routes of one API's subscriptions, to mount in its router
+    (which gives them its prefix and tags)."""
+    router = APIRouter()
+    api = resource.api
+
+    def create(
+        body: SubscriptionRequest, request: Request, session: SessionDep, caller: CallerDep
+    ) -> Response:
+        if body.callbackUri.split(":", 1)[0].lower() not in ("http", "https"):
+            raise Invalid(
+                "the callback is not usable",
+                [InputProblem("callbackUri", "expected an http:// or https:// URI")],
+            )
+        row, created = subscriptions.create(
+            session, caller, api,
+            callback_uri=body.callbackUri, filter_=resource.check_filter(body.filter),
+            authentication=body.authentication, tenant_id=body.tenantId, probe=probe_callback,
+        )  # fmt: skip
+        document = subscription(row, str(request.base_url))
+        location = {"Location": document["_links"]["self"]["href"]}
+        if not created:  # SOL005: 303 with an empty body
+            return Response(status_code=303, headers=location)
+        return JSONResponse(document, status_code=201, headers=location)
+
+    def listing(
+        request: Request, session: SessionDep, caller: CallerDep, page: PageDep
+    ) -> JSONResponse:
+        base = str(request.base_url)
+        rows = subscriptions.list_visible(session, caller, api)
+        return sol013_listing(request, [subscription(r, base) for r in rows], page, FIELDS)
+
+    def read(
+        subscription_id: SubscriptionId, request: Request, session: SessionDep, caller: CallerDep
+    ) -> dict[str, Any]:
+        row = subscriptions.get(session, caller, api, subscription_id)
+        return subscription(row, str(request.base_url))
+
+    def delete(subscription_id: SubscriptionId, session: SessionDep, caller: CallerDep) -> Response:
+        subscriptions.delete(session, caller, api, subscription_id)
+        return Response(status_code=204)
+
+    create.__annotations__["body"] = resource.request
+    collection, item = "/subscriptions", "/subscriptions/{subscriptionId}"
+    name = resource.name
+    router.add_api_route(
+        collection, create, methods=["POST"], status_code=201, operation_id=f"create{name}",
+        responses={303: {"description": "the same subscription exists (see Location)"}},
+    )  # fmt: skip
+    router.add_api_route(collection, listing, methods=["GET"], operation_id=f"list{name}s")
+    router.add_api_route(item, read, methods=["GET"], operation_id=f"read{name}")
+    router.add_api_route(
+        item, delete, methods=["DELETE"], status_code=204, operation_id=f"delete{name}"
+    )
+    return router
+
+
+def probe_callback(uri: str, headers: dict[str, str]) -> None:
+    """SOL005's endpoint test: the callback must answer a GET with 204."""
+    try:
+        answer = httpx.get(uri, headers=headers, timeout=CALLBACK_TEST_TIMEOUT)
+    except httpx.HTTPError as exc:
+        raise Unprocessable(
+            "the callback did not answer", [InputProblem("callbackUri", f"GET {uri}: {exc}")]
+        ) from exc
+    if answer.status_code != 204:
+        raise Unprocessable(
+            "the callback did not pass the endpoint test",
+            [InputProblem("callbackUri", f"GET {uri} answered {answer.status_code}, not 204")],
+        )
