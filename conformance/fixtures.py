@@ -61,11 +61,16 @@ class Fixtures:
     op_completed: str  # the completed instantiation of ns_instantiated
     failed_temp: tuple[tuple[str, str], ...]  # (NS instance, its FAILED_TEMP operation)
     subscriptions: dict[str, str]  # API name (nslcm, nsd, vnfpkgm) -> a subscription's id
+    spare_subscriptions: dict[str, str]  # ... -> another one, for the tests that delete one
     missing: str  # an id that names nothing
 
     def subscription(self, api: str) -> str:
         """The id of a subscription of `api`; the missing id where the API has none."""
         return self.subscriptions.get(api, self.missing)
+
+    def spare_subscription(self, api: str) -> str:
+        """A subscription of `api` that a deleting test may take (the others still read theirs)."""
+        return self.spare_subscriptions.get(api, self.missing)
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,11 @@ class FixtureBuilder:
                 for api in SUBSCRIBING_APIS
                 if (found := self._subscribe(api, callback_url)) is not None
             },
+            spare_subscriptions={
+                api: found
+                for api in SUBSCRIBING_APIS
+                if (found := self._subscribe(api, callback_url, spare=True)) is not None
+            },
             missing=str(uuid.uuid4()),
         )
 
@@ -208,9 +218,11 @@ class FixtureBuilder:
         )
         return str(made["id"])
 
-    def _subscribe(self, api: str, callback_url: str) -> str | None:
-        """A subscription of `api` to the callback server, where the API has subscriptions."""
-        answer = self.api.send("POST", f"{api}/v1/subscriptions", {"callbackUri": callback_url})
+    def _subscribe(self, api: str, callback_url: str, *, spare: bool = False) -> str | None:
+        """A subscription of `api` to the callback server, where the API has subscriptions (a
+        spare one has a callback of its own: the same callback and filter would be a repeat)."""
+        uri = f"{callback_url}?spare=1" if spare else callback_url
+        answer = self.api.send("POST", f"{api}/v1/subscriptions", {"callbackUri": uri})
         if answer.status in (404, 405):
             return None
         if answer.status != 201 or not isinstance(answer.body, dict):

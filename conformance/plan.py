@@ -165,6 +165,12 @@ def nsd_plan(f: Fixtures, endpoints: Endpoints, nsd_zip: bytes, nsd_yaml: bytes)
         },
         suite_overrides={"IndividualNSDescriptor": {"nsdInfoId": f.nsd_disabled}},
         test_overrides={
+            # the suite deletes its subscription before other suites list theirs: a spare one
+            "IndividualSubscription": {
+                "DELETE Individual NSD Management Subscription": {
+                    "subscriptionId": f.spare_subscription("nsd")
+                }
+            },
             "NSDContent": {
                 "Upload NSD Content as Zip file in asynchronous mode": {
                     "nsdInfoIdZip": f.nsd_upload_zip
@@ -172,7 +178,7 @@ def nsd_plan(f: Fixtures, endpoints: Endpoints, nsd_zip: bytes, nsd_yaml: bytes)
                 "Upload NSD Content as plain text file in asynchronous mode": {
                     "nsdInfoIdPlain": f.nsd_upload_plain
                 },
-            }
+            },
         },
         files={"files/nsdContent.zip": nsd_zip, "files/nsdContent.yaml": nsd_yaml},
     )
@@ -207,7 +213,12 @@ def vnf_plan(f: Fixtures, endpoints: Endpoints, vnf_package: bytes) -> SuitePlan
         test_overrides={
             "IndividualVNFPackage": {
                 "Enable Individual VNF Package": {"vnfPackageId": f.pkg_disabled}
-            }
+            },
+            "IndividualSubscription": {
+                "DELETE Individual VNF Package Subscription": {
+                    "subscriptionId": f.spare_subscription("vnfpkgm")
+                }
+            },
         },
         templates={
             "UploadVnfPkgFromUriRequest.json": lambda document: (
