@@ -29,6 +29,9 @@ from edgewise.central.store.tables import utcnow
 log = logging.getLogger(__name__)
 
 
+TRACKER_PACE = 0.1  # s: at least this long from one tracker pass to the next
+
+
 @dataclass
 class CentralRuntime:
     settings: CentralSettings
@@ -115,12 +118,17 @@ class CentralRuntime:
 
         Every replica runs it; finishing an operation is a conditional update only one wins.
         """
+        loop = asyncio.get_running_loop()
         while True:
+            began = loop.time()
             try:
                 await asyncio.to_thread(self._advance_operations)
             except Exception:  # the tracker must outlive a bad pass (store briefly away, ...)
                 log.exception("advancing NS LCM operations failed")
             await self._nap(announce.STATUSES, interval)
+            # a pass reads every operation in flight: under a stream of reports, passes are
+            # paced so that each one takes in the reports of a while, not of one commit
+            await asyncio.sleep(max(0.0, TRACKER_PACE - (loop.time() - began)))
 
     async def deliver_notifications(self, interval: float = 0.5) -> None:
         """POSTs due notifications to their subscribers, forever; failures are retried later
