@@ -216,6 +216,9 @@ def test_rollout_start_show_pause_resume_abort(central: dict[str, str]) -> None:
     listed = edgewise("rollout", "list", env=central)
     assert "wave" in listed.stdout
     assert "ABORTED" in listed.stdout
+    two = edgewise("ns", "update", "some-id", "--set", "fw.x=1", "--nsd", "v2", env=central)
+    assert two.returncode == 2
+    assert "give one of: --set, --add-site/--remove-site, --nsd" in two.stderr
     bad = edgewise("ns", "update", "some-id", "--set", "nodot=1", env=central)
     assert bad.returncode == 2
     assert "write VNF.property=JSON" in bad.stderr

@@ -172,21 +172,29 @@ def update(
     remove_site: Annotated[
         list[str] | None, typer.Option(help="a site to remove, repeatable")
     ] = None,
+    nsd: Annotated[
+        str | None,
+        typer.Option(help="move the NS to this version of its NSD (nsdId or NsdInfo id)"),
+    ] = None,
     wait: WaitOption = True,
     timeout: TimeoutOption = 300.0,
 ) -> None:
-    """Changes VNF configuration on every site of the NS, or adds and removes sites."""
+    """Changes VNF configuration on every site of the NS, adds and removes sites, or moves it
+    to another version of its NSD."""
     cli = cli_context(ctx)
-    if set_ and (add_site or remove_site):
-        raise CliError("change configuration (--set) or sites (--add-site...), not both", 2)
-    if set_:
-        body: dict[str, Any] = {"updateType": "MODIFY_VNF_INFORMATION",
+    if sum((bool(set_), bool(add_site or remove_site), nsd is not None)) > 1:
+        raise CliError("give one of: --set, --add-site/--remove-site, --nsd", 2)
+    if nsd is not None:
+        body: dict[str, Any] = {"updateType": "ASSOC_NEW_NSD_VERSION",
+                                "assocNewNsdVersionData": {"newNsdId": nsd}}  # fmt: skip
+    elif set_:
+        body = {"updateType": "MODIFY_VNF_INFORMATION",
                                 "modifyVnfInfoData": vnf_changes(set_)}  # fmt: skip
     elif add_site or remove_site:
         sites = {"add": add_site or [], "remove": remove_site or []}
         body = {"updateType": "CHANGE_SITES", "changeSitesData": sites}
     else:
-        raise CliError("nothing to update: give --set, --add-site or --remove-site", 2)
+        raise CliError("nothing to update: give --set, --add-site, --remove-site or --nsd", 2)
     _operate(cli, ns_id, "update", body, wait, timeout)
 
 

@@ -585,6 +585,64 @@ def test_a_failed_scale_out_rolls_back_off_the_new_sites(central: Central) -> No
     assert instance["nsScaleStatus"][0]["nsScaleLevelId"] == "0"
 
 
+def test_update_to_a_new_nsd_version_and_back_by_rollback(central: Central) -> None:
+    from tests.central.api.test_rollouts import second_version
+
+    client, acme = central.client, central.tenant("acme")
+    first = onboard_nsd(central, central.admin)
+    (site,) = add_sites(central, acme, "solo")
+    ns = create_ns(central, acme, first)
+    settle_all(central, acme, instantiate_on(central, acme, ns["id"], site), site)
+    second = onboard_nsd(central, central.admin, second_version("reject"))
+    update = f"{NS}/{ns['id']}/update"
+    wrong = [
+        ({"updateType": "ASSOC_NEW_NSD_VERSION"}, 400, "assocNewNsdVersionData.newNsdId"),
+        ({"updateType": "ASSOC_NEW_NSD_VERSION", "assocNewNsdVersionData": {"newNsdId": "x"}},
+         400, "'x': no onboarded NSD has this NsdInfo id or nsdId"),
+        ({"updateType": "ASSOC_NEW_NSD_VERSION", "assocNewNsdVersionData": {"newNsdId": first}},
+         400, "the NS already runs"),
+    ]  # fmt: skip
+    for body, status, needle in wrong:
+        answer = client.post(update, json=body, headers=acme.headers)
+        assert answer.status_code == status, (body, answer.text)
+        assert needle in answer.text, answer.text
+
+    def to_version(ref: str) -> dict[str, Any]:
+        return {"updateType": "ASSOC_NEW_NSD_VERSION", "assocNewNsdVersionData": {"newNsdId": ref}}
+
+    moved = client.post(
+        update, json=to_version("5b2d6f3e-7c8a-4d1e-9f00-edgewise0002"), headers=acme.headers
+    )
+    assert moved.status_code == 202, moved.text
+    (entry,) = desired(central, acme, site)["document"]["services"]
+    assert next(v for v in entry["vnfs"] if v["name"] == "firewall")["config"][
+        "default_action"] == "reject"  # fmt: skip
+    assert client.get(f"{NS}/{ns['id']}", headers=acme.headers).json()["nsdInfoId"] == first
+    report(central, site, desired(central, acme, site)["revision"],
+           [{"id": ns["id"], "state": "failed", "vnfs": []}])  # fmt: skip
+    location = moved.headers["Location"]
+    follow(central, acme, location, "FAILED_TEMP")
+    assert client.post(f"{location}/rollback", headers=acme.headers).status_code == 202
+    (entry,) = desired(central, acme, site)["document"]["services"]
+    assert next(v for v in entry["vnfs"] if v["name"] == "firewall")["config"][
+        "default_action"] == "drop"  # fmt: skip
+    report(central, site, desired(central, acme, site)["revision"],
+           [{"id": ns["id"], "state": "ready", "vnfs": []}])  # fmt: skip
+    follow(central, acme, location, "ROLLED_BACK")
+    nsds = "/nsd/v1/ns_descriptors"
+    assert client.get(f"{nsds}/{second}", headers=acme.headers).json()["nsdUsageState"] == (
+        "NOT_IN_USE")  # fmt: skip
+
+    again = client.post(update, json=to_version(second), headers=acme.headers)
+    assert again.status_code == 202, again.text
+    settle_all(central, acme, again.headers["Location"], site)
+    instance = client.get(f"{NS}/{ns['id']}", headers=acme.headers).json()
+    assert (instance["nsdInfoId"], instance["nsdId"]) == (
+        second, "5b2d6f3e-7c8a-4d1e-9f00-edgewise0002")  # fmt: skip
+    assert client.get(f"{nsds}/{first}", headers=acme.headers).json()["nsdUsageState"] == (
+        "NOT_IN_USE")  # fmt: skip
+
+
 def test_continue_waits_again_for_slow_sites(central: Central) -> None:
     client, acme = central.client, central.tenant("acme")
     nsd = onboard_nsd(central, central.admin)

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from tests.central.api.conftest import Caller, Central
-from tests.central.api.test_catalog import onboard_nsd
+from tests.central.api.test_catalog import NSD_YAML, onboard_nsd
 from tests.central.api.test_nslcm import desired, report
 
 ROLLOUTS = "/api/v1/rollouts"
@@ -126,3 +126,58 @@ def test_a_rollout_with_no_site_to_go_to_says_why(central: Central) -> None:
                           headers=acme.headers)  # fmt: skip
     assert refused.status_code == 400
     assert "us-0: labels do not match region=eu" in refused.text
+
+
+def second_version(default_action: str = "accept") -> bytes:
+    """The sample NSD as its version 2.0: the same invariant id, another nsdId and firewall."""
+    text = NSD_YAML.decode()
+    for old, new in (
+        ("5b2d6f3e-7c8a-4d1e-9f00-edgewise0001", "5b2d6f3e-7c8a-4d1e-9f00-edgewise0002"),
+        ('version: "1.0"', 'version: "2.0"'),
+        ("default_action: drop", f"default_action: {default_action}"),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    return text.encode()
+
+
+def test_a_rollout_of_a_new_nsd_version_updates_the_sites_instances(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    first = onboard_nsd(central, central.admin)
+    sites = fleet(central, acme, eu=3)
+    body = {"name": "vcpe", "nsdId": first, "labels": "region=eu", "batchSize": 3}
+    made = client.post(ROLLOUTS, json=body, headers=acme.headers)
+    assert made.status_code == 201, made.text
+    run_until(central, acme, made.json()["id"], sites, {"COMPLETED"})
+    before = {i["id"]: i for i in client.get("/nslcm/v1/ns_instances", headers=acme.headers).json()}
+
+    second = onboard_nsd(central, central.admin, second_version())
+    upgrade = client.post(ROLLOUTS, json=body | {"nsdId": second}, headers=acme.headers)
+    assert upgrade.status_code == 201, upgrade.text  # the old version's slots are reused
+    view = run_until(central, acme, upgrade.json()["id"], sites, {"COMPLETED"})
+    assert view["sites"]["DONE"] == 3
+    after = client.get("/nslcm/v1/ns_instances", headers=acme.headers).json()
+    assert {i["id"] for i in after} == set(before)  # the same NS instances, not new ones
+    assert {i["nsdInfoId"] for i in after} == {second}
+    assert {i["nsdId"] for i in after} == {"5b2d6f3e-7c8a-4d1e-9f00-edgewise0002"}
+    for site_id in sites.values():
+        (entry,) = desired(central, acme, site_id)["document"]["services"]
+        firewall = next(v for v in entry["vnfs"] if v["name"] == "firewall")
+        assert firewall["config"]["default_action"] == "accept"
+    ops = client.get("/nslcm/v1/ns_lcm_op_occs", headers=acme.headers).json()
+    updates = [o for o in ops if o["lcmOperationType"] == "UPDATE"]
+    assert len(updates) == 3
+    assert {o["operationParams"]["updateType"] for o in updates} == {"ASSOC_NEW_NSD_VERSION"}
+    usage = {
+        nsd: client.get(f"/nsd/v1/ns_descriptors/{nsd}", headers=acme.headers).json()[
+            "nsdUsageState"
+        ]
+        for nsd in (first, second)
+    }
+    assert usage == {first: "NOT_IN_USE", second: "IN_USE"}
+
+    again = client.post(ROLLOUTS, json=body | {"nsdId": second}, headers=acme.headers)
+    assert again.status_code == 201, again.text
+    done = run_until(central, acme, again.json()["id"], sites, {"COMPLETED"})
+    assert done["sites"]["DONE"] == 3  # already of that version: nothing was sent
+    assert len(client.get("/nslcm/v1/ns_lcm_op_occs", headers=acme.headers).json()) == len(ops)

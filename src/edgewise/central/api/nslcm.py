@@ -419,17 +419,29 @@ class HealNsRequest(BaseModel):
 
 class UpdateNsRequest(BaseModel):
     """SOL005 UpdateNsRequest. Edgewise acts on MODIFY_VNF_INFORMATION (`modifyVnfInfoData`:
-    VNF name as `vnfInstanceId`, new configuration as `vnfConfigurableProperties`) and on its
-    own CHANGE_SITES (`changeSitesData`: `add` and `remove`, site ids or names)."""
+    VNF name as `vnfInstanceId`, new configuration as `vnfConfigurableProperties`), on
+    ASSOC_NEW_NSD_VERSION (`assocNewNsdVersionData.newNsdId`: another version of the NSD, by
+    nsdId or NsdInfo id; its VNF configurations replace the current ones on every site) and on
+    its own CHANGE_SITES (`changeSitesData`: `add` and `remove`, site ids or names)."""
 
     model_config = ConfigDict(extra="allow")
     updateType: str | None = Field(default=None, description="required")
     modifyVnfInfoData: list[dict[str, Any]] = Field(default_factory=list)
     changeSitesData: dict[str, list[str]] = Field(default_factory=dict)
+    assocNewNsdVersionData: dict[str, Any] = Field(default_factory=dict)
 
     def change(self) -> nslcm.Change:
         if self.updateType is None:
             raise Invalid("the update is not valid", [InputProblem("updateType", "missing")])
+        if self.updateType == "ASSOC_NEW_NSD_VERSION":
+            new_nsd = self.assocNewNsdVersionData.get("newNsdId")
+            if not isinstance(new_nsd, str) or not new_nsd:
+                raise Invalid(
+                    "the update is not valid",
+                    [InputProblem("assocNewNsdVersionData.newNsdId",
+                                  "missing: the new version's nsdId (or its NsdInfo id)")],
+                )  # fmt: skip
+            return nslcm.Change({}, new_nsd=new_nsd)
         if self.updateType not in UPDATE_TYPES:
             raise Unprocessable(
                 "this update type is not supported",
@@ -463,7 +475,7 @@ class UpdateNsRequest(BaseModel):
         )
 
 
-UPDATE_TYPES = ("MODIFY_VNF_INFORMATION", "CHANGE_SITES")
+UPDATE_TYPES = ("MODIFY_VNF_INFORMATION", "CHANGE_SITES", "ASSOC_NEW_NSD_VERSION")
 
 
 @router.post(

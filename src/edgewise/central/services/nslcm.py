@@ -12,7 +12,7 @@ an operation picks it up where it was when it starts again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -236,8 +236,11 @@ def update_ns(
     params: dict[str, Any],
     timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> NsLcmOpOccRow:
-    """Changes VNF configurations on every site of the NS, and/or adds and removes sites."""
+    """Changes VNF configurations on every site of the NS, and/or adds and removes sites; or
+    moves it to another version of its NSD."""
     row = _for_operation(session, principal, ns_id, NsState.INSTANTIATED, "update")
+    if change.new_nsd is not None:
+        return _to_version(session, principal, row, change.new_nsd, params=params, timeout=timeout)
     current = site_channel.get_documents(session, row.site_ids)
     template = next(
         (e for s in row.site_ids if (e := _entry(current[s].document, row.id)) is not None), None
@@ -271,6 +274,120 @@ def update_ns(
     )  # fmt: skip
 
 
+def _to_version(
+    session: Session,
+    principal: Principal,
+    ns: NsInstanceRow,
+    ref: str,
+    *,
+    params: dict[str, Any],
+    timeout: timedelta,
+) -> NsLcmOpOccRow:
+    """Every site of the NS gets the service of another version of its NSD (the same
+    invariant id); the NS instance is of that version once they all applied it."""
+    new_row = new_version(session, principal, ns, ref)
+    service = _service(load_nsd(new_row), ns)
+    needed = len(service["vnfs"])
+    short = [
+        f"{c.name}: {c.free} of {c.slots} VNF slots free; the new version needs {needed}"
+        for c in candidates(session, principal, ns.id, ns.site_ids)
+        if c.free < needed
+    ]
+    if short:
+        raise Invalid(
+            "the new NSD version does not fit on the NS's sites",
+            [InputProblem("assocNewNsdVersionData.newNsdId", line) for line in short],
+        )
+    current = site_channel.get_documents(session, ns.site_ids)
+    entries: dict[str, dict[str, Any] | None] = {
+        s: service | {"tenant": e.get("tenant")}
+        for s in ns.site_ids
+        if (e := _entry(current[s].document, ns.id)) is not None
+    }
+    new_row.usage_state = "IN_USE"
+    targets, previous = _rewrite(session, ns.id, entries)
+    op = _start(
+        session, ns, OpType.UPDATE, params=params, targets=targets, previous=previous,
+        timeout=timeout,
+    )  # fmt: skip
+    op.outcome = {"nsdInfoId": new_row.id, "nsdId": new_row.descriptor_id}
+    return op
+
+
+def new_version(
+    session: Session, principal: Principal, ns: NsInstanceRow, ref: str
+) -> CatalogItemRow:
+    """The NSD version `ref` names (its NsdInfo id or nsdId) for the NS instance: onboarded,
+    enabled, visible, of the same invariant id as the NS's NSD, and not the one it runs."""
+    where = "assocNewNsdVersionData.newNsdId"
+    rows = session.scalars(
+        select(CatalogItemRow).where(
+            CatalogItemRow.kind == CatalogKind.NSD.value,
+            or_(CatalogItemRow.id == ref, CatalogItemRow.descriptor_id == ref),
+            visible(principal, CatalogItemRow, shared_rows=True),
+        )
+    ).all()
+    usable = [r for r in rows if r.onboarding_state == "ONBOARDED" and r.content is not None]
+    if not usable:
+        why = f"{ref!r}: no onboarded NSD has this NsdInfo id or nsdId"
+        raise Invalid("no such NSD version", [InputProblem(where, why)])
+    current_row = session.get(CatalogItemRow, ns.nsd_info_id)
+    assert current_row is not None  # the foreign key keeps it
+    invariant = load_nsd(current_row).invariant_id
+    same = [r for r in usable if load_nsd(r).invariant_id == invariant]
+    if not same:
+        why = f"{ref!r} has another invariant id than the NS's NSD ({invariant!r})"
+        raise Invalid("not a version of the NS's NSD", [InputProblem(where, why)])
+    chosen = same[0]
+    if chosen.id == ns.nsd_info_id:
+        raise Invalid("nothing to change", [InputProblem(where, f"the NS already runs {ref!r}")])
+    if chosen.operational_state != "ENABLED":
+        raise Conflict(f"NSD {chosen.id} is DISABLED; enable it to move NS instances to it")
+    if chosen.tenant_id is not None and chosen.tenant_id != ns.tenant_id:
+        why = f"NSD {chosen.id} is private to another tenant"
+        raise Invalid("the NSD belongs to another tenant", [InputProblem(where, why)])
+    return chosen
+
+
+def _service(nsd: Nsd, ns: NsInstanceRow) -> dict[str, Any]:
+    """The site service of `nsd` for the NS instance (without the site's tenant)."""
+    try:
+        return service_from_nsd(nsd, service_id=ns.id, name=ns.name, tenant="").to_document()
+    except NotDeployable as exc:
+        raise Invalid(
+            f"NSD {nsd.descriptor_id} cannot run on a site",
+            [InputProblem("nsdId", problem) for problem in exc.problems],
+        ) from exc
+
+
+def _release(session: Session, nsd_info_id: str) -> None:
+    """The NSD is NOT_IN_USE again when no NS instance is of it."""
+    session.flush()
+    users = session.scalar(
+        select(func.count())
+        .select_from(NsInstanceRow)
+        .where(NsInstanceRow.nsd_info_id == nsd_info_id)
+    )
+    row = session.get(CatalogItemRow, nsd_info_id)
+    if row is not None and not users:
+        row.usage_state = "NOT_IN_USE"
+
+
+def _associate(session: Session, ns: NsInstanceRow, nsd_info_id: str, nsd_id: str) -> None:
+    """The NS instance is now of that NSD version; the old one is NOT_IN_USE when it was its
+    last instance; scaling aspects of the new version start at what the NS had of them."""
+    old = ns.nsd_info_id
+    ns.nsd_info_id, ns.nsd_id = nsd_info_id, nsd_id
+    new_row = session.get(CatalogItemRow, nsd_info_id)
+    if new_row is not None:
+        new_row.usage_state = "IN_USE"
+        status = ns.scale_status or {}
+        ns.scale_status = {
+            a.aspect_id: status.get(a.aspect_id, []) for a in load_nsd(new_row).scaling_aspects
+        }
+    _release(session, old)
+
+
 @dataclass(frozen=True)
 class Change:
     """An update: config properties per VNF name (merged over the current ones), sites to add
@@ -279,6 +396,7 @@ class Change:
     vnf_configs: dict[str, dict[str, Any]]
     add_sites: tuple[str, ...] = ()
     remove_sites: tuple[str, ...] = ()
+    new_nsd: str | None = None  # ASSOC_NEW_NSD_VERSION: the new version's NsdInfo id or nsdId
 
 
 def _entry(document: dict[str, Any], ns_id: str) -> dict[str, Any] | None:
@@ -381,7 +499,7 @@ def scale(
         session, row, OpType.SCALE, params=params, targets=targets, previous=previous,
         timeout=timeout,
     )  # fmt: skip
-    op.scale_plan = plan
+    op.outcome = {"scaleStatus": plan}
     return op
 
 
@@ -814,6 +932,9 @@ def _completed(session: Session, op: NsLcmOpOccRow, state: OpState) -> None:
     if ns is None:
         return
     if state is OpState.ROLLED_BACK:
+        new_nsd = (op.outcome or {}).get("nsdInfoId")
+        if new_nsd is not None:  # the version the update was moving to, if nothing else uses it
+            _release(session, new_nsd)
         if op.operation == OpType.INSTANTIATE:
             ns.site_ids = []
             ns.flavour_id = None
@@ -822,8 +943,11 @@ def _completed(session: Session, op: NsLcmOpOccRow, state: OpState) -> None:
         return
     if op.operation in (OpType.UPDATE, OpType.SCALE):
         ns.site_ids = _sites_running(session, ns, op)
-    if op.operation == OpType.SCALE and op.scale_plan is not None:
-        ns.scale_status = op.scale_plan
+    outcome = op.outcome or {}
+    if "scaleStatus" in outcome:
+        ns.scale_status = outcome["scaleStatus"]
+    if "nsdInfoId" in outcome:
+        _associate(session, ns, outcome["nsdInfoId"], outcome["nsdId"])
     if op.operation == OpType.INSTANTIATE:
         ns.state = NsState.INSTANTIATED.value
     elif op.operation == OpType.TERMINATE:
@@ -947,10 +1071,15 @@ def _place(
 
 
 def candidates(
-    session: Session, principal: Principal, ns_id: str, named: Sequence[str] | None = None
+    session: Session,
+    principal: Principal,
+    ns_id: str | Collection[str],
+    named: Sequence[str] | None = None,
 ) -> list[placement.Candidate]:
     """Every site the caller sees (only those `named`, by id or name, when given), with the
-    VNF slots its desired state already uses (the NS's own service does not count)."""
+    VNF slots its desired state already uses (the services of `ns_id`, one NS instance or
+    several, do not count: they are what is being placed)."""
+    own = {ns_id} if isinstance(ns_id, str) else set(ns_id)
     query = select(SiteRow, DesiredStateRow.document).outerjoin(
         DesiredStateRow, DesiredStateRow.site_id == SiteRow.id
     )
@@ -959,7 +1088,7 @@ def candidates(
     candidates = []
     for site, document in session.execute(query.where(visible(principal, SiteRow))):
         services = (document or {}).get("services", [])
-        used = sum(len(s.get("vnfs", [])) for s in services if s.get("id") != ns_id)
+        used = sum(len(s.get("vnfs", [])) for s in services if s.get("id") not in own)
         candidates.append(
             placement.Candidate(
                 site.id,
@@ -1050,6 +1179,89 @@ def instantiate_each(
             session, ns, OpType.INSTANTIATE, params={"nsFlavourId": nsd.flavour_id},
             targets={site_id: revisions[site_id]}, previous={site_id: None}, timeout=timeout,
         )  # fmt: skip
+        started[site_id] = (ns.id, op.id)
+    return started
+
+
+def versions_on(
+    session: Session, nsd_row: CatalogItemRow, tenant_id: str | None, site_ids: Collection[str]
+) -> dict[str, NsInstanceRow]:
+    """Per site of `site_ids`, the tenant's INSTANTIATED NS instance of a version of the NSD
+    (its invariant id) that runs on that site alone: what a rollout of the NSD upgrades."""
+    invariant = load_nsd(nsd_row).invariant_id
+    versions = [
+        row.id
+        for row in session.scalars(
+            select(CatalogItemRow).where(
+                CatalogItemRow.kind == CatalogKind.NSD.value,
+                CatalogItemRow.onboarding_state == "ONBOARDED",
+                or_(CatalogItemRow.tenant_id.is_(None), CatalogItemRow.tenant_id == tenant_id),
+            )
+        )
+        if row.content is not None and load_nsd(row).invariant_id == invariant
+    ]
+    wanted = set(site_ids)
+    found: dict[str, NsInstanceRow] = {}
+    owner = (
+        NsInstanceRow.tenant_id.is_(None)
+        if tenant_id is None
+        else NsInstanceRow.tenant_id == tenant_id
+    )
+    for ns in session.scalars(
+        select(NsInstanceRow)
+        .where(
+            NsInstanceRow.nsd_info_id.in_(versions),
+            NsInstanceRow.state == NsState.INSTANTIATED.value,
+            owner,
+        )
+        .order_by(NsInstanceRow.id)
+    ):
+        sites = list(ns.site_ids)
+        if len(sites) == 1 and sites[0] in wanted:
+            found.setdefault(sites[0], ns)
+    return found
+
+
+def upgrade_each(
+    session: Session,
+    nsd_row: CatalogItemRow,
+    instances: Sequence[NsInstanceRow],
+    *,
+    timeout: timedelta = DEFAULT_TIMEOUT,
+) -> dict[str, tuple[str, str]]:
+    """Each NS instance (one site each) moved to the NSD version `nsd_row` at once (a rollout's
+    wave): one bulk write; returns {site: (NS instance id, operation id)}. Instances with an
+    operation in progress are left out."""
+    busy = set(
+        session.scalars(
+            select(NsLcmOpOccRow.ns_instance_id).where(
+                NsLcmOpOccRow.ns_instance_id.in_([ns.id for ns in instances]),
+                NsLcmOpOccRow.state.in_([s.value for s in UNFINISHED]),
+            )
+        )
+    )
+    free = [ns for ns in instances if ns.id not in busy]
+    nsd = load_nsd(nsd_row)
+    current = site_channel.get_documents(session, [ns.site_ids[0] for ns in free])
+    changes: dict[str, tuple[str, dict[str, Any] | None]] = {}
+    for ns in free:
+        site_id = ns.site_ids[0]
+        entry = _entry(current[site_id].document, ns.id) or {}
+        changes[site_id] = (ns.id, _service(nsd, ns) | {"tenant": entry.get("tenant")})
+    revisions, previous = _rewrite_each(session, changes)
+    nsd_row.usage_state = "IN_USE"
+    params = {
+        "updateType": "ASSOC_NEW_NSD_VERSION",
+        "assocNewNsdVersionData": {"newNsdId": nsd_row.descriptor_id},
+    }
+    started: dict[str, tuple[str, str]] = {}
+    for ns in free:
+        site_id = ns.site_ids[0]
+        op = _start(
+            session, ns, OpType.UPDATE, params=params, targets={site_id: revisions[site_id]},
+            previous={site_id: previous[site_id]}, timeout=timeout,
+        )  # fmt: skip
+        op.outcome = {"nsdInfoId": nsd_row.id, "nsdId": nsd_row.descriptor_id}
         started[site_id] = (ns.id, op.id)
     return started
 

@@ -1,6 +1,9 @@
 """Rollouts: an NSD rolled out to a fleet — the sites a label selector or a site group names —
 in waves of `batch_size` sites, each site with its own NS instance (so that it can be healed,
-updated or removed alone).
+updated or removed alone). A site whose NS instance (the rollout's tenant's, on that site alone)
+is of another version of the NSD — the same invariant id — has it updated to this version
+(ASSOC_NEW_NSD_VERSION) instead of getting a second one; a site already on this version is
+DONE at once; one whose instance has an operation in progress is SKIPPED.
 
 The sites are chosen when the rollout is created (placement: labels, kind, free slots; the
 others are kept with their reason). `advance`, run by every replica's tracker, moves RUNNING
@@ -75,7 +78,9 @@ def create(
     ns_owner = nslcm.owner_of_new_instance(session, principal, nsd_info_id, tenant_id)
     nsd = get_item(session, principal, CatalogKind.NSD, nsd_info_id)
     slots = max(1, len(nslcm.load_nsd(nsd).vnf_profiles))
-    candidates = nslcm.candidates(session, principal, "")
+    sites = session.scalars(select(SiteRow.id).where(visible(principal, SiteRow))).all()
+    upgraded = [ns.id for ns in nslcm.versions_on(session, nsd, ns_owner, sites).values()]
+    candidates = nslcm.candidates(session, principal, upgraded)  # their slots are reused
     if target.group_id is not None:
         members = set(
             session.scalars(
@@ -244,14 +249,21 @@ def _start_wave(session: Session, rollout: RolloutRow) -> None:
     nsd = session.get(CatalogItemRow, rollout.nsd_info_id)
     if nsd is None:
         raise NotFound(f"the rollout's NSD {rollout.nsd_info_id} is gone")
-    started = nslcm.instantiate_each(
-        session, nsd, sites, name=rollout.name, tenant_id=rollout.tenant_id
+    existing = nslcm.versions_on(session, nsd, rollout.tenant_id, [s.id for s in sites])
+    running = {site: ns.id for site, ns in existing.items() if ns.nsd_info_id == nsd.id}
+    older = [ns for site, ns in existing.items() if site not in running]
+    started = nslcm.upgrade_each(session, nsd, older) if older else {}
+    new_sites = [s for s in sites if s.id not in existing]
+    started |= nslcm.instantiate_each(
+        session, nsd, new_sites, name=rollout.name, tenant_id=rollout.tenant_id
     )
     for member in members:
-        if member.site_id in started:
+        if member.site_id in running:  # already of this version: nothing to do
+            member.ns_instance_id, member.state = running[member.site_id], "DONE"
+        elif member.site_id in started:
             member.ns_instance_id, member.op_id = started[member.site_id]
             member.state = "RUNNING"
-        else:  # the site was deleted since the rollout began
+        else:  # the site was deleted since the rollout began, or its NS instance is busy
             member.state = "SKIPPED"
     rollout.wave = wave
 

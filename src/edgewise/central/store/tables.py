@@ -241,7 +241,9 @@ class NsLcmOpOccRow(Base):
     previous: Mapped[dict[str, Any]] = mapped_column(default=dict)  # site -> service before
     sites_done: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
-    scale_plan: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # SCALE: after
+    # what the NS instance becomes when the operation completes: {"scaleStatus": {...}} for
+    # SCALE, {"nsdInfoId": ..., "nsdId": ...} for an update to a new NSD version
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class LccnSubscriptionRow(Base):

@@ -1,4 +1,5 @@
-"""NS scaling: each NS instance's scale status, and what a SCALE operation leads to
+"""NS scaling and NSD version changes: each NS instance's scale status, and what an
+operation makes of its NS instance when it completes
 
 Revision ID: 0007
 Revises: 0006
@@ -19,11 +20,11 @@ def upgrade() -> None:
             sa.Column("scale_status", sa.JSON(), nullable=False, server_default="{}")
         )
     with op.batch_alter_table("ns_lcm_op_occs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("scale_plan", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("outcome", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("ns_lcm_op_occs", schema=None) as batch_op:
-        batch_op.drop_column("scale_plan")
+        batch_op.drop_column("outcome")
     with op.batch_alter_table("ns_instances", schema=None) as batch_op:
         batch_op.drop_column("scale_status")
