@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -701,12 +701,15 @@ def advance(session: Session, now: datetime | None = None, *, limit: int = 20000
     moving = (OpState.PROCESSING.value, OpState.ROLLING_BACK.value)
     t = NsLcmOpOccRow
     operations = session.execute(
-        select(t.id, t.state, t.targets, t.deadline, t.sites_done, t.ns_instance_id)
+        select(
+            t.id, t.state, t.targets, t.deadline, t.sites_done, t.ns_instance_id, t.operation,
+            t.outcome,
+        )
         .where(t.state.in_(moving))
         .limit(limit)
-    ).all()
+    ).all()  # fmt: skip
     statuses = _statuses(session, [site for op in operations for site in op.targets])
-    outcomes: dict[str, tuple[OpState, Progress, datetime]] = {}
+    outcomes: dict[str, Ending] = {}
     moved: list[dict[str, Any]] = []
     for op in operations:
         progress = _progress_of(op.ns_instance_id, op.targets, statuses)
@@ -716,7 +719,11 @@ def advance(session: Session, now: datetime | None = None, *, limit: int = 20000
             continue
         succeeded = OpState.COMPLETED if op.state == OpState.PROCESSING else OpState.ROLLED_BACK
         state = OpState.FAILED_TEMP if progress.failed or progress.pending else succeeded
-        outcomes[op.id] = (state, progress, op.deadline)
+        error = progress.error(op.deadline) if state is OpState.FAILED_TEMP else None
+        outcomes[op.id] = Ending(
+            op.id, op.ns_instance_id, op.operation, state.value, error, progress.done,
+            op.targets, op.outcome,
+        )  # fmt: skip
     if moved:
         table = site_channel.table_of(NsLcmOpOccRow)
         session.execute(
@@ -729,9 +736,24 @@ def advance(session: Session, now: datetime | None = None, *, limit: int = 20000
     return finished
 
 
+@dataclass(frozen=True)
+class Ending:
+    """How an operation ends, with what telling the NS instance and subscribers needs (the
+    tracker reads plain columns, not whole operation rows)."""
+
+    id: str
+    ns_instance_id: str
+    operation: str
+    state: str
+    error: dict[str, Any] | None
+    done: int
+    targets: dict[str, int]
+    outcome: dict[str, Any] | None
+
+
 def _finish(
     session: Session,
-    outcomes: dict[str, tuple[OpState, Progress, datetime]],
+    outcomes: dict[str, Ending],
     moving: tuple[str, ...],
     moment: datetime,
 ) -> list[str]:
@@ -753,39 +775,23 @@ def _finish(
         )
     if not won:
         return []
-    results = []
-    for op_id in won:
-        state, progress, deadline = outcomes[op_id]
-        failed = state is OpState.FAILED_TEMP
-        results.append({
-            "op_id": op_id, "to": state.value, "n": progress.done,
-            "why": progress.error(deadline) if failed else None,
-        })  # fmt: skip
+    ended = [outcomes[op_id] for op_id in won]
     table = site_channel.table_of(NsLcmOpOccRow)
     session.execute(
         update(table)
         .where(table.c.id == bindparam("op_id"))
         .values(state=bindparam("to"), sites_done=bindparam("n"), error=bindparam("why")),
-        results,
+        [{"op_id": e.id, "to": e.state, "n": e.done, "why": e.error} for e in ended],
     )
-    finished = _operations(session, won)
-    instances = _instances(session, [op.ns_instance_id for op in finished])
-    for op in finished:
-        state = OpState(op.state)
+    instances = _instances(session, [e.ns_instance_id for e in ended])
+    for ending in ended:
+        state = OpState(ending.state)
         if state is not OpState.FAILED_TEMP:
-            _completed(session, op, state)
-        ns = instances.get(op.ns_instance_id)
+            _completed(session, ending, state)
+        ns = instances.get(ending.ns_instance_id)
         if ns is not None:
-            _announce(session, ns, op, "RESULT")
+            _announce(session, ns, ending, "RESULT")
     return won
-
-
-def _operations(session: Session, op_ids: Sequence[str]) -> list[NsLcmOpOccRow]:
-    found: list[NsLcmOpOccRow] = []
-    for start in range(0, len(op_ids), 500):
-        query = select(NsLcmOpOccRow).where(NsLcmOpOccRow.id.in_(op_ids[start : start + 500]))
-        found.extend(session.scalars(query.execution_options(populate_existing=True)))
-    return found
 
 
 @dataclass(frozen=True)
@@ -901,7 +907,26 @@ def _href_ns(ns_id: str) -> dict[str, str]:
     return {"href": f"/nslcm/v1/ns_instances/{ns_id}"}
 
 
-def _announce(session: Session, ns: NsInstanceRow, op: NsLcmOpOccRow, status: str) -> None:
+class OpFacts(Protocol):
+    """What announcing and completing an operation read of it: a row, or an `Ending`."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def ns_instance_id(self) -> str: ...
+    @property
+    def operation(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def error(self) -> dict[str, Any] | None: ...
+    @property
+    def targets(self) -> dict[str, Any]: ...
+    @property
+    def outcome(self) -> dict[str, Any] | None: ...
+
+
+def _announce(session: Session, ns: NsInstanceRow, op: OpFacts, status: str) -> None:
     """The operation occurrence notification: START when it begins, RESULT when it ends."""
     body: dict[str, Any] = {
         "nsInstanceId": ns.id,
@@ -927,7 +952,7 @@ def _announce(session: Session, ns: NsInstanceRow, op: NsLcmOpOccRow, status: st
     )
 
 
-def _completed(session: Session, op: NsLcmOpOccRow, state: OpState) -> None:
+def _completed(session: Session, op: OpFacts, state: OpState) -> None:
     ns = session.get(NsInstanceRow, op.ns_instance_id)
     if ns is None:
         return
@@ -957,7 +982,7 @@ def _completed(session: Session, op: NsLcmOpOccRow, state: OpState) -> None:
         ns.scale_status = {}
 
 
-def _sites_running(session: Session, ns: NsInstanceRow, op: NsLcmOpOccRow) -> list[str]:
+def _sites_running(session: Session, ns: NsInstanceRow, op: OpFacts) -> list[str]:
     """The sites whose desired state holds the NS, among those it ran on and those touched."""
     candidates = list(dict.fromkeys([*ns.site_ids, *op.targets]))
     documents = site_channel.get_documents(session, candidates)
