@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from edgewise.central.config import CentralSettings
 from edgewise.central.pki import CertificateAuthority
 from edgewise.central.services import announce, nslcm, outbox, rollouts
-from edgewise.central.services.auth import bootstrap_admin
+from edgewise.central.services.auth import TokenCache, bootstrap_admin, changes_auth
 from edgewise.central.southbound.hub import RevisionHub
 from edgewise.central.southbound.presence import SiteAuthCache
 from edgewise.central.store import notify
@@ -29,6 +29,7 @@ from edgewise.central.store.tables import utcnow
 log = logging.getLogger(__name__)
 
 
+AUTH_CHANGED = "edgewise.auth-changed"
 TRACKER_PACE = 0.1  # s: at least this long from one tracker pass to the next
 
 
@@ -40,6 +41,7 @@ class CentralRuntime:
     authority: CertificateAuthority
     hub: RevisionHub
     auth: SiteAuthCache
+    tokens: TokenCache = field(default_factory=TokenCache)
     southbound_url: str | None = None
     listener: notify.Listener | None = None
     loop: asyncio.AbstractEventLoop | None = None
@@ -63,8 +65,15 @@ class CentralRuntime:
                 if revisions or sites:
                     notify.publish(session, {s: r for s, (r, _) in revisions.items()}, sites)
 
+        @event.listens_for(sessions, "after_flush")
+        def _note_auth_changes(session: Session, _context: object) -> None:
+            if changes_auth(session):
+                session.info[AUTH_CHANGED] = True
+
         @event.listens_for(sessions, "after_commit")
         def _announce(session: Session) -> None:
+            if session.info.pop(AUTH_CHANGED, False):
+                runtime.tokens.clear()
             for kind in announce.take_work(session):
                 runtime.wake(kind)
             revisions, sites = announce.take(session)
@@ -76,6 +85,7 @@ class CentralRuntime:
         @event.listens_for(sessions, "after_rollback")
         def _forget(session: Session) -> None:
             announce.forget(session)
+            session.info.pop(AUTH_CHANGED, None)
 
         authority = CertificateAuthority(settings.pki_dir)
         authority.ensure_server_certificate(settings.southbound_hostnames)
@@ -165,6 +175,7 @@ class CentralRuntime:
         """Drops what this replica remembers of sites: it re-reads them from the store."""
         self.hub.forget_documents_threadsafe()
         self.auth.clear()
+        self.tokens.clear()
 
     def close(self) -> None:
         if self.listener is not None:

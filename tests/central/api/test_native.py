@@ -102,6 +102,17 @@ def test_tokens_are_shown_once_and_revocation_is_immediate(central: Central) -> 
     assert "revoked" in refused.json()["detail"]
 
 
+def test_a_deleted_user_is_refused_at_once_though_its_token_was_cached(central: Central) -> None:
+    acme = central.tenant("acme")
+    client = central.client
+    assert client.get("/api/v1/whoami", headers=acme.headers).status_code == 200  # cached now
+    gone = client.delete(f"/api/v1/users/{acme.user_id}", headers=central.admin.headers)
+    assert gone.status_code == 204, gone.text
+    refused = client.get("/api/v1/whoami", headers=acme.headers)
+    assert refused.status_code == 401
+    assert "not valid" in refused.json()["detail"]
+
+
 def test_unknown_path_is_a_404_problem(central: Central) -> None:
     response = central.client.get("/no/such/thing", headers=central.admin.headers)
     assert response.status_code == 404

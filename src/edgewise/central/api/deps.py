@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from edgewise.central.config import CentralSettings
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services.access import Principal
-from edgewise.central.services.auth import authenticate
+from edgewise.central.services.auth import bearer_digest, principal_of
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -22,16 +22,24 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     The dependency is function-scoped, so the commit happens before the response is
     sent: a failed commit is reported to the caller, never hidden behind a 2xx. Making the
     session costs no I/O, so it happens on the event loop; the commit (or the rollback) and
-    the close run in one worker-thread hop (a sync generator would take two).
+    the close run in one worker-thread hop (a sync generator would take two), or none when the
+    request never used the store.
     """
     factory: sessionmaker[Session] = request.app.state.sessions
     session = factory()
     try:
         yield session
     except BaseException:
-        await run_in_threadpool(_end, session, commit=False)
+        await _ended(session, commit=False)
         raise
-    await run_in_threadpool(_end, session, commit=True)
+    await _ended(session, commit=True)
+
+
+async def _ended(session: Session, *, commit: bool) -> None:
+    if session.in_transaction():  # it used the store: ending it is I/O
+        await run_in_threadpool(_end, session, commit=commit)
+    else:
+        session.close()
 
 
 def _end(session: Session, *, commit: bool) -> None:
@@ -50,11 +58,21 @@ def _end(session: Session, *, commit: bool) -> None:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_caller(
+async def get_caller(
+    request: Request,
     session: SessionDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    return authenticate(session, authorization)
+    """The caller, from the replica's token cache when it saw the token lately (no lookup and
+    no worker-thread hop), else from the store."""
+    digest = bearer_digest(authorization)
+    runtime: CentralRuntime = request.app.state.runtime
+    cached = runtime.tokens.get(digest)
+    if cached is not None:
+        return cached
+    principal, expires = await run_in_threadpool(principal_of, session, digest)
+    runtime.tokens.put(digest, principal, expires)
+    return principal
 
 
 CallerDep = Annotated[Principal, Depends(get_caller)]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.services.access import Principal, Role
 from edgewise.central.services.errors import Unauthenticated
-from edgewise.central.store.tables import ApiTokenRow, UserRow
+from edgewise.central.store.tables import ApiTokenRow, TenantRow, UserRow
 
 TOKEN_PREFIX = "ew_"  # noqa: S105 - a marker, not a secret
 
@@ -53,12 +56,21 @@ def issue_token(
 
 def authenticate(session: Session, authorization: str | None) -> Principal:
     """The principal behind an `Authorization: Bearer ...` header, or Unauthenticated."""
+    return principal_of(session, bearer_digest(authorization))[0]
+
+
+def bearer_digest(authorization: str | None) -> str:
+    """The hash of the bearer token in an Authorization header; Unauthenticated without one."""
     if not authorization:
         raise Unauthenticated("this request needs an 'Authorization: Bearer <token>' header")
     scheme, _, secret = authorization.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
-    digest = hash_token(secret.strip())
+    return hash_token(secret.strip())
+
+
+def principal_of(session: Session, digest: str) -> tuple[Principal, datetime | None]:
+    """The principal of a live token (by hash) and when the token expires; Unauthenticated."""
     found = session.execute(
         select(ApiTokenRow, UserRow)
         .join(UserRow, UserRow.id == ApiTokenRow.user_id)
@@ -69,9 +81,54 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     token, user = found
     if token.revoked_at is not None:
         raise Unauthenticated("the token has been revoked")
-    if token.expires_at is not None and _aware(token.expires_at) <= datetime.now(UTC):
+    expires = _aware(token.expires_at) if token.expires_at is not None else None
+    if expires is not None and expires <= datetime.now(UTC):
         raise Unauthenticated("the token has expired")
-    return Principal(user.id, user.name, Role(user.role), user.tenant_id)
+    return Principal(user.id, user.name, Role(user.role), user.tenant_id), expires
+
+
+AUTH_ROWS = (ApiTokenRow, UserRow, TenantRow)
+
+
+def changes_auth(session: Session) -> bool:
+    """Whether what the session is flushing changes tokens, users or tenants."""
+    return any(
+        isinstance(row, AUTH_ROWS)
+        for row in itertools.chain(session.new, session.dirty, session.deleted)
+    )
+
+
+class TokenCache:
+    """Principals of the API tokens seen in the last `ttl` seconds, so that a request costs no
+    token lookup. This replica empties it whenever it commits a change to tokens, users or
+    tenants (a revoked token stops working at once); another replica's revocation takes
+    effect here within `ttl`. A token's own expiry is checked on every use."""
+
+    def __init__(
+        self, ttl: float = 5.0, limit: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.limit = limit
+        self.clock = clock
+        self._known: dict[str, tuple[Principal, datetime | None, float]] = {}
+
+    def get(self, digest: str) -> Principal | None:
+        known = self._known.get(digest)
+        if known is None:
+            return None
+        principal, expires, seen = known
+        if self.clock() - seen > self.ttl or (expires is not None and expires <= datetime.now(UTC)):
+            self._known.pop(digest, None)
+            return None
+        return principal
+
+    def put(self, digest: str, principal: Principal, expires: datetime | None) -> None:
+        if len(self._known) >= self.limit:
+            self._known.clear()
+        self._known[digest] = (principal, expires, self.clock())
+
+    def clear(self) -> None:
+        self._known.clear()
 
 
 def bootstrap_admin(session: Session) -> IssuedToken | None:
