@@ -1,4 +1,8 @@
-"""Dependency aliases that make routes read like prose: `SessionDep`, `CallerDep`, `PageDep`."""
+"""Dependency aliases that make routes read like prose: `SessionDep`, `CallerDep`, `PageDep`.
+
+Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency on a worker
+thread, a hop that costs more than the work.
+"""
 
 from __future__ import annotations
 
@@ -78,7 +82,7 @@ async def get_caller(
 CallerDep = Annotated[Principal, Depends(get_caller)]
 
 
-def get_settings(request: Request) -> CentralSettings:
+async def get_settings(request: Request) -> CentralSettings:
     settings: CentralSettings = request.app.state.settings
     return settings
 
@@ -92,7 +96,7 @@ class PageRequest:
     limit: int
 
 
-def get_page_request(
+async def get_page_request(
     settings: SettingsDep,
     nextpage_opaque_marker: Annotated[
         str | None, Query(description="Marker from the previous page's Link header")
@@ -105,7 +109,7 @@ def get_page_request(
 PageDep = Annotated[PageRequest, Depends(get_page_request)]
 
 
-def get_runtime(request: Request) -> CentralRuntime:
+async def get_runtime(request: Request) -> CentralRuntime:
     runtime: CentralRuntime = request.app.state.runtime
     return runtime
 
