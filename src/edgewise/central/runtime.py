@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,10 +132,12 @@ class CentralRuntime:
         loop = asyncio.get_running_loop()
         while True:
             began = loop.time()
-            try:
-                await asyncio.to_thread(self._advance_operations)
-            except Exception:  # the tracker must outlive a bad pass (store briefly away, ...)
-                log.exception("advancing NS LCM operations failed")
+            steps = ((nslcm.advance, "NS LCM operations"), (rollouts.advance, "rollouts"))
+            for step, what in steps:
+                try:  # each on its own: a bad pass of one must not hold the other back
+                    await asyncio.to_thread(self._advance, step)
+                except Exception:  # the tracker outlives a bad pass (store briefly away, ...)
+                    log.exception("advancing %s failed", what)
             await self._nap(announce.STATUSES, interval)
             # a pass reads every operation in flight: under a stream of reports, passes are
             # paced so that each one takes in the reports of a while, not of one commit
@@ -165,11 +168,9 @@ class CentralRuntime:
         with self.sessions.begin() as session:
             outbox.record(session, outcomes, utcnow())
 
-    def _advance_operations(self) -> None:
+    def _advance(self, step: Callable[[Session], object]) -> None:
         with self.sessions.begin() as session:
-            nslcm.advance(session)
-        with self.sessions.begin() as session:
-            rollouts.advance(session)
+            step(session)
 
     def forget_caches(self) -> None:
         """Drops what this replica remembers of sites: it re-reads them from the store."""
