@@ -11,8 +11,8 @@ machine. Measured:
   which needs every site's report that it applied its revision);
 - LCM throughput (for N == --lcm-sites): every NS instance goes through update (a firewall
   rule), terminate and instantiate, one after the other, all NS instances at once; completions
-  are learnt from NS LCM notifications (a subscription with a callback server here, as an OSS
-  would), so the figure is operations COMPLETED per second, end to end;
+  are learnt from NS LCM notifications (a subscription to operation results with a callback
+  server here, as an OSS would), so the figure is operations COMPLETED per second, end to end;
 - API read latency under that load: a reader GETs NS instances at --reader-rate per second
   during the LCM phase (p50, p99, max).
 """
@@ -271,7 +271,11 @@ async def measure(central: Central, sites: int, args: argparse.Namespace) -> Fig
                 "nslcm/v1/subscriptions",
                 json={
                     "callbackUri": callback,
-                    "filter": {"notificationTypes": ["NsLcmOperationOccurrenceNotification"]},
+                    # an OSS waiting for results: no START notifications (state PROCESSING)
+                    "filter": {
+                        "notificationTypes": ["NsLcmOperationOccurrenceNotification"],
+                        "operationStates": ["COMPLETED", "FAILED_TEMP", "FAILED", "ROLLED_BACK"],
+                    },
                 },
             )
             if subscribed.status_code != 201:  # fmt: skip
