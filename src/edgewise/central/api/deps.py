@@ -18,6 +18,7 @@ from edgewise.central.config import CentralSettings
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services.access import Principal
 from edgewise.central.services.auth import bearer_digest, principal_of
+from edgewise.central.store.engine import HOLDS_KEY
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -26,24 +27,33 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     The dependency is function-scoped, so the commit happens before the response is
     sent: a failed commit is reported to the caller, never hidden behind a 2xx. Making the
     session costs no I/O, so it happens on the event loop; the commit (or the rollback) and
-    the close run in one worker-thread hop (a sync generator would take two), or none when the
-    request never used the store.
+    the close run in one worker-thread hop (a sync generator would take two), or none when
+    there is nothing to wait for (see `_ended`).
     """
     factory: sessionmaker[Session] = request.app.state.sessions
     session = factory()
+    reads_sqlite = request.method in READ_METHODS and factory.kw["bind"].dialect.name == "sqlite"
     try:
         yield session
     except BaseException:
-        await _ended(session, commit=False)
+        await _ended(session, commit=False, on_loop=reads_sqlite)
         raise
-    await _ended(session, commit=True)
+    await _ended(session, commit=True, on_loop=reads_sqlite)
 
 
-async def _ended(session: Session, *, commit: bool) -> None:
-    if session.in_transaction():  # it used the store: ending it is I/O
-        await run_in_threadpool(_end, session, commit=commit)
-    else:
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def _ended(session: Session, *, commit: bool, on_loop: bool) -> None:
+    """Ends the request's transaction: on the loop when it did not use the store, or only
+    read an embedded SQLite store (ending a read transaction there releases a snapshot, no
+    I/O to wait for); else on a worker thread (a write's commit, or a database server)."""
+    if not session.in_transaction():
         session.close()
+    elif on_loop and not session.connection().info.get(HOLDS_KEY):  # (a GET that wrote: hop)
+        _end(session, commit=commit)
+    else:
+        await run_in_threadpool(_end, session, commit=commit)
 
 
 def _end(session: Session, *, commit: bool) -> None:
