@@ -585,6 +585,30 @@ def test_a_failed_scale_out_rolls_back_off_the_new_sites(central: Central) -> No
     assert instance["nsScaleStatus"][0]["nsScaleLevelId"] == "0"
 
 
+def test_a_failed_scale_out_given_up_leaves_no_site_behind(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    nsd = onboard_nsd(central, central.admin)
+    first, second = add_sites(central, acme, "first", "second")
+    ns = create_ns(central, acme, nsd)
+    settle_all(central, acme, instantiate_on(central, acme, ns["id"], first), first)
+    answer = client.post(f"{NS}/{ns['id']}/scale", json={"scaleType": "SCALE_NS", "scaleNsData": {
+        "scaleNsByStepsData": {"scalingDirection": "SCALE_OUT", "aspectId": "sites"},
+        "additionalParamsForNs": {"sites": ["second"]}}}, headers=acme.headers)  # fmt: skip
+    location = answer.headers["Location"]
+    report(central, second, desired(central, acme, second)["revision"],
+           [{"id": ns["id"], "state": "failed", "vnfs": []}])  # fmt: skip
+    follow(central, acme, location, "FAILED_TEMP")
+    failed = client.post(f"{location}/fail", headers=acme.headers)
+    assert failed.status_code == 200, failed.text
+    assert failed.json()["operationState"] == "FAILED"
+    instance = client.get(f"{NS}/{ns['id']}", headers=acme.headers).json()
+    assert sorted(instance["sites"]) == sorted([first, second])  # where it is, not where it was
+    ended = client.post(f"{NS}/{ns['id']}/terminate", json={}, headers=acme.headers)
+    assert ended.status_code == 202, ended.text
+    for site in (first, second):
+        assert desired(central, acme, site)["document"]["services"] == []
+
+
 def test_update_to_a_new_nsd_version_and_back_by_rollback(central: Central) -> None:
     from tests.central.api.test_rollouts import second_version
 

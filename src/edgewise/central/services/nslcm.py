@@ -624,9 +624,11 @@ def rollback(
 
 
 def fail(session: Session, principal: Principal, op_id: str) -> NsLcmOpOccRow:
-    """FAILED_TEMP -> FAILED: given up for good; the sites keep what they run (deleting the
-    NS instance later takes its service off them)."""
+    """FAILED_TEMP -> FAILED: given up for good; the sites keep what they run, and the NS
+    instance's sites become those whose desired state holds it (so that a terminate or a
+    delete later takes it off every one, a site a failed scale-out reached included)."""
     op, ns = _op_in(session, principal, op_id, (OpState.FAILED_TEMP,), "marked as failed")
+    ns.site_ids = _sites_running(session, ns, op)
     op.state = OpState.FAILED.value
     op.state_entered_time = utcnow()
     session.flush()
