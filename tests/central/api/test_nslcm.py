@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 from sqlalchemy.orm import Session, sessionmaker
@@ -561,49 +561,53 @@ def test_scale_out_and_in_by_sites_along_an_ns_scaling_aspect(central: Central) 
                        headers=stranger.headers).status_code == 404  # fmt: skip
 
 
-def test_a_failed_scale_out_rolls_back_off_the_new_sites(central: Central) -> None:
-    client, acme = central.client, central.tenant("acme")
+class FailedScaleOut(NamedTuple):
+    ns_id: str
+    first: str  # where the NS was instantiated
+    second: str  # the site the scale-out failed on
+    location: str  # the operation, FAILED_TEMP
+
+
+def failed_scale_out(central: Central, caller: Caller) -> FailedScaleOut:
+    """An NS on one site, scaled out by one step onto a second site that reports it failed."""
     nsd = onboard_nsd(central, central.admin)
-    first, second = add_sites(central, acme, "first", "second")
-    ns = create_ns(central, acme, nsd)
-    settle_all(central, acme, instantiate_on(central, acme, ns["id"], first), first)
-    answer = client.post(f"{NS}/{ns['id']}/scale", json={"scaleType": "SCALE_NS", "scaleNsData": {
-        "scaleNsByStepsData": {"scalingDirection": "SCALE_OUT", "aspectId": "sites"},
-        "additionalParamsForNs": {"sites": ["second"]}}}, headers=acme.headers)  # fmt: skip
+    first, second = add_sites(central, caller, "first", "second")
+    ns = create_ns(central, caller, nsd)
+    settle_all(central, caller, instantiate_on(central, caller, ns["id"], first), first)
+    answer = central.client.post(f"{NS}/{ns['id']}/scale", json={
+        "scaleType": "SCALE_NS", "scaleNsData": {
+            "scaleNsByStepsData": {"scalingDirection": "SCALE_OUT", "aspectId": "sites"},
+            "additionalParamsForNs": {"sites": ["second"]}}}, headers=caller.headers)  # fmt: skip
     assert answer.status_code == 202, answer.text
     location = answer.headers["Location"]
-    revision = desired(central, acme, second)["revision"]
+    revision = desired(central, caller, second)["revision"]
     report(central, second, revision, [{"id": ns["id"], "state": "failed", "vnfs": []}])
-    failed = follow(central, acme, location, "FAILED_TEMP")
+    failed = follow(central, caller, location, "FAILED_TEMP")
     assert "site " + second in failed["error"]["detail"]
+    return FailedScaleOut(ns["id"], first, second, location)
+
+
+def test_a_failed_scale_out_rolls_back_off_the_new_sites(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    ns_id, first, second, location = failed_scale_out(central, acme)
     assert client.post(f"{location}/rollback", headers=acme.headers).status_code == 202
     assert desired(central, acme, second)["document"]["services"] == []
     report(central, second, desired(central, acme, second)["revision"], [])
     follow(central, acme, location, "ROLLED_BACK")
-    instance = client.get(f"{NS}/{ns['id']}", headers=acme.headers).json()
+    instance = client.get(f"{NS}/{ns_id}", headers=acme.headers).json()
     assert instance["sites"] == [first]
     assert instance["nsScaleStatus"][0]["nsScaleLevelId"] == "0"
 
 
 def test_a_failed_scale_out_given_up_leaves_no_site_behind(central: Central) -> None:
     client, acme = central.client, central.tenant("acme")
-    nsd = onboard_nsd(central, central.admin)
-    first, second = add_sites(central, acme, "first", "second")
-    ns = create_ns(central, acme, nsd)
-    settle_all(central, acme, instantiate_on(central, acme, ns["id"], first), first)
-    answer = client.post(f"{NS}/{ns['id']}/scale", json={"scaleType": "SCALE_NS", "scaleNsData": {
-        "scaleNsByStepsData": {"scalingDirection": "SCALE_OUT", "aspectId": "sites"},
-        "additionalParamsForNs": {"sites": ["second"]}}}, headers=acme.headers)  # fmt: skip
-    location = answer.headers["Location"]
-    report(central, second, desired(central, acme, second)["revision"],
-           [{"id": ns["id"], "state": "failed", "vnfs": []}])  # fmt: skip
-    follow(central, acme, location, "FAILED_TEMP")
+    ns_id, first, second, location = failed_scale_out(central, acme)
     failed = client.post(f"{location}/fail", headers=acme.headers)
     assert failed.status_code == 200, failed.text
     assert failed.json()["operationState"] == "FAILED"
-    instance = client.get(f"{NS}/{ns['id']}", headers=acme.headers).json()
+    instance = client.get(f"{NS}/{ns_id}", headers=acme.headers).json()
     assert sorted(instance["sites"]) == sorted([first, second])  # where it is, not where it was
-    ended = client.post(f"{NS}/{ns['id']}/terminate", json={}, headers=acme.headers)
+    ended = client.post(f"{NS}/{ns_id}/terminate", json={}, headers=acme.headers)
     assert ended.status_code == 202, ended.text
     for site in (first, second):
         assert desired(central, acme, site)["document"]["services"] == []

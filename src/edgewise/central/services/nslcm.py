@@ -151,15 +151,7 @@ def delete_instance(session: Session, principal: Principal, ns_id: str) -> None:
         _rewrite(session, row.id, dict.fromkeys(leftovers))
     notifications.emit(session, row, notifications.IDENTIFIER_DELETION, _identity(row))
     session.delete(row)
-    session.flush()
-    others = session.scalar(
-        select(func.count())
-        .select_from(NsInstanceRow)
-        .where(NsInstanceRow.nsd_info_id == nsd_info_id)
-    )
-    nsd = session.get(CatalogItemRow, nsd_info_id)
-    if nsd is not None and not others:
-        nsd.usage_state = "NOT_IN_USE"
+    _release(session, nsd_info_id)
 
 
 # operations
@@ -177,9 +169,7 @@ def instantiate(
 ) -> NsLcmOpOccRow:
     """Puts the NS on the placed sites: one new desired-state revision per site, one operation."""
     row = _for_operation(session, principal, ns_id, NsState.NOT_INSTANTIATED, "instantiate")
-    nsd_row = session.get(CatalogItemRow, row.nsd_info_id)
-    assert nsd_row is not None  # the foreign key keeps it
-    nsd = load_nsd(nsd_row)
+    nsd = _nsd_of(session, row)
     if flavour_id != nsd.flavour_id:
         why = "missing" if flavour_id is None else f"{flavour_id!r} is not a flavour of the NSD"
         raise Invalid(
@@ -241,23 +231,14 @@ def update_ns(
     row = _for_operation(session, principal, ns_id, NsState.INSTANTIATED, "update")
     if change.new_nsd is not None:
         return _to_version(session, principal, row, change.new_nsd, params=params, timeout=timeout)
-    current = site_channel.get_documents(session, row.site_ids)
-    template = next(
-        (e for s in row.site_ids if (e := _entry(current[s].document, row.id)) is not None), None
-    )
-    if template is None:
-        raise Conflict(f"NS instance {ns_id} runs on no site; instantiate it again instead")
-    template = _configured(template, change.vnf_configs)
+    running = _running_entries(session, row)
     entries: dict[str, dict[str, Any] | None] = {
-        s: _configured(e, change.vnf_configs)
-        for s in row.site_ids
-        if (e := _entry(current[s].document, row.id)) is not None
+        site: _configured(entry, change.vnf_configs) for site, entry in running.items()
     }
+    template = _configured(next(iter(running.values())), change.vnf_configs)
     if change.add_sites:
-        nsd_row = session.get(CatalogItemRow, row.nsd_info_id)
-        assert nsd_row is not None  # the foreign key keeps it
         ask = placement.Request(slots=0, sites=change.add_sites)
-        for site in _place(session, principal, row, load_nsd(nsd_row), ask):
+        for site in _place(session, principal, row, _nsd_of(session, row), ask):
             if site.id in entries:
                 raise Invalid(
                     "the update adds a site the NS already runs on",
@@ -298,11 +279,9 @@ def _to_version(
             "the new NSD version does not fit on the NS's sites",
             [InputProblem("assocNewNsdVersionData.newNsdId", line) for line in short],
         )
-    current = site_channel.get_documents(session, ns.site_ids)
     entries: dict[str, dict[str, Any] | None] = {
-        s: service | {"tenant": e.get("tenant")}
-        for s in ns.site_ids
-        if (e := _entry(current[s].document, ns.id)) is not None
+        site: service | {"tenant": entry.get("tenant")}
+        for site, entry in _running_entries(session, ns).items()
     }
     new_row.usage_state = "IN_USE"
     targets, previous = _rewrite(session, ns.id, entries)
@@ -331,9 +310,7 @@ def new_version(
     if not usable:
         why = f"{ref!r}: no onboarded NSD has this NsdInfo id or nsdId"
         raise Invalid("no such NSD version", [InputProblem(where, why)])
-    current_row = session.get(CatalogItemRow, ns.nsd_info_id)
-    assert current_row is not None  # the foreign key keeps it
-    invariant = load_nsd(current_row).invariant_id
+    invariant = _nsd_of(session, ns).invariant_id
     same = [r for r in usable if load_nsd(r).invariant_id == invariant]
     if not same:
         why = f"{ref!r} has another invariant id than the NS's NSD ({invariant!r})"
@@ -399,6 +376,27 @@ class Change:
     new_nsd: str | None = None  # ASSOC_NEW_NSD_VERSION: the new version's NsdInfo id or nsdId
 
 
+def _running_entries(session: Session, ns: NsInstanceRow) -> dict[str, dict[str, Any]]:
+    """The NS's service entry at each of its sites whose desired state holds it; Conflict when
+    none does (there is nothing to change or copy)."""
+    current = site_channel.get_documents(session, ns.site_ids)
+    running = {
+        site: entry
+        for site in ns.site_ids
+        if (entry := _entry(current[site].document, ns.id)) is not None
+    }
+    if not running:
+        raise Conflict(f"NS instance {ns.id} runs on no site; instantiate it again instead")
+    return running
+
+
+def _nsd_of(session: Session, ns: NsInstanceRow) -> Nsd:
+    """The model of the NSD the NS instance is of."""
+    row = session.get(CatalogItemRow, ns.nsd_info_id)
+    assert row is not None  # the foreign key keeps it
+    return load_nsd(row)
+
+
 def _entry(document: dict[str, Any], ns_id: str) -> dict[str, Any] | None:
     return next((e for e in document.get("services", []) if e.get("id") == ns_id), None)
 
@@ -460,9 +458,7 @@ def scale(
     placement given, or the one the NS was instantiated with), and a step in takes it off the
     site that aspect added last. The aspect's level is the count of sites it added."""
     row = _for_operation(session, principal, ns_id, NsState.INSTANTIATED, "scale")
-    nsd_row = session.get(CatalogItemRow, row.nsd_info_id)
-    assert nsd_row is not None  # the foreign key keeps it
-    nsd = load_nsd(nsd_row)
+    nsd = _nsd_of(session, row)
     plan, added, removed = _scale_plan(row, nsd, change)
     entries: dict[str, dict[str, Any] | None] = dict.fromkeys(removed)
     if added:
@@ -483,13 +479,7 @@ def scale(
                               f"names {len(ask.sites)} sites; the scaling adds {added}")],
             )  # fmt: skip
         new_sites = _place(session, principal, row, nsd, ask, where=change.placement_from)
-        current = site_channel.get_documents(session, row.site_ids)
-        template = next(
-            (e for s in row.site_ids if (e := _entry(current[s].document, row.id)) is not None),
-            None,
-        )
-        if template is None:
-            raise Conflict(f"NS instance {ns_id} runs on no site; instantiate it again instead")
+        template = next(iter(_running_entries(session, row).values()))
         for site in new_sites:
             entries[site.id] = template | {"tenant": site.tenant_id}
         growing = iter(site.id for site in new_sites)
@@ -1051,9 +1041,7 @@ def plan_placement(
 ) -> placement.Placement:
     """Where the NS would go and why every other site would not (a dry run: nothing changes)."""
     row = get_instance(session, principal, ns_id)
-    nsd_row = session.get(CatalogItemRow, row.nsd_info_id)
-    assert nsd_row is not None  # the foreign key keeps it
-    return _plan(session, principal, row, load_nsd(nsd_row), ask)
+    return _plan(session, principal, row, _nsd_of(session, row), ask)
 
 
 def _plan(
