@@ -76,6 +76,31 @@ def test_depth_limit_counts_scalars_too() -> None:
     assert compose("a: [x]\n", "f", limits, ProblemLog()) is not None
 
 
+def test_the_parsers_own_depth_refusal_is_reported_as_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PyYAML 6.0.4 and later refuse deep nesting themselves, before our count reaches its
+    limit: whichever refuses first, the user sees limit.depth at the parser's position."""
+    mark = yaml.Mark("<unicode string>", 0, 0, 1002, "", 0)
+
+    def refusing_parse(*_args: object, **_kwargs: object) -> list[object]:
+        raise yaml.scanner.ScannerError(
+            "while increasing flow level", mark, "exceeded maximum nesting depth", mark
+        )
+
+    monkeypatch.setattr(yaml, "parse", refusing_parse)
+    log = ProblemLog()
+    assert compose("a: " + "[" * 2000 + "]" * 2000, "deep.yaml", Limits(), log) is None
+    [problem] = log.problems
+    assert (problem.code, problem.file, problem.line, problem.column) == (
+        "limit.depth",
+        "deep.yaml",
+        1,
+        1003,
+    )
+    assert problem.message == "nesting is deeper than 64 levels"
+
+
 def test_scalars_are_typed_as_pyyaml_types_them() -> None:
     text = (
         "a: [yes, No, ~, '', 0x1f, 0o17, 017, 1_000, '1:30', 1:30, -.inf, 1e3, 3.5, "

@@ -12,6 +12,7 @@ import gc
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 import yaml
 from yaml._yaml import CParser
@@ -30,6 +31,13 @@ _SCALAR_NODE = yaml.ScalarNode
 # indicators ("- ", "? ", ": ", "--- ") and node properties (&anchor, !tag).
 _LINE_PREFIX = re.compile(r"^[ \t]*(?:(?:[-?:]|---)[ \t]+|[&!][^ \t\n]*[ \t]+)*", re.MULTILINE)
 _OTHER_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+class _Positioned(Protocol):
+    """Where libyaml or PyYAML stopped (their two Mark classes), 0-based."""
+
+    line: int
+    column: int
 
 
 class _Composer(CParser):
@@ -88,22 +96,34 @@ def depth_bound(text: str) -> int | None:
 def depth_ok(text: str, file: str, max_depth: int, log: ProblemLog) -> bool:
     """The exact check: walk libyaml's event stream (its parser does not recurse)."""
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > max_depth:
-                mark = event.start_mark
-                line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-                log.add(
-                    Mark(file, line, column),
-                    "",
-                    "limit.depth",
-                    f"nesting is deeper than {max_depth} levels",
-                )
-                return False
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > max_depth:
+                    refuse_depth(event.start_mark, file, max_depth, log)
+                    return False
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        if not is_depth_refusal(exc):
+            raise
+        refuse_depth(exc.problem_mark or exc.context_mark, file, max_depth, log)
+        return False
     return True
+
+
+def is_depth_refusal(exc: yaml.MarkedYAMLError) -> bool:
+    """Whether the parser itself refused the nesting (PyYAML 6.0.4 and later stop at about a
+    thousand levels, reading ahead of the events): the same fault as our own limit."""
+    return "maximum nesting depth" in (exc.problem or "")
+
+
+def refuse_depth(mark: _Positioned | None, file: str, max_depth: int, log: ProblemLog) -> None:
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+    log.add(
+        Mark(file, line, column), "", "limit.depth", f"nesting is deeper than {max_depth} levels"
+    )
 
 
 def guarded(text: str, file: str, max_depth: int, log: ProblemLog) -> bool:

@@ -18,6 +18,8 @@ from edgewise.tosca.yamlscan import (
     collector_paused,
     compose_node,
     guarded,
+    is_depth_refusal,
+    refuse_depth,
     scalar_value,
 )
 
@@ -83,6 +85,9 @@ def _compose(text: str, file: str, limits: Limits, log: ProblemLog) -> Node | No
             return None
         root = compose_node(text)
     except yaml.MarkedYAMLError as exc:
+        if is_depth_refusal(exc):
+            refuse_depth(exc.problem_mark or exc.context_mark, file, limits.max_depth, log)
+            return None
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         reason = exc.problem or exc.context or "unreadable YAML"
