@@ -8,8 +8,8 @@
 # from the repository root). Robot's output goes to DIR (default: conformance/results). The last
 # line printed is "N passed, N failed"; the exit status is 0 whatever the tests did, and
 # non-zero only when the run could not be set up. The suites' libraries are installed into
-# conformance/.venv (their current versions, from conformance/requirements.txt); the central
-# runs with the project's own .venv.
+# conformance/.venv from requirements/conformance.lock (exact versions, hashes checked); the
+# central runs with the project's own .venv.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,16 +43,21 @@ output=$(cd "$output" && pwd)
 [ -x "$ROOT/.venv/bin/python" ] \
     || fail "the project's venv is missing ($ROOT/.venv): run ./run test or ./run demo once"
 
-# The suites' libraries, in their own venv; reinstalled only when requirements.txt changes.
+# The suites' libraries, in their own venv, exactly as requirements/conformance.lock names them
+# (hashes checked); the venv is made anew when the lock changes.
 stamp="$VENV/.requirements.sha256"
-want=$(sha256sum "$HERE/requirements.txt" | cut -d' ' -f1)
+want=$(cat "$ROOT/requirements/build.lock" "$ROOT/requirements/conformance.lock" | sha256sum \
+    | cut -d' ' -f1)
 if [ ! -x "$VENV/bin/python" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "installing the suites' libraries into conformance/.venv ..." >&2
-    [ -x "$VENV/bin/python" ] || /usr/bin/python3 -m venv "$VENV" \
-        || fail "cannot create $VENV (is python3-venv installed?)"
-    timeout 600 "$VENV/bin/pip" install -q --disable-pip-version-check --upgrade \
-        -r "$HERE/requirements.txt" >"$VENV/pip.log" 2>&1 \
-        || fail "installing the suites' libraries failed; see $VENV/pip.log"
+    rm -rf "$VENV"
+    /usr/bin/python3 -m venv "$VENV" || fail "cannot create $VENV (is python3-venv installed?)"
+    for lock in build conformance; do
+        timeout 600 "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+            --require-hashes --no-deps --no-build-isolation \
+            -r "$ROOT/requirements/$lock.lock" >>"$VENV/pip.log" 2>&1 \
+            || fail "installing requirements/$lock.lock failed; see $VENV/pip.log"
+    done
     echo "$want" >"$stamp"
 fi
 

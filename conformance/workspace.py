@@ -46,7 +46,7 @@ def check_libraries(suite: Path) -> None:
     if absent:
         raise SetupError(
             f"the suite imports {', '.join(absent)}, not installed in the conformance venv "
-            "(add the package to conformance/requirements.txt)"
+            "(add the package to requirements/conformance.in and run ./run lock)"
         )
 
 
