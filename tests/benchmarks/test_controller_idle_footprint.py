@@ -27,6 +27,21 @@ def test_the_slim_entry_imports_no_cli_central_or_crypto_stack() -> None:
     assert sorted(m for m in loaded if any(m == h or m.startswith(f"{h}.") for h in HEAVY)) == []
 
 
+def test_the_linux_driver_adds_only_netlink_and_nftables() -> None:
+    """The real data plane reads the typed desired state: no TOSCA loader, no YAML, no central."""
+    probe = (
+        "import sys, edgewise.site.__main__, edgewise.site.drivers.linux; "
+        "print('\\n'.join(sys.modules))"
+    )
+    done = python("-c", probe)
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert "pyroute2" in loaded
+    assert "edgewise.site.drivers.linux.driver" in loaded
+    heavy = [m for m in loaded if any(m == h or m.startswith(f"{h}.") for h in HEAVY)]
+    assert sorted(m for m in heavy if m.split(".")[0] != "pyroute2") == []
+
+
 def test_an_unenrolled_site_is_one_line_and_status_1(tmp_path: Path) -> None:
     done = python("-m", "edgewise.site", "run", "--data-dir", str(tmp_path / "site"))
     assert done.returncode == 1

@@ -44,7 +44,10 @@ DOCUMENT: dict[str, Any] = {
 def document(step: int) -> dict[str, Any]:
     """DOCUMENT with a firewall rule that differs per step: one change to the data plane."""
     service = DOCUMENT["services"][0]
-    fw = {**service["vnfs"][0], "config": {"default_action": "drop", "rules": [{"port": step}]}}
+    fw = {
+        **service["vnfs"][0],
+        "config": {"default_action": "drop", "rules": [{"protocol": "tcp", "port": step}]},
+    }
     return {"services": [{**service, "vnfs": [fw, service["vnfs"][1]]}]}
 
 

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from edgewise.model.desired import DesiredState
 from tests.integration.harness import (
     Central,
     JournalView,
@@ -78,7 +79,7 @@ def test_site_killed_between_storing_and_applying_converges_without_duplicates(
     assert_one_of_each(status["detail"])
     view = read_journal(journal)
     assert (view.desired_revision, view.received, view.applied) == (2, 2, 2)
-    assert view.desired == document(2)
+    assert view.desired == DesiredState.from_document(2, document(2)).to_document()  # canonical
     statuses = view.items("status")
     assert statuses, "the journal should hold the status reports"
     for body in statuses:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from edgewise.model.desired import DesiredState, ServiceSpec, VnfFunction, VnfSpec
+from edgewise.model.functions import FirewallConfig, NatConfig, RouterConfig
 from edgewise.site.drivers.sim import SimDriver
 from edgewise.site.reconcile import (
     Change,
@@ -19,9 +20,9 @@ from edgewise.site.reconcile import (
     plan,
 )
 
-FW = VnfSpec("fw", VnfFunction.FIREWALL, {"default_action": "drop"})
-NAT = VnfSpec("nat", VnfFunction.NAT, {"mode": "masquerade"})
-RTR = VnfSpec("rtr", VnfFunction.ROUTER, {})
+FW = VnfSpec("fw", VnfFunction.FIREWALL, FirewallConfig("drop"))
+NAT = VnfSpec("nat", VnfFunction.NAT, NatConfig("masquerade"))
+RTR = VnfSpec("rtr", VnfFunction.ROUTER, RouterConfig())
 
 
 def service(sid: str, *vnfs: VnfSpec, chain: Sequence[str] | None = None) -> ServiceSpec:
@@ -70,7 +71,7 @@ CASES = [
         id="config-only-is-in-place",
     ),
     pytest.param(
-        DesiredState(1, (service("s1", FW, VnfSpec("nat", VnfFunction.ROUTER)),)),
+        DesiredState(1, (service("s1", FW, VnfSpec("nat", VnfFunction.ROUTER, RouterConfig())),)),
         ObservedState((running("s1", seen(FW), seen(NAT)),)),
         ["delete-vnf s1/nat", "create-vnf s1/nat", "update-chain s1"],
         id="function-change-is-delete-create",

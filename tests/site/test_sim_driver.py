@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgewise.model.desired import DesiredState, ServiceSpec, VnfFunction, VnfSpec
+from edgewise.model.functions import FirewallConfig, FirewallRule, NatConfig
 from edgewise.site.drivers.sim import SimDriver
 from edgewise.site.reconcile import ChangeResult, apply_plan, plan
 
@@ -15,7 +16,11 @@ DESIRED = DesiredState(
     tuple(
         ServiceSpec(
             f"s{n}", f"s{n}", "t",
-            (VnfSpec("fw", VnfFunction.FIREWALL, {"n": n}), VnfSpec("nat", VnfFunction.NAT)),
+            (
+                VnfSpec("fw", VnfFunction.FIREWALL, FirewallConfig(rules=(FirewallRule(port=n + 1,
+                        protocol="tcp"),))),
+                VnfSpec("nat", VnfFunction.NAT, NatConfig()),
+            ),
             ("fw", "nat"),
         )
         for n in range(20)

@@ -84,7 +84,7 @@ def test_native_rate_problem_points_at_the_get_input_call(cache: TypeCache) -> N
         23,
         f"{NODE}.shaper.properties.ingress_rate",
     )
-    assert "scalar-unit.bitrate" in problem.message
+    assert "is not a bitrate with a unit, e.g. '10 Mbps'" in problem.message
 
 
 def test_type_checked_values_point_at_the_node(cache: TypeCache) -> None:

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from edgewise.tosca import (
-    ChainHop,
-    FirewallConfig,
-    NatConfig,
-    Nsd,
-    PortForward,
-    TypeCache,
-    Vnfd,
-    load_path,
-)
+from ipaddress import IPv4Address, IPv4Network
+
+from edgewise.model.functions import FirewallConfig, NatConfig, PortForward
+from edgewise.tosca import ChainHop, Nsd, TypeCache, Vnfd, load_path
 
 from .conftest import DATA, SAMPLES
 
@@ -35,14 +29,14 @@ def test_vcpe_nsd(cache: TypeCache) -> None:
         ("tcp", 22),
         ("tcp", 80),
     ]
-    assert firewall.rules[0].source == "192.168.10.0/24"
+    assert firewall.rules[0].source == IPv4Network("192.168.10.0/24")
     assert (firewall.rules[4].direction, firewall.rules[4].destination) == (
         "inbound",
-        "192.168.10.20/32",
+        IPv4Network("192.168.10.20/32"),
     )  # the port forward's target is reachable from the WAN
     assert isinstance(nat, NatConfig)
     assert nat.mode == "masquerade"
-    assert nat.port_forwards == (PortForward("tcp", 8080, "192.168.10.20", 80),)
+    assert nat.port_forwards == (PortForward(8080, IPv4Address("192.168.10.20"), "tcp", 80),)
 
 
 def test_router_vnf_package(cache: TypeCache) -> None:

@@ -1,99 +1,136 @@
-"""A site's desired state: the versioned document of the southbound channel, validated and frozen.
+"""A site's desired state: the versioned document of the southbound channel, typed and frozen.
 
-The central writes it, the site controller's journal stores it and `site.reconcile.plan` reads it.
+The central writes it (every write read back through here first), the site controller's journal
+stores it, `DesiredState.from_document` parses it once at the site and `site.reconcile.plan`
+and the drivers read the typed values. The document form is `to_document()`; its sections are
+declared in this package with `fields.prop`, so a new property is one declaration.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from types import MappingProxyType
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, Final
 
-FROZEN_EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
-SERVICE_KEYS: Final = ("id", "name", "tenant", "vnfs", "chain")
+from edgewise.model.fields import (
+    INVALID,
+    Broken,
+    Choice,
+    DocumentError,
+    Invalid,
+    Json,
+    ListOf,
+    Path,
+    Problem,
+    Problems,
+    Record,
+    Section,
+    Text,
+    prop,
+    read_into,
+    shown,
+    unique,
+    write,
+)
+from edgewise.model.functions import (
+    CONFIGS,
+    FunctionConfig,
+    VnfFunction,
+    config_document,
+    function_of,
+)
 
-
-class VnfFunction(StrEnum):
-    """What a VNF does on the data plane."""
-
-    ROUTER = "router"
-    FIREWALL = "firewall"
-    NAT = "nat"
-    RATE_LIMITER = "rate-limiter"
-    CLASSIFIER = "classifier"
-    PROCESS = "process"
-
-
-FUNCTION_VALUES: Final = frozenset(f.value for f in VnfFunction)
+MAX_CHAIN: Final = 8  # VNFs wired in one chain (a site gives each service 8 transit links)
+MAX_VNFS: Final = 16
+MAX_SERVICES: Final = 1024
+NAME: Final = Text(64, r"[A-Za-z0-9_][A-Za-z0-9_.-]*", "a name of letters, digits, _ . -")
+IDENT: Final = Text(64, r"[A-Za-z0-9_][A-Za-z0-9_.:-]*", "an id of letters, digits, _ . : -")
+FUNCTION: Final = Choice(tuple(f.value for f in VnfFunction))
 FUNCTIONS: Final = ", ".join(repr(f.value) for f in VnfFunction)
 
-
-class DocumentError(ValueError):
-    """The document is not a valid desired state; `problems` lists every problem with its path."""
-
-    def __init__(self, problems: tuple[str, ...]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-def freeze(value: Any) -> Any:
-    """A deeply immutable copy of a JSON value: objects become read-only mappings, arrays tuples."""
-    if isinstance(value, Mapping):
-        return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(freeze(v) for v in value)
-    return value
-
-
-def thaw(value: Any) -> Any:
-    """The plain JSON value (dicts and lists) of a frozen one."""
-    if isinstance(value, Mapping):
-        return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [thaw(v) for v in value]
-    return value
+__all__ = ["DesiredState", "DocumentError", "Problem", "ServiceSpec", "VnfFunction", "VnfSpec"]
 
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces: equal values give equal text (hence equal digests)."""
-    return json.dumps(
-        thaw(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class VnfSpec:
-    """One VNF of a service: its name (unique in the service), its function and its config."""
+    """One VNF of a service: its name (unique in the service), its function and typed config."""
 
     name: str
     function: VnfFunction
-    config: Mapping[str, Any] = field(default_factory=lambda: FROZEN_EMPTY)
+    config: FunctionConfig
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "config", freeze(self.config))
+        if function_of(self.config) is not self.function:
+            raise TypeError(f"a {self.function.value} VNF with a {type(self.config).__name__}")
 
     def config_digest(self) -> str:
         """SHA-256 of the canonical JSON of the config: what tells a config change apart."""
-        return hashlib.sha256(canonical_json(self.config).encode()).hexdigest()
+        return hashlib.sha256(canonical_json(config_document(self.config)).encode()).hexdigest()
 
-    def to_document(self) -> dict[str, Any]:
-        return {"name": self.name, "function": self.function.value, "config": thaw(self.config)}
+    def to_document(self) -> dict[str, Json]:
+        return {"name": self.name, "function": self.function.value,
+                "config": config_document(self.config)}  # fmt: skip
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class VnfKind:
+    """A VNF entry: its config is read by the config type of its function."""
+
+    def read(self, value: object, path: Path, out: Problems) -> VnfSpec | Invalid:
+        if not isinstance(value, dict):
+            return out.add(path, f"{shown(value)} is not an object", "type")
+        before = len(out)
+        for key in value:
+            if key not in ("name", "function", "config"):
+                out.add((*path, str(key)), "not a property of a VNF; it has config, function, "
+                        "name", "unknown")  # fmt: skip
+        name = NAME.read(value.get("name"), (*path, "name"), out)
+        function = FUNCTION.read(value.get("function"), (*path, "function"), out)
+        config: FunctionConfig | Invalid = INVALID
+        if isinstance(function, str):
+            cls = CONFIGS[VnfFunction(function)]
+            raw = value.get("config")
+            config = read_into(cls, {} if raw is None else raw, (*path, "config"), out)
+        if len(out) > before or isinstance(name, Invalid) or isinstance(config, Invalid):
+            return INVALID
+        assert isinstance(function, str)
+        return VnfSpec(name, VnfFunction(function), config)
+
+    def write(self, value: VnfSpec) -> Json:
+        return value.to_document()
+
+    def describe(self) -> str:
+        return "a VNF: an object with name, function and config"
+
+
+@dataclass(frozen=True)
+class ServiceSpec(Section):
     """A network service at this site: VNFs and the chain that wires them LAN side to WAN side."""
 
-    id: str
-    name: str
-    tenant: str
-    vnfs: tuple[VnfSpec, ...] = ()
-    chain: tuple[str, ...] = ()
+    id: str = prop(IDENT, required=True)
+    name: str = prop(Text(256), required=True)
+    tenant: str = prop(IDENT, required=True)
+    vnfs: tuple[VnfSpec, ...] = prop(ListOf(VnfKind(), MAX_VNFS), factory=tuple)
+    chain: tuple[str, ...] = prop(ListOf(NAME, MAX_CHAIN), factory=tuple)
+
+    def problems(self) -> Iterator[Broken]:
+        yield from unique(self.vnfs, lambda v: v.name, "vnfs")
+        names = {v.name for v in self.vnfs}
+        seen: set[str] = set()
+        for index, name in enumerate(self.chain):
+            if name not in names:
+                yield Broken(("chain", index), f"{name!r} names no VNF of this service")
+            elif name in seen:
+                yield Broken(("chain", index), f"{name!r} appears twice in the chain")
+            seen.add(name)
 
     def vnf(self, name: str) -> VnfSpec | None:
         return next((v for v in self.vnfs if v.name == name), None)
@@ -104,177 +141,53 @@ class ServiceSpec:
         in_chain = tuple(by_name[name] for name in self.chain if name in by_name)
         return in_chain + tuple(v for v in self.vnfs if v.name not in self.chain)
 
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "tenant": self.tenant,
-            "vnfs": [v.to_document() for v in self.vnfs],
-            "chain": list(self.chain),
-        }
+    def to_document(self) -> dict[str, Json]:
+        return write(self)
+
+
+@dataclass(frozen=True)
+class SiteSections(Section):
+    """The document's sections. Site-level ones (WAN links, steering, overlay, local policy)
+    are declared here as they are built; an unknown section is refused, not carried along."""
+
+    services: tuple[ServiceSpec, ...] = prop(
+        ListOf(Record(ServiceSpec), MAX_SERVICES), required=True
+    )
+
+    def problems(self) -> Iterator[Broken]:
+        return unique(self.services, lambda s: s.id, "services")
 
 
 @dataclass(frozen=True)
 class DesiredState:
-    """Revision N of a site's desired state; `extra` keeps the top-level keys not known here."""
+    """Revision N of a site's desired state."""
 
     revision: int
     services: tuple[ServiceSpec, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=lambda: FROZEN_EMPTY)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "extra", freeze(self.extra))
 
     def service(self, service_id: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.id == service_id), None)
 
-    def to_document(self) -> dict[str, Any]:
-        document: dict[str, Any] = thaw(self.extra)
-        document["services"] = [s.to_document() for s in self.services]
-        return document
+    def to_document(self) -> dict[str, Json]:
+        return write(SiteSections(self.services))
 
     @classmethod
     def from_document(cls, revision: object, document: object) -> DesiredState:
-        """Validates a channel document; raises DocumentError listing every problem found."""
-        problems: list[str] = []
+        """Reads a channel document; raises DocumentError listing every problem found."""
+        out = Problems()
         if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
-            problems.append(f"revision: {revision!r} is not a non-negative integer")
-        services: tuple[ServiceSpec, ...] = ()
-        extra: dict[str, Any] = {}
-        if not isinstance(document, Mapping):
-            problems.append(f"document: expected an object, got {type_name(document)}")
-        else:
-            extra = {str(k): v for k, v in document.items() if k != "services"}
-            problems.extend(p for key, v in extra.items() for p in json_problems(v, key))
-            if "services" not in document:
-                problems.append("services: missing")
-            else:
-                services = tuple(parse_services(document["services"], problems))
-        if problems:
-            raise DocumentError(tuple(problems))
+            out.add(("revision",), f"{shown(revision)} is not a non-negative integer")
+        sections = read_into(SiteSections, document, (), out)
+        if out.found or isinstance(sections, Invalid):
+            raise DocumentError(out.found)
         assert isinstance(revision, int)
-        return cls(revision, services, extra)
+        return cls(revision, sections.services)
 
 
-def parse_services(value: object, problems: list[str]) -> Iterator[ServiceSpec]:
-    if not isinstance(value, list):
-        problems.append(f"services: expected an array, got {type_name(value)}")
-        return
-    seen: dict[str, int] = {}
-    for index, item in enumerate(value):
-        path = f"services[{index}]"
-        service = parse_service(item, path, problems)
-        sid = item.get("id") if isinstance(item, Mapping) else None
-        if isinstance(sid, str) and sid in seen:
-            problems.append(f"{path}.id: {sid!r} repeats services[{seen[sid]}].id")
-        elif isinstance(sid, str):
-            seen[sid] = index
-        if service is not None:
-            yield service
-
-
-def parse_service(item: object, path: str, problems: list[str]) -> ServiceSpec | None:
-    if not isinstance(item, Mapping):
-        problems.append(f"{path}: expected an object, got {type_name(item)}")
-        return None
-    before = len(problems)
-    service_id = text(item, "id", path, problems)
-    name = text(item, "name", path, problems)
-    tenant = text(item, "tenant", path, problems)
-    raw_vnfs = item.get("vnfs")
-    vnfs = tuple(parse_vnfs(raw_vnfs, f"{path}.vnfs", problems))
-    named = (
-        {v["name"] for v in raw_vnfs if isinstance(v, Mapping) and isinstance(v.get("name"), str)}
-        if isinstance(raw_vnfs, list)
-        else set()
-    )
-    chain = parse_chain(item.get("chain", []), f"{path}.chain", named, problems)
-    if len(problems) > before:
-        return None
-    return ServiceSpec(service_id, name, tenant, vnfs, chain)
-
-
-def parse_vnfs(value: object, path: str, problems: list[str]) -> Iterator[VnfSpec]:
-    if not isinstance(value, list):
-        problems.append(f"{path}: expected an array, got {type_name(value)}")
-        return
-    seen: dict[str, int] = {}
-    for index, item in enumerate(value):
-        where = f"{path}[{index}]"
-        if not isinstance(item, Mapping):
-            problems.append(f"{where}: expected an object, got {type_name(item)}")
-            continue
-        before = len(problems)
-        name = text(item, "name", where, problems)
-        if name and name in seen:
-            problems.append(f"{where}.name: {name!r} repeats {path}[{seen[name]}].name")
-        elif name:
-            seen[name] = index
-        raw_function = item.get("function")
-        function = None
-        if isinstance(raw_function, str) and raw_function in FUNCTION_VALUES:
-            function = VnfFunction(raw_function)
-        else:
-            problems.append(f"{where}.function: {raw_function!r} is not one of {FUNCTIONS}")
-        config = item.get("config", {})
-        if not isinstance(config, Mapping):
-            problems.append(f"{where}.config: expected an object, got {type_name(config)}")
-        else:
-            problems.extend(json_problems(config, f"{where}.config"))
-        if len(problems) == before and function is not None:
-            yield VnfSpec(name, function, config)
-
-
-def parse_chain(value: object, path: str, names: set[str], problems: list[str]) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        problems.append(f"{path}: expected an array, got {type_name(value)}")
-        return ()
-    seen: set[str] = set()
-    for index, name in enumerate(value):
-        if not isinstance(name, str):
-            problems.append(f"{path}[{index}]: expected a string, got {type_name(name)}")
-        elif name not in names:
-            problems.append(f"{path}[{index}]: {name!r} names no VNF of this service")
-        elif name in seen:
-            problems.append(f"{path}[{index}]: {name!r} appears twice in the chain")
-        else:
-            seen.add(name)
-    return tuple(v for v in value if isinstance(v, str))
-
-
-def text(item: Mapping[Any, Any], key: str, path: str, problems: list[str]) -> str:
-    value = item.get(key)
-    if not isinstance(value, str) or not value.strip():
-        shown = "missing" if key not in item else f"{value!r} is not a non-empty string"
-        problems.append(f"{path}.{key}: {shown}")
-        return ""
-    return value
-
-
-def json_problems(value: object, path: str) -> Iterator[str]:
-    """What keeps a value from being plain JSON (object keys strings, finite numbers)."""
-    if value is None or isinstance(value, str | bool | int):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            yield f"{path}: {value!r} is not a finite number"
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                yield f"{path}: key {key!r} is not a string"
-            else:
-                yield from json_problems(item, f"{path}.{key}")
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from json_problems(item, f"{path}[{index}]")
-    else:
-        yield f"{path}: {type_name(value)} is not a JSON value"
-
-
-def type_name(value: object) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "null"
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return "a number"
-    return names.get(type(value), type(value).__name__)
+def read_service(value: object, path: Path = ()) -> ServiceSpec:
+    """One `services[]` entry; raises DocumentError naming every problem."""
+    out = Problems()
+    service = read_into(ServiceSpec, value, path, out)
+    if isinstance(service, Invalid):
+        raise DocumentError(out.found)
+    return service

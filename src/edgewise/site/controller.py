@@ -182,7 +182,7 @@ class SiteController:
             self._enqueue(
                 "event",
                 {"event": "document-rejected", "revision": revision,
-                 "problems": list(exc.problems[:50]), "detail": self._rejection},
+                 "problems": [str(p) for p in exc.problems[:50]], "detail": self._rejection},
             )  # fmt: skip
             self._reported_revision = None  # the next pass reports the error
             self._wake_reconciler.set()

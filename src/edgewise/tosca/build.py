@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from edgewise.model.functions import FunctionConfig
 from edgewise.tosca.chains import build_chain
 from edgewise.tosca.model import (
     InstantiationLevel,
@@ -17,8 +18,7 @@ from edgewise.tosca.model import (
     VnfFlavour,
     VnfProfile,
 )
-from edgewise.tosca.native import EdgewiseFunction
-from edgewise.tosca.nativebuild import FunctionBuilder
+from edgewise.tosca.nativebuild import build_function
 from edgewise.tosca.problems import Mark, ProblemLog
 from edgewise.tosca.registry import TypeRegistry
 from edgewise.tosca.topology import NodeTemplate, Topology
@@ -39,6 +39,13 @@ class DescriptorBuilder:
 
     def nodes(self, topology: Topology, ancestor: str) -> list[NodeTemplate]:
         return [n for n in topology.nodes.values() if self.is_a(n, ancestor)]
+
+    def check_functions(self) -> None:
+        """Reads the config of every native VNF node, so that a descriptor with other problems
+        still shows its config problems at once (those the type checks named are not repeated)."""
+        for topology in self.topologies:
+            for vnf in self.nodes(topology, NFV + "VNF"):
+                self._function(vnf, topology, effective(vnf, topology))
 
     def build(self, entry_file: str) -> Vnfd | Nsd | None:
         ns_like = any(
@@ -251,17 +258,18 @@ class DescriptorBuilder:
 
     def _function(
         self, vnf: NodeTemplate, topology: Topology, props: dict[str, object]
-    ) -> EdgewiseFunction | None:
+    ) -> FunctionConfig | None:
         """The Edgewise native function config of a VNF node (None if it is not native)."""
         if vnf.type is None:
             return None
-        builder = FunctionBuilder(
-            vnf.mark or Mark(topology.file),
-            f"topology_template.node_templates.{vnf.name}",
-            vnf.properties,
-            self.log,
+        return build_function(
+            vnf.type.ancestors,
+            props,
+            owner=vnf.mark or Mark(topology.file),
+            path=f"topology_template.node_templates.{vnf.name}",
+            written=vnf.properties,
+            log=self.log,
         )
-        return builder.build(vnf.type.ancestors, props)
 
 
 def defaults(properties: Mapping[str, object]) -> dict[str, object]:

@@ -151,8 +151,11 @@ def _load(
         check_topology(t, registry, log) for t in reader.templates if t.topology is not None
     ]
     descriptor = None
+    builder = DescriptorBuilder(registry, topologies, log)
     if not log.has_errors and reader.templates:
-        descriptor = DescriptorBuilder(registry, topologies, log).build(reader.templates[0].file)
+        descriptor = builder.build(reader.templates[0].file)
+    elif reader.templates:
+        builder.check_functions()
     if log.has_errors:
         descriptor = None
     return LoadResult(descriptor, tuple(log.problems), tuple(reader.order))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from edgewise.tosca.native import EdgewiseFunction
+from edgewise.model.functions import FunctionConfig
 from edgewise.tosca.problems import Problem
 
 
@@ -89,7 +89,7 @@ class VnfProfile:
     min_instances: int
     max_instances: int
     type_name: str
-    function: EdgewiseFunction | None
+    function: FunctionConfig | None
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
+from edgewise.model.units import UNITS, parse_range, parse_scalar, unit_names
 from edgewise.tosca.problems import ProblemLog
 from edgewise.tosca.registry import TypeRegistry
-from edgewise.tosca.scalars import UNITS, parse_range, parse_scalar, unit_names
 from edgewise.tosca.shapes import describe, join
 from edgewise.tosca.typedefs import Constraint, Schema
 from edgewise.tosca.yamltree import Node, plain

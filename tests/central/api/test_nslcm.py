@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import jsonschema
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.services import nslcm, site_channel
@@ -460,6 +461,50 @@ def test_update_configs_and_sites_heal_and_what_is_not_supported(central: Centra
         answer = client.post(update, json=body, headers=acme.headers)
         assert answer.status_code == status, (body, answer.text)
         assert needle in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("vnf", "properties", "field", "reason"),
+    [
+        ("firewall", {"default_action": "alow"}, "default_action",
+         "'alow' is not one of accept, drop, reject"),
+        ("firewall", {"rules": [{"action": "acept"}]}, "rules[0].action",
+         "'acept' is not one of accept, drop, reject"),
+        ("firewall", {"rules": [{"protocol": "tpc"}]}, "rules[0].protocol",
+         "'tpc' is not one of tcp, udp, icmp, any"),
+        ("firewall", {"rules": [{"protocol": "tcp", "port": "eighty"}]}, "rules[0].port",
+         "'eighty' is not a port number from 1 to 65535"),
+        ("nat", {"mode": "snat"}, "source_address", "mode 'snat' needs source_address"),
+        ("nat", {"shape": "round"}, "shape", "not a property of this object"),
+    ],
+)  # fmt: skip
+def test_a_bad_config_value_is_422_naming_the_field_and_nothing_is_written(
+    central: Central, vnf: str, properties: dict[str, Any], field: str, reason: str
+) -> None:
+    client, acme = central.client, central.tenant("acme")
+    nsd = onboard_nsd(central, central.admin)
+    (site,) = add_sites(central, acme, "only")
+    ns = create_ns(central, acme, nsd)
+    settle_all(central, acme, instantiate_on(central, acme, ns["id"], site), site)
+    before = desired(central, acme, site)
+    body = {
+        "updateType": "MODIFY_VNF_INFORMATION",
+        "modifyVnfInfoData": [
+            {"vnfInstanceId": "nat" if vnf == "firewall" else "firewall",
+             "vnfConfigurableProperties": {}},
+            {"vnfInstanceId": vnf, "vnfConfigurableProperties": properties},
+        ],
+    }  # fmt: skip
+    answer = client.post(f"{NS}/{ns['id']}/update", json=body, headers=acme.headers)
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    where = f"modifyVnfInfoData[1].vnfConfigurableProperties.{field}"
+    assert any(
+        p["where"] == where and p["message"].startswith(reason) for p in problem["problems"]
+    ), problem
+    assert desired(central, acme, site) == before  # nothing reached the site's document
+    ops = client.get(OPS, params={"nsInstanceId": ns["id"]}, headers=acme.headers).json()
+    assert [op["lcmOperationType"] for op in ops] == ["INSTANTIATE"]
 
 
 def settle_all(central: Central, caller: Caller, location: str, *sites: str) -> None:

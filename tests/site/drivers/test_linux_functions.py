@@ -31,7 +31,8 @@ def chain_of(sid: str, *vnfs: tuple[str, str, dict[str, Any]]) -> dict[str, Any]
 
 def limiter(egress: int, ingress: int) -> dict[str, Any]:
     return chain_of(
-        "svc-rl", ("rl", "rate-limiter", {"egress_rate": egress, "ingress_rate": ingress})
+        "svc-rl",
+        ("rl", "rate-limiter", {"egress_rate": f"{egress} bps", "ingress_rate": f"{ingress} bps"}),
     )
 
 

@@ -6,11 +6,9 @@ from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
-from edgewise.model.desired import VnfFunction
-from edgewise.site.drivers.linux.errors import VnfConfigError
-from edgewise.site.drivers.linux.functions import function_config
+from edgewise.model.desired import MAX_CHAIN
+from edgewise.model.functions import VnfFunction, read_config
 from edgewise.site.drivers.linux.layout import (
-    MAX_CHAIN,
     WAN_HOP,
     LinkLabel,
     Route,
@@ -23,7 +21,6 @@ from edgewise.site.drivers.linux.layout import (
     service_label,
 )
 from edgewise.site.drivers.linux.rulesets import read_marker, table_batch
-from edgewise.tosca.native import FirewallConfig, NatConfig, RateLimiterConfig
 
 SITE = SiteNetwork("ew", "lan", "wan")
 
@@ -125,7 +122,7 @@ def test_without_nat_the_wan_side_routes_the_lan_and_with_snat_the_fixed_address
 
 
 def test_a_ruleset_replaces_its_table_in_one_batch_and_carries_its_digest() -> None:
-    config = function_config(VnfFunction.FIREWALL, {"rules": [{"protocol": "tcp", "port": 80}]})
+    config = read_config(VnfFunction.FIREWALL, {"rules": [{"protocol": "tcp", "port": 80}]})
     batch = table_batch("firewall", "d" * 64, config)
     rules = [item["add"]["rule"] for item in batch if "rule" in item.get("add", {})]
 
@@ -135,42 +132,3 @@ def test_a_ruleset_replaces_its_table_in_one_batch_and_carries_its_digest() -> N
         None, None, "rule-0", "default-outbound", "default-inbound"
     ]  # fmt: skip
     assert MAX_CHAIN == 8
-
-
-def test_configs_are_read_into_native_values() -> None:
-    nat = function_config(
-        VnfFunction.NAT,
-        {
-            "mode": "snat",
-            "source_address": "198.51.100.7",
-            "port_forwards": [{"port": 22, "to_address": "172.16.0.10"}],
-        },
-    )
-    rate = function_config(
-        VnfFunction.RATE_LIMITER, {"ingress_rate": "10 Mbps", "egress_rate": 5_000_000}
-    )
-
-    assert isinstance(nat, NatConfig)
-    assert nat.port_forwards[0].to_port == 22
-    assert rate == RateLimiterConfig(10_000_000, 5_000_000, None)
-    assert function_config(VnfFunction.FIREWALL, {}) == FirewallConfig("drop", ())
-
-
-@pytest.mark.parametrize(
-    ("function", "config", "problem"),
-    [
-        (VnfFunction.FIREWALL, {"rules": [{"protocol": "icmp", "port": 80}]}, "rules[0]: a port"),
-        (VnfFunction.FIREWALL, {"rules": [{"source": "10.0.0.300/8"}]}, "rules[0].source"),
-        (VnfFunction.FIREWALL, {"default_action": "maybe"}, "default_action"),
-        (VnfFunction.NAT, {"mode": "snat"}, "source_address"),
-        (VnfFunction.NAT, {"port_forwards": [{"port": 70000}]}, "port_forwards[0].port"),
-        (VnfFunction.ROUTER, {"routes": [{"destination": "10.0.0.0/8"}]}, "via or device"),
-        (VnfFunction.RATE_LIMITER, {"ingress_rate": "fast"}, "ingress_rate"),
-    ],
-)
-def test_a_bad_config_names_the_property_at_fault(
-    function: VnfFunction, config: dict[str, object], problem: str
-) -> None:
-    with pytest.raises(VnfConfigError) as caught:
-        function_config(function, config)
-    assert problem in caught.value.message

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+from ipaddress import IPv4Network
 from typing import Any
 
+from edgewise.model.functions import ClassifierConfig, RateLimiterConfig, TrafficClass
 from edgewise.site.drivers.linux.classes import UNCLASSIFIED, classifier, counter_name
 from edgewise.site.drivers.linux.counters import vnf_counters
 from edgewise.site.drivers.linux.layout import GROUP_LAN, GROUP_WAN
 from edgewise.site.drivers.linux.rulesets import read_shaped_groups, table_batch
 from edgewise.site.drivers.linux.shaping import Bucket, buckets
-from edgewise.tosca.native import ClassifierConfig, RateLimiterConfig, TrafficClass
 
 Json = dict[str, Any]
 WEB = TrafficClass("web", "tcp", (80, 443), None, ())
-VOICE = TrafficClass("voice", "udp", (), 46, ("198.51.100.0/24",))
+VOICE = TrafficClass("voice", "udp", (), 46, (IPv4Network("198.51.100.0/24"),))
 
 
 def added(batch: list[Json], kind: str) -> list[Json]:

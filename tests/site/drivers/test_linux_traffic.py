@@ -7,7 +7,14 @@ import pytest
 from edgewise.site.drivers.linux import LinuxDriver
 from edgewise.site.drivers.linux.netns import namespace_inode
 from edgewise.site.reconcile import ChangeOp, apply_plan, plan
-from tests.site.drivers.chains import FIREWALL, converge, desired, nat_address, vcpe
+from tests.site.drivers.chains import (
+    FIREWALL,
+    converge,
+    desired,
+    nat_address,
+    vcpe,
+    with_program,
+)
 from tests.site.drivers.netlab import INTERNET_HOST, Lab, LanHost
 
 pytestmark = pytest.mark.anyio
@@ -96,15 +103,18 @@ async def test_applying_the_same_state_twice_changes_nothing(lab: Lab, driver: L
     assert [(r.failed, r.changed) for r in again] == [(False, False)] * len(first)
 
 
-async def test_a_bad_config_fails_its_change_and_spares_the_other_services(
+async def test_a_failing_vnf_fails_its_change_and_spares_the_other_services(
     lab: Lab, driver: LinuxDriver
 ) -> None:
-    bad = vcpe("svc-bad", {"rules": [{"protocol": "icmp", "port": 80}]})
+    # a well-formed config the kernel side cannot honour: the program does not exist (a config
+    # the contract refuses never reaches a driver: see tests/model)
+    bad = with_program("svc-bad", "/nonexistent/edgewise-program")
     state = desired(1, bad, vcpe("svc-1"))
     done = await apply_plan(driver, plan(state, await driver.observe()))
     failed = {str(r.change): r.error for r in done if r.failed and not r.skipped}
 
-    assert failed == {"create-vnf svc-bad/fw": "rules[0]: a port needs protocol tcp or udp"}
+    assert list(failed) == ["create-vnf svc-bad/app"]
+    assert "/nonexistent/edgewise-program" in (failed["create-vnf svc-bad/app"] or "")
     observed = await driver.observe()
     service = observed.service("svc-1")
     assert service is not None

@@ -449,6 +449,7 @@ class UpdateNsRequest(BaseModel):
                               + ", ".join(UPDATE_TYPES))],
             )  # fmt: skip
         configs: dict[str, dict[str, Any]] = {}
+        paths: dict[str, str] = {}
         problems = []
         for index, item in enumerate(self.modifyVnfInfoData):
             name, props = item.get("vnfInstanceId"), item.get("vnfConfigurableProperties")
@@ -457,8 +458,14 @@ class UpdateNsRequest(BaseModel):
                     f"modifyVnfInfoData[{index}]",
                     "needs vnfInstanceId (a VNF's name) and vnfConfigurableProperties (an object)",
                 ))  # fmt: skip
+            elif name in configs:
+                problems.append(InputProblem(
+                    f"modifyVnfInfoData[{index}].vnfInstanceId",
+                    f"{name!r} is changed by {paths[name]} already",
+                ))  # fmt: skip
             else:
                 configs[name] = props
+                paths[name] = f"modifyVnfInfoData[{index}]"
         unknown = set(self.changeSitesData) - {"add", "remove"}
         if unknown:
             problems.append(InputProblem("changeSitesData", "only 'add' and 'remove' are known"))
@@ -472,6 +479,7 @@ class UpdateNsRequest(BaseModel):
             configs,
             tuple(self.changeSitesData.get("add", [])),
             tuple(self.changeSitesData.get("remove", [])),
+            config_paths=paths,
         )
 
 

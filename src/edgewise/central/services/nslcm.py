@@ -13,7 +13,7 @@ an operation picks it up where it was when it starts again.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
@@ -31,7 +31,7 @@ from edgewise.central.services.access import (
     visible,
 )
 from edgewise.central.services.catalog import CatalogKind, get_item
-from edgewise.central.services.errors import Conflict, InputProblem, Invalid
+from edgewise.central.services.errors import Conflict, InputProblem, Invalid, Unprocessable
 from edgewise.central.store.tables import (
     CatalogItemRow,
     DesiredStateRow,
@@ -43,10 +43,12 @@ from edgewise.central.store.tables import (
     utcnow,
 )
 from edgewise.model import placement
-from edgewise.model.nsdservice import NotDeployable, service_from_nsd
+from edgewise.model.fields import DocumentError, merge_patch
+from edgewise.model.functions import VnfFunction, config_document, read_config
 from edgewise.model.sites import SiteKind
 from edgewise.tosca import load_bytes
 from edgewise.tosca.model import Nsd
+from edgewise.tosca.siteservice import UNASSIGNED, NotDeployable, service_from_nsd
 
 DEFAULT_TIMEOUT = timedelta(minutes=5)
 
@@ -178,7 +180,7 @@ def instantiate(
         )
     sites = _place(session, principal, row, nsd, placement)
     try:
-        service = service_from_nsd(nsd, service_id=row.id, name=row.name, tenant="")
+        service = service_from_nsd(nsd, service_id=row.id, name=row.name, tenant=UNASSIGNED)
     except NotDeployable as exc:
         raise Invalid(
             f"NSD {row.nsd_id} cannot run on a site",
@@ -233,9 +235,9 @@ def update_ns(
         return _to_version(session, principal, row, change.new_nsd, params=params, timeout=timeout)
     running = _running_entries(session, row)
     entries: dict[str, dict[str, Any] | None] = {
-        site: _configured(entry, change.vnf_configs) for site, entry in running.items()
+        site: configure_entry(entry, change) for site, entry in running.items()
     }
-    template = _configured(next(iter(running.values())), change.vnf_configs)
+    template = configure_entry(next(iter(running.values())), change)
     if change.add_sites:
         ask = placement.Request(slots=0, sites=change.add_sites)
         for site in _place(session, principal, row, _nsd_of(session, row), ask):
@@ -329,7 +331,9 @@ def new_version(
 def _service(nsd: Nsd, ns: NsInstanceRow) -> dict[str, Any]:
     """The site service of `nsd` for the NS instance (without the site's tenant)."""
     try:
-        return service_from_nsd(nsd, service_id=ns.id, name=ns.name, tenant="").to_document()
+        return service_from_nsd(
+            nsd, service_id=ns.id, name=ns.name, tenant=UNASSIGNED
+        ).to_document()
     except NotDeployable as exc:
         raise Invalid(
             f"NSD {nsd.descriptor_id} cannot run on a site",
@@ -367,13 +371,18 @@ def _associate(session: Session, ns: NsInstanceRow, nsd_info_id: str, nsd_id: st
 
 @dataclass(frozen=True)
 class Change:
-    """An update: config properties per VNF name (merged over the current ones), sites to add
-    (ids or names) and sites to remove."""
+    """An update: config properties per VNF name (merge-patched over the current ones), sites
+    to add (ids or names) and sites to remove."""
 
     vnf_configs: dict[str, dict[str, Any]]
     add_sites: tuple[str, ...] = ()
     remove_sites: tuple[str, ...] = ()
     new_nsd: str | None = None  # ASSOC_NEW_NSD_VERSION: the new version's NsdInfo id or nsdId
+    config_paths: dict[str, str] = field(default_factory=dict)  # VNF name -> request field
+
+    def where(self, vnf_name: str) -> str:
+        """The request field that changes the VNF (as problems name it)."""
+        return self.config_paths.get(vnf_name, f"modifyVnfInfoData[{vnf_name}]")
 
 
 def _running_entries(session: Session, ns: NsInstanceRow) -> dict[str, dict[str, Any]]:
@@ -401,8 +410,10 @@ def _entry(document: dict[str, Any], ns_id: str) -> dict[str, Any] | None:
     return next((e for e in document.get("services", []) if e.get("id") == ns_id), None)
 
 
-def _configured(entry: dict[str, Any], configs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The service entry with each named VNF's config merged with its new properties."""
+def configure_entry(entry: dict[str, Any], change: Change) -> dict[str, Any]:
+    """The service entry with each named VNF's config merge-patched (RFC 7396) with its new
+    properties, read through the desired-state contract: Invalid naming every bad field."""
+    configs = change.vnf_configs
     names = {v["name"] for v in entry.get("vnfs", [])}
     unknown = sorted(set(configs) - names)
     if unknown:
@@ -410,15 +421,28 @@ def _configured(entry: dict[str, Any], configs: dict[str, dict[str, Any]]) -> di
             "the update names VNFs the NS does not have",
             [
                 InputProblem(
-                    "modifyVnfInfoData", f"{name!r}: the NS's VNFs are " + ", ".join(sorted(names))
+                    change.where(name), f"{name!r}: the NS's VNFs are " + ", ".join(sorted(names))
                 )
                 for name in unknown
             ],
         )
-    vnfs = [
-        v | {"config": v.get("config", {}) | configs[v["name"]]} if v["name"] in configs else v
-        for v in entry.get("vnfs", [])
-    ]
+    vnfs = []
+    problems: list[InputProblem] = []
+    for vnf in entry.get("vnfs", []):
+        if vnf["name"] not in configs:
+            vnfs.append(vnf)
+            continue
+        function = VnfFunction(vnf["function"])
+        patched = merge_patch(vnf.get("config", {}), configs[vnf["name"]])
+        where = f"{change.where(vnf['name'])}.vnfConfigurableProperties"
+        try:
+            config = read_config(function, patched)
+        except DocumentError as exc:
+            problems += [InputProblem(f"{where}.{p.where}", p.message) for p in exc.problems]
+            continue
+        vnfs.append(vnf | {"config": config_document(config)})
+    if problems:
+        raise Unprocessable("the new VNF configuration is not valid", problems)
     return entry | {"vnfs": vnfs}
 
 
@@ -1155,7 +1179,9 @@ def instantiate_each(
     bulk write of the sites' documents; returns {site: (NS instance id, operation id)}."""
     nsd = load_nsd(nsd_row)
     try:
-        template = service_from_nsd(nsd, service_id="", name=name, tenant="").to_document()
+        template = service_from_nsd(
+            nsd, service_id=UNASSIGNED, name=name, tenant=UNASSIGNED
+        ).to_document()
     except NotDeployable as exc:
         raise Invalid(
             f"NSD {nsd_row.descriptor_id} cannot run on a site",

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 from edgewise.central.services import announce
 from edgewise.central.services.access import Principal, ensure_writable, visible
 from edgewise.central.services.announce import revision_written
-from edgewise.central.services.errors import Conflict, InputProblem, Invalid, NotFound
+from edgewise.central.services.errors import (
+    Conflict,
+    InputProblem,
+    Invalid,
+    NotFound,
+    Unprocessable,
+)
 from edgewise.central.store.tables import (
     Base,
     DesiredStateRow,
@@ -47,16 +53,15 @@ class ReportItem:
 
 
 def validate_document(document: object) -> dict[str, Any]:
-    """The document if it is a valid desired state, else Invalid listing every problem."""
+    """The canonical form of a valid desired-state document, else Invalid naming every problem
+    (the field and the reason) as the contract's reader found it."""
     try:
-        DesiredState.from_document(0, document)
+        return DesiredState.from_document(0, document).to_document()
     except DocumentError as exc:
-        raise Invalid(
+        raise Unprocessable(
             "the desired-state document is not valid",
-            [InputProblem(p.split(":", 1)[0], p.split(":", 1)[-1].strip()) for p in exc.problems],
+            [InputProblem(p.where, p.message) for p in exc.problems],
         ) from exc
-    assert isinstance(document, dict)
-    return document
 
 
 def set_desired(
@@ -77,8 +82,7 @@ def set_desired(
             if row is None or not (principal.is_admin or row.tenant_id == principal.tenant_id):
                 raise NotFound(f"site {site_id} does not exist")
             ensure_writable(principal, row, what="site")
-    validate_document(document)
-    return write_revisions(session, targets, document)
+    return write_revisions(session, targets, validate_document(document))
 
 
 def write_revisions(

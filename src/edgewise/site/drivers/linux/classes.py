@@ -14,6 +14,7 @@ import hashlib
 import re
 from typing import Any
 
+from edgewise.model.functions import ClassifierConfig, TrafficClass
 from edgewise.site.drivers.linux.nftjson import (
     FAMILY,
     TABLE,
@@ -24,7 +25,6 @@ from edgewise.site.drivers.linux.nftjson import (
     prefix,
     rule,
 )
-from edgewise.tosca.native import ClassifierConfig, TrafficClass
 
 UNCLASSIFIED = 0xFF
 UNCLASSIFIED_NAME = "unclassified"

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
+from edgewise.model.desired import MAX_CHAIN
+
 TAG = "ew1"
 LAN_HOP = "@lan"
 WAN_HOP = "@wan"
@@ -25,8 +27,7 @@ GROUP_LAN = 225  # interface group of a VNF's LAN-facing leg: nftables matches i
 GROUP_WAN = 226  # ... and of its WAN-facing leg (link names change, groups do not)
 PROTO_CHAIN = 186  # route protocol of the routes the chain wiring owns
 PROTO_STATIC = 187  # route protocol of a router VNF's configured static routes
-MAX_CHAIN = 8
-TRANSIT_BLOCK = 16  # addresses per service: MAX_CHAIN /31 links
+TRANSIT_BLOCK = 2 * MAX_CHAIN  # addresses per service: MAX_CHAIN /31 links
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,5}$")
 SAFE_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.=+-]{0,47}$")
 

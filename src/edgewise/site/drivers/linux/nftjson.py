@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network
 from typing import Any
 
 FAMILY = "inet"
@@ -31,11 +32,11 @@ def meta(key: str) -> Json:
     return {"meta": {"key": key}}
 
 
-def prefix(value: str) -> Any:
-    address, _, length = value.partition("/")
-    if not length or length == "32":
-        return address
-    return {"prefix": {"addr": address, "len": int(length)}}
+def prefix(value: IPv4Network) -> Any:
+    """An address (a /32) or a prefix match value."""
+    if value.prefixlen == 32:
+        return str(value.network_address)
+    return {"prefix": {"addr": str(value.network_address), "len": value.prefixlen}}
 
 
 def verdict(action: str) -> Json:

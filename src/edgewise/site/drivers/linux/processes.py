@@ -24,9 +24,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from edgewise.model.functions import ProcessConfig
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.netns import NamespaceWorker, namespace_inode
-from edgewise.tosca.native import ProcessConfig
 
 STOP_WAIT_S = 1.0
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

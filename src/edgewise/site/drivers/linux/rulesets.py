@@ -10,6 +10,14 @@ Legs are matched by interface group (layout.GROUP_LAN / GROUP_WAN), not by name.
 
 from __future__ import annotations
 
+from edgewise.model.functions import (
+    ClassifierConfig,
+    FirewallConfig,
+    FirewallRule,
+    FunctionConfig,
+    NatConfig,
+    RateLimiterConfig,
+)
 from edgewise.site.drivers.linux.classes import classifier
 from edgewise.site.drivers.linux.layout import GROUP_LAN, GROUP_WAN, TAG
 from edgewise.site.drivers.linux.nftjson import (
@@ -24,20 +32,12 @@ from edgewise.site.drivers.linux.nftjson import (
     verdict,
 )
 from edgewise.site.drivers.linux.shaping import shaped_groups
-from edgewise.tosca.native import (
-    ClassifierConfig,
-    EdgewiseFunction,
-    FirewallConfig,
-    FirewallRule,
-    NatConfig,
-    RateLimiterConfig,
-)
 
 INFO_CHAIN = "info"
 SHAPE_TAG = f"{TAG}-shape"  # info rule of a rate limiter: the leg groups it shapes
 
 
-def table_batch(function: str, digest: str, config: EdgewiseFunction) -> list[Json]:
+def table_batch(function: str, digest: str, config: FunctionConfig) -> list[Json]:
     """The batch that (re)builds the VNF's table for `config`."""
     table = {"family": FAMILY, "name": TABLE}
     batch: list[Json] = [
@@ -152,12 +152,18 @@ def nat(config: NatConfig) -> list[Json]:
             match(meta("l4proto"), forward.protocol),
             match({"payload": {"protocol": forward.protocol, "field": "dport"}}, forward.port),
             {"counter": None},
-            {"dnat": {"family": "ip", "addr": forward.to_address, "port": forward.to_port}},
+            {
+                "dnat": {
+                    "family": "ip",
+                    "addr": str(forward.to_address),
+                    "port": forward.target_port,
+                }
+            },
         ]
         batch.append(rule("prerouting", expr, comment=f"forward-{i}"))
     translate: Json = (
-        {"snat": {"family": "ip", "addr": config.source_address}}
-        if config.mode == "snat" and config.source_address
+        {"snat": {"family": "ip", "addr": str(config.source_address)}}
+        if config.mode == "snat" and config.source_address is not None
         else {"masquerade": None}
     )
     expr = [match(meta("oifgroup"), GROUP_WAN), match(meta("nfproto"), "ipv4"), {"counter": None}]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgewise.model.desired import FUNCTION_VALUES, VnfFunction
+from edgewise.model.functions import FUNCTION_VALUES, VnfFunction
 from edgewise.site.drivers.linux.counters import vnf_counters
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.host import Host

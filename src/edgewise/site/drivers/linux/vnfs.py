@@ -8,16 +8,13 @@ the program of a process VNF starts with it, and again when its config or its li
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
-
 from edgewise.model.desired import VnfSpec
-from edgewise.site.drivers.linux.functions import function_config
+from edgewise.model.functions import ProcessConfig, RateLimiterConfig, RouterConfig
 from edgewise.site.drivers.linux.host import Host
 from edgewise.site.drivers.linux.layout import GROUP_LAN, GROUP_WAN, PROTO_STATIC, VnfLabel
 from edgewise.site.drivers.linux.netlink import Netlink
 from edgewise.site.drivers.linux.rulesets import table_batch
 from edgewise.site.drivers.linux.shaping import apply_shaping
-from edgewise.tosca.native import ProcessConfig, RateLimiterConfig, RouterConfig
 
 LOOPBACK_INDEX = 1  # `lo` is the first interface of every new namespace
 VNF_SYSCTLS = {
@@ -31,7 +28,7 @@ VNF_SYSCTLS = {
 
 def build_vnf(host: Host, namespace: str, service_id: str, spec: VnfSpec) -> None:
     """Creates the VNF's namespace with its ruleset; on failure leaves nothing behind."""
-    config = function_config(spec.function, spec.config)  # bad config: fail before building
+    config = spec.config
     host.create_namespace(namespace)
     try:
         host.write_sysctl(namespace, VNF_SYSCTLS)
@@ -50,7 +47,7 @@ def build_vnf(host: Host, namespace: str, service_id: str, spec: VnfSpec) -> Non
 
 def configure_vnf(host: Host, namespace: str, spec: VnfSpec) -> None:
     """Replaces the VNF's ruleset in one transaction (and a wired router's static routes)."""
-    config = function_config(spec.function, spec.config)
+    config = spec.config
     with host.nft(namespace) as nft:
         nft.run(table_batch(spec.function.value, spec.config_digest(), config))
     if isinstance(config, RouterConfig):
@@ -65,7 +62,7 @@ def configure_vnf(host: Host, namespace: str, spec: VnfSpec) -> None:
 
 def restart_process(host: Host, namespace: str, spec: VnfSpec, *, died: bool = True) -> None:
     """Starts a process VNF's program again: it `died` (counted), or its interfaces are new."""
-    config = function_config(spec.function, spec.config)
+    config = spec.config
     if isinstance(config, ProcessConfig):
         host.processes.start(host.worker, namespace, config, restart=died)
 
@@ -77,8 +74,8 @@ def set_static_routes(nl: Netlink, config: RouterConfig) -> bool:
         return False
     wanted = [
         (
-            IPv4Network(r.destination),
-            IPv4Address(r.via) if r.via else None,
+            r.destination,
+            r.via,
             legs[GROUP_LAN if r.device == "lan" else GROUP_WAN] if r.device else None,
             r.metric,
         )

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from edgewise.model.desired import ServiceSpec, VnfFunction
-from edgewise.site.drivers.linux.errors import DataPlaneError, VnfConfigError
-from edgewise.site.drivers.linux.functions import function_config
+from edgewise.model.functions import NatConfig, RateLimiterConfig, RouterConfig
+from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.host import Host
 from edgewise.site.drivers.linux.layout import (
     GROUP_LAN,
     GROUP_WAN,
     LAN_HOP,
-    MAX_CHAIN,
     PROTO_CHAIN,
     WAN_HOP,
     LinkLabel,
@@ -43,7 +42,6 @@ from edgewise.site.drivers.linux.netlink import KernelRoute, Netlink
 from edgewise.site.drivers.linux.shaping import apply_shaping
 from edgewise.site.drivers.linux.survey import ServiceView
 from edgewise.site.drivers.linux.vnfs import restart_process, set_static_routes
-from edgewise.tosca.native import NatConfig, RateLimiterConfig, RouterConfig
 
 Subnets = dict[str, list[tuple[IPv4Network, int]]]
 IN_SERVICE_WAIT_S = 1.0
@@ -62,8 +60,6 @@ class EndSpec:
 
 def wire_service(host: Host, site: SiteNetwork, service: ServiceView, spec: ServiceSpec) -> bool:
     """Makes the kernel's links and routes match `spec.chain`; True when something changed."""
-    if len(spec.chain) > MAX_CHAIN:
-        raise VnfConfigError(f"chain of {len(spec.chain)} VNFs: at most {MAX_CHAIN} per service")
     missing = [name for name in spec.chain if name not in service.vnfs]
     if missing:
         raise DataPlaneError(f"the chain names VNFs not on the data plane: {', '.join(missing)}")
@@ -232,18 +228,13 @@ def set_routes(
     for position, name in enumerate(spec.chain, start=1):
         vnf = spec.vnf(name)
         assert vnf is not None
-        if vnf.function is VnfFunction.NAT:
-            config = function_config(vnf.function, vnf.config)
-            assert isinstance(config, NatConfig)
-            nats[position] = IPv4Address(config.source_address) if config.source_address else None
-        elif vnf.function is VnfFunction.ROUTER:
-            router = function_config(vnf.function, vnf.config)
-            assert isinstance(router, RouterConfig)
-            routers[name] = router
-        elif vnf.function is VnfFunction.RATE_LIMITER:
-            shaper = function_config(vnf.function, vnf.config)
-            assert isinstance(shaper, RateLimiterConfig)
-            shapers[name] = shaper
+        config = vnf.config
+        if isinstance(config, NatConfig):
+            nats[position] = config.source_address
+        elif isinstance(config, RouterConfig):
+            routers[name] = config
+        elif isinstance(config, RateLimiterConfig):
+            shapers[name] = config
     routes = chain_routes(site, service.slot, spec.chain, nats)
     changed = False
     for name in spec.chain:

@@ -1,4 +1,7 @@
-"""TOSCA scalar units (size, time, frequency, bitrate) and ranges, normalised for comparison."""
+"""TOSCA scalar units (size, time, frequency, bitrate) and ranges, normalised for comparison.
+
+Pure: the typed desired-state contract (fields.py) and the TOSCA loader both read units here.
+"""
 
 from __future__ import annotations
 
