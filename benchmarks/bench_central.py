@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 
-from edgewise.cli.demo import free_port
 from edgewise.cli.errors import CliError
 from edgewise.cli.simworker import raise_fd_limit
+from edgewise.lab.central import free_port
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Prototypes of central-side fixes, applied at start-up without changing src/ (see --central):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from edgewise.cli.demo import free_port, local_central
+from edgewise.lab.central import free_port, local_central
 from tests.conftest import REPO, SHARED
 
 SAMPLES = REPO / "samples"

@@ -15,6 +15,7 @@ from edgewise.cli.client import DEFAULT_CENTRAL, default_token
 from edgewise.cli.context import CliContext
 from edgewise.cli.errors import CliError
 from edgewise.cli.output import errors
+from edgewise.lab.errors import LabError
 
 app = typer.Typer(
     help="Edgewise: orchestrate network services across edge sites.",
@@ -108,12 +109,16 @@ def central_info(
 
 
 def main() -> None:
-    """Console entry point: CLI errors become one line on stderr and an exit status."""
+    """Console entry point: CLI errors become one line on stderr and an exit status; so do the
+    lab's (the demo's, the simulator's), with status 1."""
     try:
         status = app(standalone_mode=False)
     except CliError as exc:
         errors.print(f"error: {exc.message}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
+    except LabError as exc:
+        errors.print(f"error: {exc.message}", markup=False, highlight=False)
+        sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -19,12 +19,12 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from edgewise.cli.demo import free_port, local_central
 from edgewise.cli.errors import CliError
 from edgewise.cli.output import console
 from edgewise.cli.simfleet import SITES_PER_WORKER, Fleet, Simulation, Wave, default_workers
 from edgewise.cli.simreport import progress_bars, report
 from edgewise.cli.simworker import raise_fd_limit
+from edgewise.lab.central import free_port, local_central
 
 
 @contextlib.contextmanager
