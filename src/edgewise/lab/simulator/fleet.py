@@ -1,6 +1,6 @@
 """The parent side of `edgewise simulate`: worker processes and the changes made to their sites.
 
-`Fleet` launches the worker processes (`simworker`), each with its share of the sites, and
+`Fleet` launches the worker processes (`worker`), each with its share of the sites, and
 merges what they stream back; `Simulation` creates the sites through the API, waits (bounded)
 until they are enrolled, started and polling, then writes changes touching every site and
 follows each wave until every site's report of it is acknowledged. The channel benchmarks
@@ -24,16 +24,15 @@ from typing import Any
 import httpx
 from rich.progress import Progress
 
-from edgewise.cli.errors import CliError
-from edgewise.cli.output import console
-from edgewise.cli.simworker import BUCKET
+from edgewise.lab.errors import LabError, PhaseTimeout
+from edgewise.lab.simulator.worker import BUCKET
 
 ENROLL_CONCURRENCY = 64  # in flight across all workers: the central signs each certificate
 SITES_PER_WORKER = 3000  # x (3 journal files + 2 sockets) stays under 20,000 open files
 API_BATCH = 1000
 START_RATE = 150.0  # controllers started per second: ~2 handshakes each, ~2 ms of central CPU
 WORKER_NICE = 5  # the central (what is measured) gets the CPU it asks for before the sites
-WORKER_ENTRY = "from edgewise.cli.simworker import worker_main; worker_main()"
+WORKER_ENTRY = "from edgewise.lab.simulator.worker import worker_main; worker_main()"
 
 
 def change_document(step: int) -> dict[str, Any]:
@@ -60,15 +59,6 @@ def change_document(step: int) -> dict[str, Any]:
 
 def default_workers(sites: int) -> int:
     return max(1, math.ceil(sites / SITES_PER_WORKER))
-
-
-class PhaseTimeout(CliError):
-    """A phase did not complete within its bound: `done` of `total` got there."""
-
-    def __init__(self, message: str, done: int, total: int) -> None:
-        super().__init__(message)
-        self.done = done
-        self.total = total
 
 
 @dataclass(frozen=True)
@@ -219,7 +209,7 @@ class Fleet:
         while (done := count()) < total:
             progress.update(task, completed=done)
             if self.failure:
-                raise CliError(self.failure)
+                raise LabError(self.failure)
             if time.monotonic() > deadline:
                 raise PhaseTimeout(
                     f"{description}: only {done}/{total} after {within:.0f} s", done, total
@@ -264,7 +254,7 @@ class Simulation:
     async def setup(self) -> None:
         tenant = await self.api.post("api/v1/tenants", json={"name": f"sim-{time.time_ns()}"})
         if tenant.status_code != 201:
-            raise CliError(f"creating the simulation tenant failed: {tenant.text[:200]}")
+            raise LabError(f"creating the simulation tenant failed: {tenant.text[:200]}")
         created = await self._create_sites(tenant.json()["id"])
         self.site_ids = [s["id"] for s in created]
         info = (await self.api.get("api/v1/central")).json()
@@ -304,7 +294,7 @@ class Simulation:
             ]  # fmt: skip
             response = await self.api.post("api/v1/sites/batch", json={"sites": batch})
             if response.status_code != 201:
-                raise CliError(
+                raise LabError(
                     f"creating sites failed: {response.status_code} {response.text[:200]}"
                 )
             created.extend(response.json())
@@ -320,9 +310,9 @@ class Simulation:
         )
         wave.written = time.monotonic() - wave.started
         if written.status_code != 200:
-            raise CliError(f"the change was refused: {written.text[:200]}")
+            raise LabError(f"the change was refused: {written.text[:200]}")
         if {w["revision"] for w in written.json()} != {revision}:
-            raise CliError(f"the sites were not all at revision {revision - 1}; use new sites")
+            raise LabError(f"the sites were not all at revision {revision - 1}; use new sites")
         return wave
 
     async def follow(self, wave: Wave, description: str = "applied and recorded") -> Wave:
@@ -349,7 +339,7 @@ class Simulation:
 
     async def wave(self, revision: int) -> Wave:
         wave = await self.write_change(revision)
-        console.print(f"change written to {self.sites} sites in {wave.written:.2f} s")
+        self.progress.console.print(f"change written to {self.sites} sites in {wave.written:.2f} s")
         return await self.follow(wave)
 
 
