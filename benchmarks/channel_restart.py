@@ -30,8 +30,9 @@ import httpx
 from bench_central import VARIANTS, Central, console, guarded, proc_status
 from channel_scale import spread
 
-from edgewise.lab.simulator.fleet import Fleet, Simulation, default_workers
+from edgewise.lab.simulator.fleet import Fleet, default_workers
 from edgewise.lab.simulator.report import progress_bars
+from edgewise.lab.simulator.simulation import Simulation
 
 
 async def measure(

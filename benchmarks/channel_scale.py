@@ -39,8 +39,10 @@ from rich.console import Console
 from rich.table import Table
 
 from edgewise.lab.errors import LabError, PhaseTimeout
-from edgewise.lab.simulator.fleet import Fleet, Simulation, Stuck, default_workers
+from edgewise.lab.simulator.fleet import Fleet, default_workers
 from edgewise.lab.simulator.report import percentile, progress_bars, stuck_lines
+from edgewise.lab.simulator.simulation import Simulation
+from edgewise.lab.simulator.waves import Stuck
 from edgewise.lab.simulator.worker import BUCKET
 
 

@@ -45,7 +45,7 @@ import httpx
 from bench_central import Central, proc_status
 
 from edgewise.lab.central import free_port
-from edgewise.lab.simulator.fleet import change_document
+from edgewise.lab.simulator.waves import change_document
 
 
 @dataclass

@@ -1,31 +1,11 @@
-"""The simulator's parent side: how many workers, and where a site stuck in a wave was."""
+"""The simulator's worker processes: how many a fleet needs."""
 
 from __future__ import annotations
 
-from edgewise.lab.simulator.fleet import (
-    NEVER_POLLED,
-    NOT_ACKNOWLEDGED,
-    NOT_SENT,
-    PARKED,
-    REPOLLED,
-    Wave,
-    default_workers,
-    stuck_at,
-)
+from edgewise.lab.simulator.fleet import default_workers
 
 
 def test_workers_keep_each_process_under_its_open_file_limit() -> None:
     assert default_workers(1) == 1
     assert default_workers(3000) == 1
     assert default_workers(10_000) == 4
-
-
-def test_a_site_not_recorded_is_placed_in_the_phase_it_reached() -> None:
-    wave = Wave(2, started=100.0, received={"woke": 1.0, "sent": 1.0}, reporting={"sent": 1.5})
-    assert stuck_at(wave, "sent", 99.0, None).phase == NOT_ACKNOWLEDGED
-    assert stuck_at(wave, "woke", 99.0, None).phase == NOT_SENT
-    assert stuck_at(wave, "silent", None, None).phase == NEVER_POLLED
-    parked = stuck_at(wave, "parked", 60.0, ("poll timeout TimeoutError", 130.0))
-    assert (parked.phase, parked.last_poll) == (PARKED, -40.0)
-    assert (parked.last_error, parked.last_error_at) == ("poll timeout TimeoutError", 30.0)
-    assert stuck_at(wave, "again", 101.0, None).phase == REPOLLED

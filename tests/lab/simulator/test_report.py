@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from edgewise.lab.simulator.fleet import NOT_SENT, PARKED, Wave, stuck_at
 from edgewise.lab.simulator.report import percentile, stuck_lines
+from edgewise.lab.simulator.waves import NOT_SENT, PARKED, Wave, stuck_at
 
 
 def test_percentile_is_nearest_rank() -> None:

@@ -1,7 +1,7 @@
 """What `edgewise simulate` and the channel benchmarks show: progress bars and wave figures.
 
-Pure functions over the times `fleet` collects, plus the rich progress bars it drives (on the
-console the caller gives).
+Pure functions over the `waves` that `simulation` records, plus the rich progress bars it
+drives (on the console the caller gives).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from edgewise.lab.simulator.fleet import Stuck, Wave
+from edgewise.lab.simulator.waves import Stuck, Wave
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

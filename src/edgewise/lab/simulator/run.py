@@ -3,8 +3,9 @@ real channel, in K workers, against a central (its own on loopback, embedded sto
 is given); one change to every site; the final figures.
 
 Each simulated site has its own key, certificate, journal and outbox and talks mutual TLS to the
-central; the machinery is in `fleet` (worker processes, waves), `worker` (one worker: its share
-of the sites' controllers) and `report` (progress bars and figures).
+central; the machinery is in `simulation` (the sites through the API, the changes and their
+waves), `fleet` (worker processes), `worker` (one worker: its share of the sites' controllers),
+`waves` (what became of a change) and `report` (progress bars and figures).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import httpx
 from rich.console import Console
 
 from edgewise.lab.central import free_port, local_central
-from edgewise.lab.simulator.fleet import Fleet, Simulation, Wave
+from edgewise.lab.simulator.fleet import Fleet
 from edgewise.lab.simulator.report import progress_bars, report
+from edgewise.lab.simulator.simulation import Simulation
+from edgewise.lab.simulator.waves import Wave
 from edgewise.lab.simulator.worker import raise_fd_limit
 
 
