@@ -1,5 +1,6 @@
-"""`edgewise simulate`: its options and their checks; the simulation itself is
-`edgewise.lab.simulator`, which prints on the CLI's console."""
+"""`edgewise demo` and `edgewise simulate`: their options and their checks. The demo and the
+simulation themselves are in `edgewise.lab`; they print on the CLI's console, and the demo
+works through the CLI's client and commands, handed to it here."""
 
 from __future__ import annotations
 
@@ -7,10 +8,33 @@ from typing import Annotated
 
 import typer
 
+from edgewise.cli.client import CentralClient
 from edgewise.cli.errors import CliError
 from edgewise.cli.output import console
+from edgewise.lab.demo.operator import Operator
+from edgewise.lab.demo.run import DRIVERS, run_demo
 from edgewise.lab.simulator.fleet import SITES_PER_WORKER, default_workers
 from edgewise.lab.simulator.run import simulate as run_simulation
+
+
+def demo(
+    ctx: typer.Context,
+    keep: Annotated[bool, typer.Option(help="keep the demo's data directory afterwards")] = False,
+    sites: Annotated[int, typer.Option(min=1, max=20, help="how many sites")] = 5,
+    driver: Annotated[
+        str, typer.Option(help="the sites' data plane: auto (linux when possible), linux, sim")
+    ] = "auto",
+) -> None:
+    """A central, the sample catalog, N sites (each its own site-controller process), the vCPE
+    NSD instantiated on all of them, and real traffic sent through each site's service."""
+    if driver not in DRIVERS:
+        raise CliError(f"--driver {driver!r}: choose auto, linux or sim", exit_code=2)
+    root = ctx.find_root().command  # the whole `edgewise` command tree
+
+    def edgewise(central: str, token: str, *args: str) -> None:
+        root.main([f"--central={central}", f"--token={token}", *args], standalone_mode=False)
+
+    run_demo(Operator(console, CentralClient, edgewise), sites=sites, driver=driver, keep=keep)
 
 
 def simulate(

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from edgewise.central.config import CentralSettings
-from edgewise.cli import catalog, demo, lab, ns, rollouts, site_controller, sites, tenants
+from edgewise.cli import catalog, lab, ns, rollouts, site_controller, sites, tenants
 from edgewise.cli.client import DEFAULT_CENTRAL, default_token
 from edgewise.cli.context import CliContext
 from edgewise.cli.errors import CliError
@@ -32,7 +32,7 @@ app.add_typer(tenants.tenants, name="tenant")
 app.add_typer(tenants.users, name="user")
 app.add_typer(tenants.tokens, name="token")
 app.add_typer(site_controller.app, name="site-controller")
-app.command("demo")(demo.run_demo)
+app.command("demo")(lab.demo)
 app.command("simulate")(lab.simulate)
 
 

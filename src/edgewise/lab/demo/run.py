@@ -1,6 +1,7 @@
-"""`edgewise demo`: the main job on one machine — a central on SQLite, the sample catalog, five
-site controllers as separate processes, the vCPE NSD instantiated on all of them through the
-SOL005 API, and real traffic through each site's firewall and NAT (`demolab`)."""
+"""The demo, as `edgewise demo` runs it: the main job on one machine — a central on SQLite, the
+sample catalog, five site controllers as separate processes, the vCPE NSD instantiated on all of
+them through the SOL005 API, and real traffic through each site's firewall and NAT (`sitelab`).
+It works through what the `operator` hands it: the CLI's console, client and commands."""
 
 from __future__ import annotations
 
@@ -12,37 +13,32 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich.table import Table
 
-from edgewise.cli import demolab
-from edgewise.cli.client import CentralClient
-from edgewise.cli.errors import CliError
-from edgewise.cli.output import console
 from edgewise.lab.central import free_port, local_central
+from edgewise.lab.demo import sitelab
+from edgewise.lab.demo.operator import CentralApi, Operator
+from edgewise.lab.errors import LabError
 
-SAMPLES = Path(__file__).resolve().parents[3] / "samples"
+SAMPLES = Path(__file__).resolve().parents[4] / "samples"
 VCPE_INVARIANT_ID = "edgewise-vcpe"
+DRIVERS = ("auto", "linux", "sim")
 
 
-def run_demo(
-    keep: Annotated[bool, typer.Option(help="keep the demo's data directory afterwards")] = False,
-    sites: Annotated[int, typer.Option(min=1, max=20, help="how many sites")] = 5,
-    driver: Annotated[
-        str, typer.Option(help="the sites' data plane: auto (linux when possible), linux, sim")
-    ] = "auto",
-) -> None:
-    """A central, the sample catalog, N sites (each its own site-controller process), the vCPE
-    NSD instantiated on all of them, and real traffic sent through each site's service."""
+def run_demo(operator: Operator, *, sites: int, driver: str, keep: bool) -> None:
+    """A central, the sample catalog, `sites` sites (each its own site-controller process), the
+    vCPE NSD instantiated on all of them, and real traffic sent through each site's service.
+
+    `driver` is one of DRIVERS: the sites' data plane, auto meaning linux when this machine can
+    build it; `keep` keeps the demo's data directory afterwards."""
+    console = operator.console
     if not SAMPLES.is_dir():
-        raise CliError(f"the sample descriptors are missing ({SAMPLES})")
-    if driver not in ("auto", "linux", "sim"):
-        raise CliError(f"--driver {driver!r}: choose auto, linux or sim", exit_code=2)
-    why_not = demolab.unavailable() if driver != "sim" else "asked for the sim driver"
+        raise LabError(f"the sample descriptors are missing ({SAMPLES})")
+    why_not = sitelab.unavailable() if driver != "sim" else "asked for the sim driver"
     if why_not and driver == "linux":
-        raise CliError(f"--driver linux: this machine cannot build the data plane: {why_not}")
+        raise LabError(f"--driver linux: this machine cannot build the data plane: {why_not}")
     if why_not and driver == "auto":
         console.print(
             f"[yellow]no linux data plane here ({why_not}): the same demo runs with the sim "
@@ -51,7 +47,7 @@ def run_demo(
     if not console.is_terminal:
         console.width = max(console.width, 120)  # logs and pipes: keep the tables readable
     data_dir = Path(tempfile.mkdtemp(prefix="edgewise-demo-"))
-    fleet = DemoFleet(data_dir, sites, linux=why_not is None)
+    fleet = DemoFleet(operator, data_dir, sites, linux=why_not is None)
     try:
         console.print("starting the central manager (embedded SQLite store) ...")
         with local_central(data_dir, free_port()) as url:
@@ -63,7 +59,7 @@ def run_demo(
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
     if fleet.verified < sites:
-        raise CliError(f"{fleet.verified}/{sites} sites verified; see the table above")
+        raise LabError(f"{fleet.verified}/{sites} sites verified; see the table above")
     console.print(
         "[green]demo complete[/green]: the central and the sites stopped, the demo's "
         "namespaces removed"
@@ -77,7 +73,7 @@ class DemoSite:
     site_id: str = ""
     token: str = ""
     process: subprocess.Popen[bytes] | None = None
-    lab: demolab.SiteLab | None = None
+    lab: sitelab.SiteLab | None = None
     row: dict[str, str] = field(default_factory=dict)
 
 
@@ -85,6 +81,7 @@ class DemoSite:
 class DemoFleet:
     """The demo's sites: their site-controller processes and, with linux, their labs."""
 
+    operator: Operator
     data_dir: Path
     count: int
     linux: bool
@@ -93,18 +90,18 @@ class DemoFleet:
     ns_id: str = ""
 
     def run(self, url: str, token: str) -> None:
-        from edgewise.cli.main import app as cli_app
+        console = self.operator.console
 
-        def cli(*args: str) -> None:
-            cli_app([f"--central={url}", f"--token={token}", *args], standalone_mode=False)
+        def edgewise(*args: str) -> None:  # the command line, as an operator types it
+            self.operator.command(url, token, *args)
 
-        client = CentralClient(url, token)
+        client = self.operator.connect(url, token)
         try:
             console.print(f"[bold]central manager[/bold] up at {url} (store: {self.data_dir})")
             tenant = client.post_json("api/v1/tenants", {"name": "acme", "description": "demo"})
             console.print(f"tenant [bold]acme[/bold] created ({tenant['id']})")
             samples = sorted(p for p in SAMPLES.iterdir() if not p.name.startswith("."))
-            cli(
+            edgewise(
                 "catalog",
                 "onboard",
                 *[str(p) for p in samples if p.is_dir() or p.suffix in (".yaml", ".yml")],
@@ -116,9 +113,9 @@ class DemoFleet:
             )
             self._add_sites(client, tenant["id"])
             console.rule("the catalog")
-            cli("catalog", "list")
+            edgewise("catalog", "list")
             console.rule("the sites")
-            cli("site", "list")
+            edgewise("site", "list")
             self._start_controllers(client.get_json("api/v1/central"))
             ns = client.post_json(
                 "nslcm/v1/ns_instances",
@@ -131,7 +128,7 @@ class DemoFleet:
             )
             self.ns_id = ns["id"]
             console.rule(f"instantiating NSD '{nsd['nsdName']}' on {self.count} sites")
-            cli(
+            edgewise(
                 "ns",
                 "instantiate",
                 ns["id"],
@@ -143,11 +140,11 @@ class DemoFleet:
                 self._verify(client, site)
             self._table()
             console.rule("terminating the NS: every site removes its service")
-            cli("ns", "terminate", ns["id"], "--timeout=60")
+            edgewise("ns", "terminate", ns["id"], "--timeout=60")
         finally:
             client.close()
 
-    def _add_sites(self, client: CentralClient, tenant_id: str) -> None:
+    def _add_sites(self, client: CentralApi, tenant_id: str) -> None:
         run = secrets.token_hex(2)
         for index in range(self.count):
             made = client.post_json(
@@ -166,12 +163,13 @@ class DemoFleet:
             )
 
     def _start_controllers(self, central: dict[str, Any]) -> None:
+        console = self.operator.console
         console.print(f"starting {self.count} site controllers ({self._driver_name()} driver) ...")
         enrolling = []
         for site in self.sites:
             site_dir = self.data_dir / site.name
             if self.linux:
-                site.lab = demolab.SiteLab(site.prefix)
+                site.lab = sitelab.SiteLab(site.prefix)
                 site.lab.build()
             enrolling.append(
                 subprocess.Popen(  # noqa: S603 - our interpreter and module
@@ -193,7 +191,7 @@ class DemoFleet:
         for site, proc in zip(self.sites, enrolling, strict=True):
             out, _ = proc.communicate(timeout=60)
             if proc.returncode:
-                raise CliError(f"{site.name} did not enroll: {out.decode().strip()[-300:]}")
+                raise LabError(f"{site.name} did not enroll: {out.decode().strip()[-300:]}")
         for site in self.sites:
             site_dir = self.data_dir / site.name
             argv = [  # the slim entry, as a site runs for good
@@ -212,7 +210,7 @@ class DemoFleet:
                     f"--site-prefix={site.prefix}",
                     f"--lan-netns={site.lab.lan}",
                     f"--wan-netns={site.lab.wan}",
-                    f"--lan-pool={demolab.LAN_PREFIX}",
+                    f"--lan-pool={sitelab.LAN_PREFIX}",
                 ]
             log = (site_dir / "controller.log").open("wb")
             site.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
@@ -225,7 +223,7 @@ class DemoFleet:
     def _driver_name(self) -> str:
         return "linux" if self.linux else "sim"
 
-    def _verify(self, client: CentralClient, site: DemoSite) -> None:
+    def _verify(self, client: CentralApi, site: DemoSite) -> None:
         status = client.get_json(f"api/v1/sites/{site.site_id}/status")
         services = status.get("detail", {}).get("services", [])
         vnfs = [v["name"] for s in services for v in s.get("vnfs", [])]
@@ -242,17 +240,17 @@ class DemoFleet:
             self.verified += bool(up)
             return
         lab = site.lab
-        lab.plug_hosts(f"{site.prefix}b0000", str(next(demolab.LAN_PREFIX.hosts())))
-        lab.serve(lab.internet, demolab.ALLOWED_PORT, demolab.BLOCKED_PORT)
+        lab.plug_hosts(f"{site.prefix}b0000", str(next(sitelab.LAN_PREFIX.hosts())))
+        lab.serve(lab.internet, sitelab.ALLOWED_PORT, sitelab.BLOCKED_PORT)
         lab.serve(lab.lan_server, 80)
-        allowed = lab.probe(lab.host, demolab.INTERNET_HOST, demolab.ALLOWED_PORT)
-        blocked = lab.probe(lab.host, demolab.INTERNET_HOST, demolab.BLOCKED_PORT, size=1)
+        allowed = lab.probe(lab.host, sitelab.INTERNET_HOST, sitelab.ALLOWED_PORT)
+        blocked = lab.probe(lab.host, sitelab.INTERNET_HOST, sitelab.BLOCKED_PORT, size=1)
         forward = (
-            lab.probe(lab.internet, allowed.seen_source, demolab.FORWARDED_PORT)
+            lab.probe(lab.internet, allowed.seen_source, sitelab.FORWARDED_PORT)
             if allowed.passed
-            else demolab.Probe(False)
+            else sitelab.Probe(passed=False)
         )
-        natted = allowed.passed and allowed.seen_source != str(demolab.LAN_HOST.ip)
+        natted = allowed.passed and allowed.seen_source != str(sitelab.LAN_HOST.ip)
         site.row |= {
             "allowed": "passed" if natted else "FAILED",
             "seen as": allowed.seen_source or "-",
@@ -263,7 +261,7 @@ class DemoFleet:
         }
         self.verified += bool(up and natted and not blocked.passed and forward.passed)
 
-    def _counted(self, client: CentralClient, site: DemoSite, within: float = 10.0) -> str:
+    def _counted(self, client: CentralApi, site: DemoSite, within: float = 10.0) -> str:
         """What the site's firewall counted, as its counters report reached the central: new
         flows accepted by its rules, packets dropped by its default policy."""
         deadline = time.monotonic() + within
@@ -279,6 +277,7 @@ class DemoFleet:
         return f"{accepted} / {dropped}"
 
     def _table(self) -> None:
+        console = self.operator.console
         table = Table(
             title="tcp/80 out (allowed), tcp/25 out (blocked), wan:8080 → lan 192.168.10.20:80 "
             "(forward)",
