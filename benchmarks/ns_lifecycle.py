@@ -37,12 +37,13 @@ from aiohttp import web
 from bench_central import Central, console, cpu_seconds, guarded
 from rich.table import Table
 
+from edgewise.lab import samples
 from edgewise.lab.errors import LabError
 from edgewise.lab.simulator.fleet import Fleet, default_workers
 from edgewise.lab.simulator.report import percentile, progress_bars
 from edgewise.lab.simulator.simulation import Simulation
 
-NSD = Path(__file__).resolve().parents[1] / "samples" / "vcpe-nsd.yaml"
+NSD = samples.path("vcpe-nsd.yaml")
 STEPS = ("update", "terminate", "instantiate")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from edgewise.lab import samples
 from edgewise.model.desired import DesiredState, VnfFunction
 from edgewise.model.nsdservice import NotDeployable, chain_order, service_from_nsd
 from edgewise.site.drivers.linux.functions import function_config
@@ -75,7 +76,7 @@ def site_view(config: EdgewiseFunction | None) -> EdgewiseFunction | None:
 
 
 def test_the_vcpe_sample_becomes_firewall_then_nat() -> None:
-    result = load_path(REPO / "samples" / "vcpe-nsd.yaml")
+    result = load_path(samples.path("vcpe-nsd.yaml"))
     assert isinstance(result.descriptor, Nsd)
     service = service_from_nsd(result.descriptor, service_id="s", name="v", tenant="t")
     assert service.chain == ("firewall", "nat")

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from edgewise.lab import samples
 from edgewise.lab.central import free_port, local_central
 from edgewise.lab.demo import sitelab
 from edgewise.lab.demo.operator import Operator
@@ -16,7 +17,6 @@ from edgewise.lab.demo.sites import DemoFleet
 from edgewise.lab.demo.traffic import show_results, verify
 from edgewise.lab.errors import LabError
 
-SAMPLES = Path(__file__).resolve().parents[4] / "samples"
 VCPE_INVARIANT_ID = "edgewise-vcpe"
 DRIVERS = ("auto", "linux", "sim")
 
@@ -28,8 +28,8 @@ def run_demo(operator: Operator, *, sites: int, driver: str, keep: bool) -> None
     `driver` is one of DRIVERS: the sites' data plane, auto meaning linux when this machine can
     build it; `keep` keeps the demo's data directory afterwards."""
     console = operator.console
-    if not SAMPLES.is_dir():
-        raise LabError(f"the sample descriptors are missing ({SAMPLES})")
+    if not all(sample.exists() for sample in samples.catalog()):
+        raise LabError(f"the sample descriptors are missing ({samples.path()})")
     why_not = sitelab.unavailable() if driver != "sim" else "asked for the sim driver"
     if why_not and driver == "linux":
         raise LabError(f"--driver linux: this machine cannot build the data plane: {why_not}")
@@ -73,12 +73,7 @@ def _steps(operator: Operator, fleet: DemoFleet, url: str, token: str) -> int:
         console.print(f"[bold]central manager[/bold] up at {url} (store: {fleet.data_dir})")
         tenant = client.post_json("api/v1/tenants", {"name": "acme", "description": "demo"})
         console.print(f"tenant [bold]acme[/bold] created ({tenant['id']})")
-        samples = sorted(p for p in SAMPLES.iterdir() if not p.name.startswith("."))
-        edgewise(
-            "catalog",
-            "onboard",
-            *[str(p) for p in samples if p.is_dir() or p.suffix in (".yaml", ".yml")],
-        )
+        edgewise("catalog", "onboard", *[str(sample) for sample in samples.catalog()])
         nsd = next(
             n
             for n in client.list_all("nsd/v1/ns_descriptors")
