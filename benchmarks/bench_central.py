@@ -1,5 +1,5 @@
-"""Shared by the channel benchmarks: a central as a child process on fixed ports, and /proc
-readings of a process (peak and current RSS, CPU time).
+"""Shared by the channel benchmarks: a central as a child process on fixed ports, /proc
+readings of a process (peak and current RSS, CPU time), and the console they print on.
 
 The ports stay the same across a `kill -9` and restart, so enrolled sites find it again.
 """
@@ -16,12 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from rich.console import Console
 
-from edgewise.cli.demo import free_port
-from edgewise.cli.errors import CliError
-from edgewise.cli.simworker import raise_fd_limit
+from edgewise.lab.central import free_port
+from edgewise.lab.errors import LabError
+from edgewise.lab.simulator.worker import raise_fd_limit
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+console = Console()
 # Prototypes of central-side fixes, applied at start-up without changing src/ (see --central):
 #   sslbuf: asyncio's SSLProtocol allocates and zero-fills a 256 KiB read buffer per TLS
 #           connection (asyncio/sslproto.py, max_size); 32 KiB is two TLS records.
@@ -129,10 +131,10 @@ class Central:
 
 
 def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Runs a benchmark with the open-file limit raised; a CliError is one line and exit 1."""
+    """Runs a benchmark with the open-file limit raised; a LabError is one line and exit 1."""
     raise_fd_limit()
     try:
         return run(args)
-    except CliError as exc:
+    except LabError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

@@ -27,12 +27,12 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from bench_central import VARIANTS, Central, guarded, proc_status
+from bench_central import VARIANTS, Central, console, guarded, proc_status
 from channel_scale import spread
 
-from edgewise.cli.output import console
-from edgewise.cli.simfleet import Fleet, Simulation, default_workers
-from edgewise.cli.simreport import progress_bars
+from edgewise.lab.simulator.fleet import Fleet, default_workers
+from edgewise.lab.simulator.report import progress_bars
+from edgewise.lab.simulator.simulation import Simulation
 
 
 async def measure(
@@ -43,7 +43,7 @@ async def measure(
     lines: list[str] = []
     async with httpx.AsyncClient(base_url=central.url, headers=headers, timeout=300) as api:
         try:
-            with progress_bars() as progress:
+            with progress_bars(console) as progress:
                 simulation = Simulation(
                     api, progress, fleet, sites=sites, workers=workers, timeout=bound
                 )

@@ -34,15 +34,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from bench_central import VARIANTS, Central, cpu_seconds, guarded, proc_status
+from bench_central import VARIANTS, Central, console, cpu_seconds, guarded, proc_status
 from rich.console import Console
 from rich.table import Table
 
-from edgewise.cli.errors import CliError
-from edgewise.cli.output import console
-from edgewise.cli.simfleet import Fleet, PhaseTimeout, Simulation, Stuck, default_workers
-from edgewise.cli.simreport import percentile, progress_bars, stuck_lines
-from edgewise.cli.simworker import BUCKET
+from edgewise.lab.errors import LabError, PhaseTimeout
+from edgewise.lab.simulator.fleet import Fleet, default_workers
+from edgewise.lab.simulator.report import percentile, progress_bars, stuck_lines
+from edgewise.lab.simulator.simulation import Simulation
+from edgewise.lab.simulator.waves import Stuck
+from edgewise.lab.simulator.worker import BUCKET
 
 
 @dataclass
@@ -106,7 +107,7 @@ async def measure(
     headers = {"Authorization": f"Bearer {central.token()}"}
     async with httpx.AsyncClient(base_url=central.url, headers=headers, timeout=300) as api:
         try:
-            with progress_bars() as progress:
+            with progress_bars(console) as progress:
                 simulation = Simulation(
                     api, progress, fleet, sites=sites, workers=workers, timeout=bound
                 )
@@ -219,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
         profile = args.profile.with_suffix(f".{n}.txt") if args.profile else None
         try:
             results.append(run_one(n, args.workers, args.timeout, profile, args.central))
-        except CliError as exc:
+        except LabError as exc:
             print(f"[{n} sites] error: {exc.message}")
             failed += 1
             continue

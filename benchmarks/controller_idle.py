@@ -44,8 +44,8 @@ from pathlib import Path
 import httpx
 from bench_central import Central, proc_status
 
-from edgewise.cli.demo import free_port
-from edgewise.cli.simfleet import change_document
+from edgewise.lab.central import free_port
+from edgewise.lab.simulator.waves import change_document
 
 
 @dataclass

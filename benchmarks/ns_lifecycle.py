@@ -34,15 +34,16 @@ from typing import Any
 import aiohttp
 import httpx
 from aiohttp import web
-from bench_central import Central, cpu_seconds, guarded
+from bench_central import Central, console, cpu_seconds, guarded
 from rich.table import Table
 
-from edgewise.cli.errors import CliError
-from edgewise.cli.output import console
-from edgewise.cli.simfleet import Fleet, Simulation, default_workers
-from edgewise.cli.simreport import percentile, progress_bars
+from edgewise.lab import samples
+from edgewise.lab.errors import LabError
+from edgewise.lab.simulator.fleet import Fleet, default_workers
+from edgewise.lab.simulator.report import percentile, progress_bars
+from edgewise.lab.simulator.simulation import Simulation
 
-NSD = Path(__file__).resolve().parents[1] / "samples" / "vcpe-nsd.yaml"
+NSD = samples.path("vcpe-nsd.yaml")
 STEPS = ("update", "terminate", "instantiate")
 
 
@@ -116,7 +117,7 @@ async def onboard(api: httpx.AsyncClient) -> str:
         headers={"Content-Type": "text/plain"},
     )
     if uploaded.status_code != 204:
-        raise CliError(f"onboarding the NSD failed: {uploaded.text[:200]}")
+        raise LabError(f"onboarding the NSD failed: {uploaded.text[:200]}")
     return nsd
 
 
@@ -127,10 +128,10 @@ async def rollout(
     body = {"name": "bench", "nsdId": nsd, "labels": "simulated=true", "batchSize": sites}
     async with api.post("/api/v1/rollouts", json=body) as made:
         if made.status != 201:
-            raise CliError(f"the rollout was refused: {(await made.text())[:300]}")
+            raise LabError(f"the rollout was refused: {(await made.text())[:300]}")
         view: dict[str, Any] = await made.json()
     rollout_id = view["id"]
-    with progress_bars() as progress:
+    with progress_bars(console) as progress:
         task = progress.add_task("rollout: sites COMPLETED", total=sites)
         while view["state"] == "RUNNING" and time.monotonic() - started < bound:
             await asyncio.sleep(0.25)
@@ -160,7 +161,7 @@ async def lcm_load(
     stop = asyncio.Event()
     reader = asyncio.create_task(read_under_load(api, url, instances, reader_rate, figures, stop))
     started = time.monotonic()
-    with progress_bars() as progress:
+    with progress_bars(console) as progress:
         task = progress.add_task("LCM operations COMPLETED", total=len(instances) * len(STEPS))
         results = await asyncio.wait_for(
             asyncio.gather(*(cycle(api, completions, ns, progress, task) for ns in instances)),
@@ -257,7 +258,7 @@ async def measure(central: Central, sites: int, args: argparse.Namespace) -> Fig
         base_url=central.url, headers=headers, timeout=120, limits=limits
     ) as api, completions.serving() as callback:  # fmt: skip
         try:
-            with progress_bars() as progress:
+            with progress_bars(console) as progress:
                 simulation = Simulation(
                     api,
                     progress,
@@ -279,7 +280,7 @@ async def measure(central: Central, sites: int, args: argparse.Namespace) -> Fig
                 },
             )
             if subscribed.status_code != 201:  # fmt: skip
-                raise CliError(f"subscribing failed: {subscribed.text[:200]}")
+                raise LabError(f"subscribing failed: {subscribed.text[:200]}")
             nsd = await onboard(api)
             async with _session(central.url, headers) as load:
                 figures.rollout_s, figures.rollout_done = await rollout(

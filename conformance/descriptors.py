@@ -1,4 +1,4 @@
-"""Descriptors for the run, made from the repository's samples: copies of the vCPE NSD and of
+"""Descriptors for the run, made from Edgewise's samples: copies of the vCPE NSD and of
 the router VNF package, each with its own descriptor id (a catalog onboards a descriptor id
 once) and, for NSDs, a plain name that a query string carries unchanged. Pure: bytes in,
 bytes out."""

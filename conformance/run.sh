@@ -61,6 +61,10 @@ if [ ! -x "$VENV/bin/python" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$
     echo "$want" >"$stamp"
 fi
 
+# The sample descriptors are package data of the project (edgewise.lab.samples).
+samples=$("$ROOT/.venv/bin/python" -c 'from edgewise.lab import samples; print(samples.path())') \
+    || fail "the project's venv cannot find the sample descriptors (edgewise.lab.samples)"
+
 cd "$ROOT"
 exec "$VENV/bin/python" -m conformance.driver --suite "$suite" --output "$output" \
-    --project-python "$ROOT/.venv/bin/python" --samples "$ROOT/samples" "${keep[@]}"
+    --project-python "$ROOT/.venv/bin/python" --samples "$samples" "${keep[@]}"

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from edgewise.cli.demo import free_port, local_central
-from tests.conftest import REPO, SHARED
+from edgewise.lab import samples
+from edgewise.lab.central import free_port, local_central
+from tests.conftest import SHARED
 
-SAMPLES = REPO / "samples"
+SAMPLES = samples.path()
 
 
 def edgewise(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edgewise.cli import demolab
+from edgewise.lab.demo import sitelab
 
 DEMO_NAMESPACE = re.compile(r"^e[0-9a-f]{5}-")
 
@@ -33,7 +33,7 @@ def demo_namespaces() -> list[str]:
     return [name for name in names if DEMO_NAMESPACE.match(name)]
 
 
-@pytest.mark.skipif(demolab.unavailable() is not None, reason=str(demolab.unavailable()))
+@pytest.mark.skipif(sitelab.unavailable() is not None, reason=str(sitelab.unavailable()))
 def test_demo_sends_real_traffic_through_five_sites_and_cleans_up() -> None:
     result = demo()
     out = result.stdout

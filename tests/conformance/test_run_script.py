@@ -17,6 +17,7 @@ from conformance.descriptors import nsd_variant, read_tree, vnf_variant
 from conformance.errors import SetupError
 from conformance.plan import APIS, loopback_only
 
+from edgewise.lab import samples
 from edgewise.tosca import load_bytes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,13 +155,13 @@ def test_every_callback_uri_is_pointed_at_loopback() -> None:
 
 
 def test_descriptor_copies_load_with_their_own_ids() -> None:
-    nsd = nsd_variant((REPO / "samples" / "vcpe-nsd.yaml").read_text(), "nsd-copy-1", "copy-1")
+    nsd = nsd_variant(samples.path("vcpe-nsd.yaml").read_text(), "nsd-copy-1", "copy-1")
     loaded = load_bytes(nsd.yaml, "nsd.yaml")
     assert loaded.ok
     assert loaded.descriptor is not None
     assert loaded.descriptor.descriptor_id == "nsd-copy-1"
     assert load_bytes(nsd.csar(), "nsd.zip").ok
-    package = vnf_variant(read_tree(REPO / "samples" / "edgewise-router-vnf"), "vnf-copy-1")
+    package = vnf_variant(read_tree(samples.path("edgewise-router-vnf")), "vnf-copy-1")
     loaded = load_bytes(package.zip, "package.zip")
     assert loaded.ok
     assert loaded.descriptor is not None

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from edgewise.cli.demo import free_port
+from edgewise.lab.central import free_port
 
 __all__ = ["free_port"]
 

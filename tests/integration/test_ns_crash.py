@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
+from edgewise.lab import samples
 from tests.central.api.callbacks import Callback
 from tests.integration.harness import Central, CentralProcess, stop, wait_for
 from tests.integration.test_central_crash import FLEET, enroll_all
 
 SITES = 100
-NSD = Path(__file__).resolve().parents[2] / "samples" / "vcpe-nsd.yaml"
+NSD = samples.path("vcpe-nsd.yaml")
 
 
 def onboard(central: Central) -> str:

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from edgewise.lab import samples
 from edgewise.tosca import TypeCache
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / ".." / "shared" / "corpus" / "sol001"
 DATA = Path(__file__).resolve().parent / "data"
-SAMPLES = REPO / "samples"
+SAMPLES = samples.path()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from edgewise.lab import samples
 from edgewise.model.desired import DesiredState, VnfFunction
 from edgewise.model.functions import FirewallConfig
 from edgewise.tosca import Nsd, load_bytes, load_path
@@ -62,7 +63,7 @@ def test_every_native_config_reads_back_the_same_on_the_site() -> None:
 
 
 def test_the_vcpe_sample_becomes_firewall_then_nat() -> None:
-    result = load_path(REPO / "samples" / "vcpe-nsd.yaml")
+    result = load_path(samples.path("vcpe-nsd.yaml"))
     assert isinstance(result.descriptor, Nsd)
     service = service_from_nsd(result.descriptor, service_id="s", name="v", tenant="t")
     assert service.chain == ("firewall", "nat")

@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 
 from edgewise.central.config import CentralSettings
-from edgewise.cli import catalog, demo, ns, rollouts, simulate, site_controller, sites, tenants
+from edgewise.cli import catalog, lab, ns, rollouts, site_controller, sites, tenants
 from edgewise.cli.client import DEFAULT_CENTRAL, default_token
 from edgewise.cli.context import CliContext
 from edgewise.cli.errors import CliError
 from edgewise.cli.output import errors
+from edgewise.lab.errors import LabError
 
 app = typer.Typer(
     help="Edgewise: orchestrate network services across edge sites.",
@@ -31,8 +32,8 @@ app.add_typer(tenants.tenants, name="tenant")
 app.add_typer(tenants.users, name="user")
 app.add_typer(tenants.tokens, name="token")
 app.add_typer(site_controller.app, name="site-controller")
-app.command("demo")(demo.run_demo)
-app.command("simulate")(simulate.simulate)
+app.command("demo")(lab.demo)
+app.command("simulate")(lab.simulate)
 
 
 @app.callback()
@@ -108,12 +109,16 @@ def central_info(
 
 
 def main() -> None:
-    """Console entry point: CLI errors become one line on stderr and an exit status."""
+    """Console entry point: CLI errors become one line on stderr and an exit status; so do the
+    lab's (the demo's, the simulator's), with status 1."""
     try:
         status = app(standalone_mode=False)
     except CliError as exc:
         errors.print(f"error: {exc.message}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
+    except LabError as exc:
+        errors.print(f"error: {exc.message}", markup=False, highlight=False)
+        sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

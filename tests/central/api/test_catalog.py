@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from edgewise.lab import samples
 from tests.central.api.conftest import Caller, Central
 from tests.central.api.sol005 import assert_schema
-from tests.conftest import REPO, SHARED
+from tests.conftest import SHARED
 
-NSD_YAML = (REPO / "samples" / "vcpe-nsd.yaml").read_bytes()
+NSD_YAML = samples.path("vcpe-nsd.yaml").read_bytes()
 CORPUS = SHARED / "corpus" / "sol001"
 NSDS = "/nsd/v1/ns_descriptors"
 PKGS = "/vnfpkgm/v1/vnf_packages"
@@ -290,7 +291,7 @@ def test_content_is_served_by_byte_range(central: Central) -> None:
 
 
 def test_a_vnf_package_is_onboarded_from_a_uri(central: Central, tmp_path: Path) -> None:
-    (tmp_path / "router.zip").write_bytes(zip_dir(REPO / "samples" / "edgewise-router-vnf"))
+    (tmp_path / "router.zip").write_bytes(zip_dir(samples.path("edgewise-router-vnf")))
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

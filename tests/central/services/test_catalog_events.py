@@ -18,12 +18,12 @@ from edgewise.central.services.catalog_events import NSD, VNF_PACKAGE
 from edgewise.central.services.errors import Invalid
 from edgewise.central.services.subscriptions import Api
 from edgewise.central.store.tables import CatalogItemRow, NotificationRow
+from edgewise.lab import samples
 from edgewise.tosca import Limits
 from tests.central.services.conftest import World
-from tests.conftest import REPO
 
-NSD_YAML = (REPO / "samples" / "vcpe-nsd.yaml").read_bytes()
-ROUTER_DIR = REPO / "samples" / "edgewise-router-vnf"
+NSD_YAML = samples.path("vcpe-nsd.yaml").read_bytes()
+ROUTER_DIR = samples.path("edgewise-router-vnf")
 
 
 def router_package() -> bytes:

@@ -1,6 +1,7 @@
 """What `edgewise simulate` and the channel benchmarks show: progress bars and wave figures.
 
-Pure functions over the times `simfleet` collects, plus the rich progress bars it drives.
+Pure functions over the `waves` that `simulation` records, plus the rich progress bars it
+drives (on the console the caller gives).
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from edgewise.cli.output import console
-from edgewise.cli.simfleet import Stuck, Wave
+from edgewise.lab.simulator.waves import Stuck, Wave
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -30,7 +31,7 @@ def summary(name: str, values: Sequence[float], count: int) -> str:
     )
 
 
-def progress_bars() -> Progress:
+def progress_bars(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -41,7 +42,7 @@ def progress_bars() -> Progress:
     )
 
 
-def report(wave: Wave, count: int) -> None:
+def report(wave: Wave, count: int, console: Console) -> None:
     """The last lines of `edgewise simulate`: when the sites received and converged."""
     if wave.received:
         console.print(summary("received by", list(wave.received.values()), count), markup=False)

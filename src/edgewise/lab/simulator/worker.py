@@ -1,6 +1,6 @@
 """A worker process of `edgewise simulate`: its share of the sites, enrolled and running.
 
-The parent (`simfleet.Fleet`) starts it with its configuration as the first line on stdin; it
+The parent (`fleet.Fleet`) starts it with its configuration as the first line on stdin; it
 enrolls its sites, runs their real controllers (sim driver, real uplink) and streams what they
 do back as JSON lines on its stdout until stdin says stop (or closes).
 """
@@ -25,7 +25,7 @@ from typing import Any
 
 import aiohttp
 
-from edgewise.cli.errors import CliError
+from edgewise.lab.errors import LabError
 from edgewise.site.controller import ControllerSettings, SiteController
 from edgewise.site.drivers.sim import SimDriver
 from edgewise.site.errors import SiteError
@@ -236,7 +236,7 @@ async def _worker(config: dict[str, Any]) -> None:
         for index, journal in enumerate(enrolling.result()):
             identity = journal.identity()
             if identity is None:
-                raise CliError(f"{journal.path} holds no identity")
+                raise LabError(f"{journal.path} holds no identity")
             driver = SimDriver(latency=config["latency"], seed=config["seed"] + index)
             uplink = ProbedUplink(identity, probe)
             controllers.append(SiteController(journal, driver, uplink, settings))

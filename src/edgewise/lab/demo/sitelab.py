@@ -92,8 +92,8 @@ class Probe:
     def parse(cls, line: str) -> Probe:
         parts = line.split()
         if len(parts) == 3 and parts[0] == "ok" and parts[2].isdigit():
-            return cls(True, parts[1], int(parts[2]))
-        return cls(False)
+            return cls(passed=True, seen_source=parts[1], bytes_received=int(parts[2]))
+        return cls(passed=False)
 
 
 @dataclass

@@ -1,0 +1,112 @@
+"""The demo, as `edgewise demo` runs it: the main job on one machine — a central on SQLite, the
+sample catalog, five site controllers as separate processes, the vCPE NSD instantiated on all of
+them through the SOL005 API, and real traffic through each site's firewall and NAT (`sitelab`).
+It works through what the `operator` hands it: the CLI's console, client and commands."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from edgewise.lab import samples
+from edgewise.lab.central import free_port, local_central
+from edgewise.lab.demo import sitelab
+from edgewise.lab.demo.operator import Operator
+from edgewise.lab.demo.sites import DemoFleet
+from edgewise.lab.demo.traffic import show_results, verify
+from edgewise.lab.errors import LabError
+
+VCPE_INVARIANT_ID = "edgewise-vcpe"
+DRIVERS = ("auto", "linux", "sim")
+
+
+def run_demo(operator: Operator, *, sites: int, driver: str, keep: bool) -> None:
+    """A central, the sample catalog, `sites` sites (each its own site-controller process), the
+    vCPE NSD instantiated on all of them, and real traffic sent through each site's service.
+
+    `driver` is one of DRIVERS: the sites' data plane, auto meaning linux when this machine can
+    build it; `keep` keeps the demo's data directory afterwards."""
+    console = operator.console
+    if not all(sample.exists() for sample in samples.catalog()):
+        raise LabError(f"the sample descriptors are missing ({samples.path()})")
+    why_not = sitelab.unavailable() if driver != "sim" else "asked for the sim driver"
+    if why_not and driver == "linux":
+        raise LabError(f"--driver linux: this machine cannot build the data plane: {why_not}")
+    if why_not and driver == "auto":
+        console.print(
+            f"[yellow]no linux data plane here ({why_not}): the same demo runs with the sim "
+            "driver (no traffic to send)[/yellow]"
+        )
+    if not console.is_terminal:
+        console.width = max(console.width, 120)  # logs and pipes: keep the tables readable
+    data_dir = Path(tempfile.mkdtemp(prefix="edgewise-demo-"))
+    fleet = DemoFleet(data_dir, sites, linux=why_not is None)
+    verified = 0
+    try:
+        console.print("starting the central manager (embedded SQLite store) ...")
+        with local_central(data_dir, free_port()) as url:
+            verified = _steps(operator, fleet, url, (data_dir / "admin.token").read_text().strip())
+    finally:
+        fleet.close()
+        if keep:
+            console.print(f"demo data kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    if verified < sites:
+        raise LabError(f"{verified}/{sites} sites verified; see the table above")
+    console.print(
+        "[green]demo complete[/green]: the central and the sites stopped, the demo's "
+        "namespaces removed"
+    )
+
+
+def _steps(operator: Operator, fleet: DemoFleet, url: str, token: str) -> int:
+    """The demo against a central that is up: how many sites it verified."""
+    console = operator.console
+
+    def edgewise(*args: str) -> None:  # the command line, as an operator types it
+        operator.command(url, token, *args)
+
+    client = operator.connect(url, token)
+    try:
+        console.print(f"[bold]central manager[/bold] up at {url} (store: {fleet.data_dir})")
+        tenant = client.post_json("api/v1/tenants", {"name": "acme", "description": "demo"})
+        console.print(f"tenant [bold]acme[/bold] created ({tenant['id']})")
+        edgewise("catalog", "onboard", *[str(sample) for sample in samples.catalog()])
+        nsd = next(
+            n
+            for n in client.list_all("nsd/v1/ns_descriptors")
+            if n.get("nsdInvariantId") == VCPE_INVARIANT_ID
+        )
+        fleet.add_sites(client, tenant["id"])
+        console.rule("the catalog")
+        edgewise("catalog", "list")
+        console.rule("the sites")
+        edgewise("site", "list")
+        fleet.start_controllers(client.get_json("api/v1/central"), console)
+        ns = client.post_json(
+            "nslcm/v1/ns_instances",
+            {
+                "nsdId": nsd["id"],
+                "nsName": "vcpe",
+                "tenantId": tenant["id"],
+                "nsDescription": "firewall + NAT at every branch",
+            },
+        )
+        console.rule(f"instantiating NSD '{nsd['nsdName']}' on {fleet.count} sites")
+        edgewise(
+            "ns",
+            "instantiate",
+            ns["id"],
+            *[f"--site={s.site_id}" for s in fleet.sites],
+            "--timeout=120",
+        )
+        console.rule("traffic through each site's service")
+        verified = sum(verify(client, site, ns["id"]) for site in fleet.sites)
+        show_results(console, fleet.sites, verified, linux=fleet.linux)
+        console.rule("terminating the NS: every site removes its service")
+        edgewise("ns", "terminate", ns["id"], "--timeout=60")
+    finally:
+        client.close()
+    return verified
