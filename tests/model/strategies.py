@@ -11,7 +11,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 from edgewise.model.desired import MAX_CHAIN, NAME, ServiceSpec
-from edgewise.model.fields import (
+from edgewise.model.fields import Record, specs
+from edgewise.model.functions import CONFIGS, VnfFunction
+from edgewise.model.kinds import (
     Address,
     Boolean,
     Choice,
@@ -21,12 +23,9 @@ from edgewise.model.fields import (
     MapOf,
     PortRange,
     Prefix,
-    Record,
     Scalar,
     Text,
-    specs,
 )
-from edgewise.model.functions import CONFIGS, VnfFunction
 from edgewise.model.units import UNITS
 
 Json = Any

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgewise.central.services import nslcm
+from edgewise.central.orchestrator import documents
 from edgewise.central.services.errors import Invalid
 from edgewise.model.desired import DesiredState, DocumentError
 from edgewise.model.fields import merge_patch
@@ -42,9 +42,8 @@ def central_refuses(function: VnfFunction, config: Any) -> set[str]:
     """The fields an NS update that sets these properties is refused for (a 422)."""
     entry = {"id": "s", "name": "s", "tenant": "t", "chain": ["x"],
              "vnfs": [{"name": "x", "function": function.value, "config": {}}]}  # fmt: skip
-    change = nslcm.Change({"x": config}, config_paths={"x": "modifyVnfInfoData[0]"})
     try:
-        nslcm.configure_entry(entry, change)
+        documents.configure_entry(entry, {"x": config}, {"x": "modifyVnfInfoData[0]"})
     except Invalid as exc:
         return {p.where.removeprefix(UPDATE).lstrip(".") or "(config)" for p in exc.problems}
     return set()

@@ -163,7 +163,7 @@ def test_prefixes_are_held_as_networks_with_host_bits_cleared() -> None:
     assert rule.rules[0].source == IPv4Network("10.0.0.0/8")
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents(), st.integers(0, 2**40))
 def test_round_trip(document: dict[str, Any], revision: int) -> None:
     try:
@@ -177,7 +177,7 @@ def test_round_trip(document: dict[str, Any], revision: int) -> None:
     assert again.to_document() == written
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     documents(),
     st.lists(st.integers(0, 10), max_size=7),

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from edgewise.model.fields import DocumentError, merge_patch
+from edgewise.model.fields import merge_patch
 from edgewise.model.functions import (
     MAX_RULES,
     FirewallConfig,
@@ -22,6 +22,7 @@ from edgewise.model.functions import (
     config_document,
     read_config,
 )
+from edgewise.model.problems import DocumentError
 
 from .strategies import configs
 
@@ -129,7 +130,7 @@ def test_every_problem_is_reported_at_once() -> None:
     ]  # fmt: skip
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(list(VnfFunction)).flatmap(lambda f: st.tuples(st.just(f), configs(f))))
 def test_written_configs_read_back_equal(case: tuple[VnfFunction, dict[str, Any]]) -> None:
     function, document = case

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from edgewise.model.fields import (
+from edgewise.model.fields import Record, specs
+from edgewise.model.functions import CONFIGS, TOSCA_TYPES
+from edgewise.model.kinds import (
     Address,
     Choice,
     Integer,
@@ -18,12 +20,9 @@ from edgewise.model.fields import (
     MapOf,
     PortRange,
     Prefix,
-    Record,
     Scalar,
     Text,
-    specs,
 )
-from edgewise.model.functions import CONFIGS, TOSCA_TYPES
 from edgewise.tosca.cache import TypeCache
 from edgewise.tosca.typedefs import Schema, TypeDef
 from edgewise.tosca.yamltree import plain

@@ -1,6 +1,8 @@
-"""The central's shared runtime: store, sessions, certificate authority and revision hub.
+"""The central's shared runtime: store, sessions, certificate authority, revision hub, the
+parsed NSD models; and the commit hooks that announce what a transaction changed.
 
-One per process; the northbound API and the southbound channel both use it.
+One per process, opened by the process root (serve.py); the northbound API, the southbound
+channel and the background workers (workers.py) all use it.
 """
 
 from __future__ import annotations
@@ -9,29 +11,26 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.config import CentralSettings
+from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.pki import CertificateAuthority
-from edgewise.central.services import announce, nslcm, outbox, rollouts
+from edgewise.central.services import announce
 from edgewise.central.services.auth import TokenCache, bootstrap_admin, changes_auth
 from edgewise.central.southbound.hub import RevisionHub
 from edgewise.central.southbound.presence import SiteAuthCache
 from edgewise.central.store import notify
-from edgewise.central.store.engine import migrate, open_engine, session_factory
-from edgewise.central.store.tables import utcnow
+from edgewise.central.store.engine import HOLDS_KEY, migrate, open_engine, session_factory
 
 log = logging.getLogger(__name__)
 
 
 AUTH_CHANGED = "edgewise.auth-changed"
-TRACKER_PACE = 0.1  # s: at least this long from one tracker pass to the next
 
 
 @dataclass
@@ -43,6 +42,7 @@ class CentralRuntime:
     hub: RevisionHub
     auth: SiteAuthCache
     tokens: TokenCache = field(default_factory=TokenCache)
+    nsds: NsdModels = field(default_factory=NsdModels)
     southbound_url: str | None = None
     listener: notify.Listener | None = None
     loop: asyncio.AbstractEventLoop | None = None
@@ -105,7 +105,8 @@ class CentralRuntime:
         return runtime
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The event loop the workers run on (the commit hooks wake them from any thread)."""
+        """The event loop the channel and the workers run on (the commit hooks wake them from
+        any thread); the process root binds it once."""
         self.loop = loop
         self.hub.bind(loop)
         self.wakeups = {kind: asyncio.Event() for kind in (announce.STATUSES,
@@ -115,7 +116,7 @@ class CentralRuntime:
         if self.loop is not None and kind in self.wakeups:
             self.loop.call_soon_threadsafe(self.wakeups[kind].set)
 
-    async def _nap(self, kind: str, interval: float) -> None:
+    async def nap(self, kind: str, interval: float) -> None:
         """Until this replica queues work of `kind`, or `interval` passes (work queued by
         other replicas, deadlines)."""
         woken = self.wakeups[kind]
@@ -123,54 +124,11 @@ class CentralRuntime:
             await asyncio.wait_for(woken.wait(), interval)
         woken.clear()
 
-    async def track_operations(self, interval: float = 1.0) -> None:
-        """Moves NS LCM operations and rollouts on from the sites' reports: when this replica
-        records statuses, and at least every `interval` s.
-
-        Every replica runs it; finishing an operation is a conditional update only one wins.
-        """
-        loop = asyncio.get_running_loop()
-        while True:
-            began = loop.time()
-            steps = ((nslcm.advance, "NS LCM operations"), (rollouts.advance, "rollouts"))
-            for step, what in steps:
-                try:  # each on its own: a bad pass of one must not hold the other back
-                    await asyncio.to_thread(self._advance, step)
-                except Exception:  # the tracker outlives a bad pass (store briefly away, ...)
-                    log.exception("advancing %s failed", what)
-            await self._nap(announce.STATUSES, interval)
-            # a pass reads every operation in flight: under a stream of reports, passes are
-            # paced so that each one takes in the reports of a while, not of one commit
-            await asyncio.sleep(max(0.0, TRACKER_PACE - (loop.time() - began)))
-
-    async def deliver_notifications(self, interval: float = 0.5) -> None:
-        """POSTs due notifications to their subscribers, forever; failures are retried later
-        with backoff (services.outbox), never holding anything else back."""
-        timeout = aiohttp.ClientTimeout(total=10)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
-            while True:
-                batch: list[outbox.Delivery] = []
-                try:
-                    batch = await asyncio.to_thread(self._claim_notifications)
-                    if batch:
-                        outcomes = await asyncio.gather(*(_post(http, d) for d in batch))
-                        await asyncio.to_thread(self._record_notifications, outcomes)
-                except Exception:  # the deliverer must outlive a bad pass
-                    log.exception("delivering notifications failed")
-                if not batch:
-                    await self._nap(announce.NOTIFICATIONS, interval)
-
-    def _claim_notifications(self) -> list[outbox.Delivery]:
-        with self.sessions.begin() as session:
-            return outbox.claim(session, utcnow())
-
-    def _record_notifications(self, outcomes: list[tuple[str, str | None]]) -> None:
-        with self.sessions.begin() as session:
-            outbox.record(session, outcomes, utcnow())
-
-    def _advance(self, step: Callable[[Session], object]) -> None:
-        with self.sessions.begin() as session:
-            step(session)
+    @staticmethod
+    def holds_writer_lock(session: Session) -> bool:
+        """Whether the session's connection holds the embedded store's writer lock (its commit
+        then waits on I/O: the API ends such a transaction on a worker thread)."""
+        return bool(session.connection().info.get(HOLDS_KEY))
 
     def forget_caches(self) -> None:
         """Drops what this replica remembers of sites: it re-reads them from the store."""
@@ -203,15 +161,3 @@ class CentralRuntime:
             "caFingerprint": self.authority.fingerprint,
             "caCertificate": self.authority.ca_pem,
         }
-
-
-async def _post(http: aiohttp.ClientSession, delivery: outbox.Delivery) -> tuple[str, str | None]:
-    """(notification id, None when the subscriber took it, else why not)."""
-    headers = {"Content-Type": "application/json", **delivery.headers}
-    try:
-        async with http.post(delivery.callback_uri, json=delivery.body, headers=headers) as answer:
-            if answer.status == 204 or 200 <= answer.status < 300:
-                return delivery.id, None
-            return delivery.id, f"the callback answered {answer.status}"
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        return delivery.id, f"the callback cannot be reached: {exc or type(exc).__name__}"

@@ -1,9 +1,11 @@
-"""Runs a central process: the northbound API (uvicorn) and the southbound channel (aiohttp)
-on one event loop, over one runtime (store, CA, revision hub)."""
+"""The central's process root: opens the runtime (store, CA, revision hub, NSD models) and
+runs, on one event loop, the northbound API (uvicorn), the southbound channel (aiohttp) and the
+background workers (workers.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 
@@ -13,6 +15,7 @@ from edgewise.central.api.app import create_app
 from edgewise.central.config import CentralSettings
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.southbound.server import SouthboundServer
+from edgewise.central.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +23,10 @@ log = logging.getLogger(__name__)
 async def serve(settings: CentralSettings, api_host: str, api_port: int) -> None:
     """Serves until SIGINT/SIGTERM; the southbound listener stops with the API."""
     runtime = CentralRuntime.open(settings)
+    runtime.bind(asyncio.get_running_loop())
     southbound = SouthboundServer(runtime)
     await southbound.start()
+    workers = asyncio.create_task(Workers(runtime).run(), name="central workers")
     config = uvicorn.Config(
         create_app(settings, runtime),
         host=api_host,
@@ -41,6 +46,9 @@ async def serve(settings: CentralSettings, api_host: str, api_port: int) -> None
     try:
         await server.serve()
     finally:
+        workers.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await workers
         await southbound.stop()
         runtime.close()
 

@@ -14,32 +14,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from edgewise.model.fields import (
-    INVALID,
-    Broken,
-    Choice,
-    DocumentError,
-    Invalid,
-    Json,
-    ListOf,
-    Path,
-    Problem,
-    Problems,
-    Record,
-    Section,
-    Text,
-    prop,
-    read_into,
-    shown,
-    unique,
-    write,
-)
+from edgewise.model.fields import Broken, Record, Section, prop, read_into, unique, write
 from edgewise.model.functions import (
     CONFIGS,
     FunctionConfig,
     VnfFunction,
     config_document,
     function_of,
+)
+from edgewise.model.kinds import Choice, ListOf, Text
+from edgewise.model.problems import (
+    INVALID,
+    DocumentError,
+    Invalid,
+    Json,
+    Path,
+    Problem,
+    Problems,
+    shown,
 )
 
 MAX_CHAIN: Final = 8  # VNFs wired in one chain (a site gives each service 8 transit links)

@@ -14,27 +14,20 @@ from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 from typing import Final, Union
 
-from edgewise.model.fields import (
+from edgewise.model.fields import Broken, Record, Section, prop, read, unique, write
+from edgewise.model.kinds import (
     PORT,
     Address,
-    Broken,
     Choice,
     Integer,
-    Json,
     ListOf,
     MapOf,
-    Path,
     PortRange,
     Prefix,
-    Record,
     Scalar,
-    Section,
     Text,
-    prop,
-    read,
-    unique,
-    write,
 )
+from edgewise.model.problems import Json, Path
 
 
 class VnfFunction(StrEnum):

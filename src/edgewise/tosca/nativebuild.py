@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from edgewise.model.fields import DocumentError, Path, render_path, specs
+from edgewise.model.fields import specs
 from edgewise.model.functions import CONFIGS, TOSCA_TYPES, FunctionConfig, read_config
+from edgewise.model.problems import DocumentError, Path, render_path
 from edgewise.tosca.problems import Mark, ProblemLog
 from edgewise.tosca.values import function_call
 from edgewise.tosca.yamltree import Node

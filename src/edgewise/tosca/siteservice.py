@@ -9,8 +9,9 @@ NSD not deployable, and every such profile is named.
 from __future__ import annotations
 
 from edgewise.model.desired import ServiceSpec, VnfSpec
-from edgewise.model.fields import DocumentError, read
+from edgewise.model.fields import read
 from edgewise.model.functions import function_of
+from edgewise.model.problems import DocumentError
 from edgewise.tosca.model import Nsd
 
 UNASSIGNED = "unassigned"  # the id or tenant of a service made for many sites, set per site

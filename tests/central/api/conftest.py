@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 
 from edgewise.central.api.app import create_app
 from edgewise.central.config import CentralSettings
+from edgewise.central.runtime import CentralRuntime
+from edgewise.central.workers import Workers
 from tests.central.api.callbacks import Callback
 
 
@@ -53,12 +55,24 @@ class Central:
 
 @pytest.fixture
 def central(tmp_path: Path, database_url: str) -> Iterator[Central]:
-    """The app on each store kind: embedded SQLite and a real PostgreSQL server."""
+    """The app on each store kind (embedded SQLite and a real PostgreSQL server), with the
+    background workers running beside it as the process root runs them."""
     settings = CentralSettings(data_dir=tmp_path, database_url=database_url, page_size=50)
-    with TestClient(create_app(settings)) as client:
-        token = settings.admin_token_file.read_text().strip()
-        me = client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).json()
-        yield Central(client, Caller({"Authorization": f"Bearer {token}"}, None, me["userId"]))
+    runtime = CentralRuntime.open(settings)
+    try:
+        with TestClient(create_app(settings, runtime)) as client:
+            assert client.portal is not None  # the app's loop, running while the client is open
+            workers = client.portal.start_task_soon(Workers(runtime).run)
+            token = settings.admin_token_file.read_text().strip()
+            me = client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).json()
+            try:
+                yield Central(
+                    client, Caller({"Authorization": f"Bearer {token}"}, None, me["userId"])
+                )
+            finally:
+                workers.cancel()
+    finally:
+        runtime.close()
 
 
 @pytest.fixture

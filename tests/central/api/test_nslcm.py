@@ -12,7 +12,9 @@ import jsonschema
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from edgewise.central.services import nslcm, site_channel
+from edgewise.central.orchestrator import lifecycle, tracker
+from edgewise.central.orchestrator.nsds import NsdModels
+from edgewise.central.services import site_channel
 from edgewise.central.services.access import Principal
 from edgewise.central.services.auth import authenticate
 from edgewise.central.services.site_channel import ReportItem
@@ -199,15 +201,16 @@ def test_an_operation_past_its_deadline_fails_naming_the_silent_sites(central: C
     ns = create_ns(central, acme, nsd)
     with sessions(central).begin() as session:
         principal = nslcm_principal(session, acme)
-        op = nslcm.instantiate(
-            session, principal, ns["id"], flavour_id=FLAVOUR,
+        op = lifecycle.instantiate(
+            session, principal, NsdModels(), ns["id"], flavour_id=FLAVOUR,
             placement=placement.Request(slots=0, sites=(quiet,)), params={},
             timeout=timedelta(seconds=30),
         )  # fmt: skip
         op_id = op.id
     with sessions(central).begin() as session:
-        assert nslcm.advance(session, datetime.now(UTC)) == []
-        assert nslcm.advance(session, datetime.now(UTC) + timedelta(seconds=31)) == [op_id]
+        assert tracker.advance(session, NsdModels(), datetime.now(UTC)) == []
+        later = datetime.now(UTC) + timedelta(seconds=31)
+        assert tracker.advance(session, NsdModels(), later) == [op_id]
     answer = central.client.get(f"{OPS}/{op_id}", headers=acme.headers).json()
     assert answer["operationState"] == "FAILED_TEMP"
     assert "timed out: 1 of 1 sites" in answer["error"]["detail"]
@@ -450,7 +453,7 @@ def test_update_configs_and_sites_heal_and_what_is_not_supported(central: Centra
     wrong = [
         ({"updateType": "ADD_VNF"}, 422, "Edgewise supports MODIFY_VNF_INFORMATION"),
         ({"updateType": "MODIFY_VNF_INFORMATION", "modifyVnfInfoData": [
-            {"vnfInstanceId": "ids", "vnfConfigurableProperties": {}}]}, 400,
+            {"vnfInstanceId": "ids", "vnfConfigurableProperties": {}}]}, 422,
          "'ids': the NS's VNFs are firewall, nat"),
         ({"updateType": "CHANGE_SITES", "changeSitesData": {"remove": ["first"]}}, 400,
          "not a site of this NS instance"),

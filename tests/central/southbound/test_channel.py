@@ -15,21 +15,30 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from edgewise.central.orchestrator import documents
 from edgewise.central.pki import CertificateAuthority
-from edgewise.central.services import enrollment, site_channel
+from edgewise.central.services import enrollment
 from edgewise.central.store.tables import ReportItemRow, SiteEventRow, SiteRow, SiteStatusRow
 from tests.central.southbound.conftest import Channel, expired_certificate, key_and_csr
 
 pytestmark = pytest.mark.anyio
-DOCUMENT: dict[str, Any] = {
+DOCUMENT: dict[str, Any] = {  # in the contract's canonical form, as the central writes it
     "services": [
         {
             "id": "svc-1",
             "name": "vcpe",
             "tenant": "acme",
             "vnfs": [
-                {"name": "fw", "function": "firewall", "config": {"default_action": "drop"}},
-                {"name": "nat", "function": "nat", "config": {"mode": "masquerade"}},
+                {
+                    "name": "fw",
+                    "function": "firewall",
+                    "config": {"default_action": "drop", "rules": []},
+                },
+                {
+                    "name": "nat",
+                    "function": "nat",
+                    "config": {"mode": "masquerade", "port_forwards": []},
+                },
             ],
             "chain": ["fw", "nat"],
         }
@@ -103,7 +112,7 @@ async def test_long_poll_answers_at_once_holds_and_wakes(channel: Channel) -> No
         await asyncio.sleep(0.05)
         started = time.monotonic()
         with channel.runtime.sessions.begin() as session:
-            site_channel.write_revision(session, site_id, DOCUMENT)
+            documents.write_revision(session, site_id, DOCUMENT)
         woken = await poll
         assert woken.status == 200
         assert time.monotonic() - started < 0.25

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from edgewise.central.services import site_channel
+from edgewise.central.orchestrator import documents
 from tests.central.southbound.conftest import Channel
 
 pytestmark = pytest.mark.anyio
@@ -19,7 +19,7 @@ async def test_no_change_and_json_answers_carry_no_server_or_date(channel: Chann
             assert held.status == 204
             empty_headers = dict(held.headers)
         with channel.runtime.sessions.begin() as session:
-            site_channel.write_revision(session, site_id, {"services": []})
+            documents.write_revision(session, site_id, {"services": []})
         async with http.get(url, params={"revision": "0"}, ssl=context) as changed:
             assert changed.status == 200
             assert (await changed.json())["revision"] == 1

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from edgewise.central.config import CentralSettings
+from edgewise.central.orchestrator import documents
 from edgewise.central.runtime import CentralRuntime
-from edgewise.central.services import enrollment, site_channel
+from edgewise.central.services import enrollment
 from edgewise.central.southbound.server import SouthboundServer
 from tests.central.southbound.conftest import Channel, make_channel
 from tests.central.southbound.test_channel import DOCUMENT
@@ -79,7 +80,7 @@ async def test_a_change_written_on_one_replica_wakes_a_poll_on_the_other(
         await asyncio.sleep(0.5)
         started = time.monotonic()
         with a.runtime.sessions.begin() as session:
-            site_channel.write_revision(session, site_id, DOCUMENT)
+            documents.write_revision(session, site_id, DOCUMENT)
         answered = await poll
         assert answered.status == 200
         assert time.monotonic() - started < 1.5, "B should hear of A's write through NOTIFY"

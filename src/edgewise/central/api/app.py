@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -26,29 +25,15 @@ JSON_BODY_LIMIT = 4 * 1024 * 1024
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None) -> FastAPI:
-    """The northbound app; without a `runtime` it opens (and closes) its own."""
+def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
+    """The northbound app over the process's runtime (the process root opens and closes it,
+    and starts the background workers: see serve.py)."""
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own = runtime or CentralRuntime.open(settings)
-        own.bind(asyncio.get_running_loop())
-        app.state.runtime = own
-        app.state.sessions = own.sessions
-        workers = [
-            asyncio.create_task(own.track_operations()),
-            asyncio.create_task(own.deliver_notifications()),
-        ]
-        try:
-            yield
-        finally:
-            for worker in workers:
-                worker.cancel()
-            for worker in workers:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
-            if runtime is None:
-                own.close()
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if runtime.loop is None:  # served alone (a test): the app's loop is the runtime's
+            runtime.bind(asyncio.get_running_loop())
+        yield
 
     app = FastAPI(
         title="Edgewise central manager",
@@ -57,6 +42,8 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime | None = None)
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.sessions = runtime.sessions
     app.add_middleware(
         BodySizeLimit, json_bytes=JSON_BODY_LIMIT, upload_bytes=UPLOAD_LIMITS.max_package_bytes
     )

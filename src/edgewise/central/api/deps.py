@@ -15,10 +15,10 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.config import CentralSettings
+from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services.access import Principal
 from edgewise.central.services.auth import bearer_digest, principal_of
-from edgewise.central.store.engine import HOLDS_KEY
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -50,7 +50,7 @@ async def _ended(session: Session, *, commit: bool, on_loop: bool) -> None:
     I/O to wait for); else on a worker thread (a write's commit, or a database server)."""
     if not session.in_transaction():
         session.close()
-    elif on_loop and not session.connection().info.get(HOLDS_KEY):  # (a GET that wrote: hop)
+    elif on_loop and not CentralRuntime.holds_writer_lock(session):  # (a GET that wrote: hop)
         _end(session, commit=commit)
     else:
         await run_in_threadpool(_end, session, commit=commit)
@@ -125,3 +125,12 @@ async def get_runtime(request: Request) -> CentralRuntime:
 
 
 RuntimeDep = Annotated[CentralRuntime, Depends(get_runtime)]
+
+
+async def get_nsds(request: Request) -> NsdModels:
+    """The process's parsed NSD models (the orchestrator's cache, passed in)."""
+    runtime: CentralRuntime = request.app.state.runtime
+    return runtime.nsds
+
+
+NsdsDep = Annotated[NsdModels, Depends(get_nsds)]

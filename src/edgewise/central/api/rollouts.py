@@ -7,13 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
-from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
+from edgewise.central.api.deps import CallerDep, NsdsDep, PageDep, SessionDep
+from edgewise.central.api.lcm_requests import PlacementCriteria, criteria_request
 from edgewise.central.api.listing import page_in_memory, page_response
-from edgewise.central.api.nslcm import PlacementCriteria, criteria_request
-from edgewise.central.services import rollouts
-from edgewise.central.store.tables import RolloutRow
+from edgewise.central.orchestrator import rollouts
 
 router = APIRouter(prefix="/api/v1", tags=["rollouts"])
 RolloutId = Annotated[str, Path(alias="rolloutId")]
@@ -33,40 +31,40 @@ class RolloutCreate(BaseModel):
     tenantId: str | None = None
 
 
-def rollout_view(session: Session, row: RolloutRow, base: str) -> dict[str, Any]:
+def rollout_view(rollout: rollouts.Rollout, base: str) -> dict[str, Any]:
     """The live view: state, waves, how many sites are where, the first failures."""
-    tally = rollouts.counts(session, row.id)
     return {
-        "id": row.id,
-        "name": row.name,
-        "nsdId": row.nsd_info_id,
-        "tenantId": row.tenant_id,
-        "state": row.state,
-        "reason": row.reason,
-        "batchSize": row.batch_size,
-        "maxFailures": row.max_failures,
-        "total": row.total,
-        "waves": row.waves,
-        "wave": row.wave + 1,
-        "sites": tally,
-        "failed": rollouts.failed_sites(session, row.id),
-        "notChosen": row.rejected,
-        "createdAt": row.created_at.isoformat(),
-        "_links": {"self": {"href": f"{base}api/v1/rollouts/{row.id}"}},
+        "id": rollout.id,
+        "name": rollout.name,
+        "nsdId": rollout.nsd_info_id,
+        "tenantId": rollout.tenant_id,
+        "state": rollout.state,
+        "reason": rollout.reason,
+        "batchSize": rollout.batch_size,
+        "maxFailures": rollout.max_failures,
+        "total": rollout.total,
+        "waves": rollout.waves,
+        "wave": rollout.wave,
+        "sites": rollout.sites,
+        "failed": rollout.failed,
+        "notChosen": rollout.not_chosen,
+        "createdAt": rollout.created_at.isoformat(),
+        "_links": {"self": {"href": f"{base}api/v1/rollouts/{rollout.id}"}},
     }
 
 
 @router.post("/rollouts", status_code=201, operation_id="createRollout")
 def create_rollout(
-    body: RolloutCreate, request: Request, session: SessionDep, caller: CallerDep
+    body: RolloutCreate, request: Request, session: SessionDep, caller: CallerDep, nsds: NsdsDep
 ) -> JSONResponse:
     """Chooses the sites (labels, group, kind, free slots) and starts rolling out, wave by wave."""
     criteria = body.placement or PlacementCriteria()
     if body.labels is not None:
         criteria = criteria.model_copy(update={"labels": body.labels})
-    row = rollouts.create(
+    rollout = rollouts.create(
         session,
         caller,
+        nsds,
         name=body.name,
         nsd_info_id=body.nsdId,
         target=rollouts.Target(criteria_request(criteria, "placement"), body.group),
@@ -74,7 +72,7 @@ def create_rollout(
         max_failures=body.maxFailures,
         tenant_id=body.tenantId,
     )
-    view = rollout_view(session, row, str(request.base_url))
+    view = rollout_view(rollout, str(request.base_url))
     return JSONResponse(view, status_code=201, headers={"Location": view["_links"]["self"]["href"]})
 
 
@@ -83,7 +81,7 @@ def list_rollouts(
     request: Request, session: SessionDep, caller: CallerDep, page: PageDep
 ) -> JSONResponse:
     base = str(request.base_url)
-    views = [rollout_view(session, r, base) for r in rollouts.list_all(session, caller)]
+    views = [rollout_view(r, base) for r in rollouts.list_all(session, caller)]
     chunk, marker = page_in_memory(views, page.marker, page.limit)
     return page_response(request, chunk, marker)
 
@@ -92,7 +90,7 @@ def list_rollouts(
 def read_rollout(
     rollout_id: RolloutId, request: Request, session: SessionDep, caller: CallerDep
 ) -> dict[str, Any]:
-    return rollout_view(session, rollouts.get(session, caller, rollout_id), str(request.base_url))
+    return rollout_view(rollouts.get(session, caller, rollout_id), str(request.base_url))
 
 
 @router.post("/rollouts/{rolloutId}/pause", operation_id="pauseRollout")
@@ -100,7 +98,7 @@ def pause_rollout(
     rollout_id: RolloutId, request: Request, session: SessionDep, caller: CallerDep
 ) -> dict[str, Any]:
     """No new wave starts; the wave in progress finishes."""
-    return rollout_view(session, rollouts.pause(session, caller, rollout_id), str(request.base_url))
+    return rollout_view(rollouts.pause(session, caller, rollout_id), str(request.base_url))
 
 
 @router.post("/rollouts/{rolloutId}/resume", operation_id="resumeRollout")
@@ -108,8 +106,7 @@ def resume_rollout(
     rollout_id: RolloutId, request: Request, session: SessionDep, caller: CallerDep
 ) -> dict[str, Any]:
     """Runs again with a fresh failure budget."""
-    row = rollouts.resume(session, caller, rollout_id)
-    return rollout_view(session, row, str(request.base_url))
+    return rollout_view(rollouts.resume(session, caller, rollout_id), str(request.base_url))
 
 
 @router.post("/rollouts/{rolloutId}/abort", operation_id="abortRollout")
@@ -117,4 +114,4 @@ def abort_rollout(
     rollout_id: RolloutId, request: Request, session: SessionDep, caller: CallerDep
 ) -> dict[str, Any]:
     """Stops for good; sites not started yet are skipped."""
-    return rollout_view(session, rollouts.abort(session, caller, rollout_id), str(request.base_url))
+    return rollout_view(rollouts.abort(session, caller, rollout_id), str(request.base_url))

@@ -24,6 +24,7 @@ from edgewise.central.api.schemas import (
     SiteUpdate,
     dump,
 )
+from edgewise.central.orchestrator import documents
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services import enrollment, site_channel, sites
 from edgewise.central.services.errors import InputProblem, Invalid
@@ -139,7 +140,7 @@ def revoke_site(siteId: str, session: SessionDep, caller: CallerDep) -> SitePubl
 @router.get("/sites/{siteId}/desired-state", operation_id="readDesiredState")
 def read_desired_state(siteId: str, session: SessionDep, caller: CallerDep) -> DesiredStatePublic:
     sites.get_site(session, caller, siteId)
-    found = site_channel.get_desired(session, siteId)
+    found = documents.get_desired(session, siteId)
     return DesiredStatePublic(site_id=siteId, revision=found.revision, document=found.document)
 
 
@@ -148,7 +149,7 @@ def write_desired_state(
     siteId: str, body: dict[str, Any], session: SessionDep, caller: CallerDep
 ) -> DesiredStatePublic:
     """Sets the site's desired state directly (the orchestrator does this for NS instances)."""
-    (written,) = site_channel.set_desired(session, caller, [siteId], body)
+    (written,) = documents.set_desired(session, caller, [siteId], body)
     return DesiredStatePublic(site_id=siteId, revision=written.revision, document=written.document)
 
 
@@ -157,7 +158,7 @@ def write_desired_state_bulk(
     body: BulkDesiredState, session: SessionDep, caller: CallerDep
 ) -> list[dict[str, Any]]:
     """Sets one desired state on many sites in one transaction; every site gets revision + 1."""
-    written = site_channel.set_desired(session, caller, body.site_ids, body.document)
+    written = documents.set_desired(session, caller, body.site_ids, body.document)
     return [{"siteId": w.site_id, "revision": w.revision} for w in written]
 
 

@@ -1,7 +1,7 @@
 """The durable notification outbox shared by every SOL005 API.
 
 A change writes, in its own transaction, one notification per subscription that hears of it
-(`queue`). A deliverer on every replica (`CentralRuntime.deliver_notifications`) takes due ones
+(`queue`). A deliverer on every replica (`central.workers.Workers`) takes due ones
 (`claim`), POSTs them to their callbacks, and records the outcomes (`record`): delivered, or
 retried later with exponential backoff, up to `MAX_ATTEMPTS`, then GAVE_UP. Delivery never holds
 a change back, and a central restart loses none (at least once; each notification carries its

@@ -1,27 +1,22 @@
-"""The central's half of the site channel: desired-state revisions and report intake."""
+"""The central's half of the site channel: report intake (statuses, events, counters, each item
+exactly once), and what the sites' reports say (status, fleet summary). Desired-state documents
+are written by the orchestrator (orchestrator.documents) alone."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from edgewise.central.services import announce
-from edgewise.central.services.access import Principal, ensure_writable, visible
-from edgewise.central.services.announce import revision_written
-from edgewise.central.services.errors import (
-    Conflict,
-    InputProblem,
-    Invalid,
-    NotFound,
-    Unprocessable,
-)
+from edgewise.central.services.access import Principal, visible
+from edgewise.central.services.errors import InputProblem, Invalid
+from edgewise.central.store.bulk import chunks, table_of
 from edgewise.central.store.tables import (
-    Base,
     DesiredStateRow,
     ReportItemRow,
     SiteCountersRow,
@@ -30,16 +25,8 @@ from edgewise.central.store.tables import (
     SiteStatusRow,
     utcnow,
 )
-from edgewise.model.desired import DesiredState, DocumentError
 
 REPORT_KINDS = ("status", "event", "counters")
-
-
-@dataclass(frozen=True)
-class DesiredDocument:
-    site_id: str
-    revision: int
-    document: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -50,169 +37,6 @@ class ReportItem:
     kind: str
     at: datetime
     body: dict[str, Any]
-
-
-def validate_document(document: object) -> dict[str, Any]:
-    """The canonical form of a valid desired-state document, else Invalid naming every problem
-    (the field and the reason) as the contract's reader found it."""
-    try:
-        return DesiredState.from_document(0, document).to_document()
-    except DocumentError as exc:
-        raise Unprocessable(
-            "the desired-state document is not valid",
-            [InputProblem(p.where, p.message) for p in exc.problems],
-        ) from exc
-
-
-def set_desired(
-    session: Session, principal: Principal, site_ids: Sequence[str], document: dict[str, Any]
-) -> list[DesiredDocument]:
-    """Writes `document` as each site's new desired state (revision + 1 each), in bulk.
-
-    Who may touch the sites is settled before the document is looked at; one missing or
-    foreign site refuses the whole write.
-    """
-    targets = list(dict.fromkeys(site_ids))
-    for chunk in _chunks(targets):
-        found = {row.id: row for row in session.execute(
-            select(SiteRow.id, SiteRow.tenant_id).where(SiteRow.id.in_(chunk))
-        )}  # fmt: skip
-        for site_id in chunk:
-            row = found.get(site_id)
-            if row is None or not (principal.is_admin or row.tenant_id == principal.tenant_id):
-                raise NotFound(f"site {site_id} does not exist")
-            ensure_writable(principal, row, what="site")
-    return write_revisions(session, targets, validate_document(document))
-
-
-def write_revisions(
-    session: Session, site_ids: Sequence[str], document: dict[str, Any]
-) -> list[DesiredDocument]:
-    """Bumps each site's revision with one UPDATE (and one INSERT for first revisions) per
-    chunk; the commit hook then wakes the sites' parked long-polls."""
-    now = utcnow()
-    revisions: dict[str, int] = {}
-    for chunk in _chunks(site_ids):
-        bumped = session.execute(
-            update(DesiredStateRow)
-            .where(DesiredStateRow.site_id.in_(chunk))
-            .values(revision=DesiredStateRow.revision + 1, document=document, updated_at=now)
-            .returning(DesiredStateRow.site_id, DesiredStateRow.revision)
-            .execution_options(synchronize_session=False)
-        )
-        revisions.update(bumped.all())
-        first = [site_id for site_id in chunk if site_id not in revisions]
-        if first:
-            session.connection().execute(
-                insert(table_of(DesiredStateRow)),
-                [
-                    {"site_id": s, "revision": 1, "document": document, "updated_at": now}
-                    for s in first
-                ],
-            )
-            revisions.update(dict.fromkeys(first, 1))
-    written = []
-    for site_id in site_ids:
-        revision_written(session, site_id, revisions[site_id], document)
-        written.append(DesiredDocument(site_id, revisions[site_id], document))
-    return written
-
-
-def get_documents(session: Session, site_ids: Sequence[str]) -> dict[str, DesiredDocument]:
-    """Each site's current desired state (revision 0 and no service when it has none yet)."""
-    found = {site_id: DesiredDocument(site_id, 0, {"services": []}) for site_id in site_ids}
-    for chunk in _chunks(list(site_ids)):
-        query = select(DesiredStateRow.site_id, DesiredStateRow.revision, DesiredStateRow.document)
-        for site_id, revision, document in session.execute(
-            query.where(DesiredStateRow.site_id.in_(chunk))
-        ):
-            found[site_id] = DesiredDocument(site_id, revision, document)
-    return found
-
-
-def write_documents(
-    session: Session,
-    current: Mapping[str, DesiredDocument],
-    documents: Mapping[str, dict[str, Any]],
-) -> dict[str, int]:
-    """Writes a different next document to each site, in bulk: one executemany UPDATE (and one
-    INSERT for first revisions). `current` is what the caller read in this transaction; a site
-    whose revision moved meanwhile (another replica wrote it) refuses the whole write."""
-    now = utcnow()
-    revisions = {site_id: current[site_id].revision + 1 for site_id in documents}
-    existing = [s for s in documents if current[s].revision > 0]
-    first = [s for s in documents if current[s].revision == 0]
-    connection = session.connection()
-    if existing:
-        table = table_of(DesiredStateRow)
-        statement = (
-            update(table)
-            .where(table.c.site_id == bindparam("sid"), table.c.revision == bindparam("old"))
-            .values(revision=bindparam("new"), document=bindparam("doc"), updated_at=now)
-        )
-        rows = [
-            {"sid": s, "old": current[s].revision, "new": revisions[s], "doc": documents[s]}
-            for s in existing
-        ]
-        changed = connection.execute(statement, rows).rowcount
-        if changed != len(rows):
-            raise Conflict(
-                "another change to these sites' desired state was written at the same time; "
-                "try again"
-            )
-    if first:
-        connection.execute(
-            insert(table_of(DesiredStateRow)),
-            [{"site_id": s, "revision": 1, "document": documents[s], "updated_at": now}
-             for s in first],
-        )  # fmt: skip
-    for site_id, document in documents.items():
-        revision_written(session, site_id, revisions[site_id], document)
-    return revisions
-
-
-def write_revision(session: Session, site_id: str, document: dict[str, Any]) -> DesiredDocument:
-    (written,) = write_revisions(session, [site_id], document)
-    return written
-
-
-def fast_forward(session: Session, site_id: str, above: int) -> DesiredDocument:
-    """Re-issues the site's current document with a revision above `above`."""
-    current = get_desired(session, site_id)
-    row = session.get(DesiredStateRow, site_id, with_for_update=True)
-    if row is None:
-        row = DesiredStateRow(site_id=site_id, revision=above + 1, document=current.document)
-        session.add(row)
-    elif row.revision <= above:
-        row.revision = above + 1
-        row.updated_at = utcnow()
-    session.flush()
-    revision_written(session, site_id, row.revision, row.document)
-    return DesiredDocument(site_id, row.revision, row.document)
-
-
-def table_of(model: type[Base]) -> Table:
-    """The Core table of a mapped class, for executemany inserts without ORM bookkeeping."""
-    return cast("Table", model.__table__)
-
-
-def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def get_desired(session: Session, site_id: str) -> DesiredDocument:
-    row = session.get(DesiredStateRow, site_id)
-    if row is None:
-        return DesiredDocument(site_id, 0, {"services": []})
-    return DesiredDocument(site_id, row.revision, row.document)
-
-
-def revisions(session: Session, site_ids: Iterable[str] | None = None) -> dict[str, int]:
-    query = select(DesiredStateRow.site_id, DesiredStateRow.revision)
-    if site_ids is not None:
-        query = query.where(DesiredStateRow.site_id.in_(list(site_ids)))
-    return dict(session.execute(query).all())
 
 
 def parse_report_batch(body: object, *, max_items: int) -> list[ReportItem]:
@@ -382,7 +206,7 @@ def get_counters(session: Session, site_id: str) -> dict[str, Any]:
 def touch(session: Session, site_ids: Iterable[str]) -> None:
     """Marks sites as heard from now (a poll or a report), in bulk."""
     now = utcnow()
-    for chunk in _chunks(list(site_ids)):
+    for chunk in chunks(list(site_ids)):
         updated = set(
             session.execute(
                 update(SiteStatusRow)
@@ -418,15 +242,18 @@ def _naive(moment: datetime) -> datetime:
 
 def get_status(session: Session, site_id: str) -> dict[str, Any]:
     """The site's desired and applied revisions, its last report, and when it was last heard."""
-    desired = get_desired(session, site_id)
+    desired = (
+        session.scalar(select(DesiredStateRow.revision).where(DesiredStateRow.site_id == site_id))
+        or 0
+    )
     row = session.get(SiteStatusRow, site_id)
     applied = row.applied_revision if row else 0
     return {
         "site_id": site_id,
-        "desired_revision": desired.revision,
+        "desired_revision": desired,
         "applied_revision": applied,
         "state": row.state if row else "unknown",
-        "in_sync": applied == desired.revision and (row is not None and row.state == "converged"),
+        "in_sync": applied == desired and (row is not None and row.state == "converged"),
         "reported_at": row.reported_at if row else None,
         "last_seen_at": row.last_seen_at if row else None,
         "detail": row.body if row else {},

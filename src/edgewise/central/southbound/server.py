@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
+from edgewise.central.orchestrator import documents
 from edgewise.central.pki import site_of_certificate
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services import enrollment, site_channel
@@ -238,15 +239,15 @@ class SouthboundServer:
 
     def _fast_forward(self, site_id: str, above: int) -> tuple[int, dict[str, Any]]:
         with self.runtime.sessions.begin() as session:
-            written = site_channel.fast_forward(session, site_id, above)
+            written = documents.fast_forward(session, site_id, above)
         log.warning(
             "site %s held revision %s; fast-forwarded to %s", site_id, above, written.revision
         )
         return written.revision, written.document
 
-    def _desired(self, site_id: str) -> site_channel.DesiredDocument:
+    def _desired(self, site_id: str) -> documents.DesiredDocument:
         with self.runtime.sessions() as session:
-            return site_channel.get_desired(session, site_id)
+            return documents.get_desired(session, site_id)
 
     async def reports(self, request: web.Request) -> web.Response:
         body = await _json(request)

@@ -21,7 +21,10 @@ def change_document(step: int) -> dict[str, Any]:
                     {
                         "name": "fw",
                         "function": "firewall",
-                        "config": {"default_action": "drop", "rules": [{"port": 1000 + step}]},
+                        "config": {
+                            "default_action": "drop",
+                            "rules": [{"protocol": "tcp", "port": 1000 + step}],
+                        },
                     },
                     {"name": "nat", "function": "nat", "config": {"mode": "masquerade"}},
                 ],

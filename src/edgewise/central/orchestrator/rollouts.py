@@ -15,7 +15,6 @@ starts the next wave. pause / resume / abort are the operator's; state lives in 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -24,7 +23,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from edgewise.central.services import nslcm
+from edgewise.central.orchestrator import waves
+from edgewise.central.orchestrator.instances import owner_of_new_instance
+from edgewise.central.orchestrator.nsds import NsdModels
+from edgewise.central.orchestrator.placing import candidates
+from edgewise.central.orchestrator.states import aware
 from edgewise.central.services.access import Principal, ensure_writable, get_visible, visible
 from edgewise.central.services.catalog import CatalogKind, get_item
 from edgewise.central.services.errors import Conflict, InputProblem, Invalid, NotFound
@@ -56,6 +59,37 @@ class RolloutState(StrEnum):
 
 
 @dataclass(frozen=True)
+class Rollout:
+    """The live view of a rollout: its state, waves, how many sites are where, the first
+    failures and the sites not chosen with the reason."""
+
+    id: str
+    name: str
+    nsd_info_id: str
+    tenant_id: str | None
+    state: str
+    reason: str | None
+    batch_size: int
+    max_failures: int
+    total: int
+    waves: int
+    wave: int  # 1-based
+    sites: dict[str, int]
+    failed: list[dict[str, Any]]
+    not_chosen: list[dict[str, Any]]
+    created_at: datetime
+
+
+def view(session: Session, row: RolloutRow) -> Rollout:
+    return Rollout(
+        row.id, row.name, row.nsd_info_id, row.tenant_id, row.state, row.reason,
+        row.batch_size, row.max_failures, row.total, row.waves, row.wave + 1,
+        counts(session, row.id), failed_sites(session, row.id), list(row.rejected),
+        aware(row.created_at),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Target:
     """Which sites: a label selector and/or a site group, optionally one kind of site."""
 
@@ -66,6 +100,7 @@ class Target:
 def create(
     session: Session,
     principal: Principal,
+    nsds: NsdModels,
     *,
     name: str,
     nsd_info_id: str,
@@ -73,14 +108,14 @@ def create(
     batch_size: int,
     max_failures: int,
     tenant_id: str | None = None,
-) -> RolloutRow:
+) -> Rollout:
     """Chooses the sites now and starts RUNNING; the first wave starts on the next advance."""
-    ns_owner = nslcm.owner_of_new_instance(session, principal, nsd_info_id, tenant_id)
+    ns_owner = owner_of_new_instance(session, principal, nsd_info_id, tenant_id)
     nsd = get_item(session, principal, CatalogKind.NSD, nsd_info_id)
-    slots = max(1, len(nslcm.load_nsd(nsd).vnf_profiles))
+    slots = max(1, len(nsds.load(nsd).vnf_profiles))
     sites = session.scalars(select(SiteRow.id).where(visible(principal, SiteRow))).all()
-    upgraded = [ns.id for ns in nslcm.versions_on(session, nsd, ns_owner, sites).values()]
-    candidates = nslcm.candidates(session, principal, upgraded)  # their slots are reused
+    upgraded = [ns.id for ns in waves.versions_on(session, nsds, nsd, ns_owner, sites).values()]
+    found = candidates(session, principal, upgraded)  # their slots are reused
     if target.group_id is not None:
         members = set(
             session.scalars(
@@ -94,9 +129,9 @@ def create(
                 "the site group is empty or does not exist",
                 [InputProblem("group", f"{target.group_id}: no site to roll out to")],
             )
-        candidates = [c for c in candidates if c.id in members]
+        found = [c for c in found if c.id in members]
     request = replace(target.selector, slots=slots, tenant_id=ns_owner, sites=(), count=None)
-    plan = placement.place(request, candidates)
+    plan = placement.place(request, found)
     if not plan.chosen:
         raise Invalid(
             "no site to roll out to",
@@ -104,7 +139,7 @@ def create(
             or [InputProblem("selector", "no site matches")],
         )
     chosen = sorted(plan.chosen, key=lambda c: (c.name, c.id))
-    waves = (len(chosen) + batch_size - 1) // batch_size
+    wave_count = (len(chosen) + batch_size - 1) // batch_size
     rollout = RolloutRow(
         tenant_id=ns_owner,
         name=name,
@@ -113,7 +148,7 @@ def create(
         batch_size=batch_size,
         max_failures=max_failures,
         total=len(chosen),
-        waves=waves,
+        waves=wave_count,
         rejected=[
             {"siteId": r.site_id, "siteName": r.site_name, "reason": r.reason}
             for r in plan.rejected[:MAX_REJECTIONS_KEPT]
@@ -126,16 +161,21 @@ def create(
         for i, c in enumerate(chosen)
     )
     session.flush()
-    return rollout
+    return view(session, rollout)
 
 
-def get(session: Session, principal: Principal, rollout_id: str) -> RolloutRow:
+def get(session: Session, principal: Principal, rollout_id: str) -> Rollout:
+    return view(session, _row(session, principal, rollout_id))
+
+
+def _row(session: Session, principal: Principal, rollout_id: str) -> RolloutRow:
     return get_visible(session, RolloutRow, rollout_id, principal, what="rollout")
 
 
-def list_all(session: Session, principal: Principal) -> Sequence[RolloutRow]:
+def list_all(session: Session, principal: Principal) -> list[Rollout]:
     query = select(RolloutRow).where(visible(principal, RolloutRow))
-    return session.scalars(query.order_by(RolloutRow.created_at, RolloutRow.id)).all()
+    rows = session.scalars(query.order_by(RolloutRow.created_at, RolloutRow.id)).all()
+    return [view(session, row) for row in rows]
 
 
 def counts(session: Session, rollout_id: str) -> dict[str, int]:
@@ -160,21 +200,22 @@ def failed_sites(session: Session, rollout_id: str, limit: int = 20) -> list[dic
     return [{"siteId": s, "siteName": n, "nsLcmOpOccId": o} for s, n, o in rows]
 
 
-def pause(session: Session, principal: Principal, rollout_id: str) -> RolloutRow:
+def pause(session: Session, principal: Principal, rollout_id: str) -> Rollout:
     """No new wave starts; the sites of the wave in progress finish."""
-    return _move(session, principal, rollout_id, (RolloutState.RUNNING,), RolloutState.PAUSED,
-                 reason="paused by the operator")  # fmt: skip
+    rollout = _move(session, principal, rollout_id, (RolloutState.RUNNING,), RolloutState.PAUSED,
+                    reason="paused by the operator")  # fmt: skip
+    return view(session, rollout)
 
 
-def resume(session: Session, principal: Principal, rollout_id: str) -> RolloutRow:
+def resume(session: Session, principal: Principal, rollout_id: str) -> Rollout:
     """Runs again, with a fresh failure budget of `max_failures`."""
     rollout = _move(session, principal, rollout_id, (RolloutState.PAUSED,), RolloutState.RUNNING,
                     reason=None)  # fmt: skip
     rollout.failure_base = counts(session, rollout.id)["FAILED"]
-    return rollout
+    return view(session, rollout)
 
 
-def abort(session: Session, principal: Principal, rollout_id: str) -> RolloutRow:
+def abort(session: Session, principal: Principal, rollout_id: str) -> Rollout:
     """Stops for good: sites not started are SKIPPED (those in progress finish)."""
     rollout = _move(session, principal, rollout_id, (RolloutState.RUNNING, RolloutState.PAUSED),
                     RolloutState.ABORTED, reason="aborted by the operator")  # fmt: skip
@@ -183,10 +224,10 @@ def abort(session: Session, principal: Principal, rollout_id: str) -> RolloutRow
         .where(RolloutSiteRow.rollout_id == rollout.id, RolloutSiteRow.state == "PENDING")
         .values(state="SKIPPED")
     )
-    return rollout
+    return view(session, rollout)
 
 
-def advance(session: Session, now: datetime | None = None) -> None:
+def advance(session: Session, nsds: NsdModels, now: datetime | None = None) -> None:
     """One step of every RUNNING rollout (see the module's description)."""
     moment = now or utcnow()
     for rollout in session.scalars(
@@ -204,7 +245,7 @@ def advance(session: Session, now: datetime | None = None) -> None:
         if not tally["PENDING"]:
             _enter(rollout, RolloutState.COMPLETED, moment, None)
             continue
-        _start_wave(session, rollout)
+        _start_wave(session, nsds, rollout)
 
 
 def _settle(session: Session, rollout_id: str) -> None:
@@ -229,7 +270,7 @@ def _settle(session: Session, rollout_id: str) -> None:
             )
 
 
-def _start_wave(session: Session, rollout: RolloutRow) -> None:
+def _start_wave(session: Session, nsds: NsdModels, rollout: RolloutRow) -> None:
     wave = session.scalar(
         select(func.min(RolloutSiteRow.wave)).where(
             RolloutSiteRow.rollout_id == rollout.id, RolloutSiteRow.state == "PENDING"
@@ -249,13 +290,13 @@ def _start_wave(session: Session, rollout: RolloutRow) -> None:
     nsd = session.get(CatalogItemRow, rollout.nsd_info_id)
     if nsd is None:
         raise NotFound(f"the rollout's NSD {rollout.nsd_info_id} is gone")
-    existing = nslcm.versions_on(session, nsd, rollout.tenant_id, [s.id for s in sites])
+    existing = waves.versions_on(session, nsds, nsd, rollout.tenant_id, [s.id for s in sites])
     running = {site: ns.id for site, ns in existing.items() if ns.nsd_info_id == nsd.id}
     older = [ns for site, ns in existing.items() if site not in running]
-    started = nslcm.upgrade_each(session, nsd, older) if older else {}
+    started = waves.upgrade_each(session, nsds, nsd, older) if older else {}
     new_sites = [s for s in sites if s.id not in existing]
-    started |= nslcm.instantiate_each(
-        session, nsd, new_sites, name=rollout.name, tenant_id=rollout.tenant_id
+    started |= waves.instantiate_each(
+        session, nsds, nsd, new_sites, name=rollout.name, tenant_id=rollout.tenant_id
     )
     for member in members:
         if member.site_id in running:  # already of this version: nothing to do
@@ -277,7 +318,7 @@ def _move(
     *,
     reason: str | None,
 ) -> RolloutRow:
-    rollout = get(session, principal, rollout_id)
+    rollout = _row(session, principal, rollout_id)
     ensure_writable(principal, rollout, what="rollout")
     if rollout.state not in allowed:
         raise Conflict(

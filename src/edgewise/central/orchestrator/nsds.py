@@ -1,0 +1,46 @@
+"""The parsed models of onboarded NSDs: content never changes once onboarded, so each is parsed
+once per process. One `NsdModels` per process root (serve, a worker replica, a test), passed
+to the operations that need a model; nothing is kept at module level."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from sqlalchemy.orm import Session
+
+from edgewise.central.services.errors import Conflict
+from edgewise.central.store.tables import CatalogItemRow, NsInstanceRow
+from edgewise.tosca import Nsd, load_bytes
+
+KEPT = 256  # models kept (least recently used go first)
+
+
+class NsdModels:
+    """Parsed NSDs by (NsdInfo id, checksum), at most `capacity` of them."""
+
+    def __init__(self, capacity: int = KEPT) -> None:
+        self.capacity = capacity
+        self._models: OrderedDict[tuple[str, str], Nsd] = OrderedDict()
+
+    def load(self, row: CatalogItemRow) -> Nsd:
+        """The NSD's model; Conflict when onboarded content no longer loads (a newer loader)."""
+        assert row.content is not None  # onboarded
+        key = (row.id, row.checksum or "")
+        nsd = self._models.get(key)
+        if nsd is not None:
+            self._models.move_to_end(key)
+            return nsd
+        content = row.content
+        result = load_bytes(content, "package.zip" if content[:2] == b"PK" else "nsd.yaml")
+        if not isinstance(result.descriptor, Nsd):
+            raise Conflict(f"NSD {row.id} no longer loads: {result.problems[:1]}")
+        self._models[key] = result.descriptor
+        while len(self._models) > self.capacity:
+            self._models.popitem(last=False)
+        return result.descriptor
+
+    def of_instance(self, session: Session, ns: NsInstanceRow) -> Nsd:
+        """The model of the NSD the NS instance is of."""
+        row = session.get(CatalogItemRow, ns.nsd_info_id)
+        assert row is not None  # the foreign key keeps it
+        return self.load(row)

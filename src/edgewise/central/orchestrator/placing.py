@@ -1,0 +1,103 @@
+"""Where an NS goes: the pure placement (model.placement) over the sites the caller sees, with
+the VNF slots their desired state already uses."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from types import MappingProxyType
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from edgewise.central.orchestrator.instances import get_row
+from edgewise.central.orchestrator.nsds import NsdModels
+from edgewise.central.services.access import Principal, visible
+from edgewise.central.services.errors import InputProblem, Invalid
+from edgewise.central.store.tables import DesiredStateRow, NsInstanceRow, SiteRow
+from edgewise.model import placement
+from edgewise.model.sites import SiteKind
+from edgewise.tosca import Nsd
+
+
+def plan_placement(
+    session: Session, principal: Principal, nsds: NsdModels, ns_id: str, ask: placement.Request
+) -> placement.Placement:
+    """Where the NS would go and why every other site would not (a dry run: nothing changes)."""
+    row = get_row(session, principal, ns_id)
+    return plan(session, principal, row, nsds.of_instance(session, row), ask)
+
+
+def plan(
+    session: Session,
+    principal: Principal,
+    ns: NsInstanceRow,
+    nsd: Nsd,
+    ask: placement.Request,
+) -> placement.Placement:
+    request = replace(ask, slots=max(1, len(nsd.vnf_profiles)), tenant_id=ns.tenant_id)
+    named = ask.sites if ask.explicit else None
+    return placement.place(request, candidates(session, principal, ns.id, named))
+
+
+def place(
+    session: Session,
+    principal: Principal,
+    ns: NsInstanceRow,
+    nsd: Nsd,
+    ask: placement.Request,
+    *,
+    where: str | None = None,
+) -> list[SiteRow]:
+    """The sites chosen for the NS; Invalid naming, under `where`, why it cannot be placed."""
+    if not ask.explicit and ask == placement.Request(slots=ask.slots):
+        raise Invalid(
+            "no placement given",
+            [
+                InputProblem(
+                    "additionalParamsForNs",
+                    "name the sites (sites: [ids or names]) or give criteria (placement: {...})",
+                )
+            ],
+        )
+    chosen_plan = plan(session, principal, ns, nsd, ask)
+    refusal = chosen_plan.refusal(replace(ask, slots=max(1, len(nsd.vnf_profiles))))
+    if refusal:
+        at = (where or "additionalParamsForNs") + (".sites" if ask.explicit else ".placement")
+        raise Invalid("the NS cannot be placed", [InputProblem(at, line) for line in refusal])
+    chosen = [c.id for c in chosen_plan.chosen]
+    rows = {r.id: r for r in session.scalars(select(SiteRow).where(SiteRow.id.in_(chosen)))}
+    return [rows[site_id] for site_id in chosen]
+
+
+def candidates(
+    session: Session,
+    principal: Principal,
+    ns_id: str | Collection[str],
+    named: Sequence[str] | None = None,
+) -> list[placement.Candidate]:
+    """Every site the caller sees (only those `named`, by id or name, when given), with the
+    VNF slots its desired state already uses (the services of `ns_id`, one NS instance or
+    several, do not count: they are what is being placed)."""
+    own = {ns_id} if isinstance(ns_id, str) else set(ns_id)
+    query = select(SiteRow, DesiredStateRow.document).outerjoin(
+        DesiredStateRow, DesiredStateRow.site_id == SiteRow.id
+    )
+    if named is not None:
+        query = query.where(or_(SiteRow.id.in_(named), SiteRow.name.in_(named)))
+    found = []
+    for site, document in session.execute(query.where(visible(principal, SiteRow))):
+        services = (document or {}).get("services", [])
+        used = sum(len(s.get("vnfs", [])) for s in services if s.get("id") not in own)
+        found.append(
+            placement.Candidate(
+                site.id,
+                site.name,
+                site.tenant_id,
+                SiteKind(site.kind),
+                MappingProxyType(dict(site.labels)),
+                site.compute_nodes * site.slots_per_node,
+                used,
+            )
+        )
+    return found

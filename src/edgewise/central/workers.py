@@ -1,0 +1,116 @@
+"""The central's background work, started by the process root (serve.py, or a test) on the
+runtime's event loop — never by the web framework, so a process without the API (a worker-only
+replica, a regional manager) runs the same workers:
+
+    tracker     moves NS LCM operations and rollouts on from the sites' reports
+    delivery    POSTs due SOL005 notifications to their subscribers
+
+Every replica runs both; what they do is safe to run side by side (see orchestrator.tracker and
+services.outbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import aiohttp
+from sqlalchemy.orm import Session
+
+from edgewise.central.orchestrator import rollouts, tracker
+from edgewise.central.runtime import CentralRuntime
+from edgewise.central.services import announce, outbox
+from edgewise.central.store.tables import utcnow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+TRACKER_PACE = 0.1  # s: at least this long from one tracker pass to the next
+
+
+class Workers:
+    """The tracker and the notification delivery of one runtime; `run` until cancelled."""
+
+    def __init__(
+        self,
+        runtime: CentralRuntime,
+        *,
+        tracker_interval: float = 1.0,
+        delivery_interval: float = 0.5,
+    ) -> None:
+        self.runtime = runtime
+        self.tracker_interval = tracker_interval
+        self.delivery_interval = delivery_interval
+
+    async def run(self) -> None:
+        """Runs both workers on the current loop (binding the runtime to it if nobody has)."""
+        if self.runtime.loop is None:
+            self.runtime.bind(asyncio.get_running_loop())
+        await asyncio.gather(self.track_operations(), self.deliver_notifications())
+
+    async def track_operations(self) -> None:
+        """Moves NS LCM operations and rollouts on: when this replica records statuses, and at
+        least every `tracker_interval` s. Finishing an operation is a conditional update only
+        one replica wins."""
+        loop = asyncio.get_running_loop()
+        nsds = self.runtime.nsds
+        steps: tuple[tuple[Callable[[Session], object], str], ...] = (
+            (lambda session: tracker.advance(session, nsds), "NS LCM operations"),
+            (lambda session: rollouts.advance(session, nsds), "rollouts"),
+        )
+        while True:
+            began = loop.time()
+            for step, what in steps:
+                try:  # each on its own: a bad pass of one must not hold the other back
+                    await asyncio.to_thread(self._in_transaction, step)
+                except Exception:  # the tracker outlives a bad pass (store briefly away, ...)
+                    log.exception("advancing %s failed", what)
+            await self.runtime.nap(announce.STATUSES, self.tracker_interval)
+            # a pass reads every operation in flight: under a stream of reports, passes are
+            # paced so that each one takes in the reports of a while, not of one commit
+            await asyncio.sleep(max(0.0, TRACKER_PACE - (loop.time() - began)))
+
+    async def deliver_notifications(self) -> None:
+        """POSTs due notifications to their subscribers, forever; failures are retried later
+        with backoff (services.outbox), never holding anything else back."""
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while True:
+                batch: list[outbox.Delivery] = []
+                try:
+                    batch = await asyncio.to_thread(self._in_transaction, _claim)
+                    if batch:
+                        outcomes = await asyncio.gather(*(_post(http, d) for d in batch))
+                        await asyncio.to_thread(self._in_transaction, _recorder(outcomes))
+                except Exception:  # the deliverer must outlive a bad pass
+                    log.exception("delivering notifications failed")
+                if not batch:
+                    await self.runtime.nap(announce.NOTIFICATIONS, self.delivery_interval)
+
+    def _in_transaction(self, step: Callable[[Session], T]) -> T:
+        with self.runtime.sessions.begin() as session:
+            return step(session)
+
+
+def _claim(session: Session) -> list[outbox.Delivery]:
+    return outbox.claim(session, utcnow())
+
+
+def _recorder(outcomes: list[tuple[str, str | None]]) -> Callable[[Session], None]:
+    def record(session: Session) -> None:
+        outbox.record(session, outcomes, utcnow())
+
+    return record
+
+
+async def _post(http: aiohttp.ClientSession, delivery: outbox.Delivery) -> tuple[str, str | None]:
+    """(notification id, None when the subscriber took it, else why not)."""
+    headers = {"Content-Type": "application/json", **delivery.headers}
+    try:
+        async with http.post(delivery.callback_uri, json=delivery.body, headers=headers) as answer:
+            if answer.status == 204 or 200 <= answer.status < 300:
+                return delivery.id, None
+            return delivery.id, f"the callback answered {answer.status}"
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return delivery.id, f"the callback cannot be reached: {exc or type(exc).__name__}"
