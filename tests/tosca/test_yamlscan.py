@@ -113,7 +113,9 @@ def test_scalars_are_typed_as_pyyaml_types_them() -> None:
     assert plain(node) == expected
 
 
-def test_built_ins_are_compiled_once_per_process() -> None:
-    assert TypeCache().builtins() is TypeCache().builtins()
+def test_built_ins_are_read_once_per_type_cache_and_kept_by_it_alone() -> None:
+    cache = TypeCache()
+    assert cache.builtins() is cache.builtins()
+    assert TypeCache().builtins() is not cache.builtins()  # nothing kept at module level
     with pytest.raises(TypeError):
-        TypeCache().builtins()["node", "x"] = None  # type: ignore[index]
+        cache.builtins()["node", "x"] = None  # type: ignore[index]

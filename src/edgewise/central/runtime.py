@@ -26,6 +26,7 @@ from edgewise.central.southbound.hub import RevisionHub
 from edgewise.central.southbound.presence import SiteAuthCache
 from edgewise.central.store import notify
 from edgewise.central.store.engine import HOLDS_KEY, migrate, open_engine, session_factory
+from edgewise.tosca import TypeCache
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,15 @@ class CentralRuntime:
     hub: RevisionHub
     auth: SiteAuthCache
     tokens: TokenCache = field(default_factory=TokenCache)
-    nsds: NsdModels = field(default_factory=NsdModels)
+    types: TypeCache = field(default_factory=TypeCache)  # parsed TOSCA type files, by digest
+    nsds: NsdModels = field(init=False)
     southbound_url: str | None = None
     listener: notify.Listener | None = None
     loop: asyncio.AbstractEventLoop | None = None
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.nsds = NsdModels(self.types)
 
     @classmethod
     def open(cls, settings: CentralSettings) -> CentralRuntime:

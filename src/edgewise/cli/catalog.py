@@ -12,7 +12,7 @@ import typer
 from edgewise.cli.context import cli_context
 from edgewise.cli.errors import CliError
 from edgewise.cli.output import console, errors, show_item, show_items
-from edgewise.tosca import LoadResult, load_path
+from edgewise.tosca import LoadResult, TypeCache, load_path
 
 app = typer.Typer(help="The catalog of NS descriptors and VNF packages.", no_args_is_help=True)
 
@@ -23,8 +23,9 @@ Paths = Annotated[list[Path], typer.Argument(help="YAML templates, CSAR director
 def validate(paths: Paths) -> None:
     """Loads descriptors or packages offline, prints every problem; exit 0 only if all are valid."""
     valid = invalid = 0
+    types = TypeCache()  # type files shared by the packages are parsed once
     for path in paths:
-        result = load_path(path)
+        result = load_path(path, cache=types)
         if result.ok and result.descriptor is not None:
             valid += 1
             d = result.descriptor
@@ -77,8 +78,9 @@ def onboard(
     """Validates locally, then creates and uploads each; a failed upload leaves nothing behind."""
     cli = cli_context(ctx)
     onboarded: list[dict[str, Any]] = []
+    types = TypeCache()
     for path in paths:
-        result = load_path(path)
+        result = load_path(path, cache=types)
         if not result.ok or result.descriptor is None:
             for problem in result.problems:
                 errors.print(f"  {problem}", markup=False, highlight=False)

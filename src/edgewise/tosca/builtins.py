@@ -2,13 +2,12 @@
 
 The TOSCA normative types, the ETSI SOL001 types and Edgewise's native function types.
 A package's own type files take precedence; these fill in whatever it does not carry.
-They are read once per process (compiled_builtins), like tosca-parser's import-time
-definitions, each type compiled when first looked up, and shared read-only by every TypeCache.
+A TypeCache reads them once (read_builtins) and compiles each type when first looked up; there
+is no copy at module level: whoever keeps a TypeCache keeps its built-ins.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Mapping
 from importlib import resources
 
@@ -67,18 +66,8 @@ class _OnDemand(Mapping[tuple[str, str], TypeDef]):
         return len(self._specs)
 
 
-@functools.cache
-def compiled_builtins() -> BuiltinTypes:
-    """The built-in types of this process: read once, compiled on demand, shared read-only."""
-    return _read()
-
-
-def load_builtin_types() -> dict[tuple[str, str], TypeDef]:
-    """Every built-in type compiled afresh (compiled_builtins keeps the process's copy)."""
-    return dict(_read().items())
-
-
-def _read() -> _OnDemand:
+def read_builtins() -> BuiltinTypes:
+    """The built-in types, read now and each compiled when first looked up."""
     specs: dict[tuple[str, str], Spec] = {}
     ready: dict[tuple[str, str], TypeDef] = {}
     for name in BUILTIN_FILES:

@@ -1,8 +1,8 @@
 """TypeCache: parsed files by content hash, over the process's compiled built-ins — a memo.
 
 Type files recur across packages and are most of their lines; a known file (same sha256 and
-path) is composed and parsed once. Pass one TypeCache per process (or per test). The
-built-ins are compiled once per process (builtins.compiled_builtins), not per TypeCache.
+path) is composed and parsed once. The process root keeps one TypeCache and passes it to every
+load (the central's runtime, a CLI command, a test); it reads the built-ins on first use.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from edgewise.tosca.builtins import BuiltinTypes, compiled_builtins
+from edgewise.tosca.builtins import BuiltinTypes, read_builtins
 from edgewise.tosca.problems import Problem
 from edgewise.tosca.typedefs import TemplateFile
 
@@ -31,9 +31,12 @@ class TypeCache:
         self._files: OrderedDict[tuple[str, str], ParsedFile] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self._builtins: BuiltinTypes | None = None
 
     def builtins(self) -> BuiltinTypes:
-        return compiled_builtins()
+        if self._builtins is None:
+            self._builtins = read_builtins()
+        return self._builtins
 
     def get(self, digest: str, path: str) -> ParsedFile | None:
         found = self._files.get((digest, path))
@@ -49,6 +52,3 @@ class TypeCache:
         self._files.move_to_end((digest, path))
         while len(self._files) > self.max_entries:
             self._files.popitem(last=False)
-
-
-DEFAULT_CACHE = TypeCache()

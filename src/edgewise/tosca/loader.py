@@ -11,7 +11,7 @@ import posixpath
 from pathlib import Path
 
 from edgewise.tosca.build import DescriptorBuilder
-from edgewise.tosca.cache import DEFAULT_CACHE, ParsedFile, TypeCache
+from edgewise.tosca.cache import ParsedFile, TypeCache
 from edgewise.tosca.errors import SourceError
 from edgewise.tosca.limits import Limits
 from edgewise.tosca.model import LoadResult
@@ -134,7 +134,7 @@ def _load(
     cache: TypeCache | None,
     log: ProblemLog,
 ) -> LoadResult:
-    memo = cache if cache is not None else DEFAULT_CACHE
+    memo = cache if cache is not None else TypeCache()  # nothing kept beyond this load
     if entry is None:
         entry = _entry(source, log)
     if entry is None:

@@ -19,11 +19,13 @@ from edgewise.central.services.errors import Invalid
 from edgewise.central.services.subscriptions import Api
 from edgewise.central.store.tables import CatalogItemRow, NotificationRow
 from edgewise.lab import samples
-from edgewise.tosca import Limits
+from edgewise.tosca import Limits, TypeCache
 from tests.central.services.conftest import World
 
 NSD_YAML = samples.path("vcpe-nsd.yaml").read_bytes()
 ROUTER_DIR = samples.path("edgewise-router-vnf")
+
+TYPES = TypeCache()  # what the central's runtime keeps for its catalog
 
 
 def router_package() -> bytes:
@@ -145,7 +147,7 @@ def onboard(world: World, kind: CatalogKind, data: bytes, principal: Principal) 
     return catalog.upload_content(
         world.session, principal, kind, row.id, data,
         media_type="application/zip" if kind is CatalogKind.VNF_PACKAGE else "text/plain",
-        limits=Limits(),
+        limits=Limits(), types=TYPES,
     )  # fmt: skip
 
 
@@ -214,7 +216,8 @@ def test_a_failed_onboarding_is_recorded_and_notified_and_a_never_onboarded_dele
     nsd = catalog.create_item(session, acme, CatalogKind.NSD, {})
     with pytest.raises(OnboardingFailed) as failed:
         catalog.upload_content(session, acme, CatalogKind.NSD, nsd.id, b"not: [valid",
-                               media_type="text/plain", limits=Limits())  # fmt: skip
+                               media_type="text/plain", limits=Limits(),
+                               types=TYPES)  # fmt: skip
     assert isinstance(failed.value.cause, Invalid)
     assert (nsd.onboarding_state, nsd.failure is not None) == ("CREATED", True)
     assert nsd.failure is not None
@@ -227,7 +230,8 @@ def test_a_failed_onboarding_is_recorded_and_notified_and_a_never_onboarded_dele
     package = catalog.create_item(session, acme, CatalogKind.VNF_PACKAGE, {})
     with pytest.raises(OnboardingFailed):
         catalog.upload_content(session, acme, CatalogKind.VNF_PACKAGE, package.id, b"PK\x03\x04",
-                               media_type="application/zip", limits=Limits())  # fmt: skip
+                               media_type="application/zip", limits=Limits(),
+                               types=TYPES)  # fmt: skip
     assert outbox.new() == []  # SOL005 has no package onboarding failure notification
 
     catalog.delete_item(session, acme, CatalogKind.NSD, nsd.id)

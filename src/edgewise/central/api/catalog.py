@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
+from edgewise.central.api.deps import CallerDep, PageDep, SessionDep, TypesDep
 from edgewise.central.api.listing import sol013_listing
 from edgewise.central.api.problems import problem
 from edgewise.central.api.subscriptions import (
@@ -33,7 +33,7 @@ from edgewise.central.services.access import Principal
 from edgewise.central.services.catalog import CatalogKind, Content
 from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
 from edgewise.central.store.tables import CatalogItemRow
-from edgewise.tosca import Limits
+from edgewise.tosca import Limits, TypeCache
 
 UPLOAD_LIMITS = Limits()
 URI_TIMEOUT = 30.0
@@ -220,14 +220,15 @@ async def _read_upload(request: Request) -> bytes:
 
 def _onboard_content(
     session: Session, caller: Principal, kind: CatalogKind, item_id: str, data: bytes,
-    *, media_type: str,
+    *, media_type: str, types: TypeCache,
 ) -> None:  # fmt: skip
     """Onboards the content; a failure is committed (the item's onboardingFailureDetails, the
     subscribers' notifications) before the caller hears of it."""
     try:
         catalog.upload_content(
-            session, caller, kind, item_id, data, media_type=media_type, limits=UPLOAD_LIMITS
-        )
+            session, caller, kind, item_id, data, media_type=media_type, limits=UPLOAD_LIMITS,
+            types=types,
+        )  # fmt: skip
     except catalog.OnboardingFailed as failed:
         session.commit()
         raise failed.cause from None
@@ -312,10 +313,11 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         request: Request,
         session: SessionDep,
         caller: CallerDep,
+        types: TypesDep,
         content_type: Annotated[str, Header()] = resource.default_upload_type,
     ) -> Response:
         data = await _read_upload(request)
-        _onboard_content(session, caller, kind, item_id, data, media_type=content_type)
+        _onboard_content(session, caller, kind, item_id, data, media_type=content_type, types=types)
         return Response(status_code=204)
 
     def fetch(
@@ -443,12 +445,16 @@ class UploadFromUriRequest(BaseModel):
     operation_id="uploadVnfPackageFromUri",
 )
 def upload_from_uri(
-    vnfPkgId: str, body: UploadFromUriRequest, session: SessionDep, caller: CallerDep
+    vnfPkgId: str,
+    body: UploadFromUriRequest,
+    session: SessionDep,
+    caller: CallerDep,
+    types: TypesDep,
 ) -> Response:
     """Fetches the package (http or https, within the upload size limit) and onboards it."""
     catalog.get_item(session, caller, PKG, vnfPkgId)  # another tenant's: 404 before anything
     data = _fetch_package(body)
-    _onboard_content(session, caller, PKG, vnfPkgId, data, media_type=catalog.ZIP_TYPE)
+    _onboard_content(session, caller, PKG, vnfPkgId, data, media_type=catalog.ZIP_TYPE, types=types)
     return Response(status_code=202)
 
 

@@ -19,6 +19,7 @@ from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services.access import Principal
 from edgewise.central.services.auth import bearer_digest, principal_of
+from edgewise.tosca import TypeCache
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -134,3 +135,12 @@ async def get_nsds(request: Request) -> NsdModels:
 
 
 NsdsDep = Annotated[NsdModels, Depends(get_nsds)]
+
+
+async def get_types(request: Request) -> TypeCache:
+    """The process's parsed TOSCA type files (what onboarding reuses across packages)."""
+    runtime: CentralRuntime = request.app.state.runtime
+    return runtime.types
+
+
+TypesDep = Annotated[TypeCache, Depends(get_types)]

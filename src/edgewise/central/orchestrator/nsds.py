@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.services.errors import Conflict
 from edgewise.central.store.tables import CatalogItemRow, NsInstanceRow
-from edgewise.tosca import Nsd, load_bytes
+from edgewise.tosca import Nsd, TypeCache, load_bytes
 
 KEPT = 256  # models kept (least recently used go first)
 
@@ -18,7 +18,8 @@ KEPT = 256  # models kept (least recently used go first)
 class NsdModels:
     """Parsed NSDs by (NsdInfo id, checksum), at most `capacity` of them."""
 
-    def __init__(self, capacity: int = KEPT) -> None:
+    def __init__(self, types: TypeCache | None = None, capacity: int = KEPT) -> None:
+        self.types = types or TypeCache()  # the parsed type files the NSDs share
         self.capacity = capacity
         self._models: OrderedDict[tuple[str, str], Nsd] = OrderedDict()
 
@@ -31,7 +32,8 @@ class NsdModels:
             self._models.move_to_end(key)
             return nsd
         content = row.content
-        result = load_bytes(content, "package.zip" if content[:2] == b"PK" else "nsd.yaml")
+        name = "package.zip" if content[:2] == b"PK" else "nsd.yaml"
+        result = load_bytes(content, name, cache=self.types)
         if not isinstance(result.descriptor, Nsd):
             raise Conflict(f"NSD {row.id} no longer loads: {result.problems[:1]}")
         self._models[key] = result.descriptor

@@ -37,7 +37,7 @@ from edgewise.central.services.errors import (
 )
 from edgewise.central.services.tenants import get_tenant
 from edgewise.central.store.tables import CatalogItemRow
-from edgewise.tosca import Limits, LoadResult, Nsd, Vnfd, load_bytes
+from edgewise.tosca import Limits, LoadResult, Nsd, TypeCache, Vnfd, load_bytes
 
 ZIP_TYPE = "application/zip"
 YAML_TYPE = "text/plain"
@@ -107,8 +107,9 @@ def upload_content(
     *,
     media_type: str,
     limits: Limits,
+    types: TypeCache,
 ) -> CatalogItemRow:
-    """Validates `data` and onboards it.
+    """Validates `data` (type files parsed before come from `types`) and onboards it.
 
     Refused (not found, not CREATED), it changes nothing. Content that does not onboard leaves
     the item CREATED with the failure recorded and notified, and raises OnboardingFailed: the
@@ -122,7 +123,9 @@ def upload_content(
             "once, while it is CREATED (onboarded content is immutable: create a new one)"
         )
     try:
-        _onboard(session, principal, kind, row, data, media_type=media_type, limits=limits)
+        _onboard(
+            session, principal, kind, row, data, media_type=media_type, limits=limits, types=types
+        )
     except (Invalid, Conflict) as error:
         row.failure = _failure(error)
         kind.notifications.onboarding_failed(session, row)
@@ -142,6 +145,7 @@ def _onboard(
     *,
     media_type: str,
     limits: Limits,
+    types: TypeCache,
 ) -> None:
     is_zip = data[:4] == b"PK\x03\x04"
     declared = media_type.split(";", maxsplit=1)[0].strip().lower()
@@ -159,7 +163,7 @@ def _onboard(
                 )
             ],
         )
-    result = load_bytes(data, "package.zip" if is_zip else "descriptor.yaml", limits)
+    result = load_bytes(data, "package.zip" if is_zip else "descriptor.yaml", limits, types)
     problems = _problems(result)
     descriptor = result.descriptor
     if not problems and descriptor is not None and descriptor.kind != _expected(kind):
