@@ -1,14 +1,18 @@
 """One real site-controller process, idle and connected: its memory and its bytes on the wire.
 
 Usage: python benchmarks/controller_idle.py [--idle 180] [--warmup 20] [--loopback]
-                                            [--entry slim|cli]
+                                            [--entry slim|cli] [--driver sim|linux]
 
 A fresh central (child process, SQLite, the production long-poll hold of 30-60 s) and one
-site-controller process (sim driver), enrolled, holding a two-VNF service: by default the slim
-entry a site runs (`python -m edgewise.site run`), with --entry cli the same controller under
-the whole command line (`edgewise site-controller run`). After a warm-up (first poll, first
-status report) it sits idle for `--idle` seconds. Measured: its VmRSS and VmHWM (/proc), and
-the bytes both ways between it and the central per minute.
+site-controller process, enrolled, holding a two-VNF service (firewall, NAT): by default the
+slim entry a site runs (`python -m edgewise.site run`), with --entry cli the same controller
+under the whole command line (`edgewise site-controller run`). With --driver sim (the default)
+the service is simulated; with --driver linux (root) it is built for real — two VNF namespaces,
+veth links, nftables rulesets — between a LAN-side and a WAN-side namespace made for the run
+(`ewbi....l`, `ewbi....w`; everything the site builds carries the prefix `bi....`), and the
+controller's drift watch and timed reconcile passes run against the kernel while it idles.
+After a warm-up (first poll, first status report) it sits idle for `--idle` seconds. Measured:
+its VmRSS and VmHWM (/proc), and the bytes both ways between it and the central per minute.
 
 Bytes are counted on the wire: the controller runs in its own network namespace (`ewbi` +
 4 hex digits), joined to the host by a veth pair with addresses from 10.214.x.y/30; the central's
@@ -321,14 +325,46 @@ def enroll_site(central: Central, wire: Wire, site_dir: Path, southbound: str) -
         ).raise_for_status()
 
 
-def measure(wire: Wire, central: Central, scratch: Path, args: argparse.Namespace) -> list[str]:
+@contextlib.contextmanager
+def data_plane(name: str) -> Iterator[list[str]]:
+    """For --driver linux: the site's LAN- and WAN-side namespaces and the controller's options;
+    afterwards every namespace the site built (prefix `bi....-`) and those two are removed."""
+    prefix = "bi" + name.removeprefix("ewbi")
+    lan, wan = f"{name}l", f"{name}w"
+    try:
+        for side in (lan, wan):
+            ip("netns", "add", side)
+            ip("-n", side, "link", "set", "lo", "up")
+        yield ["--driver", "linux", "--site-prefix", prefix, "--lan-netns", lan,
+               "--wan-netns", wan]  # fmt: skip
+    finally:
+        built = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                               check=False, timeout=30).stdout.split()  # fmt: skip
+        for namespace in [n for n in built if n.startswith(f"{prefix}-")] + [lan, wan]:
+            subprocess.run(["ip", "netns", "del", namespace], check=False, capture_output=True,
+                           timeout=30)  # fmt: skip
+
+
+def vnf_namespaces(options: list[str]) -> int:
+    """How many VNF namespaces the site (linux driver) has built."""
+    if "--site-prefix" not in options:
+        return 0
+    prefix = options[options.index("--site-prefix") + 1]
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True,
+                            timeout=30).stdout.split()  # fmt: skip
+    return sum(n.startswith(f"{prefix}-") for n in listed)
+
+
+def measure(
+    wire: Wire, central: Central, scratch: Path, args: argparse.Namespace, driver: list[str]
+) -> list[str]:
     site_dir = scratch / "site"
     site_dir.mkdir()
     port = wire.relay.port if wire.relay else central.southbound_port
     enroll_site(central, wire, site_dir, f"https://{wire.central_host}:{port}")
     log = (scratch / "controller.log").open("w")
     command = [*wire.prefix, sys.executable, *ENTRIES[args.entry], "--data-dir", str(site_dir),
-               "--first-poll-max-delay", str(args.first_poll_max_delay)]  # fmt: skip
+               "--first-poll-max-delay", str(args.first_poll_max_delay), *driver]  # fmt: skip
     controller = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     capture: Capture | None = None
     try:
@@ -338,6 +374,10 @@ def measure(wire: Wire, central: Central, scratch: Path, args: argparse.Namespac
         if wire.interface is not None:
             capture = Capture(wire.interface, central.southbound_port, args.idle + 30)
             capture.start()
+        built = vnf_namespaces(driver)
+        if driver and built != 2:
+            raise RuntimeError(f"the site built {built} of 2 VNF namespaces during the warm-up; "
+                               f"see {scratch / 'controller.log'}")  # fmt: skip
         up0, down0 = wire.bytes()
         started = time.monotonic()
         peak_rss = 0
@@ -362,7 +402,8 @@ def measure(wire: Wire, central: Central, scratch: Path, args: argparse.Namespac
     warnings = (scratch / "controller.log").read_text().count("WARNING")
     hold = [float(v) for v in os.environ.get("EDGEWISE_POLL_HOLD", "30,60").split(",")]
     return [
-        f"controller process: python {' '.join(ENTRIES[args.entry])} ({args.entry} entry)",
+        f"controller process: python {' '.join(ENTRIES[args.entry])} ({args.entry} entry), "
+        f"driver {args.driver}" + (f" ({built} VNF namespaces built)" if driver else ""),
         f"bytes counted by: {wire.method}",
         (
             f"idle period: {elapsed:.0f} s after a {args.warmup:.0f} s warm-up "
@@ -390,8 +431,14 @@ def main(argv: list[str]) -> int:
         "--entry", choices=sorted(ENTRIES), default="slim",
         help="slim: python -m edgewise.site run; cli: edgewise site-controller run",
     )  # fmt: skip
+    parser.add_argument(
+        "--driver", choices=("sim", "linux"), default="sim",
+        help="sim: a simulated data plane; linux: the real one (root)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     use_namespace = not args.loopback and os.geteuid() == 0
+    if args.driver == "linux" and not use_namespace:
+        parser.error("--driver linux needs root and no --loopback (namespaces)")
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ewbench-idle-")))
         if use_namespace:
@@ -411,7 +458,11 @@ def main(argv: list[str]) -> int:
             wire.relay = Relay(central.southbound_port)
             wire.relay.start()
             stack.callback(wire.relay.stop)
-        lines = measure(wire, central, scratch, args)
+        driver = (
+            stack.enter_context(data_plane(name)) if args.driver == "linux" and use_namespace
+            else []
+        )  # fmt: skip
+        lines = measure(wire, central, scratch, args, driver)
     for line in lines:
         print(line)
     return 0

@@ -59,3 +59,18 @@ def test_controller_idle_prints_its_figures() -> None:
     assert f"bytes counted by: {method}" in out
     assert re.search(r"controller RSS at the end \(VmRSS\): [\d.]+ MB", out)
     assert re.search(r"bytes per minute on the wire \(both ways\): \d+ B/min", out)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the linux driver needs root (namespaces)")
+def test_controller_idle_with_the_linux_driver_builds_its_service_and_cleans_up() -> None:
+    out = bench(
+        "controller_idle", "--idle", "2", "--warmup", "4", "--first-poll-max-delay", "0.1",
+        "--driver", "linux",
+    )  # fmt: skip
+    assert "driver linux (2 VNF namespaces built)" in out
+    assert re.search(r"controller RSS at the end \(VmRSS\): [\d.]+ MB", out)
+    found = re.search(r"namespace ewbi([0-9a-f]{4})", out)
+    assert found, out
+    mine = (f"ewbi{found[1]}", f"bi{found[1]}-")  # the run's namespaces, the site's VNFs
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    assert not [n for n in listed.stdout.split() if n.startswith(mine)], listed.stdout
