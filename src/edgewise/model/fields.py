@@ -85,26 +85,46 @@ def prop(
     return dataclasses.field(default=default, metadata=metadata)
 
 
-def specs(cls: type[Any]) -> Iterator[FieldSpec]:
-    for f in dataclasses.fields(cls):
-        if "kind" not in f.metadata:
-            continue
-        if f.default is not dataclasses.MISSING:
-            default = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            default = f.default_factory()
-        else:
-            default = None
-        yield FieldSpec(f.name, f.metadata["key"] or f.name, f.metadata["kind"],
-                        f.metadata["required"], default)  # fmt: skip
+SPECS = "__field_specs__"
+KEYS = "__field_keys__"
+
+
+def specs(cls: type[Any]) -> tuple[FieldSpec, ...]:
+    """The record's document fields, in declaration order. Derived from the dataclass fields
+    once and kept on the class itself (as dataclasses keep theirs): immutable, like the class."""
+    found: tuple[FieldSpec, ...] | None = cls.__dict__.get(SPECS)
+    if found is None:
+        found = tuple(_spec(f) for f in dataclasses.fields(cls) if "kind" in f.metadata)
+        setattr(cls, SPECS, found)
+    return found
+
+
+def keys(cls: type[Any]) -> frozenset[str]:
+    """The document keys of the record (kept on the class like its specs)."""
+    found: frozenset[str] | None = cls.__dict__.get(KEYS)
+    if found is None:
+        found = frozenset(spec.key for spec in specs(cls))
+        setattr(cls, KEYS, found)
+    return found
+
+
+def _spec(f: dataclasses.Field[Any]) -> FieldSpec:
+    if f.default is not dataclasses.MISSING:
+        default = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()  # an empty tuple: immutable, shared safely
+    else:
+        default = None
+    return FieldSpec(f.name, f.metadata["key"] or f.name, f.metadata["kind"],
+                     f.metadata["required"], default)  # fmt: skip
 
 
 def read_into(cls: type[R], value: object, path: Path, out: Problems) -> R | Invalid:
     """`cls` from a JSON object: every problem of every field, then the record's own rules."""
     if not isinstance(value, Mapping):
         return out.add(path, f"{shown(value)} is not an object", "type")
-    fields = list(specs(cls))
-    known = {spec.key for spec in fields}
+    fields = specs(cls)
+    known = keys(cls)
     before = len(out)
     for key in value:
         if key not in known:

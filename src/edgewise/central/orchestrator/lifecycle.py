@@ -4,6 +4,7 @@ revision of every site it touches and the operation occurrence that waits for th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -108,11 +109,18 @@ def update(
                            timeout=timeout)  # fmt: skip
     running = documents.running_entries(session, row.id, row.site_ids)
     where = change.where()
+    configured: dict[str, dict[str, Any]] = {}  # the sites' entries differ by tenant at most
+
+    def reconfigured(found: dict[str, Any]) -> dict[str, Any]:
+        key = json.dumps(found | {"tenant": ""}, sort_keys=True)
+        if key not in configured:
+            configured[key] = documents.configure_entry(found, change.vnf_configs, where)
+        return configured[key] | {"tenant": found.get("tenant")}
+
     entries: dict[str, dict[str, Any] | None] = {
-        site: documents.configure_entry(found, change.vnf_configs, where)
-        for site, found in running.items()
+        site: reconfigured(found) for site, found in running.items()
     }
-    template = documents.configure_entry(next(iter(running.values())), change.vnf_configs, where)
+    template = reconfigured(next(iter(running.values())))
     if change.add_sites:
         ask = placement.Request(slots=0, sites=change.add_sites)
         for site in place(session, principal, row, nsds.of_instance(session, row), ask):
