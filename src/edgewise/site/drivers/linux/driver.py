@@ -1,7 +1,8 @@
 """The linux driver: the site controller's real data plane (namespaces, veth, nftables).
 
-Implements `site.drivers.base.Driver`. Every kernel call runs in one worker thread
-(netns.NamespaceWorker); `apply` turns every data-plane failure into a failed ChangeResult.
+Implements `site.drivers.base.Driver` over a `kernel.Kernel` (by default the real one,
+linuxkernel.LinuxKernel: every kernel call runs in its one worker thread; a test may give a
+fakekernel.FakeKernel); `apply` turns every data-plane failure into a failed ChangeResult.
 The kernel is read once per reconcile pass: `observe` keeps what it read (a SiteView), and the
 changes of the pass work from it, each updating it with what it did; a service whose change
 failed, or whose chain was just wired, is read again (alone) before its next change.
@@ -29,13 +30,9 @@ from typing import TypeVar
 from edgewise.model.desired import ServiceSpec, VnfSpec
 from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
 from edgewise.site.drivers.linux.host import Host
+from edgewise.site.drivers.linux.kernel import Kernel
 from edgewise.site.drivers.linux.layout import SiteNetwork, VnfLabel, pick_slot, service_label
-from edgewise.site.drivers.linux.netns import (
-    NamespaceWorker,
-    check_host,
-    list_namespaces,
-    namespace_inode,
-)
+from edgewise.site.drivers.linux.linuxkernel import LinuxKernel
 from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.survey import (
     ServiceView,
@@ -75,22 +72,26 @@ class LanAttachment:
 class LinuxDriver:
     """Builds each service as namespaces and veth links between the site's LAN and WAN sides."""
 
-    def __init__(self, site: SiteNetwork, runtime_dir: Path | None = None) -> None:
-        """`runtime_dir` holds the state files of process VNFs (default /run/edgewise/<prefix>)."""
-        check_host()
-        for side, name in (("LAN", site.lan_netns), ("WAN", site.wan_netns)):
-            if namespace_inode(name) is None:
-                raise DataPlaneUnavailable(
-                    f"the site's {side}-side namespace {name} does not exist"
-                )
+    def __init__(
+        self, site: SiteNetwork, runtime_dir: Path | None = None, *, kernel: Kernel | None = None
+    ) -> None:
+        """`runtime_dir` holds the state files of process VNFs (default /run/edgewise/<prefix>);
+        `kernel` is this host's (linuxkernel.LinuxKernel) unless given; the driver closes it."""
+        self._kernel: Kernel = kernel if kernel is not None else LinuxKernel()
+        try:
+            check_sides(self._kernel, site)
+        except BaseException:
+            self._kernel.close()
+            raise
         self.site = site
-        self._worker = NamespaceWorker()
         self.runtime_dir = runtime_dir or RUNTIME_ROOT / site.prefix
-        self._host = Host(self._worker, self.runtime_dir, site.prefix)
+        self._host = Host(self._kernel, self.runtime_dir, site.prefix)
         self._snapshot: SiteView | None = None
         self._stale: set[str] = set()  # services to read again before their next change
         self._doomed: list[Link] = []  # bridges of removed services, not deleted yet
-        self._cache = VnfCache()  # VNF namespaces as read, reused while the drift watch runs
+        self._cache = VnfCache(
+            self._kernel.inode
+        )  # VNF namespaces as read, reused while the drift watch runs
         self._touched: set[str] = set()  # services changed since the last read
         self._full_read_at = -FULL_READ_S
         self._closed = False
@@ -152,7 +153,7 @@ class LinuxDriver:
         if not watch.running:
             return
         namespaces = {self.site.lan_netns: False, self.site.wan_netns: False}
-        for name in list_namespaces(self.site.namespace_prefix):
+        for name in self._kernel.namespaces(self.site.namespace_prefix):
             if self.site.slot_of_namespace(name) is not None:
                 namespaces[name] = True
         watch.sync(namespaces, self._host.processes.running())
@@ -191,7 +192,7 @@ class LinuxDriver:
         self._closed = True
         self._host.watch.stop()
         await self._run(self._host.close)
-        self._worker.close()
+        self._kernel.close()
 
     async def _run(self, fn: Callable[[], T], *, keep_doomed: bool = False) -> T:
         def call() -> T:
@@ -199,7 +200,7 @@ class LinuxDriver:
                 self._delete_doomed()
             return fn()
 
-        return await self._worker.run(lambda: self._host.session(call))
+        return await self._kernel.run(lambda: self._host.session(call))
 
     def _delete_doomed(self) -> None:
         """Deletes the bridges of the services removed since the last call (worker thread)."""
@@ -300,6 +301,14 @@ class LinuxDriver:
             self._doomed.append(service.bridge)
         view.used_slots.discard(service.slot)
         return True
+
+
+def check_sides(kernel: Kernel, site: SiteNetwork) -> None:
+    """Raises DataPlaneUnavailable unless the kernel can build and the site's sides exist."""
+    kernel.check()
+    for side, name in (("LAN", site.lan_netns), ("WAN", site.wan_netns)):
+        if kernel.inode(name) is None:
+            raise DataPlaneUnavailable(f"the site's {side}-side namespace {name} does not exist")
 
 
 def restartable(seen: VnfView, spec: VnfSpec) -> bool:

@@ -22,10 +22,10 @@ import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 from edgewise.model.functions import ProcessConfig
-from edgewise.site.drivers.linux.errors import DataPlaneError
+from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
+from edgewise.site.drivers.linux.kernel import ProcessListener, ProcessStatus
 from edgewise.site.drivers.linux.netns import NamespaceWorker, namespace_inode
 
 STOP_WAIT_S = 1.0
@@ -39,29 +39,6 @@ class ProcessRecord:
     netns_inode: int
     restart: str
     restarts: int = 0
-
-
-@dataclass(frozen=True)
-class ProcessStatus:
-    """What observe reports of a process VNF (`as_json` goes into its counters)."""
-
-    running: bool
-    wanted: bool  # the policy wants it running: dead and wanted is unhealthy
-    pid: int | None = None
-    restarts: int = 0
-    exit_code: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.running or not self.wanted
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "running": self.running,
-            "pid": self.pid,
-            "restarts": self.restarts,
-            "exit_code": self.exit_code,
-        }
 
 
 def proc_start_time(pid: int) -> int | None:
@@ -83,20 +60,19 @@ def proc_netns_inode(pid: int) -> int | None:
         return None
 
 
-class ProcessListener(Protocol):
-    """Told of each program the supervisor starts, and before it stops one (the drift watch)."""
-
-    def process_started(self, namespace: str, pid: int) -> None: ...
-
-    def process_stopping(self, namespace: str) -> None: ...
-
-
 class Supervisor:
-    """Starts, stops and checks the programs of process VNFs; one state file per VNF."""
+    """Starts, stops and checks the programs of process VNFs; one state file per VNF
+    (`kernel.ProcessSupervisor`). One made without a `worker` reads and stops, never starts."""
 
-    def __init__(self, runtime_dir: Path, listener: ProcessListener | None = None) -> None:
+    def __init__(
+        self,
+        runtime_dir: Path,
+        listener: ProcessListener | None = None,
+        worker: NamespaceWorker | None = None,
+    ) -> None:
         self.runtime_dir = runtime_dir
         self.listener = listener
+        self.worker = worker
         self._children: set[int] = set()  # pids we spawned and have not reaped yet
         self._exits: dict[int, int] = {}  # exit status of those we reaped
 
@@ -109,10 +85,11 @@ class Supervisor:
         except (OSError, ValueError, TypeError):
             return None
 
-    def start(
-        self, worker: NamespaceWorker, namespace: str, config: ProcessConfig, *, restart: bool
-    ) -> ProcessRecord:
+    def start(self, namespace: str, config: ProcessConfig, *, restart: bool) -> None:
         """Starts the program in `namespace` (worker thread), stopping one recorded before."""
+        worker = self.worker
+        if worker is None:
+            raise DataPlaneUnavailable("this supervisor has no namespace worker to start with")
         previous = self.record(namespace)
         self.stop(namespace)
         inode = namespace_inode(namespace)
@@ -147,7 +124,6 @@ class Supervisor:
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(asdict(record)))
         temporary.replace(path)
-        return record
 
     def status(self, namespace: str) -> ProcessStatus | None:
         """The recorded program's state; None when no program is recorded for `namespace`."""

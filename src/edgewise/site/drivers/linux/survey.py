@@ -9,7 +9,7 @@ only when every link from the LAN side to the WAN side is whole (both ends prese
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from edgewise.model.functions import FUNCTION_VALUES, VnfFunction
 from edgewise.site.drivers.linux.counters import vnf_counters
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.host import Host
+from edgewise.site.drivers.linux.kernel import ProcessStatus
 from edgewise.site.drivers.linux.layout import (
     LAN_HOP,
     WAN_HOP,
@@ -25,9 +26,7 @@ from edgewise.site.drivers.linux.layout import (
     VnfLabel,
     decode_label,
 )
-from edgewise.site.drivers.linux.netns import list_namespaces, namespace_inode
 from edgewise.site.drivers.linux.nftjson import FAMILY, TABLE
-from edgewise.site.drivers.linux.processes import ProcessStatus
 from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.rulesets import read_marker, read_shaped_groups
 from edgewise.site.drivers.linux.shaping import queue_counters, shaping_ok
@@ -123,11 +122,12 @@ class VnfCache:
     """VNF namespaces as last read, with the inode they were read in, for `read_site` to reuse;
     the driver drops what may have changed since (see driver.py)."""
 
+    inode: Callable[[str], int | None]  # the kernel's (Kernel.inode)
     entries: dict[str, tuple[int, VnfView]] = field(default_factory=dict)
 
     def get(self, namespace: str) -> VnfView | None:
         entry = self.entries.get(namespace)
-        if entry is not None and namespace_inode(namespace) == entry[0]:
+        if entry is not None and self.inode(namespace) == entry[0]:
             return entry[1]
         self.entries.pop(namespace, None)
         return None
@@ -175,7 +175,7 @@ def read_site(
                     end = link_end(site, namespace, hop, link, label)
                     if end is not None:
                         side_ends.append(end)
-    for namespace in list_namespaces(site.namespace_prefix):
+    for namespace in host.kernel.namespaces(site.namespace_prefix):
         slot = site.slot_of_namespace(namespace)
         if slot is None:
             continue
@@ -185,7 +185,7 @@ def read_site(
             continue
         vnf = cache.get(namespace) if cache is not None else None
         if vnf is None:
-            inode = namespace_inode(namespace)
+            inode = host.kernel.inode(namespace)
             vnf = read_vnf(host, site, VnfView(namespace, slot))
             if vnf is not None and cache is not None and inode is not None:
                 cache.entries[namespace] = (inode, vnf)
