@@ -2,9 +2,11 @@
 
 `read_site` lists the namespaces with the site's prefix and, in each and in the LAN and WAN
 sides, the links with Edgewise labels and each VNF's ruleset marker; `observed_state` turns
-that into the reconciler's ObservedState: a VNF is healthy when its namespace is labelled, its
-ruleset marker is present and every link end in it is up with carrier; a chain is reported
-only when every link from the LAN side to the WAN side is whole (both ends present).
+that into the reconciler's ObservedState: a labelled VNF namespace is a VNF, and what is broken
+in it is told as faults (ruleset marker missing or another function's, a link end down or
+without carrier, a rate limiter's token buckets missing, a wanted program not running) for
+`plan` to pick the repair; a chain is reported only when every link from the LAN side to the
+WAN side is whole (both ends present).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from edgewise.model.desired import VnfSpec
 from edgewise.model.functions import FUNCTION_VALUES, VnfFunction
 from edgewise.site.drivers.linux.counters import vnf_counters
 from edgewise.site.drivers.linux.errors import DataPlaneError
@@ -30,7 +33,7 @@ from edgewise.site.drivers.linux.nftjson import FAMILY, TABLE
 from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.rulesets import read_marker, read_shaped_groups
 from edgewise.site.drivers.linux.shaping import queue_counters, shaping_ok
-from edgewise.site.reconcile import ObservedService, ObservedState, ObservedVnf
+from edgewise.site.reconcile import ObservedService, ObservedState, ObservedVnf, VnfFault
 
 
 @dataclass(frozen=True)
@@ -55,26 +58,31 @@ class VnfView:
     process_ok: bool = True  # a process VNF's program runs (or its restart policy lets it rest)
 
     @property
-    def healthy(self) -> bool:
+    def ruleset_ok(self) -> bool:
+        """Its ruleset is there, and of its function."""
         return (
             self.label is not None
             and self.marker is not None
             and self.marker[0] == self.label.function
-            and self.legs_ok
-            and self.shaping_ok
-            and self.process_ok
         )
 
     @property
-    def only_process_down(self) -> bool:
-        """Everything is in place but the program: restarting it is the whole repair."""
-        return not self.process_ok and (
-            self.label is not None
-            and self.marker is not None
-            and self.marker[0] == self.label.function
-            and self.legs_ok
-            and self.shaping_ok
-        )
+    def faults(self) -> frozenset[VnfFault]:
+        found = {
+            VnfFault.RULESET_MISSING: not self.ruleset_ok,
+            VnfFault.LINK_DOWN: not self.legs_ok,
+            VnfFault.SHAPING_MISSING: not self.shaping_ok,
+            VnfFault.PROCESS_DOWN: not self.process_ok,
+        }
+        return frozenset(fault for fault, broken in found.items() if broken)
+
+    @property
+    def healthy(self) -> bool:
+        return self.label is not None and not self.faults
+
+    def running_config(self, spec: VnfSpec) -> bool:
+        """Its ruleset was built from `spec`'s function and config."""
+        return self.marker == (spec.function.value, spec.config_digest())
 
 
 @dataclass
@@ -287,8 +295,8 @@ def observed_state(view: SiteView) -> ObservedState:
             assert vnf.label is not None
             if vnf.label.function not in FUNCTION_VALUES:
                 continue
-            digest = vnf.marker[1] if vnf.marker else ""
+            digest = vnf.marker[1] if vnf.marker and vnf.ruleset_ok else ""
             function = VnfFunction(vnf.label.function)
-            vnfs.append(ObservedVnf(name, function, digest, vnf.healthy, vnf.counters))
+            vnfs.append(ObservedVnf(name, function, digest, vnf.faults, vnf.counters))
         services.append(ObservedService(sid, tuple(vnfs), service.chain()))
     return ObservedState(tuple(services))
