@@ -53,6 +53,22 @@ def proc_start_time(pid: int) -> int | None:
     return int(fields[19])
 
 
+def inherited_fds() -> list[int]:
+    """This process's descriptors above 2 that a spawned program would inherit.
+
+    libnftables opens its netlink socket without close-on-exec: a program must not get those of
+    the driver's contexts, which would talk to (and keep alive) other VNFs' namespaces.
+    """
+    found = []
+    for entry in Path("/proc/self/fd").iterdir():
+        fd = int(entry.name)
+        if fd > 2:
+            with contextlib.suppress(OSError):  # the listing's own, closed by now
+                if os.get_inheritable(fd):
+                    found.append(fd)
+    return found
+
+
 def proc_netns_inode(pid: int) -> int | None:
     try:
         return Path(f"/proc/{pid}/ns/net").stat().st_ino
@@ -98,11 +114,12 @@ class Supervisor:
         self.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         env = {"PATH": os.environ.get("PATH", DEFAULT_PATH), **dict(config.env)}
         log = self.runtime_dir / f"{namespace}.log"
-        actions = [
+        actions: list[tuple[int | str, ...]] = [
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
             (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ]
+        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in inherited_fds()]
         with worker.inside(namespace):  # the child is made in the thread's namespace
             try:
                 pid = os.posix_spawnp(
