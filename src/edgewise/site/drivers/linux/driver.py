@@ -271,10 +271,10 @@ class LinuxDriver:
             vnf.process_ok = True
             return True
         if op is ChangeOp.RESTART_VNF:
-            if not vnf.running_config(spec):
-                raise DataPlaneError(f"VNF {change.target} runs another config: not restarted")
             if not isinstance(spec.config, ProcessConfig):
                 raise DataPlaneError(f"VNF {change.target} has no program to restart")
+            if not vnf.running_config(spec):
+                raise DataPlaneError(f"VNF {change.target} runs another config: not restarted")
             restart_process(self._host, namespace, spec)
             vnf.process_ok = True
             return True
