@@ -13,8 +13,9 @@ turn, something breaks it:
 - link set down: `ip link set <leg> down` of the NAT's WAN-side leg, inside the NAT;
 - ruleset flushed: `ip netns exec <nat> nft flush ruleset`;
 - process killed: SIGKILL to the process VNF's program.
-A repair is done when the broken part is new (the VNF's namespace rebuilt, or a new program
-running) and a TCP connection from the LAN host through the chain works; the time is from
+A repair is done when the broken part is mended (the VNF's namespace rebuilt, a new program
+running, the leg up again, the ruleset back: the last two in place) and a TCP connection from
+the LAN host through the chain works; the time is from
 just before the breaking command starts (so it includes that command's own run).
 First with the drift watch (the linux driver's `drift_events`, reconcile timer 5 s as the
 backstop), then with the timer alone (the same driver without its drift watch), for reference:
@@ -43,8 +44,10 @@ from tests.site.drivers.netlab import (
     INTERNET_HOST,
     Lab,
     connects,
+    has_ruleset,
     in_ns,
     ip,
+    link_up,
     prober,
     stop_processes,
 )
@@ -121,23 +124,24 @@ class Bench:
         return status.pid if status is not None else None
 
     def break_it(self, breakage: str) -> Callable[[], bool]:
-        """Breaks the chain; returns the check that the broken part is new again."""
+        """Breaks the chain; returns the check that the broken part is mended: rebuilt (a
+        namespace deleted), restarted (a program killed), in place (a link down, a ruleset)."""
         fw, nat = self.namespaces["fw"], self.namespaces["nat"]
         if breakage == "process killed":
             pid = self.program_pid()
             assert pid is not None, "the process VNF's program does not run"
             os.kill(pid, signal.SIGKILL)
             return lambda: (new := self.program_pid()) is not None and new != pid
-        target = fw if breakage == "namespace deleted" else nat
-        inode = namespace_inode(target)
         if breakage == "namespace deleted":
+            inode = namespace_inode(fw)
             ip("netns", "del", fw)
-        elif breakage == "link set down":
+            return lambda: namespace_inode(fw) not in (None, inode)
+        if breakage == "link set down":
             leg = next(name for name in self.lab.links(nat) if name.endswith("l"))
             ip("-n", nat, "link", "set", leg, "down")
-        else:
-            in_ns(nat, "nft", "flush", "ruleset")
-        return lambda: namespace_inode(target) not in (None, inode)
+            return lambda: link_up(nat, leg)
+        in_ns(nat, "nft", "flush", "ruleset")
+        return lambda: has_ruleset(nat)
 
     def measure(self, pool: ThreadPoolExecutor, breakage: str, bound: float) -> float | None:
         """Seconds from the break until the part is new and traffic flows; None past `bound`."""

@@ -7,15 +7,23 @@ from collections.abc import Sequence
 import pytest
 
 from edgewise.model.desired import DesiredState, ServiceSpec, VnfFunction, VnfSpec
-from edgewise.model.functions import FirewallConfig, NatConfig, RouterConfig
+from edgewise.model.functions import (
+    FirewallConfig,
+    NatConfig,
+    ProcessConfig,
+    RateLimiterConfig,
+    RouterConfig,
+)
 from edgewise.site.drivers.sim import SimDriver
 from edgewise.site.reconcile import (
     Change,
     ChangeOp,
+    ChangeReason,
     ChangeResult,
     ObservedService,
     ObservedState,
     ObservedVnf,
+    VnfFault,
     apply_plan,
     plan,
 )
@@ -23,6 +31,11 @@ from edgewise.site.reconcile import (
 FW = VnfSpec("fw", VnfFunction.FIREWALL, FirewallConfig("drop"))
 NAT = VnfSpec("nat", VnfFunction.NAT, NatConfig("masquerade"))
 RTR = VnfSpec("rtr", VnfFunction.ROUTER, RouterConfig())
+APP = VnfSpec("app", VnfFunction.PROCESS, ProcessConfig("sleep", ("60",)))
+RL = VnfSpec("rl", VnfFunction.RATE_LIMITER, RateLimiterConfig(egress_bps=10_000_000))
+RULESET, LINK, SHAPING, PROCESS = (
+    VnfFault.RULESET_MISSING, VnfFault.LINK_DOWN, VnfFault.SHAPING_MISSING, VnfFault.PROCESS_DOWN
+)  # fmt: skip
 
 
 def service(sid: str, *vnfs: VnfSpec, chain: Sequence[str] | None = None) -> ServiceSpec:
@@ -30,8 +43,11 @@ def service(sid: str, *vnfs: VnfSpec, chain: Sequence[str] | None = None) -> Ser
     return ServiceSpec(sid, sid, "t1", vnfs, names)
 
 
-def seen(spec: VnfSpec, *, healthy: bool = True, digest: str | None = None) -> ObservedVnf:
-    return ObservedVnf(spec.name, spec.function, digest or spec.config_digest(), healthy)
+def seen(spec: VnfSpec, *faults: VnfFault, digest: str | None = None) -> ObservedVnf:
+    """`spec` as a driver would report it: its ruleset gone leaves no digest."""
+    if digest is None:
+        digest = "" if RULESET in faults else spec.config_digest()
+    return ObservedVnf(spec.name, spec.function, digest, frozenset(faults))
 
 
 def running(sid: str, *vnfs: ObservedVnf, chain: Sequence[str] | None = None) -> ObservedService:
@@ -77,10 +93,72 @@ CASES = [
         id="function-change-is-delete-create",
     ),
     pytest.param(
+        DesiredState(1, (service("s1", FW, APP, NAT),)),
+        ObservedState((running("s1", seen(FW), seen(APP, PROCESS), seen(NAT)),)),
+        ["restart-vnf s1/app"],
+        id="only-the-program-down-is-restarted-in-place",
+    ),
+    pytest.param(
         DesiredState(1, (service("s1", FW, NAT),)),
-        ObservedState((running("s1", seen(FW, healthy=False), seen(NAT)),)),
-        ["delete-vnf s1/fw", "create-vnf s1/fw", "update-chain s1"],
-        id="unhealthy-is-rebuilt",
+        ObservedState((running("s1", seen(FW), seen(NAT, RULESET)),)),
+        ["update-vnf-config s1/nat"],
+        id="a-flushed-ruleset-is-loaded-again-in-place",
+    ),
+    pytest.param(
+        DesiredState(1, (service("s1", FW, RL),)),
+        ObservedState((running("s1", seen(FW), seen(RL, SHAPING)),)),
+        ["update-vnf-config s1/rl"],
+        id="lost-token-buckets-are-set-again-in-place",
+    ),
+    pytest.param(
+        DesiredState(1, (service("s1", FW, NAT),)),
+        ObservedState((running("s1", seen(FW, LINK), seen(NAT, LINK)),)),
+        ["update-chain s1"],
+        id="a-link-down-is-wired-again",
+    ),
+    pytest.param(
+        DesiredState(1, (service("s1", FW, APP, NAT),)),
+        ObservedState((running("s1", seen(FW), seen(APP, PROCESS, digest="old"), seen(NAT)),)),
+        ["update-vnf-config s1/app"],
+        id="a-config-change-restarts-a-dead-program-too",
+    ),
+    pytest.param(
+        DesiredState(1, (service("s1", FW, APP, NAT),)),
+        ObservedState((running("s1", seen(FW), seen(APP, PROCESS, RULESET), seen(NAT)),)),
+        ["update-vnf-config s1/app"],
+        id="a-ruleset-gone-is-reloaded-with-the-program",
+    ),
+    pytest.param(
+        DesiredState(1, (service("s1", FW, APP, NAT),)),
+        ObservedState((running("s1", seen(FW), seen(APP, PROCESS, LINK), seen(NAT, LINK)),)),
+        ["restart-vnf s1/app", "update-chain s1"],
+        id="each-fault-its-own-repair",
+    ),
+    pytest.param(
+        DesiredState(1, (service("s1", FW, VnfSpec("app", VnfFunction.NAT, NatConfig())),)),
+        ObservedState((running("s1", seen(FW), seen(APP, PROCESS)),)),
+        ["delete-vnf s1/app", "create-vnf s1/app", "update-chain s1"],
+        id="another-function-is-rebuilt-whatever-its-faults",
+    ),
+    pytest.param(
+        DesiredState(1, (service("s1", FW, NAT),)),
+        ObservedState((running("s1", seen(FW), chain=["fw"]),)),
+        ["create-vnf s1/nat", "update-chain s1"],
+        id="a-deleted-namespace-is-built-and-wired",
+    ),
+    pytest.param(
+        DesiredState(1, (service("s1", FW, NAT, chain=["fw"]),)),
+        ObservedState((running("s1", seen(FW), seen(NAT, LINK), chain=["fw"]),)),
+        ["update-chain s1"],
+        id="a-link-down-outside-the-chain-is-wired-away",
+    ),
+    pytest.param(
+        DesiredState(1, (service("s1", FW, NAT),)),
+        ObservedState(
+            (running("s1", seen(FW), seen(NAT), seen(APP, PROCESS), chain=["fw", "nat"]),)
+        ),
+        ["delete-vnf s1/app"],
+        id="an-unwanted-broken-vnf-is-only-deleted",
     ),
     pytest.param(
         DesiredState(1, (service("s1", FW, NAT),)),
@@ -122,6 +200,34 @@ def test_plan(desired: DesiredState, observed: ObservedState, expected: list[str
     changes = plan(desired, observed)
     assert steps(changes) == expected
     assert plan(desired, observed) == changes  # deterministic
+
+
+REASONS = [
+    pytest.param(seen(APP, PROCESS), (ChangeOp.RESTART_VNF, ChangeReason.UNHEALTHY), id="restart"),
+    pytest.param(
+        seen(APP, RULESET), (ChangeOp.UPDATE_VNF_CONFIG, ChangeReason.UNHEALTHY), id="ruleset"
+    ),
+    pytest.param(
+        seen(APP, digest="old"), (ChangeOp.UPDATE_VNF_CONFIG, ChangeReason.CONFIG_CHANGED),
+        id="config",
+    ),
+    pytest.param(None, (ChangeOp.CREATE_VNF, ChangeReason.MISSING), id="missing"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("observed", "first"), REASONS)
+def test_each_repair_says_why(
+    observed: ObservedVnf | None, first: tuple[ChangeOp, ChangeReason]
+) -> None:
+    vnfs = (observed,) if observed is not None else ()
+    changes = plan(DesiredState(1, (service("s1", APP),)), ObservedState((running("s1", *vnfs),)))
+    assert (changes[0].op, changes[0].reason) == first
+    assert changes[0].observed == observed
+
+
+def test_a_healthy_vnf_reports_no_faults() -> None:
+    assert seen(FW).healthy
+    assert not seen(FW, LINK).healthy
 
 
 def test_a_config_change_carries_both_sides() -> None:

@@ -7,7 +7,7 @@ import pytest
 from edgewise.model.desired import DesiredState, ServiceSpec, VnfFunction, VnfSpec
 from edgewise.model.functions import FirewallConfig, FirewallRule, NatConfig
 from edgewise.site.drivers.sim import SimDriver
-from edgewise.site.reconcile import ChangeResult, apply_plan, plan
+from edgewise.site.reconcile import ChangeResult, VnfFault, apply_plan, plan
 
 pytestmark = pytest.mark.anyio
 
@@ -58,6 +58,8 @@ async def test_drift_is_observed_and_repaired() -> None:
     driver = SimDriver()
     await apply_plan(driver, plan(DESIRED, await driver.observe()))
     driver.break_vnf("s1", "fw")
+    driver.break_vnf("s4", "nat", VnfFault.RULESET_MISSING)
+    driver.break_vnf("s5", "fw", VnfFault.LINK_DOWN)
     driver.remove_vnf("s2", "nat")
     driver.remove_service("s3")
     observed = await driver.observe()
@@ -67,7 +69,10 @@ async def test_drift_is_observed_and_repaired() -> None:
     assert not broken.vnfs[0].healthy
     assert observed.service("s3") is None
     repairs = [str(c) for c in plan(DESIRED, observed)]
-    assert "delete-vnf s1/fw" in repairs
+    assert "restart-vnf s1/fw" in repairs  # in place: its program died
+    assert "update-vnf-config s4/nat" in repairs
+    assert "update-chain s5" in repairs
+    assert not any(r.startswith("delete-") for r in repairs)
     assert "create-vnf s2/nat" in repairs
     assert "create-service s3" in repairs
     await apply_plan(driver, plan(DESIRED, observed))

@@ -26,9 +26,11 @@ from edgewise.site.drivers.base import Driver, WatchesDrift
 from edgewise.site.errors import PermanentError, TemporaryError
 from edgewise.site.journal import Journal, OutboxItem
 from edgewise.site.reconcile import (
+    Change,
     ChangeReason,
     ChangeResult,
     ObservedState,
+    ObservedVnf,
     apply_plan,
     plan,
 )
@@ -37,6 +39,8 @@ from edgewise.site.uplink import PolledDesired, ReportReceipt
 log = logging.getLogger(__name__)
 ANSWER_FAULTS = frozenset({"bad-answer", "too-large"})  # the central answered, but wrongly
 Sleeper = Callable[[float], Awaitable[None]]
+# A change is a repair when the data plane broke (UNHEALTHY: rebuilt, reconfigured, restarted
+# or rewired in place), or when it had reached the revision being applied and drifted from it.
 DRIFT_REASONS = frozenset(
     {ChangeReason.MISSING, ChangeReason.UNWANTED, ChangeReason.CHAIN_CHANGED,
      ChangeReason.CONFIG_CHANGED}
@@ -257,10 +261,7 @@ class SiteController:
             change = result.change
             if result.failed and not result.skipped and str(change) not in self._failures:
                 self._enqueue("event", change_event("change-failed", result, desired.revision))
-            elif result.changed and (
-                change.reason is ChangeReason.UNHEALTHY
-                or (was_applied and change.reason in DRIFT_REASONS)
-            ):
+            elif result.changed and is_repair(change, was_applied=was_applied):
                 name = "service-repaired" if change.vnf_name is None else "vnf-repaired"
                 self._enqueue("event", change_event(name, result, desired.revision))
         if not failures and not was_applied:
@@ -284,6 +285,7 @@ class SiteController:
                     "name": v.name,
                     "function": v.function.value,
                     "healthy": v.healthy,
+                    "faults": sorted(v.faults),
                     "counters": dict(v.counters),
                 }
                 for v in (seen.vnfs if seen else ())
@@ -383,9 +385,18 @@ class SiteController:
         return batch
 
 
+def is_repair(change: Change, *, was_applied: bool) -> bool:
+    """Whether a change mends the data plane, rather than rolls a new revision out."""
+    return change.reason is ChangeReason.UNHEALTHY or (
+        was_applied and change.reason in DRIFT_REASONS
+    )
+
+
 def change_event(name: str, result: ChangeResult, revision: int) -> dict[str, Any]:
     change = result.change
-    detail = f"{change} ({change.reason.value})"
+    faults = change.observed.faults if isinstance(change.observed, ObservedVnf) else frozenset()
+    why = change.reason.value + (": " + ", ".join(sorted(faults)) if faults else "")
+    detail = f"{change} ({why})"
     if result.error:
         detail += f": {result.error}"
     return {
@@ -395,5 +406,6 @@ def change_event(name: str, result: ChangeResult, revision: int) -> dict[str, An
         "vnf": change.vnf_name,
         "op": change.op.value,
         "reason": change.reason.value,
+        "faults": sorted(faults),
         "detail": detail,
     }

@@ -15,11 +15,19 @@ from edgewise.model.desired import DesiredState, ServiceSpec, VnfFunction, VnfSp
 
 
 class ChangeOp(StrEnum):
+    """What a driver does; `plan` alone picks it, and a driver never does another instead.
+
+    DELETE_VNF and CREATE_VNF remove and build a VNF whole (a rebuild is both); in place,
+    UPDATE_VNF_CONFIG loads a VNF's config again (ruleset, routes, token buckets, program),
+    RESTART_VNF starts its program again, UPDATE_CHAIN wires the service's links and routes.
+    """
+
     DELETE_SERVICE = "delete-service"
     CREATE_SERVICE = "create-service"
     DELETE_VNF = "delete-vnf"
     CREATE_VNF = "create-vnf"
     UPDATE_VNF_CONFIG = "update-vnf-config"
+    RESTART_VNF = "restart-vnf"
     UPDATE_CHAIN = "update-chain"
 
 
@@ -34,14 +42,27 @@ class ChangeReason(StrEnum):
     CHAIN_CHANGED = "chain-changed"
 
 
+class VnfFault(StrEnum):
+    """What a driver found broken in a VNF that is there; each is mended in place."""
+
+    RULESET_MISSING = "ruleset-missing"  # its ruleset is gone (or another function's)
+    SHAPING_MISSING = "shaping-missing"  # a rate limiter's token buckets are off its legs
+    LINK_DOWN = "link-down"  # a leg of it is down, or without carrier
+    PROCESS_DOWN = "process-down"  # its program ended, and its restart policy wants it running
+
+
 @dataclass(frozen=True)
 class ObservedVnf:
     name: str
     function: VnfFunction
-    config_digest: str
-    healthy: bool = True
+    config_digest: str  # of the config its ruleset was loaded from; "" when that is unknown
+    faults: frozenset[VnfFault] = frozenset()
     # What the data plane counted (per rule, class, queue...): reported, never planned on.
     counters: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.faults
 
 
 @dataclass(frozen=True)
@@ -98,7 +119,9 @@ def plan(desired: DesiredState, observed: ObservedState) -> list[Change]:
     """The changes that turn `observed` into `desired`, in the order to apply them.
 
     Unwanted services go first; then each desired service in document order: its deletes,
-    then its creates and config updates in chain order, then its chain wiring.
+    then its creates, config updates and restarts in chain order, then its chain wiring.
+    How each VNF is mended is decided here and only here (see `plan_vnf`): a driver applies
+    exactly the changes it is given.
     """
     wanted = {s.id for s in desired.services}
     changes = [
@@ -130,39 +153,55 @@ def plan_service(service: ServiceSpec, observed: ObservedService | None) -> list
     builds: list[Change] = []
     for vnf in service.vnfs_in_chain_order():
         seen = observed.vnf(vnf.name)
-        if seen is None:
-            builds.append(Change(ChangeOp.CREATE_VNF, sid, vnf.name, ChangeReason.MISSING, vnf))
-            continue
-        reason = rebuild_reason(vnf, seen)
-        if reason is not None:
-            deletes.append(Change(ChangeOp.DELETE_VNF, sid, vnf.name, reason, vnf, seen))
-            builds.append(Change(ChangeOp.CREATE_VNF, sid, vnf.name, reason, vnf, seen))
-        elif seen.config_digest != vnf.config_digest():
-            builds.append(
-                Change(
-                    ChangeOp.UPDATE_VNF_CONFIG,
-                    sid,
-                    vnf.name,
-                    ChangeReason.CONFIG_CHANGED,
-                    vnf,
-                    seen,
-                )
-            )
+        for change in plan_vnf(sid, vnf, seen):
+            (deletes if change.op is ChangeOp.DELETE_VNF else builds).append(change)
     rebuilt = any(c.op is ChangeOp.CREATE_VNF and c.vnf_name in service.chain for c in builds)
     if observed.chain != service.chain or (rebuilt and service.chain):
         builds.append(
             Change(ChangeOp.UPDATE_CHAIN, sid, None, ChangeReason.CHAIN_CHANGED, service, observed)
         )
+    elif service.chain and any(
+        VnfFault.LINK_DOWN in v.faults for v in observed.vnfs if service.vnf(v.name) is not None
+    ):
+        builds.append(
+            Change(ChangeOp.UPDATE_CHAIN, sid, None, ChangeReason.UNHEALTHY, service, observed)
+        )
     return deletes + builds
 
 
-def rebuild_reason(vnf: VnfSpec, seen: ObservedVnf) -> ChangeReason | None:
-    """Why a VNF must be deleted and created again, if it must."""
+def plan_vnf(sid: str, vnf: VnfSpec, seen: ObservedVnf | None) -> list[Change]:
+    """How one desired VNF is brought to `vnf` (pure); a leg down is the chain's to mend.
+
+    | observed                                  | changes                    | reason           |
+    |-------------------------------------------|----------------------------|------------------|
+    | absent                                    | create                     | missing          |
+    | another function                          | delete, create (rebuild)   | function-changed |
+    | its ruleset gone                          | update-vnf-config          | unhealthy        |
+    | another config                            | update-vnf-config          | config-changed   |
+    | its token buckets gone                    | update-vnf-config          | unhealthy        |
+    | whole, right config, only its program down| restart-vnf                | unhealthy        |
+    | whole, right config, program running      | nothing (adopted)          |                  |
+    """
+    name = vnf.name
+    if seen is None:
+        return [Change(ChangeOp.CREATE_VNF, sid, name, ChangeReason.MISSING, vnf)]
     if seen.function != vnf.function:
-        return ChangeReason.FUNCTION_CHANGED
-    if not seen.healthy:
-        return ChangeReason.UNHEALTHY
-    return None
+        reason = ChangeReason.FUNCTION_CHANGED
+        return [
+            Change(ChangeOp.DELETE_VNF, sid, name, reason, vnf, seen),
+            Change(ChangeOp.CREATE_VNF, sid, name, reason, vnf, seen),
+        ]
+    if VnfFault.RULESET_MISSING in seen.faults:
+        step = (ChangeOp.UPDATE_VNF_CONFIG, ChangeReason.UNHEALTHY)
+    elif seen.config_digest != vnf.config_digest():
+        step = (ChangeOp.UPDATE_VNF_CONFIG, ChangeReason.CONFIG_CHANGED)
+    elif VnfFault.SHAPING_MISSING in seen.faults:
+        step = (ChangeOp.UPDATE_VNF_CONFIG, ChangeReason.UNHEALTHY)
+    elif VnfFault.PROCESS_DOWN in seen.faults:
+        step = (ChangeOp.RESTART_VNF, ChangeReason.UNHEALTHY)
+    else:
+        return []
+    return [Change(step[0], sid, name, step[1], vnf, seen)]
 
 
 class ChangeApplier(Protocol):

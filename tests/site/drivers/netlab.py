@@ -349,6 +349,18 @@ def probe_until(
     return None
 
 
+def link_up(namespace: str, name: str) -> bool:
+    """Whether link `name` is up with carrier (what `ip link` shows as UP,LOWER_UP)."""
+    shown = ip("-n", namespace, "-o", "link", "show", "dev", name, check=False)
+    flags = shown.split("<", 1)[-1].split(">", 1)[0].split(",") if "<" in shown else []
+    return "UP" in flags and "LOWER_UP" in flags
+
+
+def has_ruleset(namespace: str) -> bool:
+    """Whether a VNF's table (`inet edgewise`) is in `namespace`."""
+    return "table inet edgewise" in in_ns(namespace, "nft", "list", "tables")
+
+
 def stop_processes(runtime_dir: Path) -> None:
     """Kills the programs of process VNFs left running (they outlive drivers), by recorded pid."""
     for state in runtime_dir.glob("*.json"):

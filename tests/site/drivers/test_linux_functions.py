@@ -14,7 +14,7 @@ import pytest
 from edgewise.site.drivers.linux import LinuxDriver
 from edgewise.site.drivers.linux.netns import namespace_inode
 from edgewise.site.reconcile import ChangeOp, ObservedState, plan
-from tests.site.drivers.chains import converge, desired, vcpe
+from tests.site.drivers.chains import converge, desired, vcpe, with_program
 from tests.site.drivers.netlab import INTERNET_HOST, Lab, LanHost, in_ns, iperf_bps, wait_until
 
 pytestmark = pytest.mark.anyio
@@ -168,10 +168,10 @@ def http_ok(namespace: str, url: str) -> bool:
     return in_ns(namespace, sys.executable, "-c", HTTP_GET, url) == "200"
 
 
-def process_of(observed: ObservedState) -> tuple[bool, dict[str, Any]]:
-    service = observed.service("svc-web")
+def process_of(observed: ObservedState, sid: str = "svc-web") -> tuple[bool, dict[str, Any]]:
+    service = observed.service(sid)
     assert service is not None
-    vnf = service.vnfs[0]
+    vnf = next(v for v in service.vnfs if v.function.value == "process")
     return vnf.healthy, dict(getattr(vnf, "counters", {}).get("process", {}))
 
 
@@ -216,6 +216,14 @@ async def test_a_process_vnf_is_supervised_restarted_and_adopted(
     assert list(driver.runtime_dir.glob("*.json")) == []
 
 
+async def test_a_program_gets_no_descriptor_of_the_driver(lab: Lab, driver: LinuxDriver) -> None:
+    # the driver holds netlink and nftables sockets in the other VNFs' namespaces by then
+    await converge(driver, desired(1, vcpe("svc-1"), with_program("svc-2")))
+    _, status = process_of(await driver.observe(), "svc-2")
+
+    assert open_fds(status["pid"]) == [0, 1, 2]  # stdin, and the log as stdout and stderr
+
+
 async def test_a_process_that_may_rest_is_not_restarted(lab: Lab, driver: LinuxDriver) -> None:
     once = chain_of("svc-web", ("web", "process", {"command": "true", "restart": "on-failure"}))
     await converge(driver, desired(1, once))
@@ -228,6 +236,10 @@ async def test_a_process_that_may_rest_is_not_restarted(lab: Lab, driver: LinuxD
     assert healthy  # exited with 0 under on-failure: done, not broken
     assert status["exit_code"] == 0
     assert plan(desired(1, once), await driver.observe()) == []
+
+
+def open_fds(pid: int) -> list[int]:
+    return sorted(int(fd.name) for fd in Path(f"/proc/{pid}/fd").iterdir())
 
 
 def process_alive(pid: int) -> bool:

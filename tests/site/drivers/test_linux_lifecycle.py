@@ -55,11 +55,22 @@ async def test_removing_services_leaves_no_kernel_object_behind(
     assert wait_until(lambda: kernel_objects(lab) == before, timeout=3.0), kernel_objects(lab)
 
 
-@pytest.mark.parametrize("breakage", ["namespace deleted", "link down", "ruleset flushed"])
+REPAIRS = {
+    "namespace deleted": [
+        (ChangeOp.CREATE_VNF, "fw", ChangeReason.MISSING),
+        (ChangeOp.UPDATE_CHAIN, None, ChangeReason.CHAIN_CHANGED),
+    ],
+    "link down": [(ChangeOp.UPDATE_CHAIN, None, ChangeReason.UNHEALTHY)],
+    "ruleset flushed": [(ChangeOp.UPDATE_VNF_CONFIG, "nat", ChangeReason.UNHEALTHY)],
+}
+
+
+@pytest.mark.parametrize("breakage", list(REPAIRS))
 async def test_drift_is_observed_and_repaired(lab: Lab, driver: LinuxDriver, breakage: str) -> None:
     host = await service_with_host(lab, driver)
     fw, nat = await vnf_namespace(driver, "fw"), await vnf_namespace(driver, "nat")
     lan_links = len(lab.links(lab.lan))
+    nat_inode = namespace_inode(nat)
     if breakage == "namespace deleted":
         ip("netns", "del", fw)
     elif breakage == "link down":
@@ -75,13 +86,13 @@ async def test_drift_is_observed_and_repaired(lab: Lab, driver: LinuxDriver, bre
 
     results = await converge(driver, desired(1, vcpe("svc-1")))
 
-    reasons = {ChangeReason.MISSING if breakage == "namespace deleted" else ChangeReason.UNHEALTHY}
-    assert {c.reason for c in changes if c.vnf_name} == reasons
+    assert [(c.op, c.vnf_name, c.reason) for c in changes] == REPAIRS[breakage]
     assert all(r.changed for r in results)
     # 3 s: room for one SYN retransmission when the machine is loaded (CI runs two workers)
     answer = lab.connect(host.namespace, INTERNET_HOST, 8080, timeout=3.0)
     assert answer == await nat_address(driver, "svc-1")
     assert plan(desired(1, vcpe("svc-1")), await driver.observe()) == []
+    assert namespace_inode(nat) == nat_inode  # the NAT was mended in place, not rebuilt
 
 
 async def test_a_restarted_driver_adopts_the_running_chain(lab: Lab, driver: LinuxDriver) -> None:

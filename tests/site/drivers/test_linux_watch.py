@@ -27,8 +27,10 @@ from tests.site.drivers.netlab import (
     INTERNET_HOST,
     Lab,
     connects,
+    has_ruleset,
     in_ns,
     ip,
+    link_up,
     prober,
 )
 from tests.site.fakes import eventually
@@ -60,7 +62,8 @@ async def drift_seen(driver: LinuxDriver) -> AsyncIterator[list[str]]:
 def break_chain(
     lab: Lab, runtime: Path, namespaces: dict[str, str], breakage: str
 ) -> Callable[[], bool]:
-    """Breaks the chain; returns the check that the broken part is new again."""
+    """Breaks the chain; returns the check that the broken part is mended: rebuilt (a namespace
+    deleted), restarted (a program killed), or in place (a link set down, a ruleset flushed)."""
     fw, app, nat = namespaces["fw"], namespaces["app"], namespaces["nat"]
     if breakage == "program killed":
         status = Supervisor(runtime).status(app)
@@ -75,16 +78,17 @@ def break_chain(
                 status.pid,
             )
         )
-    target = fw if breakage == "namespace deleted" else nat
-    inode = namespace_inode(target)
     if breakage == "namespace deleted":
+        inode = namespace_inode(fw)
         ip("netns", "del", fw)
-    elif breakage == "link set down":
+        return lambda: namespace_inode(fw) not in (None, inode)
+    inode = namespace_inode(nat)
+    if breakage == "link set down":
         leg = next(name for name in lab.links(nat) if name.endswith("l"))
         ip("-n", nat, "link", "set", leg, "down")
-    else:
-        in_ns(nat, "nft", "flush", "ruleset")
-    return lambda: namespace_inode(target) not in (None, inode)
+        return lambda: link_up(nat, leg) and namespace_inode(nat) == inode
+    in_ns(nat, "nft", "flush", "ruleset")
+    return lambda: has_ruleset(nat) and namespace_inode(nat) == inode
 
 
 @pytest.mark.parametrize(

@@ -16,12 +16,15 @@ from edgewise.site.reconcile import Change, ChangeResult, ObservedState
 class Driver(Protocol):
     """A data plane the reconciler observes and changes.
 
-    `apply` returns a failed `ChangeResult` for data-plane failures instead of raising, and is
-    idempotent: applying a change whose effect is already there reports `changed=False`.
+    `apply` does exactly the change it is given, never another in its stead (`plan` alone
+    decides between rebuilding, reconfiguring in place and restarting). It returns a failed
+    `ChangeResult` for data-plane failures instead of raising, and also when the data plane is
+    not as the change was planned for (say, a VNF to restart is gone): the next pass plans
+    again. Applying a change whose effect is already there reports `changed=False`.
     """
 
     async def observe(self) -> ObservedState:
-        """What runs now: services, their VNFs (function, config digest, health), their chains."""
+        """What runs now: services, their VNFs (function, config digest, faults), their chains."""
         ...
 
     async def apply(self, change: Change) -> ChangeResult: ...

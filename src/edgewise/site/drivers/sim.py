@@ -18,6 +18,7 @@ from edgewise.site.reconcile import (
     ObservedService,
     ObservedState,
     ObservedVnf,
+    VnfFault,
 )
 
 Sleeper = Callable[[float], Awaitable[None]]
@@ -103,24 +104,47 @@ class SimDriver:
                 raise LookupError(f"chain names VNFs not on the data plane: {', '.join(missing)}")
             changed = service.chain != change.desired.chain
             service.chain = change.desired.chain
+            for name, vnf in service.vnfs.items():  # its links are up again
+                if VnfFault.LINK_DOWN in vnf.faults:
+                    service.vnfs[name] = replace(vnf, faults=vnf.faults - {VnfFault.LINK_DOWN})
+                    changed = True
             return changed
         name = change.vnf_name or ""
         if op is ChangeOp.DELETE_VNF:
             return service.vnfs.pop(name, None) is not None
-        assert isinstance(change.desired, VnfSpec)
-        wanted = ObservedVnf(name, change.desired.function, change.desired.config_digest())
-        if op is ChangeOp.UPDATE_VNF_CONFIG and name not in service.vnfs:
-            raise LookupError(f"VNF {change.target} is not on the data plane")
-        changed = service.vnfs.get(name) != wanted
-        service.vnfs[name] = wanted
-        return changed
+        spec = change.desired
+        assert isinstance(spec, VnfSpec)
+        wanted = ObservedVnf(name, spec.function, spec.config_digest())
+        seen = service.vnfs.get(name)
+        if seen == wanted:
+            return False  # applied twice
+        if op is ChangeOp.CREATE_VNF:
+            if seen is not None:
+                raise LookupError(f"VNF {change.target} is on the data plane already")
+            service.vnfs[name] = wanted
+            return True
+        if seen is None or seen.function != spec.function:
+            raise LookupError(f"VNF {change.target} is not on the data plane as planned")
+        if op is ChangeOp.RESTART_VNF:
+            if seen.config_digest != wanted.config_digest:
+                raise LookupError(f"VNF {change.target} runs another config: not restarted")
+            service.vnfs[name] = replace(seen, faults=seen.faults - {VnfFault.PROCESS_DOWN})
+        else:  # UPDATE_VNF_CONFIG: ruleset, token buckets and program anew, links as they are
+            service.vnfs[name] = replace(wanted, faults=seen.faults & {VnfFault.LINK_DOWN})
+        return True
 
     # Drift, for tests and the simulator: what a crash or an admin's mistake would do.
 
-    def break_vnf(self, service_id: str, vnf_name: str) -> None:
-        """Marks a VNF unhealthy (its process died); the next observe reports it."""
+    def break_vnf(
+        self, service_id: str, vnf_name: str, fault: VnfFault = VnfFault.PROCESS_DOWN
+    ) -> None:
+        """Breaks a VNF (by default its process dies); the next observe reports the fault."""
         service = self._services[service_id]
-        service.vnfs[vnf_name] = replace(service.vnfs[vnf_name], healthy=False)
+        seen = service.vnfs[vnf_name]
+        broken = replace(seen, faults=seen.faults | {fault})
+        if fault is VnfFault.RULESET_MISSING:
+            broken = replace(broken, config_digest="")
+        service.vnfs[vnf_name] = broken
 
     def remove_vnf(self, service_id: str, vnf_name: str) -> None:
         """Deletes a VNF behind the controller's back (a deleted namespace)."""

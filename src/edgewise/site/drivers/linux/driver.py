@@ -1,7 +1,10 @@
 """The linux driver: the site controller's real data plane (namespaces, veth, nftables).
 
-Implements `site.drivers.base.Driver`. Every kernel call runs in one worker thread
-(netns.NamespaceWorker); `apply` turns every data-plane failure into a failed ChangeResult.
+Implements `site.drivers.base.Driver` over a `kernel.Kernel` (by default the real one,
+linuxkernel.LinuxKernel: every kernel call runs in its one worker thread; a test may give a
+fakekernel.FakeKernel); `apply` does exactly the change it is given (`plan` alone chose
+rebuild, reconfigure in place or restart), checks that the kernel is as planned for it, and
+turns every data-plane failure (a precondition too) into a failed ChangeResult.
 The kernel is read once per reconcile pass: `observe` keeps what it read (a SiteView), and the
 changes of the pass work from it, each updating it with what it did; a service whose change
 failed, or whose chain was just wired, is read again (alone) before its next change.
@@ -27,15 +30,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from edgewise.model.desired import ServiceSpec, VnfSpec
+from edgewise.model.functions import ProcessConfig
 from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
 from edgewise.site.drivers.linux.host import Host
+from edgewise.site.drivers.linux.kernel import Kernel
 from edgewise.site.drivers.linux.layout import SiteNetwork, VnfLabel, pick_slot, service_label
-from edgewise.site.drivers.linux.netns import (
-    NamespaceWorker,
-    check_host,
-    list_namespaces,
-    namespace_inode,
-)
+from edgewise.site.drivers.linux.linuxkernel import LinuxKernel
 from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.survey import (
     ServiceView,
@@ -75,22 +75,26 @@ class LanAttachment:
 class LinuxDriver:
     """Builds each service as namespaces and veth links between the site's LAN and WAN sides."""
 
-    def __init__(self, site: SiteNetwork, runtime_dir: Path | None = None) -> None:
-        """`runtime_dir` holds the state files of process VNFs (default /run/edgewise/<prefix>)."""
-        check_host()
-        for side, name in (("LAN", site.lan_netns), ("WAN", site.wan_netns)):
-            if namespace_inode(name) is None:
-                raise DataPlaneUnavailable(
-                    f"the site's {side}-side namespace {name} does not exist"
-                )
+    def __init__(
+        self, site: SiteNetwork, runtime_dir: Path | None = None, *, kernel: Kernel | None = None
+    ) -> None:
+        """`runtime_dir` holds the state files of process VNFs (default /run/edgewise/<prefix>);
+        `kernel` is this host's (linuxkernel.LinuxKernel) unless given; the driver closes it."""
+        self._kernel: Kernel = kernel if kernel is not None else LinuxKernel()
+        try:
+            check_sides(self._kernel, site)
+        except BaseException:
+            self._kernel.close()
+            raise
         self.site = site
-        self._worker = NamespaceWorker()
         self.runtime_dir = runtime_dir or RUNTIME_ROOT / site.prefix
-        self._host = Host(self._worker, self.runtime_dir, site.prefix)
+        self._host = Host(self._kernel, self.runtime_dir, site.prefix)
         self._snapshot: SiteView | None = None
         self._stale: set[str] = set()  # services to read again before their next change
         self._doomed: list[Link] = []  # bridges of removed services, not deleted yet
-        self._cache = VnfCache()  # VNF namespaces as read, reused while the drift watch runs
+        self._cache = VnfCache(
+            self._kernel.inode
+        )  # VNF namespaces as read, reused while the drift watch runs
         self._touched: set[str] = set()  # services changed since the last read
         self._full_read_at = -FULL_READ_S
         self._closed = False
@@ -152,7 +156,7 @@ class LinuxDriver:
         if not watch.running:
             return
         namespaces = {self.site.lan_netns: False, self.site.wan_netns: False}
-        for name in list_namespaces(self.site.namespace_prefix):
+        for name in self._kernel.namespaces(self.site.namespace_prefix):
             if self.site.slot_of_namespace(name) is not None:
                 namespaces[name] = True
         watch.sync(namespaces, self._host.processes.running())
@@ -191,7 +195,7 @@ class LinuxDriver:
         self._closed = True
         self._host.watch.stop()
         await self._run(self._host.close)
-        self._worker.close()
+        self._kernel.close()
 
     async def _run(self, fn: Callable[[], T], *, keep_doomed: bool = False) -> T:
         def call() -> T:
@@ -199,7 +203,7 @@ class LinuxDriver:
                 self._delete_doomed()
             return fn()
 
-        return await self._worker.run(lambda: self._host.session(call))
+        return await self._kernel.run(lambda: self._host.session(call))
 
     def _delete_doomed(self) -> None:
         """Deletes the bridges of the services removed since the last call (worker thread)."""
@@ -250,33 +254,47 @@ class LinuxDriver:
         name = change.vnf_name or ""
         namespace = self.site.vnf_namespace(service.slot, name)
         seen = service.vnfs.get(name)
-        spec = change.desired
         if op is ChangeOp.DELETE_VNF:
-            if isinstance(spec, VnfSpec) and seen is not None and restartable(seen, spec):
-                return False  # rebuilt for a dead program: the create restarts it in place
             forget_vnf(service, name)
             return teardown_vnf(self._host, namespace)
+        spec = change.desired
         assert isinstance(spec, VnfSpec)
-        if seen is not None and seen.label is not None and seen.label.function == spec.function:
-            if seen.healthy and seen.marker and seen.marker[1] == spec.config_digest():
-                return False
-            if restartable(seen, spec):
-                restart_process(self._host, namespace, spec)
-                seen.process_ok = True
-                return True
-            if seen.healthy or op is ChangeOp.UPDATE_VNF_CONFIG:
-                configure_vnf(self._host, namespace, spec)
-                seen.marker = (spec.function.value, spec.config_digest())
-                return True
+        if seen is not None and seen.healthy and seen.running_config(spec):
+            return False  # what the change makes is there already (applied twice)
+        if op is ChangeOp.CREATE_VNF:
+            return self._create_vnf(change, service, namespace, spec)
+        vnf = expect_vnf(change, seen, spec)
         if op is ChangeOp.UPDATE_VNF_CONFIG:
-            raise DataPlaneError(f"VNF {change.target} is not on the data plane")
-        forget_vnf(service, name)
+            configure_vnf(self._host, namespace, spec)
+            vnf.marker = (spec.function.value, spec.config_digest())
+            vnf.shaping_ok = True  # configure_vnf set the token buckets, started the program
+            vnf.process_ok = True
+            return True
+        if op is ChangeOp.RESTART_VNF:
+            if not isinstance(spec.config, ProcessConfig):
+                raise DataPlaneError(f"VNF {change.target} has no program to restart")
+            if not vnf.running_config(spec):
+                raise DataPlaneError(f"VNF {change.target} runs another config: not restarted")
+            restart_process(self._host, namespace, spec)
+            vnf.process_ok = True
+            return True
+        raise ValueError(f"{op.value} is not a change of one VNF")
+
+    def _create_vnf(
+        self, change: Change, service: ServiceView, namespace: str, spec: VnfSpec
+    ) -> bool:
+        """Builds the VNF anew (removing first an unlabelled namespace left under its name)."""
+        if spec.name in service.vnfs:
+            raise DataPlaneError(
+                f"VNF {change.target} is on the data plane already, not as planned: "
+                "the next pass plans again"
+            )
         teardown_vnf(self._host, namespace)
-        build_vnf(self._host, namespace, sid, spec)
-        service.vnfs[name] = VnfView(
+        build_vnf(self._host, namespace, service.service_id, spec)
+        service.vnfs[spec.name] = VnfView(
             namespace,
             service.slot,
-            VnfLabel(sid, name, spec.function.value),
+            VnfLabel(service.service_id, spec.name, spec.function.value),
             (spec.function.value, spec.config_digest()),
         )
         return True
@@ -302,15 +320,24 @@ class LinuxDriver:
         return True
 
 
-def restartable(seen: VnfView, spec: VnfSpec) -> bool:
-    """Whether the VNF is whole, with the wanted config, and only its program is down."""
-    return (
-        seen.only_process_down
-        and seen.label is not None
-        and seen.label.function == spec.function
-        and seen.marker is not None
-        and seen.marker[1] == spec.config_digest()
-    )
+def check_sides(kernel: Kernel, site: SiteNetwork) -> None:
+    """Raises DataPlaneUnavailable unless the kernel can build and the site's sides exist."""
+    kernel.check()
+    for side, name in (("LAN", site.lan_netns), ("WAN", site.wan_netns)):
+        if kernel.inode(name) is None:
+            raise DataPlaneUnavailable(f"the site's {side}-side namespace {name} does not exist")
+
+
+def expect_vnf(change: Change, seen: VnfView | None, spec: VnfSpec) -> VnfView:
+    """The VNF an in-place change works on; DataPlaneError when the kernel is not as planned."""
+    if seen is None or seen.label is None:
+        raise DataPlaneError(f"VNF {change.target} is not on the data plane")
+    if seen.label.function != spec.function:
+        raise DataPlaneError(
+            f"VNF {change.target} runs {seen.label.function}, not {spec.function.value}: "
+            f"not changed in place"
+        )
+    return seen
 
 
 def forget_vnf(service: ServiceView, name: str) -> None:

@@ -1,6 +1,7 @@
-"""The kernel as the driver's worker thread sees it: enter a namespace, then netlink or nftables.
+"""The kernel as the driver's operations see it: netlink or nftables in a namespace, kept open.
 
-Every method runs in the NamespaceWorker's thread (the driver submits whole operations there).
+Host wraps the driver's `kernel.Kernel` (the real one or a fake): every method runs inside
+`Kernel.run` (the real kernel's worker thread: the driver submits whole operations there).
 The netlink socket and libnftables context of each namespace are opened once and kept across
 calls (opening and closing them cost more than the requests: ~1.5 ms to close a pyroute2
 socket). A kept socket holds its namespace alive, so each one remembers the inode it was opened
@@ -15,24 +16,15 @@ The drift watch (watch.py) hears from here what the driver builds and removes.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from edgewise.site.drivers.linux.errors import DataPlaneError
-from edgewise.site.drivers.linux.netlink import Netlink, open_netlink
-from edgewise.site.drivers.linux.netns import (
-    NETNS_DIR,
-    NamespaceWorker,
-    namespace_inode,
-    remove_namespace,
-)
-from edgewise.site.drivers.linux.nft import Nft
-from edgewise.site.drivers.linux.processes import Supervisor
-from edgewise.site.drivers.linux.watch import DriftWatch
+from edgewise.site.drivers.linux.kernel import Kernel, Netlink, Nftables
 
 T = TypeVar("T")
 
@@ -44,7 +36,7 @@ class Handles:
     inode: int
     netlink: Netlink | None = None
     closer: contextlib.ExitStack | None = None
-    nft: Nft | None = None
+    nft: Nftables | None = None
 
     def close(self) -> None:
         if self.closer is not None:
@@ -55,15 +47,15 @@ class Handles:
 class Host:
     def __init__(
         self,
-        worker: NamespaceWorker,
+        kernel: Kernel,
         runtime_dir: Path,
         prefix: str,
         capacity: int = 512,
         nft_capacity: int = 32,
     ) -> None:
-        self.worker = worker
-        self.watch = DriftWatch(worker, prefix)
-        self.processes = Supervisor(runtime_dir, self.watch)
+        self.kernel = kernel
+        self.watch = kernel.drift_watch(prefix)
+        self.processes = kernel.supervisor(runtime_dir, self.watch)
         self.capacity = capacity
         self.nft_capacity = nft_capacity
         self._open: OrderedDict[str, Handles] = OrderedDict()
@@ -76,7 +68,7 @@ class Host:
     def release_stale(self) -> None:
         """Closes what is open in namespaces gone or made anew (observe calls it first)."""
         for name, handles in list(self._open.items()):
-            if namespace_inode(name) != handles.inode:
+            if self.kernel.inode(name) != handles.inode:
                 self.forget(name)
 
     def close(self) -> None:
@@ -86,7 +78,7 @@ class Host:
         self.processes.close()
 
     def _handles(self, namespace: str) -> Handles:
-        inode = namespace_inode(namespace)
+        inode = self.kernel.inode(namespace)
         if inode is None:
             self.forget(namespace)
             raise DataPlaneError(f"namespace {namespace} does not exist", code="no-namespace")
@@ -108,18 +100,16 @@ class Host:
         handles = self._handles(namespace)
         if handles.netlink is None:
             stack = contextlib.ExitStack()
-            with self.worker.inside(namespace):
-                handles.netlink = stack.enter_context(open_netlink(namespace))
+            handles.netlink = stack.enter_context(self.kernel.open_netlink(namespace))
             handles.closer = stack
         yield handles.netlink
 
     @contextlib.contextmanager
-    def nft(self, namespace: str) -> Iterator[Nft]:
+    def nft(self, namespace: str) -> Iterator[Nftables]:
         """A libnftables context inside `namespace` (kept for the `nft_capacity` used last)."""
         handles = self._handles(namespace)
         if handles.nft is None:
-            with self.worker.inside(namespace):
-                handles.nft = Nft(namespace)
+            handles.nft = self.kernel.open_nftables(namespace)
             while len(self._with_nft) >= self.nft_capacity:
                 _, oldest = self._with_nft.popitem(last=False)
                 oldest.nft = None
@@ -138,13 +128,13 @@ class Host:
     def create_namespace(self, namespace: str) -> None:
         """Creates a VNF's namespace (and watches it while the drift watch runs)."""
         self.forget(namespace)
-        self.worker.create(namespace)
+        self.kernel.create_namespace(namespace)
         self.watch.track(namespace, vnf=True)
 
     def remove_namespace(self, namespace: str) -> bool:
         self.forget(namespace)
         self.watch.forget(namespace)  # first: its sockets would keep the namespace alive
-        return remove_namespace(namespace)
+        return self.kernel.remove_namespace(namespace)
 
     def delete_link(self, namespace: str, index: int, name: str) -> None:
         """Deletes a link (and a veth's peer): the driver's doing, not drift."""
@@ -152,26 +142,10 @@ class Host:
         with self.netlink(namespace) as nl:
             nl.delete(index)
 
-    @contextlib.contextmanager
-    def namespace_fd(self, namespace: str) -> Iterator[int]:
-        try:
-            fd = os.open(NETNS_DIR / namespace, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError as exc:
-            raise DataPlaneError(
-                f"namespace {namespace} does not exist", code="no-namespace"
-            ) from exc
-        try:
-            yield fd
-        finally:
-            os.close(fd)
+    def namespace_fd(self, namespace: str) -> AbstractContextManager[int]:
+        """A handle on `namespace` for the peer end of a veth (`Netlink.add_veth`)."""
+        return self.kernel.namespace_fd(namespace)
 
     def write_sysctl(self, namespace: str, settings: dict[str, str]) -> None:
         """Writes /proc/sys/net values as seen from inside `namespace`."""
-        with self.worker.inside(namespace):
-            for key, value in settings.items():
-                path = "/proc/sys/" + key.replace(".", "/")
-                try:
-                    with open(path, "w") as handle:  # noqa: PTH123 - one small write per key
-                        handle.write(value)
-                except OSError as exc:
-                    raise DataPlaneError(f"sysctl {key} in {namespace}: {exc}") from exc
+        self.kernel.write_sysctl(namespace, settings)

@@ -1,8 +1,9 @@
 """Netlink in the worker's current namespace (no `ip` subprocess): links, addresses, routes.
 
-`Netlink` is what the rest of the driver uses; it talks through rtnl.RtnlSocket with messages
-packed and parsed in rtcodec.py (tc messages with pyroute2's classes), and wraps each call so
-that a NetlinkError becomes a DataPlaneError saying what was being done.
+`RtnlNetlink` is the real `kernel.Netlink` (the seam the rest of the driver uses); it talks
+through rtnl.RtnlSocket with messages packed and parsed in rtcodec.py (tc messages with
+pyroute2's classes), and wraps each call so that a NetlinkError becomes a DataPlaneError saying
+what was being done.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import errno
 import os
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
@@ -35,6 +35,7 @@ from pyroute2.netlink.rtnl.tcmsg import sched_tbf, tcmsg  # type: ignore[import-
 
 from edgewise.site.drivers.linux import rtcodec as rt
 from edgewise.site.drivers.linux.errors import DataPlaneError
+from edgewise.site.drivers.linux.kernel import KernelRoute, Qdisc
 from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.rtnl import RtnlSocket
 
@@ -47,26 +48,6 @@ RT_SCOPE_NOWHERE = 255
 RTN_UNICAST = 1
 TC_H_ROOT = 0xFFFFFFFF
 MAIN_TABLE = 254
-
-
-@dataclass(frozen=True)
-class Qdisc:
-    index: int
-    handle: int
-    root: bool
-    kind: str | None
-    rate_bytes: int | None = None  # a token bucket's rate, bytes per second
-    packets: int = 0
-    bytes: int = 0
-    drops: int = 0
-
-
-@dataclass(frozen=True)
-class KernelRoute:
-    destination: IPv4Network
-    gateway: IPv4Address | None
-    proto: int
-    oif: int | None
 
 
 @contextlib.contextmanager
@@ -84,12 +65,12 @@ def netlink_errors(what: str, *ignore: int) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def open_netlink(where: str) -> Iterator[Netlink]:
+def open_netlink(where: str) -> Iterator[RtnlNetlink]:
     """A netlink socket in the worker's current namespace (`where` names it in errors)."""
     with netlink_errors(f"opening netlink in {where}"):
         rtnl = RtnlSocket()
     try:
-        yield Netlink(rtnl, where)
+        yield RtnlNetlink(rtnl, where)
     finally:
         rtnl.close()
 
@@ -142,7 +123,9 @@ def _qdisc(msg: Any) -> Qdisc:
     return Qdisc(msg["index"], msg["handle"], msg["parent"] == TC_H_ROOT, kind, rate, *sent)
 
 
-class Netlink:
+class RtnlNetlink:
+    """`kernel.Netlink` over an RtnlSocket in the namespace it was opened in."""
+
     def __init__(self, rtnl: RtnlSocket, where: str) -> None:
         self.rtnl = rtnl
         self.where = where

@@ -23,8 +23,8 @@ def load_nftables() -> Any:
         ) from exc
 
 
-class Nft:
-    """One libnftables context, opened in the worker's current namespace."""
+class LibNftables:
+    """One libnftables context, opened in the worker's current namespace (`kernel.Nftables`)."""
 
     def __init__(self, where: str) -> None:
         self.where = where

@@ -22,10 +22,10 @@ import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 from edgewise.model.functions import ProcessConfig
-from edgewise.site.drivers.linux.errors import DataPlaneError
+from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
+from edgewise.site.drivers.linux.kernel import ProcessListener, ProcessStatus
 from edgewise.site.drivers.linux.netns import NamespaceWorker, namespace_inode
 
 STOP_WAIT_S = 1.0
@@ -41,29 +41,6 @@ class ProcessRecord:
     restarts: int = 0
 
 
-@dataclass(frozen=True)
-class ProcessStatus:
-    """What observe reports of a process VNF (`as_json` goes into its counters)."""
-
-    running: bool
-    wanted: bool  # the policy wants it running: dead and wanted is unhealthy
-    pid: int | None = None
-    restarts: int = 0
-    exit_code: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.running or not self.wanted
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "running": self.running,
-            "pid": self.pid,
-            "restarts": self.restarts,
-            "exit_code": self.exit_code,
-        }
-
-
 def proc_start_time(pid: int) -> int | None:
     """The start time (clock ticks since boot) of a live, non-zombie process; None otherwise."""
     try:
@@ -76,6 +53,22 @@ def proc_start_time(pid: int) -> int | None:
     return int(fields[19])
 
 
+def inherited_fds() -> list[int]:
+    """This process's descriptors above 2 that a spawned program would inherit.
+
+    libnftables opens its netlink socket without close-on-exec: a program must not get those of
+    the driver's contexts, which would talk to (and keep alive) other VNFs' namespaces.
+    """
+    found = []
+    for entry in Path("/proc/self/fd").iterdir():
+        fd = int(entry.name)
+        if fd > 2:
+            with contextlib.suppress(OSError):  # the listing's own, closed by now
+                if os.get_inheritable(fd):
+                    found.append(fd)
+    return found
+
+
 def proc_netns_inode(pid: int) -> int | None:
     try:
         return Path(f"/proc/{pid}/ns/net").stat().st_ino
@@ -83,20 +76,19 @@ def proc_netns_inode(pid: int) -> int | None:
         return None
 
 
-class ProcessListener(Protocol):
-    """Told of each program the supervisor starts, and before it stops one (the drift watch)."""
-
-    def process_started(self, namespace: str, pid: int) -> None: ...
-
-    def process_stopping(self, namespace: str) -> None: ...
-
-
 class Supervisor:
-    """Starts, stops and checks the programs of process VNFs; one state file per VNF."""
+    """Starts, stops and checks the programs of process VNFs; one state file per VNF
+    (`kernel.ProcessSupervisor`). One made without a `worker` reads and stops, never starts."""
 
-    def __init__(self, runtime_dir: Path, listener: ProcessListener | None = None) -> None:
+    def __init__(
+        self,
+        runtime_dir: Path,
+        listener: ProcessListener | None = None,
+        worker: NamespaceWorker | None = None,
+    ) -> None:
         self.runtime_dir = runtime_dir
         self.listener = listener
+        self.worker = worker
         self._children: set[int] = set()  # pids we spawned and have not reaped yet
         self._exits: dict[int, int] = {}  # exit status of those we reaped
 
@@ -109,10 +101,11 @@ class Supervisor:
         except (OSError, ValueError, TypeError):
             return None
 
-    def start(
-        self, worker: NamespaceWorker, namespace: str, config: ProcessConfig, *, restart: bool
-    ) -> ProcessRecord:
+    def start(self, namespace: str, config: ProcessConfig, *, restart: bool) -> None:
         """Starts the program in `namespace` (worker thread), stopping one recorded before."""
+        worker = self.worker
+        if worker is None:
+            raise DataPlaneUnavailable("this supervisor has no namespace worker to start with")
         previous = self.record(namespace)
         self.stop(namespace)
         inode = namespace_inode(namespace)
@@ -121,11 +114,12 @@ class Supervisor:
         self.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         env = {"PATH": os.environ.get("PATH", DEFAULT_PATH), **dict(config.env)}
         log = self.runtime_dir / f"{namespace}.log"
-        actions = [
+        actions: list[tuple[int | str, ...]] = [
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
             (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ]
+        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in inherited_fds()]
         with worker.inside(namespace):  # the child is made in the thread's namespace
             try:
                 pid = os.posix_spawnp(
@@ -147,7 +141,6 @@ class Supervisor:
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(asdict(record)))
         temporary.replace(path)
-        return record
 
     def status(self, namespace: str) -> ProcessStatus | None:
         """The recorded program's state; None when no program is recorded for `namespace`."""

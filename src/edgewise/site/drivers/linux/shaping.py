@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgewise.model.functions import RateLimiterConfig
+from edgewise.site.drivers.linux.kernel import Netlink, Qdisc
 from edgewise.site.drivers.linux.layout import GROUP_LAN, GROUP_WAN
-from edgewise.site.drivers.linux.netlink import Netlink, Qdisc
 from edgewise.site.drivers.linux.rtcodec import Link
 
 SHAPER_HANDLE = 0xE1E0000  # major e1e (ew), minor 0

@@ -2,21 +2,25 @@
 
 `read_site` lists the namespaces with the site's prefix and, in each and in the LAN and WAN
 sides, the links with Edgewise labels and each VNF's ruleset marker; `observed_state` turns
-that into the reconciler's ObservedState: a VNF is healthy when its namespace is labelled, its
-ruleset marker is present and every link end in it is up with carrier; a chain is reported
-only when every link from the LAN side to the WAN side is whole (both ends present).
+that into the reconciler's ObservedState: a labelled VNF namespace is a VNF, and what is broken
+in it is told as faults (ruleset marker missing or another function's, a link end down or
+without carrier, a rate limiter's token buckets missing, a wanted program not running) for
+`plan` to pick the repair; a chain is reported only when every link from the LAN side to the
+WAN side is whole (both ends present).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from edgewise.model.desired import VnfSpec
 from edgewise.model.functions import FUNCTION_VALUES, VnfFunction
 from edgewise.site.drivers.linux.counters import vnf_counters
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.host import Host
+from edgewise.site.drivers.linux.kernel import ProcessStatus
 from edgewise.site.drivers.linux.layout import (
     LAN_HOP,
     WAN_HOP,
@@ -25,13 +29,11 @@ from edgewise.site.drivers.linux.layout import (
     VnfLabel,
     decode_label,
 )
-from edgewise.site.drivers.linux.netns import list_namespaces, namespace_inode
 from edgewise.site.drivers.linux.nftjson import FAMILY, TABLE
-from edgewise.site.drivers.linux.processes import ProcessStatus
 from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.rulesets import read_marker, read_shaped_groups
 from edgewise.site.drivers.linux.shaping import queue_counters, shaping_ok
-from edgewise.site.reconcile import ObservedService, ObservedState, ObservedVnf
+from edgewise.site.reconcile import ObservedService, ObservedState, ObservedVnf, VnfFault
 
 
 @dataclass(frozen=True)
@@ -56,26 +58,31 @@ class VnfView:
     process_ok: bool = True  # a process VNF's program runs (or its restart policy lets it rest)
 
     @property
-    def healthy(self) -> bool:
+    def ruleset_ok(self) -> bool:
+        """Its ruleset is there, and of its function."""
         return (
             self.label is not None
             and self.marker is not None
             and self.marker[0] == self.label.function
-            and self.legs_ok
-            and self.shaping_ok
-            and self.process_ok
         )
 
     @property
-    def only_process_down(self) -> bool:
-        """Everything is in place but the program: restarting it is the whole repair."""
-        return not self.process_ok and (
-            self.label is not None
-            and self.marker is not None
-            and self.marker[0] == self.label.function
-            and self.legs_ok
-            and self.shaping_ok
-        )
+    def faults(self) -> frozenset[VnfFault]:
+        found = {
+            VnfFault.RULESET_MISSING: not self.ruleset_ok,
+            VnfFault.LINK_DOWN: not self.legs_ok,
+            VnfFault.SHAPING_MISSING: not self.shaping_ok,
+            VnfFault.PROCESS_DOWN: not self.process_ok,
+        }
+        return frozenset(fault for fault, broken in found.items() if broken)
+
+    @property
+    def healthy(self) -> bool:
+        return self.label is not None and not self.faults
+
+    def running_config(self, spec: VnfSpec) -> bool:
+        """Its ruleset was built from `spec`'s function and config."""
+        return self.marker == (spec.function.value, spec.config_digest())
 
 
 @dataclass
@@ -123,11 +130,12 @@ class VnfCache:
     """VNF namespaces as last read, with the inode they were read in, for `read_site` to reuse;
     the driver drops what may have changed since (see driver.py)."""
 
+    inode: Callable[[str], int | None]  # the kernel's (Kernel.inode)
     entries: dict[str, tuple[int, VnfView]] = field(default_factory=dict)
 
     def get(self, namespace: str) -> VnfView | None:
         entry = self.entries.get(namespace)
-        if entry is not None and namespace_inode(namespace) == entry[0]:
+        if entry is not None and self.inode(namespace) == entry[0]:
             return entry[1]
         self.entries.pop(namespace, None)
         return None
@@ -175,7 +183,7 @@ def read_site(
                     end = link_end(site, namespace, hop, link, label)
                     if end is not None:
                         side_ends.append(end)
-    for namespace in list_namespaces(site.namespace_prefix):
+    for namespace in host.kernel.namespaces(site.namespace_prefix):
         slot = site.slot_of_namespace(namespace)
         if slot is None:
             continue
@@ -185,7 +193,7 @@ def read_site(
             continue
         vnf = cache.get(namespace) if cache is not None else None
         if vnf is None:
-            inode = namespace_inode(namespace)
+            inode = host.kernel.inode(namespace)
             vnf = read_vnf(host, site, VnfView(namespace, slot))
             if vnf is not None and cache is not None and inode is not None:
                 cache.entries[namespace] = (inode, vnf)
@@ -287,8 +295,8 @@ def observed_state(view: SiteView) -> ObservedState:
             assert vnf.label is not None
             if vnf.label.function not in FUNCTION_VALUES:
                 continue
-            digest = vnf.marker[1] if vnf.marker else ""
+            digest = vnf.marker[1] if vnf.marker and vnf.ruleset_ok else ""
             function = VnfFunction(vnf.label.function)
-            vnfs.append(ObservedVnf(name, function, digest, vnf.healthy, vnf.counters))
+            vnfs.append(ObservedVnf(name, function, digest, vnf.faults, vnf.counters))
         services.append(ObservedService(sid, tuple(vnfs), service.chain()))
     return ObservedState(tuple(services))

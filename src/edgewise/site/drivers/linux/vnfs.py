@@ -11,8 +11,8 @@ from __future__ import annotations
 from edgewise.model.desired import VnfSpec
 from edgewise.model.functions import ProcessConfig, RateLimiterConfig, RouterConfig
 from edgewise.site.drivers.linux.host import Host
+from edgewise.site.drivers.linux.kernel import Netlink
 from edgewise.site.drivers.linux.layout import GROUP_LAN, GROUP_WAN, PROTO_STATIC, VnfLabel
-from edgewise.site.drivers.linux.netlink import Netlink
 from edgewise.site.drivers.linux.rulesets import table_batch
 from edgewise.site.drivers.linux.shaping import apply_shaping
 
@@ -38,7 +38,7 @@ def build_vnf(host: Host, namespace: str, service_id: str, spec: VnfSpec) -> Non
         with host.nft(namespace) as nft:
             nft.run(table_batch(spec.function.value, spec.config_digest(), config))
         if isinstance(config, ProcessConfig):
-            host.processes.start(host.worker, namespace, config, restart=False)
+            host.processes.start(namespace, config, restart=False)
     except BaseException:
         host.processes.stop(namespace)
         host.remove_namespace(namespace)
@@ -57,14 +57,14 @@ def configure_vnf(host: Host, namespace: str, spec: VnfSpec) -> None:
         with host.netlink(namespace) as nl:
             apply_shaping(nl, config, replace=True)
     elif isinstance(config, ProcessConfig):
-        host.processes.start(host.worker, namespace, config, restart=False)
+        host.processes.start(namespace, config, restart=False)
 
 
 def restart_process(host: Host, namespace: str, spec: VnfSpec, *, died: bool = True) -> None:
     """Starts a process VNF's program again: it `died` (counted), or its interfaces are new."""
     config = spec.config
     if isinstance(config, ProcessConfig):
-        host.processes.start(host.worker, namespace, config, restart=died)
+        host.processes.start(namespace, config, restart=died)
 
 
 def set_static_routes(nl: Netlink, config: RouterConfig) -> bool:

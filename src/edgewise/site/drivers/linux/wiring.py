@@ -23,6 +23,7 @@ from edgewise.model.desired import ServiceSpec, VnfFunction
 from edgewise.model.functions import NatConfig, RateLimiterConfig, RouterConfig
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.host import Host
+from edgewise.site.drivers.linux.kernel import KernelRoute, Netlink
 from edgewise.site.drivers.linux.layout import (
     GROUP_LAN,
     GROUP_WAN,
@@ -38,7 +39,6 @@ from edgewise.site.drivers.linux.layout import (
     right_end,
     service_label,
 )
-from edgewise.site.drivers.linux.netlink import KernelRoute, Netlink
 from edgewise.site.drivers.linux.shaping import apply_shaping
 from edgewise.site.drivers.linux.survey import ServiceView
 from edgewise.site.drivers.linux.vnfs import restart_process, set_static_routes
