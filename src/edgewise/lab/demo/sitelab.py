@@ -13,9 +13,12 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv4Network
 from pathlib import Path
+
+from edgewise.lab.errors import LabError
 
 NETNS = Path("/run/netns")
 LAN_PREFIX = IPv4Network("192.168.10.0/24")  # the vCPE sample's `lan_prefix` input default
@@ -179,5 +182,18 @@ class SiteLab:
             proc.kill()
             proc.wait()
         self.servers.clear()
-        for path in NETNS.glob(f"{self.prefix}-*") if NETNS.is_dir() else ():
-            subprocess.run(["ip", "netns", "del", path.name], capture_output=True, check=False)  # noqa: S603, S607
+        left: dict[str, str] = {}
+        for attempt in range(5):  # a namespace still in use by a dying process: try again
+            left = {}
+            for path in NETNS.glob(f"{self.prefix}-*") if NETNS.is_dir() else ():
+                done = subprocess.run(["ip", "netns", "del", path.name], capture_output=True,  # noqa: S603, S607
+                                      text=True, check=False)  # fmt: skip
+                if done.returncode != 0:
+                    left[path.name] = done.stderr.strip()
+            if not left:
+                return
+            time.sleep(0.2 * (attempt + 1))
+        raise LabError(
+            "could not remove the demo's namespaces: "
+            + "; ".join(f"{name}: {why}" for name, why in left.items())
+        )

@@ -132,5 +132,12 @@ class DemoFleet:
                 except subprocess.TimeoutExpired:
                     site.process.kill()
                     site.process.wait()
+        failures = []
+        for site in self.sites:
             if site.lab is not None:
-                site.lab.close()
+                try:
+                    site.lab.close()
+                except LabError as exc:  # the other sites' labs are still removed
+                    failures.append(exc.message)
+        if failures:
+            raise LabError("; ".join(failures))
