@@ -4,7 +4,7 @@ Both kinds share one life cycle (SOL005): CREATED -> (content uploaded and valid
 ONBOARDED and ENABLED; content is immutable once onboarded; DISABLED and NOT_IN_USE
 before deletion. Validation is Edgewise's own SOL001 loader. Onboarding (done or failed),
 enabling, disabling and deletion notify the subscribers (`catalog_events`) in the same
-transaction.
+transaction. The API gets views (`view`, `read_item`); the orchestrator reads rows (`get_item`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ from edgewise.central.services.errors import (
     ServiceError,
 )
 from edgewise.central.services.tenants import get_tenant
+from edgewise.central.services.views import (
+    Artifact,
+    CatalogItem,
+    NsdDescription,
+    VnfdDescription,
+)
 from edgewise.central.store.tables import CatalogItemRow
 from edgewise.tosca import Limits, LoadResult, Nsd, TypeCache, Vnfd, load_bytes
 
@@ -55,12 +61,35 @@ class CatalogKind(StrEnum):
     def notifications(self) -> CatalogNotifications:
         return catalog_events.NSD if self is CatalogKind.NSD else catalog_events.VNF_PACKAGE
 
+    def describe(self, summary: dict[str, Any]) -> NsdDescription | VnfdDescription:
+        """What the onboarded descriptor of this kind declares."""
+        if self is CatalogKind.NSD:
+            return NsdDescription.of(summary)
+        return VnfdDescription.of(summary)
+
 
 @dataclass(frozen=True)
 class Content:
     data: bytes
     media_type: str
     filename: str
+
+
+def view(row: CatalogItemRow) -> CatalogItem:
+    """What the API shows of an item, made in the transaction that read or changed it."""
+    onboarded = row.onboarding_state == catalog_events.ONBOARDED
+    return CatalogItem(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        onboarding_state=row.onboarding_state,
+        operational_state=row.operational_state,
+        usage_state=row.usage_state,
+        user_defined_data=dict(row.user_defined_data),
+        failure=row.failure,
+        descriptor=CatalogKind(row.kind).describe(row.summary) if onboarded else None,
+        checksum=row.checksum,
+        artifacts=tuple(Artifact(a["path"], a["sha256"]) for a in row.summary.get("artifacts", [])),
+    )
 
 
 def create_item(
@@ -70,7 +99,7 @@ def create_item(
     user_defined_data: dict[str, Any],
     *,
     tenant_id: str | None = None,
-) -> CatalogItemRow:
+) -> CatalogItem:
     """A new, empty catalog resource (state CREATED). Admins create shared ones by default."""
     owner = owner_for_new(principal, tenant_id, shared_allowed=True)
     if owner is not None:
@@ -78,24 +107,31 @@ def create_item(
     row = CatalogItemRow(kind=kind.value, tenant_id=owner, user_defined_data=user_defined_data)
     session.add(row)
     session.flush()
-    return row
+    return view(row)
 
 
-def list_items(session: Session, principal: Principal, kind: CatalogKind) -> list[CatalogItemRow]:
+def list_items(session: Session, principal: Principal, kind: CatalogKind) -> list[CatalogItem]:
     query = scoped(select(CatalogItemRow), principal, CatalogItemRow, shared_rows=True)
     query = query.where(CatalogItemRow.kind == kind.value)
-    return list(session.scalars(query.order_by(CatalogItemRow.id)))
+    return [view(row) for row in session.scalars(query.order_by(CatalogItemRow.id))]
 
 
 def get_item(
     session: Session, principal: Principal, kind: CatalogKind, item_id: str
 ) -> CatalogItemRow:
+    """The item's row if `principal` sees it (for the orchestrator); the API reads `read_item`."""
     row = get_visible(
         session, CatalogItemRow, item_id, principal, what=kind.label, shared_rows=True
     )
     if row.kind != kind.value:
         raise_not_found(kind, item_id)
     return row
+
+
+def read_item(
+    session: Session, principal: Principal, kind: CatalogKind, item_id: str
+) -> CatalogItem:
+    return view(get_item(session, principal, kind, item_id))
 
 
 def upload_content(
@@ -108,7 +144,7 @@ def upload_content(
     media_type: str,
     limits: Limits,
     types: TypeCache,
-) -> CatalogItemRow:
+) -> CatalogItem:
     """Validates `data` (type files parsed before come from `types`) and onboards it.
 
     Refused (not found, not CREATED), it changes nothing. Content that does not onboard leaves
@@ -133,7 +169,7 @@ def upload_content(
         raise OnboardingFailed(error) from error
     kind.notifications.onboarded(session, row)
     session.flush()
-    return row
+    return view(row)
 
 
 def _onboard(
@@ -211,7 +247,7 @@ def modify_item(
     *,
     operational_state: str | None,
     user_defined_data: dict[str, Any] | None,
-) -> CatalogItemRow:
+) -> CatalogItem:
     """Enables/disables an onboarded item and merges user-defined data (null removes a key)."""
     row = get_item(session, principal, kind, item_id)
     ensure_writable(principal, row, what=kind.label)
@@ -234,7 +270,7 @@ def modify_item(
                 merged[key] = value
         row.user_defined_data = merged
     session.flush()
-    return row
+    return view(row)
 
 
 def delete_item(session: Session, principal: Principal, kind: CatalogKind, item_id: str) -> None:

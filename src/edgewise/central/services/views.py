@@ -1,9 +1,10 @@
 """What the services show the API: frozen values made from store rows in the transaction that
-read them (tenants, users, tokens, sites, site groups and their status), so that routes format
-values and never see a row."""
+read them (tenants, users, tokens, sites, site groups and their status, catalog items and
+subscriptions), so that routes format values and never see a row."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from edgewise.central.services.access import Role
 from edgewise.central.store.tables import (
     ApiTokenRow,
+    LccnSubscriptionRow,
     SiteGroupRow,
     SiteRow,
     SiteStatusRow,
@@ -147,3 +149,107 @@ class SiteStatus:
             site_id, desired_revision, row.applied_revision, row.state, in_sync,
             _aware(row.reported_at), _aware(row.last_seen_at), dict(row.body),
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NsdDescription:
+    """What an onboarded NS descriptor declares (from the catalog item's summary)."""
+
+    nsd_id: str
+    name: str
+    version: str
+    designer: str
+    invariant_id: str
+    vnf_pkg_ids: tuple[str, ...]
+
+    @classmethod
+    def of(cls, summary: Mapping[str, Any]) -> NsdDescription:
+        descriptor_id = str(summary["descriptorId"])
+        return cls(
+            descriptor_id,
+            summary.get("nsdName") or descriptor_id,
+            summary.get("nsdVersion") or "",
+            summary.get("nsdDesigner") or "",
+            summary.get("nsdInvariantId") or descriptor_id,
+            tuple(summary.get("vnfPkgIds", [])),
+        )
+
+    def attributes(self) -> dict[str, Any]:
+        """As SOL005 names them, in NsdInfo and in notification filters alike."""
+        return {
+            "nsdId": self.nsd_id,
+            "nsdName": self.name,
+            "nsdVersion": self.version,
+            "nsdDesigner": self.designer,
+            "nsdInvariantId": self.invariant_id,
+            "vnfPkgIds": list(self.vnf_pkg_ids),
+        }
+
+
+@dataclass(frozen=True)
+class VnfdDescription:
+    """What the VNFD of an onboarded VNF package declares."""
+
+    vnfd_id: str
+    provider: str
+    product_name: str
+    software_version: str
+    vnfd_version: str
+
+    @classmethod
+    def of(cls, summary: Mapping[str, Any]) -> VnfdDescription:
+        return cls(
+            str(summary["descriptorId"]),
+            summary.get("vnfProvider") or "",
+            summary.get("vnfProductName") or "",
+            summary.get("vnfSoftwareVersion") or "",
+            summary.get("vnfdVersion") or "",
+        )
+
+    def attributes(self) -> dict[str, Any]:
+        """As SOL005 names them, in VnfPkgInfo and in notification filters alike."""
+        return {
+            "vnfdId": self.vnfd_id,
+            "vnfProvider": self.provider,
+            "vnfProductName": self.product_name,
+            "vnfSoftwareVersion": self.software_version,
+            "vnfdVersion": self.vnfd_version,
+        }
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One file of an onboarded package, by its path inside the package."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    """An NS descriptor or a VNF package of the catalog; `descriptor` once it is onboarded."""
+
+    id: str
+    tenant_id: str | None  # None: the provider's shared catalog
+    onboarding_state: str
+    operational_state: str
+    usage_state: str
+    user_defined_data: dict[str, Any]
+    failure: dict[str, Any] | None  # why the last upload did not onboard (ProblemDetails)
+    descriptor: NsdDescription | VnfdDescription | None
+    checksum: str | None  # SHA-256 of the content
+    artifacts: tuple[Artifact, ...]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A subscription to one API's notifications (the API is the caller's to know)."""
+
+    id: str
+    tenant_id: str | None  # None: the provider's, which hears of every tenant's objects
+    callback_uri: str
+    filter: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: LccnSubscriptionRow) -> Subscription:
+        return cls(row.id, row.tenant_id, row.callback_uri, dict(row.filter))
