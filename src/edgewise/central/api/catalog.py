@@ -28,9 +28,10 @@ from edgewise.central.api.subscriptions import (
     SubscriptionResource,
     subscription_router,
 )
-from edgewise.central.services import catalog
+from edgewise.central.services import catalog, catalog_content
 from edgewise.central.services.access import Principal
-from edgewise.central.services.catalog import CatalogKind, Content
+from edgewise.central.services.catalog import CatalogKind
+from edgewise.central.services.catalog_content import Content
 from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
 from edgewise.central.services.views import CatalogItem, NsdDescription, VnfdDescription
 from edgewise.tosca import Limits, TypeCache
@@ -326,7 +327,7 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         accept: Annotated[str, Header()] = "*/*",
         byte_range: RangeHeader = None,
     ) -> Response:
-        found = catalog.content(session, caller, kind, item_id, accept=accept)
+        found = catalog_content.content(session, caller, kind, item_id, accept=accept)
         return _content_response(found, byte_range)
 
     for route in (read, modify, delete, upload, fetch):
@@ -407,7 +408,7 @@ def fetch_vnfd(
     accept: Annotated[str, Header()] = "*/*",
 ) -> Response:
     return _content_response(
-        catalog.descriptor_document(session, caller, PKG, vnfPkgId, accept=accept)
+        catalog_content.descriptor_document(session, caller, PKG, vnfPkgId, accept=accept)
     )
 
 
@@ -421,7 +422,7 @@ def fetch_artifact(
     caller: CallerDep,
     byte_range: RangeHeader = None,
 ) -> Response:
-    found = catalog.artifact(session, caller, PKG, vnfPkgId, artifactPath)
+    found = catalog_content.artifact(session, caller, PKG, vnfPkgId, artifactPath)
     return _content_response(found, byte_range)
 
 
