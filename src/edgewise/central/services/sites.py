@@ -15,6 +15,7 @@ from edgewise.central.services.access import (
     get_visible,
     owner_for_new,
     scoped,
+    sees,
 )
 from edgewise.central.services.announce import site_credentials_changed
 from edgewise.central.services.errors import Conflict, InputProblem, Invalid
@@ -193,7 +194,7 @@ def _members(
     problems = []
     for index, site_id in enumerate(dict.fromkeys(site_ids)):
         site = session.get(SiteRow, site_id)
-        if site is None or not (principal.is_admin or site.tenant_id == principal.tenant_id):
+        if site is None or not sees(principal, site):
             problems.append(InputProblem(f"siteIds[{index}]", f"site {site_id} does not exist"))
         elif site.tenant_id != owner:
             problems.append(

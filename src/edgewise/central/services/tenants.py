@@ -18,7 +18,7 @@ from edgewise.central.services.access import (
     scoped,
 )
 from edgewise.central.services.auth import IssuedToken, issue_token
-from edgewise.central.services.errors import Conflict, Forbidden, Invalid, NotFound
+from edgewise.central.services.errors import Conflict, Forbidden, Invalid
 from edgewise.central.services.paging import Page, fetch_page
 from edgewise.central.services.views import ApiToken, Tenant, User
 from edgewise.central.store.tables import (
@@ -45,19 +45,14 @@ def create_tenant(session: Session, principal: Principal, name: str, description
 def list_tenants(
     session: Session, principal: Principal, *, marker: str | None, limit: int
 ) -> Page[Tenant]:
-    query = select(TenantRow)
-    if not principal.is_admin:
-        query = query.where(TenantRow.id == principal.tenant_id)
+    query = scoped(select(TenantRow), principal, TenantRow)
     order = (TenantRow.name, TenantRow.id)
     return fetch_page(session, query, order, marker=marker, limit=limit).map(Tenant.of)
 
 
 def get_tenant(session: Session, principal: Principal, tenant_id: str) -> TenantRow:
     """The tenant's row if `principal` sees it (the other services check owners with it)."""
-    row = session.get(TenantRow, tenant_id)
-    if row is None or not (principal.is_admin or principal.tenant_id == tenant_id):
-        raise NotFound(f"tenant {tenant_id} does not exist")
-    return row
+    return get_visible(session, TenantRow, tenant_id, principal, what="tenant")
 
 
 def read_tenant(session: Session, principal: Principal, tenant_id: str) -> Tenant:
