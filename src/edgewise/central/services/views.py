@@ -1,6 +1,5 @@
-"""What the services show the API: frozen values made from store rows in the transaction that
-read them (tenants, users, tokens, sites, site groups and their status, catalog items and
-subscriptions), so that routes format values and never see a row."""
+"""What the services hand the API (tenants, users, tokens, sites, groups, status, catalog items,
+subscriptions): frozen values made from rows in the transaction that read them, never a row."""
 
 from __future__ import annotations
 
