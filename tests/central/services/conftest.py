@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.services.access import Principal, Role
 from edgewise.central.services.tenants import create_tenant, create_user
+from edgewise.central.services.views import User
 from edgewise.central.store.engine import migrate, open_engine, session_factory
 from edgewise.central.store.tables import UserRow
 
@@ -22,7 +23,7 @@ class World:
     globex: Principal
 
 
-def principal_of(user: UserRow) -> Principal:
+def principal_of(user: UserRow | User) -> Principal:
     return Principal(user.id, user.name, Role(user.role), user.tenant_id)
 
 

@@ -17,6 +17,7 @@ from edgewise.central.services.catalog import CatalogKind, OnboardingFailed
 from edgewise.central.services.catalog_events import NSD, VNF_PACKAGE
 from edgewise.central.services.errors import Invalid
 from edgewise.central.services.subscriptions import Api
+from edgewise.central.services.views import CatalogItem, NsdDescription
 from edgewise.central.store.tables import CatalogItemRow, NotificationRow
 from edgewise.lab import samples
 from edgewise.tosca import Limits, TypeCache
@@ -142,10 +143,10 @@ def subscribe(world: World, api: Api, principal: Principal, **filter_: Any) -> s
     return row.id
 
 
-def onboard(world: World, kind: CatalogKind, data: bytes, principal: Principal) -> CatalogItemRow:
-    row = catalog.create_item(world.session, principal, kind, {})
+def onboard(world: World, kind: CatalogKind, data: bytes, principal: Principal) -> CatalogItem:
+    item = catalog.create_item(world.session, principal, kind, {})
     return catalog.upload_content(
-        world.session, principal, kind, row.id, data,
+        world.session, principal, kind, item.id, data,
         media_type="application/zip" if kind is CatalogKind.VNF_PACKAGE else "text/plain",
         limits=Limits(), types=TYPES,
     )  # fmt: skip
@@ -172,9 +173,11 @@ def test_each_catalog_change_notifies_the_subscribers_who_see_it(world: World) -
     assert body["timeStamp"].endswith("Z")
 
     nsd = onboard(world, CatalogKind.NSD, NSD_YAML, admin)
+    assert isinstance(nsd.descriptor, NsdDescription)
+    nsd_id = nsd.descriptor.nsd_id
     ((sub, body),) = outbox.new()  # acme hears of the shared NSD's deletion only
     assert (sub, body["notificationType"]) == (nsd_sub, "NsdOnboardingNotification")
-    assert (body["nsdInfoId"], body["nsdId"]) == (nsd.id, nsd.descriptor_id)
+    assert (body["nsdInfoId"], body["nsdId"]) == (nsd.id, nsd_id)
     assert body["_links"]["nsdInfo"] == {"href": f"/nsd/v1/ns_descriptors/{nsd.id}"}
 
     catalog.modify_item(session, admin, CatalogKind.NSD, nsd.id, operational_state="DISABLED",
@@ -191,7 +194,7 @@ def test_each_catalog_change_notifies_the_subscribers_who_see_it(world: World) -
     deleted = outbox.new()
     assert sorted(sub for sub, _ in deleted) == sorted([nsd_sub, only_deletions])
     assert {body["notificationType"] for _, body in deleted} == {"NsdDeletionNotification"}
-    assert {body["nsdId"] for _, body in deleted} == {nsd.descriptor_id}
+    assert {body["nsdId"] for _, body in deleted} == {nsd_id}
 
     catalog.modify_item(session, admin, CatalogKind.VNF_PACKAGE, package.id,
                         operational_state="DISABLED", user_defined_data=None)  # fmt: skip
@@ -213,12 +216,13 @@ def test_a_failed_onboarding_is_recorded_and_notified_and_a_never_onboarded_dele
     subscribe(world, Api.NSD, acme)
     subscribe(world, Api.VNFPKGM, acme)
     subscribe(world, Api.NSD, world.globex)
-    nsd = catalog.create_item(session, acme, CatalogKind.NSD, {})
+    created = catalog.create_item(session, acme, CatalogKind.NSD, {})
     with pytest.raises(OnboardingFailed) as failed:
-        catalog.upload_content(session, acme, CatalogKind.NSD, nsd.id, b"not: [valid",
+        catalog.upload_content(session, acme, CatalogKind.NSD, created.id, b"not: [valid",
                                media_type="text/plain", limits=Limits(),
                                types=TYPES)  # fmt: skip
     assert isinstance(failed.value.cause, Invalid)
+    nsd = catalog.read_item(session, acme, CatalogKind.NSD, created.id)
     assert (nsd.onboarding_state, nsd.failure is not None) == ("CREATED", True)
     assert nsd.failure is not None
     assert (nsd.failure["status"], nsd.failure["detail"]) == (400, failed.value.cause.detail)

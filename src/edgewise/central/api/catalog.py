@@ -28,11 +28,12 @@ from edgewise.central.api.subscriptions import (
     SubscriptionResource,
     subscription_router,
 )
-from edgewise.central.services import catalog, catalog_events
+from edgewise.central.services import catalog, catalog_content
 from edgewise.central.services.access import Principal
-from edgewise.central.services.catalog import CatalogKind, Content
+from edgewise.central.services.catalog import CatalogKind
+from edgewise.central.services.catalog_content import Content
 from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
-from edgewise.central.store.tables import CatalogItemRow
+from edgewise.central.services.views import CatalogItem, NsdDescription, VnfdDescription
 from edgewise.tosca import Limits, TypeCache
 
 UPLOAD_LIMITS = Limits()
@@ -93,34 +94,33 @@ NSD_DEFAULT_EXCLUDED = ("userDefinedData", "onboardingFailureDetails")
 VNF_DEFAULT_EXCLUDED = ("softwareImages", "additionalArtifacts", "userDefinedData", "checksum")
 
 
-def nsd_info(row: CatalogItemRow, base: str) -> dict[str, Any]:
-    href = f"{base}nsd/v1/ns_descriptors/{row.id}"
+def nsd_info(item: CatalogItem, base: str) -> dict[str, Any]:
+    href = f"{base}nsd/v1/ns_descriptors/{item.id}"
     info: dict[str, Any] = {
-        "id": row.id,
-        "nsdOnboardingState": row.onboarding_state,
-        "nsdOperationalState": row.operational_state,
-        "nsdUsageState": row.usage_state,
-        "userDefinedData": row.user_defined_data,
-        "tenantId": row.tenant_id,
+        "id": item.id,
+        "nsdOnboardingState": item.onboarding_state,
+        "nsdOperationalState": item.operational_state,
+        "nsdUsageState": item.usage_state,
+        "userDefinedData": item.user_defined_data,
+        "tenantId": item.tenant_id,
         "_links": {"self": {"href": href}, "nsd_content": {"href": f"{href}/nsd_content"}},
     }
-    if row.onboarding_state == "ONBOARDED":
-        info |= catalog_events.nsd_attributes(row) | {"pnfdInfoIds": [], "nestedNsdInfoIds": []}
-    elif row.failure is not None:
-        info["onboardingFailureDetails"] = row.failure
+    if isinstance(item.descriptor, NsdDescription):
+        info |= item.descriptor.attributes() | {"pnfdInfoIds": [], "nestedNsdInfoIds": []}
+    elif item.failure is not None:
+        info["onboardingFailureDetails"] = item.failure
     return info
 
 
-def vnf_pkg_info(row: CatalogItemRow, base: str) -> dict[str, Any]:
-    href = f"{base}vnfpkgm/v1/vnf_packages/{row.id}"
-    summary = row.summary
+def vnf_pkg_info(item: CatalogItem, base: str) -> dict[str, Any]:
+    href = f"{base}vnfpkgm/v1/vnf_packages/{item.id}"
     info: dict[str, Any] = {
-        "id": row.id,
-        "onboardingState": row.onboarding_state,
-        "operationalState": row.operational_state,
-        "usageState": row.usage_state,
-        "userDefinedData": row.user_defined_data,
-        "tenantId": row.tenant_id,
+        "id": item.id,
+        "onboardingState": item.onboarding_state,
+        "operationalState": item.operational_state,
+        "usageState": item.usage_state,
+        "userDefinedData": item.user_defined_data,
+        "tenantId": item.tenant_id,
         "softwareImages": [],
         "additionalArtifacts": [],
         "_links": {
@@ -129,16 +129,16 @@ def vnf_pkg_info(row: CatalogItemRow, base: str) -> dict[str, Any]:
             "packageContent": {"href": f"{href}/package_content"},
         },
     }
-    if row.onboarding_state == "ONBOARDED":
-        info |= catalog_events.package_attributes(row) | {
-            "checksum": {"algorithm": "SHA-256", "hash": row.checksum},
+    if isinstance(item.descriptor, VnfdDescription):
+        info |= item.descriptor.attributes() | {
+            "checksum": {"algorithm": "SHA-256", "hash": item.checksum},
             "additionalArtifacts": [
                 {
-                    "artifactPath": artifact["path"],
-                    "checksum": {"algorithm": "SHA-256", "hash": artifact["sha256"]},
+                    "artifactPath": artifact.path,
+                    "checksum": {"algorithm": "SHA-256", "hash": artifact.sha256},
                     "metadata": {},
                 }
-                for artifact in summary.get("artifacts", [])
+                for artifact in item.artifacts
             ],
         }
     return info
@@ -246,7 +246,7 @@ class CatalogResource:
     name: str  # "NsDescriptor", for operation ids
     content_name: str  # "NsdContent"
     default_upload_type: str
-    info: Callable[[CatalogItemRow, str], dict[str, Any]]
+    info: Callable[[CatalogItem, str], dict[str, Any]]
     modifications: type[CatalogModifications]
     fields: set[str]
     default_excluded: tuple[str, ...]
@@ -278,10 +278,10 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         caller: CallerDep,
         body: Annotated[CreateRequest, Body()] = CreateRequest(),
     ) -> JSONResponse:
-        row = catalog.create_item(
+        item = catalog.create_item(
             session, caller, kind, body.userDefinedData, tenant_id=body.tenantId
         )
-        info = resource.info(row, str(request.base_url))
+        info = resource.info(item, str(request.base_url))
         location = info["_links"]["self"]["href"]
         return JSONResponse(info, status_code=201, headers={"Location": location})
 
@@ -289,7 +289,7 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         item_id: str, request: Request, session: SessionDep, caller: CallerDep
     ) -> dict[str, Any]:
         return resource.info(
-            catalog.get_item(session, caller, kind, item_id), str(request.base_url)
+            catalog.read_item(session, caller, kind, item_id), str(request.base_url)
         )
 
     def modify(
@@ -327,7 +327,7 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         accept: Annotated[str, Header()] = "*/*",
         byte_range: RangeHeader = None,
     ) -> Response:
-        found = catalog.content(session, caller, kind, item_id, accept=accept)
+        found = catalog_content.content(session, caller, kind, item_id, accept=accept)
         return _content_response(found, byte_range)
 
     for route in (read, modify, delete, upload, fetch):
@@ -408,7 +408,7 @@ def fetch_vnfd(
     accept: Annotated[str, Header()] = "*/*",
 ) -> Response:
     return _content_response(
-        catalog.descriptor_document(session, caller, PKG, vnfPkgId, accept=accept)
+        catalog_content.descriptor_document(session, caller, PKG, vnfPkgId, accept=accept)
     )
 
 
@@ -422,7 +422,7 @@ def fetch_artifact(
     caller: CallerDep,
     byte_range: RangeHeader = None,
 ) -> Response:
-    found = catalog.artifact(session, caller, PKG, vnfPkgId, artifactPath)
+    found = catalog_content.artifact(session, caller, PKG, vnfPkgId, artifactPath)
     return _content_response(found, byte_range)
 
 
@@ -452,7 +452,7 @@ def upload_from_uri(
     types: TypesDep,
 ) -> Response:
     """Fetches the package (http or https, within the upload size limit) and onboards it."""
-    catalog.get_item(session, caller, PKG, vnfPkgId)  # another tenant's: 404 before anything
+    catalog.read_item(session, caller, PKG, vnfPkgId)  # another tenant's: 404 before anything
     data = _fetch_package(body)
     _onboard_content(session, caller, PKG, vnfPkgId, data, media_type=catalog.ZIP_TYPE, types=types)
     return Response(status_code=202)

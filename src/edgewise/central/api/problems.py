@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from edgewise.central.services.catalog import NotAcceptableContent
+from edgewise.central.services.catalog_content import NotAcceptableContent
 from edgewise.central.services.errors import (
     Conflict,
     Forbidden,

@@ -1,4 +1,5 @@
-"""Schema families of the native API (Create, Update, Public per entity), camelCase on the wire."""
+"""Schema families of the native API (Create, Update, Public per entity), camelCase on the wire.
+A Public schema is made `of` the view a service returns (`services.views`), never of a row."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from edgewise.central.services import views
 from edgewise.central.services.access import Role
 from edgewise.model.sites import MAX_LABELS, NAME_PATTERN, SiteKind, label_problem
 
@@ -59,6 +61,10 @@ class TenantPublic(Schema):
     description: str
     created_at: Moment
 
+    @classmethod
+    def of(cls, tenant: views.Tenant) -> TenantPublic:
+        return cls.model_validate(tenant)
+
 
 class UserCreate(Schema):
     name: Name
@@ -72,6 +78,10 @@ class UserPublic(Schema):
     role: Role
     tenant_id: str | None
     created_at: Moment
+
+    @classmethod
+    def of(cls, user: views.User) -> UserPublic:
+        return cls.model_validate(user)
 
 
 class TokenCreate(Schema):
@@ -89,6 +99,10 @@ class TokenPublic(Schema):
     created_at: Moment
     expires_at: Moment | None
     revoked_at: Moment | None
+
+    @classmethod
+    def of(cls, token: views.ApiToken) -> TokenPublic:
+        return cls.model_validate(token)
 
 
 class TokenIssued(Schema):
@@ -150,28 +164,8 @@ class SitePublic(Schema):
     enrollment: SiteEnrollment
 
     @classmethod
-    def of(cls, row: Any) -> SitePublic:
-        return cls(
-            id=row.id,
-            name=row.name,
-            kind=SiteKind(row.kind),
-            tenant_id=row.tenant_id,
-            labels=row.labels,
-            capacity=SiteCapacity(
-                compute_nodes=row.compute_nodes,
-                slots_per_node=row.slots_per_node,
-                vnf_slots=row.compute_nodes * row.slots_per_node,
-            ),
-            description=row.description,
-            created_at=row.created_at,
-            enrollment=SiteEnrollment(
-                state="revoked" if row.revoked_at else "enrolled" if row.cert_serial else "pending",
-                enrolled_at=row.enrolled_at,
-                certificate_expires_at=row.cert_expires_at,
-                revoked_at=row.revoked_at,
-                token_expires_at=row.enrollment_expires_at,
-            ),
-        )
+    def of(cls, site: views.Site) -> SitePublic:
+        return cls.model_validate(site)
 
 
 class EnrollmentTokenPublic(Schema):
@@ -208,6 +202,10 @@ class SiteStatusPublic(Schema):
     last_seen_at: Moment | None
     detail: dict[str, Any]
 
+    @classmethod
+    def of(cls, status: views.SiteStatus) -> SiteStatusPublic:
+        return cls.model_validate(status)
+
 
 class SiteGroupCreate(Schema):
     name: Name
@@ -230,15 +228,8 @@ class SiteGroupPublic(Schema):
     created_at: Moment
 
     @classmethod
-    def of(cls, row: Any) -> SiteGroupPublic:
-        return cls(
-            id=row.id,
-            name=row.name,
-            tenant_id=row.tenant_id,
-            site_ids=sorted(m.site_id for m in row.members),
-            description=row.description,
-            created_at=row.created_at,
-        )
+    def of(cls, group: views.SiteGroup) -> SiteGroupPublic:
+        return cls.model_validate(group)
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Native API: sites and site groups."""
+"""Native API: sites and site groups. Routes call `services.sites` and `services.enrollment` (and
+the orchestrator for desired state) and format the views they return with the Public schemas."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def list_sites(
         marker=page.marker,
         limit=page.limit,
     )
-    return page_response(request, [dump(SitePublic.of(r)) for r in found.items], found.next_marker)
+    return page_response(request, [dump(SitePublic.of(s)) for s in found.items], found.next_marker)
 
 
 @router.post("/sites", status_code=201, operation_id="createSite")
@@ -73,10 +74,12 @@ def create_site(
     body: SiteCreate, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
 ) -> SiteCreated:
     """Creates a site and returns, once, its enrollment token."""
-    row = sites.create_site(session, caller, _spec(body))
-    token = enrollment.token_for(row)
-    public = SitePublic.of(row)
-    return SiteCreated(**public.model_dump(), enrollment_token=_token_public(token, runtime))
+    return _created(enrollment.new_site(session, caller, _spec(body)), runtime)
+
+
+def _created(new: enrollment.NewSite, runtime: CentralRuntime) -> SiteCreated:
+    public = SitePublic.of(new.site)
+    return SiteCreated(**public.model_dump(), enrollment_token=_token_public(new.token, runtime))
 
 
 def _spec(body: SiteCreate) -> sites.SiteSpec:
@@ -107,12 +110,7 @@ def create_sites_batch(
     body: SiteBatchCreate, session: SessionDep, caller: CallerDep, runtime: RuntimeDep
 ) -> list[SiteCreated]:
     """Creates many sites in one transaction (all or none), each with its enrollment token."""
-    created = []
-    for spec in body.sites:
-        row = sites.create_site(session, caller, _spec(spec))
-        token = _token_public(enrollment.token_for(row), runtime)
-        created.append(SiteCreated(**SitePublic.of(row).model_dump(), enrollment_token=token))
-    return created
+    return [_created(enrollment.new_site(session, caller, _spec(s)), runtime) for s in body.sites]
 
 
 @router.get("/site-status", operation_id="summarizeSiteStatus")
@@ -139,7 +137,7 @@ def revoke_site(siteId: str, session: SessionDep, caller: CallerDep) -> SitePubl
 
 @router.get("/sites/{siteId}/desired-state", operation_id="readDesiredState")
 def read_desired_state(siteId: str, session: SessionDep, caller: CallerDep) -> DesiredStatePublic:
-    sites.get_site(session, caller, siteId)
+    sites.read_site(session, caller, siteId)
     found = documents.get_desired(session, siteId)
     return DesiredStatePublic(site_id=siteId, revision=found.revision, document=found.document)
 
@@ -164,16 +162,15 @@ def write_desired_state_bulk(
 
 @router.get("/sites/{siteId}/status", operation_id="readSiteStatus")
 def read_site_status(siteId: str, session: SessionDep, caller: CallerDep) -> SiteStatusPublic:
-    sites.get_site(session, caller, siteId)
-    status = site_channel.get_status(session, siteId)
-    return SiteStatusPublic(**status)
+    sites.read_site(session, caller, siteId)
+    return SiteStatusPublic.of(site_channel.get_status(session, siteId))
 
 
 @router.get("/sites/{siteId}/counters", operation_id="readSiteCounters")
 def read_site_counters(siteId: str, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
     """The site's latest counters (packets, bytes, drops per rule, class and queue, per VNF);
     sites send them when they change, at most once a minute by default."""
-    sites.get_site(session, caller, siteId)
+    sites.read_site(session, caller, siteId)
     counters = site_channel.get_counters(session, siteId)
     at = counters["at"]
     return counters | {"at": at.isoformat() if at is not None else None}
@@ -181,7 +178,7 @@ def read_site_counters(siteId: str, session: SessionDep, caller: CallerDep) -> d
 
 @router.get("/sites/{siteId}", operation_id="readSite")
 def read_site(siteId: str, session: SessionDep, caller: CallerDep) -> SitePublic:
-    return SitePublic.of(sites.get_site(session, caller, siteId))
+    return SitePublic.of(sites.read_site(session, caller, siteId))
 
 
 @router.patch("/sites/{siteId}", operation_id="updateSite")
@@ -211,7 +208,7 @@ def list_site_groups(
     request: Request, session: SessionDep, caller: CallerDep, page: PageDep
 ) -> JSONResponse:
     found = sites.list_groups(session, caller, marker=page.marker, limit=page.limit)
-    items = [dump(SiteGroupPublic.of(r)) for r in found.items]
+    items = [dump(SiteGroupPublic.of(g)) for g in found.items]
     return page_response(request, items, found.next_marker)
 
 
@@ -219,7 +216,7 @@ def list_site_groups(
 def create_site_group(
     body: SiteGroupCreate, session: SessionDep, caller: CallerDep
 ) -> SiteGroupPublic:
-    row = sites.create_group(
+    group = sites.create_group(
         session,
         caller,
         body.name,
@@ -227,12 +224,12 @@ def create_site_group(
         description=body.description,
         tenant_id=body.tenant_id,
     )
-    return SiteGroupPublic.of(row)
+    return SiteGroupPublic.of(group)
 
 
 @router.get("/site-groups/{groupId}", operation_id="readSiteGroup")
 def read_site_group(groupId: str, session: SessionDep, caller: CallerDep) -> SiteGroupPublic:
-    return SiteGroupPublic.of(sites.get_group(session, caller, groupId))
+    return SiteGroupPublic.of(sites.read_group(session, caller, groupId))
 
 
 @router.patch("/site-groups/{groupId}", operation_id="updateSiteGroup")
@@ -242,10 +239,10 @@ def update_site_group(
     session: SessionDep,
     caller: CallerDep,
 ) -> SiteGroupPublic:
-    row = sites.update_group(
+    group = sites.update_group(
         session, caller, groupId, site_ids=body.site_ids, description=body.description
     )
-    return SiteGroupPublic.of(row)
+    return SiteGroupPublic.of(group)
 
 
 @router.delete("/site-groups/{groupId}", status_code=204, operation_id="deleteSiteGroup")

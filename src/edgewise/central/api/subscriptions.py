@@ -22,7 +22,7 @@ from edgewise.central.api.listing import sol013_listing
 from edgewise.central.services import subscriptions
 from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
 from edgewise.central.services.subscriptions import Api
-from edgewise.central.store.tables import LccnSubscriptionRow
+from edgewise.central.services.views import Subscription
 
 CALLBACK_TEST_TIMEOUT = 3.0
 FIELDS = {"id", "callbackUri", "filter", "_links"}
@@ -63,15 +63,15 @@ class SubscriptionResource:
     check_filter: Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
-def subscription(row: LccnSubscriptionRow, base: str) -> dict[str, Any]:
-    """The subscription as SOL005 shows it (NsdmSubscription, PkgmSubscription)."""
+def subscription(found: Subscription, api: Api, base: str) -> dict[str, Any]:
+    """The subscription as SOL005 shows it: LccnSubscription, NsdmSubscription, PkgmSubscription."""
     document: dict[str, Any] = {
-        "id": row.id,
-        "callbackUri": row.callback_uri,
-        "_links": {"self": {"href": base.rstrip("/") + Api(row.api).href(row.id)}},
+        "id": found.id,
+        "callbackUri": found.callback_uri,
+        "_links": {"self": {"href": base.rstrip("/") + api.href(found.id)}},
     }
-    if row.filter:
-        document["filter"] = row.filter
+    if found.filter:
+        document["filter"] = found.filter
     return document
 
 
@@ -89,12 +89,12 @@ def subscription_router(resource: SubscriptionResource) -> APIRouter:
                 "the callback is not usable",
                 [InputProblem("callbackUri", "expected an http:// or https:// URI")],
             )
-        row, created = subscriptions.create(
+        found, created = subscriptions.create(
             session, caller, api,
             callback_uri=body.callbackUri, filter_=resource.check_filter(body.filter),
             authentication=body.authentication, tenant_id=body.tenantId, probe=probe_callback,
         )  # fmt: skip
-        document = subscription(row, str(request.base_url))
+        document = subscription(found, api, str(request.base_url))
         location = {"Location": document["_links"]["self"]["href"]}
         if not created:  # SOL005: 303 with an empty body
             return Response(status_code=303, headers=location)
@@ -104,14 +104,16 @@ def subscription_router(resource: SubscriptionResource) -> APIRouter:
         request: Request, session: SessionDep, caller: CallerDep, page: PageDep
     ) -> JSONResponse:
         base = str(request.base_url)
-        rows = subscriptions.list_visible(session, caller, api)
-        return sol013_listing(request, [subscription(r, base) for r in rows], page, FIELDS)
+        documents = [
+            subscription(s, api, base) for s in subscriptions.list_visible(session, caller, api)
+        ]
+        return sol013_listing(request, documents, page, FIELDS)
 
     def read(
         subscription_id: SubscriptionId, request: Request, session: SessionDep, caller: CallerDep
     ) -> dict[str, Any]:
-        row = subscriptions.get(session, caller, api, subscription_id)
-        return subscription(row, str(request.base_url))
+        found = subscriptions.read(session, caller, api, subscription_id)
+        return subscription(found, api, str(request.base_url))
 
     def delete(subscription_id: SubscriptionId, session: SessionDep, caller: CallerDep) -> Response:
         subscriptions.delete(session, caller, api, subscription_id)

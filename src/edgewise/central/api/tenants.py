@@ -1,4 +1,5 @@
-"""Native API: tenants, users and API tokens."""
+"""Native API: tenants, users and API tokens. Routes call `services.tenants` and format the
+views it returns with the Public schemas (`api.schemas`)."""
 
 from __future__ import annotations
 
@@ -29,19 +30,18 @@ def list_tenants(
     request: Request, session: SessionDep, caller: CallerDep, page: PageDep
 ) -> JSONResponse:
     found = tenants.list_tenants(session, caller, marker=page.marker, limit=page.limit)
-    items = [dump(TenantPublic.model_validate(r)) for r in found.items]
+    items = [dump(TenantPublic.of(t)) for t in found.items]
     return page_response(request, items, found.next_marker)
 
 
 @router.post("/tenants", status_code=201, operation_id="createTenant")
 def create_tenant(body: TenantCreate, session: SessionDep, caller: CallerDep) -> TenantPublic:
-    row = tenants.create_tenant(session, caller, body.name, body.description)
-    return TenantPublic.model_validate(row)
+    return TenantPublic.of(tenants.create_tenant(session, caller, body.name, body.description))
 
 
 @router.get("/tenants/{tenantId}", operation_id="readTenant")
 def read_tenant(tenantId: str, session: SessionDep, caller: CallerDep) -> TenantPublic:
-    return TenantPublic.model_validate(tenants.get_tenant(session, caller, tenantId))
+    return TenantPublic.of(tenants.read_tenant(session, caller, tenantId))
 
 
 @router.delete("/tenants/{tenantId}", status_code=204, operation_id="deleteTenant")
@@ -55,19 +55,18 @@ def list_users(
     request: Request, session: SessionDep, caller: CallerDep, page: PageDep
 ) -> JSONResponse:
     found = tenants.list_users(session, caller, marker=page.marker, limit=page.limit)
-    items = [dump(UserPublic.model_validate(r)) for r in found.items]
+    items = [dump(UserPublic.of(u)) for u in found.items]
     return page_response(request, items, found.next_marker)
 
 
 @router.post("/users", status_code=201, operation_id="createUser")
 def create_user(body: UserCreate, session: SessionDep, caller: CallerDep) -> UserPublic:
-    row = tenants.create_user(session, caller, body.name, body.role, body.tenant_id)
-    return UserPublic.model_validate(row)
+    return UserPublic.of(tenants.create_user(session, caller, body.name, body.role, body.tenant_id))
 
 
 @router.get("/users/{userId}", operation_id="readUser")
 def read_user(userId: str, session: SessionDep, caller: CallerDep) -> UserPublic:
-    return UserPublic.model_validate(tenants.get_user(session, caller, userId))
+    return UserPublic.of(tenants.read_user(session, caller, userId))
 
 
 @router.delete("/users/{userId}", status_code=204, operation_id="deleteUser")
@@ -81,7 +80,7 @@ def list_tokens(
     request: Request, session: SessionDep, caller: CallerDep, page: PageDep
 ) -> JSONResponse:
     found = tenants.list_tokens(session, caller, marker=page.marker, limit=page.limit)
-    items = [dump(TokenPublic.model_validate(r)) for r in found.items]
+    items = [dump(TokenPublic.of(t)) for t in found.items]
     return page_response(request, items, found.next_marker)
 
 
@@ -101,7 +100,7 @@ def create_token(body: TokenCreate, session: SessionDep, caller: CallerDep) -> T
 
 @router.delete("/tokens/{tokenId}", operation_id="revokeToken")
 def revoke_token(tokenId: str, session: SessionDep, caller: CallerDep) -> TokenPublic:
-    return TokenPublic.model_validate(tenants.revoke_token(session, caller, tokenId))
+    return TokenPublic.of(tenants.revoke_token(session, caller, tokenId))
 
 
 @router.get("/whoami", operation_id="whoAmI")

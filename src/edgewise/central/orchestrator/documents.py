@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from edgewise.central.services.access import Principal, ensure_writable
+from edgewise.central.services.access import Principal, ensure_writable, sees
 from edgewise.central.services.announce import revision_written
 from edgewise.central.services.errors import (
     Conflict,
@@ -90,7 +90,7 @@ def set_desired(
         )}  # fmt: skip
         for site_id in chunk:
             row = found.get(site_id)
-            if row is None or not (principal.is_admin or row.tenant_id == principal.tenant_id):
+            if row is None or not sees(principal, row):
                 raise NotFound(f"site {site_id} does not exist")
             ensure_writable(principal, row, what="site")
     return write_revisions(session, targets, canonical(document))

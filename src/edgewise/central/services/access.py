@@ -1,7 +1,8 @@
 """Tenant scoping: the one place that decides who may see and change which rows.
 
 Every query of a tenant-owned table goes through `visible()`; every single-row
-lookup through `get_visible()`; every change through `ensure_writable()`.
+lookup through `get_visible()` (or `sees()`, to report rather than raise); every change
+through `ensure_writable()`. A tenant is its own (`TenantRow.tenant_id` is its id).
 A row of another tenant is reported as not found, never as forbidden, so that
 its existence does not leak.
 """
@@ -79,7 +80,7 @@ def get_visible(
 ) -> RowT:
     """The row `row_id` of `model` if `principal` may see it, else NotFound."""
     row = session.get(model, row_id)
-    if row is None or not _sees(principal, row, shared_rows=shared_rows):
+    if row is None or not sees(principal, row, shared_rows=shared_rows):
         raise NotFound(f"{what} {row_id} does not exist")
     return row
 
@@ -118,7 +119,8 @@ def require_admin(principal: Principal, action: str) -> None:
         raise Forbidden(f"only an admin may {action}")
 
 
-def _sees(principal: Principal, row: Any, *, shared_rows: bool) -> bool:
+def sees(principal: Principal, row: Any, *, shared_rows: bool = False) -> bool:
+    """Whether `principal` may see `row`, a tenant-owned row (as `visible` says in SQL)."""
     if principal.is_admin:
         return True
     if shared_rows and row.tenant_id is None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.services.access import Principal, Role
 from edgewise.central.services.errors import Unauthenticated
-from edgewise.central.store.tables import ApiTokenRow, TenantRow, UserRow
+from edgewise.central.store.tables import ApiTokenRow, TenantRow, UserRow, aware
 
 TOKEN_PREFIX = "ew_"  # noqa: S105 - a marker, not a secret
 
@@ -81,7 +81,7 @@ def principal_of(session: Session, digest: str) -> tuple[Principal, datetime | N
     token, user = found
     if token.revoked_at is not None:
         raise Unauthenticated("the token has been revoked")
-    expires = _aware(token.expires_at) if token.expires_at is not None else None
+    expires = aware(token.expires_at) if token.expires_at is not None else None
     if expires is not None and expires <= datetime.now(UTC):
         raise Unauthenticated("the token has expired")
     return Principal(user.id, user.name, Role(user.role), user.tenant_id), expires
@@ -139,8 +139,3 @@ def bootstrap_admin(session: Session) -> IssuedToken | None:
     session.add(admin)
     session.flush()
     return issue_token(session, admin, "bootstrap")
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -4,7 +4,8 @@ Both kinds share one life cycle (SOL005): CREATED -> (content uploaded and valid
 ONBOARDED and ENABLED; content is immutable once onboarded; DISABLED and NOT_IN_USE
 before deletion. Validation is Edgewise's own SOL001 loader. Onboarding (done or failed),
 enabling, disabling and deletion notify the subscribers (`catalog_events`) in the same
-transaction.
+transaction. The API gets views (`view`, `read_item`); the orchestrator reads rows (`get_item`);
+`catalog_content` hands out what was onboarded.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NoReturn
 
@@ -36,6 +36,12 @@ from edgewise.central.services.errors import (
     ServiceError,
 )
 from edgewise.central.services.tenants import get_tenant
+from edgewise.central.services.views import (
+    Artifact,
+    CatalogItem,
+    NsdDescription,
+    VnfdDescription,
+)
 from edgewise.central.store.tables import CatalogItemRow
 from edgewise.tosca import Limits, LoadResult, Nsd, TypeCache, Vnfd, load_bytes
 
@@ -55,12 +61,28 @@ class CatalogKind(StrEnum):
     def notifications(self) -> CatalogNotifications:
         return catalog_events.NSD if self is CatalogKind.NSD else catalog_events.VNF_PACKAGE
 
+    def describe(self, summary: dict[str, Any]) -> NsdDescription | VnfdDescription:
+        """What the onboarded descriptor of this kind declares."""
+        if self is CatalogKind.NSD:
+            return NsdDescription.of(summary)
+        return VnfdDescription.of(summary)
 
-@dataclass(frozen=True)
-class Content:
-    data: bytes
-    media_type: str
-    filename: str
+
+def view(row: CatalogItemRow) -> CatalogItem:
+    """What the API shows of an item, made in the transaction that read or changed it."""
+    onboarded = row.onboarding_state == catalog_events.ONBOARDED
+    return CatalogItem(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        onboarding_state=row.onboarding_state,
+        operational_state=row.operational_state,
+        usage_state=row.usage_state,
+        user_defined_data=dict(row.user_defined_data),
+        failure=row.failure,
+        descriptor=CatalogKind(row.kind).describe(row.summary) if onboarded else None,
+        checksum=row.checksum,
+        artifacts=tuple(Artifact(a["path"], a["sha256"]) for a in row.summary.get("artifacts", [])),
+    )
 
 
 def create_item(
@@ -70,7 +92,7 @@ def create_item(
     user_defined_data: dict[str, Any],
     *,
     tenant_id: str | None = None,
-) -> CatalogItemRow:
+) -> CatalogItem:
     """A new, empty catalog resource (state CREATED). Admins create shared ones by default."""
     owner = owner_for_new(principal, tenant_id, shared_allowed=True)
     if owner is not None:
@@ -78,24 +100,31 @@ def create_item(
     row = CatalogItemRow(kind=kind.value, tenant_id=owner, user_defined_data=user_defined_data)
     session.add(row)
     session.flush()
-    return row
+    return view(row)
 
 
-def list_items(session: Session, principal: Principal, kind: CatalogKind) -> list[CatalogItemRow]:
+def list_items(session: Session, principal: Principal, kind: CatalogKind) -> list[CatalogItem]:
     query = scoped(select(CatalogItemRow), principal, CatalogItemRow, shared_rows=True)
     query = query.where(CatalogItemRow.kind == kind.value)
-    return list(session.scalars(query.order_by(CatalogItemRow.id)))
+    return [view(row) for row in session.scalars(query.order_by(CatalogItemRow.id))]
 
 
 def get_item(
     session: Session, principal: Principal, kind: CatalogKind, item_id: str
 ) -> CatalogItemRow:
+    """The item's row if `principal` sees it (for the orchestrator); the API reads `read_item`."""
     row = get_visible(
         session, CatalogItemRow, item_id, principal, what=kind.label, shared_rows=True
     )
     if row.kind != kind.value:
         raise_not_found(kind, item_id)
     return row
+
+
+def read_item(
+    session: Session, principal: Principal, kind: CatalogKind, item_id: str
+) -> CatalogItem:
+    return view(get_item(session, principal, kind, item_id))
 
 
 def upload_content(
@@ -108,7 +137,7 @@ def upload_content(
     media_type: str,
     limits: Limits,
     types: TypeCache,
-) -> CatalogItemRow:
+) -> CatalogItem:
     """Validates `data` (type files parsed before come from `types`) and onboards it.
 
     Refused (not found, not CREATED), it changes nothing. Content that does not onboard leaves
@@ -133,7 +162,7 @@ def upload_content(
         raise OnboardingFailed(error) from error
     kind.notifications.onboarded(session, row)
     session.flush()
-    return row
+    return view(row)
 
 
 def _onboard(
@@ -211,7 +240,7 @@ def modify_item(
     *,
     operational_state: str | None,
     user_defined_data: dict[str, Any] | None,
-) -> CatalogItemRow:
+) -> CatalogItem:
     """Enables/disables an onboarded item and merges user-defined data (null removes a key)."""
     row = get_item(session, principal, kind, item_id)
     ensure_writable(principal, row, what=kind.label)
@@ -234,7 +263,7 @@ def modify_item(
                 merged[key] = value
         row.user_defined_data = merged
     session.flush()
-    return row
+    return view(row)
 
 
 def delete_item(session: Session, principal: Principal, kind: CatalogKind, item_id: str) -> None:
@@ -252,72 +281,6 @@ def delete_item(session: Session, principal: Principal, kind: CatalogKind, item_
         _refresh_usage(session, package_id)
 
 
-def content(
-    session: Session,
-    principal: Principal,
-    kind: CatalogKind,
-    item_id: str,
-    *,
-    accept: str,
-) -> Content:
-    """The onboarded content in a format `accept` allows (zip, or YAML for one-file content)."""
-    row = get_item(session, principal, kind, item_id)
-    if row.onboarding_state != "ONBOARDED" or row.content is None:
-        raise Conflict(f"{kind.label} {item_id} is {row.onboarding_state}; it has no content yet")
-    wants_zip = _accepts(accept, ZIP_TYPE)
-    wants_yaml = _accepts(accept, YAML_TYPE)
-    if row.content_type == YAML_TYPE and wants_yaml:
-        return Content(row.content, YAML_TYPE, "descriptor.yaml")
-    if row.content_type == ZIP_TYPE and wants_zip:
-        return Content(row.content, ZIP_TYPE, "package.zip")
-    if row.content_type == YAML_TYPE and wants_zip:
-        return Content(_wrap_in_csar(row.content), ZIP_TYPE, "package.zip")
-    raise NotAcceptableContent(
-        "this content is a zip package; ask for it with 'Accept: application/zip'"
-        if row.content_type == ZIP_TYPE
-        else "this content is YAML; accept 'text/plain' or 'application/zip'"
-    )
-
-
-def descriptor_document(
-    session: Session, principal: Principal, kind: CatalogKind, item_id: str, *, accept: str
-) -> Content:
-    """The descriptor alone (a VNF package's VNFD): the entry YAML, or its Definitions as a zip."""
-    row = get_item(session, principal, kind, item_id)
-    if row.onboarding_state != "ONBOARDED" or row.content is None:
-        raise Conflict(f"{kind.label} {item_id} is {row.onboarding_state}; it has no content yet")
-    entry = str(row.summary.get("entryDefinitions", ""))
-    files = [str(f) for f in row.summary.get("files", [])]
-    if _accepts(accept, YAML_TYPE) and len(files) == 1:
-        return Content(_read_member(row.content, entry), YAML_TYPE, entry.rsplit("/", 1)[-1])
-    if _accepts(accept, ZIP_TYPE):
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
-            for name in files:
-                out.writestr(name, _read_member(row.content, name))
-        return Content(buffer.getvalue(), ZIP_TYPE, "vnfd.zip")
-    raise NotAcceptableContent(
-        "this descriptor spans several files; ask for it with 'Accept: application/zip'"
-    )
-
-
-def artifact(
-    session: Session, principal: Principal, kind: CatalogKind, item_id: str, path: str
-) -> Content:
-    """One file of an onboarded package, by its path inside the package."""
-    row = get_item(session, principal, kind, item_id)
-    if row.onboarding_state != "ONBOARDED" or row.content is None:
-        raise Conflict(f"{kind.label} {item_id} is {row.onboarding_state}; it has no content yet")
-    if row.content_type != ZIP_TYPE:
-        raise_not_found(kind, item_id, f"artifact {path!r}")
-    try:
-        with zipfile.ZipFile(io.BytesIO(row.content)) as archive:
-            data = archive.read(path)
-    except KeyError:
-        raise_not_found(kind, item_id, f"artifact {path!r}")
-    return Content(data, "application/octet-stream", path.rsplit("/", 1)[-1])
-
-
 class OnboardingFailed(ServiceError):
     """Content was taken for onboarding and failed it (`cause`). The item stays CREATED with the
     failure recorded (SOL005 onboardingFailureDetails) and notified in the caller's transaction,
@@ -328,12 +291,6 @@ class OnboardingFailed(ServiceError):
     def __init__(self, cause: Invalid | Conflict) -> None:
         super().__init__(cause.detail)
         self.cause = cause
-
-
-class NotAcceptableContent(Conflict):
-    """The content exists but not in a format the caller accepts (HTTP 406)."""
-
-    code = "not-acceptable"
 
 
 def raise_not_found(kind: CatalogKind, item_id: str, what: str = "") -> NoReturn:
@@ -433,28 +390,3 @@ def _refresh_usage(session: Session, package_id: str) -> None:
     )
     in_use = any(package_id in (summary.get("vnfPkgIds") or []) for summary in users)
     package.usage_state = "IN_USE" if in_use else "NOT_IN_USE"
-
-
-def _accepts(accept: str, media_type: str) -> bool:
-    kinds = [part.split(";")[0].strip().lower() for part in (accept or "*/*").split(",")]
-    major = media_type.split("/", maxsplit=1)[0]
-    return any(k in (media_type, "*/*", f"{major}/*") for k in kinds)
-
-
-def _read_member(data: bytes, name: str) -> bytes:
-    if data[:4] != b"PK\x03\x04":
-        return data
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return archive.read(name)
-
-
-def _wrap_in_csar(yaml_text: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
-        out.writestr(
-            "TOSCA-Metadata/TOSCA.meta",
-            "TOSCA-Meta-File-Version: 1.0\nCSAR-Version: 1.1\nCreated-By: Edgewise\n"
-            "Entry-Definitions: Definitions/descriptor.yaml\n",
-        )
-        out.writestr("Definitions/descriptor.yaml", yaml_text)
-    return buffer.getvalue()

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.services import outbox, subscriptions
 from edgewise.central.services.subscriptions import Api, Rule, array_of, record, strings, text
+from edgewise.central.services.views import NsdDescription, VnfdDescription
 from edgewise.central.store.tables import CatalogItemRow
 
 NSD_ONBOARDING: Final = "NsdOnboardingNotification"
@@ -42,30 +43,14 @@ def nsd_attributes(row: CatalogItemRow) -> dict[str, Any]:
     """An onboarded NSD's descriptor fields as NsdInfo names them (none before onboarding)."""
     if row.onboarding_state != ONBOARDED:
         return {}
-    summary = row.summary
-    descriptor_id = summary["descriptorId"]
-    return {
-        "nsdId": descriptor_id,
-        "nsdName": summary.get("nsdName") or descriptor_id,
-        "nsdVersion": summary.get("nsdVersion") or "",
-        "nsdDesigner": summary.get("nsdDesigner") or "",
-        "nsdInvariantId": summary.get("nsdInvariantId") or descriptor_id,
-        "vnfPkgIds": list(summary.get("vnfPkgIds", [])),
-    }
+    return NsdDescription.of(row.summary).attributes()
 
 
 def package_attributes(row: CatalogItemRow) -> dict[str, Any]:
     """An onboarded VNF package's VNFD fields as VnfPkgInfo names them (none before)."""
     if row.onboarding_state != ONBOARDED:
         return {}
-    summary = row.summary
-    return {
-        "vnfdId": summary["descriptorId"],
-        "vnfProvider": summary.get("vnfProvider") or "",
-        "vnfProductName": summary.get("vnfProductName") or "",
-        "vnfSoftwareVersion": summary.get("vnfSoftwareVersion") or "",
-        "vnfdVersion": summary.get("vnfdVersion") or "",
-    }
+    return VnfdDescription.of(row.summary).attributes()
 
 
 @dataclass(frozen=True)

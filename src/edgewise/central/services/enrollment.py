@@ -14,8 +14,9 @@ from edgewise.central.services.access import Principal, ensure_writable
 from edgewise.central.services.announce import site_credentials_changed
 from edgewise.central.services.auth import hash_token
 from edgewise.central.services.errors import Forbidden, InputProblem, Invalid, Unauthenticated
-from edgewise.central.services.sites import get_site
-from edgewise.central.store.tables import SiteRow, utcnow
+from edgewise.central.services.sites import SiteSpec, create_site, get_site
+from edgewise.central.services.views import Site
+from edgewise.central.store.tables import SiteRow, aware, utcnow
 
 ENROLLMENT_PREFIX = "ewe_"
 DEFAULT_TOKEN_LIFETIME = timedelta(days=7)
@@ -32,13 +33,24 @@ class EnrollmentToken:
 
 
 @dataclass(frozen=True)
+class NewSite:
+    """A site just created, with its first enrollment token."""
+
+    site: Site
+    token: EnrollmentToken
+
+
+@dataclass(frozen=True)
 class Enrollment:
     site_id: str
     certificate: IssuedCertificate
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def new_site(session: Session, principal: Principal, spec: SiteSpec) -> NewSite:
+    """Creates the site (`sites.create_site`) and issues its first one-time token."""
+    row = create_site(session, principal, spec)
+    token = token_for(row)
+    return NewSite(Site.of(row), token)
 
 
 def issue_token(
@@ -75,9 +87,7 @@ def redeem(
     )
     if site is None:
         raise Unauthenticated("the enrollment token is not valid or was already used")
-    if site.enrollment_expires_at is None or _aware(site.enrollment_expires_at) <= datetime.now(
-        UTC
-    ):
+    if site.enrollment_expires_at is None or aware(site.enrollment_expires_at) <= datetime.now(UTC):
         raise Unauthenticated("the enrollment token has expired; ask the operator for a new one")
     try:
         issued = authority.sign_site(site.id, csr_pem, lifetime)
@@ -95,7 +105,7 @@ def redeem(
     return Enrollment(site.id, issued)
 
 
-def revoke(session: Session, principal: Principal, site_id: str) -> SiteRow:
+def revoke(session: Session, principal: Principal, site_id: str) -> Site:
     """Revokes the site's certificate at once; the site needs a new token to come back."""
     site = get_site(session, principal, site_id)
     ensure_writable(principal, site, what="site")
@@ -104,7 +114,7 @@ def revoke(session: Session, principal: Principal, site_id: str) -> SiteRow:
     site.enrollment_token_hash = None
     site.enrollment_expires_at = None
     site_credentials_changed(session, site.id)
-    return site
+    return Site.of(site)
 
 
 def authorize(session: Session, site_id: str, serial: str) -> SiteRow:

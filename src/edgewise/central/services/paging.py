@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -15,12 +15,17 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from edgewise.central.services.errors import InputProblem, Invalid
 
 RowT = TypeVar("RowT")
+ViewT = TypeVar("ViewT")
 
 
 @dataclass(frozen=True)
 class Page(Generic[RowT]):
     items: tuple[RowT, ...]
     next_marker: str | None
+
+    def map(self, view: Callable[[RowT], ViewT]) -> Page[ViewT]:
+        """The same page with each item made into `view` (a row into what the API shows)."""
+        return Page(tuple(view(item) for item in self.items), self.next_marker)
 
 
 def encode_marker(values: Sequence[Any]) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from edgewise.central.services import announce
 from edgewise.central.services.access import Principal, visible
 from edgewise.central.services.errors import InputProblem, Invalid
+from edgewise.central.services.views import SiteStatus
 from edgewise.central.store.bulk import chunks, table_of
 from edgewise.central.store.tables import (
     DesiredStateRow,
@@ -240,24 +241,13 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def get_status(session: Session, site_id: str) -> dict[str, Any]:
+def get_status(session: Session, site_id: str) -> SiteStatus:
     """The site's desired and applied revisions, its last report, and when it was last heard."""
     desired = (
         session.scalar(select(DesiredStateRow.revision).where(DesiredStateRow.site_id == site_id))
         or 0
     )
-    row = session.get(SiteStatusRow, site_id)
-    applied = row.applied_revision if row else 0
-    return {
-        "site_id": site_id,
-        "desired_revision": desired,
-        "applied_revision": applied,
-        "state": row.state if row else "unknown",
-        "in_sync": applied == desired and (row is not None and row.state == "converged"),
-        "reported_at": row.reported_at if row else None,
-        "last_seen_at": row.last_seen_at if row else None,
-        "detail": row.body if row else {},
-    }
+    return SiteStatus.of(site_id, desired, session.get(SiteStatusRow, site_id))
 
 
 def summarize(session: Session, principal: Principal) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Sites (on-premise boxes and cloud points of presence) and site groups of a tenant."""
+"""Sites (on-premise boxes and cloud points of presence) and site groups of a tenant: the native
+API's use cases; it gets views (`services.views`), enrollment and the other services get rows."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from edgewise.central.services.access import (
     get_visible,
     owner_for_new,
     scoped,
+    sees,
 )
 from edgewise.central.services.announce import site_credentials_changed
 from edgewise.central.services.errors import Conflict, InputProblem, Invalid
 from edgewise.central.services.paging import Page, encode_marker, fetch_page
 from edgewise.central.services.tenants import get_tenant
+from edgewise.central.services.views import Site, SiteGroup
 from edgewise.central.store.tables import SiteGroupMemberRow, SiteGroupRow, SiteRow
 from edgewise.model.sites import LabelSelector, SiteKind
 
@@ -43,6 +46,7 @@ class SiteChanges:
 
 
 def create_site(session: Session, principal: Principal, spec: SiteSpec) -> SiteRow:
+    """The new site's row: `enrollment.new_site` gives it its first token."""
     owner = owner_for_new(principal, spec.tenant_id, shared_allowed=False)
     get_tenant(session, principal, owner or "")
     if spec.kind is SiteKind.ON_PREMISE and spec.compute_nodes != 1:
@@ -74,7 +78,7 @@ def list_sites(
     group_id: str | None = None,
     marker: str | None,
     limit: int,
-) -> Page[SiteRow]:
+) -> Page[Site]:
     query = scoped(select(SiteRow), principal, SiteRow)
     if kind is not None:
         query = query.where(SiteRow.kind == kind.value)
@@ -84,17 +88,22 @@ def list_sites(
             SiteGroupMemberRow.group_id == group_id
         )
     if selector is None or not selector.required:
-        return fetch_page(session, query, (SiteRow.name, SiteRow.id), marker=marker, limit=limit)
-    return _filtered_page(session, query, selector, marker=marker, limit=limit)
+        found = fetch_page(session, query, (SiteRow.name, SiteRow.id), marker=marker, limit=limit)
+    else:
+        found = _filtered_page(session, query, selector, marker=marker, limit=limit)
+    return found.map(Site.of)
 
 
 def get_site(session: Session, principal: Principal, site_id: str) -> SiteRow:
+    """The site's row if `principal` sees it (for enrollment); the API reads `read_site`."""
     return get_visible(session, SiteRow, site_id, principal, what="site")
 
 
-def update_site(
-    session: Session, principal: Principal, site_id: str, changes: SiteChanges
-) -> SiteRow:
+def read_site(session: Session, principal: Principal, site_id: str) -> Site:
+    return Site.of(get_site(session, principal, site_id))
+
+
+def update_site(session: Session, principal: Principal, site_id: str, changes: SiteChanges) -> Site:
     row = get_site(session, principal, site_id)
     ensure_writable(principal, row, what="site")
     if changes.labels is not None:
@@ -110,7 +119,7 @@ def update_site(
         row.slots_per_node = changes.slots_per_node
     if changes.description is not None:
         row.description = changes.description
-    return row
+    return Site.of(row)
 
 
 def delete_site(session: Session, principal: Principal, site_id: str) -> None:
@@ -128,7 +137,7 @@ def create_group(
     *,
     description: str = "",
     tenant_id: str | None = None,
-) -> SiteGroupRow:
+) -> SiteGroup:
     owner = owner_for_new(principal, tenant_id, shared_allowed=False)
     get_tenant(session, principal, owner or "")
     _ensure_name_free(session, SiteGroupRow, owner, name, "site group")
@@ -136,20 +145,23 @@ def create_group(
     row.members = _members(session, principal, owner, site_ids)
     session.add(row)
     session.flush()
-    return row
+    return SiteGroup.of(row)
 
 
 def list_groups(
     session: Session, principal: Principal, *, marker: str | None, limit: int
-) -> Page[SiteGroupRow]:
+) -> Page[SiteGroup]:
     query = scoped(select(SiteGroupRow), principal, SiteGroupRow)
-    return fetch_page(
-        session, query, (SiteGroupRow.name, SiteGroupRow.id), marker=marker, limit=limit
-    )
+    order = (SiteGroupRow.name, SiteGroupRow.id)
+    return fetch_page(session, query, order, marker=marker, limit=limit).map(SiteGroup.of)
 
 
 def get_group(session: Session, principal: Principal, group_id: str) -> SiteGroupRow:
     return get_visible(session, SiteGroupRow, group_id, principal, what="site group")
+
+
+def read_group(session: Session, principal: Principal, group_id: str) -> SiteGroup:
+    return SiteGroup.of(get_group(session, principal, group_id))
 
 
 def update_group(
@@ -159,7 +171,7 @@ def update_group(
     *,
     site_ids: Sequence[str] | None,
     description: str | None,
-) -> SiteGroupRow:
+) -> SiteGroup:
     row = get_group(session, principal, group_id)
     ensure_writable(principal, row, what="site group")
     if site_ids is not None:
@@ -167,7 +179,7 @@ def update_group(
     if description is not None:
         row.description = description
     session.flush()
-    return row
+    return SiteGroup.of(row)
 
 
 def delete_group(session: Session, principal: Principal, group_id: str) -> None:
@@ -182,7 +194,7 @@ def _members(
     problems = []
     for index, site_id in enumerate(dict.fromkeys(site_ids)):
         site = session.get(SiteRow, site_id)
-        if site is None or not (principal.is_admin or site.tenant_id == principal.tenant_id):
+        if site is None or not sees(principal, site):
             problems.append(InputProblem(f"siteIds[{index}]", f"site {site_id} does not exist"))
         elif site.tenant_id != owner:
             problems.append(

@@ -25,6 +25,7 @@ from edgewise.central.services.access import (
 )
 from edgewise.central.services.errors import InputProblem, Invalid, NotFound, Unprocessable
 from edgewise.central.services.tenants import get_tenant
+from edgewise.central.services.views import Subscription
 from edgewise.central.store.tables import LccnSubscriptionRow
 
 CACHE_KEY: Final = "edgewise.subscriptions"
@@ -61,7 +62,7 @@ def create(
     authentication: Mapping[str, Any] | None,
     tenant_id: str | None = None,
     probe: Probe | None = None,
-) -> tuple[LccnSubscriptionRow, bool]:
+) -> tuple[Subscription, bool]:
     """The subscription, and False when the same one (callback and filter) already existed.
 
     `filter_` has been checked against the API's rules; a new subscription is stored only
@@ -85,7 +86,7 @@ def create(
     )
     for row in existing:
         if row.filter == filter_:
-            return row, False
+            return Subscription.of(row), False
     if probe is not None:
         probe(callback_uri, headers_for(auth))
     row = LccnSubscriptionRow(
@@ -98,21 +99,26 @@ def create(
     session.add(row)
     session.flush()
     session.info.pop(CACHE_KEY, None)
-    return row, True
+    return Subscription.of(row), True
 
 
 def get(session: Session, principal: Principal, api: Api, sub_id: str) -> LccnSubscriptionRow:
+    """The subscription's row if `principal` sees it; the API reads `read`."""
     row = get_visible(session, LccnSubscriptionRow, sub_id, principal, what="subscription")
     if row.api != api.value:
         raise NotFound(f"subscription {sub_id} does not exist")
     return row
 
 
-def list_visible(session: Session, principal: Principal, api: Api) -> Sequence[LccnSubscriptionRow]:
+def read(session: Session, principal: Principal, api: Api, sub_id: str) -> Subscription:
+    return Subscription.of(get(session, principal, api, sub_id))
+
+
+def list_visible(session: Session, principal: Principal, api: Api) -> list[Subscription]:
     query = select(LccnSubscriptionRow).where(
         LccnSubscriptionRow.api == api.value, visible(principal, LccnSubscriptionRow)
     )
-    return session.scalars(query.order_by(LccnSubscriptionRow.id)).all()
+    return [Subscription.of(row) for row in session.scalars(query.order_by(LccnSubscriptionRow.id))]
 
 
 def delete(session: Session, principal: Principal, api: Api, sub_id: str) -> None:

@@ -1,4 +1,5 @@
-"""Tenants, their users and API tokens."""
+"""Tenants, their users and API tokens: the native API's use cases; what it shows are views
+(`services.views`), the rows stay here and with the other services."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from edgewise.central.services.access import (
     scoped,
 )
 from edgewise.central.services.auth import IssuedToken, issue_token
-from edgewise.central.services.errors import Conflict, Forbidden, Invalid, NotFound
+from edgewise.central.services.errors import Conflict, Forbidden, Invalid
 from edgewise.central.services.paging import Page, fetch_page
+from edgewise.central.services.views import ApiToken, Tenant, User
 from edgewise.central.store.tables import (
     ApiTokenRow,
     CatalogItemRow,
@@ -30,30 +32,31 @@ from edgewise.central.store.tables import (
 )
 
 
-def create_tenant(session: Session, principal: Principal, name: str, description: str) -> TenantRow:
+def create_tenant(session: Session, principal: Principal, name: str, description: str) -> Tenant:
     require_admin(principal, "create tenants")
     if session.scalar(select(TenantRow.id).where(TenantRow.name == name)):
         raise Conflict(f"a tenant named {name!r} already exists")
     row = TenantRow(name=name, description=description)
     session.add(row)
     _flush_unique(session, f"a tenant named {name!r} already exists")
-    return row
+    return Tenant.of(row)
 
 
 def list_tenants(
     session: Session, principal: Principal, *, marker: str | None, limit: int
-) -> Page[TenantRow]:
-    query = select(TenantRow)
-    if not principal.is_admin:
-        query = query.where(TenantRow.id == principal.tenant_id)
-    return fetch_page(session, query, (TenantRow.name, TenantRow.id), marker=marker, limit=limit)
+) -> Page[Tenant]:
+    query = scoped(select(TenantRow), principal, TenantRow)
+    order = (TenantRow.name, TenantRow.id)
+    return fetch_page(session, query, order, marker=marker, limit=limit).map(Tenant.of)
 
 
 def get_tenant(session: Session, principal: Principal, tenant_id: str) -> TenantRow:
-    row = session.get(TenantRow, tenant_id)
-    if row is None or not (principal.is_admin or principal.tenant_id == tenant_id):
-        raise NotFound(f"tenant {tenant_id} does not exist")
-    return row
+    """The tenant's row if `principal` sees it (the other services check owners with it)."""
+    return get_visible(session, TenantRow, tenant_id, principal, what="tenant")
+
+
+def read_tenant(session: Session, principal: Principal, tenant_id: str) -> Tenant:
+    return Tenant.of(get_tenant(session, principal, tenant_id))
 
 
 def delete_tenant(session: Session, principal: Principal, tenant_id: str) -> None:
@@ -75,7 +78,7 @@ def delete_tenant(session: Session, principal: Principal, tenant_id: str) -> Non
 
 def create_user(
     session: Session, principal: Principal, name: str, role: Role, tenant_id: str | None
-) -> UserRow:
+) -> User:
     if role is Role.ADMIN:
         require_admin(principal, "create admin users")
         if tenant_id is not None:
@@ -89,18 +92,23 @@ def create_user(
     row = UserRow(name=name, role=role.value, tenant_id=owner)
     session.add(row)
     _flush_unique(session, f"a user named {name!r} already exists")
-    return row
+    return User.of(row)
 
 
 def list_users(
     session: Session, principal: Principal, *, marker: str | None, limit: int
-) -> Page[UserRow]:
+) -> Page[User]:
     query = scoped(select(UserRow), principal, UserRow)
-    return fetch_page(session, query, (UserRow.name, UserRow.id), marker=marker, limit=limit)
+    order = (UserRow.name, UserRow.id)
+    return fetch_page(session, query, order, marker=marker, limit=limit).map(User.of)
 
 
 def get_user(session: Session, principal: Principal, user_id: str) -> UserRow:
     return get_visible(session, UserRow, user_id, principal, what="user")
+
+
+def read_user(session: Session, principal: Principal, user_id: str) -> User:
+    return User.of(get_user(session, principal, user_id))
 
 
 def delete_user(session: Session, principal: Principal, user_id: str) -> None:
@@ -130,18 +138,17 @@ def create_token(
 
 def list_tokens(
     session: Session, principal: Principal, *, marker: str | None, limit: int
-) -> Page[ApiTokenRow]:
+) -> Page[ApiToken]:
     query = scoped(select(ApiTokenRow), principal, ApiTokenRow)
-    return fetch_page(
-        session, query, (ApiTokenRow.created_at, ApiTokenRow.id), marker=marker, limit=limit
-    )
+    order = (ApiTokenRow.created_at, ApiTokenRow.id)
+    return fetch_page(session, query, order, marker=marker, limit=limit).map(ApiToken.of)
 
 
-def revoke_token(session: Session, principal: Principal, token_id: str) -> ApiTokenRow:
+def revoke_token(session: Session, principal: Principal, token_id: str) -> ApiToken:
     row = get_visible(session, ApiTokenRow, token_id, principal, what="token")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-    return row
+    return ApiToken.of(row)
 
 
 def _flush_unique(session: Session, message: str) -> None:
