@@ -12,9 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator.states import aware
 from edgewise.central.store.bulk import chunks
-from edgewise.central.store.tables import SiteStatusRow
+from edgewise.central.store.tables import SiteStatusRow, aware
 
 
 @dataclass(frozen=True)

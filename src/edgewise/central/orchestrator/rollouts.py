@@ -27,7 +27,6 @@ from edgewise.central.orchestrator import waves
 from edgewise.central.orchestrator.instances import owner_of_new_instance
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.placing import candidates
-from edgewise.central.orchestrator.states import aware
 from edgewise.central.services.access import Principal, ensure_writable, get_visible, visible
 from edgewise.central.services.catalog import CatalogKind, get_item
 from edgewise.central.services.errors import Conflict, InputProblem, Invalid, NotFound
@@ -38,6 +37,7 @@ from edgewise.central.store.tables import (
     RolloutSiteRow,
     SiteGroupMemberRow,
     SiteRow,
+    aware,
     utcnow,
 )
 from edgewise.model import placement

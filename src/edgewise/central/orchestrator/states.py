@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
 DEFAULT_TIMEOUT = timedelta(minutes=5)
@@ -32,8 +32,3 @@ class OpType(StrEnum):
 
 UNFINISHED = (OpState.PROCESSING, OpState.FAILED_TEMP, OpState.ROLLING_BACK)
 MOVING = (OpState.PROCESSING, OpState.ROLLING_BACK)  # what the tracker moves on
-
-
-def aware(moment: datetime) -> datetime:
-    """UTC with its zone (SQLite hands back naive UTC times)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

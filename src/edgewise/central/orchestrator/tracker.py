@@ -18,9 +18,9 @@ from edgewise.central.orchestrator.instances import associate, release, rows_by_
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.occurrences import OpFacts, announce
 from edgewise.central.orchestrator.progress import progress_of, statuses
-from edgewise.central.orchestrator.states import MOVING, NsState, OpState, OpType, aware
+from edgewise.central.orchestrator.states import MOVING, NsState, OpState, OpType
 from edgewise.central.store.bulk import chunks, table_of
-from edgewise.central.store.tables import NsInstanceRow, NsLcmOpOccRow, utcnow
+from edgewise.central.store.tables import NsInstanceRow, NsLcmOpOccRow, aware, utcnow
 
 
 @dataclass(frozen=True)

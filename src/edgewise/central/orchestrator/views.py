@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from edgewise.central.orchestrator.states import NsState, aware
-from edgewise.central.store.tables import NsInstanceRow, NsLcmOpOccRow
+from edgewise.central.orchestrator.states import NsState
+from edgewise.central.store.tables import NsInstanceRow, NsLcmOpOccRow, aware
 
 
 @dataclass(frozen=True)
