@@ -40,7 +40,6 @@ MAX_SERVICES: Final = 1024
 NAME: Final = Text(64, r"[A-Za-z0-9_][A-Za-z0-9_.-]*", "a name of letters, digits, _ . -")
 IDENT: Final = Text(64, r"[A-Za-z0-9_][A-Za-z0-9_.:-]*", "an id of letters, digits, _ . : -")
 FUNCTION: Final = Choice(tuple(f.value for f in VnfFunction))
-FUNCTIONS: Final = ", ".join(repr(f.value) for f in VnfFunction)
 
 __all__ = ["DesiredState", "DocumentError", "Problem", "ServiceSpec", "VnfFunction", "VnfSpec"]
 
@@ -174,12 +173,3 @@ class DesiredState:
             raise DocumentError(out.found)
         assert isinstance(revision, int)
         return cls(revision, sections.services)
-
-
-def read_service(value: object, path: Path = ()) -> ServiceSpec:
-    """One `services[]` entry; raises DocumentError naming every problem."""
-    out = Problems()
-    service = read_into(ServiceSpec, value, path, out)
-    if isinstance(service, Invalid):
-        raise DocumentError(out.found)
-    return service

@@ -175,6 +175,16 @@ def write_documents(
     return revisions
 
 
+def reissue(
+    session: Session, site_ids: Sequence[str]
+) -> tuple[dict[str, int], dict[str, Document]]:
+    """Each site's current document again, under its next revision (the site re-checks all of
+    it against its data plane); returns the new revisions and the documents re-issued."""
+    current = get_documents(session, site_ids)
+    documents = {site_id: current[site_id].document for site_id in site_ids}
+    return write_documents(session, current, documents), documents
+
+
 def fast_forward(session: Session, site_id: str, above: int) -> DesiredDocument:
     """Re-issues the site's current document with a revision above `above` (a site that holds
     a revision this store never wrote: a central restored from a backup)."""

@@ -85,9 +85,8 @@ def heal(
     """Every site gets a fresh revision of what it should run: its controller checks the whole
     service against the kernel and repairs what drifted (sites also heal on their own)."""
     row = for_operation(session, principal, ns_id, NsState.INSTANTIATED, "heal")
-    current = documents.get_documents(session, row.site_ids)
-    entries = {s: documents.entry(current[s].document, row.id) for s in row.site_ids}
-    targets, previous = documents.rewrite(session, row.id, entries)
+    targets, reissued = documents.reissue(session, row.site_ids)
+    previous = {s: documents.entry(reissued[s], row.id) for s in row.site_ids}
     return _started(session, row, OpType.HEAL, params, targets, previous, timeout)
 
 

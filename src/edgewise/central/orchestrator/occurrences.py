@@ -103,11 +103,7 @@ def retry(
     the same desired state, and a new deadline."""
     op, ns = _op_in(session, principal, op_id, (OpState.FAILED_TEMP,), "retried")
     progress = read_progress(session, op.ns_instance_id, op.targets)
-    again = [*progress.failed, *progress.pending]
-    current = documents.get_documents(session, again)
-    revisions = documents.write_documents(
-        session, current, {site_id: current[site_id].document for site_id in again}
-    )
+    revisions, _ = documents.reissue(session, [*progress.failed, *progress.pending])
     op.targets = dict(op.targets) | revisions
     return _restart(session, ns, op, OpState.PROCESSING, timeout)
 
