@@ -155,7 +155,7 @@ def test_deviation_codes_are_unique() -> None:
     assert len({d.code for d in TOLERATED}) == len(TOLERATED)
 
 
-def test_tolerated_packages_of_the_corpus_load(corpus: Path, cache: TypeCache) -> None:
+def test_the_corpus_loads_strictly_too(corpus: Path, cache: TypeCache) -> None:
     """The shared corpus loads strictly too: tolerance hides nothing there."""
     for package in sorted(p for p in corpus.iterdir() if p.is_dir()):
         assert load_path(package, cache=cache, strict=True).ok, package.name
