@@ -26,6 +26,7 @@ class CentralSettings:
     poll_hold: tuple[float, float] = (30.0, 60.0)
     max_pending_reports: int = 20_000
     write_concurrency: int = 0  # API requests that may write at once; 0: 4 on SQLite, 32 else
+    strict_descriptors: bool = False  # onboarding refuses tolerated deviations (warnings) too
 
     @property
     def api_write_concurrency(self) -> int:
@@ -62,4 +63,19 @@ class CentralSettings:
             southbound_hostnames=tuple(h.strip() for h in hostnames.split(",") if h.strip()),
             poll_hold=(float(hold[0]), float(hold[-1])),
             write_concurrency=int(os.environ.get("EDGEWISE_WRITE_CONCURRENCY", "0")),
+            strict_descriptors=_flag("EDGEWISE_STRICT_DESCRIPTORS"),
         )
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def _flag(name: str) -> bool:
+    """A boolean setting; anything but a yes or a no stops the start with the variable named."""
+    value = os.environ.get(name, "").strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise ValueError(
+            f"{name}={os.environ[name]!r}: expected true or false (1/0, yes/no, on/off)"
+        )
+    return value in _TRUE

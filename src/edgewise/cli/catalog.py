@@ -17,21 +17,30 @@ from edgewise.tosca import LoadResult, TypeCache, load_path
 app = typer.Typer(help="The catalog of NS descriptors and VNF packages.", no_args_is_help=True)
 
 Paths = Annotated[list[Path], typer.Argument(help="YAML templates, CSAR directories or zips")]
+Strict = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="refuse the deviations from SOL001 otherwise loaded with a warning"
+    ),
+]
 
 
 @app.command()
-def validate(paths: Paths) -> None:
-    """Loads descriptors or packages offline, prints every problem; exit 0 only if all are valid."""
+def validate(paths: Paths, strict: Strict = False) -> None:
+    """Loads descriptors or packages offline, prints every problem (warnings too); exit 0 only if
+    all are valid."""
     valid = invalid = 0
     types = TypeCache()  # type files shared by the packages are parsed once
     for path in paths:
-        result = load_path(path, cache=types)
+        result = load_path(path, cache=types, strict=strict)
         if result.ok and result.descriptor is not None:
             valid += 1
             d = result.descriptor
+            warned = len(result.problems)
             console.print(
                 f"[green]valid[/green]   {path}: {d.kind.upper()} {d.descriptor_id} "
-                f"({d.node_count} nodes, {d.policy_count} policies, {d.chain_count} chains)"
+                f"({d.node_count} nodes, {d.policy_count} policies, {d.chain_count} chains"
+                + (f"; {warned} warning(s))" if warned else ")")
             )
         else:
             invalid += 1
@@ -74,16 +83,18 @@ def onboard(
     tenant: Annotated[
         str | None, typer.Option(help="owning tenant id (admins; default: shared catalog)")
     ] = None,
+    strict: Strict = False,
 ) -> None:
-    """Validates locally, then creates and uploads each; a failed upload leaves nothing behind."""
+    """Validates locally, then creates and uploads each; a failed upload leaves nothing behind.
+    Warnings (tolerated deviations) go to stderr."""
     cli = cli_context(ctx)
     onboarded: list[dict[str, Any]] = []
     types = TypeCache()
     for path in paths:
-        result = load_path(path, cache=types)
+        result = load_path(path, cache=types, strict=strict)
+        for problem in result.problems:
+            errors.print(f"  {problem}", markup=False, highlight=False)
         if not result.ok or result.descriptor is None:
-            for problem in result.problems:
-                errors.print(f"  {problem}", markup=False, highlight=False)
             raise CliError(
                 f"{path} is not valid ({len(result.problems)} problem(s)); nothing onboarded"
             )

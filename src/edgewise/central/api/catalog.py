@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from edgewise.central.api.deps import CallerDep, PageDep, SessionDep, TypesDep
+from edgewise.central.api.deps import CallerDep, PageDep, SessionDep, SettingsDep, TypesDep
 from edgewise.central.api.listing import sol013_listing
 from edgewise.central.api.problems import problem
 from edgewise.central.api.subscriptions import (
@@ -84,14 +84,27 @@ NSD_FIELDS = {
     "id", "nsdId", "nsdName", "nsdVersion", "nsdDesigner", "nsdInvariantId", "vnfPkgIds",
     "pnfdInfoIds", "nestedNsdInfoIds", "nsdOnboardingState", "onboardingFailureDetails",
     "nsdOperationalState", "nsdUsageState", "userDefinedData", "_links", "tenantId",
+    "onboardingWarnings",
 }  # fmt: skip
 VNF_FIELDS = {
     "id", "vnfdId", "vnfProvider", "vnfProductName", "vnfSoftwareVersion", "vnfdVersion",
     "checksum", "softwareImages", "additionalArtifacts", "onboardingState",
     "operationalState", "usageState", "userDefinedData", "_links", "tenantId",
+    "onboardingWarnings",
 }  # fmt: skip
-NSD_DEFAULT_EXCLUDED = ("userDefinedData", "onboardingFailureDetails")
-VNF_DEFAULT_EXCLUDED = ("softwareImages", "additionalArtifacts", "userDefinedData", "checksum")
+NSD_DEFAULT_EXCLUDED = ("userDefinedData", "onboardingFailureDetails", "onboardingWarnings")
+VNF_DEFAULT_EXCLUDED = (
+    "softwareImages", "additionalArtifacts", "userDefinedData", "checksum", "onboardingWarnings",
+)  # fmt: skip
+
+
+def _with_warnings(info: dict[str, Any], item: CatalogItem) -> dict[str, Any]:
+    """Edgewise's `onboardingWarnings`: the tolerated deviations the content onboarded with."""
+    if item.warnings:
+        info["onboardingWarnings"] = [
+            {"where": w.where, "code": w.code, "message": w.message} for w in item.warnings
+        ]
+    return info
 
 
 def nsd_info(item: CatalogItem, base: str) -> dict[str, Any]:
@@ -109,7 +122,7 @@ def nsd_info(item: CatalogItem, base: str) -> dict[str, Any]:
         info |= item.descriptor.attributes() | {"pnfdInfoIds": [], "nestedNsdInfoIds": []}
     elif item.failure is not None:
         info["onboardingFailureDetails"] = item.failure
-    return info
+    return _with_warnings(info, item)
 
 
 def vnf_pkg_info(item: CatalogItem, base: str) -> dict[str, Any]:
@@ -141,7 +154,7 @@ def vnf_pkg_info(item: CatalogItem, base: str) -> dict[str, Any]:
                 for artifact in item.artifacts
             ],
         }
-    return info
+    return _with_warnings(info, item)
 
 
 RangeHeader = Annotated[str | None, Header(alias="Range", description="bytes=first-last")]
@@ -220,14 +233,14 @@ async def _read_upload(request: Request) -> bytes:
 
 def _onboard_content(
     session: Session, caller: Principal, kind: CatalogKind, item_id: str, data: bytes,
-    *, media_type: str, types: TypeCache,
+    *, media_type: str, types: TypeCache, strict: bool,
 ) -> None:  # fmt: skip
     """Onboards the content; a failure is committed (the item's onboardingFailureDetails, the
     subscribers' notifications) before the caller hears of it."""
     try:
         catalog.upload_content(
             session, caller, kind, item_id, data, media_type=media_type, limits=UPLOAD_LIMITS,
-            types=types,
+            types=types, strict=strict,
         )  # fmt: skip
     except catalog.OnboardingFailed as failed:
         session.commit()
@@ -314,10 +327,14 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         session: SessionDep,
         caller: CallerDep,
         types: TypesDep,
+        settings: SettingsDep,
         content_type: Annotated[str, Header()] = resource.default_upload_type,
     ) -> Response:
         data = await _read_upload(request)
-        _onboard_content(session, caller, kind, item_id, data, media_type=content_type, types=types)
+        _onboard_content(
+            session, caller, kind, item_id, data,
+            media_type=content_type, types=types, strict=settings.strict_descriptors,
+        )  # fmt: skip
         return Response(status_code=204)
 
     def fetch(
@@ -450,11 +467,15 @@ def upload_from_uri(
     session: SessionDep,
     caller: CallerDep,
     types: TypesDep,
+    settings: SettingsDep,
 ) -> Response:
     """Fetches the package (http or https, within the upload size limit) and onboards it."""
     catalog.read_item(session, caller, PKG, vnfPkgId)  # another tenant's: 404 before anything
     data = _fetch_package(body)
-    _onboard_content(session, caller, PKG, vnfPkgId, data, media_type=catalog.ZIP_TYPE, types=types)
+    _onboard_content(
+        session, caller, PKG, vnfPkgId, data,
+        media_type=catalog.ZIP_TYPE, types=types, strict=settings.strict_descriptors,
+    )  # fmt: skip
     return Response(status_code=202)
 
 

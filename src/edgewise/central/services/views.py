@@ -225,8 +225,23 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class DescriptorWarning:
+    """A tolerated deviation of onboarded content: where (file:line:column path), its stable
+    code, and what it is."""
+
+    where: str
+    code: str
+    message: str
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> DescriptorWarning:
+        return cls(str(entry["where"]), str(entry["code"]), str(entry["message"]))
+
+
+@dataclass(frozen=True)
 class CatalogItem:
-    """An NS descriptor or a VNF package of the catalog; `descriptor` once it is onboarded."""
+    """An NS descriptor or a VNF package of the catalog; `descriptor` once it is onboarded,
+    with the `warnings` its content was onboarded with."""
 
     id: str
     tenant_id: str | None  # None: the provider's shared catalog
@@ -238,6 +253,7 @@ class CatalogItem:
     descriptor: NsdDescription | VnfdDescription | None
     checksum: str | None  # SHA-256 of the content
     artifacts: tuple[Artifact, ...]
+    warnings: tuple[DescriptorWarning, ...] = ()
 
 
 @dataclass(frozen=True)
