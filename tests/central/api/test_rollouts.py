@@ -26,6 +26,7 @@ def fleet(central: Central, caller: Caller, **regions: int) -> dict[str, str]:
             )  # fmt: skip
             assert made.status_code == 201, made.text
             ids[made.json()["name"]] = made.json()["id"]
+    central.bring_online(ids.values())
     return ids
 
 
