@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgewise.model.sites import MAX_POLL_HOLD
+
 DEFAULT_DATA_DIR = Path("var/central")
 
 
@@ -27,6 +29,14 @@ class CentralSettings:
     max_pending_reports: int = 20_000
     write_concurrency: int = 0  # API requests that may write at once; 0: 4 on SQLite, 32 else
     strict_descriptors: bool = False  # onboarding refuses tolerated deviations (warnings) too
+
+    def __post_init__(self) -> None:
+        low, high = self.poll_hold
+        if not 0 < low <= high <= MAX_POLL_HOLD:
+            raise ValueError(
+                f"EDGEWISE_POLL_HOLD {low:g},{high:g}: a poll is held between 0 and "
+                f"{MAX_POLL_HOLD:g} s (a site's presence counts on a poll at least that often)"
+            )
 
     @property
     def api_write_concurrency(self) -> int:

@@ -41,6 +41,7 @@ def add_sites(central: Central, caller: Caller, *names: str) -> list[str]:
         )
         assert made.status_code == 201, made.text
         ids.append(made.json()["id"])
+    central.bring_online(ids)
     return ids
 
 
@@ -274,6 +275,7 @@ def test_criteria_place_by_labels_and_capacity_and_a_dry_run_says_why(central: C
             headers=acme.headers,
         )
         assert made.status_code == 201, made.text
+    central.bring_online()
     first = create_ns(central, acme, nsd, "first")
     criteria = {"labels": "region=eu", "kind": "on-premise"}
     plan = client.post(
@@ -528,6 +530,7 @@ def test_scale_out_and_in_by_sites_along_an_ns_scaling_aspect(central: Central) 
         made = client.post("/api/v1/sites", json={"name": name, "kind": "on-premise",
                            "labels": {"region": "eu"}}, headers=acme.headers)  # fmt: skip
         assert made.status_code == 201, made.text
+    central.bring_online()
     ids = {s["name"]: s["id"] for s in client.get("/api/v1/sites", headers=acme.headers).json()}
     ns = create_ns(central, acme, nsd)
     href = f"{NS}/{ns['id']}"

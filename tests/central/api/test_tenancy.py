@@ -36,6 +36,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
     site = client.post(
         "/api/v1/sites", json={"name": "hq", "kind": "on-premise"}, headers=acme.headers
     ).json()["id"]
+    central.bring_online([site])
     group = client.post(
         "/api/v1/site-groups", json={"name": "all", "siteIds": [site]}, headers=acme.headers
     ).json()["id"]
@@ -57,6 +58,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         json={"name": "edge", "kind": "on-premise", "labels": {"rollout": "yes"}},
         headers=acme.headers,
     )
+    central.bring_online()
     rollout = client.post(
         "/api/v1/rollouts",
         json={"name": "r", "nsdId": nsd, "labels": "rollout=yes", "batchSize": 1},

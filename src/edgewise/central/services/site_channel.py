@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.services import announce
 from edgewise.central.services.access import Principal, visible
-from edgewise.central.services.errors import InputProblem, Invalid
-from edgewise.central.services.views import SiteStatus
+from edgewise.central.services.errors import InputProblem, Invalid, NotFound
+from edgewise.central.services.views import SiteStatus, in_sync_now
 from edgewise.central.store.bulk import chunks, table_of
 from edgewise.central.store.tables import (
     DesiredStateRow,
@@ -24,8 +24,10 @@ from edgewise.central.store.tables import (
     SiteEventRow,
     SiteRow,
     SiteStatusRow,
+    aware_or_none,
     utcnow,
 )
+from edgewise.model.sites import Presence
 
 REPORT_KINDS = ("status", "event", "counters")
 
@@ -247,11 +249,15 @@ def get_status(session: Session, site_id: str) -> SiteStatus:
         session.scalar(select(DesiredStateRow.revision).where(DesiredStateRow.site_id == site_id))
         or 0
     )
-    return SiteStatus.of(site_id, desired, session.get(SiteStatusRow, site_id))
+    site = session.get(SiteRow, site_id)
+    if site is None:
+        raise NotFound(f"site {site_id} does not exist")
+    return SiteStatus.of(site, desired)
 
 
 def summarize(session: Session, principal: Principal) -> dict[str, Any]:
-    """Counts of the caller's sites: total, enrolled, in sync, by reported state."""
+    """Counts of the caller's sites: total, enrolled, by presence, in sync (online, converged,
+    at the desired revision), by reported state."""
     query = (
         select(
             SiteRow.id,
@@ -259,6 +265,8 @@ def summarize(session: Session, principal: Principal) -> dict[str, Any]:
             DesiredStateRow.revision,
             SiteStatusRow.applied_revision,
             SiteStatusRow.state,
+            SiteRow.enrolled_at,
+            SiteStatusRow.last_seen_at,
         )
         .outerjoin(DesiredStateRow, DesiredStateRow.site_id == SiteRow.id)
         .outerjoin(SiteStatusRow, SiteStatusRow.site_id == SiteRow.id)
@@ -266,9 +274,19 @@ def summarize(session: Session, principal: Principal) -> dict[str, Any]:
     )
     total = enrolled = in_sync = 0
     states: dict[str, int] = {}
-    for _, serial, desired, applied, state in session.execute(query):
+    presences = dict.fromkeys((p.value for p in Presence), 0)
+    now = utcnow()
+    for _, serial, desired, applied, state, enrolled_at, seen in session.execute(query):
+        presence = Presence.of(aware_or_none(enrolled_at), aware_or_none(seen), now)
         total += 1
         enrolled += serial is not None
-        in_sync += (desired or 0) == (applied or 0) and state == "converged"
+        presences[presence.value] += 1
+        in_sync += in_sync_now(presence, desired or 0, applied or 0, state)
         states[state or "unknown"] = states.get(state or "unknown", 0) + 1
-    return {"total": total, "enrolled": enrolled, "inSync": in_sync, "states": states}
+    return {
+        "total": total,
+        "enrolled": enrolled,
+        "presence": presences,
+        "inSync": in_sync,
+        "states": states,
+    }

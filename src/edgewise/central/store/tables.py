@@ -31,6 +31,16 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def aware_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else aware(moment)
+
+
+def last_contact(enrolled_at: datetime | None, last_seen_at: datetime | None) -> datetime | None:
+    """When the site was last heard of: its last call, or its enrollment if later (aware)."""
+    moments = [aware(m) for m in (enrolled_at, last_seen_at) if m is not None]
+    return max(moments) if moments else None
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {
         datetime: DateTime(timezone=True),
@@ -95,6 +105,7 @@ class SiteRow(Base):
     cert_serial: Mapped[str | None] = mapped_column(String(40), default=None)
     cert_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    status: Mapped[SiteStatusRow | None] = relationship(viewonly=True)  # last heard, last said
 
 
 class SiteGroupRow(Base):
