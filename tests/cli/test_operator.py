@@ -4,13 +4,15 @@ errors exit 2; a local central found through its data directory."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -248,3 +250,55 @@ def test_a_local_central_is_found_through_the_data_directory_it_records(
         monkeypatch.setenv("XDG_STATE_HOME", str(state))
         assert data_dir_of(url) == data_dir.resolve()
     assert data_dir_of(url) is None  # its process is gone
+
+
+class FakeCentral(http.server.BaseHTTPRequestHandler):
+    """Answers like a central that reports site presence and deletes with ?force=true (the
+    lead's additions), and records what it was asked."""
+
+    asked: ClassVar[list[str]] = []
+    SITE: ClassVar[dict[str, Any]] = {
+        "id": "0b1fa13f-3afa-4874-8e95-049f9219e383", "name": "far-1", "kind": "cloud",
+        "labels": {}, "capacity": {"vnfSlots": 20}, "tenantId": "t", "presence": "offline",
+    }  # fmt: skip
+
+    def do_GET(self) -> None:
+        self.asked.append(f"GET {self.path}")
+        one = self.path.startswith("/api/v1/sites/")
+        self._answer(200, json.dumps(self.SITE if one else [self.SITE]).encode())
+
+    def do_DELETE(self) -> None:
+        self.asked.append(f"DELETE {self.path}")
+        self._answer(204, b"")
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        del format, args
+
+
+def test_site_list_shows_presence_and_delete_force_asks_the_central_to_force() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeCentral)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {"EDGEWISE_CENTRAL": f"http://127.0.0.1:{server.server_port}", "EDGEWISE_TOKEN": "t"}
+        listed = ok("site", "list", env=env)
+        assert listed.splitlines()[1].split()[-1] == "PRESENCE"
+        assert listed.splitlines()[2].split()[-1] == "offline"
+        assert "presence:" in ok("site", "show", "far-1", env=env)
+        ok("site", "delete", "far-1", "--force", env=env)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+    site_id = FakeCentral.SITE["id"]
+    assert FakeCentral.asked[-2:] == [  # the id resolved by name, then the delete
+        "GET /api/v1/sites?name=far-1",
+        f"DELETE /api/v1/sites/{site_id}?force=true",
+    ]
