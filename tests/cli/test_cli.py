@@ -91,7 +91,7 @@ def test_onboard_list_show_and_sites(central: dict[str, str]) -> None:
         (("site", "add", "x", "--label", "novalue"), "key=value"),
         (("site", "show", "no-such-site"), "does not exist"),
         (("tenant", "add", "Bad Name"), "name"),
-        (("catalog", "show", "nope"), "no NS descriptor or VNF package"),
+        (("catalog", "show", "nope"), "NSD or VNF package 'nope' does not exist"),
     ],
 )
 def test_errors_are_one_clear_line(

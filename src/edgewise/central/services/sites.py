@@ -81,6 +81,7 @@ def list_sites(
     principal: Principal,
     *,
     kind: SiteKind | None = None,
+    name: str | None = None,
     selector: LabelSelector | None = None,
     group_id: str | None = None,
     marker: str | None,
@@ -89,6 +90,8 @@ def list_sites(
     query = scoped(select(SiteRow), principal, SiteRow).options(selectinload(SiteRow.status))
     if kind is not None:
         query = query.where(SiteRow.kind == kind.value)
+    if name is not None:
+        query = query.where(SiteRow.name == name)
     if group_id is not None:
         get_group(session, principal, group_id)
         query = query.join(SiteGroupMemberRow, SiteGroupMemberRow.site_id == SiteRow.id).where(
