@@ -155,6 +155,15 @@ def test_usage_errors_exit_2(args: tuple[str, ...], needle: str) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_setting_the_central_cannot_use_exits_2_naming_it(tmp_path: Path) -> None:
+    done = edgewise(
+        "server", "--data-dir", str(tmp_path), env={"EDGEWISE_POLL_HOLD": "10,90"}
+    )  # a site counts as offline after 2 minutes: a poll may not be held longer than 60 s
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "EDGEWISE_POLL_HOLD 10,90" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_version() -> None:
     done = edgewise("--version")
     assert done.returncode == 0

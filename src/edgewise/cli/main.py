@@ -98,7 +98,10 @@ def server(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = CentralSettings.from_environment(data_dir)
+    try:
+        settings = CentralSettings.from_environment(data_dir)
+    except ValueError as exc:  # a setting in the environment that cannot be used
+        raise CliError(str(exc), exit_code=2) from exc
     if southbound_port is not None:
         settings = dataclasses.replace(settings, southbound_port=southbound_port)
     with recorded(port, settings.data_dir):
