@@ -13,6 +13,9 @@ from pathlib import Path
 _SECTION = re.compile(r"^\*+\s*(?P<name>[A-Za-z ]+?)\s*\*+")
 _CELLS = re.compile(r"\t+| {2,}")
 _PRECONDITION = re.compile(r"Pre-?conditions?:\s*(?P<text>.*?)(?:$|\n)", re.IGNORECASE)
+_IF_MATCH = re.compile(
+    r'"If-Match"\s*:\s*"\$\{(?P<variable>[A-Za-z_][A-Za-z0-9_]*)\}"', re.IGNORECASE
+)
 _STATUS = re.compile(r"^[1-5]\d\d$")
 METHODS = frozenset({"get", "post", "put", "patch", "delete"})
 # a path variable right after a collection names one of its resources: /ns_instances/${id}
@@ -31,6 +34,7 @@ class Request:
     method: str  # upper case
     path: str
     body_file: str = ""
+    if_match: str = ""  # the variable an If-Match header set before it carries
 
     def resources(self) -> list[tuple[str, str]]:
         """(collection, variable) of every resource the path names."""
@@ -100,7 +104,7 @@ class Declared:
         return found
 
     def _walk(self, steps: list[tuple[str, ...]], found: list[Request], seen: set[str]) -> None:
-        body_file = ""
+        body_file = if_match = ""
         for step in steps:
             cells = [c for c in step if c]
             while cells and cells[0].rstrip("= ").startswith(("${", "@{", "&{")):
@@ -110,8 +114,10 @@ class Declared:
             joined = " ".join(cells)
             if (named := re.search(r"jsons/[\w.-]+", joined)) is not None:
                 body_file = named[0]
+            if (tag := _IF_MATCH.search(joined)) is not None:
+                if_match = tag["variable"]
             if normal(cells[0]) in METHODS and len(cells) > 1:
-                found.append(Request(cells[0].upper(), cells[1], body_file))
+                found.append(Request(cells[0].upper(), cells[1], body_file, if_match))
                 continue
             for cell in cells:
                 key = normal(cell)

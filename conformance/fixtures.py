@@ -59,6 +59,7 @@ class Made:
     id: str
     ns: str = ""
     operation: str = ""
+    etag: str = ""  # NSDs and VNF packages: the ETag they answer with once made
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,9 @@ class FixtureBuilder:
         if need.kind == Kind.SUB:
             return Made(self._subscribe(need.api, callback_url) or str(uuid.uuid4()))
         if need.kind in (Kind.NSD, Kind.PKG):
-            return Made(self._catalog_item(need))
+            item = self._catalog_item(need)
+            read = self.api.send("GET", f"{NSD if need.kind == Kind.NSD else VNF}/{item}")
+            return Made(item, etag=read.headers.get("ETag", ""))
         ns = self._ns(env.tenant, env.nsd, need.state.lower())
         if need.kind == Kind.NS and need.state == "NOT_INSTANTIATED":
             return Made(ns)

@@ -96,6 +96,7 @@ class SuiteNeeds:
     tests: dict[str, dict[str, Need]]  # test name -> variable -> need
     values: dict[str, dict[str, str]]  # test name -> variable -> value (attribute selectors)
     subscribing: dict[str, list[Subscribing]]  # test name -> the subscriptions it creates
+    etags: dict[str, dict[str, str]]  # test name -> If-Match variable -> the resource's variable
 
 
 def api_needs(declared: Declared, api: str) -> list[SuiteNeeds]:
@@ -113,7 +114,8 @@ def api_needs(declared: Declared, api: str) -> list[SuiteNeeds]:
             for test in suite.tests
             if (made := subscriptions_made(sent[test.name], test.precondition()))
         }
-        found.append(SuiteNeeds(suite.stem, setup, tests, values, subscribing))
+        etags = {name: tags for name, requests in sent.items() if (tags := if_matches(requests))}
+        found.append(SuiteNeeds(suite.stem, setup, tests, values, subscribing, etags))
     return found
 
 
@@ -150,6 +152,17 @@ def subscriptions_made(requests: list[Request], precondition: str) -> list[Subsc
         for r in requests
         if r.method == "POST" and r.path.rstrip("/").endswith("/subscriptions") and r.body_file
     ]
+
+
+def if_matches(requests: list[Request]) -> dict[str, str]:
+    """Each variable an If-Match header carries, with the variable naming the resource its
+    request changes: the test means that resource's current ETag."""
+    found: dict[str, str] = {}
+    for request in requests:
+        resources = [v for c, v in request.resources() if c in COLLECTIONS]
+        if request.if_match and request.method != "GET" and resources:
+            found.setdefault(request.if_match, resources[-1])
+    return found
 
 
 def selectors(requests: list[Request]) -> dict[str, str]:

@@ -86,6 +86,16 @@ def _assign(
             test_values[stem][test] = test_values[stem].get(test, {}) | {variable: value}
         else:
             suite_values[stem][variable] = value
+    for suite in suites:
+        for test, tags in suite.etags.items():
+            for tag_variable, resource in tags.items():
+                found = by_slot.get((suite.stem, test, resource))
+                if found is not None and found[1].etag:
+                    # the suites write it inside a JSON string: {"If-Match": "${tag}"}
+                    tag = found[1].etag.replace('"', '\\"')
+                    test_values[suite.stem][test] = test_values[suite.stem].get(test, {}) | {
+                        tag_variable: tag
+                    }
     steps = {
         s.stem: {
             test: [[SUBSCRIPTION_STATE, m.path, m.body_file, "yes" if m.exists else "no"]

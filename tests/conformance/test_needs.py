@@ -46,6 +46,11 @@ POST subscriptions
 
 GET NS instances with fields
     GET    ${apiRoot}/nslcm/v1/ns_instances?fields=${fields}
+
+Send PATCH to enable an NSD
+    Set Headers    {"If-Match": "${original_etag}"}
+    ${body}=    Get File    jsons/NsdInfoModificationEnable.json
+    PATCH    ${apiRoot}/nsd/v1/ns_descriptors/${nsdInfoId}    ${body}
 """
 SUITE_TEXT = """*** Settings ***
 Resource    keywords.robot
@@ -80,6 +85,10 @@ Subscribe again
 
 Select fields
     GET NS instances with fields
+    Check HTTP Response Status Code Is    200
+
+Enable under If-Match
+    Send PATCH to enable an NSD
     Check HTTP Response Status Code Is    200
 """
 
@@ -141,6 +150,8 @@ def test_needs_come_from_requests_through_keywords(tmp_path: Path) -> None:
     }
     assert suite.tests["Fail nothing"] == {"nsLcmOpOccId": Need(Kind.OP, MISSING)}
     assert suite.values == {"Select fields": {"fields": "_links"}}
+    assert suite.tests["Enable under If-Match"] == {"nsdInfoId": Need(Kind.NSD, "DISABLED")}
+    assert suite.etags == {"Enable under If-Match": {"original_etag": "nsdInfoId"}}
     (subscribing,) = suite.subscribing["Subscribe again"]
     assert subscribing.exists
     assert subscribing.body_file == "jsons/LccnSubscriptionRequest.json"
@@ -152,7 +163,8 @@ def test_provisioning_gives_each_test_its_own_ids_and_an_operation_its_ns(tmp_pa
     def provide(needs: list[Need]) -> list[Made]:
         asked.extend(needs)
         return [
-            Made(f"id-{i}", ns=f"ns-{i}" if n.kind == Kind.OP else "") for i, n in enumerate(needs)
+            Made(f"id-{i}", ns=f"ns-{i}" if n.kind == Kind.OP else "", etag=f'"tag-{i}"')
+            for i, n in enumerate(needs)
         ]
 
     given = provision(read_api(write_api(tmp_path / "api")), "nslcm", provide)
@@ -166,6 +178,9 @@ def test_provisioning_gives_each_test_its_own_ids_and_an_operation_its_ns(tmp_pa
     operation = int(failing["nsLcmOpOccId"].removeprefix("id-"))
     assert failing["nsInstanceId"] == f"ns-{operation}"
     assert tests["Select fields"] == {"fields": "_links"}
+    enabling = tests["Enable under If-Match"]
+    made = int(enabling["nsdInfoId"].removeprefix("id-"))
+    assert enabling["original_etag"] == f'\\"tag-{made}\\"'  # written into a JSON string
     assert given.steps["Tasks"]["Subscribe again"] == [
         [SUBSCRIPTION_STATE, "${apiRoot}/${apiName}/${apiVersion}/subscriptions",
          "jsons/LccnSubscriptionRequest.json", "yes"],
@@ -175,7 +190,7 @@ def test_provisioning_gives_each_test_its_own_ids_and_an_operation_its_ns(tmp_pa
 def test_a_renamed_and_reordered_copy_reads_the_same(tmp_path: Path) -> None:
     copy = reversed_and_renamed(SUITE_TEXT)
     _, tests, _ = parse(copy)
-    assert tests[0].name == "Select fields (another copy)"
+    assert tests[0].name == "Enable under If-Match (another copy)"
     assert sorted(original_name(t.name) for t in tests) == sorted(
         t.name for t in parse(SUITE_TEXT)[1]
     )
