@@ -37,9 +37,13 @@ class Isolation:
         rest.request = copy.deepcopy(first)
 
     def subscription_exists(self, path: str, body_file: str, wanted: str) -> None:
-        """Makes the subscription `body_file` describes exist (wanted "yes") or removes every
-        subscription to its callback (wanted "no"), through the central's API at `path`."""
-        body = json.loads(Path(body_file).read_text())
+        """Makes the subscription `body_file` describes (none: one to robot's `${callbackUri}`)
+        exist (wanted "yes") or removes every subscription to its callback (wanted "no"),
+        through the central's API at `path`."""
+        if body_file:
+            body = json.loads(Path(body_file).read_text())
+        else:
+            body = {"callbackUri": BuiltIn().get_variable_value("${callbackUri}")}
         callback = body.get("callbackUri")
         same = [s for s in self._listed(path) if s.get("callbackUri") == callback]
         if wanted == "yes" and not same:

@@ -85,7 +85,7 @@ class Subscribing:
     whether one like it exists already (a duplicate) or not."""
 
     path: str  # as written, robot variables and all
-    body_file: str
+    body_file: str  # "": a subscription of the callback server's (robot's ${callbackUri})
     exists: bool
 
 
@@ -146,12 +146,20 @@ def _needs(requests: list[Request], test: Test | None, api: str) -> dict[str, Ne
 
 
 def subscriptions_made(requests: list[Request], precondition: str) -> list[Subscribing]:
+    """The subscriptions a test's pre-condition names: the one it creates (present for a
+    duplicate, absent otherwise), or, for a test that lists subscriptions after "a subscription
+    is available", one to the callback server."""
     exists = bool(_EXISTING.search(precondition))
-    return [
-        Subscribing(r.path, r.body_file, exists)
-        for r in requests
-        if r.method == "POST" and r.path.rstrip("/").endswith("/subscriptions") and r.body_file
-    ]
+    found = []
+    for request in requests:
+        collection = request.path.split("?", 1)[0].rstrip("/")
+        if not collection.endswith("/subscriptions"):
+            continue
+        if request.method == "POST" and request.body_file:
+            found.append(Subscribing(collection, request.body_file, exists))
+        elif request.method == "GET" and exists:
+            found.append(Subscribing(collection, "", exists=True))
+    return list(dict.fromkeys(found))
 
 
 def if_matches(requests: list[Request]) -> dict[str, str]:

@@ -47,6 +47,9 @@ POST subscriptions
 GET NS instances with fields
     GET    ${apiRoot}/nslcm/v1/ns_instances?fields=${fields}
 
+GET subscriptions with a filter
+    GET    ${apiRoot}/${apiName}/${apiVersion}/subscriptions?${filter_ok}
+
 Send PATCH to enable an NSD
     Set Headers    {"If-Match": "${original_etag}"}
     ${body}=    Get File    jsons/NsdInfoModificationEnable.json
@@ -82,6 +85,11 @@ Subscribe again
     [Documentation]    Pre-conditions: a subscription shall already exist
     POST subscriptions
     Check HTTP Response Status Code Is    303
+
+List subscriptions
+    [Documentation]    Pre-conditions: At least one NSD Management subscription is available
+    GET subscriptions with a filter
+    Check HTTP Response Status Code Is    200
 
 Select fields
     GET NS instances with fields
@@ -155,6 +163,12 @@ def test_needs_come_from_requests_through_keywords(tmp_path: Path) -> None:
     (subscribing,) = suite.subscribing["Subscribe again"]
     assert subscribing.exists
     assert subscribing.body_file == "jsons/LccnSubscriptionRequest.json"
+    (listed,) = suite.subscribing["List subscriptions"]
+    assert (listed.path, listed.body_file, listed.exists) == (
+        "${apiRoot}/${apiName}/${apiVersion}/subscriptions",
+        "",
+        True,
+    )
 
 
 def test_provisioning_gives_each_test_its_own_ids_and_an_operation_its_ns(tmp_path: Path) -> None:
