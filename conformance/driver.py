@@ -1,6 +1,7 @@
 """One conformance run, as `run.sh` starts it: checks the suite and its libraries, starts the
-callback server, a central with a fresh store and two simulated sites, creates the fixtures,
-runs robot once per API in a working copy of the suite, merges the results, prints the totals
+callback server, a central with a fresh store and two simulated sites, makes the environment
+and every suite's and test's own resources (derived from the copy's `.robot` files), runs
+robot once per API in a working copy of the suite, merges the results, prints the totals
 and stops everything it started. Failing tests are the result; only a set-up failure makes
 the exit status non-zero."""
 

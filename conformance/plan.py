@@ -1,7 +1,7 @@
-"""What each suite is run with: robot variables (the central's address and token, the callback
-server, the ids of the fixtures), the ids particular suites and tests need instead (a test
-that expects 409 acts on a resource in the conflicting state), the suites' request templates
-filled in for Edgewise, and the files the suites upload. Pure: fixtures in, plans out.
+"""What each API's suites are run with: robot variables (the central's address and token, the
+callback server, what the environment's NSD and VNF package are called), each suite's and
+test's own resources (`provision.py`), the suites' request templates filled in for Edgewise,
+and the files the suites upload. Pure: environment and provisioned ids in, plans out.
 """
 
 from __future__ import annotations
