@@ -752,3 +752,22 @@ def test_a_site_s_latest_counters_are_served(central: Central) -> None:
     other = central.tenant("other")
     assert central.client.get(f"/api/v1/sites/{site}/counters",
                               headers=other.headers).status_code == 404  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"updateType": "ADD_VNF"},
+        {"updateType": "MODIFY_VNF_INFORMATION", "modifyVnfInfoData": []},
+        {},
+    ],
+)
+def test_an_update_of_an_ns_not_instantiated_is_409_whatever_the_update(
+    central: Central, body: dict[str, Any]
+) -> None:
+    """SOL005 checks the NS instance's state (409) before the request's update type (422)."""
+    acme = central.tenant("acme")
+    ns = create_ns(central, acme, onboard_nsd(central, central.admin))
+    answer = central.client.post(f"{NS}/{ns['id']}/update", json=body, headers=acme.headers)
+    assert answer.status_code == 409, answer.text
+    assert "NOT_INSTANTIATED" in answer.json()["detail"]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from edgewise.central.api.deps import CallerDep, PageDep, SessionDep, SettingsDep, TypesDep
+from edgewise.central.api.etags import IfMatch, etag, require_match
 from edgewise.central.api.listing import sol013_listing
 from edgewise.central.api.problems import problem
 from edgewise.central.api.subscriptions import (
@@ -298,26 +299,34 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         location = info["_links"]["self"]["href"]
         return JSONResponse(info, status_code=201, headers={"Location": location})
 
-    def read(
-        item_id: str, request: Request, session: SessionDep, caller: CallerDep
-    ) -> dict[str, Any]:
-        return resource.info(
+    def current_etag(session: Session, caller: Principal, item_id: str) -> str:
+        return etag(resource.info(catalog.read_item(session, caller, kind, item_id), ""))
+
+    def read(item_id: str, request: Request, session: SessionDep, caller: CallerDep) -> Response:
+        info = resource.info(
             catalog.read_item(session, caller, kind, item_id), str(request.base_url)
         )
+        return JSONResponse(info, headers={"ETag": etag(info)})
 
     def modify(
         item_id: str,
         body: CatalogModifications,
         session: SessionDep,
         caller: CallerDep,
-    ) -> dict[str, Any]:
+        if_match: IfMatch = None,
+    ) -> Response:
+        require_match(if_match, current_etag(session, caller, item_id), kind.label)
         state, user_data = body.changes()
         catalog.modify_item(
             session, caller, kind, item_id, operational_state=state, user_defined_data=user_data
         )
-        return body.model_dump(exclude_none=True)
+        changed = current_etag(session, caller, item_id)
+        return JSONResponse(body.model_dump(exclude_none=True), headers={"ETag": changed})
 
-    def delete(item_id: str, session: SessionDep, caller: CallerDep) -> Response:
+    def delete(
+        item_id: str, session: SessionDep, caller: CallerDep, if_match: IfMatch = None
+    ) -> Response:
+        require_match(if_match, current_etag(session, caller, item_id), kind.label)
         catalog.delete_item(session, caller, kind, item_id)
         return Response(status_code=204)
 
@@ -355,8 +364,14 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
     router.add_api_route(
         collection, create, methods=["POST"], status_code=201, operation_id=f"create{name}"
     )
-    router.add_api_route(item, read, methods=["GET"], operation_id=f"read{name}")
-    router.add_api_route(item, modify, methods=["PATCH"], operation_id=f"modify{name}")
+    # read and modify answer JSON with an ETag header: the same documents as before
+    router.add_api_route(
+        item, read, methods=["GET"], operation_id=f"read{name}", response_model=dict[str, Any]
+    )
+    router.add_api_route(
+        item, modify, methods=["PATCH"], operation_id=f"modify{name}",
+        response_model=dict[str, Any],
+    )  # fmt: skip
     router.add_api_route(
         item, delete, methods=["DELETE"], status_code=204, operation_id=f"delete{name}"
     )

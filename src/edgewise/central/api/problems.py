@@ -18,6 +18,7 @@ from edgewise.central.services.errors import (
     Invalid,
     NotFound,
     ServiceError,
+    Stale,
     Unauthenticated,
     Unprocessable,
 )
@@ -33,6 +34,7 @@ STATUS_OF: dict[type[ServiceError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Stale: 412,
 }
 TITLES = {
     400: "Bad Request",
@@ -42,6 +44,7 @@ TITLES = {
     405: "Method Not Allowed",
     406: "Not Acceptable",
     409: "Conflict",
+    412: "Precondition Failed",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
     416: "Range Not Satisfiable",

@@ -5,6 +5,7 @@
       +-- Forbidden        the caller sees it but may not do this
       +-- Unauthenticated  no valid credentials
       +-- Conflict         the object's state does not allow this now
+      +-- Stale            the caller's copy of the object is out of date: read it again
       +-- Invalid          the request itself is wrong; `problems` lists every reason
             +-- Unprocessable  well formed, but what it names does not work (a callback)
 
@@ -50,6 +51,10 @@ class Unauthenticated(ServiceError):
 
 class Conflict(ServiceError):
     code = "conflict"
+
+
+class Stale(ServiceError):
+    code = "stale"
 
 
 class Invalid(ServiceError):
