@@ -19,6 +19,7 @@ import pytest
 from edgewise import cli as cli_package
 from edgewise.lab import samples
 from edgewise.lab.central import free_port, local_central
+from tests.cli.enrolled import add_enrolled_site
 
 SAMPLES = samples.path()
 SRC = Path(cli_package.__file__).resolve().parents[2]  # for a CLI run in another directory
@@ -198,11 +199,13 @@ def test_catalog_disable_enable_delete_by_prefix(central: dict[str, str]) -> Non
     assert onboarded[0]["id"] not in listed
 
 
-def test_ns_show_the_vnf_configuration_and_operations_settle(central: dict[str, str]) -> None:
+def test_ns_show_the_vnf_configuration_and_operations_settle(
+    central: dict[str, str], tmp_path: Path
+) -> None:
     ok("tenant", "add", "opco", env=central)
     nsd = as_json("catalog", "onboard", str(SAMPLES / "vcpe-nsd.yaml"), "--tenant", "opco",
                   env=central)[0]["id"]  # fmt: skip
-    ok("site", "add", "op-1", "--tenant", "opco", env=central)
+    add_enrolled_site(central, tmp_path, "op-1", "--tenant", "opco")
     ok("ns", "create", nsd[:8], "--name", "svc", "--tenant", "opco", env=central)
     op = as_json("ns", "instantiate", "svc", "--site", "op-1", "--no-wait", env=central)
     prefix = op["id"][:8]
@@ -225,11 +228,11 @@ def test_ns_show_the_vnf_configuration_and_operations_settle(central: dict[str, 
     assert state() == "FAILED"
 
 
-def test_ns_ops_are_listed_oldest_first(central: dict[str, str]) -> None:
+def test_ns_ops_are_listed_oldest_first(central: dict[str, str], tmp_path: Path) -> None:
     ok("tenant", "add", "timeco", env=central)
     nsd = as_json("catalog", "onboard", str(SAMPLES / "vcpe-nsd.yaml"), "--tenant", "timeco",
                   env=central)[0]["id"]  # fmt: skip
-    ok("site", "add", "time-1", "--kind", "cloud", "--tenant", "timeco", env=central)
+    add_enrolled_site(central, tmp_path, "time-1", "--kind", "cloud", "--tenant", "timeco")
     for index in range(5):
         ok("ns", "create", nsd, "--name", f"t{index}", "--tenant", "timeco", env=central)
         op = as_json("ns", "instantiate", f"t{index}", "--site", "time-1", "--no-wait",
