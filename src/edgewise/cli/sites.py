@@ -9,8 +9,9 @@ import typer
 
 from edgewise.cli.context import cli_context
 from edgewise.cli.errors import CliError
-from edgewise.cli.output import Column, named, show_item, show_items
+from edgewise.cli.output import Column, show_item, show_items
 from edgewise.cli.resolve import SITE, SITE_GROUP, TENANT, resolve, resolve_all
+from edgewise.cli.things import delete_one, show_one
 from edgewise.model.sites import SiteKind, label_problem
 
 app = typer.Typer(
@@ -100,10 +101,8 @@ def list_sites(
 
 @app.command("show")
 def show_site(ctx: typer.Context, site: SiteRef) -> None:
-    """Shows one site."""
-    cli = cli_context(ctx)
-    show_item(cli.client.get_json(f"api/v1/sites/{resolve(cli.client, SITE, site)}"),
-              as_json=cli.as_json)  # fmt: skip
+    """Shows one site (its presence: online, offline or never-enrolled)."""
+    show_one(ctx, SITE, site)
 
 
 @app.command("update")
@@ -176,10 +175,7 @@ def site_status(
 def delete_site(ctx: typer.Context, site: SiteRef) -> None:
     """Deletes a site; refused while NS instances run there (terminate them, or move them off
     the site, first: the central names them)."""
-    cli = cli_context(ctx)
-    site_id = resolve(cli.client, SITE, site)
-    cli.client.request("DELETE", f"api/v1/sites/{site_id}")
-    print(f"deleted site {named(site, site_id)}")
+    delete_one(ctx, SITE, site)
 
 
 @groups.command("add")
@@ -204,18 +200,13 @@ def add_group(
 @groups.command("show")
 def show_group(ctx: typer.Context, group: GroupRef) -> None:
     """Shows one site group and its members."""
-    cli = cli_context(ctx)
-    group_id = resolve(cli.client, SITE_GROUP, group)
-    show_item(cli.client.get_json(f"api/v1/site-groups/{group_id}"), as_json=cli.as_json)
+    show_one(ctx, SITE_GROUP, group)
 
 
 @groups.command("delete")
 def delete_group(ctx: typer.Context, group: GroupRef) -> None:
     """Deletes a site group (its sites stay)."""
-    cli = cli_context(ctx)
-    group_id = resolve(cli.client, SITE_GROUP, group)
-    cli.client.request("DELETE", f"api/v1/site-groups/{group_id}")
-    print(f"deleted site group {named(group, group_id)}")
+    delete_one(ctx, SITE_GROUP, group)
 
 
 @groups.command("list")

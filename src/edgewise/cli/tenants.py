@@ -8,8 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from edgewise.cli.context import cli_context
-from edgewise.cli.output import named, show_item, show_items
+from edgewise.cli.output import show_item, show_items
 from edgewise.cli.resolve import TENANT, TOKEN, USER, resolve
+from edgewise.cli.things import delete_one, show_one
 
 tenants = typer.Typer(help="Tenants (customers).", no_args_is_help=True)
 users = typer.Typer(help="Users of the API: admins and tenant users.", no_args_is_help=True)
@@ -48,18 +49,13 @@ def list_tenants(ctx: typer.Context) -> None:
 @tenants.command("show")
 def show_tenant(ctx: typer.Context, tenant: TenantRef) -> None:
     """Shows one tenant."""
-    cli = cli_context(ctx)
-    tenant_id = resolve(cli.client, TENANT, tenant)
-    show_item(cli.client.get_json(f"api/v1/tenants/{tenant_id}"), as_json=cli.as_json)
+    show_one(ctx, TENANT, tenant)
 
 
 @tenants.command("delete")
 def delete_tenant(ctx: typer.Context, tenant: TenantRef) -> None:
     """Deletes a tenant that owns nothing any more."""
-    cli = cli_context(ctx)
-    tenant_id = resolve(cli.client, TENANT, tenant)
-    cli.client.request("DELETE", f"api/v1/tenants/{tenant_id}")
-    print(f"deleted tenant {named(tenant, tenant_id)}")
+    delete_one(ctx, TENANT, tenant)
 
 
 @users.command("add")
@@ -99,18 +95,13 @@ def list_users(ctx: typer.Context) -> None:
 @users.command("show")
 def show_user(ctx: typer.Context, user: UserRef) -> None:
     """Shows one user."""
-    cli = cli_context(ctx)
-    user_id = resolve(cli.client, USER, user)
-    show_item(cli.client.get_json(f"api/v1/users/{user_id}"), as_json=cli.as_json)
+    show_one(ctx, USER, user)
 
 
 @users.command("delete")
 def delete_user(ctx: typer.Context, user: UserRef) -> None:
     """Deletes a user; its tokens stop working at once."""
-    cli = cli_context(ctx)
-    user_id = resolve(cli.client, USER, user)
-    cli.client.request("DELETE", f"api/v1/users/{user_id}")
-    print(f"deleted user {named(user, user_id)}")
+    delete_one(ctx, USER, user)
 
 
 @tokens.command("create")
