@@ -36,6 +36,8 @@ class FakeCentral:
     ca: ThrowawayCa
     url: str = ""
     tokens: set[str] = field(default_factory=set)
+    tokens_received: list[str] = field(default_factory=list)  # every token an enroll carried
+    shown_ca: bytes | None = None  # the CA certificate it shows (an impostor's lie), else its own
     enrolled: set[str] = field(default_factory=set)
     revision: int = 0
     document: Any = field(default_factory=lambda: {"services": []})
@@ -73,6 +75,7 @@ class FakeCentral:
         if (shed := self.shedding()) is not None:
             return shed
         body = await request.json()
+        self.tokens_received.append(str(body.get("token")))
         if body.get("token") not in self.tokens:
             return problem(401, "Unauthorized", "the token is unknown, used or expired")
         self.tokens.discard(body["token"])
@@ -93,6 +96,9 @@ class FakeCentral:
                 "caCertificate": self.ca.pem.decode(),
             }
         )
+
+    async def ca_certificate(self, _request: web.Request) -> web.Response:
+        return web.json_response({"caCertificate": (self.shown_ca or self.ca.pem).decode()})
 
     async def desired_state(self, request: web.Request) -> web.StreamResponse:
         site = self.site_of(request)
@@ -129,6 +135,7 @@ class FakeCentral:
 
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/southbound/v1/ca-certificate", self.ca_certificate)
         app.router.add_post("/southbound/v1/enroll", self.enroll)
         app.router.add_get("/southbound/v1/desired-state", self.desired_state)
         app.router.add_post("/southbound/v1/reports", self.intake)

@@ -1,7 +1,8 @@
 """The southbound listener (aiohttp; TLS, client certificates optional): docs/channel.md's calls.
 
-Enrollment needs no certificate; every other call needs one from the central's CA whose
-site is not revoked and whose serial is the site's current one, checked on every request.
+Enrollment and the CA certificate need no certificate; every other call needs one from the
+central's CA whose site is not revoked and whose serial is the site's current one, checked on
+every request.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class SouthboundServer:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
         app.on_response_prepare.append(trim_headers)
+        app.router.add_get("/southbound/v1/ca-certificate", self.ca_certificate)
         app.router.add_post("/southbound/v1/enroll", self.enroll)
         app.router.add_get("/southbound/v1/desired-state", self._site(self.desired_state))
         app.router.add_post("/southbound/v1/reports", self._site(self.reports))
@@ -171,6 +173,10 @@ class SouthboundServer:
             return await handler(request)
 
         return with_site
+
+    async def ca_certificate(self, _request: web.Request) -> web.Response:
+        """The CA (public): a site pinning its fingerprint fetches it before it sends a token."""
+        return web.json_response({"caCertificate": self.runtime.authority.ca_pem})
 
     async def enroll(self, request: web.Request) -> web.Response:
         body = await _json(request)
