@@ -24,6 +24,7 @@ from edgewise.site.errors import (
     EnrollmentRefused,
     PermanentError,
 )
+from edgewise.site.filemodes import PRIVATE_FILE, private_directory
 from edgewise.site.journal import OutboxItem, SiteIdentity
 
 if TYPE_CHECKING:  # cryptography is imported where it is used: a running site does not need it
@@ -318,7 +319,7 @@ async def enroll(
     ca_path: Path,
     request_timeout: float = REQUEST_TIMEOUT,
 ) -> SiteIdentity:
-    """Sends the token and a CSR for a new EC P-256 key; writes key (0600), certificate and CA.
+    """Sends the token and a CSR for a new EC P-256 key; writes key, certificate and CA (0600).
 
     With a CA fingerprint, the CA is fetched and checked first (`pin_ca`): the token only
     travels on a connection whose server that CA certified."""
@@ -359,15 +360,16 @@ async def enroll(
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    write_file(key_path, key_pem, mode=0o600)
+    write_file(key_path, key_pem)
     write_file(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
     write_file(ca_path, ca.public_bytes(serialization.Encoding.PEM))
     return SiteIdentity(site_id, central_url, key_path, cert_path, ca_path)
 
 
-def write_file(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Writes atomically (temporary file, fsync, rename) with `mode` from the first byte."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_file(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:
+    """Writes atomically (temporary file, fsync, rename) with `mode` from the first byte, in a
+    private directory."""
+    private_directory(path.parent)
     temporary = path.with_name(path.name + ".tmp")
     temporary.unlink(missing_ok=True)
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
