@@ -37,6 +37,7 @@ class FakeCentral:
     url: str = ""
     tokens: set[str] = field(default_factory=set)
     tokens_received: list[str] = field(default_factory=list)  # every token an enroll carried
+    raw_answer: bytes | None = None  # a desired-state answer sent as is (a broken central)
     shown_ca: bytes | None = None  # the CA certificate it shows (an impostor's lie), else its own
     enrolled: set[str] = field(default_factory=set)
     revision: int = 0
@@ -108,6 +109,8 @@ class FakeCentral:
             return shed
         held = int(request.query.get("revision", "0"))
         self.polls.append(held)
+        if self.raw_answer is not None:
+            return web.Response(body=self.raw_answer, content_type=JSON)
         if held == self.revision:
             self.changed.clear()
             try:

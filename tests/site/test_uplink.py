@@ -185,3 +185,25 @@ def test_retry_after_as_seconds_or_date() -> None:
     assert parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now) == 30.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'{"siteId": "%s", "revision": 1, "document": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"siteId": "%s", "revision": 18446744073709551616, "document": {}}',
+        b'{"siteId": "%s", "revision": -1, "document": {}}',
+    ],
+    ids=["nested-100000", "revision-2**64", "revision-negative"],
+)
+async def test_an_answer_out_of_bounds_is_a_bad_answer(tmp_path: Path, answer: bytes) -> None:
+    async with running_central(tmp_path) as central:
+        identity = await enroll_with(central, tmp_path)
+        central.raw_answer = answer.replace(b"%s", identity.site_id.encode())
+        uplink = Uplink(identity)
+        try:
+            with pytest.raises(ChannelUnavailable) as refused:
+                await uplink.poll_desired(0)
+        finally:
+            await uplink.close()
+    assert refused.value.code == "bad-answer"

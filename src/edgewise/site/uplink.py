@@ -56,6 +56,7 @@ class Answer:
 
 
 KEEPALIVE_SECONDS = 300.0
+MAX_REVISION = 2**63 - 1  # what the journal (SQLite INTEGER) holds
 MAX_ANSWER_BYTES = 8 * 1024 * 1024  # a desired-state document larger than this is refused
 # aiohttp's automatic request headers that the central does not use: every idle site sends one
 # poll per hold, so each byte here is paid again about 1.3 times a minute by every site.
@@ -141,8 +142,13 @@ class Uplink:
         site_id, new_revision = body.get("siteId"), body.get("revision")
         if site_id != self.identity.site_id:
             raise ChannelUnavailable(f"GET {url}: answer names site {site_id!r}", code="bad-answer")
-        if isinstance(new_revision, bool) or not isinstance(new_revision, int):
-            raise ChannelUnavailable(f"GET {url}: revision {new_revision!r}", code="bad-answer")
+        if (
+            isinstance(new_revision, bool)
+            or not isinstance(new_revision, int)
+            or not 0 <= new_revision <= MAX_REVISION
+        ):
+            what = f"revision {str(new_revision)[:40]}"
+            raise ChannelUnavailable(f"GET {url}: {what} (0..{MAX_REVISION})", code="bad-answer")
         return PolledDesired(new_revision, body.get("document"))
 
     async def send_reports(self, items: Sequence[OutboxItem]) -> ReportReceipt:
@@ -198,6 +204,8 @@ def json_body(answer: Answer, url: str) -> dict[str, Any]:
         raise ChannelUnavailable(f"{url}: unexpected status {answer.status}", code="bad-answer")
     try:
         body = json.loads(answer.body)
+    except RecursionError:
+        raise ChannelUnavailable(f"{url}: the answer nests too deep", code="bad-answer") from None
     except ValueError as exc:
         raise ChannelUnavailable(f"{url}: the answer is not JSON", code="bad-answer") from exc
     if not isinstance(body, dict):
