@@ -4,6 +4,7 @@ naming the field, alone; no other site's call fails with it, and nothing reaches
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import uuid
 from datetime import UTC, datetime
@@ -172,6 +173,10 @@ async def test_a_batch_that_fails_to_write_fails_only_its_guilty_item(channel: C
         (b'{"a": ["\\ud800"]}', "a[0]: a string holds an unpaired surrogate (not Unicode text)"),
         (b'{"a": "\\u0000"}', "a: a string holds a NUL character (\\u0000)"),
         (b'{"a": "' + b"x" * 65537 + b'"}', "a: a string of 65537 characters; at most 65536"),
+        (json.dumps({"a": "\n" * 70_000}).encode(), "a: a string of 70000 characters"),
+        (json.dumps({"a": ("x" * 60_000 + '"') * 2}).encode(), "a: a string of 120002 characters"),
+        (b'{"a":' + b'[{"b":' * 16 + b"1" + b"}]" * 16 + b"}", "nests deeper than 32 levels"),
+        (b'{"a":' * 33 + b"1" + b"}" * 33, "nests deeper than 32 levels"),
         (b'{"a": -9223372036854775809}', "a: -9223372036854775809 is outside the signed 64-bit"),
         (b'{"a": 1E+400}', "a: inf is not a finite number"),
         (b'{"a": Infinity}', "not JSON: Infinity is not a JSON number"),
