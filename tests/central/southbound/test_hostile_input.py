@@ -8,15 +8,18 @@ import json
 import ssl
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
 
 from edgewise.central.services.errors import Invalid
 from edgewise.central.services.site_channel import ReportItem
 from edgewise.central.southbound.bodies import read_object
-from edgewise.central.southbound.intake import ReportIntake
+from edgewise.central.southbound.intake import NotRecorded, ReportIntake
 from tests.central.southbound.conftest import Channel
 
 pytestmark = pytest.mark.anyio
@@ -193,3 +196,21 @@ def test_the_reader_takes_the_edges_of_the_bounds() -> None:
     edge = b'{"a": [9223372036854775807, -9223372036854775808, 1e308, "\\ud83d\\ude00"]}'
     assert read_object(edge)["a"][3] == "\U0001f600"
     assert read_object(b'{"a":' * 32 + b"1" + b"}" * 32)
+
+
+async def test_a_store_that_is_away_is_a_temporary_refusal(tmp_path: Path) -> None:
+    """Nothing the items did: every batch of the window is told to retry (503), none refused."""
+    away = sessionmaker(create_engine(f"sqlite:///{tmp_path}/missing/dir/store.db"))
+    intake = ReportIntake(away, max_pending=1000, interval=0.05)
+    at = datetime.now(UTC)
+    intake.start()
+    try:
+        async with asyncio.timeout(10):
+            answers = await asyncio.gather(
+                intake.submit("a", [ReportItem("1", "event", at, {})]),
+                intake.submit("b", [ReportItem("2", "event", at, {})]),
+                return_exceptions=True,
+            )
+    finally:
+        await intake.stop()
+    assert [type(answer) for answer in answers] == [NotRecorded, NotRecorded]

@@ -88,7 +88,7 @@ class ReportIntake:
                 results = await asyncio.to_thread(self._write, batches)
             except Exception as exc:  # noqa: BLE001 - every waiter learns of the failure
                 log.warning("writing %d report batches failed: %s", len(batches), exc)
-                results = [NotRecorded(str(exc))] * len(batches)
+                results = [NotRecorded(str(exc)) for _ in batches]
             finally:
                 self._pending_items -= sum(len(b.items) for b in batches)
             for batch, result in zip(batches, results, strict=True):
@@ -102,10 +102,10 @@ class ReportIntake:
     def _write(self, batches: list[_Batch]) -> list[Outcome]:
         started = time.perf_counter()
         try:
-            results: list[Outcome] = list(self._record(batches))
+            results: list[Outcome] = list(self._record([(b.site_id, b.items) for b in batches]))
         except TEMPORARY as exc:
             log.warning("the store refused %d report batches: %s", len(batches), exc)
-            return [NotRecorded(str(exc))] * len(batches)
+            return [NotRecorded(str(exc)) for _ in batches]
         except Exception as exc:  # noqa: BLE001 - what was given failed: find who, below
             log.warning("writing %d report batches failed (%r): one by one", len(batches), exc)
             results = [self._write_alone(batch) for batch in batches]
@@ -117,9 +117,9 @@ class ReportIntake:
             )  # fmt: skip
         return results
 
-    def _record(self, batches: Sequence[_Batch]) -> list[tuple[int, int]]:
+    def _record(self, batches: Sequence[tuple[str, Sequence[ReportItem]]]) -> list[tuple[int, int]]:
         with self._sessions.begin() as session:
-            results = record_batches(session, [(b.site_id, b.items) for b in batches])
+            results = record_batches(session, batches)
         self.written_items += sum(accepted - dupes for accepted, dupes in results)
         return results
 
@@ -127,7 +127,7 @@ class ReportIntake:
         """One site's batch in its own transaction, else item by item: the items that fail
         alone are refused (400, named), the others recorded."""
         try:
-            return self._record([batch])[0]
+            return self._record([(batch.site_id, batch.items)])[0]
         except TEMPORARY as exc:
             return NotRecorded(str(exc))
         except Exception:  # noqa: BLE001, S110 - the items say which, below
@@ -136,7 +136,7 @@ class ReportIntake:
         refused: list[InputProblem] = []
         for index, item in enumerate(batch.items):
             try:
-                duplicates += self._record([_Batch(batch.site_id, [item], batch.done)])[0][1]
+                duplicates += self._record([(batch.site_id, [item])])[0][1]
             except TEMPORARY as exc:
                 return NotRecorded(str(exc))
             except Exception as exc:  # noqa: BLE001 - this item is the guilty one
