@@ -4,9 +4,10 @@ are written by the orchestrator (orchestrator.documents) alone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_, update
@@ -42,8 +43,18 @@ class ReportItem:
     body: dict[str, Any]
 
 
-def parse_report_batch(body: object, *, max_items: int) -> list[ReportItem]:
-    """Validates a whole batch; any bad item refuses the batch (nothing is recorded)."""
+MAX_REVISION = 2**31 - 1  # the store's revision columns (INTEGER: 32 bits on PostgreSQL)
+EARLIEST_REPORT = datetime(2000, 1, 1, tzinfo=UTC)
+AHEAD_SLACK = timedelta(days=1)  # how far a site's clock may run ahead of the central's
+ITEM_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # sites send UUIDs
+MAX_STATE = 16  # the status column's width
+
+
+def parse_report_batch(
+    body: object, *, max_items: int, now: datetime | None = None
+) -> list[ReportItem]:
+    """Validates a whole batch, every field of every item (what the store and the readers of
+    reports rely on); any bad item refuses the batch, each problem named (nothing recorded)."""
     if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
         raise Invalid('a report batch is {"items": [...]}', [InputProblem("items", "missing")])
     items = body["items"]
@@ -52,41 +63,65 @@ def parse_report_batch(body: object, *, max_items: int) -> list[ReportItem]:
             "the batch is too large",
             [InputProblem("items", f"{len(items)} items; at most {max_items} per batch")],
         )
+    now = now or utcnow()
     problems: list[InputProblem] = []
     parsed: list[ReportItem] = []
     for index, item in enumerate(items):
-        where = f"items[{index}]"
-        if not isinstance(item, Mapping):
-            problems.append(InputProblem(where, "must be an object"))
-            continue
-        item_id, kind, at, payload = (
-            item.get("id"),
-            item.get("kind"),
-            item.get("at"),
-            item.get("body"),
-        )
-        if not isinstance(item_id, str) or not 1 <= len(item_id) <= 64:
-            problems.append(InputProblem(f"{where}.id", "must be a string of 1-64 characters"))
-        if kind not in REPORT_KINDS:
-            problems.append(
-                InputProblem(f"{where}.kind", f"must be one of {', '.join(REPORT_KINDS)}")
-            )
-        moment = _timestamp(at)
-        if moment is None:
-            problems.append(InputProblem(f"{where}.at", "must be an ISO 8601 time with a zone"))
-        if not isinstance(payload, dict):
-            problems.append(InputProblem(f"{where}.body", "must be an object"))
-        if (
-            not problems
-            and isinstance(item_id, str)
-            and isinstance(kind, str)
-            and moment is not None
-            and isinstance(payload, dict)
-        ):
-            parsed.append(ReportItem(item_id, kind, moment, payload))
+        read = read_item(item, f"items[{index}]", now)
+        if isinstance(read, ReportItem):
+            parsed.append(read)
+        else:
+            problems.extend(read)
     if problems:
         raise Invalid("the report batch was refused; nothing was recorded", problems)
     return parsed
+
+
+def read_item(item: object, where: str, now: datetime) -> ReportItem | list[InputProblem]:
+    """One report item, or everything that is wrong with it."""
+    if not isinstance(item, Mapping):
+        return [InputProblem(where, "must be an object")]
+    item_id, kind, at, payload = (item.get(k) for k in ("id", "kind", "at", "body"))
+    problems: list[InputProblem] = []
+    if not isinstance(item_id, str) or not ITEM_ID.fullmatch(item_id):
+        problems.append(InputProblem(f"{where}.id", "must be 1-64 of A-Z a-z 0-9 . _ : -"))
+    if kind not in REPORT_KINDS:
+        problems.append(InputProblem(f"{where}.kind", f"must be one of {', '.join(REPORT_KINDS)}"))
+    moment = _timestamp(at)
+    if moment is None:
+        problems.append(InputProblem(f"{where}.at", "must be an ISO 8601 time with a zone"))
+    elif not EARLIEST_REPORT <= moment <= now + AHEAD_SLACK:
+        problems.append(
+            InputProblem(
+                f"{where}.at",
+                f"{at} is not between {EARLIEST_REPORT:%Y-%m-%d} and a day from now",
+            )
+        )
+    if not isinstance(payload, dict):
+        problems.append(InputProblem(f"{where}.body", "must be an object"))
+    elif kind == "status":
+        problems.extend(_status_problems(payload, f"{where}.body"))
+    elif kind == "counters" and not isinstance(payload.get("services", {}), dict):
+        problems.append(InputProblem(f"{where}.body.services", "must be an object"))
+    if problems or not isinstance(item_id, str) or not isinstance(kind, str) or moment is None:
+        return problems
+    assert isinstance(payload, dict)  # refused above otherwise
+    return ReportItem(item_id, kind, moment, payload)
+
+
+def _status_problems(body: Mapping[str, Any], where: str) -> Iterator[InputProblem]:
+    revision, state = body.get("revision", 0), body.get("state", "unknown")
+    if isinstance(revision, bool) or not isinstance(revision, int):
+        yield InputProblem(f"{where}.revision", "must be a whole number")
+    elif not 0 <= revision <= MAX_REVISION:
+        yield InputProblem(f"{where}.revision", f"{revision} is not within 0..{MAX_REVISION}")
+    if not isinstance(state, str) or not 0 < len(state) <= MAX_STATE:
+        yield InputProblem(f"{where}.state", f"must be a string of 1-{MAX_STATE} characters")
+    services, error = body.get("services", []), body.get("error")
+    if not isinstance(services, list) or not all(isinstance(s, dict) for s in services):
+        yield InputProblem(f"{where}.services", "must be a list of objects")
+    if error is not None and not isinstance(error, str):
+        yield InputProblem(f"{where}.error", "must be a string or null")
 
 
 def record_reports(session: Session, site_id: str, items: Sequence[ReportItem]) -> tuple[int, int]:
@@ -229,13 +264,14 @@ def touch(session: Session, site_ids: Iterable[str]) -> None:
 
 
 def _timestamp(value: object) -> datetime | None:
-    if not isinstance(value, str):
+    """An ISO 8601 time with a zone, in UTC; None for anything else (or out of datetime's range)."""
+    if not isinstance(value, str) or len(value) > 40:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo else None
+    except (ValueError, OverflowError):  # 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
         return None
-    return moment if moment.tzinfo else None
 
 
 def _naive(moment: datetime) -> datetime:
