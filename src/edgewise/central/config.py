@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("var/central")
@@ -26,6 +27,9 @@ class CentralSettings:
     poll_hold: tuple[float, float] = (30.0, 60.0)
     max_pending_reports: int = 20_000
     write_concurrency: int = 0  # API requests that may write at once; 0: 4 on SQLite, 32 else
+    fetch_allowed: tuple[IPv4Network | IPv6Network, ...] = ()  # non-public networks to fetch from
+    fetch_deadline: float = 30.0  # s: a package fetched by URI, all of it
+    callback_test_deadline: float = 5.0  # s: a callback's endpoint test, all of it
 
     @property
     def api_write_concurrency(self) -> int:
@@ -62,4 +66,19 @@ class CentralSettings:
             southbound_hostnames=tuple(h.strip() for h in hostnames.split(",") if h.strip()),
             poll_hold=(float(hold[0]), float(hold[-1])),
             write_concurrency=int(os.environ.get("EDGEWISE_WRITE_CONCURRENCY", "0")),
+            fetch_allowed=networks(os.environ.get("EDGEWISE_FETCH_ALLOW", "")),
+            fetch_deadline=float(os.environ.get("EDGEWISE_FETCH_DEADLINE", "30")),
         )
+
+
+def networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Networks from a comma-separated list (`127.0.0.0/8,::1`); ValueError names a bad one."""
+    found = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"EDGEWISE_FETCH_ALLOW: {item!r} is not a network: {exc}") from exc
+    return tuple(found)

@@ -22,6 +22,7 @@ from edgewise.central.runtime import CentralRuntime
 
 SOL005_VERSION = "2.6.1"
 JSON_BODY_LIMIT = 4 * 1024 * 1024
+FETCHING_PATHS = ("/upload_from_uri", "/subscriptions")  # take a write slot after fetching
 log = logging.getLogger(__name__)
 
 
@@ -47,7 +48,9 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, json_bytes=JSON_BODY_LIMIT, upload_bytes=UPLOAD_LIMITS.max_package_bytes
     )
-    app.add_middleware(WriteAdmission, concurrency=settings.api_write_concurrency)
+    app.add_middleware(
+        WriteAdmission, concurrency=settings.api_write_concurrency, fetching=FETCHING_PATHS
+    )
     install_problem_handlers(app)
     for router in (
         catalog.nsd_router,
