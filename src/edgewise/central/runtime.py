@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.config import CentralSettings
+from edgewise.central.files import private_dir, write_private
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.pki import CertificateAuthority
 from edgewise.central.services import announce
@@ -56,6 +56,7 @@ class CentralRuntime:
     @classmethod
     def open(cls, settings: CentralSettings) -> CentralRuntime:
         """Opens and migrates the store, loads or creates the CA, creates the first admin."""
+        private_dir(settings.data_dir)
         engine = open_engine(settings.effective_database_url)
         migrate(engine)
         sessions = session_factory(engine)
@@ -152,11 +153,8 @@ class CentralRuntime:
             issued = bootstrap_admin(session)
             if issued is None:
                 return
-            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             path = self.settings.admin_token_file
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(issued.secret + "\n")
+            write_private(path, issued.secret.encode() + b"\n")
             log.warning("first start: admin token written to %s", path)
 
     def describe(self) -> dict[str, Any]:

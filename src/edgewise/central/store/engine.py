@@ -11,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from edgewise.central.files import private_dir, private_file
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -79,7 +81,8 @@ def open_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_dir(Path(path).parent)
+            private_file(Path(path))
         # A connection per API worker thread (40) and per background writer: WAL readers
         # never wait for each other, so a short pool would be the only queue for reads.
         engine = create_engine(
