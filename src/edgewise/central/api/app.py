@@ -17,6 +17,7 @@ from edgewise.central.api.deps import get_caller
 from edgewise.central.api.headers import CanonicalHeaderNames
 from edgewise.central.api.limits import BodySizeLimit, WriteAdmission
 from edgewise.central.api.problems import install_problem_handlers
+from edgewise.central.api.requestids import RequestIds
 from edgewise.central.config import CentralSettings
 from edgewise.central.runtime import CentralRuntime
 
@@ -93,6 +94,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
             tags=["service"],
             operation_id=f"apiVersions{prefix.replace('/', '_')}",
         )
+    app.add_middleware(RequestIds)  # an id on every answer; unexpected errors logged once
     app.add_middleware(  # outermost: sees every header the others add
         CanonicalHeaderNames,
         version=SOL005_VERSION.encode(),

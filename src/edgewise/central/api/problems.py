@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +22,6 @@ from edgewise.central.services.errors import (
 )
 
 PROBLEM_TYPE = "application/problem+json"
-log = logging.getLogger(__name__)
 
 STATUS_OF: dict[type[ServiceError], int] = {
     NotAcceptableContent: 406,
@@ -116,17 +114,8 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return problem(error.status_code, detail, instance=request.url.path, headers=error.headers)
 
 
-async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
-    return problem(
-        500,
-        "the central hit an unexpected error; it is logged, and nothing was changed",
-        instance=request.url.path,
-    )
-
-
 def install_problem_handlers(app: FastAPI) -> None:
+    """The errors routes raise; what nothing handles is logged and answered by `requestids`."""
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
