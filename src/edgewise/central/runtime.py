@@ -21,6 +21,7 @@ from edgewise.central.files import private_dir, write_private
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.pki import CertificateAuthority
 from edgewise.central.services import announce
+from edgewise.central.services.attempts import FailedAttempts
 from edgewise.central.services.auth import TokenCache, bootstrap_admin, changes_auth
 from edgewise.central.southbound.hub import RevisionHub
 from edgewise.central.southbound.presence import SiteAuthCache
@@ -43,6 +44,7 @@ class CentralRuntime:
     hub: RevisionHub
     auth: SiteAuthCache
     tokens: TokenCache = field(default_factory=TokenCache)
+    attempts: FailedAttempts = field(default_factory=FailedAttempts)  # failed tokens, by address
     types: TypeCache = field(default_factory=TypeCache)  # parsed TOSCA type files, by digest
     nsds: NsdModels = field(init=False)
     southbound_url: str | None = None

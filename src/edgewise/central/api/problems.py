@@ -17,6 +17,7 @@ from edgewise.central.services.errors import (
     Invalid,
     NotFound,
     ServiceError,
+    TooManyAttempts,
     Unauthenticated,
     Unprocessable,
 )
@@ -31,6 +32,7 @@ STATUS_OF: dict[type[ServiceError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    TooManyAttempts: 429,
 }
 TITLES = {
     400: "Bad Request",
@@ -44,6 +46,7 @@ TITLES = {
     415: "Unsupported Media Type",
     416: "Range Not Satisfiable",
     422: "Unprocessable Entity",
+    429: "Too Many Requests",
     500: "Internal Server Error",
 }
 
@@ -83,6 +86,8 @@ async def _service_error(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, Invalid) and error.problems:
         extra = {"problems": [{"where": p.where, "message": p.message} for p in error.problems]}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(error, TooManyAttempts):
+        headers = {"Retry-After": str(error.retry_after)}
     return problem(status, error.detail, instance=request.url.path, extra=extra, headers=headers)
 
 
