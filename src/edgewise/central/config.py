@@ -30,6 +30,7 @@ class CentralSettings:
     fetch_allowed: tuple[IPv4Network | IPv6Network, ...] = ()  # non-public networks to fetch from
     fetch_deadline: float = 30.0  # s: a package fetched by URI, all of it
     callback_test_deadline: float = 5.0  # s: a callback's endpoint test, all of it
+    credentials_key: str = ""  # Fernet key sealing callback credentials; "": credentials.key
 
     @property
     def api_write_concurrency(self) -> int:
@@ -46,6 +47,10 @@ class CentralSettings:
     @property
     def admin_token_file(self) -> Path:
         return self.data_dir / "admin.token"
+
+    @property
+    def credentials_key_file(self) -> Path:
+        return self.data_dir / "credentials.key"
 
     @property
     def pki_dir(self) -> Path:
@@ -68,6 +73,7 @@ class CentralSettings:
             write_concurrency=int(os.environ.get("EDGEWISE_WRITE_CONCURRENCY", "0")),
             fetch_allowed=networks(os.environ.get("EDGEWISE_FETCH_ALLOW", "")),
             fetch_deadline=float(os.environ.get("EDGEWISE_FETCH_DEADLINE", "30")),
+            credentials_key=os.environ.get("EDGEWISE_CREDENTIALS_KEY", ""),
         )
 
 

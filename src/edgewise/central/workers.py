@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from edgewise.central.orchestrator import rollouts, tracker
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services import announce, outbox
+from edgewise.central.services.credentials import Sealer
 from edgewise.central.store.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -75,11 +76,12 @@ class Workers:
         """POSTs due notifications to their subscribers, forever; failures are retried later
         with backoff (services.outbox), never holding anything else back."""
         timeout = aiohttp.ClientTimeout(total=10)
+        claim = _claimer(self.runtime.sealer)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             while True:
                 batch: list[outbox.Delivery] = []
                 try:
-                    batch = await asyncio.to_thread(self._in_transaction, _claim)
+                    batch = await asyncio.to_thread(self._in_transaction, claim)
                     if batch:
                         outcomes = await asyncio.gather(*(_post(http, d) for d in batch))
                         await asyncio.to_thread(self._in_transaction, _recorder(outcomes))
@@ -93,8 +95,11 @@ class Workers:
             return step(session)
 
 
-def _claim(session: Session) -> list[outbox.Delivery]:
-    return outbox.claim(session, utcnow())
+def _claimer(sealer: Sealer) -> Callable[[Session], list[outbox.Delivery]]:
+    def claim(session: Session) -> list[outbox.Delivery]:
+        return outbox.claim(session, utcnow(), sealer)
+
+    return claim
 
 
 def _recorder(outcomes: list[tuple[str, str | None]]) -> Callable[[Session], None]:

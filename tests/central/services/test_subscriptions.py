@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 
 from edgewise.central.services import catalog_events, notifications, subscriptions
+from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.errors import Invalid, NotFound, Unprocessable
 from edgewise.central.services.subscriptions import Api
 from edgewise.central.store.tables import LccnSubscriptionRow
 from tests.central.services.conftest import World
+
+SEALER = Sealer(Sealer.new_key())
 
 Check = Callable[[Mapping[str, Any]], dict[str, Any]]
 NSD: Check = catalog_events.NSD.check_filter
@@ -158,7 +161,7 @@ def subscribe(world: World, api: Api, uri: str, **more: Any) -> tuple[str, bool]
     principal = more.pop("principal", world.acme)
     row, created = subscriptions.create(
         world.session, principal, api, callback_uri=uri,
-        filter_=more.pop("filter_", {}), authentication=None, **more,
+        filter_=more.pop("filter_", {}), authentication=None, sealer=SEALER, **more,
     )  # fmt: skip
     return row.id, created
 

@@ -77,9 +77,10 @@ def test_migration_0009_keeps_the_users_and_makes_names_unique_per_tenant(
                                           "role": "tenant"})  # fmt: skip
             rows = connection.execute(text("SELECT id, role FROM users ORDER BY id")).all()
             assert [tuple(r) for r in rows] == [("1", "admin"), ("2", "tenant"), ("3", "tenant")]
-        for tenant, name in (("a", "alice"), (None, "root")):
+        taken: tuple[tuple[str | None, str], ...] = (("a", "alice"), (None, "root"))
+        for owner, name in taken:
             with pytest.raises(IntegrityError), engine.begin() as connection:
-                connection.execute(add_user, {"id": "4", "tenant": tenant, "name": name,
+                connection.execute(add_user, {"id": "4", "tenant": owner, "name": name,
                                               "role": "tenant"})  # fmt: skip
     finally:
         engine.dispose()

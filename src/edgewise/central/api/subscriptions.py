@@ -19,12 +19,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from edgewise.central.api.deps import CallerDep, PageDep, SessionDep, SettingsDep
+from edgewise.central.api.deps import CallerDep, PageDep, RuntimeDep, SessionDep, SettingsDep
 from edgewise.central.api.limits import write_slot
 from edgewise.central.api.listing import sol013_listing
 from edgewise.central.config import CentralSettings
 from edgewise.central.services import outbound, subscriptions
 from edgewise.central.services.access import Principal
+from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.egress import EgressPolicy
 from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
 from edgewise.central.services.subscriptions import Api
@@ -93,6 +94,7 @@ def subscription_router(resource: SubscriptionResource) -> APIRouter:
         session: SessionDep,
         caller: CallerDep,
         settings: SettingsDep,
+        runtime: RuntimeDep,
     ) -> Response:
         if body.callbackUri.split(":", 1)[0].lower() not in ("http", "https"):
             raise Invalid(
@@ -111,7 +113,9 @@ def subscription_router(resource: SubscriptionResource) -> APIRouter:
         await probe_callback(body.callbackUri, subscriptions.headers_for(body.authentication),
                              settings)  # fmt: skip
         async with write_slot(request):
-            made, created = await run_in_threadpool(_create, session, caller, api, wanted)
+            made, created = await run_in_threadpool(
+                _create, session, caller, api, wanted, runtime.sealer
+            )
         document = subscription(made, api, base)
         if not created:  # made meanwhile by another request
             return Response(status_code=303, headers=_location(document))
@@ -167,9 +171,9 @@ def _existing(
 
 
 def _create(
-    session: Session, caller: Principal, api: Api, wanted: dict[str, Any]
+    session: Session, caller: Principal, api: Api, wanted: dict[str, Any], sealer: Sealer
 ) -> tuple[Subscription, bool]:
-    created = subscriptions.create(session, caller, api, **wanted)
+    created = subscriptions.create(session, caller, api, sealer=sealer, **wanted)
     session.commit()  # in the write slot
     return created
 

@@ -23,6 +23,7 @@ from edgewise.central.services.access import (
     owner_for_new,
     visible,
 )
+from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.errors import InputProblem, Invalid, NotFound, Unprocessable
 from edgewise.central.services.tenants import get_tenant
 from edgewise.central.services.views import Subscription
@@ -74,11 +75,13 @@ def create(
     callback_uri: str,
     filter_: Mapping[str, Any],
     authentication: Mapping[str, Any] | None,
+    sealer: Sealer,
     tenant_id: str | None = None,
 ) -> tuple[Subscription, bool]:
     """The subscription, and False when the same one (callback and filter) already existed.
 
-    `filter_` has been checked against the API's rules, and the callback tested."""
+    `filter_` has been checked against the API's rules, and the callback tested; credentials
+    are stored sealed."""
     auth = check_authentication(authentication)
     owner = _owner(session, principal, tenant_id)
     same = _same(session, api, owner, callback_uri, filter_)
@@ -89,7 +92,7 @@ def create(
         tenant_id=owner,
         callback_uri=callback_uri,
         filter=dict(filter_),
-        authentication=auth,
+        authentication=sealer.seal(auth),
     )
     session.add(row)
     session.flush()

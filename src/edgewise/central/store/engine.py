@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,12 +95,18 @@ def open_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def migrate(engine: Engine) -> None:
-    """Brings the schema to the newest Alembic revision (idempotent)."""
+Seal = Callable[[dict[str, Any] | None], dict[str, Any] | None]
+"""Seals a subscription's callback credentials (services.credentials; a migration needs it)."""
+
+
+def migrate(engine: Engine, seal: Seal | None = None) -> None:
+    """Brings the schema to the newest Alembic revision (idempotent). A store holding callback
+    credentials in clear needs `seal` to move them (migration 0010)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["seal"] = seal
         command.upgrade(config, "head")
 
 
