@@ -4,6 +4,7 @@ never for longer than one deadline, never holding a write slot while it waits.""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -16,9 +17,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import aiohttp
 import pytest
 
 from edgewise.central.config import CentralSettings
+from edgewise.central.services import outbound
+from edgewise.central.services.egress import EgressPolicy
+from edgewise.central.services.outbox import Delivery
+from edgewise.central.workers import deliver
 from edgewise.lab import samples
 from tests.central.api.conftest import Central, running
 from tests.central.api.test_catalog import PKGS, zip_dir
@@ -65,6 +71,9 @@ class Server:
                     self.send_header("Content-Length", str(len(ROUTER_ZIP)))
                     self.end_headers()
                     self.wfile.write(ROUTER_ZIP)
+
+            def do_POST(self) -> None:
+                self.do_GET()
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base name
                 pass
@@ -220,3 +229,28 @@ def test_slow_fetches_hold_no_write_slot_from_another_tenants_post(
             assert not any(f.done() for f in fetches)
             assert all(f.result(timeout=10).status_code == 422 for f in fetches)
         assert took < 1.0, took
+
+
+def test_notifications_are_not_delivered_to_a_callback_the_policy_now_refuses(
+    server: Server,
+) -> None:
+    base = f"127.0.0.1:{server.port}"
+
+    async def send(policy: EgressPolicy, uri: str) -> str | None:
+        connector = outbound.checked_connector(policy)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            return (await deliver(http, Delivery("n", uri, {}, {}), policy=policy))[1]
+
+    refused = EgressPolicy()
+    literal = asyncio.run(send(refused, f"http://{base}/notify"))
+    named = asyncio.run(send(refused, f"http://localhost:{server.port}/notify"))
+    assert literal is not None
+    assert "a loopback address" in literal
+    assert named is not None
+    assert "does not resolve to a public address" in named
+    assert server.requests == []
+    allowed = EgressPolicy((ip_network("127.0.0.0/8"),))
+    assert asyncio.run(send(allowed, f"http://{base}/notify")) is None
+    moved = asyncio.run(send(allowed, f"http://{base}/to?http://169.254.169.254/x"))
+    assert moved == "the callback answered 302"  # not followed
+    assert server.requests == ["/notify", "/to?http://169.254.169.254/x"]

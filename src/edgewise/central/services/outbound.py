@@ -42,8 +42,8 @@ class Fetched:
     body: bytes
 
 
-class _Refused(Exception):
-    """A name resolved to an address the policy refuses (or to nothing)."""
+class RefusedTarget(Exception):
+    """A name resolved to an address the policy refuses (or to nothing); the host's name."""
 
 
 class CheckedResolver(AbstractResolver):
@@ -60,15 +60,32 @@ class CheckedResolver(AbstractResolver):
         try:
             found = await self.inner.resolve(host, port, family)
         except OSError as exc:
-            raise _Refused(host) from exc
+            raise RefusedTarget(host) from exc
         for result in found:
             address = literal_address(result["host"])
             if address is None or self.policy.refusal(address) is not None:
-                raise _Refused(host)
+                raise RefusedTarget(host)
         return found
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+def checked_connector(policy: EgressPolicy) -> aiohttp.TCPConnector:
+    """Connections only to addresses the policy allows, for names (literal addresses are
+    checked by `refusal`, before a request)."""
+    return aiohttp.TCPConnector(resolver=CheckedResolver(policy), use_dns_cache=False)
+
+
+def refusal(uri: str, policy: EgressPolicy) -> str | None:
+    """Why a URI's literal address may not be reached; None for a name or an allowed one."""
+    try:
+        host = URL(uri).host or ""
+    except ValueError:
+        return "the URI is not valid"
+    address = literal_address(host)
+    kind = None if address is None else policy.refusal(address)
+    return None if kind is None else f"{host} is {kind}; {ONLY_PUBLIC}"
 
 
 async def fetch(
@@ -84,7 +101,7 @@ async def fetch(
     at most `max_bytes`; Invalid when the URI may not be fetched, Unprocessable when the fetch
     fails. `headers` (credentials) go only to the URI's own origin."""
     url = _checked(uri, target, policy)
-    connector = aiohttp.TCPConnector(resolver=CheckedResolver(policy), use_dns_cache=False)
+    connector = checked_connector(policy)
     timeout = aiohttp.ClientTimeout(total=deadline)
     try:
         async with (
@@ -93,7 +110,7 @@ async def fetch(
         ):
             return await _follow(http, url, target, policy, max_bytes=max_bytes,
                                  headers=dict(headers or {}))  # fmt: skip
-    except _Refused as refused:
+    except RefusedTarget as refused:
         raise _unfit(target, refused_detail(str(refused))) from None
     except TimeoutError:
         raise _failed(target, f"{url.host} did not answer within {deadline:g} s") from None
