@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from edgewise.model.sites import MAX_POLL_HOLD
@@ -30,6 +31,11 @@ class CentralSettings:
     write_concurrency: int = 0  # API requests that may write at once; 0: 4 on SQLite, 32 else
     strict_descriptors: bool = False  # onboarding refuses tolerated deviations (warnings) too
 
+    fetch_allowed: tuple[IPv4Network | IPv6Network, ...] = ()  # non-public networks to fetch from
+    fetch_deadline: float = 30.0  # s: a package fetched by URI, all of it
+    callback_test_deadline: float = 5.0  # s: a callback's endpoint test, all of it
+    credentials_key: str = ""  # Fernet key sealing callback credentials; "": credentials.key
+
     def __post_init__(self) -> None:
         low, high = self.poll_hold
         if not 0 < low <= high <= MAX_POLL_HOLD:
@@ -55,6 +61,10 @@ class CentralSettings:
         return self.data_dir / "admin.token"
 
     @property
+    def credentials_key_file(self) -> Path:
+        return self.data_dir / "credentials.key"
+
+    @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
 
@@ -74,7 +84,23 @@ class CentralSettings:
             poll_hold=(float(hold[0]), float(hold[-1])),
             write_concurrency=int(os.environ.get("EDGEWISE_WRITE_CONCURRENCY", "0")),
             strict_descriptors=_flag("EDGEWISE_STRICT_DESCRIPTORS"),
+            fetch_allowed=networks(os.environ.get("EDGEWISE_FETCH_ALLOW", "")),
+            fetch_deadline=float(os.environ.get("EDGEWISE_FETCH_DEADLINE", "30")),
+            credentials_key=os.environ.get("EDGEWISE_CREDENTIALS_KEY", ""),
         )
+
+
+def networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Networks from a comma-separated list (`127.0.0.0/8,::1`); ValueError names a bad one."""
+    found = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"EDGEWISE_FETCH_ALLOW: {item!r} is not a network: {exc}") from exc
+    return tuple(found)
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -66,10 +66,14 @@ def add_user(
         str | None, typer.Option(help="the tenant (name, id or id prefix) of a tenant user")
     ] = None,
     admin: Annotated[bool, typer.Option("--admin", help="an operator (admin) instead")] = False,
+    tenant_admin: Annotated[
+        bool, typer.Option("--tenant-admin", help="the tenant's admin: manages its users")
+    ] = False,
 ) -> None:
-    """Creates a user."""
+    """Creates a user: a tenant user, unless --tenant-admin or --admin."""
     cli = cli_context(ctx)
-    body: dict[str, Any] = {"name": name, "role": "admin" if admin else "tenant"}
+    role = "admin" if admin else "tenant-admin" if tenant_admin else "tenant"
+    body: dict[str, Any] = {"name": name, "role": role}
     if tenant:
         body["tenantId"] = resolve(cli.client, TENANT, tenant)
     show_item(cli.client.post_json("api/v1/users", body), as_json=cli.as_json)

@@ -4,8 +4,10 @@ notification subscriber (a callback server on loopback)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
@@ -92,7 +94,19 @@ class Central:
 def central(tmp_path: Path, database_url: str) -> Iterator[Central]:
     """The app on each store kind (embedded SQLite and a real PostgreSQL server), with the
     background workers running beside it as the process root runs them."""
-    settings = CentralSettings(data_dir=tmp_path, database_url=database_url, page_size=50)
+    settings = CentralSettings(
+        data_dir=tmp_path, database_url=database_url, page_size=50, fetch_allowed=LOOPBACK
+    )
+    with running(settings) as central:
+        yield central
+
+
+LOOPBACK = (ip_network("127.0.0.0/8"), ip_network("::1/128"))  # the tests' callbacks and servers
+
+
+@contextmanager
+def running(settings: CentralSettings) -> Iterator[Central]:
+    """The app of `settings` with the workers beside it, and its first admin."""
     runtime = CentralRuntime.open(settings)
     try:
         with TestClient(create_app(settings, runtime)) as client:

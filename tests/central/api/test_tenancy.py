@@ -11,10 +11,13 @@ from collections.abc import Iterator
 
 from edgewise.central.services import subscriptions
 from edgewise.central.services.auth import authenticate
+from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.subscriptions import Api
 from tests.central.api.conftest import Central
 from tests.central.api.test_catalog import NSDS, PKGS, onboard_nsd
 from tests.central.api.test_nslcm import sessions
+
+SEALER = Sealer(Sealer.new_key())
 
 PARAM = re.compile(r"{([^}]+)}")
 
@@ -75,6 +78,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
                 callback_uri="http://127.0.0.1:9/n",
                 filter_={},
                 authentication=None,
+                sealer=SEALER,
             )
             subscription_ids[api.value] = subscription.id
     acme_ids = {

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Body, Header, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from edgewise.central.api.deps import CallerDep, PageDep, SessionDep, SettingsDep, TypesDep
 from edgewise.central.api.etags import IfMatch, etag, require_match
+from edgewise.central.api.limits import write_slot
 from edgewise.central.api.listing import sol013_listing
 from edgewise.central.api.problems import problem
 from edgewise.central.api.subscriptions import (
@@ -29,16 +30,16 @@ from edgewise.central.api.subscriptions import (
     SubscriptionResource,
     subscription_router,
 )
-from edgewise.central.services import catalog, catalog_content
+from edgewise.central.services import catalog, catalog_content, outbound
 from edgewise.central.services.access import Principal
 from edgewise.central.services.catalog import CatalogKind
 from edgewise.central.services.catalog_content import Content
+from edgewise.central.services.egress import EgressPolicy
 from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
 from edgewise.central.services.views import CatalogItem, NsdDescription, VnfdDescription
 from edgewise.tosca import Limits, TypeCache
 
 UPLOAD_LIMITS = Limits()
-URI_TIMEOUT = 30.0
 
 
 class OperationalState(StrEnum):
@@ -476,45 +477,60 @@ class UploadFromUriRequest(BaseModel):
     response_class=Response,
     operation_id="uploadVnfPackageFromUri",
 )
-def upload_from_uri(
+async def upload_from_uri(
     vnfPkgId: str,
     body: UploadFromUriRequest,
+    request: Request,
     session: SessionDep,
     caller: CallerDep,
     types: TypesDep,
     settings: SettingsDep,
 ) -> Response:
-    """Fetches the package (http or https, within the upload size limit) and onboards it."""
-    catalog.read_item(session, caller, PKG, vnfPkgId)  # another tenant's: 404 before anything
-    data = _fetch_package(body)
-    _onboard_content(
-        session, caller, PKG, vnfPkgId, data,
-        media_type=catalog.ZIP_TYPE, types=types, strict=settings.strict_descriptors,
+    """Fetches the package (http or https, from a public address unless the operator allows a
+    network, within the upload size limit and one deadline) and onboards it. While it fetches
+    it holds no transaction, worker thread or write slot."""
+    await run_in_threadpool(_exists, session, caller, vnfPkgId)  # another tenant's: 404 first
+    headers: dict[str, str] = {}
+    if body.authType:
+        if ":" in (body.userName or ""):
+            raise Invalid("the credentials are not valid",
+                          [InputProblem("userName", "a BASIC user name has no ':'")])  # fmt: skip
+        headers = outbound.basic_headers(body.userName or "", body.password or "")
+    fetched = await outbound.fetch(
+        body.addressInformation or "", PACKAGE_BY_URI, policy=EgressPolicy(settings.fetch_allowed),
+        deadline=settings.fetch_deadline, max_bytes=UPLOAD_LIMITS.max_package_bytes,
+        headers=headers,
     )  # fmt: skip
+    if fetched.status != 200:
+        raise Unprocessable("the package could not be fetched", [
+            InputProblem("addressInformation", f"the server answered {fetched.status}, not 200")
+        ])  # fmt: skip
+    async with write_slot(request):
+        await run_in_threadpool(
+            _onboard_and_commit, session, caller, fetched.body, vnfPkgId, types,
+            settings.strict_descriptors,
+        )  # fmt: skip
     return Response(status_code=202)
 
 
-def _fetch_package(request: UploadFromUriRequest) -> bytes:
-    uri = request.addressInformation or ""
-    if uri.split(":", 1)[0].lower() not in ("http", "https"):
-        raise _unfetchable("expected an http:// or https:// URI", Invalid)
-    auth = (request.userName or "", request.password or "") if request.authType else None
-    limit = UPLOAD_LIMITS.max_package_bytes
-    chunks: list[bytes] = []
-    try:
-        with httpx.stream("GET", uri, auth=auth, timeout=URI_TIMEOUT) as answer:
-            if answer.status_code != 200:
-                raise _unfetchable(f"GET {uri} answered {answer.status_code}")
-            size = 0
-            for chunk in answer.iter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise _unfetchable(f"more than {limit} bytes; packages are limited to that")
-                chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        raise _unfetchable(f"GET {uri}: {exc}") from exc
-    return b"".join(chunks)
+PACKAGE_BY_URI = outbound.Target("addressInformation", "the package")
 
 
-def _unfetchable(why: str, error: type[Invalid] = Unprocessable) -> Invalid:
-    return error("the package could not be fetched", [InputProblem("addressInformation", why)])
+def _exists(session: Session, caller: Principal, package_id: str) -> None:
+    """404 unless the caller sees the package; ends the read, so no transaction stays open
+    while the package is fetched."""
+    catalog.read_item(session, caller, PKG, package_id)
+    session.rollback()
+
+
+def _onboard_and_commit(
+    session: Session,
+    caller: Principal,
+    data: bytes,
+    package_id: str,
+    types: TypeCache,
+    strict: bool,
+) -> None:
+    _onboard_content(session, caller, PKG, package_id, data, media_type=catalog.ZIP_TYPE,
+                     types=types, strict=strict)  # fmt: skip
+    session.commit()  # in the write slot

@@ -30,6 +30,7 @@ from edgewise.central.orchestrator.placing import candidates
 from edgewise.central.services.access import Principal, ensure_writable, get_visible, visible
 from edgewise.central.services.catalog import CatalogKind, get_item
 from edgewise.central.services.errors import Conflict, InputProblem, Invalid, NotFound
+from edgewise.central.services.sites import get_group
 from edgewise.central.store.tables import (
     CatalogItemRow,
     NsLcmOpOccRow,
@@ -117,16 +118,21 @@ def create(
     upgraded = [ns.id for ns in waves.versions_on(session, nsds, nsd, ns_owner, sites).values()]
     found = candidates(session, principal, upgraded)  # their slots are reused
     if target.group_id is not None:
+        try:  # another tenant's group answers as a group that does not exist
+            group = get_group(session, principal, target.group_id)
+        except NotFound as missing:
+            raise Invalid(
+                "the site group does not exist",
+                [InputProblem("group", f"{target.group_id}: no such site group")],
+            ) from missing
         members = set(
             session.scalars(
-                select(SiteGroupMemberRow.site_id).where(
-                    SiteGroupMemberRow.group_id == target.group_id
-                )
+                select(SiteGroupMemberRow.site_id).where(SiteGroupMemberRow.group_id == group.id)
             )
         )
         if not members:
             raise Invalid(
-                "the site group is empty or does not exist",
+                "the site group is empty",
                 [InputProblem("group", f"{target.group_id}: no site to roll out to")],
             )
         found = [c for c in found if c.id in members]

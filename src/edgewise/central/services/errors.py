@@ -4,6 +4,7 @@
       +-- NotFound         the object does not exist, or the caller may not see it
       +-- Forbidden        the caller sees it but may not do this
       +-- Unauthenticated  no valid credentials
+      +-- TooManyAttempts  too many failed attempts from the caller's address: retry after
       +-- Conflict         the object's state does not allow this now
       +-- Stale            the caller's copy of the object is out of date: read it again
       +-- Invalid          the request itself is wrong; `problems` lists every reason
@@ -47,6 +48,14 @@ class Forbidden(ServiceError):
 
 class Unauthenticated(ServiceError):
     code = "unauthenticated"
+
+
+class TooManyAttempts(ServiceError):
+    code = "too-many-attempts"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class Conflict(ServiceError):

@@ -10,10 +10,12 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym
 
@@ -60,12 +62,22 @@ class TenantRow(Base):
 
 
 class UserRow(Base):
+    """A user: an operator (`admin`, no tenant) or one of a tenant's (`tenant-admin`,
+    `tenant`). Names are unique within a tenant, and among operators."""
+
     __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name", name="uq_users_tenant_name"),
+        Index(
+            "uq_users_operator_name", "name", unique=True,
+            sqlite_where=text("tenant_id IS NULL"), postgresql_where=text("tenant_id IS NULL"),
+        ),
+    )  # fmt: skip
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     tenant_id: Mapped[str | None] = mapped_column(
         ForeignKey("tenants.id", ondelete="RESTRICT"), index=True
     )
-    name: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(63))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
