@@ -111,7 +111,7 @@ def test_the_central_refuses_bad_channel_input_and_changes_nothing(
         # Malformed, not an object, truncated, oversized: refused whole, nothing recorded.
         headers = {"Content-Type": "application/json"}
         assert_problem(sb.post("reports", content=b"{not json", headers=headers), 400, "JSON")
-        assert_problem(sb.post("reports", content=b"\xff\xfe\x00", headers=headers), 400, "JSON")
+        assert_problem(sb.post("reports", content=b"\xff\xfe\x00", headers=headers), 400, "UTF-8")
         assert_problem(sb.post("reports", json=[batch]), 400, "object")
         truncated = json.dumps(batch).encode()[:-5]
         assert_problem(sb.post("reports", content=truncated, headers=headers), 400, "JSON")
