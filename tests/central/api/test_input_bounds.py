@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from edgewise.central.services.paging import encode_marker
 from tests.central.api.conftest import Central
 from tests.central.api.sol005 import assert_schema
 
@@ -79,3 +80,103 @@ def test_every_json_body_is_bounded_not_only_the_catalogs(central: Central) -> N
         response = central.client.request(method, path, json=body, headers=central.admin.headers)
         assert response.status_code == 400, (path, response.text)
         assert "nested more than 32 levels" in response.json()["detail"]
+
+
+LISTS = (
+    "/api/v1/tenants", "/api/v1/users", "/api/v1/tokens", "/api/v1/sites", "/api/v1/site-groups",
+    "/api/v1/rollouts", "/nsd/v1/ns_descriptors", "/vnfpkgm/v1/vnf_packages",
+    "/nslcm/v1/ns_instances", "/nslcm/v1/ns_lcm_op_occs", "/nsd/v1/subscriptions",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        encode_marker([2**70, "x"]),
+        encode_marker([1]),
+        encode_marker([1, 2]),
+        encode_marker(["x", "y", "z"]),
+        encode_marker([None, None]),
+        encode_marker([[], {}]),
+        "%%%",
+        "W1tbW1tbW1tbW1tbW1tbW1tbW1tb",
+        "x" * 5000,
+    ],
+)
+def test_forged_page_markers_are_a_400_naming_the_marker(central: Central, marker: str) -> None:
+    central.tenant("lister")  # one of each native list at least
+    central.client.post("/nsd/v1/ns_descriptors", json={}, headers=central.admin.headers)
+    for path in LISTS:
+        response = central.client.get(
+            path,
+            params={"nextpage_opaque_marker": marker, "limit": 1},
+            headers=central.admin.headers,
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert_schema("ProblemDetails", response.json())
+        assert response.json()["problems"][0]["where"] == "nextpage_opaque_marker"
+
+
+def test_the_token_list_pages_like_the_others(central: Central) -> None:
+    ids = set()
+    for index in range(4):
+        token = central.client.post(
+            "/api/v1/tokens", json={"name": f"t{index}"}, headers=central.admin.headers
+        )
+        assert token.status_code == 201, token.text
+        ids.add(token.json()["id"])
+    seen: list[str] = []
+    url: str | None = "/api/v1/tokens?limit=1"
+    for _ in range(10):  # bounded: 5 tokens, one a page
+        if url is None:
+            break
+        page = central.client.get(url, headers=central.admin.headers)
+        assert page.status_code == 200, page.text
+        assert len(page.json()) == 1
+        seen += [t["id"] for t in page.json()]
+        link = page.headers.get("Link")
+        url = link.split(">", 1)[0].lstrip("<") if link else None
+    assert url is None
+    assert len(seen) == len(set(seen)) == 5  # the admin's first token and the four new
+    assert ids <= set(seen)
+    forged = central.client.get(
+        "/api/v1/tokens",
+        params={"nextpage_opaque_marker": encode_marker(["not-a-time", "x"])},
+        headers=central.admin.headers,
+    )
+    assert forged.status_code == 400, forged.text
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"filter": "(gte,id,)"}, "filter"),
+        ({"filter": "(gt,nsdId,)"}, "filter"),
+        ({"filter": "(lt,nsdId,a,b)"}, "filter"),
+        ({"filter": "(eq,nsdName,)"}, "filter"),
+        ({"filter": "(eq,nsdName)"}, "filter"),
+        ({"filter": "(foo,nsdName,x)"}, "filter"),
+        ({"filter": "(eq,nope,x)"}, "filter"),
+        ({"filter": "eq,nsdName,x"}, "filter"),
+        ({"nsdName.gt": ""}, "nsdName.gt"),
+        ({"nsdName.gt": "a,b"}, "nsdName.gt"),
+        ({"nsdName.zz": "a"}, "nsdName.zz"),
+        ({"nope": "a"}, "nope"),
+        ({"fields": "nope"}, "fields"),
+        ({"exclude_fields": "nope/x"}, "exclude_fields"),
+    ],
+)
+def test_malformed_filters_are_a_400_naming_the_parameter(
+    central: Central, params: dict[str, str], parameter: str
+) -> None:
+    for body in ({}, {"userDefinedData": {"k": "v"}}):
+        created = central.client.post(
+            "/nsd/v1/ns_descriptors", json=body, headers=central.admin.headers
+        )
+        assert created.status_code == 201
+    response = central.client.get(
+        "/nsd/v1/ns_descriptors", params=params, headers=central.admin.headers
+    )
+    assert response.status_code == 400, response.text
+    assert_schema("ProblemDetails", response.json())
+    assert response.json()["problems"][0]["where"] == parameter
