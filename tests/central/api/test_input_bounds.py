@@ -180,3 +180,25 @@ def test_malformed_filters_are_a_400_naming_the_parameter(
     assert response.status_code == 400, response.text
     assert_schema("ProblemDetails", response.json())
     assert response.json()["problems"][0]["where"] == parameter
+
+
+def test_nul_characters_are_refused_before_any_store_sees_them(central: Central) -> None:
+    """PostgreSQL stores no NUL in text or JSON: a NUL is a 400 naming where, on every store."""
+    tenant = central.tenant("nul")
+    for path, body, where in (
+        ("/api/v1/desired-state", {"siteIds": ["a\x00b"], "document": {}}, "siteIds[0]"),
+        ("/nsd/v1/ns_descriptors", {"userDefinedData": {"k": "v\x00"}}, "userDefinedData.k"),
+        ("/nsd/v1/ns_descriptors", {"userDefinedData": {"k\x00": 1}}, "userDefinedData"),
+        ("/api/v1/tenants", {"name": "\x00"}, "name"),
+    ):
+        response = central.client.post(path, json=body, headers=tenant.headers)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["problems"][0]["where"] == where
+    for url, where in (
+        ("/api/v1/sites/a%00b", "path"),
+        ("/api/v1/sites?group=a%00b", "group"),
+        ("/nsd/v1/ns_descriptors?nsdName=%00", "nsdName"),
+    ):
+        response = central.client.get(url, headers=tenant.headers)
+        assert response.status_code == 400, (url, response.text)
+        assert response.json()["problems"][0]["where"] == where

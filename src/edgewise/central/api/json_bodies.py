@@ -1,6 +1,6 @@
-"""What a JSON request body may hold, checked once as it arrives (`limits.RequestBodies` calls
-`read_json`): strict JSON (no NaN or Infinity), integers that fit 64 bits, finite numbers, and a
-bounded depth and count of values, so nothing stored can later break a reader."""
+"""What a JSON request body may hold, checked once as it arrives (`limits.BodySizeLimit` calls
+`read_json`): strict JSON (no NaN or Infinity), integers that fit 64 bits, finite numbers, no NUL
+in a string, and a bounded depth and count of values, so nothing stored can later break a reader."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from edgewise.central.services.errors import InputProblem
 
 INT64 = 2**63
+NUL = "a NUL character (\\u0000), which no store keeps"
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,13 @@ def _check_shape(value: Any, bounds: JsonBounds) -> None:
             raise BodyRefused(
                 InputProblem("body", f"more than {bounds.max_values} values; split the request")
             )
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise BodyRefused(InputProblem(where or "body", NUL))
+            continue
         if isinstance(item, dict):
+            if any("\x00" in key for key in item):
+                raise BodyRefused(InputProblem(where or "body", f"a name has {NUL}"))
             children: Any = ((f"{where}.{key}" if where else key, c) for key, c in item.items())
         elif isinstance(item, list):
             children = ((f"{where}[{i}]", child) for i, child in enumerate(item))

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from edgewise.central.api.json_bodies import BodyRefused, JsonBounds, read_json
+from edgewise.central.api.json_bodies import NUL, BodyRefused, JsonBounds, read_json
 from edgewise.central.api.problems import problem
+from edgewise.central.services.errors import InputProblem
 
 
 @dataclass
 class BodySizeLimit:
     """ASGI middleware: bodies over `json_bytes` (`upload_bytes` for content uploads) get 413;
-    a JSON body that `json_bodies` refuses gets 400, naming where in the body and why."""
+    a JSON body that `json_bodies` refuses gets 400, naming where in the body and why; so does
+    a NUL in the path or the query (no store keeps one: PostgreSQL refuses it in text)."""
 
     app: ASGIApp
     json_bytes: int
@@ -30,6 +33,10 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
+        where = nul_in_target(scope)
+        if where is not None:
+            await _refused(scope, receive, send, InputProblem(where, NUL))
+            return
         upload = path.endswith(self.upload_suffixes)
         limit = self.upload_bytes if upload else self.json_bytes
         headers = dict(scope.get("headers") or [])
@@ -73,16 +80,33 @@ class BodySizeLimit:
             try:
                 read_json(body, self.json_bounds)
             except BodyRefused as refused:
-                where, why = refused.problem.where, refused.problem.message
-                refusal = problem(
-                    400,
-                    f"the request body is not valid: {where}: {why}",
-                    instance=scope.get("path"),
-                    extra={"problems": [{"where": where, "message": why}]},
-                )
-                await refusal(scope, receive, send)
+                await _refused(scope, receive, send, refused.problem)
                 return
         await self.app(scope, _replay(body, receive), send)
+
+
+def nul_in_target(scope: Scope) -> str | None:
+    """Where the request's path or query has a NUL: "path", a query parameter's name, "query"."""
+    raw_path: bytes = scope.get("raw_path") or scope.get("path", "").encode()
+    if b"%00" in raw_path or b"\x00" in raw_path or "\x00" in scope.get("path", ""):
+        return "path"
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in value and "\x00" not in name:
+            return name
+    return "query"
+
+
+async def _refused(scope: Scope, receive: Receive, send: Send, why: InputProblem) -> None:
+    refusal = problem(
+        400,
+        f"the request is not valid: {why}",
+        instance=scope.get("path"),
+        extra={"problems": [{"where": why.where, "message": why.message}]},
+    )
+    await refusal(scope, receive, send)
 
 
 def is_json(content_type: bytes | None) -> bool:
