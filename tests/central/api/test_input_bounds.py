@@ -10,6 +10,8 @@ import pytest
 from edgewise.central.services.paging import encode_marker
 from tests.central.api.conftest import Central
 from tests.central.api.sol005 import assert_schema
+from tests.central.api.test_catalog import onboard_nsd
+from tests.central.api.test_nslcm import add_sites
 
 JSON = {"Content-Type": "application/json"}
 
@@ -202,3 +204,17 @@ def test_nul_characters_are_refused_before_any_store_sees_them(central: Central)
         response = central.client.get(url, headers=tenant.headers)
         assert response.status_code == 400, (url, response.text)
         assert response.json()["problems"][0]["where"] == where
+
+
+def test_a_rollout_failure_budget_past_what_the_store_keeps_is_a_400(central: Central) -> None:
+    tenant = central.tenant("budget")
+    nsd = onboard_nsd(central, tenant)
+    add_sites(central, tenant, "edge-1")
+    for budget in (2**31, 2**40):
+        response = central.client.post(
+            "/api/v1/rollouts",
+            json={"name": "wide", "nsdId": nsd, "maxFailures": budget},
+            headers=tenant.headers,
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["problems"][0]["where"] == "maxFailures"
