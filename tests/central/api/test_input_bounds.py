@@ -218,3 +218,13 @@ def test_a_rollout_failure_budget_past_what_the_store_keeps_is_a_400(central: Ce
         )
         assert response.status_code == 400, response.text
         assert response.json()["problems"][0]["where"] == "maxFailures"
+
+
+def test_a_json_operation_given_another_media_type_is_a_415(central: Central) -> None:
+    for content_type in ("text/plain", "application/xml", None):
+        headers = central.admin.headers | ({"Content-Type": content_type} if content_type else {})
+        response = central.client.post("/api/v1/tenants", content=b'{"name": "x"}', headers=headers)
+        assert response.status_code == 415, response.text
+        assert_schema("ProblemDetails", response.json())
+        assert response.json()["problems"][0]["where"] == "Content-Type"
+    assert central.client.get("/api/v1/tenants", headers=central.admin.headers).json() == []

@@ -42,10 +42,10 @@ def test_every_error_the_api_answers_is_a_documented_problem(central: Central) -
     ops = operations(spec)
     expected = {
         "listTenants": {"400", "401", "403", "404"},
-        "createTenant": {"400", "401", "403", "404", "409", "413", "422"},
+        "createTenant": {"400", "401", "403", "404", "409", "413", "415", "422"},
         "uploadNsdContent": {"400", "401", "403", "404", "409", "413", "422"},
         "fetchNsdContent": {"400", "401", "403", "404", "406", "416"},
-        "instantiateNs": {"400", "401", "403", "404", "409", "413", "422"},
+        "instantiateNs": {"400", "401", "403", "404", "409", "413", "415", "422"},
         "readCentral": {"401", "403", "404"},
         "health": set(),
     }

@@ -33,6 +33,7 @@ WHY = {
     409: "the resource's state does not allow this now",
     412: "the resource changed since the caller read it (If-Match)",
     413: "the request body is larger than the limit",
+    415: "the request body is not of a media type this operation reads (JSON)",
     416: "the range lies outside the content",
     422: "well formed, but what it names does not work (a callback, a package, a type)",
 }
@@ -147,8 +148,8 @@ def _document(app: FastAPI) -> dict[str, Any]:
 
 def problem_statuses(route: APIRoute, method: str) -> list[int]:
     """The error statuses an operation can answer, from what its route declares: parameters and
-    bodies (400, 413, 422), a caller (401, 403, 404, 409 on writes), content negotiation (406),
-    ranges (416), preconditions (412)."""
+    bodies (400, 413, 422; 415 for JSON), a caller (401, 403, 404, 409 on writes), content
+    negotiation (406), ranges (416), preconditions (412)."""
     dependant = route.dependant
     headers = _headers(route)
     parameters = any(
@@ -167,6 +168,8 @@ def problem_statuses(route: APIRoute, method: str) -> list[int]:
             statuses.add(409)
     if body:
         statuses |= {413, 422}
+    if dependant.body_params:  # JSON: anything else is refused with 415
+        statuses.add(415)
     if "accept" in headers:
         statuses.add(406)
     if "range" in headers:
