@@ -26,7 +26,7 @@ from starlette.testclient import TestClient
 
 from tests.central.api.conftest import Caller, Central
 from tests.central.api.test_catalog import onboard_nsd
-from tests.central.api.test_nslcm import FLAVOUR
+from tests.central.api.test_nslcm import FLAVOUR, settle_all
 
 CHECKS = [
     not_a_server_error,
@@ -120,9 +120,10 @@ LIFE_CYCLE = [
 
 
 def test_the_ns_life_cycle_along_its_links(central: Central) -> None:
-    """Create an NS instance, instantiate it, follow its operation occurrence, terminate it:
-    the stateful run takes the document's links, with the request bodies pinned to the
-    fixture's NSD, flavour and site (random ones would stop at the first 404)."""
+    """Create an NS instance, instantiate it, follow its operation occurrence, terminate it,
+    delete it: the stateful run takes the document's links, with the request bodies pinned to
+    the fixture's NSD, flavour and site (random ones would stop at the first 404); the site
+    reports every operation applied, so each completes and the next can start."""
     tenant = central.tenant("stateful")
     nsd = onboard_nsd(central, tenant)
     made = central.client.post(
@@ -154,6 +155,11 @@ def test_the_ns_life_cycle_along_its_links(central: Central) -> None:
             seen.append((case.operation.label, response.status_code))
             return response
 
+        def after_call(self, response: Response, case: Case[Any]) -> None:
+            super().after_call(response, case)
+            if response.status_code == 202:  # the site applies it: the operation completes
+                settle_all(central, tenant, response.headers["location"][0], site)
+
         def validate_response(self, response: Response, case: Case[Any], **kwargs: Any) -> None:
             case.validate_response(response, checks=CHECKS)
 
@@ -167,4 +173,6 @@ def test_the_ns_life_cycle_along_its_links(central: Central) -> None:
         "POST /nslcm/v1/ns_instances",
         "POST /nslcm/v1/ns_instances/{nsInstanceId}/instantiate",
         "GET /nslcm/v1/ns_lcm_op_occs/{nsLcmOpOccId}",
+        "POST /nslcm/v1/ns_instances/{nsInstanceId}/terminate",
+        "DELETE /nslcm/v1/ns_instances/{nsInstanceId}",
     } <= reached, seen
