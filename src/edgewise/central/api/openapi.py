@@ -5,6 +5,7 @@ the life-cycle links; Swagger UI served from the package (no CDN), under /docs."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
-from edgewise.central.api.problems import PROBLEM_TYPE, TITLES
+from edgewise.central.api.problems import PROBLEM_TYPE
 
 DOCS_ASSETS = "/docs/assets"
 PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}
@@ -136,7 +137,7 @@ def _document(app: FastAPI) -> dict[str, Any]:
                     }
             for status in problem_statuses(route, method):
                 responses[str(status)] = {
-                    "description": f"{TITLES.get(status, 'Error')}: {WHY[status]}",
+                    "description": f"{HTTPStatus(status).phrase}: {WHY[status]}",
                     "content": {PROBLEM_TYPE: {"schema": PROBLEM_REF}},
                 }
             for (operation_id, answer), links in LINKS.items():
