@@ -55,9 +55,23 @@ def test_deep_user_data_is_refused_and_the_lists_keep_working(central: Central) 
         b'{"userDefinedData": {"x": ' + b"9" * 5000 + b"}}",
         b'{"userDefinedData": ' + b"[" * 5000 + b"]" * 5000 + b"}",
         b'{"userDefinedData": {"x": 1}',
+        b'{"userDefinedData": {"x": [' + b"0," * 600_000 + b"0]}}",
+        b'{"userDefinedData": {"x": "a\\u0000b"}}',
         b"\xff\xfe{}",
     ],
-    ids=["nan", "inf", "-inf", "1e400", "2**70", "5000-digits", "5000-deep", "cut", "utf16"],
+    ids=[
+        "nan",
+        "inf",
+        "-inf",
+        "1e400",
+        "2**70",
+        "5000-digits",
+        "5000-deep",
+        "cut",
+        "600k-values",
+        "nul",
+        "utf16",
+    ],
 )
 def test_json_that_cannot_be_stored_faithfully_is_a_400(central: Central, body: bytes) -> None:
     response = central.client.post(

@@ -61,12 +61,36 @@ def read_json(data: bytes, bounds: JsonBounds) -> Any:
         ) from exc
     except (ValueError, RecursionError) as exc:  # not UTF-8, an integer of 4,300+ digits, ...
         raise BodyRefused(InputProblem("body", f"not JSON this API reads: {exc}")) from exc
-    _check_shape(value, bounds)
+    if not _within(value, bounds):
+        _locate(value, bounds)  # raises, naming where
     return value
 
 
-def _check_shape(value: Any, bounds: JsonBounds) -> None:
-    """Walks the value without recursion: the depth and the number of values stay bounded."""
+def _within(value: Any, bounds: JsonBounds) -> bool:
+    """Whether the value keeps to the bounds: one walk without recursion, tracking no paths."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    seen = 0
+    while pending:
+        item, depth = pending.pop()
+        seen += 1
+        if seen > bounds.max_values:
+            return False
+        if isinstance(item, str):
+            if "\x00" in item:
+                return False
+        elif isinstance(item, dict):
+            if depth >= bounds.max_depth or any("\x00" in key for key in item):
+                return False
+            pending.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            if depth >= bounds.max_depth:
+                return False
+            pending.extend((child, depth + 1) for child in item)
+    return True
+
+
+def _locate(value: Any, bounds: JsonBounds) -> None:
+    """The walk again, with paths, to say where the value passes a bound (BodyRefused)."""
     pending: list[tuple[Any, int, str]] = [(value, 0, "")]
     seen = 0
     while pending:
