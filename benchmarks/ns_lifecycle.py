@@ -299,7 +299,8 @@ async def measure(central: Central, sites: int, args: argparse.Namespace) -> Fig
 
 def run_one(sites: int, args: argparse.Namespace) -> Figures:
     with tempfile.TemporaryDirectory(prefix="ewbench-ns-") as scratch:
-        central = Central(Path(scratch) / "central")
+        # the OSS callback listens on loopback: allowed explicitly (a real central refuses it)
+        central = Central(Path(scratch) / "central", env={"EDGEWISE_FETCH_ALLOW": "127.0.0.0/8"})
         try:
             central.start()
             console.print(f"central pid {central.pid} at {central.url}; {sites} sites")

@@ -1,6 +1,7 @@
 """One conformance run, as `run.sh` starts it: checks the suite and its libraries, starts the
-callback server, a central with a fresh store and two simulated sites, creates the fixtures,
-runs robot once per API in a working copy of the suite, merges the results, prints the totals
+callback server, a central with a fresh store and two simulated sites, makes the environment
+and every suite's and test's own resources (derived from the copy's `.robot` files), runs
+robot once per API in a working copy of the suite, merges the results, prints the totals
 and stops everything it started. Failing tests are the result; only a set-up failure makes
 the exit status non-zero."""
 
@@ -19,18 +20,23 @@ from types import FrameType
 
 from conformance.api import Api
 from conformance.callback import CallbackServer
+from conformance.declared import read_api
 from conformance.errors import SetupError
 from conformance.fixtures import FixtureBuilder
 from conformance.plan import (
+    API_NAMES,
     APIS,
-    CALLBACK_PATH,
+    NSD,
+    NSLCM,
     PACKAGE_PATH,
+    VNF,
     Endpoints,
     nsd_plan,
     nslcm_plan,
     vnf_plan,
 )
 from conformance.processes import Processes
+from conformance.provision import provision
 from conformance.results import Totals
 from conformance.robotrun import java_shim, merge, run_suite
 from conformance.workspace import check_libraries, check_suite, prepare
@@ -110,16 +116,25 @@ def _run(options: Options, work: Path, processes: Processes, callback: CallbackS
     url, _ = processes.start_central(work / "central", {"EDGEWISE_PAGE_SIZE": PAGE_SIZE})
     token = (work / "central" / "admin.token").read_text().strip()
     builder = FixtureBuilder(Api(url, token), processes, options.samples)
-    callback_url = f"http://127.0.0.1:{callback.port}{CALLBACK_PATH}"
-    fixtures = builder.build(work / "sites", callback_url)
+    env = builder.environment(work / "sites")
     content = builder.content()
     callback.state.serve_file(PACKAGE_PATH, content.vnf_package_by_uri, "application/zip")
     endpoints = Endpoints(int(url.rsplit(":", 1)[1]), token, callback.port)
-    say(f"central at {url}, callback server at http://127.0.0.1:{callback.port}, fixtures ready")
+    given = {
+        directory: provision(
+            read_api(options.suite / directory),
+            API_NAMES[directory],
+            lambda needs: builder.provide(env, needs, endpoints.callback_url),
+        )
+        for directory in APIS
+    }
+    made = sum(g.made for g in given.values())
+    say(f"central at {url}, callback server at http://127.0.0.1:{callback.port}, "
+        f"{made} resources made for the suites and tests that act on them")  # fmt: skip
     plans = [
-        nslcm_plan(fixtures, endpoints),
-        nsd_plan(fixtures, endpoints, content.nsd_zip, content.nsd_yaml),
-        vnf_plan(fixtures, endpoints, content.vnf_package),
+        nslcm_plan(env, endpoints, given[NSLCM]),
+        nsd_plan(env, endpoints, given[NSD], content.nsd_zip, content.nsd_yaml),
+        vnf_plan(env, endpoints, given[VNF], content.vnf_package),
     ]
     shim = java_shim(work / "bin")
     outputs = []

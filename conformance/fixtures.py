@@ -1,7 +1,8 @@
-"""The resources the suites act on, created through the central's API before robot runs: NSDs
-and VNF packages in each onboarding and operational state the tests name, two sites with
-simulated data planes (one that applies every change, one that fails every change), and NS
-instances that are NOT_INSTANTIATED, INSTANTIATED, or whose instantiation is FAILED_TEMP."""
+"""The resources the suites act on, created through the central's API before robot runs: the
+environment every test reads (an NSD and a VNF package, two sites with simulated data planes,
+one that applies every change and one that fails every change), and one fresh resource per
+need `needs.py` derived (NSDs and VNF packages CREATED, ONBOARDED or DISABLED; NS instances
+NOT_INSTANTIATED or INSTANTIATED; operations COMPLETED or FAILED_TEMP; subscriptions)."""
 
 from __future__ import annotations
 
@@ -22,55 +23,43 @@ from conformance.descriptors import (
     vnf_variant,
 )
 from conformance.errors import SetupError
+from conformance.needs import MISSING, OWNER, Kind, Need
 from conformance.processes import Processes
 
 NSD = "nsd/v1/ns_descriptors"
 VNF = "vnfpkgm/v1/vnf_packages"
 NS = "nslcm/v1/ns_instances"
 OPS = "nslcm/v1/ns_lcm_op_occs"
-SUBSCRIBING_APIS = ("nslcm", "nsd", "vnfpkgm")
 SETTLE_TIMEOUT = 90.0
+SLOTS_PER_NODE = 500  # every test's NS instances fit on one site
 
 
 @dataclass(frozen=True)
-class Fixtures:
-    """Ids of what was created, by the role each plays in the suites."""
+class Environment:
+    """What every test may read but none acts on: the NSD that NS instances (and the suite's
+    create request) are made from, a VNF package whose attributes the filters name, a tenant and
+    two sites (one applies every change, one fails every change)."""
 
-    nsd_plain: str  # ONBOARDED from YAML, ENABLED, IN_USE
-    nsd_plain_name: str
-    nsd_zip: str  # ONBOARDED from a CSAR zip, ENABLED
-    nsd_disabled: str  # ONBOARDED, DISABLED
-    nsd_deletable: str  # ONBOARDED, DISABLED, NOT_IN_USE: a test deletes it
-    nsd_created: str  # CREATED: no content
-    nsd_upload_zip: str  # CREATED: a test uploads files/nsdContent.zip
-    nsd_upload_plain: str  # CREATED: a test uploads files/nsdContent.yaml
+    nsd: str  # ONBOARDED from YAML, ENABLED, IN_USE
+    nsd_name: str
     nsd_flavour: str
     pkg: str  # ONBOARDED, ENABLED
     pkg_vnfd_id: str
     pkg_provider: str
-    pkg_artifact: str  # a file path inside the package
-    pkg_disabled: str  # ONBOARDED, DISABLED
-    pkg_deletable: str  # ONBOARDED, DISABLED, NOT_IN_USE: a test deletes it
-    pkg_created: str  # CREATED: no content
-    pkg_upload: str  # CREATED: a test uploads files/vnfPackage.zip
+    pkg_artifact: str  # a file path inside every package made here
+    tenant: str
     site_ok: str
     site_failing: str
-    ns_not_instantiated: str
-    ns_instantiated: str
-    ns_to_instantiate: str  # NOT_INSTANTIATED: the instantiate workflow instantiates it
-    op_completed: str  # the completed instantiation of ns_instantiated
-    failed_temp: tuple[tuple[str, str], ...]  # (NS instance, its FAILED_TEMP operation)
-    subscriptions: dict[str, str]  # API name (nslcm, nsd, vnfpkgm) -> a subscription's id
-    spare_subscriptions: dict[str, str]  # ... -> another one, for the tests that delete one
-    missing: str  # an id that names nothing
 
-    def subscription(self, api: str) -> str:
-        """The id of a subscription of `api`; the missing id where the API has none."""
-        return self.subscriptions.get(api, self.missing)
 
-    def spare_subscription(self, api: str) -> str:
-        """A subscription of `api` that a deleting test may take (the others still read theirs)."""
-        return self.spare_subscriptions.get(api, self.missing)
+@dataclass(frozen=True)
+class Made:
+    """A resource made for a need: its id and, for NS LCM, its NS instance and operation."""
+
+    id: str
+    ns: str = ""
+    operation: str = ""
+    etag: str = ""  # NSDs and VNF packages: the ETag they answer with once made
 
 
 @dataclass(frozen=True)
@@ -111,73 +100,78 @@ class FixtureBuilder:
             self.package("uploaded-by-uri").zip,
         )
 
-    def build(self, site_dir: Path, callback_url: str) -> Fixtures:
-        plain = self.nsd("plain")
-        nsd_plain = self._onboard(NSD, "nsd_content", plain.yaml, "text/plain")
-        nsd_zip = self._onboard(NSD, "nsd_content", self.nsd("zip").csar(), "application/zip")
-        nsd_disabled = self._onboard(NSD, "nsd_content", self.nsd("disabled").yaml, "text/plain")
-        nsd_deletable = self._onboard(NSD, "nsd_content", self.nsd("deletable").yaml, "text/plain")
-        for item in (nsd_disabled, nsd_deletable):
-            self.api.ok("PATCH", f"{NSD}/{item}", {"nsdOperationalState": "DISABLED"})
-        package = self.package("onboarded")
+    def environment(self, site_dir: Path) -> Environment:
+        plain = self.nsd("environment")
+        nsd = self._onboard(NSD, "nsd_content", plain.yaml, "text/plain")
+        package = self.package("environment")
         pkg = self._onboard(VNF, "package_content", package.zip, "application/zip")
-        pkg_disabled = self._onboard(
-            VNF, "package_content", self.package("disabled").zip, "application/zip"
-        )
-        pkg_deletable = self._onboard(
-            VNF, "package_content", self.package("deletable").zip, "application/zip"
-        )
-        for item in (pkg_disabled, pkg_deletable):
-            self.api.ok("PATCH", f"{VNF}/{item}", {"operationalState": "DISABLED"})
         tenant = str(self.api.ok("POST", "api/v1/tenants", {"name": "conformance"})["id"])
         site_ok = self._site(tenant, "conformance-ok", site_dir / "site-ok", failure_rate=0.0)
         site_failing = self._site(
             tenant, "conformance-failing", site_dir / "site-failing", failure_rate=1.0
         )
-        ns = {role: self._ns(tenant, nsd_plain, role) for role in ("idle", "up", "to-instantiate")}
-        failing = [self._ns(tenant, nsd_plain, f"failing-{i}") for i in range(3)]
-        op_completed = self._instantiate(ns["up"], site_ok)
-        failed_ops = [self._instantiate(item, site_failing) for item in failing]
-        self._await_operations(
-            {op_completed: "COMPLETED"} | dict.fromkeys(failed_ops, "FAILED_TEMP")
-        )
-        return Fixtures(
-            nsd_plain=nsd_plain,
-            nsd_plain_name=plain.name,
-            nsd_zip=nsd_zip,
-            nsd_disabled=nsd_disabled,
-            nsd_deletable=nsd_deletable,
-            nsd_created=self._create(NSD),
-            nsd_upload_zip=self._create(NSD),
-            nsd_upload_plain=self._create(NSD),
+        return Environment(
+            nsd=nsd,
+            nsd_name=plain.name,
             nsd_flavour="default",
             pkg=pkg,
             pkg_vnfd_id=package.descriptor_id,
             pkg_provider=package.provider,
             pkg_artifact=package.entry,
-            pkg_disabled=pkg_disabled,
-            pkg_deletable=pkg_deletable,
-            pkg_created=self._create(VNF),
-            pkg_upload=self._create(VNF),
+            tenant=tenant,
             site_ok=site_ok,
             site_failing=site_failing,
-            ns_not_instantiated=ns["idle"],
-            ns_instantiated=ns["up"],
-            ns_to_instantiate=ns["to-instantiate"],
-            op_completed=op_completed,
-            failed_temp=tuple(zip(failing, failed_ops, strict=True)),
-            subscriptions={
-                api: found
-                for api in SUBSCRIBING_APIS
-                if (found := self._subscribe(api, callback_url)) is not None
-            },
-            spare_subscriptions={
-                api: found
-                for api in SUBSCRIBING_APIS
-                if (found := self._subscribe(api, callback_url, spare=True)) is not None
-            },
-            missing=str(uuid.uuid4()),
         )
+
+    def provide(self, env: Environment, needs: list[Need], callback_url: str) -> list[Made]:
+        """A fresh resource for each need, in the need's state, in the needs' order; waits
+        until every NS LCM operation made for them has settled."""
+        made: list[Made] = []
+        settling: dict[str, str] = {}  # operation occurrence -> the state it must reach
+        for index, need in enumerate(needs):
+            item = self._make(env, need, f"{callback_url}?for={index}")
+            made.append(item)
+            if need.kind in (Kind.NS, Kind.OP) and item.operation:
+                settling[item.operation] = (
+                    "FAILED_TEMP" if need.state == "FAILED_TEMP" else "COMPLETED"
+                )
+        self._await_operations(settling)
+        return made
+
+    def _make(self, env: Environment, need: Need, callback_url: str) -> Made:
+        if need.state in (MISSING, OWNER):
+            return Made(str(uuid.uuid4()))
+        if need.kind == Kind.SUB:
+            return Made(self._subscribe(need.api, callback_url) or str(uuid.uuid4()))
+        if need.kind in (Kind.NSD, Kind.PKG):
+            item = self._catalog_item(need)
+            read = self.api.send("GET", f"{NSD if need.kind == Kind.NSD else VNF}/{item}")
+            return Made(item, etag=read.headers.get("ETag", ""))
+        ns = self._ns(env.tenant, env.nsd, need.state.lower())
+        if need.kind == Kind.NS and need.state == "NOT_INSTANTIATED":
+            return Made(ns)
+        site = env.site_failing if need.state == "FAILED_TEMP" else env.site_ok
+        operation = self._instantiate(ns, site)
+        return Made(operation if need.kind == Kind.OP else ns, ns=ns, operation=operation)
+
+    def _catalog_item(self, need: Need) -> str:
+        collection = NSD if need.kind == Kind.NSD else VNF
+        if need.state == "CREATED":
+            return self._create(collection)
+        role = need.state.lower()
+        if need.kind == Kind.NSD:
+            nsd = self.nsd(role)
+            data, media_type = (
+                (nsd.csar(), "application/zip") if need.zip else (nsd.yaml, "text/plain")
+            )
+            item = self._onboard(NSD, "nsd_content", data, media_type)
+            state = {"nsdOperationalState": "DISABLED"}
+        else:
+            item = self._onboard(VNF, "package_content", self.package(role).zip, "application/zip")
+            state = {"operationalState": "DISABLED"}
+        if need.state == "DISABLED":
+            self.api.ok("PATCH", f"{collection}/{item}", state)
+        return item
 
     def _create(self, collection: str) -> str:
         created = self.api.ok("POST", collection, {"userDefinedData": {"by": "conformance"}})
@@ -189,7 +183,12 @@ class FixtureBuilder:
         return item
 
     def _site(self, tenant: str, name: str, data_dir: Path, *, failure_rate: float) -> str:
-        spec = {"name": name, "kind": "on-premise", "slotsPerNode": 20, "tenantId": tenant}
+        spec = {
+            "name": name,
+            "kind": "on-premise",
+            "slotsPerNode": SLOTS_PER_NODE,
+            "tenantId": tenant,
+        }
         made = self.api.ok("POST", "api/v1/sites", spec)
         central = self.api.ok("GET", "api/v1/central")
         self.processes.run(
@@ -218,11 +217,10 @@ class FixtureBuilder:
         )
         return str(made["id"])
 
-    def _subscribe(self, api: str, callback_url: str, *, spare: bool = False) -> str | None:
-        """A subscription of `api` to the callback server, where the API has subscriptions (a
-        spare one has a callback of its own: the same callback and filter would be a repeat)."""
-        uri = f"{callback_url}?spare=1" if spare else callback_url
-        answer = self.api.send("POST", f"{api}/v1/subscriptions", {"callbackUri": uri})
+    def _subscribe(self, api: str, callback_url: str) -> str | None:
+        """A subscription of `api` to the callback server, where the API has subscriptions
+        (each with a callback of its own: the same callback and filter would be a repeat)."""
+        answer = self.api.send("POST", f"{api}/v1/subscriptions", {"callbackUri": callback_url})
         if answer.status in (404, 405):
             return None
         if answer.status != 201 or not isinstance(answer.body, dict):
@@ -232,7 +230,7 @@ class FixtureBuilder:
     def _ns(self, tenant: str, nsd_info_id: str, role: str) -> str:
         body = {
             "nsdId": nsd_info_id,
-            "nsName": f"conformance-{role}",
+            "nsName": _new_id(role),
             "nsDescription": role,
             "tenantId": tenant,
         }

@@ -1,7 +1,7 @@
-"""What each suite is run with: robot variables (the central's address and token, the callback
-server, the ids of the fixtures), the ids particular suites and tests need instead (a test
-that expects 409 acts on a resource in the conflicting state), the suites' request templates
-filled in for Edgewise, and the files the suites upload. Pure: fixtures in, plans out.
+"""What each API's suites are run with: robot variables (the central's address and token, the
+callback server, what the environment's NSD and VNF package are called), each suite's and
+test's own resources (`provision.py`), the suites' request templates filled in for Edgewise,
+and the files the suites upload. Pure: environment and provisioned ids in, plans out.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.fixtures import Fixtures
+from conformance.fixtures import Environment
+from conformance.provision import Provisioned
 
 NSLCM = "NSLifecycleManagement-API"
 NSD = "NSDManagement-API"
 VNF = "VNFPackageManagement-API"
 APIS = (NSLCM, NSD, VNF)
+API_NAMES = {NSLCM: "nslcm", NSD: "nsd", VNF: "vnfpkgm"}  # as their paths name them
 CALLBACK_PATH = "/endpoint"
 PACKAGE_PATH = "/packages/conformance-vnf-package.zip"
 # The suites offer both answers to a duplicated subscription; Edgewise takes the default one
@@ -49,16 +51,18 @@ class SuitePlan:
 
     directory: str
     variables: dict[str, str]
-    suite_overrides: Overrides = field(default_factory=dict)  # suite (file stem) -> variables
+    suite_variables: Overrides = field(default_factory=dict)  # suite (file stem) -> variables
     test_overrides: dict[str, Overrides] = field(default_factory=dict)  # suite -> test -> vars
+    test_steps: dict[str, dict[str, list[list[str]]]] = field(default_factory=dict)
     templates: dict[str, Fill] = field(default_factory=dict)  # jsons/NAME -> fill-in
     files: dict[str, bytes] = field(default_factory=dict)  # relative path -> content
 
     def overrides_document(self) -> dict[str, Any]:
         """What the robot pre-run modifier reads (JSON)."""
         return {
-            "suites": self.suite_overrides,
+            "suites": self.suite_variables,
             "tests": self.test_overrides,
+            "steps": self.test_steps,
             "test_timeout": TEST_TIMEOUT,
         }
 
@@ -91,51 +95,22 @@ def common_variables(api: str, endpoints: Endpoints) -> dict[str, str]:
     }
 
 
-def nslcm_plan(f: Fixtures, endpoints: Endpoints) -> SuitePlan:
-    up = {"nsInstanceId": f.ns_instantiated}
-    failing = [{"nsInstanceId": ns, "nsLcmOpOccId": op} for ns, op in f.failed_temp]
-    missing = {"nsLcmOpOccId": f.missing}
-
+def nslcm_plan(env: Environment, endpoints: Endpoints, given: Provisioned) -> SuitePlan:
     def instantiate(document: Any) -> Any:
         request = document if isinstance(document, dict) else {}
-        params = dict(request.get("additionalParamsForNs") or {}) | {"sites": [f.site_ok]}
-        return request | {"nsFlavourId": f.nsd_flavour, "additionalParamsForNs": params}
+        params = dict(request.get("additionalParamsForNs") or {}) | {"sites": [env.site_ok]}
+        return request | {"nsFlavourId": env.nsd_flavour, "additionalParamsForNs": params}
 
     return SuitePlan(
         NSLCM,
-        common_variables(NSLCM, endpoints)
-        | {
-            "nsInstanceId": f.ns_not_instantiated,
-            "ConflictNsInstanceId": f.ns_instantiated,
-            "nsLcmOpOccId": f.op_completed,
-            "subscriptionId": f.subscription("nslcm"),
-        },
-        suite_overrides={
-            "InstantiateNSTask": up,
-            "InstanciateNSTaskWorkflow": {"nsInstanceId": f.ns_to_instantiate},
-            **dict.fromkeys(
-                ("HealNSTask", "HealNSTaskWorkflow", "ScaleNSTask", "UpdateNSTask"), up
-            ),
-            "UpdateNSTaskWorkflow": up,
-            # the suite's own value names PM attributes; these are the resources' own
-            "NSInstances": {"fields": "_links"},
-            "NSLCMOccurences": {"fields": "operationParams"},
-            "Subscriptions": {"fields": "filter"},
-        },
-        test_overrides={
-            "CancelOperationTask": {"POST Cancel operation task Not Found": missing},
-            "FailOperationTask": {
-                "POST Fail operation task": failing[0],
-                "POST Fail operation task Not Found": missing,
-            },
-            "RetryOperationTask": {"Post Retry operation task Not Found": missing},
-            "RollbackOperationTask": {"POST Rollback operation task": failing[1]},
-            "ContinueOperationTask": {"POST Continue operation task": failing[2]},
-        },
+        common_variables(NSLCM, endpoints),
+        given.suites,
+        given.tests,
+        given.steps,
         templates={
             # the suite ships the request's schema in place of a request
             "CreateNsRequest.json": lambda _: {
-                "nsdId": f.nsd_plain,
+                "nsdId": env.nsd,
                 "nsName": "conformance-created",
                 "nsDescription": "created by the conformance suite",
             },
@@ -144,82 +119,32 @@ def nslcm_plan(f: Fixtures, endpoints: Endpoints) -> SuitePlan:
     )
 
 
-def nsd_plan(f: Fixtures, endpoints: Endpoints, nsd_zip: bytes, nsd_yaml: bytes) -> SuitePlan:
+def nsd_plan(
+    env: Environment, endpoints: Endpoints, given: Provisioned, nsd_zip: bytes, nsd_yaml: bytes
+) -> SuitePlan:
     return SuitePlan(
         NSD,
-        common_variables(NSD, endpoints)
-        | {
-            "nsdInfoId": f.nsd_plain,
-            "nsdInfoIdPlain": f.nsd_plain,
-            "nsdInfoIdZip": f.nsd_zip,
-            "disabledNsdInfoId": f.nsd_deletable,
-            "notOnboardedNsdInfoId": f.nsd_created,
-            "onboardingStateNsdInfoId": f.nsd_created,
-            "createdNsdInfoId": f.nsd_created,
-            "creatingNsdInfoId": f.nsd_plain,
-            "modifiedNsdInfoId": f.nsd_plain,
-            "NSD_NAME": f"nsdName={f.nsd_plain_name}",
-            # what the suite's field-selector checks look at (its own value names _links)
-            "fields": "userDefinedData",
-            "subscriptionId": f.subscription("nsd"),
-        },
-        suite_overrides={"IndividualNSDescriptor": {"nsdInfoId": f.nsd_disabled}},
-        test_overrides={
-            # the suite deletes its subscription before other suites list theirs: a spare one
-            "IndividualSubscription": {
-                "DELETE Individual NSD Management Subscription": {
-                    "subscriptionId": f.spare_subscription("nsd")
-                }
-            },
-            "NSDContent": {
-                "Upload NSD Content as Zip file in asynchronous mode": {
-                    "nsdInfoIdZip": f.nsd_upload_zip
-                },
-                "Upload NSD Content as plain text file in asynchronous mode": {
-                    "nsdInfoIdPlain": f.nsd_upload_plain
-                },
-            },
-        },
+        common_variables(NSD, endpoints) | {"NSD_NAME": f"nsdName={env.nsd_name}"},
+        given.suites,
+        given.tests,
+        given.steps,
         files={"files/nsdContent.zip": nsd_zip, "files/nsdContent.yaml": nsd_yaml},
     )
 
 
-def vnf_plan(f: Fixtures, endpoints: Endpoints, vnf_package: bytes) -> SuitePlan:
+def vnf_plan(
+    env: Environment, endpoints: Endpoints, given: Provisioned, vnf_package: bytes
+) -> SuitePlan:
     return SuitePlan(
         VNF,
         common_variables(VNF, endpoints)
-        | dict.fromkeys(
-            (
-                "vnfPackageId",
-                "vnfPkgId",
-                "vnfPkgZipVNFD",
-                "vnfPkgPlainVNFD",
-                "vnfPackageOctetStreamId",
-                "vnfPkgViaUriId",
-                "creatingVnfPackageId",
-                "creatingVnfPkgViaUriId",
-                "instantiatedVnfPackageId",
-            ),
-            f.pkg,
-        )
         | {
-            "onboardingStateVnfPkgId": f.pkg_created,
-            "newVnfPackageId": f.pkg_upload,
-            "disabledVnfPackageId": f.pkg_deletable,
-            "artifactPath": f.pkg_artifact,
-            "POS_FILTER": f"vnfdId={f.pkg_vnfd_id}&vnfProvider={f.pkg_provider}",
-            "subscriptionId": f.subscription("vnfpkgm"),
+            "artifactPath": env.pkg_artifact,
+            "POS_FILTER": f"vnfdId={env.pkg_vnfd_id}&vnfProvider={env.pkg_provider}",
         },
-        test_overrides={
-            "IndividualVNFPackage": {
-                "Enable Individual VNF Package": {"vnfPackageId": f.pkg_disabled}
-            },
-            "IndividualSubscription": {
-                "DELETE Individual VNF Package Subscription": {
-                    "subscriptionId": f.spare_subscription("vnfpkgm")
-                }
-            },
-        },
+        given.suites,
+        given.tests,
+        given.steps,
         templates={
             "UploadVnfPkgFromUriRequest.json": lambda document: (
                 (document if isinstance(document, dict) else {})

@@ -93,9 +93,15 @@ class Processes:
     def start_central(
         self, data_dir: Path, env: dict[str, str], timeout: float = 30.0
     ) -> tuple[str, Child]:
-        """`edgewise server` on a free loopback port with a fresh store; returns once healthy."""
+        """`edgewise server` on a free loopback port with a fresh store; returns once healthy.
+        The suites' callbacks and package server listen on loopback: the central may fetch
+        from there (EDGEWISE_FETCH_ALLOW), which a production central refuses."""
         port = free_port()
-        env = env | {"EDGEWISE_DATA_DIR": str(data_dir), "EDGEWISE_DATABASE_URL": ""}
+        env = env | {
+            "EDGEWISE_DATA_DIR": str(data_dir),
+            "EDGEWISE_DATABASE_URL": "",
+            "EDGEWISE_FETCH_ALLOW": "127.0.0.0/8,::1/128",
+        }
         child = self.start(
             "central", ["server", "--port", str(port), "--southbound-port", "0"], env
         )

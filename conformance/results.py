@@ -34,6 +34,26 @@ def totals(output_xml: Path) -> Totals:
     return Totals(int(stat.get("pass", 0)), int(stat.get("fail", 0)), int(stat.get("skip", 0)))
 
 
+def outcomes(output_xml: Path) -> dict[str, str]:
+    """Every test's status (PASS, FAIL, SKIP) by its name: suite names and test name, by dots."""
+    root = ET.parse(output_xml).getroot()  # noqa: S314 - robot's own output
+    found: dict[str, str] = {}
+
+    def walk(suite: ET.Element, prefix: str) -> None:
+        name = f"{prefix}{suite.get('name', '')}"
+        for test in suite.findall("test"):
+            status = test.find("status")
+            found[f"{name}.{test.get('name', '')}"] = (
+                "" if status is None else status.get("status", "")
+            )
+        for child in suite.findall("suite"):
+            walk(child, f"{name}.")
+
+    for suite in root.findall("suite"):
+        walk(suite, "")
+    return found
+
+
 def failures(output_xml: Path) -> list[Failure]:
     root = ET.parse(output_xml).getroot()  # noqa: S314 - robot's own output
     found: list[Failure] = []

@@ -14,6 +14,7 @@ import pytest
 
 from edgewise.lab import samples
 from edgewise.lab.central import free_port, local_central
+from tests.cli.enrolled import add_enrolled_site
 from tests.conftest import SHARED
 
 SAMPLES = samples.path()
@@ -91,7 +92,7 @@ def test_onboard_list_show_and_sites(central: dict[str, str]) -> None:
         (("site", "add", "x", "--label", "novalue"), "key=value"),
         (("site", "show", "no-such-site"), "does not exist"),
         (("tenant", "add", "Bad Name"), "name"),
-        (("catalog", "show", "nope"), "no NS descriptor or VNF package"),
+        (("catalog", "show", "nope"), "NSD or VNF package 'nope' does not exist"),
     ],
 )
 def test_errors_are_one_clear_line(
@@ -136,16 +137,16 @@ def test_central_info_writes_the_ca(central: dict[str, str], tmp_path: Path) -> 
     assert "BEGIN CERTIFICATE" in ca.read_text()
 
 
-def test_ns_place_dry_run_instantiate_and_follow(central: dict[str, str]) -> None:
+def test_ns_place_dry_run_instantiate_and_follow(central: dict[str, str], tmp_path: Path) -> None:
     tenant = json.loads(edgewise("--json", "tenant", "add", "nsco", env=central).stdout)["id"]
     onboarded = edgewise("--json", "catalog", "onboard", str(SAMPLES / "vcpe-nsd.yaml"),
                          "--tenant", tenant, env=central)  # fmt: skip
     assert onboarded.returncode == 0, onboarded.stderr
     nsd = json.loads(onboarded.stdout)[0]["id"]
     for name, region in (("ns-eu", "eu"), ("ns-us", "us")):
-        added = edgewise("site", "add", name, "--label", f"region={region}", "--tenant", tenant,
-                         env=central)  # fmt: skip
-        assert added.returncode == 0, added.stderr
+        add_enrolled_site(
+            central, tmp_path, name, "--label", f"region={region}", "--tenant", tenant
+        )
     made = edgewise("--json", "ns", "create", nsd, "--name", "v", "--tenant", tenant, env=central)
     assert made.returncode == 0, made.stderr
     ns = json.loads(made.stdout)["id"]
@@ -191,14 +192,14 @@ def test_the_central_writes_header_names_in_their_canonical_case(central: dict[s
     assert json.loads(body) == {"uriPrefix": "/nslcm/v1", "apiVersions": [{"version": "2.6.1"}]}
 
 
-def test_rollout_start_show_pause_resume_abort(central: dict[str, str]) -> None:
+def test_rollout_start_show_pause_resume_abort(central: dict[str, str], tmp_path: Path) -> None:
     tenant = json.loads(edgewise("--json", "tenant", "add", "rollco", env=central).stdout)["id"]
     onboarded = edgewise("--json", "catalog", "onboard", str(SAMPLES / "vcpe-nsd.yaml"),
                          "--tenant", tenant, env=central)  # fmt: skip
     nsd = json.loads(onboarded.stdout)[0]["id"]
     for index in range(3):
-        edgewise("site", "add", f"roll-{index}", "--label", "fleet=roll", "--tenant", tenant,
-                 env=central)  # fmt: skip
+        add_enrolled_site(central, tmp_path, f"roll-{index}", "--label", "fleet=roll",
+                          "--tenant", tenant)  # fmt: skip
     started = edgewise("--json", "rollout", "start", nsd, "--name", "wave", "--labels",
                        "fleet=roll", "--batch-size", "2", "--tenant", tenant, "--no-wait",
                        env=central)  # fmt: skip

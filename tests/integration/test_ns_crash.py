@@ -42,7 +42,7 @@ def operation(central: Central, location: str) -> dict[str, Any]:
 def test_central_killed_mid_instantiation_the_operation_completes(tmp_path: Path) -> None:
     data_dir = tmp_path / "central"
     data_dir.mkdir()
-    process = CentralProcess(data_dir)
+    process = CentralProcess(data_dir, env={"EDGEWISE_FETCH_ALLOW": "127.0.0.0/8"})  # callback
     subscriber, server, uri = Callback.serve()
     try:
         with process.running() as central:

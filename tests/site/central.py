@@ -36,6 +36,9 @@ class FakeCentral:
     ca: ThrowawayCa
     url: str = ""
     tokens: set[str] = field(default_factory=set)
+    tokens_received: list[str] = field(default_factory=list)  # every token an enroll carried
+    raw_answer: bytes | None = None  # a desired-state answer sent as is (a broken central)
+    shown_ca: bytes | None = None  # the CA certificate it shows (an impostor's lie), else its own
     enrolled: set[str] = field(default_factory=set)
     revision: int = 0
     document: Any = field(default_factory=lambda: {"services": []})
@@ -73,6 +76,7 @@ class FakeCentral:
         if (shed := self.shedding()) is not None:
             return shed
         body = await request.json()
+        self.tokens_received.append(str(body.get("token")))
         if body.get("token") not in self.tokens:
             return problem(401, "Unauthorized", "the token is unknown, used or expired")
         self.tokens.discard(body["token"])
@@ -94,6 +98,9 @@ class FakeCentral:
             }
         )
 
+    async def ca_certificate(self, _request: web.Request) -> web.Response:
+        return web.json_response({"caCertificate": (self.shown_ca or self.ca.pem).decode()})
+
     async def desired_state(self, request: web.Request) -> web.StreamResponse:
         site = self.site_of(request)
         if site is None:
@@ -102,6 +109,8 @@ class FakeCentral:
             return shed
         held = int(request.query.get("revision", "0"))
         self.polls.append(held)
+        if self.raw_answer is not None:
+            return web.Response(body=self.raw_answer, content_type=JSON)
         if held == self.revision:
             self.changed.clear()
             try:
@@ -129,6 +138,7 @@ class FakeCentral:
 
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/southbound/v1/ca-certificate", self.ca_certificate)
         app.router.add_post("/southbound/v1/enroll", self.enroll)
         app.router.add_get("/southbound/v1/desired-state", self.desired_state)
         app.router.add_post("/southbound/v1/reports", self.intake)

@@ -54,11 +54,29 @@ async def test_enroll_refuses_a_central_with_another_ca(tmp_path: Path) -> None:
     other = ThrowawayCa.create("someone else")
     async with running_central(tmp_path) as central:
         fingerprint = other.certificate.fingerprint(hashes.SHA256()).hex()
-        with pytest.raises(EnrollmentRefused, match="fingerprint"):
+        with pytest.raises(EnrollmentRefused, match=r"fingerprint.*the token was not sent"):
             await enroll_with(central, tmp_path, CentralTrust(ca_fingerprint=fingerprint))
+        assert central.tokens_received == []  # whoever answered never saw the token
+        assert "token-1" in central.tokens
         with pytest.raises(ChannelUnavailable, match=r"SSL|certificate"):
             await enroll_with(central, tmp_path, CentralTrust(ca_pem=other.pem.decode()))
     assert not (tmp_path / "pki" / "site.key").exists()
+
+
+async def test_a_pinned_fingerprint_is_checked_before_the_token_leaves(tmp_path: Path) -> None:
+    """An impostor that shows the pinned CA's certificate but holds no server certificate of it
+    fails the enrollment's handshake: the token travels only to a server that CA certified."""
+    real = ThrowawayCa.create("the real central")
+    async with running_central(tmp_path) as impostor:
+        impostor.shown_ca = real.pem
+        fingerprint = real.certificate.fingerprint(hashes.SHA256()).hex(":")
+        with pytest.raises(ChannelUnavailable, match=r"SSL|certificate"):
+            await enroll_with(impostor, tmp_path, CentralTrust(ca_fingerprint=fingerprint))
+        assert impostor.tokens_received == []
+        typo = fingerprint[:-1] + ("0" if fingerprint[-1] != "0" else "1")
+        with pytest.raises(EnrollmentRefused, match="not the pinned"):
+            await enroll_with(impostor, tmp_path, CentralTrust(ca_fingerprint=typo))
+        assert impostor.tokens_received == []
 
 
 async def test_enroll_with_a_used_token_says_why(tmp_path: Path) -> None:
@@ -167,3 +185,25 @@ def test_retry_after_as_seconds_or_date() -> None:
     assert parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now) == 30.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'{"siteId": "%s", "revision": 1, "document": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"siteId": "%s", "revision": 18446744073709551616, "document": {}}',
+        b'{"siteId": "%s", "revision": -1, "document": {}}',
+    ],
+    ids=["nested-100000", "revision-2**64", "revision-negative"],
+)
+async def test_an_answer_out_of_bounds_is_a_bad_answer(tmp_path: Path, answer: bytes) -> None:
+    async with running_central(tmp_path) as central:
+        identity = await enroll_with(central, tmp_path)
+        central.raw_answer = answer.replace(b"%s", identity.site_id.encode())
+        uplink = Uplink(identity)
+        try:
+            with pytest.raises(ChannelUnavailable) as refused:
+                await uplink.poll_desired(0)
+        finally:
+            await uplink.close()
+    assert refused.value.code == "bad-answer"

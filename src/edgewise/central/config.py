@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+
+from edgewise.model.sites import MAX_POLL_HOLD
 
 DEFAULT_DATA_DIR = Path("var/central")
 
@@ -26,6 +29,20 @@ class CentralSettings:
     poll_hold: tuple[float, float] = (30.0, 60.0)
     max_pending_reports: int = 20_000
     write_concurrency: int = 0  # API requests that may write at once; 0: 4 on SQLite, 32 else
+    strict_descriptors: bool = False  # onboarding refuses tolerated deviations (warnings) too
+
+    fetch_allowed: tuple[IPv4Network | IPv6Network, ...] = ()  # non-public networks to fetch from
+    fetch_deadline: float = 30.0  # s: a package fetched by URI, all of it
+    callback_test_deadline: float = 5.0  # s: a callback's endpoint test, all of it
+    credentials_key: str = ""  # Fernet key sealing callback credentials; "": credentials.key
+
+    def __post_init__(self) -> None:
+        low, high = self.poll_hold
+        if not 0 < low <= high <= MAX_POLL_HOLD:
+            raise ValueError(
+                f"EDGEWISE_POLL_HOLD {low:g},{high:g}: a poll is held between 0 and "
+                f"{MAX_POLL_HOLD:g} s (a site's presence counts on a poll at least that often)"
+            )
 
     @property
     def api_write_concurrency(self) -> int:
@@ -42,6 +59,10 @@ class CentralSettings:
     @property
     def admin_token_file(self) -> Path:
         return self.data_dir / "admin.token"
+
+    @property
+    def credentials_key_file(self) -> Path:
+        return self.data_dir / "credentials.key"
 
     @property
     def pki_dir(self) -> Path:
@@ -62,4 +83,35 @@ class CentralSettings:
             southbound_hostnames=tuple(h.strip() for h in hostnames.split(",") if h.strip()),
             poll_hold=(float(hold[0]), float(hold[-1])),
             write_concurrency=int(os.environ.get("EDGEWISE_WRITE_CONCURRENCY", "0")),
+            strict_descriptors=_flag("EDGEWISE_STRICT_DESCRIPTORS"),
+            fetch_allowed=networks(os.environ.get("EDGEWISE_FETCH_ALLOW", "")),
+            fetch_deadline=float(os.environ.get("EDGEWISE_FETCH_DEADLINE", "30")),
+            credentials_key=os.environ.get("EDGEWISE_CREDENTIALS_KEY", ""),
         )
+
+
+def networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Networks from a comma-separated list (`127.0.0.0/8,::1`); ValueError names a bad one."""
+    found = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"EDGEWISE_FETCH_ALLOW: {item!r} is not a network: {exc}") from exc
+    return tuple(found)
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def _flag(name: str) -> bool:
+    """A boolean setting; anything but a yes or a no stops the start with the variable named."""
+    value = os.environ.get(name, "").strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise ValueError(
+            f"{name}={os.environ[name]!r}: expected true or false (1/0, yes/no, on/off)"
+        )
+    return value in _TRUE

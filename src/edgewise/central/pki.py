@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
-import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from edgewise.central.files import private_dir, write_private
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-
-
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
@@ -65,8 +60,7 @@ class CertificateAuthority:
         self.ca_key_path = directory / "ca.key"
         self.server_cert_path = directory / "server.pem"
         self.server_key_path = directory / "server.key"
-        directory.mkdir(parents=True, exist_ok=True)
-        directory.chmod(0o700)
+        private_dir(directory)
         if not self.ca_cert_path.exists():
             self._create_ca()
         self._key = serialization.load_pem_private_key(self.ca_key_path.read_bytes(), None)
@@ -113,8 +107,8 @@ class CertificateAuthority:
             )
             .sign(key, hashes.SHA256())
         )
-        _write_private(self.ca_key_path, _key_pem(key))
-        self.ca_cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        write_private(self.ca_key_path, _key_pem(key))
+        write_private(self.ca_cert_path, certificate.public_bytes(serialization.Encoding.PEM))
 
     def _sign(self, builder: x509.CertificateBuilder) -> x509.Certificate:
         key = self._key
@@ -146,8 +140,8 @@ class CertificateAuthority:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         )
         certificate = self._sign(builder)
-        _write_private(self.server_key_path, _key_pem(key))
-        self.server_cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        write_private(self.server_key_path, _key_pem(key))
+        write_private(self.server_cert_path, certificate.public_bytes(serialization.Encoding.PEM))
 
     def sign_site(self, site_id: str, csr_pem: str, lifetime: dt.timedelta) -> IssuedCertificate:
         """Signs a site's CSR; the CSR's subject is ignored, the site id is what counts."""

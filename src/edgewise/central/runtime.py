@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +17,13 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.config import CentralSettings
+from edgewise.central.files import private_dir, write_private
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.pki import CertificateAuthority
 from edgewise.central.services import announce
+from edgewise.central.services.attempts import FailedAttempts
 from edgewise.central.services.auth import TokenCache, bootstrap_admin, changes_auth
+from edgewise.central.services.credentials import Sealer
 from edgewise.central.southbound.hub import RevisionHub
 from edgewise.central.southbound.presence import SiteAuthCache
 from edgewise.central.store import notify
@@ -42,7 +44,9 @@ class CentralRuntime:
     authority: CertificateAuthority
     hub: RevisionHub
     auth: SiteAuthCache
+    sealer: Sealer  # callback credentials at rest
     tokens: TokenCache = field(default_factory=TokenCache)
+    attempts: FailedAttempts = field(default_factory=FailedAttempts)  # failed tokens, by address
     types: TypeCache = field(default_factory=TypeCache)  # parsed TOSCA type files, by digest
     nsds: NsdModels = field(init=False)
     southbound_url: str | None = None
@@ -56,8 +60,10 @@ class CentralRuntime:
     @classmethod
     def open(cls, settings: CentralSettings) -> CentralRuntime:
         """Opens and migrates the store, loads or creates the CA, creates the first admin."""
+        private_dir(settings.data_dir)
+        sealer = Sealer(credentials_key(settings))
         engine = open_engine(settings.effective_database_url)
-        migrate(engine)
+        migrate(engine, sealer.seal)
         sessions = session_factory(engine)
         hub = RevisionHub()
 
@@ -95,7 +101,7 @@ class CentralRuntime:
 
         authority = CertificateAuthority(settings.pki_dir)
         authority.ensure_server_certificate(settings.southbound_hostnames)
-        runtime = cls(settings, engine, sessions, authority, hub, auth)
+        runtime = cls(settings, engine, sessions, authority, hub, auth, sealer)
         runtime._first_admin()
         if shared_store:
             runtime.listener = notify.Listener(
@@ -152,11 +158,8 @@ class CentralRuntime:
             issued = bootstrap_admin(session)
             if issued is None:
                 return
-            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             path = self.settings.admin_token_file
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(issued.secret + "\n")
+            write_private(path, issued.secret.encode() + b"\n")
             log.warning("first start: admin token written to %s", path)
 
     def describe(self) -> dict[str, Any]:
@@ -166,3 +169,14 @@ class CentralRuntime:
             "caFingerprint": self.authority.fingerprint,
             "caCertificate": self.authority.ca_pem,
         }
+
+
+def credentials_key(settings: CentralSettings) -> bytes:
+    """The key sealing callback credentials: the setting, else the data dir's key file (made
+    on first start, 0600)."""
+    if settings.credentials_key:
+        return settings.credentials_key.encode()
+    path = settings.credentials_key_file
+    if not path.exists():
+        write_private(path, Sealer.new_key())
+    return path.read_bytes().strip()

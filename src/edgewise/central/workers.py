@@ -12,6 +12,7 @@ services.outbox).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import TypeVar
@@ -21,7 +22,9 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.orchestrator import rollouts, tracker
 from edgewise.central.runtime import CentralRuntime
-from edgewise.central.services import announce, outbox
+from edgewise.central.services import announce, outbound, outbox
+from edgewise.central.services.credentials import Sealer
+from edgewise.central.services.egress import EgressPolicy, refused_detail
 from edgewise.central.store.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -75,13 +78,17 @@ class Workers:
         """POSTs due notifications to their subscribers, forever; failures are retried later
         with backoff (services.outbox), never holding anything else back."""
         timeout = aiohttp.ClientTimeout(total=10)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
+        claim = _claimer(self.runtime.sealer)
+        policy = EgressPolicy(self.runtime.settings.fetch_allowed)
+        post = functools.partial(deliver, policy=policy)
+        connector = outbound.checked_connector(policy)  # a callback's name may move since
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
             while True:
                 batch: list[outbox.Delivery] = []
                 try:
-                    batch = await asyncio.to_thread(self._in_transaction, _claim)
+                    batch = await asyncio.to_thread(self._in_transaction, claim)
                     if batch:
-                        outcomes = await asyncio.gather(*(_post(http, d) for d in batch))
+                        outcomes = await asyncio.gather(*(post(http, d) for d in batch))
                         await asyncio.to_thread(self._in_transaction, _recorder(outcomes))
                 except Exception:  # the deliverer must outlive a bad pass
                     log.exception("delivering notifications failed")
@@ -93,8 +100,11 @@ class Workers:
             return step(session)
 
 
-def _claim(session: Session) -> list[outbox.Delivery]:
-    return outbox.claim(session, utcnow())
+def _claimer(sealer: Sealer) -> Callable[[Session], list[outbox.Delivery]]:
+    def claim(session: Session) -> list[outbox.Delivery]:
+        return outbox.claim(session, utcnow(), sealer)
+
+    return claim
 
 
 def _recorder(outcomes: list[tuple[str, str | None]]) -> Callable[[Session], None]:
@@ -104,13 +114,23 @@ def _recorder(outcomes: list[tuple[str, str | None]]) -> Callable[[Session], Non
     return record
 
 
-async def _post(http: aiohttp.ClientSession, delivery: outbox.Delivery) -> tuple[str, str | None]:
-    """(notification id, None when the subscriber took it, else why not)."""
+async def deliver(
+    http: aiohttp.ClientSession, delivery: outbox.Delivery, *, policy: EgressPolicy
+) -> tuple[str, str | None]:
+    """(notification id, None when the subscriber took it, else why not). A callback whose
+    address the policy refuses now (it moved, or the operator narrowed the policy) is not
+    contacted; redirects are not followed."""
+    refused = outbound.refusal(delivery.callback_uri, policy)
+    if refused is not None:
+        return delivery.id, f"the callback is not reached: {refused}"
     headers = {"Content-Type": "application/json", **delivery.headers}
     try:
-        async with http.post(delivery.callback_uri, json=delivery.body, headers=headers) as answer:
+        async with http.post(delivery.callback_uri, json=delivery.body, headers=headers,
+                             allow_redirects=False) as answer:  # fmt: skip
             if answer.status == 204 or 200 <= answer.status < 300:
                 return delivery.id, None
             return delivery.id, f"the callback answered {answer.status}"
+    except outbound.RefusedTarget as name:
+        return delivery.id, f"the callback is not reached: {refused_detail(str(name))}"
     except (aiohttp.ClientError, TimeoutError) as exc:
         return delivery.id, f"the callback cannot be reached: {exc or type(exc).__name__}"

@@ -1,4 +1,5 @@
-"""`edgewise catalog`: validate descriptors offline; onboard, list and show them on the central."""
+"""`edgewise catalog`: validate descriptors offline; onboard, list, show, disable, enable and
+delete them on the central."""
 
 from __future__ import annotations
 
@@ -9,29 +10,42 @@ from typing import Annotated, Any
 
 import typer
 
+from edgewise.cli.client import CentralClient
 from edgewise.cli.context import cli_context
 from edgewise.cli.errors import CliError
-from edgewise.cli.output import console, errors, show_item, show_items
+from edgewise.cli.output import console, error_line, named, show_item, show_items
+from edgewise.cli.resolve import CATALOG, TENANT, resolve
 from edgewise.tosca import LoadResult, TypeCache, load_path
 
 app = typer.Typer(help="The catalog of NS descriptors and VNF packages.", no_args_is_help=True)
 
+NSDS = "nsd/v1/ns_descriptors"
+PACKAGES = "vnfpkgm/v1/vnf_packages"
 Paths = Annotated[list[Path], typer.Argument(help="YAML templates, CSAR directories or zips")]
+Strict = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="refuse the deviations from SOL001 otherwise loaded with a warning"
+    ),
+]
 
 
 @app.command()
-def validate(paths: Paths) -> None:
-    """Loads descriptors or packages offline, prints every problem; exit 0 only if all are valid."""
+def validate(paths: Paths, strict: Strict = False) -> None:
+    """Loads descriptors or packages offline, prints every problem (warnings too); exit 0 only if
+    all are valid."""
     valid = invalid = 0
     types = TypeCache()  # type files shared by the packages are parsed once
     for path in paths:
-        result = load_path(path, cache=types)
+        result = load_path(path, cache=types, strict=strict)
         if result.ok and result.descriptor is not None:
             valid += 1
             d = result.descriptor
+            warned = len(result.problems)
             console.print(
                 f"[green]valid[/green]   {path}: {d.kind.upper()} {d.descriptor_id} "
-                f"({d.node_count} nodes, {d.policy_count} policies, {d.chain_count} chains)"
+                f"({d.node_count} nodes, {d.policy_count} policies, {d.chain_count} chains"
+                + (f"; {warned} warning(s))" if warned else ")")
             )
         else:
             invalid += 1
@@ -72,28 +86,38 @@ def onboard(
     ctx: typer.Context,
     paths: Paths,
     tenant: Annotated[
-        str | None, typer.Option(help="owning tenant id (admins; default: shared catalog)")
+        str | None,
+        typer.Option(help="owning tenant: name, id or id prefix (admins; default: shared)"),
     ] = None,
+    strict: Strict = False,
 ) -> None:
-    """Validates locally, then creates and uploads each; a failed upload leaves nothing behind."""
+    """Validates every file locally first (and prints every file's problems, and the warnings
+    of the valid ones: tolerated deviations), then creates and uploads each; a failed upload
+    leaves nothing behind."""
     cli = cli_context(ctx)
-    onboarded: list[dict[str, Any]] = []
     types = TypeCache()
-    for path in paths:
-        result = load_path(path, cache=types)
-        if not result.ok or result.descriptor is None:
-            for problem in result.problems:
-                errors.print(f"  {problem}", markup=False, highlight=False)
-            raise CliError(
-                f"{path} is not valid ({len(result.problems)} problem(s)); nothing onboarded"
-            )
+    loaded = [(path, load_path(path, cache=types, strict=strict)) for path in paths]
+    invalid = [(path, r) for path, r in loaded if not r.ok or r.descriptor is None]
+    for path, result in loaded:
+        if result.problems:
+            what = "problem(s)" if (path, result) in invalid else "warning(s)"
+            error_line(f"{path}: {len(result.problems)} {what}")
+        for problem in result.problems:
+            error_line(f"  {problem}")
+    if invalid:
+        names = ", ".join(str(path) for path, _ in invalid)
+        raise CliError(f"{len(invalid)} of {len(paths)} not valid ({names}); nothing onboarded")
+    owner = resolve(cli.client, TENANT, tenant) if tenant else None
+    onboarded: list[dict[str, Any]] = []
+    for path, result in loaded:
+        assert result.descriptor is not None  # the invalid ones stopped us above
         kind = result.descriptor.kind
         collection = "nsd/v1/ns_descriptors" if kind == "nsd" else "vnfpkgm/v1/vnf_packages"
         content_path = "nsd_content" if kind == "nsd" else "package_content"
         data, media_type = package_bytes(path, result)
         body: dict[str, Any] = {"userDefinedData": {"source": path.name}}
-        if tenant:
-            body["tenantId"] = tenant
+        if owner:
+            body["tenantId"] = owner
         created = cli.client.post_json(collection, body)
         try:
             cli.client.request(
@@ -170,15 +194,58 @@ def list_catalog(ctx: typer.Context) -> None:
     )
 
 
+ItemRef = Annotated[
+    str, typer.Argument(help="NSD or VNF package: its id, id prefix, name or descriptor id")
+]
+
+
 @app.command()
-def show(
-    ctx: typer.Context, item_id: Annotated[str, typer.Argument(help="NSD or VNF package id")]
-) -> None:
+def show(ctx: typer.Context, item: ItemRef) -> None:
     """Shows one NS descriptor or VNF package."""
     cli = cli_context(ctx)
-    for collection in ("nsd/v1/ns_descriptors", "vnfpkgm/v1/vnf_packages"):
-        found = cli.client.get_optional(f"{collection}/{item_id}", params={"all_fields": ""})
-        if found is not None:
-            show_item(found, as_json=cli.as_json)
-            return
+    collection, item_id = _find(cli.client, item)
+    show_item(cli.client.get_json(f"{collection}/{item_id}", {"all_fields": ""}),
+              as_json=cli.as_json)  # fmt: skip
+
+
+@app.command()
+def disable(ctx: typer.Context, item: ItemRef) -> None:
+    """Disables an NSD or VNF package: no new NS instance may use it; running ones go on."""
+    _set_state(ctx, item, "DISABLED")
+
+
+@app.command()
+def enable(ctx: typer.Context, item: ItemRef) -> None:
+    """Enables a disabled NSD or VNF package again."""
+    _set_state(ctx, item, "ENABLED")
+
+
+@app.command()
+def delete(ctx: typer.Context, item: ItemRef) -> None:
+    """Deletes an NSD or VNF package (disable it first; none may be in use)."""
+    cli = cli_context(ctx)
+    collection, item_id = _find(cli.client, item)
+    cli.client.request("DELETE", f"{collection}/{item_id}")
+    print(f"deleted {named(item, item_id)}")
+
+
+def _set_state(ctx: typer.Context, item: str, state: str) -> None:
+    cli = cli_context(ctx)
+    collection, item_id = _find(cli.client, item)
+    field = "nsdOperationalState" if collection == NSDS else "operationalState"
+    cli.client.request(
+        "PATCH",
+        f"{collection}/{item_id}",
+        json={field: state},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    print(f"{named(item, item_id)} is {state}")
+
+
+def _find(client: CentralClient, item: str) -> tuple[str, str]:
+    """The collection and id of the NSD or VNF package `item` names."""
+    item_id = resolve(client, CATALOG, item)
+    for collection in (NSDS, PACKAGES):
+        if client.get_optional(f"{collection}/{item_id}") is not None:
+            return collection, item_id
     raise CliError(f"no NS descriptor or VNF package has id {item_id}")

@@ -12,19 +12,25 @@ import httpx
 
 from edgewise.central.config import DEFAULT_DATA_DIR
 from edgewise.cli.errors import CliError
+from edgewise.cli.local import data_dir_of
 
 DEFAULT_CENTRAL = "http://127.0.0.1:8800"
 
 
-def default_token() -> str | None:
-    """EDGEWISE_TOKEN, else the admin token a local central wrote in its data directory."""
+def default_token(central: str = DEFAULT_CENTRAL) -> str | None:
+    """EDGEWISE_TOKEN, else the admin token a central on this machine wrote in its data
+    directory: EDGEWISE_DATA_DIR's, else the one `central`'s server recorded, else var/central's."""
     token = os.environ.get("EDGEWISE_TOKEN")
     if token:
         return token.strip()
-    data_dir = Path(os.environ.get("EDGEWISE_DATA_DIR") or DEFAULT_DATA_DIR)
-    path = data_dir / "admin.token"
-    if path.is_file():
-        return path.read_text().strip()
+    env_dir = os.environ.get("EDGEWISE_DATA_DIR")
+    for data_dir in (Path(env_dir),) if env_dir else (data_dir_of(central), DEFAULT_DATA_DIR):
+        path = data_dir / "admin.token" if data_dir else None
+        if path is not None and path.is_file():
+            try:
+                return path.read_text().strip()
+            except OSError as exc:
+                raise CliError(f"cannot read the admin token {path}: {exc}") from exc
     return None
 
 

@@ -1,4 +1,5 @@
-"""What every CLI command gets: where the central is, the caller's token, the output mode."""
+"""What every CLI command gets: where the central is, the caller's token (found when a command
+first talks to the central), the output mode."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass, field
 
 import typer
 
-from edgewise.cli.client import CentralClient
+from edgewise.cli.client import CentralClient, default_token
 
 
 @dataclass
@@ -19,7 +20,7 @@ class CliContext:
     @property
     def client(self) -> CentralClient:
         if self._client is None:
-            self._client = CentralClient(self.central, self.token)
+            self._client = CentralClient(self.central, self.token or default_token(self.central))
         return self._client
 
 

@@ -54,9 +54,11 @@ def simulate(
     """Runs N site controllers against a central and measures one change's convergence."""
     chosen = workers or default_workers(sites)
     if sites / chosen > SITES_PER_WORKER * 1.2:
-        raise CliError(f"{sites} sites need at least {default_workers(sites)} workers")
+        raise CliError(
+            f"--sites {sites} needs --workers {default_workers(sites)} at least", exit_code=2
+        )
     if central and not token:
-        raise CliError("--central needs --token (an admin or tenant API token)")
+        raise CliError("--central needs --token (an admin API token)", exit_code=2)
     run_simulation(
         console,
         sites=sites,

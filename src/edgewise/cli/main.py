@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 
 from edgewise.central.config import CentralSettings
-from edgewise.cli import catalog, lab, ns, rollouts, site_controller, sites, tenants
-from edgewise.cli.client import DEFAULT_CENTRAL, default_token
+from edgewise.cli import catalog, lab, ns, operations, rollouts, site_controller, sites, tenants
+from edgewise.cli.client import DEFAULT_CENTRAL
 from edgewise.cli.context import CliContext
 from edgewise.cli.errors import CliError
-from edgewise.cli.output import errors
+from edgewise.cli.output import error_line
 from edgewise.lab.errors import LabError
 
 app = typer.Typer(
@@ -27,6 +27,8 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(sites.app, name="site")
 app.add_typer(sites.groups, name="site-group")
 app.add_typer(ns.app, name="ns")
+app.add_typer(operations.app, name="operation")
+app.add_typer(operations.app, name="op", hidden=True)  # short for `operation`
 app.add_typer(rollouts.app, name="rollout")
 app.add_typer(tenants.tenants, name="tenant")
 app.add_typer(tenants.users, name="user")
@@ -51,10 +53,23 @@ def root(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=show_version, help="print the version and exit"
+        ),
+    ] = False,
 ) -> None:
-    ctx.obj = CliContext(
-        central=central.rstrip("/") + "/", token=token or default_token(), as_json=as_json
-    )
+    del version  # handled by its eager callback
+    ctx.obj = CliContext(central=central.rstrip("/") + "/", token=token, as_json=as_json)
+
+
+def show_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        print(f"edgewise {version('edgewise')}")
+        raise typer.Exit
 
 
 @app.command()
@@ -73,18 +88,24 @@ def server(
     ] = None,
 ) -> None:
     """Runs the central manager: the API and the sites' channel (SQLite unless
-    EDGEWISE_DATABASE_URL is set)."""
+    EDGEWISE_DATABASE_URL is set). The CLI on this machine, aimed at this port, finds the admin
+    token in the data directory."""
     import dataclasses
 
     from edgewise.central.serve import run
+    from edgewise.cli.local import recorded
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = CentralSettings.from_environment(data_dir)
+    try:
+        settings = CentralSettings.from_environment(data_dir)
+    except ValueError as exc:  # a setting in the environment that cannot be used
+        raise CliError(str(exc), exit_code=2) from exc
     if southbound_port is not None:
         settings = dataclasses.replace(settings, southbound_port=southbound_port)
-    run(settings, host, port)
+    with recorded(port, settings.data_dir):
+        run(settings, host, port)
 
 
 @app.command("central")
@@ -94,7 +115,7 @@ def central_info(
         Path | None, typer.Option(help="write the CA certificate (PEM) here for the sites")
     ] = None,
 ) -> None:
-    """Where sites reach this central, and the CA fingerprint they pin."""
+    """Where sites reach this central, and the CA fingerprint they pin (printed whole)."""
     from edgewise.cli.context import cli_context
     from edgewise.cli.output import show_item
 
@@ -109,27 +130,38 @@ def central_info(
 
 
 def main() -> None:
-    """Console entry point: CLI errors become one line on stderr and an exit status; so do the
-    lab's (the demo's, the simulator's), with status 1."""
+    """Console entry point: CLI errors become one line on stderr and an exit status (1 for
+    failures, 2 for usage); so do the lab's (the demo's, the simulator's), with status 1."""
     try:
         status = app(standalone_mode=False)
     except CliError as exc:
-        errors.print(f"error: {exc.message}", markup=False, highlight=False)
+        error_line(f"error: {exc.message}")
         sys.exit(exc.exit_code)
     except LabError as exc:
-        errors.print(f"error: {exc.message}", markup=False, highlight=False)
+        error_line(f"error: {exc.message}")
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        errors.print("aborted", markup=False)
+        error_line("aborted")
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        errors.print(f"error: {exc}", markup=False, highlight=False)
+    except typer.TyperException as exc:  # click's usage errors: exit 2, with a pointer to help
+        sys.exit(usage_error(exc))
+    except Exception as exc:  # noqa: BLE001 - anything else still ends in one line
+        error_line(f"error: {type(exc).__name__}: {exc}")
         sys.exit(1)
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def usage_error(exc: typer.TyperException) -> int:
+    """Shows a usage error in one line (or, for a command group named alone, its help) and
+    returns its exit status (2)."""
+    context = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and context is not None:
+        shown = context.get_help()  # typer's rich help prints itself and returns ""
+        if shown:
+            error_line(shown)
+        return exc.exit_code
+    hint = f" (see: {context.command_path} --help)" if context is not None else ""
+    error_line(f"error: {exc.format_message()}{hint}")
+    return exc.exit_code

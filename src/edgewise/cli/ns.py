@@ -13,7 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from edgewise.cli.client import CentralClient
 from edgewise.cli.context import CliContext, cli_context
 from edgewise.cli.errors import CliError
-from edgewise.cli.output import console, show_item, show_items
+from edgewise.cli.output import console, named, show_item, show_items
+from edgewise.cli.resolve import NS as NS_KIND
+from edgewise.cli.resolve import NSD, OPERATION, TENANT, resolve
 
 app = typer.Typer(help="Network service instances: NSDs running on sites.", no_args_is_help=True)
 
@@ -21,7 +23,7 @@ NS = "nslcm/v1/ns_instances"
 OPS = "nslcm/v1/ns_lcm_op_occs"
 FINAL = ("COMPLETED", "FAILED_TEMP", "FAILED", "ROLLED_BACK")
 
-NsId = Annotated[str, typer.Argument(help="the NS instance's id")]
+NsId = Annotated[str, typer.Argument(help="the NS instance's name, id or id prefix")]
 NS_COLUMNS = [
     ("id", lambda n: n["id"]),
     ("name", lambda n: n["nsInstanceName"]),
@@ -55,16 +57,21 @@ TimeoutOption = Annotated[
 @app.command("create")
 def create(
     ctx: typer.Context,
-    nsd: Annotated[str, typer.Argument(help="the NSD's id (nsd/v1 NsdInfo id)")],
+    nsd: Annotated[
+        str, typer.Argument(help="the NSD: its NsdInfo id or id prefix, name or descriptor id")
+    ],
     name: Annotated[str, typer.Option(help="the NS instance's name")],
     description: str = "",
-    tenant: Annotated[str | None, typer.Option(help="owning tenant id (admins)")] = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="owning tenant: name, id or id prefix (admins)")
+    ] = None,
 ) -> None:
     """Creates an NS instance (NOT_INSTANTIATED) from an onboarded NSD."""
     cli = cli_context(ctx)
-    body: dict[str, Any] = {"nsdId": nsd, "nsName": name, "nsDescription": description}
+    body: dict[str, Any] = {"nsdId": resolve(cli.client, NSD, nsd), "nsName": name,
+                            "nsDescription": description}  # fmt: skip
     if tenant:
-        body["tenantId"] = tenant
+        body["tenantId"] = resolve(cli.client, TENANT, tenant)
     show_item(cli.client.post_json(NS, body), as_json=cli.as_json)
 
 
@@ -144,6 +151,7 @@ def place(
     without --dry-run, instantiates it there."""
     cli = cli_context(ctx)
     params = placement_params(site, labels, kind, min_free_slots, strategy, count, spread_by)
+    ns_id = resolve(cli.client, NS_KIND, ns_id)
     plan = cli.client.post_json(f"{NS}/{ns_id}/placement", params)
     if cli.as_json:
         print(json.dumps(plan, indent=2, sort_keys=True))
@@ -275,50 +283,79 @@ def list_instances(ctx: typer.Context) -> None:
 
 @app.command("show")
 def show(ctx: typer.Context, ns_id: NsId) -> None:
-    """Shows one NS instance."""
+    """Shows one NS instance and its VNFs' current configuration."""
     cli = cli_context(ctx)
-    show_item(cli.client.get_json(f"{NS}/{ns_id}"), as_json=cli.as_json)
+    ns = cli.client.get_json(f"{NS}/{resolve(cli.client, NS_KIND, ns_id)}")
+    show_item(ns | {"vnfs": vnf_configuration(cli.client, ns)}, as_json=cli.as_json)
+
+
+def vnf_configuration(client: CentralClient, ns: dict[str, Any]) -> dict[str, Any] | None:
+    """Each VNF's function and configuration as the NS's sites are told to run it (the sites'
+    entries differ by tenant at most, so the first site's desired state tells); None when the
+    NS runs nowhere."""
+    for site_id in ns.get("sites", [])[:1]:
+        desired = client.get_json(f"api/v1/sites/{site_id}/desired-state")
+        for service in desired["document"].get("services", []):
+            if service.get("id") == ns["id"]:
+                return {vnf["name"]: {"function": vnf["function"], **vnf.get("config", {})}
+                        for vnf in service.get("vnfs", [])}  # fmt: skip
+    return None
 
 
 @app.command("delete")
 def delete(ctx: typer.Context, ns_id: NsId) -> None:
     """Deletes a NOT_INSTANTIATED NS instance."""
     cli = cli_context(ctx)
-    cli.client.request("DELETE", f"{NS}/{ns_id}")
-    console.print(f"NS instance {ns_id} deleted")
+    found = resolve(cli.client, NS_KIND, ns_id)
+    cli.client.request("DELETE", f"{NS}/{found}")
+    print(f"NS instance {named(ns_id, found)} deleted")
 
 
 @app.command("ops")
 def operations(
     ctx: typer.Context,
-    op_id: Annotated[str | None, typer.Argument(help="one operation occurrence")] = None,
-    ns: Annotated[str | None, typer.Option(help="only this NS instance's operations")] = None,
+    op_id: Annotated[
+        str | None, typer.Argument(help="one operation occurrence: its id or id prefix")
+    ] = None,
+    ns: Annotated[
+        str | None, typer.Option(help="only this NS instance's operations (name or id)")
+    ] = None,
 ) -> None:
-    """Lists operation occurrences, or shows one."""
+    """Lists operation occurrences, oldest first, or shows one."""
     cli = cli_context(ctx)
     if op_id:
-        show_item(cli.client.get_json(f"{OPS}/{op_id}"), as_json=cli.as_json)
+        show_item(cli.client.get_json(f"{OPS}/{resolve(cli.client, OPERATION, op_id)}"),
+                  as_json=cli.as_json)  # fmt: skip
         return
-    params = {"nsInstanceId": ns} if ns else None
-    show_items(cli.client.list_all(OPS, params), OP_COLUMNS, as_json=cli.as_json)
+    params = {"nsInstanceId": resolve(cli.client, NS_KIND, ns)} if ns else None
+    found = sorted(cli.client.list_all(OPS, params), key=lambda o: (o["startTime"], o["id"]))
+    show_items(found, OP_COLUMNS, as_json=cli.as_json)
 
 
 def _operate(
     cli: CliContext, ns_id: str, task: str, body: dict[str, Any], wait: bool, timeout: float
 ) -> None:
     """Starts operation `task` on the NS instance and shows it (followed, with `wait`)."""
+    ns_id = resolve(cli.client, NS_KIND, ns_id)
     response = cli.client.request("POST", f"{NS}/{ns_id}/{task}", json=body)
-    _after_start(cli.client, response.headers["Location"], wait, timeout, cli.as_json)
+    after_start(cli.client, response.headers["Location"], wait, timeout, cli.as_json)
 
 
-def _after_start(
-    client: CentralClient, location: str, wait: bool, timeout: float, as_json: bool
+def after_start(
+    client: CentralClient,
+    location: str,
+    wait: bool,
+    timeout: float,
+    as_json: bool,
+    ok: tuple[str, ...] = (),
 ) -> None:
+    """Shows the operation at `location` (followed to its end, with `wait`); a CliError unless
+    it is PROCESSING, COMPLETED or in one of the states `ok`."""
     op = client.get_json(location)
     if wait:
         op = follow(client, location, timeout, show_progress=not as_json)
     show_item(op, as_json=as_json)
-    if op["operationState"] not in ("PROCESSING", "COMPLETED"):
+    if op["operationState"] not in ("PROCESSING", "COMPLETED", *ok):
         raise CliError(
             f"operation {op['id']} is {op['operationState']}: "
             + str((op.get("error") or {}).get("detail", "no detail"))

@@ -12,10 +12,11 @@ from edgewise.cli.client import CentralClient
 from edgewise.cli.context import cli_context
 from edgewise.cli.errors import CliError
 from edgewise.cli.output import console, show_item, show_items
+from edgewise.cli.resolve import NSD, ROLLOUT, SITE_GROUP, TENANT, resolve
 
 app = typer.Typer(help="Rollouts: an NSD to many sites, wave by wave.", no_args_is_help=True)
 ROLLOUTS = "api/v1/rollouts"
-RolloutId = Annotated[str, typer.Argument(help="the rollout's id")]
+RolloutId = Annotated[str, typer.Argument(help="the rollout's name, id or id prefix")]
 ENDED = ("COMPLETED", "ABORTED", "PAUSED")
 
 COLUMNS = [
@@ -32,29 +33,34 @@ COLUMNS = [
 @app.command("start")
 def start(
     ctx: typer.Context,
-    nsd: Annotated[str, typer.Argument(help="the NSD's id (nsd/v1 NsdInfo id)")],
+    nsd: Annotated[
+        str, typer.Argument(help="the NSD: its NsdInfo id or id prefix, name or descriptor id")
+    ],
     name: Annotated[str, typer.Option(help="the rollout's name (NS instances: NAME-SITE)")],
     labels: Annotated[str | None, typer.Option(help="label selector k=v[,k=v]")] = None,
-    group: Annotated[str | None, typer.Option(help="a site group id")] = None,
+    group: Annotated[str | None, typer.Option(help="a site group: name, id or id prefix")] = None,
     kind: Annotated[str | None, typer.Option(help="on-premise or cloud")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="sites per wave")] = 100,
     max_failures: Annotated[int, typer.Option(min=0, help="failed sites before pausing")] = 0,
-    tenant: Annotated[str | None, typer.Option(help="owning tenant id (admins)")] = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="owning tenant: name, id or id prefix (admins)")
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="follow it live")] = True,
     timeout: Annotated[float, typer.Option(min=1, help="seconds to follow it")] = 3600.0,
 ) -> None:
     """Starts a rollout and, with --wait, shows it live until it completes, pauses or aborts."""
     cli = cli_context(ctx)
-    body: dict[str, Any] = {"name": name, "nsdId": nsd, "batchSize": batch_size,
+    body: dict[str, Any] = {"name": name, "nsdId": resolve(cli.client, NSD, nsd),
+                            "batchSize": batch_size,
                             "maxFailures": max_failures}  # fmt: skip
     if labels:
         body["labels"] = labels
     if group:
-        body["group"] = group
+        body["group"] = resolve(cli.client, SITE_GROUP, group)
     if kind:
         body["placement"] = {"kind": kind}
     if tenant:
-        body["tenantId"] = tenant
+        body["tenantId"] = resolve(cli.client, TENANT, tenant)
     rollout = cli.client.post_json(ROLLOUTS, body)
     if wait:
         rollout = follow(cli.client, rollout["id"], timeout, show_progress=not cli.as_json)
@@ -74,6 +80,7 @@ def list_rollouts(ctx: typer.Context) -> None:
 def show(ctx: typer.Context, rollout_id: RolloutId) -> None:
     """Shows a rollout: state, waves, sites by state, the first failures."""
     cli = cli_context(ctx)
+    rollout_id = resolve(cli.client, ROLLOUT, rollout_id)
     show_item(summary(cli.client.get_json(f"{ROLLOUTS}/{rollout_id}")), as_json=cli.as_json)
 
 
@@ -85,6 +92,7 @@ def watch(
 ) -> None:
     """Follows a rollout live until it completes, pauses or aborts."""
     cli = cli_context(ctx)
+    rollout_id = resolve(cli.client, ROLLOUT, rollout_id)
     show_item(summary(follow(cli.client, rollout_id, timeout)), as_json=cli.as_json)
 
 
@@ -108,6 +116,7 @@ def abort(ctx: typer.Context, rollout_id: RolloutId) -> None:
 
 def _act(ctx: typer.Context, rollout_id: str, action: str) -> None:
     cli = cli_context(ctx)
+    rollout_id = resolve(cli.client, ROLLOUT, rollout_id)
     rollout = cli.client.post_json(f"{ROLLOUTS}/{rollout_id}/{action}", {})
     show_item(summary(rollout), as_json=cli.as_json)
 

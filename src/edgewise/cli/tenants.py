@@ -1,4 +1,5 @@
-"""`edgewise tenant`, `edgewise user` and `edgewise token`."""
+"""`edgewise tenant`, `edgewise user` and `edgewise token`. Each is named by its name, its id or an
+unambiguous id prefix (`resolve`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ import typer
 
 from edgewise.cli.context import cli_context
 from edgewise.cli.output import show_item, show_items
+from edgewise.cli.resolve import TENANT, TOKEN, USER, resolve
+from edgewise.cli.things import delete_one, show_one
 
 tenants = typer.Typer(help="Tenants (customers).", no_args_is_help=True)
 users = typer.Typer(help="Users of the API: admins and tenant users.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+TenantRef = Annotated[str, typer.Argument(help="the tenant's name, id or id prefix")]
+UserRef = Annotated[str, typer.Argument(help="the user's name, id or id prefix")]
 
 
 @tenants.command("add")
@@ -41,32 +47,35 @@ def list_tenants(ctx: typer.Context) -> None:
 
 
 @tenants.command("show")
-def show_tenant(ctx: typer.Context, tenant_id: str) -> None:
+def show_tenant(ctx: typer.Context, tenant: TenantRef) -> None:
     """Shows one tenant."""
-    cli = cli_context(ctx)
-    show_item(cli.client.get_json(f"api/v1/tenants/{tenant_id}"), as_json=cli.as_json)
+    show_one(ctx, TENANT, tenant)
 
 
 @tenants.command("delete")
-def delete_tenant(ctx: typer.Context, tenant_id: str) -> None:
+def delete_tenant(ctx: typer.Context, tenant: TenantRef) -> None:
     """Deletes a tenant that owns nothing any more."""
-    cli = cli_context(ctx)
-    cli.client.request("DELETE", f"api/v1/tenants/{tenant_id}")
-    print(f"deleted tenant {tenant_id}")
+    delete_one(ctx, TENANT, tenant)
 
 
 @users.command("add")
 def add_user(
     ctx: typer.Context,
     name: str,
-    tenant: Annotated[str | None, typer.Option(help="tenant id (tenant users)")] = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="the tenant (name, id or id prefix) of a tenant user")
+    ] = None,
     admin: Annotated[bool, typer.Option("--admin", help="an operator (admin) instead")] = False,
+    tenant_admin: Annotated[
+        bool, typer.Option("--tenant-admin", help="the tenant's admin: manages its users")
+    ] = False,
 ) -> None:
-    """Creates a user."""
+    """Creates a user: a tenant user, unless --tenant-admin or --admin."""
     cli = cli_context(ctx)
-    body: dict[str, Any] = {"name": name, "role": "admin" if admin else "tenant"}
+    role = "admin" if admin else "tenant-admin" if tenant_admin else "tenant"
+    body: dict[str, Any] = {"name": name, "role": role}
     if tenant:
-        body["tenantId"] = tenant
+        body["tenantId"] = resolve(cli.client, TENANT, tenant)
     show_item(cli.client.post_json("api/v1/users", body), as_json=cli.as_json)
 
 
@@ -87,11 +96,25 @@ def list_users(ctx: typer.Context) -> None:
     )
 
 
+@users.command("show")
+def show_user(ctx: typer.Context, user: UserRef) -> None:
+    """Shows one user."""
+    show_one(ctx, USER, user)
+
+
+@users.command("delete")
+def delete_user(ctx: typer.Context, user: UserRef) -> None:
+    """Deletes a user; its tokens stop working at once."""
+    delete_one(ctx, USER, user)
+
+
 @tokens.command("create")
 def create_token(
     ctx: typer.Context,
     name: str,
-    user: Annotated[str | None, typer.Option(help="user id (default: yourself)")] = None,
+    user: Annotated[
+        str | None, typer.Option(help="the user: name, id or id prefix (default: yourself)")
+    ] = None,
     days: Annotated[
         int | None, typer.Option(min=1, help="lifetime in days (default: no expiry)")
     ] = None,
@@ -100,7 +123,7 @@ def create_token(
     cli = cli_context(ctx)
     body: dict[str, Any] = {"name": name}
     if user:
-        body["userId"] = user
+        body["userId"] = resolve(cli.client, USER, user)
     if days:
         body["lifetimeDays"] = days
     show_item(cli.client.post_json("api/v1/tokens", body), as_json=cli.as_json)
@@ -126,7 +149,11 @@ def list_tokens(ctx: typer.Context) -> None:
 
 
 @tokens.command("revoke")
-def revoke_token(ctx: typer.Context, token_id: str) -> None:
+def revoke_token(
+    ctx: typer.Context,
+    token: Annotated[str, typer.Argument(help="the token's name, id or id prefix")],
+) -> None:
     """Revokes a token at once."""
     cli = cli_context(ctx)
+    token_id = resolve(cli.client, TOKEN, token)
     show_item(cli.client.request("DELETE", f"api/v1/tokens/{token_id}").json(), as_json=cli.as_json)

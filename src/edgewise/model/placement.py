@@ -9,8 +9,10 @@ of free VNF slots left after placing — with a strategy and, optionally, how ma
   occupied first within each value — so N sites land in as many regions as there are.
 
 Every candidate not chosen gets one reason, the first that applies, in this order: tenant,
-name not asked for, kind, labels, not enough free slots, below the free-slot minimum, and
-(only when `count` is given) not among the first `count` by the strategy.
+name not asked for, presence (offline or never enrolled: a change there would wait for
+nothing), kind, labels, not enough free slots, below the free-slot minimum, and (only when
+`count` is given) not among the first `count` by the strategy. An NS that belongs to no tenant
+(the provider's) goes to one tenant's sites only: one NS instance never spans tenants.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
-from edgewise.model.sites import LabelSelector, SiteKind
+from edgewise.model.sites import LabelSelector, Presence, SiteKind, absence
 
 
 class Strategy(StrEnum):
@@ -41,6 +44,8 @@ class Candidate:
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     slots: int = 2
     used: int = 0
+    presence: Presence = Presence.ONLINE
+    last_contact: datetime | None = None
 
     @property
     def free(self) -> int:
@@ -65,6 +70,7 @@ class Request:
     count: int | None = None
     spread_by: str = "region"
     exclude: frozenset[str] = frozenset()  # site ids that already run the NS
+    one_tenant: bool = False  # the NS is the provider's: all its sites of one tenant
 
     @property
     def explicit(self) -> bool:
@@ -101,6 +107,13 @@ class Placement:
             ]
         elif not self.chosen:
             lines.append("no site meets the criteria")
+        tenants = sorted({c.tenant_id for c in self.chosen})
+        if request.one_tenant and len(tenants) > 1:
+            lines.append(
+                "a provider-owned NS instance runs on one tenant's sites, and these belong to "
+                f"{len(tenants)} tenants ({', '.join(tenants[:5])}): narrow the sites or "
+                "create the NS instance for a tenant"
+            )
         if self.shortfall:
             lines.append(
                 f"only {len(self.chosen)} site(s) meet the criteria; {request.count} were asked"
@@ -139,6 +152,9 @@ def _reason(request: Request, site: Candidate) -> str | None:
         return "belongs to another tenant"
     if request.explicit and site.id not in request.sites and site.name not in request.sites:
         return "not named in the request"
+    why_absent = absence(site.presence, site.last_contact)
+    if why_absent is not None:
+        return why_absent
     if request.kind is not None and site.kind is not request.kind:
         return f"is {site.kind.value}, the request wants {request.kind.value}"
     if request.selector is not None and not request.selector.matches(dict(site.labels)):

@@ -21,6 +21,7 @@ from pathlib import Path
 from edgewise.site.controller import ControllerSettings, SiteController
 from edgewise.site.drivers.base import Driver
 from edgewise.site.errors import NotEnrolled, PermanentError, SiteError
+from edgewise.site.filemodes import make_private, private_directory
 from edgewise.site.journal import OUTBOX_LIMIT, Journal
 from edgewise.site.uplink import Uplink
 
@@ -49,6 +50,7 @@ class RunOptions:
 
 def open_journal(data_dir: Path, outbox_limit: int = OUTBOX_LIMIT) -> Journal:
     try:
+        private_directory(data_dir)
         return Journal.open(data_dir / "journal.db", outbox_limit=outbox_limit)
     except (OSError, sqlite3.Error) as exc:
         raise PermanentError(f"cannot open the journal in {data_dir}: {exc}") from exc
@@ -79,6 +81,8 @@ def site_uplink(journal: Journal) -> Uplink:
             f"{journal.path.parent} holds no enrolled site: run `site-controller enroll` first"
         )
     try:
+        make_private(identity.key_path.parent, identity.key_path, identity.cert_path)
+        make_private(identity.ca_path)
         return Uplink(identity)
     except (OSError, ValueError) as exc:
         raise PermanentError(f"cannot load the site's key or certificates: {exc}") from exc

@@ -2,6 +2,7 @@
 
 The controller writes a desired state here before it uses it, and reports go through the outbox,
 so a restarted controller carries on without the central. Each write is one transaction (WAL).
+Its files are its owner's alone (0600; `filemodes`).
 The outbox is capped (`outbox_limit` unsent items): a site cut off for weeks drops its oldest
 counters and events first, never its latest status, and says how many it dropped.
 """
@@ -18,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
+
+from edgewise.site.filemodes import PRIVATE_DIRECTORY, make_private, private_file
 
 SCHEMA_VERSION = 1
 OUTBOX_LIMIT = 10_000  # unsent reports kept; at ~1 KB each, ~10 MB on a site cut off for long
@@ -115,7 +118,9 @@ class Journal:
     ) -> Journal:
         if outbox_limit < 3:
             raise ValueError("outbox_limit must leave room for a status, an event and its count")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+        private_file(path)  # SQLite gives its -wal and -shm files the database file's mode
+        make_private(*(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal")))
         connection = sqlite3.connect(path, isolation_level=None)
         try:
             connection.execute("PRAGMA journal_mode=WAL")

@@ -24,6 +24,7 @@ from edgewise.site.errors import (
     EnrollmentRefused,
     PermanentError,
 )
+from edgewise.site.filemodes import PRIVATE_FILE, private_directory
 from edgewise.site.journal import OutboxItem, SiteIdentity
 
 if TYPE_CHECKING:  # cryptography is imported where it is used: a running site does not need it
@@ -55,6 +56,7 @@ class Answer:
 
 
 KEEPALIVE_SECONDS = 300.0
+MAX_REVISION = 2**63 - 1  # what the journal (SQLite INTEGER) holds
 MAX_ANSWER_BYTES = 8 * 1024 * 1024  # a desired-state document larger than this is refused
 # aiohttp's automatic request headers that the central does not use: every idle site sends one
 # poll per hold, so each byte here is paid again about 1.3 times a minute by every site.
@@ -140,8 +142,13 @@ class Uplink:
         site_id, new_revision = body.get("siteId"), body.get("revision")
         if site_id != self.identity.site_id:
             raise ChannelUnavailable(f"GET {url}: answer names site {site_id!r}", code="bad-answer")
-        if isinstance(new_revision, bool) or not isinstance(new_revision, int):
-            raise ChannelUnavailable(f"GET {url}: revision {new_revision!r}", code="bad-answer")
+        if (
+            isinstance(new_revision, bool)
+            or not isinstance(new_revision, int)
+            or not 0 <= new_revision <= MAX_REVISION
+        ):
+            what = f"revision {str(new_revision)[:40]}"
+            raise ChannelUnavailable(f"GET {url}: {what} (0..{MAX_REVISION})", code="bad-answer")
         return PolledDesired(new_revision, body.get("document"))
 
     async def send_reports(self, items: Sequence[OutboxItem]) -> ReportReceipt:
@@ -192,25 +199,13 @@ async def call(
     return answer
 
 
-def recording_peers(context: ssl.SSLContext) -> list[bytes]:
-    """Makes `context` record each server certificate (DER) it is shown, verified or not."""
-    seen: list[bytes] = []
-
-    class RecordingSSLObject(ssl.SSLObject):
-        def do_handshake(self) -> None:
-            super().do_handshake()
-            if der := self.getpeercert(binary_form=True):
-                seen.append(der)
-
-    context.sslobject_class = RecordingSSLObject
-    return seen
-
-
 def json_body(answer: Answer, url: str) -> dict[str, Any]:
     if answer.status != 200:
         raise ChannelUnavailable(f"{url}: unexpected status {answer.status}", code="bad-answer")
     try:
         body = json.loads(answer.body)
+    except RecursionError:
+        raise ChannelUnavailable(f"{url}: the answer nests too deep", code="bad-answer") from None
     except ValueError as exc:
         raise ChannelUnavailable(f"{url}: the answer is not JSON", code="bad-answer") from exc
     if not isinstance(body, dict):
@@ -257,40 +252,69 @@ class CentralTrust:
     insecure_first_contact: bool = False
 
     def ssl_context(self) -> ssl.SSLContext:
+        """Verifies the server against the pinned CA during the handshake (hostname included);
+        with `insecure_first_contact` alone, trusts whoever answers."""
         if self.ca_pem is not None:
             return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=self.ca_pem)
-        if self.ca_fingerprint is None and not self.insecure_first_contact:
+        if self.ca_fingerprint is not None:
+            raise EnrollmentRefused("the CA of that fingerprint is not fetched yet: see pin_ca")
+        if not self.insecure_first_contact:
             raise EnrollmentRefused("give the central's CA file or its fingerprint")
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE  # checked after the answer: see check_central
-        return context
+        return unverified_context()
 
-    def check_central(self, ca: x509.Certificate, server: x509.Certificate | None) -> None:
-        """Refuses a CA that is not the one the operator pinned, or that did not sign the server."""
+    def check_ca(self, ca: x509.Certificate) -> None:
+        """Refuses an enrollment answer whose CA is not the one the site pinned."""
         from cryptography import x509
-        from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives import hashes
 
-        fingerprint = ca.fingerprint(hashes.SHA256()).hex()
-        if self.ca_pem is not None:
-            pinned = x509.load_pem_x509_certificate(self.ca_pem.encode())
-            if pinned.fingerprint(hashes.SHA256()).hex() != fingerprint:
-                raise EnrollmentRefused("the central sent another CA than the pinned one")
-        elif self.ca_fingerprint is not None:
-            if normalise_fingerprint(self.ca_fingerprint) != fingerprint:
-                raise EnrollmentRefused(f"the central's CA has fingerprint {fingerprint}")
-            if server is None:
-                raise EnrollmentRefused("the central presented no server certificate")
-            try:
-                server.verify_directly_issued_by(ca)
-            except (ValueError, TypeError, InvalidSignature) as exc:
-                raise EnrollmentRefused("the server certificate is not signed by that CA") from exc
+        if self.ca_pem is None:
+            return
+        pinned = x509.load_pem_x509_certificate(self.ca_pem.encode())
+        if pinned.fingerprint(hashes.SHA256()) != ca.fingerprint(hashes.SHA256()):
+            raise EnrollmentRefused("the central sent another CA than the pinned one")
+
+
+def unverified_context() -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def normalise_fingerprint(text: str) -> str:
     text = text.strip().lower().removeprefix("sha256:").removeprefix("sha256/")
     return text.replace(":", "").replace(" ", "")
+
+
+async def pin_ca(central_url: str, fingerprint: str, *, request_timeout: float) -> CentralTrust:
+    """The central's CA, fetched (it is public: nothing secret is sent) and kept only if its
+    SHA-256 fingerprint is `fingerprint`; the enrollment then verifies the server against it
+    during the TLS handshake, so no byte of the token goes to a server that CA did not certify.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    url = endpoint(central_url, "ca-certificate")
+    connector = aiohttp.TCPConnector(ssl=unverified_context())
+    async with aiohttp.ClientSession(connector=connector) as session:
+        try:
+            answer = await call(
+                session, "GET", url, limits=aiohttp.ClientTimeout(total=request_timeout)
+            )
+        except PermanentError as exc:
+            raise EnrollmentRefused(f"{exc.message}; the token was not sent") from exc
+    try:
+        pem = str(json_body(answer, url)["caCertificate"])
+        ca = x509.load_pem_x509_certificate(pem.encode())
+    except (KeyError, ValueError) as exc:
+        raise EnrollmentRefused(f"{url}: no CA certificate in the answer: {exc}") from exc
+    actual = ca.fingerprint(hashes.SHA256()).hex()
+    if actual != normalise_fingerprint(fingerprint):
+        raise EnrollmentRefused(
+            f"the central's CA has fingerprint {actual}, not the pinned {fingerprint}: "
+            "the token was not sent"
+        )
+    return CentralTrust(ca_pem=pem)
 
 
 async def enroll(
@@ -303,12 +327,18 @@ async def enroll(
     ca_path: Path,
     request_timeout: float = REQUEST_TIMEOUT,
 ) -> SiteIdentity:
-    """Sends the token and a CSR for a new EC P-256 key; writes key (0600), certificate and CA."""
+    """Sends the token and a CSR for a new EC P-256 key; writes key, certificate and CA (0600).
+
+    With a CA fingerprint, the CA is fetched and checked first (`pin_ca`): the token only
+    travels on a connection whose server that CA certified."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
+    if trust.ca_pem is None and trust.ca_fingerprint is not None:
+        trust = await pin_ca(central_url, trust.ca_fingerprint, request_timeout=request_timeout)
+    context = trust.ssl_context()
     key = ec.generate_private_key(ec.SECP256R1())
     csr = (
         x509.CertificateSigningRequestBuilder()
@@ -317,8 +347,6 @@ async def enroll(
     )
     body = {"token": token, "csr": csr.public_bytes(serialization.Encoding.PEM).decode()}
     url = endpoint(central_url, "enroll")
-    context = trust.ssl_context()
-    servers = recording_peers(context)
     connector = aiohttp.TCPConnector(ssl=context)
     async with aiohttp.ClientSession(connector=connector) as session:
         try:
@@ -332,24 +360,24 @@ async def enroll(
         site_id = str(reply["siteId"])
         certificate = x509.load_pem_x509_certificate(str(reply["certificate"]).encode())
         ca = x509.load_pem_x509_certificate(str(reply["caCertificate"]).encode())
-        server = x509.load_der_x509_certificate(servers[-1]) if servers else None
     except (KeyError, ValueError) as exc:
         raise EnrollmentRefused(f"{url}: malformed enrollment answer: {exc}") from exc
-    trust.check_central(ca, server)
+    trust.check_ca(ca)
     if certificate.public_key() != key.public_key():
         raise EnrollmentRefused("the certificate the central sent is not for this site's key")
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    write_file(key_path, key_pem, mode=0o600)
+    write_file(key_path, key_pem)
     write_file(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
     write_file(ca_path, ca.public_bytes(serialization.Encoding.PEM))
     return SiteIdentity(site_id, central_url, key_path, cert_path, ca_path)
 
 
-def write_file(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Writes atomically (temporary file, fsync, rename) with `mode` from the first byte."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_file(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:
+    """Writes atomically (temporary file, fsync, rename) with `mode` from the first byte, in a
+    private directory."""
+    private_directory(path.parent)
     temporary = path.with_name(path.name + ".tmp")
     temporary.unlink(missing_ok=True)
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)

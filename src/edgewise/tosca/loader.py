@@ -1,6 +1,7 @@
 """Entry points: a path or uploaded bytes -> LoadResult, through package, YAML, types, model.
 
-Never raises for bad input: every failure on the way becomes a Problem.
+Never raises for bad input: every failure on the way becomes a Problem. By default a tolerated
+deviation (`deviations.py`) is a warning and the descriptor loads; `strict` makes it an error.
 """
 
 from __future__ import annotations
@@ -48,10 +49,14 @@ DEFAULT_LIMITS = Limits()
 
 
 def load_path(
-    path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS, cache: TypeCache | None = None
+    path: str | os.PathLike[str],
+    limits: Limits = DEFAULT_LIMITS,
+    cache: TypeCache | None = None,
+    *,
+    strict: bool = False,
 ) -> LoadResult:
     """Load a service template file, a CSAR directory or a CSAR zip file."""
-    log = ProblemLog()
+    log = ProblemLog(strict=strict)
     target = Path(path)
     name = str(path)
     try:
@@ -76,9 +81,11 @@ def load_bytes(
     name: str = "upload",
     limits: Limits = DEFAULT_LIMITS,
     cache: TypeCache | None = None,
+    *,
+    strict: bool = False,
 ) -> LoadResult:
     """Load an upload: a CSAR zip, or else one YAML service template."""
-    log = ProblemLog()
+    log = ProblemLog(strict=strict)
     try:
         if data[:4] == ZIP_MAGIC:
             _check_size(len(data), limits.max_package_bytes)

@@ -1,8 +1,11 @@
-"""Positioned problems: every stage of loading reports into a ProblemLog; nothing raises."""
+"""Positioned problems: every stage of loading reports into a ProblemLog; nothing raises.
+
+A warning is a tolerated deviation (`deviations.py`); a strict log records it as an error.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -42,9 +45,13 @@ NOWHERE = Mark("")
 
 @dataclass
 class ProblemLog:
-    """Collects problems in the order they are found; a loader passes one down every stage."""
+    """Collects problems in the order they are found; a loader passes one down every stage.
+
+    A strict log records every warning as an error (strict loading tolerates nothing).
+    """
 
     problems: list[Problem] = field(default_factory=list)
+    strict: bool = False
 
     def add(
         self,
@@ -54,11 +61,15 @@ class ProblemLog:
         message: str,
         severity: Severity = "error",
     ) -> None:
+        if self.strict:
+            severity = "error"
         self.problems.append(
             Problem(mark.file, mark.line, mark.column, path, message, code, severity)
         )
 
     def extend(self, problems: tuple[Problem, ...] | list[Problem]) -> None:
+        if self.strict:
+            problems = [replace(p, severity="error") for p in problems]
         self.problems.extend(problems)
 
     @property

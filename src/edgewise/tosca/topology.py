@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from edgewise.tosca.deviations import DANGLING_SUBSTITUTION_MAPPING, TOLERATED_NOTE
 from edgewise.tosca.problems import Mark, ProblemLog
 from edgewise.tosca.registry import ResolvedType, TypeRegistry, kind_word
 from edgewise.tosca.shapes import Shapes, join
@@ -363,8 +364,10 @@ def _substitution(
                 shapes.log.add(
                     pair[0].mark(shapes.file),
                     f"{entry_path}[0]",
-                    "substitution.target",
-                    f"'{name}' is mapped to node template '{target}', which does not exist",
+                    DANGLING_SUBSTITUTION_MAPPING.code,
+                    f"'{name}' is mapped to node template '{target}', which does not exist, "
+                    f"so it maps nothing; {TOLERATED_NOTE}",
+                    "warning",
                 )
     properties = shapes.map(body.get("properties"), join(path, "properties"))
     return resolved, properties

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from edgewise.model.units import UNITS, parse_range, parse_scalar, unit_names
+from edgewise.tosca.deviations import MISSING_DESCRIPTION, TOLERATED_NOTE
 from edgewise.tosca.problems import ProblemLog
 from edgewise.tosca.registry import TypeRegistry
 from edgewise.tosca.shapes import describe, join
@@ -87,6 +88,15 @@ class ValueChecker:
             self.check(node, schema, join(path, name))
         for name, schema in definitions.items():
             if name not in given and schema.is_required and schema.default is None:
+                if name == "description" and schema.type == "string":
+                    self.log.add(
+                        owner.mark(self.file),
+                        join(path, name),
+                        MISSING_DESCRIPTION.code,
+                        f"required {what} 'description' (string) is missing; {TOLERATED_NOTE}",
+                        "warning",
+                    )
+                    continue
                 self.log.add(
                     owner.mark(self.file),
                     join(path, name),

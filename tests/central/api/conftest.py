@@ -3,16 +3,23 @@ notification subscriber (a callback server on loopback)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.api.app import create_app
 from edgewise.central.config import CentralSettings
 from edgewise.central.runtime import CentralRuntime
+from edgewise.central.services import site_channel
+from edgewise.central.store.tables import SiteRow, SiteStatusRow
 from edgewise.central.workers import Workers
 from tests.central.api.callbacks import Callback
 
@@ -28,6 +35,36 @@ class Caller:
 class Central:
     client: TestClient
     admin: Caller
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        factory: sessionmaker[Session] = self.client.app.state.sessions  # type: ignore[attr-defined]
+        return factory
+
+    def bring_online(
+        self, site_ids: Iterable[str] | None = None, *, last_seen: datetime | None = None
+    ) -> None:
+        """What a site controller's enrollment and polls record for these sites (every site
+        when None): heard from now, or at `last_seen`. The real enrollment and channel are
+        tested with real controllers in tests/central/southbound and tests/integration."""
+        with self.sessions.begin() as session:
+            ids = (
+                list(site_ids)
+                if site_ids is not None
+                else list(session.scalars(select(SiteRow.id)))
+            )
+            session.execute(
+                update(SiteRow)
+                .where(SiteRow.id.in_(ids))
+                .values(enrolled_at=datetime(2026, 1, 1, tzinfo=UTC), cert_serial="00")
+            )
+            site_channel.touch(session, ids)
+            if last_seen is not None:
+                session.execute(
+                    update(SiteStatusRow)
+                    .where(SiteStatusRow.site_id.in_(ids))
+                    .values(last_seen_at=last_seen)
+                )
 
     def tenant(self, name: str) -> Caller:
         """A new tenant with one tenant user, and that user's token."""
@@ -57,7 +94,19 @@ class Central:
 def central(tmp_path: Path, database_url: str) -> Iterator[Central]:
     """The app on each store kind (embedded SQLite and a real PostgreSQL server), with the
     background workers running beside it as the process root runs them."""
-    settings = CentralSettings(data_dir=tmp_path, database_url=database_url, page_size=50)
+    settings = CentralSettings(
+        data_dir=tmp_path, database_url=database_url, page_size=50, fetch_allowed=LOOPBACK
+    )
+    with running(settings) as central:
+        yield central
+
+
+LOOPBACK = (ip_network("127.0.0.0/8"), ip_network("::1/128"))  # the tests' callbacks and servers
+
+
+@contextmanager
+def running(settings: CentralSettings) -> Iterator[Central]:
+    """The app of `settings` with the workers beside it, and its first admin."""
     runtime = CentralRuntime.open(settings)
     try:
         with TestClient(create_app(settings, runtime)) as client:

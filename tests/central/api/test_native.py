@@ -32,6 +32,27 @@ def test_site_create_read_update_list(central: Central) -> None:
     )
 
 
+def test_sites_filter_by_name_within_what_the_caller_sees(central: Central) -> None:
+    acme, globex = central.tenant("acme"), central.tenant("globex")
+    client = central.client
+    ids = {}
+    for caller in (acme, globex):
+        made = client.post(
+            "/api/v1/sites", json={"name": "branch-1", "kind": "on-premise"}, headers=caller.headers
+        )
+        assert made.status_code == 201, made.text
+        ids[caller.tenant_id] = made.json()["id"]
+        client.post(
+            "/api/v1/sites", json={"name": "branch-2", "kind": "cloud"}, headers=caller.headers
+        )
+    mine = client.get("/api/v1/sites", params={"name": "branch-1"}, headers=acme.headers)
+    assert [s["id"] for s in mine.json()] == [ids[acme.tenant_id]]
+    every = client.get("/api/v1/sites", params={"name": "branch-1"}, headers=central.admin.headers)
+    assert sorted(s["id"] for s in every.json()) == sorted(ids.values())
+    none = client.get("/api/v1/sites", params={"name": "nowhere"}, headers=acme.headers)
+    assert none.json() == []
+
+
 def test_bad_bodies_get_specific_problems(central: Central) -> None:
     acme = central.tenant("acme")
     response = central.client.post(

@@ -103,7 +103,7 @@ def test_bad_subscriptions_are_refused_with_the_reason(
         ({"callbackUri": uri, "filter": {"notificationTypes": ["Nope"]}}, 400,
          "filter.notificationTypes[0]"),
         ({"callbackUri": uri, "filter": {"vnfdIds": ["x"]}}, 400, "unknown filter attribute"),
-        ({"callbackUri": "http://127.0.0.1:9/closed"}, 422, "GET http://127.0.0.1:9/closed"),
+        ({"callbackUri": "http://127.0.0.1:9/closed"}, 422, "could not fetch from 127.0.0.1"),
     ]  # fmt: skip
     for body, status, needle in cases:
         answer = client.post(SUBS, json=body, headers=acme.headers)

@@ -41,6 +41,7 @@ def add_sites(central: Central, caller: Caller, *names: str) -> list[str]:
         )
         assert made.status_code == 201, made.text
         ids.append(made.json()["id"])
+    central.bring_online(ids)
     return ids
 
 
@@ -274,6 +275,7 @@ def test_criteria_place_by_labels_and_capacity_and_a_dry_run_says_why(central: C
             headers=acme.headers,
         )
         assert made.status_code == 201, made.text
+    central.bring_online()
     first = create_ns(central, acme, nsd, "first")
     criteria = {"labels": "region=eu", "kind": "on-premise"}
     plan = client.post(
@@ -528,6 +530,7 @@ def test_scale_out_and_in_by_sites_along_an_ns_scaling_aspect(central: Central) 
         made = client.post("/api/v1/sites", json={"name": name, "kind": "on-premise",
                            "labels": {"region": "eu"}}, headers=acme.headers)  # fmt: skip
         assert made.status_code == 201, made.text
+    central.bring_online()
     ids = {s["name"]: s["id"] for s in client.get("/api/v1/sites", headers=acme.headers).json()}
     ns = create_ns(central, acme, nsd)
     href = f"{NS}/{ns['id']}"
@@ -749,3 +752,22 @@ def test_a_site_s_latest_counters_are_served(central: Central) -> None:
     other = central.tenant("other")
     assert central.client.get(f"/api/v1/sites/{site}/counters",
                               headers=other.headers).status_code == 404  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"updateType": "ADD_VNF"},
+        {"updateType": "MODIFY_VNF_INFORMATION", "modifyVnfInfoData": []},
+        {},
+    ],
+)
+def test_an_update_of_an_ns_not_instantiated_is_409_whatever_the_update(
+    central: Central, body: dict[str, Any]
+) -> None:
+    """SOL005 checks the NS instance's state (409) before the request's update type (422)."""
+    acme = central.tenant("acme")
+    ns = create_ns(central, acme, onboard_nsd(central, central.admin))
+    answer = central.client.post(f"{NS}/{ns['id']}/update", json=body, headers=acme.headers)
+    assert answer.status_code == 409, answer.text
+    assert "NOT_INSTANTIATED" in answer.json()["detail"]

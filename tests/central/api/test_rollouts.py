@@ -26,6 +26,7 @@ def fleet(central: Central, caller: Caller, **regions: int) -> dict[str, str]:
             )  # fmt: skip
             assert made.status_code == 201, made.text
             ids[made.json()["name"]] = made.json()["id"]
+    central.bring_online(ids.values())
     return ids
 
 
@@ -101,7 +102,9 @@ def test_failures_pause_the_rollout_then_resume_and_abort(central: Central) -> N
     )
     rollout = made.json()["id"]  # fmt: skip
     paused = run_until(central, acme, rollout, sites, {"PAUSED"}, frozenset({"eu-1"}))
-    assert paused["reason"] == "1 site(s) failed; at most 0 may fail before the rollout pauses"
+    assert (
+        paused["reason"] == "1 site(s) failed (eu-1); at most 0 may fail before the rollout pauses"
+    )
     assert [f["siteName"] for f in paused["failed"]] == ["eu-1"]
     assert paused["sites"]["PENDING"] == 4
     assert client.post(f"{ROLLOUTS}/{rollout}/resume", headers=acme.headers).status_code == 200
@@ -181,3 +184,49 @@ def test_a_rollout_of_a_new_nsd_version_updates_the_sites_instances(central: Cen
     done = run_until(central, acme, again.json()["id"], sites, {"COMPLETED"})
     assert done["sites"]["DONE"] == 3  # already of that version: nothing was sent
     assert len(client.get("/nslcm/v1/ns_lcm_op_occs", headers=acme.headers).json()) == len(ops)
+
+
+def test_sites_already_running_the_nsd_are_done_at_once_even_when_full(central: Central) -> None:
+    """The README's promise: a second rollout of the same NSD finds every site DONE, although
+    the NS fills each site's two VNF slots (its own slots are not counted against it)."""
+    client, acme = central.client, central.tenant("acme")
+    nsd = onboard_nsd(central, central.admin)
+    sites = fleet(central, acme, eu=2)
+    body = {"name": "vcpe", "nsdId": nsd, "labels": "region=eu", "batchSize": 2}
+    first = client.post(ROLLOUTS, json=body, headers=acme.headers).json()["id"]
+    run_until(central, acme, first, sites, {"COMPLETED"})
+    for caller in (acme, central.admin):  # the tenant again, then the provider over its sites
+        again = client.post(ROLLOUTS, json=body | {"name": "again"}, headers=caller.headers)
+        assert again.status_code == 201, again.text
+        assert again.json()["total"] == 2
+        done = run_until(central, caller, again.json()["id"], sites, {"COMPLETED"})
+        assert done["sites"]["DONE"] == 2
+    assert len(client.get("/nslcm/v1/ns_instances", headers=acme.headers).json()) == 2
+
+
+def test_a_failed_site_retried_to_completion_counts_as_done_after_resume(
+    central: Central,
+) -> None:
+    client, acme = central.client, central.tenant("acme")
+    nsd = onboard_nsd(central, central.admin)
+    sites = fleet(central, acme, eu=2)
+    made = client.post(
+        ROLLOUTS,
+        json={"name": "r", "nsdId": nsd, "labels": "region=eu", "batchSize": 1, "maxFailures": 0},
+        headers=acme.headers,
+    )
+    rollout = made.json()["id"]
+    paused = run_until(central, acme, rollout, sites, {"PAUSED"}, frozenset({"eu-0"}))
+    assert "eu-0" in paused["reason"], paused["reason"]
+    (failure,) = paused["failed"]
+    assert failure["siteName"] == "eu-0"
+    op = f"/nslcm/v1/ns_lcm_op_occs/{failure['nsLcmOpOccId']}"
+    assert client.post(f"{op}/retry", headers=acme.headers).status_code == 202
+    answer_sites(central, acme, {"eu-0": sites["eu-0"]}, set())
+    deadline = time.monotonic() + 20
+    while client.get(op, headers=acme.headers).json()["operationState"] != "COMPLETED":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert client.post(f"{ROLLOUTS}/{rollout}/resume", headers=acme.headers).status_code == 200
+    final = run_until(central, acme, rollout, sites, {"COMPLETED"})
+    assert final["sites"] == {"PENDING": 0, "RUNNING": 0, "DONE": 2, "FAILED": 0, "SKIPPED": 0}

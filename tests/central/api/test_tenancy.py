@@ -11,10 +11,13 @@ from collections.abc import Iterator
 
 from edgewise.central.services import subscriptions
 from edgewise.central.services.auth import authenticate
+from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.subscriptions import Api
 from tests.central.api.conftest import Central
 from tests.central.api.test_catalog import NSDS, PKGS, onboard_nsd
 from tests.central.api.test_nslcm import sessions
+
+SEALER = Sealer(Sealer.new_key())
 
 PARAM = re.compile(r"{([^}]+)}")
 
@@ -36,6 +39,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
     site = client.post(
         "/api/v1/sites", json={"name": "hq", "kind": "on-premise"}, headers=acme.headers
     ).json()["id"]
+    central.bring_online([site])
     group = client.post(
         "/api/v1/site-groups", json={"name": "all", "siteIds": [site]}, headers=acme.headers
     ).json()["id"]
@@ -57,6 +61,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         json={"name": "edge", "kind": "on-premise", "labels": {"rollout": "yes"}},
         headers=acme.headers,
     )
+    central.bring_online()
     rollout = client.post(
         "/api/v1/rollouts",
         json={"name": "r", "nsdId": nsd, "labels": "rollout=yes", "batchSize": 1},
@@ -73,6 +78,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
                 callback_uri="http://127.0.0.1:9/n",
                 filter_={},
                 authentication=None,
+                sealer=SEALER,
             )
             subscription_ids[api.value] = subscription.id
     acme_ids = {

@@ -15,6 +15,7 @@ from edgewise.central.services import catalog, catalog_events, subscriptions
 from edgewise.central.services.access import Principal
 from edgewise.central.services.catalog import CatalogKind, OnboardingFailed
 from edgewise.central.services.catalog_events import NSD, VNF_PACKAGE
+from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.errors import Invalid
 from edgewise.central.services.subscriptions import Api
 from edgewise.central.services.views import CatalogItem, NsdDescription
@@ -22,6 +23,8 @@ from edgewise.central.store.tables import CatalogItemRow, NotificationRow
 from edgewise.lab import samples
 from edgewise.tosca import Limits, TypeCache
 from tests.central.services.conftest import World
+
+SEALER = Sealer(Sealer.new_key())
 
 NSD_YAML = samples.path("vcpe-nsd.yaml").read_bytes()
 ROUTER_DIR = samples.path("edgewise-router-vnf")
@@ -138,7 +141,7 @@ def subscribe(world: World, api: Api, principal: Principal, **filter_: Any) -> s
     checked = (NSD if api is Api.NSD else VNF_PACKAGE).check_filter(filter_)
     row, _ = subscriptions.create(
         world.session, principal, api, callback_uri=f"http://cb/{api}/{principal.user_name}",
-        filter_=checked, authentication=None,
+        filter_=checked, authentication=None, sealer=SEALER,
     )  # fmt: skip
     return row.id
 

@@ -15,8 +15,11 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.services import announce, outbox
+from edgewise.central.services.credentials import Sealer
 from edgewise.central.store.engine import migrate, open_engine, session_factory
 from edgewise.central.store.tables import LccnSubscriptionRow, NotificationRow, utcnow
+
+SEALER = Sealer(Sealer.new_key())
 
 BASIC = {"authType": ["BASIC"], "paramsBasic": {"userName": "u", "password": "p"}}
 
@@ -63,7 +66,7 @@ def store(database_url: str) -> Iterator[Store]:
 
 def claim(store: Store, now: datetime, limit: int = outbox.CLAIM_BATCH) -> list[outbox.Delivery]:
     with store.sessions.begin() as session:
-        return outbox.claim(session, now, limit)
+        return outbox.claim(session, now, SEALER, limit)
 
 
 def record(store: Store, outcomes: list[tuple[str, str | None]], now: datetime) -> None:
@@ -124,7 +127,7 @@ def test_two_replicas_claiming_at_once_never_both_take_a_notification(store: Sto
     def replica(index: int) -> None:
         with store.sessions.begin() as session:
             start.wait()
-            taken[index] = [d.id for d in outbox.claim(session, now, limit=20)]
+            taken[index] = [d.id for d in outbox.claim(session, now, SEALER, limit=20)]
             time.sleep(0.2)  # both transactions open at once
 
     threads = [threading.Thread(target=replica, args=(i,)) for i in range(2)]

@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 
 from edgewise.central.services import catalog_events, notifications, subscriptions
+from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.errors import Invalid, NotFound, Unprocessable
 from edgewise.central.services.subscriptions import Api
 from edgewise.central.store.tables import LccnSubscriptionRow
 from tests.central.services.conftest import World
+
+SEALER = Sealer(Sealer.new_key())
 
 Check = Callable[[Mapping[str, Any]], dict[str, Any]]
 NSD: Check = catalog_events.NSD.check_filter
@@ -158,7 +161,7 @@ def subscribe(world: World, api: Api, uri: str, **more: Any) -> tuple[str, bool]
     principal = more.pop("principal", world.acme)
     row, created = subscriptions.create(
         world.session, principal, api, callback_uri=uri,
-        filter_=more.pop("filter_", {}), authentication=None, **more,
+        filter_=more.pop("filter_", {}), authentication=None, sealer=SEALER, **more,
     )  # fmt: skip
     return row.id, created
 
@@ -189,24 +192,21 @@ def test_each_api_keeps_its_own_subscriptions_and_a_repeat_is_the_same_one(world
     assert subscriptions.get(session, acme, Api.NSLCM, made[Api.NSLCM][0]).api == "nslcm"
 
 
-def test_a_new_subscription_is_stored_only_once_its_callback_passed_the_probe(
-    world: World,
-) -> None:
-    probed: list[str] = []
+def test_the_same_subscription_is_found_before_its_callback_is_tested(world: World) -> None:
+    def same(uri: str, **more: Any) -> str | None:
+        found = subscriptions.existing(
+            world.session, world.acme, Api.NSD, callback_uri=uri,
+            filter_=more.pop("filter_", {}), authentication=more.pop("authentication", None),
+        )  # fmt: skip
+        return None if found is None else found.id
 
-    def probe(uri: str, headers: dict[str, str]) -> None:
-        probed.append(uri)
-
-    def refuse(uri: str, headers: dict[str, str]) -> None:
-        raise Unprocessable("the callback did not answer", [])
-
-    sub_id, _ = subscribe(world, Api.NSD, "http://cb/ok", probe=probe)
-    assert subscribe(world, Api.NSD, "http://cb/ok", probe=refuse) == (sub_id, False)
-    assert probed == ["http://cb/ok"]
-    with pytest.raises(Unprocessable):
-        subscribe(world, Api.NSD, "http://cb/down", probe=refuse)
-    listed = subscriptions.list_visible(world.session, world.acme, Api.NSD)
-    assert [r.callback_uri for r in listed] == ["http://cb/ok"]
+    assert same("http://cb/ok") is None
+    sub_id, _ = subscribe(world, Api.NSD, "http://cb/ok")
+    assert same("http://cb/ok") == sub_id
+    assert same("http://cb/ok", filter_={"nsdId": ["a"]}) is None
+    assert same("http://cb/other") is None
+    with pytest.raises(Invalid):
+        same("http://cb/ok", authentication={"authType": ["NOPE"]})
 
 
 def test_an_admin_naming_no_such_tenant_is_told_so(world: World) -> None:

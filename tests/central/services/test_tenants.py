@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -32,14 +33,17 @@ def test_a_tenant_user_sees_only_its_own_tenant_and_users(world: World) -> None:
         tenants.get_user(world.session, world.acme, world.globex.user_id)
 
 
-def test_a_tenant_user_cannot_create_users_elsewhere_or_admins(world: World) -> None:
+def test_a_tenant_user_creates_no_users_and_a_tenant_admin_only_its_tenants(
+    world: World,
+) -> None:
+    with pytest.raises(Forbidden, match="only an admin or a tenant admin"):
+        tenants.create_user(world.session, world.acme, "carol", Role.TENANT, None)
+    boss = replace(world.acme, role=Role.TENANT_ADMIN)
     with pytest.raises(Forbidden):
-        tenants.create_user(
-            world.session, world.acme, "mallory", Role.TENANT, world.globex.tenant_id
-        )
+        tenants.create_user(world.session, boss, "mallory", Role.TENANT, world.globex.tenant_id)
     with pytest.raises(Forbidden):
-        tenants.create_user(world.session, world.acme, "mallory", Role.ADMIN, None)
-    carol = tenants.create_user(world.session, world.acme, "carol", Role.TENANT, None)
+        tenants.create_user(world.session, boss, "mallory", Role.ADMIN, None)
+    carol = tenants.create_user(world.session, boss, "carol", Role.TENANT, None)
     assert carol.tenant_id == world.acme.tenant_id
 
 

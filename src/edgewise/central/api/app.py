@@ -11,18 +11,20 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 
 from edgewise import __version__
-from edgewise.central.api import catalog, nslcm, rollouts, sites, tenants
+from edgewise.central.api import catalog, nslcm, pnfd, rollouts, sites, tenants
 from edgewise.central.api.catalog import UPLOAD_LIMITS
 from edgewise.central.api.deps import get_caller
 from edgewise.central.api.headers import CanonicalHeaderNames
 from edgewise.central.api.limits import BodySizeLimit, WriteAdmission
 from edgewise.central.api.openapi import install_openapi
 from edgewise.central.api.problems import install_problem_handlers
+from edgewise.central.api.requestids import RequestIds
 from edgewise.central.config import CentralSettings
 from edgewise.central.runtime import CentralRuntime
 
 SOL005_VERSION = "2.6.1"
 JSON_BODY_LIMIT = 4 * 1024 * 1024
+FETCHING_PATHS = ("/upload_from_uri", "/subscriptions")  # take a write slot after fetching
 log = logging.getLogger(__name__)
 
 
@@ -50,11 +52,14 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, json_bytes=JSON_BODY_LIMIT, upload_bytes=UPLOAD_LIMITS.max_package_bytes
     )
-    app.add_middleware(WriteAdmission, concurrency=settings.api_write_concurrency)
+    app.add_middleware(
+        WriteAdmission, concurrency=settings.api_write_concurrency, fetching=FETCHING_PATHS
+    )
     install_problem_handlers(app)
     for router in (
         catalog.nsd_router,
         catalog.vnf_router,
+        pnfd.router,
         nslcm.router,
         rollouts.router,
         tenants.router,
@@ -94,6 +99,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
             operation_id=f"apiVersions{prefix.replace('/', '_')}",
         )
     install_openapi(app)
+    app.add_middleware(RequestIds)  # an id on every answer; unexpected errors logged once
     app.add_middleware(  # outermost: sees every header the others add
         CanonicalHeaderNames,
         version=SOL005_VERSION.encode(),

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Body, Header, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from edgewise.central.api.deps import CallerDep, PageDep, SessionDep, TypesDep
+from edgewise.central.api.deps import CallerDep, PageDep, SessionDep, SettingsDep, TypesDep
+from edgewise.central.api.etags import IfMatch, etag, require_match
+from edgewise.central.api.limits import write_slot
 from edgewise.central.api.listing import sol013_listing
 from edgewise.central.api.problems import problem
 from edgewise.central.api.subscriptions import (
@@ -28,16 +30,16 @@ from edgewise.central.api.subscriptions import (
     SubscriptionResource,
     subscription_router,
 )
-from edgewise.central.services import catalog, catalog_content
+from edgewise.central.services import catalog, catalog_content, outbound
 from edgewise.central.services.access import Principal
 from edgewise.central.services.catalog import CatalogKind
 from edgewise.central.services.catalog_content import Content
+from edgewise.central.services.egress import EgressPolicy
 from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
 from edgewise.central.services.views import CatalogItem, NsdDescription, VnfdDescription
 from edgewise.tosca import Limits, TypeCache
 
 UPLOAD_LIMITS = Limits()
-URI_TIMEOUT = 30.0
 
 
 class OperationalState(StrEnum):
@@ -84,14 +86,27 @@ NSD_FIELDS = {
     "id", "nsdId", "nsdName", "nsdVersion", "nsdDesigner", "nsdInvariantId", "vnfPkgIds",
     "pnfdInfoIds", "nestedNsdInfoIds", "nsdOnboardingState", "onboardingFailureDetails",
     "nsdOperationalState", "nsdUsageState", "userDefinedData", "_links", "tenantId",
+    "onboardingWarnings",
 }  # fmt: skip
 VNF_FIELDS = {
     "id", "vnfdId", "vnfProvider", "vnfProductName", "vnfSoftwareVersion", "vnfdVersion",
     "checksum", "softwareImages", "additionalArtifacts", "onboardingState",
     "operationalState", "usageState", "userDefinedData", "_links", "tenantId",
+    "onboardingWarnings",
 }  # fmt: skip
-NSD_DEFAULT_EXCLUDED = ("userDefinedData", "onboardingFailureDetails")
-VNF_DEFAULT_EXCLUDED = ("softwareImages", "additionalArtifacts", "userDefinedData", "checksum")
+NSD_DEFAULT_EXCLUDED = ("userDefinedData", "onboardingFailureDetails", "onboardingWarnings")
+VNF_DEFAULT_EXCLUDED = (
+    "softwareImages", "additionalArtifacts", "userDefinedData", "checksum", "onboardingWarnings",
+)  # fmt: skip
+
+
+def _with_warnings(info: dict[str, Any], item: CatalogItem) -> dict[str, Any]:
+    """Edgewise's `onboardingWarnings`: the tolerated deviations the content onboarded with."""
+    if item.warnings:
+        info["onboardingWarnings"] = [
+            {"where": w.where, "code": w.code, "message": w.message} for w in item.warnings
+        ]
+    return info
 
 
 def nsd_info(item: CatalogItem, base: str) -> dict[str, Any]:
@@ -109,7 +124,7 @@ def nsd_info(item: CatalogItem, base: str) -> dict[str, Any]:
         info |= item.descriptor.attributes() | {"pnfdInfoIds": [], "nestedNsdInfoIds": []}
     elif item.failure is not None:
         info["onboardingFailureDetails"] = item.failure
-    return info
+    return _with_warnings(info, item)
 
 
 def vnf_pkg_info(item: CatalogItem, base: str) -> dict[str, Any]:
@@ -141,7 +156,7 @@ def vnf_pkg_info(item: CatalogItem, base: str) -> dict[str, Any]:
                 for artifact in item.artifacts
             ],
         }
-    return info
+    return _with_warnings(info, item)
 
 
 RangeHeader = Annotated[str | None, Header(alias="Range", description="bytes=first-last")]
@@ -220,14 +235,14 @@ async def _read_upload(request: Request) -> bytes:
 
 def _onboard_content(
     session: Session, caller: Principal, kind: CatalogKind, item_id: str, data: bytes,
-    *, media_type: str, types: TypeCache,
+    *, media_type: str, types: TypeCache, strict: bool,
 ) -> None:  # fmt: skip
     """Onboards the content; a failure is committed (the item's onboardingFailureDetails, the
     subscribers' notifications) before the caller hears of it."""
     try:
         catalog.upload_content(
             session, caller, kind, item_id, data, media_type=media_type, limits=UPLOAD_LIMITS,
-            types=types,
+            types=types, strict=strict,
         )  # fmt: skip
     except catalog.OnboardingFailed as failed:
         session.commit()
@@ -286,26 +301,34 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         location = info["_links"]["self"]["href"]
         return JSONResponse(info, status_code=201, headers={"Location": location})
 
-    def read(
-        item_id: str, request: Request, session: SessionDep, caller: CallerDep
-    ) -> dict[str, Any]:
-        return resource.info(
+    def current_etag(session: Session, caller: Principal, item_id: str) -> str:
+        return etag(resource.info(catalog.read_item(session, caller, kind, item_id), ""))
+
+    def read(item_id: str, request: Request, session: SessionDep, caller: CallerDep) -> Response:
+        info = resource.info(
             catalog.read_item(session, caller, kind, item_id), str(request.base_url)
         )
+        return JSONResponse(info, headers={"ETag": etag(info)})
 
     def modify(
         item_id: str,
         body: CatalogModifications,
         session: SessionDep,
         caller: CallerDep,
-    ) -> dict[str, Any]:
+        if_match: IfMatch = None,
+    ) -> Response:
+        require_match(if_match, current_etag(session, caller, item_id), kind.label)
         state, user_data = body.changes()
         catalog.modify_item(
             session, caller, kind, item_id, operational_state=state, user_defined_data=user_data
         )
-        return body.model_dump(exclude_none=True)
+        changed = current_etag(session, caller, item_id)
+        return JSONResponse(body.model_dump(exclude_none=True), headers={"ETag": changed})
 
-    def delete(item_id: str, session: SessionDep, caller: CallerDep) -> Response:
+    def delete(
+        item_id: str, session: SessionDep, caller: CallerDep, if_match: IfMatch = None
+    ) -> Response:
+        require_match(if_match, current_etag(session, caller, item_id), kind.label)
         catalog.delete_item(session, caller, kind, item_id)
         return Response(status_code=204)
 
@@ -315,12 +338,16 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         session: SessionDep,
         caller: CallerDep,
         types: TypesDep,
+        settings: SettingsDep,
         content_type: Annotated[
             str, Header(include_in_schema=False)  # the request body's media types say it
         ] = resource.default_upload_type,
     ) -> Response:
         data = await _read_upload(request)
-        _onboard_content(session, caller, kind, item_id, data, media_type=content_type, types=types)
+        _onboard_content(
+            session, caller, kind, item_id, data,
+            media_type=content_type, types=types, strict=settings.strict_descriptors,
+        )  # fmt: skip
         return Response(status_code=204)
 
     def fetch(
@@ -341,8 +368,14 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
     router.add_api_route(
         collection, create, methods=["POST"], status_code=201, operation_id=f"create{name}"
     )
-    router.add_api_route(item, read, methods=["GET"], operation_id=f"read{name}")
-    router.add_api_route(item, modify, methods=["PATCH"], operation_id=f"modify{name}")
+    # read and modify answer JSON with an ETag header: the same documents as before
+    router.add_api_route(
+        item, read, methods=["GET"], operation_id=f"read{name}", response_model=dict[str, Any]
+    )
+    router.add_api_route(
+        item, modify, methods=["PATCH"], operation_id=f"modify{name}",
+        response_model=dict[str, Any],
+    )  # fmt: skip
     router.add_api_route(
         item, delete, methods=["DELETE"], status_code=204, operation_id=f"delete{name}"
     )
@@ -452,41 +485,60 @@ class UploadFromUriRequest(BaseModel):
     response_class=Response,
     operation_id="uploadVnfPackageFromUri",
 )
-def upload_from_uri(
+async def upload_from_uri(
     vnfPkgId: str,
     body: UploadFromUriRequest,
+    request: Request,
     session: SessionDep,
     caller: CallerDep,
     types: TypesDep,
+    settings: SettingsDep,
 ) -> Response:
-    """Fetches the package (http or https, within the upload size limit) and onboards it."""
-    catalog.read_item(session, caller, PKG, vnfPkgId)  # another tenant's: 404 before anything
-    data = _fetch_package(body)
-    _onboard_content(session, caller, PKG, vnfPkgId, data, media_type=catalog.ZIP_TYPE, types=types)
+    """Fetches the package (http or https, from a public address unless the operator allows a
+    network, within the upload size limit and one deadline) and onboards it. While it fetches
+    it holds no transaction, worker thread or write slot."""
+    await run_in_threadpool(_exists, session, caller, vnfPkgId)  # another tenant's: 404 first
+    headers: dict[str, str] = {}
+    if body.authType:
+        if ":" in (body.userName or ""):
+            raise Invalid("the credentials are not valid",
+                          [InputProblem("userName", "a BASIC user name has no ':'")])  # fmt: skip
+        headers = outbound.basic_headers(body.userName or "", body.password or "")
+    fetched = await outbound.fetch(
+        body.addressInformation or "", PACKAGE_BY_URI, policy=EgressPolicy(settings.fetch_allowed),
+        deadline=settings.fetch_deadline, max_bytes=UPLOAD_LIMITS.max_package_bytes,
+        headers=headers,
+    )  # fmt: skip
+    if fetched.status != 200:
+        raise Unprocessable("the package could not be fetched", [
+            InputProblem("addressInformation", f"the server answered {fetched.status}, not 200")
+        ])  # fmt: skip
+    async with write_slot(request):
+        await run_in_threadpool(
+            _onboard_and_commit, session, caller, fetched.body, vnfPkgId, types,
+            settings.strict_descriptors,
+        )  # fmt: skip
     return Response(status_code=202)
 
 
-def _fetch_package(request: UploadFromUriRequest) -> bytes:
-    uri = request.addressInformation or ""
-    if uri.split(":", 1)[0].lower() not in ("http", "https"):
-        raise _unfetchable("expected an http:// or https:// URI", Invalid)
-    auth = (request.userName or "", request.password or "") if request.authType else None
-    limit = UPLOAD_LIMITS.max_package_bytes
-    chunks: list[bytes] = []
-    try:
-        with httpx.stream("GET", uri, auth=auth, timeout=URI_TIMEOUT) as answer:
-            if answer.status_code != 200:
-                raise _unfetchable(f"GET {uri} answered {answer.status_code}")
-            size = 0
-            for chunk in answer.iter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise _unfetchable(f"more than {limit} bytes; packages are limited to that")
-                chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        raise _unfetchable(f"GET {uri}: {exc}") from exc
-    return b"".join(chunks)
+PACKAGE_BY_URI = outbound.Target("addressInformation", "the package")
 
 
-def _unfetchable(why: str, error: type[Invalid] = Unprocessable) -> Invalid:
-    return error("the package could not be fetched", [InputProblem("addressInformation", why)])
+def _exists(session: Session, caller: Principal, package_id: str) -> None:
+    """404 unless the caller sees the package; ends the read, so no transaction stays open
+    while the package is fetched."""
+    catalog.read_item(session, caller, PKG, package_id)
+    session.rollback()
+
+
+def _onboard_and_commit(
+    session: Session,
+    caller: Principal,
+    data: bytes,
+    package_id: str,
+    types: TypeCache,
+    strict: bool,
+) -> None:
+    _onboard_content(session, caller, PKG, package_id, data, media_type=catalog.ZIP_TYPE,
+                     types=types, strict=strict)  # fmt: skip
+    session.commit()  # in the write slot

@@ -6,6 +6,7 @@ thread, a hop that costs more than the work.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -20,7 +21,10 @@ from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services.access import Principal
 from edgewise.central.services.auth import bearer_digest, principal_of
+from edgewise.central.services.errors import TooManyAttempts, Unauthenticated
 from edgewise.tosca import TypeCache
+
+log = logging.getLogger(__name__)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -88,14 +92,26 @@ async def get_caller(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
     """The caller, from the replica's token cache when it saw the token lately (no lookup and
-    no worker-thread hop), else from the store. `BEARER` only documents the scheme (OpenAPI's
-    security); the header itself is read here, so its problems are told precisely."""
-    digest = bearer_digest(authorization)
+    no worker-thread hop), else from the store. An address that failed too often lately is
+    refused (429) before its token is looked at; each failure is logged, without the token.
+    `BEARER` only documents the scheme (OpenAPI's security); the header itself is read here,
+    so its problems are told precisely."""
     runtime: CentralRuntime = request.app.state.runtime
-    cached = runtime.tokens.get(digest)
-    if cached is not None:
-        return cached
-    principal, expires = await run_in_threadpool(principal_of, session, digest)
+    address = request.client.host if request.client else "unknown"
+    wait = runtime.attempts.retry_after(address)
+    if wait is not None:
+        raise TooManyAttempts(f"too many failed token attempts from {address}; retry later", wait)
+    try:
+        digest = bearer_digest(authorization)
+        cached = runtime.tokens.get(digest)
+        if cached is not None:
+            return cached
+        principal, expires = await run_in_threadpool(principal_of, session, digest)
+    except Unauthenticated as refused:
+        if authorization:  # a credential was tried (no header at all is no guess)
+            runtime.attempts.failed(address)
+            log.warning("failed token attempt from %s: %s", address, refused.detail)
+        raise
     runtime.tokens.put(digest, principal, expires)
     return principal
 

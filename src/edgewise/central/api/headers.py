@@ -11,8 +11,13 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+SPELLED = {b"etag": b"ETag"}  # names whose usual spelling is not capitalised words
+
 
 def canonical(name: bytes) -> bytes:
+    spelled = SPELLED.get(name.lower())
+    if spelled is not None:
+        return spelled
     return b"-".join(part[:1].upper() + part[1:] for part in name.split(b"-"))
 
 

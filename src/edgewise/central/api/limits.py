@@ -5,10 +5,13 @@ numbers, bounded depth) before a route parses it; and the admission of writes.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edgewise.central.api.json_bodies import NUL, BodyRefused, JsonBounds, read_json
@@ -150,10 +153,15 @@ class WriteAdmission:
     alone, a burst of writes takes every thread, each waiting its turn for the store, and
     reads queue behind them for a thread. Admitting writes a few at a time keeps threads
     free for reads; waiting writers wait here, without holding a thread.
+
+    Requests to paths ending in `fetching` first fetch from elsewhere (a package by URI, a
+    callback's test): they are admitted at once and take a slot themselves (`write_slot`)
+    only for their store work, so that slow servers elsewhere hold no slot.
     """
 
     app: ASGIApp
     concurrency: int
+    fetching: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self._gate = asyncio.Semaphore(self.concurrency)
@@ -162,5 +170,18 @@ class WriteAdmission:
         if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        if scope.get("path", "").endswith(self.fetching):
+            scope[WRITE_SLOT] = self._gate
+            await self.app(scope, receive, send)
+            return
         async with self._gate:
             await self.app(scope, receive, send)
+
+
+WRITE_SLOT = "edgewise.write-slot"
+
+
+def write_slot(request: Request) -> AbstractAsyncContextManager[Any]:
+    """The write slot a fetching route takes around its store work (none outside the app)."""
+    gate: asyncio.Semaphore | None = request.scope.get(WRITE_SLOT)
+    return gate if gate is not None else contextlib.nullcontext()

@@ -348,7 +348,8 @@ def update_ns(
     caller: CallerDep,
     nsds: NsdsDep,
 ) -> Response:
-    instances.get_row(session, caller, ns_instance_id)  # another tenant's: 404 before 400
+    # another tenant's: 404; not INSTANTIATED or busy: 409; both before the update type (422)
+    lifecycle.for_operation(session, caller, ns_instance_id, NsState.INSTANTIATED, "update")
     op = lifecycle.update(
         session, caller, nsds, ns_instance_id, change=body.change(),
         params=body.model_dump(mode="json", exclude_none=True),

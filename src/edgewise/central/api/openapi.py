@@ -37,6 +37,7 @@ WHY = {
     415: "the request body is not of a media type this operation reads (JSON)",
     416: "the range lies outside the content",
     422: "well formed, but what it names does not work (a callback, a package, a type)",
+    429: "too many failed token attempts from this address; retry after Retry-After",
 }
 
 
@@ -149,7 +150,7 @@ def _document(app: FastAPI) -> dict[str, Any]:
 
 def problem_statuses(route: APIRoute, method: str) -> list[int]:
     """The error statuses an operation can answer, from what its route declares: parameters and
-    bodies (400, 413, 422; 415 for JSON), a caller (401, 403, 404, 409 on writes), content
+    bodies (400, 413, 422; 415 for JSON), a caller (401, 403, 404, 429, 409 on writes), content
     negotiation (406), ranges (416), preconditions (412)."""
     dependant = route.dependant
     headers = _headers(route)
@@ -164,7 +165,7 @@ def problem_statuses(route: APIRoute, method: str) -> list[int]:
     if parameters or body:
         statuses.add(400)
     if secured:
-        statuses |= {401, 403, 404}
+        statuses |= {401, 403, 404, 429}  # 429: too many failed tokens from the address
         if method in WRITES:
             statuses.add(409)
     if body:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,12 +17,13 @@ from edgewise.central.services.errors import (
     Invalid,
     NotFound,
     ServiceError,
+    Stale,
+    TooManyAttempts,
     Unauthenticated,
     Unprocessable,
 )
 
 PROBLEM_TYPE = "application/problem+json"
-log = logging.getLogger(__name__)
 
 STATUS_OF: dict[type[ServiceError], int] = {
     NotAcceptableContent: 406,
@@ -33,6 +33,8 @@ STATUS_OF: dict[type[ServiceError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Stale: 412,
+    TooManyAttempts: 429,
 }
 TITLES = {
     400: "Bad Request",
@@ -42,10 +44,12 @@ TITLES = {
     405: "Method Not Allowed",
     406: "Not Acceptable",
     409: "Conflict",
+    412: "Precondition Failed",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
     416: "Range Not Satisfiable",
     422: "Unprocessable Entity",
+    429: "Too Many Requests",
     500: "Internal Server Error",
 }
 
@@ -85,6 +89,8 @@ async def _service_error(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, Invalid) and error.problems:
         extra = {"problems": [{"where": p.where, "message": p.message} for p in error.problems]}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(error, TooManyAttempts):
+        headers = {"Retry-After": str(error.retry_after)}
     return problem(status, error.detail, instance=request.url.path, extra=extra, headers=headers)
 
 
@@ -127,17 +133,8 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return problem(error.status_code, detail, instance=request.url.path, headers=error.headers)
 
 
-async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
-    return problem(
-        500,
-        "the central hit an unexpected error; it is logged, and nothing was changed",
-        instance=request.url.path,
-    )
-
-
 def install_problem_handlers(app: FastAPI) -> None:
+    """The errors routes raise; what nothing handles is logged and answered by `requestids`."""
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)

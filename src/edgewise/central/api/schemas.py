@@ -11,7 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from edgewise.central.services import views
 from edgewise.central.services.access import Role
-from edgewise.model.sites import MAX_LABELS, NAME_PATTERN, SiteKind, label_problem
+from edgewise.model.sites import MAX_LABELS, NAME_PATTERN, Presence, SiteKind, label_problem
 
 Name = Annotated[
     str,
@@ -162,6 +162,11 @@ class SitePublic(Schema):
     description: str
     created_at: Moment
     enrollment: SiteEnrollment
+    presence: Presence = Field(
+        description="online: heard from within the last 2 minutes; offline: enrolled but not "
+        "heard from since; never-enrolled: no controller has claimed its token"
+    )
+    last_contact_at: Moment | None
 
     @classmethod
     def of(cls, site: views.Site) -> SitePublic:
@@ -197,7 +202,8 @@ class SiteStatusPublic(Schema):
     desired_revision: int
     applied_revision: int
     state: str
-    in_sync: bool
+    presence: Presence
+    in_sync: bool = Field(description="online, converged, and the applied revision is the desired")
     reported_at: Moment | None
     last_seen_at: Moment | None
     detail: dict[str, Any]

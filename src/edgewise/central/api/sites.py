@@ -56,11 +56,15 @@ def list_sites(
         str | None, Query(description="label selector: key=value[,key=value...]")
     ] = None,
     group: Annotated[str | None, Query(description="only sites of this site group")] = None,
+    name: Annotated[
+        str | None, Query(description="only sites of this name (one per tenant at most)")
+    ] = None,
 ) -> JSONResponse:
     found = sites.list_sites(
         session,
         caller,
         kind=kind,
+        name=name,
         selector=_selector(labels),
         group_id=group,
         marker=page.marker,

@@ -2,8 +2,9 @@
 
 NSD management (NsdmSubscription) and VNF package management (PkgmSubscription) mount them;
 `services.subscriptions` keeps them and each API's own module checks its filters. A subscription
-is stored once its callback answered SOL005's endpoint test (GET, 204); the same callback and
-filter again answer 303 See Other to the existing one.
+is stored once its callback answered SOL005's endpoint test (GET, 204; `services.outbound`, so
+only public addresses unless the operator allows a network); the same callback and filter again
+answer 303 See Other to the existing one.
 """
 
 from __future__ import annotations
@@ -12,19 +13,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
-from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
+from edgewise.central.api.deps import CallerDep, PageDep, RuntimeDep, SessionDep, SettingsDep
+from edgewise.central.api.limits import write_slot
 from edgewise.central.api.listing import sol013_listing
-from edgewise.central.services import subscriptions
+from edgewise.central.config import CentralSettings
+from edgewise.central.services import outbound, subscriptions
+from edgewise.central.services.access import Principal
+from edgewise.central.services.credentials import Sealer
+from edgewise.central.services.egress import EgressPolicy
 from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
 from edgewise.central.services.subscriptions import Api
 from edgewise.central.services.views import Subscription
 
-CALLBACK_TEST_TIMEOUT = 3.0
+CALLBACK_TEST_BYTES = 64 * 1024  # what a callback may answer its endpoint test with
 FIELDS = {"id", "callbackUri", "filter", "_links"}
 SubscriptionId = Annotated[str, Path(alias="subscriptionId")]
 
@@ -81,24 +88,38 @@ def subscription_router(resource: SubscriptionResource) -> APIRouter:
     router = APIRouter()
     api = resource.api
 
-    def create(
-        body: SubscriptionRequest, request: Request, session: SessionDep, caller: CallerDep
+    async def create(
+        body: SubscriptionRequest,
+        request: Request,
+        session: SessionDep,
+        caller: CallerDep,
+        settings: SettingsDep,
+        runtime: RuntimeDep,
     ) -> Response:
         if body.callbackUri.split(":", 1)[0].lower() not in ("http", "https"):
             raise Invalid(
                 "the callback is not usable",
                 [InputProblem("callbackUri", "expected an http:// or https:// URI")],
             )
-        found, created = subscriptions.create(
-            session, caller, api,
-            callback_uri=body.callbackUri, filter_=resource.check_filter(body.filter),
-            authentication=body.authentication, tenant_id=body.tenantId, probe=probe_callback,
-        )  # fmt: skip
-        document = subscription(found, api, str(request.base_url))
-        location = {"Location": document["_links"]["self"]["href"]}
-        if not created:  # SOL005: 303 with an empty body
-            return Response(status_code=303, headers=location)
-        return JSONResponse(document, status_code=201, headers=location)
+        wanted = {
+            "callback_uri": body.callbackUri, "filter_": resource.check_filter(body.filter),
+            "authentication": body.authentication, "tenant_id": body.tenantId,
+        }  # fmt: skip
+        base = str(request.base_url)
+        same = await run_in_threadpool(_existing, session, caller, api, wanted)
+        if same is not None:  # SOL005: 303 with an empty body
+            return Response(status_code=303, headers=_location(subscription(same, api, base)))
+        # tested outside any transaction or write slot
+        await probe_callback(body.callbackUri, subscriptions.headers_for(body.authentication),
+                             settings)  # fmt: skip
+        async with write_slot(request):
+            made, created = await run_in_threadpool(
+                _create, session, caller, api, wanted, runtime.sealer
+            )
+        document = subscription(made, api, base)
+        if not created:  # made meanwhile by another request
+            return Response(status_code=303, headers=_location(document))
+        return JSONResponse(document, status_code=201, headers=_location(document))
 
     def listing(
         request: Request, session: SessionDep, caller: CallerDep, page: PageDep
@@ -134,16 +155,40 @@ def subscription_router(resource: SubscriptionResource) -> APIRouter:
     return router
 
 
-def probe_callback(uri: str, headers: dict[str, str]) -> None:
-    """SOL005's endpoint test: the callback must answer a GET with 204."""
+def _location(document: dict[str, Any]) -> dict[str, str]:
+    return {"Location": document["_links"]["self"]["href"]}
+
+
+def _existing(
+    session: Session, caller: Principal, api: Api, wanted: dict[str, Any]
+) -> Subscription | None:
+    """The same subscription if there is one; the read ends, so no transaction stays open
+    while the callback is tested."""
     try:
-        answer = httpx.get(uri, headers=headers, timeout=CALLBACK_TEST_TIMEOUT)
-    except httpx.HTTPError as exc:
-        raise Unprocessable(
-            "the callback did not answer", [InputProblem("callbackUri", f"GET {uri}: {exc}")]
-        ) from exc
-    if answer.status_code != 204:
+        return subscriptions.existing(session, caller, api, **wanted)
+    finally:
+        session.rollback()
+
+
+def _create(
+    session: Session, caller: Principal, api: Api, wanted: dict[str, Any], sealer: Sealer
+) -> tuple[Subscription, bool]:
+    created = subscriptions.create(session, caller, api, sealer=sealer, **wanted)
+    session.commit()  # in the write slot
+    return created
+
+
+CALLBACK = outbound.Target("callbackUri", "the callback")
+
+
+async def probe_callback(uri: str, headers: dict[str, str], settings: CentralSettings) -> None:
+    """SOL005's endpoint test: the callback must answer a GET with 204."""
+    answer = await outbound.fetch(
+        uri, CALLBACK, policy=EgressPolicy(settings.fetch_allowed),
+        deadline=settings.callback_test_deadline, max_bytes=CALLBACK_TEST_BYTES, headers=headers,
+    )  # fmt: skip
+    if answer.status != 204:
         raise Unprocessable(
             "the callback did not pass the endpoint test",
-            [InputProblem("callbackUri", f"GET {uri} answered {answer.status_code}, not 204")],
+            [InputProblem("callbackUri", f"a GET answered {answer.status}, not 204")],
         )

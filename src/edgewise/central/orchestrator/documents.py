@@ -20,13 +20,14 @@ from edgewise.central.services.access import Principal, ensure_writable, sees
 from edgewise.central.services.announce import revision_written
 from edgewise.central.services.errors import (
     Conflict,
+    Forbidden,
     InputProblem,
     Invalid,
     NotFound,
     Unprocessable,
 )
 from edgewise.central.store.bulk import chunks, table_of
-from edgewise.central.store.tables import DesiredStateRow, SiteRow, utcnow
+from edgewise.central.store.tables import DesiredStateRow, NsInstanceRow, SiteRow, utcnow
 from edgewise.model.desired import DesiredState, DocumentError
 from edgewise.model.fields import merge_patch
 from edgewise.model.functions import VnfFunction, config_document, read_config
@@ -78,11 +79,19 @@ def get_documents(session: Session, site_ids: Sequence[str]) -> dict[str, Desire
 def set_desired(
     session: Session, principal: Principal, site_ids: Sequence[str], document: object
 ) -> list[DesiredDocument]:
-    """Writes `document` as each site's new desired state (revision + 1 each), in bulk.
+    """Writes `document` as each site's new desired state (revision + 1 each), in bulk: an
+    operator's raw write, beside the orchestrator's.
 
-    Who may touch the sites is settled before the document is looked at; one missing or
-    foreign site refuses the whole write.
+    Only operators write raw documents, and a raw write never touches an NS's services: the
+    document may not carry an entry under an NS instance's id (422 naming it), and each site
+    keeps the NS entries its current document holds. Who may touch the sites is settled before
+    the document is looked at; one missing or foreign site refuses the whole write.
     """
+    if not principal.is_admin:
+        raise Forbidden(
+            "only operators write a site's desired state directly; a tenant's services change "
+            "through the NS lifecycle (nslcm/v2)"
+        )
     targets = list(dict.fromkeys(site_ids))
     for chunk in chunks(targets):
         found = {row.id: row for row in session.execute(
@@ -93,7 +102,44 @@ def set_desired(
             if row is None or not sees(principal, row):
                 raise NotFound(f"site {site_id} does not exist")
             ensure_writable(principal, row, what="site")
-    return write_revisions(session, targets, canonical(document))
+    written = canonical(document)
+    incoming: list[Entry] = written["services"]
+    claimed = _ns_ids(session, [e["id"] for e in incoming])
+    if claimed:
+        raise Unprocessable(
+            "a raw desired-state write cannot carry an NS instance's services",
+            [
+                InputProblem(
+                    f"services[{index}].id",
+                    f"{e['id']!r} is NS instance {e['id']}'s service: only the orchestrator "
+                    "writes it (nslcm/v2 lifecycle operations)",
+                )
+                for index, e in enumerate(incoming)
+                if e["id"] in claimed
+            ],
+        )
+    current = get_documents(session, targets)
+    held = {e["id"] for d in current.values() for e in d.document.get("services", [])}
+    owned = _ns_ids(session, list(held))
+    if not owned:  # the common case: one document for every site, one UPDATE per chunk
+        return write_revisions(session, targets, written)
+    documents = {
+        site_id: written
+        | {"services": incoming + [e for e in d.document["services"] if e["id"] in owned]}
+        for site_id, d in current.items()
+    }
+    revisions = write_documents(session, current, documents)
+    return [DesiredDocument(s, revisions[s], documents[s]) for s in targets]
+
+
+def _ns_ids(session: Session, ids: Sequence[str]) -> set[str]:
+    """Those of `ids` that are NS instances' ids."""
+    found: set[str] = set()
+    for chunk in chunks(list(dict.fromkeys(ids))):
+        found.update(
+            session.scalars(select(NsInstanceRow.id).where(NsInstanceRow.id.in_(chunk))).all()
+        )
+    return found
 
 
 def write_revisions(

@@ -1,5 +1,5 @@
 """Where an NS goes: the pure placement (model.placement) over the sites the caller sees, with
-the VNF slots their desired state already uses."""
+the VNF slots their desired state already uses and their presence (when last heard of)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,17 @@ from edgewise.central.orchestrator.instances import get_row
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.services.access import Principal, visible
 from edgewise.central.services.errors import InputProblem, Invalid
-from edgewise.central.store.tables import DesiredStateRow, NsInstanceRow, SiteRow
+from edgewise.central.store.tables import (
+    DesiredStateRow,
+    NsInstanceRow,
+    SiteRow,
+    SiteStatusRow,
+    aware_or_none,
+    last_contact,
+    utcnow,
+)
 from edgewise.model import placement
-from edgewise.model.sites import SiteKind
+from edgewise.model.sites import Presence, SiteKind
 from edgewise.tosca import Nsd
 
 
@@ -35,7 +43,12 @@ def plan(
     nsd: Nsd,
     ask: placement.Request,
 ) -> placement.Placement:
-    request = replace(ask, slots=max(1, len(nsd.vnf_profiles)), tenant_id=ns.tenant_id)
+    request = replace(
+        ask,
+        slots=max(1, len(nsd.vnf_profiles)),
+        tenant_id=ns.tenant_id,
+        one_tenant=ns.tenant_id is None,
+    )
     named = ask.sites if ask.explicit else None
     return placement.place(request, candidates(session, principal, ns.id, named))
 
@@ -61,7 +74,9 @@ def place(
             ],
         )
     chosen_plan = plan(session, principal, ns, nsd, ask)
-    refusal = chosen_plan.refusal(replace(ask, slots=max(1, len(nsd.vnf_profiles))))
+    refusal = chosen_plan.refusal(
+        replace(ask, slots=max(1, len(nsd.vnf_profiles)), one_tenant=ns.tenant_id is None)
+    )
     if refusal:
         at = (where or "additionalParamsForNs") + (".sites" if ask.explicit else ".placement")
         raise Invalid("the NS cannot be placed", [InputProblem(at, line) for line in refusal])
@@ -80,13 +95,16 @@ def candidates(
     VNF slots its desired state already uses (the services of `ns_id`, one NS instance or
     several, do not count: they are what is being placed)."""
     own = {ns_id} if isinstance(ns_id, str) else set(ns_id)
-    query = select(SiteRow, DesiredStateRow.document).outerjoin(
-        DesiredStateRow, DesiredStateRow.site_id == SiteRow.id
+    query = (
+        select(SiteRow, DesiredStateRow.document, SiteStatusRow.last_seen_at)
+        .outerjoin(DesiredStateRow, DesiredStateRow.site_id == SiteRow.id)
+        .outerjoin(SiteStatusRow, SiteStatusRow.site_id == SiteRow.id)
     )
+    now = utcnow()
     if named is not None:
         query = query.where(or_(SiteRow.id.in_(named), SiteRow.name.in_(named)))
     found = []
-    for site, document in session.execute(query.where(visible(principal, SiteRow))):
+    for site, document, last_seen in session.execute(query.where(visible(principal, SiteRow))):
         services = (document or {}).get("services", [])
         used = sum(len(s.get("vnfs", [])) for s in services if s.get("id") not in own)
         found.append(
@@ -98,6 +116,8 @@ def candidates(
                 MappingProxyType(dict(site.labels)),
                 site.compute_nodes * site.slots_per_node,
                 used,
+                Presence.of(aware_or_none(site.enrolled_at), aware_or_none(last_seen), now),
+                last_contact(site.enrolled_at, last_seen),
             )
         )
     return found

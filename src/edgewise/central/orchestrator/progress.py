@@ -1,11 +1,14 @@
 """How far an operation got: each target site's last status against the revision the operation
-waits for there. Read as plain columns (the report body only of degraded sites: the only case
-that can fail an operation), for thousands of operations at once."""
+waits for there, and whether the site is there to apply it at all (its presence): a site that
+is offline or never enrolled fails the operation at once, with that reason, instead of at the
+deadline — except that taking an NS off a site that never enrolled needs nothing from it.
+Read as plain columns (the report body only of degraded sites: the only case that can fail an
+operation), for thousands of operations at once."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from edgewise.central.store.bulk import chunks
-from edgewise.central.store.tables import SiteStatusRow, aware
+from edgewise.central.store.tables import (
+    SiteRow,
+    SiteStatusRow,
+    aware,
+    aware_or_none,
+    last_contact,
+    utcnow,
+)
+from edgewise.model.sites import Presence, absence
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,8 @@ class SiteProgress:
 
     applied_revision: int
     degraded: dict[str, Any] | None
+    presence: Presence = Presence.ONLINE
+    last_contact: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,7 @@ class Progress:
     done: int
     failed: dict[str, str]  # site -> why
     pending: list[str]
+    absent: tuple[str, ...] = ()  # those failed because they are not there (offline, deleted)
 
     @property
     def total(self) -> int:
@@ -51,42 +65,66 @@ class Progress:
         return {"status": 500, "title": "the operation did not complete", "detail": detail}
 
 
-def statuses(session: Session, site_ids: Sequence[str]) -> dict[str, SiteProgress]:
-    """The sites' progress, read as plain columns."""
+def statuses(
+    session: Session, site_ids: Sequence[str], now: datetime | None = None
+) -> dict[str, SiteProgress]:
+    """The sites' progress and presence, read as plain columns (a deleted site is absent)."""
+    moment = now or utcnow()
     found: dict[str, SiteProgress] = {}
     s = SiteStatusRow
     degraded: list[str] = []
     for chunk in chunks(list(dict.fromkeys(site_ids))):
-        for site_id, applied, state in session.execute(
-            select(s.site_id, s.applied_revision, s.state).where(s.site_id.in_(chunk))
-        ):
-            found[site_id] = SiteProgress(applied, None)
+        query = (
+            select(SiteRow.id, s.applied_revision, s.state, SiteRow.enrolled_at, s.last_seen_at)
+            .outerjoin(s, s.site_id == SiteRow.id)
+            .where(SiteRow.id.in_(chunk))
+        )
+        for site_id, applied, state, enrolled_at, seen in session.execute(query):
+            presence = Presence.of(aware_or_none(enrolled_at), aware_or_none(seen), moment)
+            contact = last_contact(enrolled_at, seen)
+            found[site_id] = SiteProgress(applied or 0, None, presence, contact)
             if state == "degraded":
                 degraded.append(site_id)
     for chunk in chunks(degraded):
         for site_id, body in session.execute(select(s.site_id, s.body).where(s.site_id.in_(chunk))):
             if isinstance(body, dict):
-                found[site_id] = SiteProgress(found[site_id].applied_revision, body)
+                found[site_id] = replace(found[site_id], degraded=body)
     return found
 
 
 def progress_of(
-    ns_id: str, targets: Mapping[str, int], known: Mapping[str, SiteProgress]
+    ns_id: str,
+    targets: Mapping[str, int],
+    known: Mapping[str, SiteProgress],
+    *,
+    removing: bool = False,
 ) -> Progress:
-    """The progress of an operation on NS `ns_id` that waits for `targets` {site: revision}."""
+    """The progress of an operation on NS `ns_id` that waits for `targets` {site: revision}.
+    `removing`: the operation takes the NS off its sites (a terminate, a rollback), so a site
+    that never enrolled is done (it will get its current desired state when it comes)."""
     done = 0
     failed: dict[str, str] = {}
     pending: list[str] = []
+    absent: list[str] = []
     for site_id, revision in targets.items():
         status = known.get(site_id)
-        why = failure(status.degraded, ns_id, revision) if status is not None else None
+        if status is None:
+            failed[site_id] = "the site was deleted"
+            absent.append(site_id)
+            continue
+        why = failure(status.degraded, ns_id, revision)
         if why is not None:
             failed[site_id] = why
-        elif status is not None and status.applied_revision >= revision:
+        elif status.applied_revision >= revision or (
+            removing and status.presence is Presence.NEVER_ENROLLED
+        ):
             done += 1
+        elif (why_absent := absence(status.presence, status.last_contact)) is not None:
+            failed[site_id] = why_absent
+            absent.append(site_id)
         else:
             pending.append(site_id)
-    return Progress(done, failed, pending)
+    return Progress(done, failed, pending, tuple(absent))
 
 
 def read_progress(session: Session, ns_id: str, targets: Mapping[str, int]) -> Progress:

@@ -30,6 +30,7 @@ from edgewise.central.orchestrator.placing import candidates
 from edgewise.central.services.access import Principal, ensure_writable, get_visible, visible
 from edgewise.central.services.catalog import CatalogKind, get_item
 from edgewise.central.services.errors import Conflict, InputProblem, Invalid, NotFound
+from edgewise.central.services.sites import get_group
 from edgewise.central.store.tables import (
     CatalogItemRow,
     NsLcmOpOccRow,
@@ -117,16 +118,21 @@ def create(
     upgraded = [ns.id for ns in waves.versions_on(session, nsds, nsd, ns_owner, sites).values()]
     found = candidates(session, principal, upgraded)  # their slots are reused
     if target.group_id is not None:
+        try:  # another tenant's group answers as a group that does not exist
+            group = get_group(session, principal, target.group_id)
+        except NotFound as missing:
+            raise Invalid(
+                "the site group does not exist",
+                [InputProblem("group", f"{target.group_id}: no such site group")],
+            ) from missing
         members = set(
             session.scalars(
-                select(SiteGroupMemberRow.site_id).where(
-                    SiteGroupMemberRow.group_id == target.group_id
-                )
+                select(SiteGroupMemberRow.site_id).where(SiteGroupMemberRow.group_id == group.id)
             )
         )
         if not members:
             raise Invalid(
-                "the site group is empty or does not exist",
+                "the site group is empty",
                 [InputProblem("group", f"{target.group_id}: no site to roll out to")],
             )
         found = [c for c in found if c.id in members]
@@ -211,6 +217,7 @@ def resume(session: Session, principal: Principal, rollout_id: str) -> Rollout:
     """Runs again, with a fresh failure budget of `max_failures`."""
     rollout = _move(session, principal, rollout_id, (RolloutState.PAUSED,), RolloutState.RUNNING,
                     reason=None)  # fmt: skip
+    _settle(session, rollout.id)  # sites whose operation was retried meanwhile
     rollout.failure_base = counts(session, rollout.id)["FAILED"]
     return view(session, rollout)
 
@@ -236,8 +243,11 @@ def advance(session: Session, nsds: NsdModels, now: datetime | None = None) -> N
         _settle(session, rollout.id)
         tally = counts(session, rollout.id)
         if tally["FAILED"] - rollout.failure_base > rollout.max_failures:
+            named = ", ".join(f["siteName"] for f in failed_sites(session, rollout.id, 5))
+            more = ", ..." if tally["FAILED"] > 5 else ""
+            failures = tally["FAILED"] - rollout.failure_base
             _enter(rollout, RolloutState.PAUSED, moment,
-                   f"{tally['FAILED'] - rollout.failure_base} site(s) failed; at most "
+                   f"{failures} site(s) failed ({named}{more}); at most "
                    f"{rollout.max_failures} may fail before the rollout pauses")  # fmt: skip
             continue
         if tally["RUNNING"]:
@@ -249,15 +259,21 @@ def advance(session: Session, nsds: NsdModels, now: datetime | None = None) -> N
 
 
 def _settle(session: Session, rollout_id: str) -> None:
+    """Each RUNNING or FAILED site of the rollout takes the state of its operation: a failed
+    operation the operator retried is RUNNING again, and DONE once it completes."""
     running = session.execute(
-        select(RolloutSiteRow.site_id, NsLcmOpOccRow.state)
+        select(RolloutSiteRow.site_id, RolloutSiteRow.state, NsLcmOpOccRow.state)
         .join(NsLcmOpOccRow, NsLcmOpOccRow.id == RolloutSiteRow.op_id)
-        .where(RolloutSiteRow.rollout_id == rollout_id, RolloutSiteRow.state == "RUNNING")
+        .where(
+            RolloutSiteRow.rollout_id == rollout_id,
+            RolloutSiteRow.state.in_(("RUNNING", "FAILED")),
+        )
     ).all()
     by_state: dict[str, list[str]] = {}
-    for site_id, op_state in running:
-        if op_state in SETTLED:
-            by_state.setdefault(SETTLED[op_state], []).append(site_id)
+    for site_id, now, op_state in running:
+        state = SETTLED.get(op_state, "RUNNING")
+        if state != now:
+            by_state.setdefault(state, []).append(site_id)
     for state, sites in by_state.items():
         for start in range(0, len(sites), 500):
             session.execute(

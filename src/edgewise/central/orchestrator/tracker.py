@@ -1,6 +1,7 @@
 """The tracker: moves PROCESSING and ROLLING_BACK operations on from the sites' reports —
-COMPLETED (or ROLLED_BACK) once every site applied its revision, FAILED_TEMP when a site reports
-the service failed or the deadline passes — and applies what a finished operation means to its
+COMPLETED (or ROLLED_BACK) once every site applied its revision; FAILED_TEMP once the others
+are done when a site reports the service failed, at once when a site is offline or never
+enrolled, or when the deadline passes — and applies what a finished operation means to its
 NS instance. Every replica runs it on a timer; everything lives in the store, so a central
 killed in the middle of an operation picks it up where it was when it starts again."""
 
@@ -59,12 +60,13 @@ def advance(
         .where(t.state.in_(moving))
         .limit(limit)
     ).all()  # fmt: skip
-    known = statuses(session, [site for op in operations for site in op.targets])
+    known = statuses(session, [site for op in operations for site in op.targets], moment)
     outcomes: dict[str, Ending] = {}
     moved: list[dict[str, Any]] = []
     for op in operations:
-        progress = progress_of(op.ns_instance_id, op.targets, known)
-        if progress.pending and aware(op.deadline) > moment:
+        removing = op.state == OpState.ROLLING_BACK or op.operation == OpType.TERMINATE
+        progress = progress_of(op.ns_instance_id, op.targets, known, removing=removing)
+        if progress.pending and not progress.absent and aware(op.deadline) > moment:
             if progress.done != op.sites_done:
                 moved.append({"op_id": op.id, "n": progress.done})
             continue

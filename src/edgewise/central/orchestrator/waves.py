@@ -88,7 +88,8 @@ def versions_on(
     site_ids: Collection[str],
 ) -> dict[str, NsInstanceRow]:
     """Per site of `site_ids`, the tenant's INSTANTIATED NS instance of a version of the NSD
-    (its invariant id) that runs on that site alone: what a rollout of the NSD upgrades."""
+    (its invariant id) that runs on that site alone: what a rollout of the NSD upgrades (for
+    a provider's rollout, `tenant_id` None, the instance of whoever owns it)."""
     invariant = nsds.load(nsd_row).invariant_id
     versions = [
         row.id
@@ -103,20 +104,13 @@ def versions_on(
     ]
     wanted = set(site_ids)
     found: dict[str, NsInstanceRow] = {}
-    owner = (
-        NsInstanceRow.tenant_id.is_(None)
-        if tenant_id is None
-        else NsInstanceRow.tenant_id == tenant_id
+    query = select(NsInstanceRow).where(
+        NsInstanceRow.nsd_info_id.in_(versions),
+        NsInstanceRow.state == NsState.INSTANTIATED.value,
     )
-    for ns in session.scalars(
-        select(NsInstanceRow)
-        .where(
-            NsInstanceRow.nsd_info_id.in_(versions),
-            NsInstanceRow.state == NsState.INSTANTIATED.value,
-            owner,
-        )
-        .order_by(NsInstanceRow.id)
-    ):
+    if tenant_id is not None:  # a provider's rollout takes any owner's instance on the site
+        query = query.where(NsInstanceRow.tenant_id == tenant_id)
+    for ns in session.scalars(query.order_by(NsInstanceRow.id)):
         sites = list(ns.site_ids)
         if len(sites) == 1 and sites[0] in wanted:
             found.setdefault(sites[0], ns)

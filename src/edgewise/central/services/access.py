@@ -20,7 +20,12 @@ from edgewise.central.services.errors import Forbidden, NotFound
 
 
 class Role(StrEnum):
+    """An operator (`admin`: every tenant, the shared catalog, the users); a tenant's admin
+    (`tenant-admin`: its tenant's users and their tokens besides what a tenant user does); a
+    tenant user (`tenant`: its tenant's objects, its own tokens)."""
+
     ADMIN = "admin"
+    TENANT_ADMIN = "tenant-admin"
     TENANT = "tenant"
 
 
@@ -36,6 +41,11 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def manages_users(self) -> bool:
+        """An operator, or a tenant admin (of its own tenant's users)."""
+        return self.role in (Role.ADMIN, Role.TENANT_ADMIN)
 
 
 class TenantOwned(Protocol):

@@ -2,7 +2,8 @@
 
 Both kinds share one life cycle (SOL005): CREATED -> (content uploaded and valid) ->
 ONBOARDED and ENABLED; content is immutable once onboarded; DISABLED and NOT_IN_USE
-before deletion. Validation is Edgewise's own SOL001 loader. Onboarding (done or failed),
+before deletion. Validation is Edgewise's own SOL001 loader: tolerated deviations onboard and
+are kept as the item's warnings, unless onboarding is strict. Onboarding (done or failed),
 enabling, disabling and deletion notify the subscribers (`catalog_events`) in the same
 transaction. The API gets views (`view`, `read_item`); the orchestrator reads rows (`get_item`);
 `catalog_content` hands out what was onboarded.
@@ -39,11 +40,12 @@ from edgewise.central.services.tenants import get_tenant
 from edgewise.central.services.views import (
     Artifact,
     CatalogItem,
+    DescriptorWarning,
     NsdDescription,
     VnfdDescription,
 )
 from edgewise.central.store.tables import CatalogItemRow
-from edgewise.tosca import Limits, LoadResult, Nsd, TypeCache, Vnfd, load_bytes
+from edgewise.tosca import Limits, LoadResult, Nsd, Problem, TypeCache, Vnfd, load_bytes
 
 ZIP_TYPE = "application/zip"
 YAML_TYPE = "text/plain"
@@ -82,6 +84,7 @@ def view(row: CatalogItemRow) -> CatalogItem:
         descriptor=CatalogKind(row.kind).describe(row.summary) if onboarded else None,
         checksum=row.checksum,
         artifacts=tuple(Artifact(a["path"], a["sha256"]) for a in row.summary.get("artifacts", [])),
+        warnings=tuple(DescriptorWarning.of(w) for w in row.summary.get("warnings", [])),
     )
 
 
@@ -137,8 +140,10 @@ def upload_content(
     media_type: str,
     limits: Limits,
     types: TypeCache,
+    strict: bool = False,
 ) -> CatalogItem:
-    """Validates `data` (type files parsed before come from `types`) and onboards it.
+    """Validates `data` (type files parsed before come from `types`) and onboards it; `strict`
+    refuses the deviations the loader otherwise tolerates with a warning.
 
     Refused (not found, not CREATED), it changes nothing. Content that does not onboard leaves
     the item CREATED with the failure recorded and notified, and raises OnboardingFailed: the
@@ -153,8 +158,9 @@ def upload_content(
         )
     try:
         _onboard(
-            session, principal, kind, row, data, media_type=media_type, limits=limits, types=types
-        )
+            session, principal, kind, row, data,
+            media_type=media_type, limits=limits, types=types, strict=strict,
+        )  # fmt: skip
     except (Invalid, Conflict) as error:
         row.failure = _failure(error)
         kind.notifications.onboarding_failed(session, row)
@@ -175,6 +181,7 @@ def _onboard(
     media_type: str,
     limits: Limits,
     types: TypeCache,
+    strict: bool,
 ) -> None:
     is_zip = data[:4] == b"PK\x03\x04"
     declared = media_type.split(";", maxsplit=1)[0].strip().lower()
@@ -192,7 +199,8 @@ def _onboard(
                 )
             ],
         )
-    result = load_bytes(data, "package.zip" if is_zip else "descriptor.yaml", limits, types)
+    name = "package.zip" if is_zip else "descriptor.yaml"
+    result = load_bytes(data, name, limits, types, strict=strict)
     problems = _problems(result)
     descriptor = result.descriptor
     if not problems and descriptor is not None and descriptor.kind != _expected(kind):
@@ -206,7 +214,10 @@ def _onboard(
         ]
     if problems or descriptor is None:
         raise Invalid(f"the {kind.label} content is not valid; nothing was onboarded", problems)
-    summary = _summary(descriptor, result) | {"artifacts": _artifacts(data) if is_zip else []}
+    summary = _summary(descriptor, result) | {
+        "artifacts": _artifacts(data) if is_zip else [],
+        "warnings": _warnings(result),
+    }
     _ensure_unique_descriptor(session, row, str(summary["descriptorId"]))
     row.summary = summary
     row.descriptor_id = str(summary["descriptorId"])
@@ -303,11 +314,21 @@ def _expected(kind: CatalogKind) -> str:
 
 
 def _problems(result: LoadResult) -> list[InputProblem]:
+    return [InputProblem(_where(p), p.message) for p in result.errors]
+
+
+def _warnings(result: LoadResult) -> list[dict[str, str]]:
+    """The tolerated deviations of onboarded content, kept with it (JSON, in the summary)."""
     return [
-        InputProblem(f"{p.file}:{p.line}:{p.column}" + (f" {p.path}" if p.path else ""), p.message)
+        {"where": _where(p), "code": p.code, "message": p.message}
         for p in result.problems
-        if getattr(p, "severity", "error") == "error"
+        if p.severity == "warning"
     ]
+
+
+def _where(problem: Problem) -> str:
+    where = f"{problem.file}:{problem.line}:{problem.column}"
+    return where + (f" {problem.path}" if problem.path else "")
 
 
 def _summary(descriptor: Vnfd | Nsd, result: LoadResult) -> dict[str, Any]:

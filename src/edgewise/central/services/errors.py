@@ -4,7 +4,9 @@
       +-- NotFound         the object does not exist, or the caller may not see it
       +-- Forbidden        the caller sees it but may not do this
       +-- Unauthenticated  no valid credentials
+      +-- TooManyAttempts  too many failed attempts from the caller's address: retry after
       +-- Conflict         the object's state does not allow this now
+      +-- Stale            the caller's copy of the object is out of date: read it again
       +-- Invalid          the request itself is wrong; `problems` lists every reason
             +-- Unprocessable  well formed, but what it names does not work (a callback)
 
@@ -48,8 +50,20 @@ class Unauthenticated(ServiceError):
     code = "unauthenticated"
 
 
+class TooManyAttempts(ServiceError):
+    code = "too-many-attempts"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class Conflict(ServiceError):
     code = "conflict"
+
+
+class Stale(ServiceError):
+    code = "stale"
 
 
 class Invalid(ServiceError):

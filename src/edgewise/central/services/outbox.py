@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from edgewise.central.services import announce
+from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.subscriptions import Api, headers_for
 from edgewise.central.store.tables import LccnSubscriptionRow, NotificationRow, new_id, utcnow
 
@@ -76,7 +77,9 @@ class Delivery:
     body: dict[str, Any]
 
 
-def claim(session: Session, now: datetime, limit: int = CLAIM_BATCH) -> list[Delivery]:
+def claim(
+    session: Session, now: datetime, sealer: Sealer, limit: int = CLAIM_BATCH
+) -> list[Delivery]:
     """Due notifications with their callbacks, leased for `CLAIM_LEASE` so that no other replica
     sends them meanwhile (a crashed sender's lease simply runs out).
 
@@ -92,6 +95,7 @@ def claim(session: Session, now: datetime, limit: int = CLAIM_BATCH) -> list[Del
             NotificationRow.body,
             LccnSubscriptionRow.callback_uri,
             LccnSubscriptionRow.authentication,
+            LccnSubscriptionRow.id.label("subscription_id"),
         )
         .join(LccnSubscriptionRow, LccnSubscriptionRow.id == NotificationRow.subscription_id)
         .where(NotificationRow.state == PENDING, NotificationRow.next_attempt_at <= now)
@@ -115,7 +119,12 @@ def claim(session: Session, now: datetime, limit: int = CLAIM_BATCH) -> list[Del
         )
     )
     return [
-        Delivery(row.id, row.callback_uri, headers_for(row.authentication), row.body)
+        Delivery(
+            row.id,
+            row.callback_uri,
+            headers_for(sealer.open(row.authentication, owner=row.subscription_id)),
+            row.body,
+        )
         for row in due
         if row.id in won
     ]

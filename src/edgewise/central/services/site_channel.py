@@ -4,9 +4,10 @@ are written by the orchestrator (orchestrator.documents) alone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_, update
@@ -14,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.services import announce
 from edgewise.central.services.access import Principal, visible
-from edgewise.central.services.errors import InputProblem, Invalid
-from edgewise.central.services.views import SiteStatus
+from edgewise.central.services.errors import InputProblem, Invalid, NotFound
+from edgewise.central.services.views import SiteStatus, in_sync_now
 from edgewise.central.store.bulk import chunks, table_of
 from edgewise.central.store.tables import (
     DesiredStateRow,
@@ -24,8 +25,10 @@ from edgewise.central.store.tables import (
     SiteEventRow,
     SiteRow,
     SiteStatusRow,
+    aware_or_none,
     utcnow,
 )
+from edgewise.model.sites import Presence
 
 REPORT_KINDS = ("status", "event", "counters")
 
@@ -40,8 +43,18 @@ class ReportItem:
     body: dict[str, Any]
 
 
-def parse_report_batch(body: object, *, max_items: int) -> list[ReportItem]:
-    """Validates a whole batch; any bad item refuses the batch (nothing is recorded)."""
+MAX_REVISION = 2**31 - 1  # the store's revision columns (INTEGER: 32 bits on PostgreSQL)
+EARLIEST_REPORT = datetime(2000, 1, 1, tzinfo=UTC)
+AHEAD_SLACK = timedelta(days=1)  # how far a site's clock may run ahead of the central's
+ITEM_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # sites send UUIDs
+MAX_STATE = 16  # the status column's width
+
+
+def parse_report_batch(
+    body: object, *, max_items: int, now: datetime | None = None
+) -> list[ReportItem]:
+    """Validates a whole batch, every field of every item (what the store and the readers of
+    reports rely on); any bad item refuses the batch, each problem named (nothing recorded)."""
     if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
         raise Invalid('a report batch is {"items": [...]}', [InputProblem("items", "missing")])
     items = body["items"]
@@ -50,41 +63,65 @@ def parse_report_batch(body: object, *, max_items: int) -> list[ReportItem]:
             "the batch is too large",
             [InputProblem("items", f"{len(items)} items; at most {max_items} per batch")],
         )
+    now = now or utcnow()
     problems: list[InputProblem] = []
     parsed: list[ReportItem] = []
     for index, item in enumerate(items):
-        where = f"items[{index}]"
-        if not isinstance(item, Mapping):
-            problems.append(InputProblem(where, "must be an object"))
-            continue
-        item_id, kind, at, payload = (
-            item.get("id"),
-            item.get("kind"),
-            item.get("at"),
-            item.get("body"),
-        )
-        if not isinstance(item_id, str) or not 1 <= len(item_id) <= 64:
-            problems.append(InputProblem(f"{where}.id", "must be a string of 1-64 characters"))
-        if kind not in REPORT_KINDS:
-            problems.append(
-                InputProblem(f"{where}.kind", f"must be one of {', '.join(REPORT_KINDS)}")
-            )
-        moment = _timestamp(at)
-        if moment is None:
-            problems.append(InputProblem(f"{where}.at", "must be an ISO 8601 time with a zone"))
-        if not isinstance(payload, dict):
-            problems.append(InputProblem(f"{where}.body", "must be an object"))
-        if (
-            not problems
-            and isinstance(item_id, str)
-            and isinstance(kind, str)
-            and moment is not None
-            and isinstance(payload, dict)
-        ):
-            parsed.append(ReportItem(item_id, kind, moment, payload))
+        read = read_item(item, f"items[{index}]", now)
+        if isinstance(read, ReportItem):
+            parsed.append(read)
+        else:
+            problems.extend(read)
     if problems:
         raise Invalid("the report batch was refused; nothing was recorded", problems)
     return parsed
+
+
+def read_item(item: object, where: str, now: datetime) -> ReportItem | list[InputProblem]:
+    """One report item, or everything that is wrong with it."""
+    if not isinstance(item, Mapping):
+        return [InputProblem(where, "must be an object")]
+    item_id, kind, at, payload = (item.get(k) for k in ("id", "kind", "at", "body"))
+    problems: list[InputProblem] = []
+    if not isinstance(item_id, str) or not ITEM_ID.fullmatch(item_id):
+        problems.append(InputProblem(f"{where}.id", "must be 1-64 of A-Z a-z 0-9 . _ : -"))
+    if kind not in REPORT_KINDS:
+        problems.append(InputProblem(f"{where}.kind", f"must be one of {', '.join(REPORT_KINDS)}"))
+    moment = _timestamp(at)
+    if moment is None:
+        problems.append(InputProblem(f"{where}.at", "must be an ISO 8601 time with a zone"))
+    elif not EARLIEST_REPORT <= moment <= now + AHEAD_SLACK:
+        problems.append(
+            InputProblem(
+                f"{where}.at",
+                f"{at} is not between {EARLIEST_REPORT:%Y-%m-%d} and a day from now",
+            )
+        )
+    if not isinstance(payload, dict):
+        problems.append(InputProblem(f"{where}.body", "must be an object"))
+    elif kind == "status":
+        problems.extend(_status_problems(payload, f"{where}.body"))
+    elif kind == "counters" and not isinstance(payload.get("services", {}), dict):
+        problems.append(InputProblem(f"{where}.body.services", "must be an object"))
+    if problems or not isinstance(item_id, str) or not isinstance(kind, str) or moment is None:
+        return problems
+    assert isinstance(payload, dict)  # refused above otherwise
+    return ReportItem(item_id, kind, moment, payload)
+
+
+def _status_problems(body: Mapping[str, Any], where: str) -> Iterator[InputProblem]:
+    revision, state = body.get("revision", 0), body.get("state", "unknown")
+    if isinstance(revision, bool) or not isinstance(revision, int):
+        yield InputProblem(f"{where}.revision", "must be a whole number")
+    elif not 0 <= revision <= MAX_REVISION:
+        yield InputProblem(f"{where}.revision", f"{revision} is not within 0..{MAX_REVISION}")
+    if not isinstance(state, str) or not 0 < len(state) <= MAX_STATE:
+        yield InputProblem(f"{where}.state", f"must be a string of 1-{MAX_STATE} characters")
+    services, error = body.get("services", []), body.get("error")
+    if not isinstance(services, list) or not all(isinstance(s, dict) for s in services):
+        yield InputProblem(f"{where}.services", "must be a list of objects")
+    if error is not None and not isinstance(error, str):
+        yield InputProblem(f"{where}.error", "must be a string or null")
 
 
 def record_reports(session: Session, site_id: str, items: Sequence[ReportItem]) -> tuple[int, int]:
@@ -227,13 +264,14 @@ def touch(session: Session, site_ids: Iterable[str]) -> None:
 
 
 def _timestamp(value: object) -> datetime | None:
-    if not isinstance(value, str):
+    """An ISO 8601 time with a zone, in UTC; None for anything else (or out of datetime's range)."""
+    if not isinstance(value, str) or len(value) > 40:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo else None
+    except (ValueError, OverflowError):  # 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
         return None
-    return moment if moment.tzinfo else None
 
 
 def _naive(moment: datetime) -> datetime:
@@ -247,11 +285,15 @@ def get_status(session: Session, site_id: str) -> SiteStatus:
         session.scalar(select(DesiredStateRow.revision).where(DesiredStateRow.site_id == site_id))
         or 0
     )
-    return SiteStatus.of(site_id, desired, session.get(SiteStatusRow, site_id))
+    site = session.get(SiteRow, site_id)
+    if site is None:
+        raise NotFound(f"site {site_id} does not exist")
+    return SiteStatus.of(site, desired)
 
 
 def summarize(session: Session, principal: Principal) -> dict[str, Any]:
-    """Counts of the caller's sites: total, enrolled, in sync, by reported state."""
+    """Counts of the caller's sites: total, enrolled, by presence, in sync (online, converged,
+    at the desired revision), by reported state."""
     query = (
         select(
             SiteRow.id,
@@ -259,6 +301,8 @@ def summarize(session: Session, principal: Principal) -> dict[str, Any]:
             DesiredStateRow.revision,
             SiteStatusRow.applied_revision,
             SiteStatusRow.state,
+            SiteRow.enrolled_at,
+            SiteStatusRow.last_seen_at,
         )
         .outerjoin(DesiredStateRow, DesiredStateRow.site_id == SiteRow.id)
         .outerjoin(SiteStatusRow, SiteStatusRow.site_id == SiteRow.id)
@@ -266,9 +310,19 @@ def summarize(session: Session, principal: Principal) -> dict[str, Any]:
     )
     total = enrolled = in_sync = 0
     states: dict[str, int] = {}
-    for _, serial, desired, applied, state in session.execute(query):
+    presences = dict.fromkeys((p.value for p in Presence), 0)
+    now = utcnow()
+    for _, serial, desired, applied, state, enrolled_at, seen in session.execute(query):
+        presence = Presence.of(aware_or_none(enrolled_at), aware_or_none(seen), now)
         total += 1
         enrolled += serial is not None
-        in_sync += (desired or 0) == (applied or 0) and state == "converged"
+        presences[presence.value] += 1
+        in_sync += in_sync_now(presence, desired or 0, applied or 0, state)
         states[state or "unknown"] = states.get(state or "unknown", 0) + 1
-    return {"total": total, "enrolled": enrolled, "inSync": in_sync, "states": states}
+    return {
+        "total": total,
+        "enrolled": enrolled,
+        "presence": presences,
+        "inSync": in_sync,
+        "states": states,
+    }

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from edgewise.central.services.access import (
     Principal,
@@ -22,7 +22,14 @@ from edgewise.central.services.errors import Conflict, InputProblem, Invalid
 from edgewise.central.services.paging import Page, encode_marker, fetch_page
 from edgewise.central.services.tenants import get_tenant
 from edgewise.central.services.views import Site, SiteGroup
-from edgewise.central.store.tables import SiteGroupMemberRow, SiteGroupRow, SiteRow
+from edgewise.central.store.tables import (
+    DesiredStateRow,
+    NsInstanceRow,
+    NsLcmOpOccRow,
+    SiteGroupMemberRow,
+    SiteGroupRow,
+    SiteRow,
+)
 from edgewise.model.sites import LabelSelector, SiteKind
 
 
@@ -74,14 +81,17 @@ def list_sites(
     principal: Principal,
     *,
     kind: SiteKind | None = None,
+    name: str | None = None,
     selector: LabelSelector | None = None,
     group_id: str | None = None,
     marker: str | None,
     limit: int,
 ) -> Page[Site]:
-    query = scoped(select(SiteRow), principal, SiteRow)
+    query = scoped(select(SiteRow), principal, SiteRow).options(selectinload(SiteRow.status))
     if kind is not None:
         query = query.where(SiteRow.kind == kind.value)
+    if name is not None:
+        query = query.where(SiteRow.name == name)
     if group_id is not None:
         get_group(session, principal, group_id)
         query = query.join(SiteGroupMemberRow, SiteGroupMemberRow.site_id == SiteRow.id).where(
@@ -123,10 +133,53 @@ def update_site(session: Session, principal: Principal, site_id: str, changes: S
 
 
 def delete_site(session: Session, principal: Principal, site_id: str) -> None:
+    """Deletes the site and its credentials; Conflict naming the NS instances whose services
+    its desired state holds and the operations still moving there (a site is never deleted
+    from under a service: the NS would keep a site that is gone, and the box would go on
+    running the service unmanaged)."""
     row = get_site(session, principal, site_id)
     ensure_writable(principal, row, what="site")
+    holders, operations = _users_of(session, site_id)
+    if holders or operations:
+        named = [f"{ns_id} ({name!r})" for ns_id, name in holders[:20]]
+        detail = f"site {row.name} ({site_id}) is in use: "
+        if holders:
+            detail += f"NS instances {', '.join(named)} run there; terminate them, or move "
+            detail += "them off the site (update CHANGE_SITES or scale in), first"
+        if operations:
+            detail += "; " if holders else ""
+            detail += f"operations {', '.join(operations[:20])} are not finished there"
+        raise Conflict(detail)
     session.delete(row)
     site_credentials_changed(session, site_id)
+
+
+def _users_of(session: Session, site_id: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The NS instances (id, name) the site's desired state holds, and the unfinished LCM
+    operations that wait for the site."""
+    document = session.scalar(
+        select(DesiredStateRow.document).where(DesiredStateRow.site_id == site_id)
+    )
+    entry_ids = [e.get("id") for e in (document or {}).get("services", []) if isinstance(e, dict)]
+    holders = [
+        (ns_id, name)
+        for ns_id, name in session.execute(
+            select(NsInstanceRow.id, NsInstanceRow.name)
+            .where(NsInstanceRow.id.in_([i for i in entry_ids if isinstance(i, str)]))
+            .order_by(NsInstanceRow.name)
+        )
+    ]
+    unfinished = ("PROCESSING", "FAILED_TEMP", "ROLLING_BACK")
+    operations = [
+        op_id
+        for op_id, targets in session.execute(
+            select(NsLcmOpOccRow.id, NsLcmOpOccRow.targets).where(
+                NsLcmOpOccRow.state.in_(unfinished)
+            )
+        )
+        if site_id in (targets or {})
+    ]
+    return holders, operations
 
 
 def create_group(

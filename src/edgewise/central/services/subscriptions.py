@@ -23,6 +23,7 @@ from edgewise.central.services.access import (
     owner_for_new,
     visible,
 )
+from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.errors import InputProblem, Invalid, NotFound, Unprocessable
 from edgewise.central.services.tenants import get_tenant
 from edgewise.central.services.views import Subscription
@@ -48,8 +49,22 @@ class Api(StrEnum):
         return "timestamp" if self is Api.NSLCM else "timeStamp"
 
 
-Probe = Callable[[str, dict[str, str]], None]
-"""Tests a callback (URI, headers) before a subscription is stored; raises when it fails."""
+def existing(
+    session: Session,
+    principal: Principal,
+    api: Api,
+    *,
+    callback_uri: str,
+    filter_: Mapping[str, Any],
+    authentication: Mapping[str, Any] | None,
+    tenant_id: str | None = None,
+) -> Subscription | None:
+    """The same subscription (callback and filter, same owner) if there is one; the request's
+    authentication and owner are checked first. A new one is tested (SOL005's endpoint test,
+    outside any transaction) before `create` stores it."""
+    check_authentication(authentication)
+    row = _same(session, api, _owner(session, principal, tenant_id), callback_uri, filter_)
+    return None if row is None else Subscription.of(row)
 
 
 def create(
@@ -60,46 +75,54 @@ def create(
     callback_uri: str,
     filter_: Mapping[str, Any],
     authentication: Mapping[str, Any] | None,
+    sealer: Sealer,
     tenant_id: str | None = None,
-    probe: Probe | None = None,
 ) -> tuple[Subscription, bool]:
     """The subscription, and False when the same one (callback and filter) already existed.
 
-    `filter_` has been checked against the API's rules; a new subscription is stored only
-    once `probe` (SOL005's endpoint test) has passed.
-    """
+    `filter_` has been checked against the API's rules, and the callback tested; credentials
+    are stored sealed."""
     auth = check_authentication(authentication)
+    owner = _owner(session, principal, tenant_id)
+    same = _same(session, api, owner, callback_uri, filter_)
+    if same is not None:
+        return Subscription.of(same), False
+    row = LccnSubscriptionRow(
+        api=api.value,
+        tenant_id=owner,
+        callback_uri=callback_uri,
+        filter=dict(filter_),
+        authentication=sealer.seal(auth),
+    )
+    session.add(row)
+    session.flush()
+    session.info.pop(CACHE_KEY, None)
+    return Subscription.of(row), True
+
+
+def _owner(session: Session, principal: Principal, tenant_id: str | None) -> str | None:
     owner = owner_for_new(principal, tenant_id, shared_allowed=True)
     if owner is not None:
         get_tenant(session, principal, owner)
+    return owner
+
+
+def _same(
+    session: Session, api: Api, owner: str | None, callback_uri: str, filter_: Mapping[str, Any]
+) -> LccnSubscriptionRow | None:
     same_owner = (
         LccnSubscriptionRow.tenant_id.is_(None)
         if owner is None
         else LccnSubscriptionRow.tenant_id == owner
     )
-    existing = session.scalars(
+    rows = session.scalars(
         select(LccnSubscriptionRow).where(
             LccnSubscriptionRow.api == api.value,
             LccnSubscriptionRow.callback_uri == callback_uri,
             same_owner,
         )
     )
-    for row in existing:
-        if row.filter == filter_:
-            return Subscription.of(row), False
-    if probe is not None:
-        probe(callback_uri, headers_for(auth))
-    row = LccnSubscriptionRow(
-        api=api.value,
-        tenant_id=owner,
-        callback_uri=callback_uri,
-        filter=dict(filter_),
-        authentication=auth,
-    )
-    session.add(row)
-    session.flush()
-    session.info.pop(CACHE_KEY, None)
-    return Subscription.of(row), True
+    return next((row for row in rows if row.filter == filter_), None)
 
 
 def get(session: Session, principal: Principal, api: Api, sub_id: str) -> LccnSubscriptionRow:

@@ -18,7 +18,7 @@ from edgewise.central.services.access import (
     scoped,
 )
 from edgewise.central.services.auth import IssuedToken, issue_token
-from edgewise.central.services.errors import Conflict, Forbidden, Invalid
+from edgewise.central.services.errors import Conflict, Forbidden, Invalid, NotFound
 from edgewise.central.services.paging import Page, fetch_page
 from edgewise.central.services.views import ApiToken, Tenant, User
 from edgewise.central.store.tables import (
@@ -79,6 +79,11 @@ def delete_tenant(session: Session, principal: Principal, tenant_id: str) -> Non
 def create_user(
     session: Session, principal: Principal, name: str, role: Role, tenant_id: str | None
 ) -> User:
+    """A user. Operators create any; a tenant admin creates its own tenant's users; a tenant
+    user none. Names are unique within a tenant (and among operators): a name taken in another
+    tenant is no concern of this one."""
+    if not principal.manages_users:
+        raise Forbidden("only an admin or a tenant admin may create users")
     if role is Role.ADMIN:
         require_admin(principal, "create admin users")
         if tenant_id is not None:
@@ -87,11 +92,14 @@ def create_user(
     else:
         owner = owner_for_new(principal, tenant_id, shared_allowed=False)
         get_tenant(session, principal, owner or "")
-    if session.scalar(select(UserRow.id).where(UserRow.name == name)):
-        raise Conflict(f"a user named {name!r} already exists")
+    same_owner = UserRow.tenant_id.is_(None) if owner is None else UserRow.tenant_id == owner
+    taken = f"a user named {name!r} already exists " + ("among the operators" if owner is None
+                                                          else "in this tenant")  # fmt: skip
+    if session.scalar(select(UserRow.id).where(UserRow.name == name, same_owner)):
+        raise Conflict(taken)
     row = UserRow(name=name, role=role.value, tenant_id=owner)
     session.add(row)
-    _flush_unique(session, f"a user named {name!r} already exists")
+    _flush_unique(session, taken)
     return User.of(row)
 
 
@@ -113,6 +121,8 @@ def read_user(session: Session, principal: Principal, user_id: str) -> User:
 
 def delete_user(session: Session, principal: Principal, user_id: str) -> None:
     row = get_user(session, principal, user_id)
+    if not principal.manages_users:
+        raise Forbidden("only an admin or a tenant admin may delete users")
     if row.id == principal.user_id:
         raise Conflict("you cannot delete your own user; ask another admin")
     if row.role == Role.ADMIN.value:
@@ -128,10 +138,17 @@ def create_token(
     user_id: str | None,
     lifetime_days: int | None,
 ) -> IssuedToken:
-    """A new token for `user_id` (default: the caller). Tenants issue only for their users."""
+    """A new token for `user_id` (default: the caller). A tenant user mints only its own; a
+    tenant admin also its tenant's users'; an admin's or a tenant admin's token only that one
+    (or, for a tenant admin, an operator) creates."""
     user = get_user(session, principal, user_id or principal.user_id)
-    if user.role == Role.ADMIN.value and user.id != principal.user_id:
-        raise Forbidden("a token for an admin can only be created by that admin")
+    if user.id != principal.user_id:
+        if not principal.manages_users:
+            raise Forbidden("a tenant user can create tokens only for itself")
+        if user.role == Role.ADMIN.value:
+            raise Forbidden("a token for an admin can only be created by that admin")
+        if user.role == Role.TENANT_ADMIN.value and not principal.is_admin:
+            raise Forbidden("a token for a tenant admin is created by that admin or an operator")
     lifetime = timedelta(days=lifetime_days) if lifetime_days else None
     return issue_token(session, user, name, lifetime=lifetime)
 
@@ -139,13 +156,18 @@ def create_token(
 def list_tokens(
     session: Session, principal: Principal, *, marker: str | None, limit: int
 ) -> Page[ApiToken]:
+    """An admin's: all; a tenant admin's: its tenant's; a tenant user's: its own."""
     query = scoped(select(ApiTokenRow), principal, ApiTokenRow)
+    if not principal.manages_users:
+        query = query.where(ApiTokenRow.user_id == principal.user_id)
     order = (ApiTokenRow.created_at, ApiTokenRow.id)
     return fetch_page(session, query, order, marker=marker, limit=limit).map(ApiToken.of)
 
 
 def revoke_token(session: Session, principal: Principal, token_id: str) -> ApiToken:
     row = get_visible(session, ApiTokenRow, token_id, principal, what="token")
+    if not principal.manages_users and row.user_id != principal.user_id:
+        raise NotFound(f"token {token_id} does not exist")  # another user's: as if none
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return ApiToken.of(row)

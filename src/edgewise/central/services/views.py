@@ -14,16 +14,14 @@ from edgewise.central.store.tables import (
     LccnSubscriptionRow,
     SiteGroupRow,
     SiteRow,
-    SiteStatusRow,
     TenantRow,
     UserRow,
     aware,
+    aware_or_none,
+    last_contact,
+    utcnow,
 )
-from edgewise.model.sites import Capacity, SiteKind
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return None if moment is None else aware(moment)
+from edgewise.model.sites import Capacity, Presence, SiteKind
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,7 @@ class ApiToken:
     def of(cls, row: ApiTokenRow) -> ApiToken:
         return cls(
             row.id, row.name, row.user_id, row.tenant_id, row.prefix, aware(row.created_at),
-            _aware(row.expires_at), _aware(row.revoked_at),
+            aware_or_none(row.expires_at), aware_or_none(row.revoked_at),
         )  # fmt: skip
 
 
@@ -84,8 +82,8 @@ class SiteEnrollment:
     def of(cls, row: SiteRow) -> SiteEnrollment:
         state = "revoked" if row.revoked_at else "enrolled" if row.cert_serial else "pending"
         return cls(
-            state, _aware(row.enrolled_at), _aware(row.cert_expires_at), _aware(row.revoked_at),
-            _aware(row.enrollment_expires_at),
+            state, aware_or_none(row.enrolled_at), aware_or_none(row.cert_expires_at),
+            aware_or_none(row.revoked_at), aware_or_none(row.enrollment_expires_at),
         )  # fmt: skip
 
 
@@ -100,13 +98,19 @@ class Site:
     description: str
     created_at: datetime
     enrollment: SiteEnrollment
+    presence: Presence
+    last_contact_at: datetime | None
 
     @classmethod
     def of(cls, row: SiteRow) -> Site:
+        """The site as it is now (its status row is loaded on access, or with the query)."""
+        seen = row.status.last_seen_at if row.status is not None else None
+        presence = Presence.of(aware_or_none(row.enrolled_at), aware_or_none(seen), utcnow())
         return cls(
             row.id, row.name, SiteKind(row.kind), row.tenant_id, dict(row.labels),
             Capacity(row.compute_nodes, row.slots_per_node), row.description,
-            aware(row.created_at), SiteEnrollment.of(row),
+            aware(row.created_at), SiteEnrollment.of(row), presence,
+            last_contact(row.enrolled_at, seen),
         )  # fmt: skip
 
 
@@ -127,27 +131,37 @@ class SiteGroup:
 
 @dataclass(frozen=True)
 class SiteStatus:
-    """A site's desired and applied revisions, its last report, and when it was last heard."""
+    """A site's desired and applied revisions, its last report, its presence and when it was
+    last heard. In sync: online, converged, and at its desired revision — a site whose
+    controller stopped is not in sync, whatever it last said."""
 
     site_id: str
     desired_revision: int
     applied_revision: int
     state: str  # as the site reported it; unknown before its first report
+    presence: Presence
     in_sync: bool
     reported_at: datetime | None
     last_seen_at: datetime | None
     detail: dict[str, Any]
 
     @classmethod
-    def of(cls, site_id: str, desired_revision: int, row: SiteStatusRow | None) -> SiteStatus:
+    def of(cls, site: SiteRow, desired_revision: int) -> SiteStatus:
+        row = site.status
+        seen = row.last_seen_at if row is not None else None
+        presence = Presence.of(aware_or_none(site.enrolled_at), aware_or_none(seen), utcnow())
         if row is None:
-            return cls(site_id, desired_revision, 0, "unknown", in_sync=False, reported_at=None,
-                       last_seen_at=None, detail={})  # fmt: skip
-        in_sync = row.applied_revision == desired_revision and row.state == "converged"
+            return cls(site.id, desired_revision, 0, "unknown", presence, in_sync=False,
+                       reported_at=None, last_seen_at=None, detail={})  # fmt: skip
+        in_sync = in_sync_now(presence, desired_revision, row.applied_revision, row.state)
         return cls(
-            site_id, desired_revision, row.applied_revision, row.state, in_sync,
-            _aware(row.reported_at), _aware(row.last_seen_at), dict(row.body),
+            site.id, desired_revision, row.applied_revision, row.state, presence, in_sync,
+            aware_or_none(row.reported_at), aware_or_none(row.last_seen_at), dict(row.body),
         )  # fmt: skip
+
+
+def in_sync_now(presence: Presence, desired: int, applied: int, state: str | None) -> bool:
+    return presence is Presence.ONLINE and desired == applied and state == "converged"
 
 
 @dataclass(frozen=True)
@@ -225,8 +239,23 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class DescriptorWarning:
+    """A tolerated deviation of onboarded content: where (file:line:column path), its stable
+    code, and what it is."""
+
+    where: str
+    code: str
+    message: str
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> DescriptorWarning:
+        return cls(str(entry["where"]), str(entry["code"]), str(entry["message"]))
+
+
+@dataclass(frozen=True)
 class CatalogItem:
-    """An NS descriptor or a VNF package of the catalog; `descriptor` once it is onboarded."""
+    """An NS descriptor or a VNF package of the catalog; `descriptor` once it is onboarded,
+    with the `warnings` its content was onboarded with."""
 
     id: str
     tenant_id: str | None  # None: the provider's shared catalog
@@ -238,6 +267,7 @@ class CatalogItem:
     descriptor: NsdDescription | VnfdDescription | None
     checksum: str | None  # SHA-256 of the content
     artifacts: tuple[Artifact, ...]
+    warnings: tuple[DescriptorWarning, ...] = ()
 
 
 @dataclass(frozen=True)

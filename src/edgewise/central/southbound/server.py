@@ -1,7 +1,8 @@
 """The southbound listener (aiohttp; TLS, client certificates optional): docs/channel.md's calls.
 
-Enrollment needs no certificate; every other call needs one from the central's CA whose
-site is not revoked and whose serial is the site's current one, checked on every request.
+Enrollment and the CA certificate need no certificate; every other call needs one from the
+central's CA whose site is not revoked and whose serial is the site's current one, checked on
+every request.
 """
 
 from __future__ import annotations
@@ -21,17 +22,22 @@ from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services import enrollment, site_channel
 from edgewise.central.services.errors import (
     Forbidden,
+    InputProblem,
     Invalid,
     NotFound,
     ServiceError,
     Unauthenticated,
 )
-from edgewise.central.southbound.intake import Overloaded, ReportIntake
+from edgewise.central.services.site_channel import MAX_REVISION
+from edgewise.central.southbound.bodies import read_object
+from edgewise.central.southbound.intake import NotRecorded, Overloaded, ReportIntake
 from edgewise.central.southbound.presence import LastSeen
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 MAX_ITEMS = 500
+MAX_TOKEN = 256  # an enrollment token is 47 characters
+MAX_CSR = 16 * 1024  # a PEM CSR for an EC P-256 key is about 500 B; RSA 4096 about 1.7 KB
 RETRY_AFTER_S = 5
 IDENTITY_CACHE = 50_000  # verified client certificates -> (site, serial), by their DER bytes
 KEEPALIVE_SECONDS = 330.0  # longer than the sites' own (300 s): the site closes first
@@ -91,6 +97,7 @@ class SouthboundServer:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
         app.on_response_prepare.append(trim_headers)
+        app.router.add_get("/southbound/v1/ca-certificate", self.ca_certificate)
         app.router.add_post("/southbound/v1/enroll", self.enroll)
         app.router.add_get("/southbound/v1/desired-state", self._site(self.desired_state))
         app.router.add_post("/southbound/v1/reports", self._site(self.reports))
@@ -139,6 +146,8 @@ class SouthboundServer:
             return from_service_error(error)
         except Overloaded:
             return problem(503, "Service Unavailable", "the central is busy; retry later")
+        except NotRecorded:
+            return problem(503, "Service Unavailable", "the store is unavailable; retry later")
         except web.HTTPRequestEntityTooLarge:
             return problem(
                 413, "Payload Too Large", f"request bodies are limited to {MAX_BODY} bytes"
@@ -172,24 +181,24 @@ class SouthboundServer:
 
         return with_site
 
+    async def ca_certificate(self, _request: web.Request) -> web.Response:
+        """The CA (public): a site pinning its fingerprint fetches it before it sends a token."""
+        return web.json_response({"caCertificate": self.runtime.authority.ca_pem})
+
     async def enroll(self, request: web.Request) -> web.Response:
         body = await _json(request)
         token, csr = body.get("token"), body.get("csr")
         problems = []
-        if not isinstance(token, str) or not token:
+        if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN:
             problems.append(
-                {"where": "token", "message": "the one-time enrollment token is required"}
+                InputProblem("token", f"the one-time enrollment token (1-{MAX_TOKEN} characters)")
             )
-        if not isinstance(csr, str) or "BEGIN CERTIFICATE REQUEST" not in csr:
+        if not isinstance(csr, str) or len(csr) > MAX_CSR or "BEGIN CERTIFICATE REQUEST" not in csr:
             problems.append(
-                {"where": "csr", "message": "a PEM certificate signing request is required"}
+                InputProblem("csr", f"a PEM certificate signing request of at most {MAX_CSR} B")
             )
-        if problems:
-            return problem(
-                400, "Bad Request", "the enrollment request is not valid", problems=problems
-            )
-        assert isinstance(token, str)
-        assert isinstance(csr, str)
+        if problems or not isinstance(token, str) or not isinstance(csr, str):
+            raise Invalid("the enrollment request is not valid", problems)
 
         def redeem() -> enrollment.Enrollment:
             with self.runtime.sessions.begin() as session:
@@ -207,14 +216,14 @@ class SouthboundServer:
 
     async def desired_state(self, request: web.Request) -> web.StreamResponse:
         site_id = request[SITE_KEY]
-        try:
-            known = int(request.query.get("revision", "0"))
-        except ValueError:
-            raise Invalid("revision must be a whole number") from None
-        if known < 0:
-            raise Invalid("revision must be 0 or more")
+        known = polled_revision(request.query.get("revision", "0"))
         revision, document = await self._latest(site_id)
         if known > revision:
+            if known >= MAX_REVISION:
+                raise Invalid(
+                    f"revision {known} was never written here, and none above it fits",
+                    [InputProblem("revision", f"at most {MAX_REVISION - 1} to be fast-forwarded")],
+                )
             # The site holds a revision this store never reached (restored from a backup):
             # re-assert our document above it rather than send the site backwards.
             revision, document = await asyncio.to_thread(self._fast_forward, site_id, known)
@@ -256,11 +265,21 @@ class SouthboundServer:
         return web.json_response({"accepted": accepted, "duplicates": duplicates})
 
 
+def polled_revision(text: str) -> int:
+    """The `revision` a poll names: a whole number the store's revisions can hold."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_REVISION)):
+        raise Invalid(
+            f"revision must be a whole number from 0 to {MAX_REVISION}",
+            [InputProblem("revision", f"{text[:40]!r} is not one")],
+        )
+    known = int(text)
+    if known > MAX_REVISION:
+        raise Invalid(
+            f"revision must be a whole number from 0 to {MAX_REVISION}",
+            [InputProblem("revision", f"{known} is above it")],
+        )
+    return known
+
+
 async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Invalid(f"the body is not JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object")
-    return body
+    return read_object(await request.read())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from edgewise.central.files import private_dir, private_file
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -79,7 +82,8 @@ def open_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_dir(Path(path).parent)
+            private_file(Path(path))
         # A connection per API worker thread (40) and per background writer: WAL readers
         # never wait for each other, so a short pool would be the only queue for reads.
         engine = create_engine(
@@ -91,12 +95,18 @@ def open_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def migrate(engine: Engine) -> None:
-    """Brings the schema to the newest Alembic revision (idempotent)."""
+Seal = Callable[[dict[str, Any] | None], dict[str, Any] | None]
+"""Seals a subscription's callback credentials (services.credentials; a migration needs it)."""
+
+
+def migrate(engine: Engine, seal: Seal | None = None) -> None:
+    """Brings the schema to the newest Alembic revision (idempotent). A store holding callback
+    credentials in clear needs `seal` to move them (migration 0010)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["seal"] = seal
         command.upgrade(config, "head")
 
 

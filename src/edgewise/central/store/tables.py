@@ -10,10 +10,12 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym
 
@@ -29,6 +31,16 @@ def utcnow() -> datetime:
 def aware(moment: datetime) -> datetime:
     """UTC with its zone: SQLite hands back naive datetimes, and everything stored is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def aware_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else aware(moment)
+
+
+def last_contact(enrolled_at: datetime | None, last_seen_at: datetime | None) -> datetime | None:
+    """When the site was last heard of: its last call, or its enrollment if later (aware)."""
+    moments = [aware(m) for m in (enrolled_at, last_seen_at) if m is not None]
+    return max(moments) if moments else None
 
 
 class Base(DeclarativeBase):
@@ -50,12 +62,22 @@ class TenantRow(Base):
 
 
 class UserRow(Base):
+    """A user: an operator (`admin`, no tenant) or one of a tenant's (`tenant-admin`,
+    `tenant`). Names are unique within a tenant, and among operators."""
+
     __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name", name="uq_users_tenant_name"),
+        Index(
+            "uq_users_operator_name", "name", unique=True,
+            sqlite_where=text("tenant_id IS NULL"), postgresql_where=text("tenant_id IS NULL"),
+        ),
+    )  # fmt: skip
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     tenant_id: Mapped[str | None] = mapped_column(
         ForeignKey("tenants.id", ondelete="RESTRICT"), index=True
     )
-    name: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(63))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -95,6 +117,7 @@ class SiteRow(Base):
     cert_serial: Mapped[str | None] = mapped_column(String(40), default=None)
     cert_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    status: Mapped[SiteStatusRow | None] = relationship(viewonly=True)  # last heard, last said
 
 
 class SiteGroupRow(Base):

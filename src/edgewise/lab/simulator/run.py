@@ -40,12 +40,21 @@ def _central(existing: tuple[str, str] | None, work: Path) -> Iterator[tuple[str
 
 
 async def _run(
-    console: Console, central: str, token: str, work: Path, options: dict[str, Any]
+    console: Console,
+    central: str,
+    token: str,
+    work: Path,
+    options: dict[str, Any],
+    *,
+    clean_up: bool,
 ) -> None:
+    """One simulation; with `clean_up` (a central that outlives it), the tenant and the sites
+    it created are deleted afterwards, whether it succeeded or not."""
     headers = {"Authorization": f"Bearer {token}"}
     fleet = Fleet(work)
     count = options["sites"]
     wave: Wave | None = None
+    simulation: Simulation | None = None
     async with httpx.AsyncClient(base_url=central, headers=headers, timeout=120) as api:
         try:
             with progress_bars(console) as progress:
@@ -56,8 +65,13 @@ async def _run(
                 await simulation.follow(wave)
         finally:
             await fleet.stop()
-            if wave is not None:  # after the progress bars: the last line is the result
-                report(wave, count, console)
+            try:
+                if clean_up and simulation is not None:
+                    removed = await simulation.teardown()
+                    console.print(f"removed the simulation's tenant and its {removed} sites")
+            finally:
+                if wave is not None:  # after the progress bars: the last line is the result
+                    report(wave, count, console)
 
 
 def simulate(
@@ -79,4 +93,4 @@ def simulate(
         work = Path(scratch)
         with _central(central, work) as (url, api_token):
             console.print(f"central {url}; {sites} simulated sites in {workers} workers, in {work}")
-            asyncio.run(_run(console, url, api_token, work, options))
+            asyncio.run(_run(console, url, api_token, work, options, clean_up=central is not None))

@@ -38,13 +38,14 @@ class Simulation:
     first_poll_max_delay: float = 1.0
     start_rate: float = START_RATE
     site_ids: list[str] = field(default_factory=list)
+    tenant_id: str | None = None
 
     async def setup(self) -> None:
         tenant = await self.api.post("api/v1/tenants", json={"name": f"sim-{time.time_ns()}"})
         if tenant.status_code != 201:
             raise LabError(f"creating the simulation tenant failed: {tenant.text[:200]}")
-        created = await self._create_sites(tenant.json()["id"])
-        self.site_ids = [s["id"] for s in created]
+        self.tenant_id = tenant.json()["id"]
+        created = await self._create_sites(self.tenant_id)
         info = (await self.api.get("api/v1/central")).json()
         await self.fleet.launch(
             info["southboundUrl"],
@@ -86,8 +87,31 @@ class Simulation:
                     f"creating sites failed: {response.status_code} {response.text[:200]}"
                 )
             created.extend(response.json())
+            self.site_ids.extend(s["id"] for s in response.json())
             self.progress.update(task, completed=len(created))
         return created
+
+    async def teardown(self, concurrency: int = 16) -> int:
+        """Deletes the sites and the tenant `setup` created (on a central that outlives the
+        simulation), however far `setup` got; returns how many sites it deleted."""
+        if self.tenant_id is None:
+            return 0
+        limit = asyncio.Semaphore(concurrency)
+        refused: list[str] = []
+
+        async def delete(site_id: str) -> None:
+            async with limit:
+                response = await self.api.delete(f"api/v1/sites/{site_id}")
+            if response.status_code not in (204, 404):
+                refused.append(f"site {site_id}: {response.status_code} {response.text[:200]}")
+
+        await asyncio.gather(*(delete(site_id) for site_id in self.site_ids))
+        if refused:
+            raise LabError(f"removing {len(refused)} simulated sites failed: {refused[0]}")
+        response = await self.api.delete(f"api/v1/tenants/{self.tenant_id}")
+        if response.status_code not in (204, 404):
+            raise LabError(f"removing the simulation's tenant failed: {response.text[:200]}")
+        return len(self.site_ids)
 
     async def write_change(self, revision: int) -> Wave:
         """Writes change number `revision` to every site (they must hold `revision - 1`)."""
