@@ -16,6 +16,7 @@ from edgewise.central.api.catalog import UPLOAD_LIMITS
 from edgewise.central.api.deps import get_caller
 from edgewise.central.api.headers import CanonicalHeaderNames
 from edgewise.central.api.limits import BodySizeLimit, WriteAdmission
+from edgewise.central.api.openapi import install_openapi
 from edgewise.central.api.problems import install_problem_handlers
 from edgewise.central.api.requestids import RequestIds
 from edgewise.central.config import CentralSettings
@@ -42,6 +43,8 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         version=__version__,
         description="ETSI NFV SOL005 catalog and Edgewise's native API for tenants and sites.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_openapi
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.runtime = runtime
@@ -95,6 +98,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
             tags=["service"],
             operation_id=f"apiVersions{prefix.replace('/', '_')}",
         )
+    install_openapi(app)
     app.add_middleware(RequestIds)  # an id on every answer; unexpected errors logged once
     app.add_middleware(  # outermost: sees every header the others add
         CanonicalHeaderNames,

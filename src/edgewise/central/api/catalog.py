@@ -261,6 +261,7 @@ class CatalogResource:
     name: str  # "NsDescriptor", for operation ids
     content_name: str  # "NsdContent"
     default_upload_type: str
+    upload_types: dict[str, Any]  # the upload's request body, by media type (OpenAPI)
     info: Callable[[CatalogItem, str], dict[str, Any]]
     modifications: type[CatalogModifications]
     fields: set[str]
@@ -338,7 +339,9 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         caller: CallerDep,
         types: TypesDep,
         settings: SettingsDep,
-        content_type: Annotated[str, Header()] = resource.default_upload_type,
+        content_type: Annotated[
+            str, Header(include_in_schema=False)  # the request body's media types say it
+        ] = resource.default_upload_type,
     ) -> Response:
         data = await _read_upload(request)
         _onboard_content(
@@ -380,6 +383,7 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
     router.add_api_route(
         content, upload, methods=["PUT"], status_code=204,
         operation_id=f"upload{resource.content_name}",
+        openapi_extra={"requestBody": {"required": True, "content": resource.upload_types}},
     )  # fmt: skip
     router.add_api_route(
         content, fetch, methods=["GET"], operation_id=f"fetch{resource.content_name}"
@@ -394,6 +398,8 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
     return router
 
 
+YAML_BODY = {"schema": {"type": "string", "description": "a TOSCA YAML descriptor"}}
+CSAR_BODY = {"schema": {"type": "string", "format": "binary", "description": "a SOL004 CSAR"}}
 NSD_RESOURCE = CatalogResource(
     kind=CatalogKind.NSD,
     prefix="/nsd/v1",
@@ -403,6 +409,7 @@ NSD_RESOURCE = CatalogResource(
     name="NsDescriptor",
     content_name="NsdContent",
     default_upload_type="text/plain",
+    upload_types={"text/plain": YAML_BODY, "application/zip": CSAR_BODY},
     info=nsd_info,
     modifications=NsdInfoModifications,
     fields=NSD_FIELDS,
@@ -420,6 +427,7 @@ VNF_RESOURCE = CatalogResource(
     name="VnfPackage",
     content_name="VnfPackage",
     default_upload_type="application/zip",
+    upload_types={"application/zip": CSAR_BODY},
     info=vnf_pkg_info,
     modifications=VnfPkgInfoModifications,
     fields=VNF_FIELDS,

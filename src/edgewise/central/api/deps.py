@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.config import CentralSettings
@@ -77,14 +78,24 @@ def _end(session: Session, *, commit: bool) -> None:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearerToken",
+    description="An API token (`edgewise token create`, or the first admin's admin.token)",
+)
+
+
 async def get_caller(
     request: Request,
     session: SessionDep,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
     """The caller, from the replica's token cache when it saw the token lately (no lookup and
     no worker-thread hop), else from the store. An address that failed too often lately is
-    refused (429) before its token is looked at; each failure is logged, without the token."""
+    refused (429) before its token is looked at; each failure is logged, without the token.
+    `BEARER` only documents the scheme (OpenAPI's security); the header itself is read here,
+    so its problems are told precisely."""
     runtime: CentralRuntime = request.app.state.runtime
     address = request.client.host if request.client else "unknown"
     wait = runtime.attempts.retry_after(address)

@@ -27,7 +27,7 @@ def page_in_memory(
     """Pages a list ordered by id and already filtered; the marker names the last id seen."""
     start = 0
     if marker:
-        (last_id,) = decode_marker(marker, 1)
+        (last_id,) = decode_marker(marker, (str,))
         start = next((i for i, d in enumerate(documents) if d["id"] > last_id), len(documents))
     chunk = documents[start : start + limit]
     more = start + limit < len(documents)

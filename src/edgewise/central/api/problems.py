@@ -96,6 +96,17 @@ async def _service_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
+    if any(item.get("loc") == ("body",) and isinstance(item.get("input"), bytes)
+           for item in error.errors()):  # fmt: skip
+        # FastAPI reads a body as JSON only when it says it is: this one did not
+        declared = request.headers.get("content-type")
+        sent = f"not {declared}" if declared else "and it had no Content-Type"
+        return problem(
+            415,
+            f"the request body must be JSON (Content-Type: application/json), {sent}",
+            instance=request.url.path,
+            extra={"problems": [{"where": "Content-Type", "message": "send application/json"}]},
+        )
     problems = []
     for item in error.errors():
         location = [str(part) for part in item.get("loc", ()) if part != "body"]

@@ -27,7 +27,9 @@ class RolloutCreate(BaseModel):
         default=None, description="kind and minFreeSlots are used; labels may be given here too"
     )
     batchSize: int = Field(default=100, ge=1, le=100_000)
-    maxFailures: int = Field(default=0, ge=0)
+    maxFailures: int = Field(
+        default=0, ge=0, le=1_000_000, description="sites that may fail before it pauses"
+    )
     tenantId: str | None = None
 
 

@@ -26,7 +26,7 @@ RESERVED = {
 _TERM = re.compile(r"^\((?P<op>[a-z]+),(?P<attr>[^,()]+)(?P<values>(,[^()]*)*)\)$")
 
 
-def _compare(op: str) -> Callable[[Any, list[str]], bool]:
+def _compare(op: str, parameter: str) -> Callable[[Any, list[str]], bool]:
     def as_text(value: Any) -> str:
         if isinstance(value, bool):
             return "true" if value else "false"
@@ -51,7 +51,7 @@ def _compare(op: str) -> Callable[[Any, list[str]], bool]:
     if op not in table:
         raise Invalid(
             "unknown filter operator",
-            [InputProblem("filter", f"operator {op!r} is not one of {', '.join(table)}")],
+            [InputProblem(parameter, f"operator {op!r} is not one of {', '.join(table)}")],
         )
     return table[op]
 
@@ -72,8 +72,9 @@ def _values_at(document: Any, path: Sequence[str]) -> list[Any]:
 def parse_filters(
     query: Iterable[tuple[str, str]], known: set[str]
 ) -> list[tuple[Callable[[Any, list[str]], bool], list[str], list[str], bool]]:
-    """(comparison, path, values, negative) for every filter term in the query string."""
-    terms: list[tuple[str, str, list[str]]] = []
+    """(comparison, path, values, negative) for every filter term in the query string; Invalid,
+    naming the query parameter, for a term that is malformed or names an unknown attribute."""
+    terms: list[tuple[str, str, str, list[str]]] = []  # (parameter, op, attribute, values)
     for name, value in query:
         if name == "filter":
             for term in filter(None, value.split(";")):
@@ -88,20 +89,30 @@ def parse_filters(
                         ],
                     )
                 values = [v for v in match["values"].split(",") if v != ""]
-                terms.append((match["op"], match["attr"], values))
+                terms.append(("filter", match["op"], match["attr"], values))
         elif name not in RESERVED:
             attr, _, op = name.partition(".")
-            terms.append((op or "eq", attr, value.split(",")))
+            terms.append((name, op or "eq", attr, [v for v in value.split(",") if v != ""]))
     parsed = []
-    for op, attr, values in terms:
+    for parameter, op, attr, values in terms:
         path = attr.split("/")
         if path[0] not in known:
             raise Invalid(
                 "unknown attribute in filter",
-                [InputProblem(attr, f"{path[0]!r} is not an attribute of this resource")],
+                [InputProblem(parameter, f"{path[0]!r} is not an attribute of this resource")],
             )
-        parsed.append((_compare(op), path, values, op in ("neq", "ncont")))
+        compare = _compare(op, parameter)
+        wanted = "one value" if op in ORDERING else "at least one value"
+        if not values or (op in ORDERING and len(values) != 1):
+            raise Invalid(
+                "malformed filter",
+                [InputProblem(parameter, f"({op},{attr}) needs {wanted} to compare with")],
+            )
+        parsed.append((compare, path, values, op in ("neq", "ncont")))
     return parsed
+
+
+ORDERING = frozenset({"gt", "gte", "lt", "lte"})
 
 
 def apply_filters(
@@ -150,9 +161,9 @@ def select_fields(
     excluded: list[list[str]] = []
     included: list[list[str]] = []
     if "exclude_fields" in params:
-        excluded = _paths(params["exclude_fields"], known)
+        excluded = _paths("exclude_fields", params["exclude_fields"], known)
     elif "fields" in params:
-        included = _paths(params["fields"], known)
+        included = _paths("fields", params["fields"], known)
     if "exclude_fields" not in params:
         excluded = [[name] for name in default_excluded if [name] not in included]
     result = []
@@ -164,13 +175,13 @@ def select_fields(
     return result
 
 
-def _paths(text: str, known: set[str]) -> list[list[str]]:
+def _paths(parameter: str, text: str, known: set[str]) -> list[list[str]]:
     paths = [p.split("/") for p in filter(None, text.split(","))]
     for path in paths:
         if path[0] not in known:
             raise Invalid(
                 "unknown attribute in selector",
-                [InputProblem("/".join(path), f"{path[0]!r} is not an attribute of this resource")],
+                [InputProblem(parameter, f"{path[0]!r} is not an attribute of this resource")],
             )
     return paths
 
