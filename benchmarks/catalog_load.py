@@ -81,8 +81,18 @@ def _tosca_parser(package: Path) -> Callable[[], object]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
     corpus = Path(args[0]) if args else DEFAULT_CORPUS
-    repetitions = int(args[1]) if len(args) > 1 else 7
+    try:
+        repetitions = int(args[1]) if len(args) > 1 else 7
+    except ValueError:
+        print(f"REPETITIONS: {args[1]!r} is not a whole number", file=sys.stderr)
+        return 2
+    if not corpus.is_dir():
+        print(f"CORPUS_DIR: {corpus} is not a directory", file=sys.stderr)
+        return 2
     packages = sorted(p for p in corpus.iterdir() if (p / "TOSCA-Metadata").is_dir())
     logging.disable(logging.CRITICAL)
     cache = TypeCache()
