@@ -44,7 +44,11 @@ output=$(cd "$output" && pwd)
     || fail "the project's venv is missing ($ROOT/.venv): run ./run test or ./run demo once"
 
 # The suites' libraries, in their own venv, exactly as requirements/conformance.lock names them
-# (hashes checked); the venv is made anew when the lock changes.
+# (hashes checked); the venv is made anew when the lock changes. Runs started at once (the
+# tests run two copies of the suite side by side) take turns here: one makes it, the others
+# find it made.
+exec 9>"$HERE/.venv-setup.lock"
+flock 9
 stamp="$VENV/.requirements.sha256"
 want=$(cat "$ROOT/requirements/build.lock" "$ROOT/requirements/conformance.lock" | sha256sum \
     | cut -d' ' -f1)
@@ -60,6 +64,8 @@ if [ ! -x "$VENV/bin/python" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$
     done
     echo "$want" >"$stamp"
 fi
+flock -u 9
+exec 9>&-
 
 # The sample descriptors are package data of the project (edgewise.lab.samples).
 samples=$("$ROOT/.venv/bin/python" -c 'from edgewise.lab import samples; print(samples.path())') \
