@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 
 from edgewise import __version__
-from edgewise.central.api import catalog, nslcm, pnfd, rollouts, sites, tenants
+from edgewise.central.api import catalog, nslcm, pnfd, rollouts, sites, tenants, vnf_packages
 from edgewise.central.api.catalog import UPLOAD_LIMITS
 from edgewise.central.api.deps import get_caller
 from edgewise.central.api.headers import CanonicalHeaderNames
@@ -58,7 +58,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
     install_problem_handlers(app)
     for router in (
         catalog.nsd_router,
-        catalog.vnf_router,
+        vnf_packages.router,
         pnfd.router,
         nslcm.router,
         rollouts.router,

@@ -2,7 +2,7 @@
 
 Both share one life cycle in `services.catalog`; this module only shapes the two
 SOL005 representations (NsdInfo, VnfPkgInfo) and their paths, and mounts each API's
-subscriptions (`api.subscriptions`).
+subscriptions (`api.subscriptions`); the VNF package's own routes are in `api.vnf_packages`.
 """
 
 from __future__ import annotations
@@ -10,17 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from edgewise.central.api.deps import CallerDep, PageDep, SessionDep, SettingsDep, TypesDep
 from edgewise.central.api.etags import IfMatch, etag, require_match
-from edgewise.central.api.limits import write_slot
 from edgewise.central.api.listing import sol013_listing
 from edgewise.central.api.problems import problem
 from edgewise.central.api.subscriptions import (
@@ -30,12 +28,11 @@ from edgewise.central.api.subscriptions import (
     SubscriptionResource,
     subscription_router,
 )
-from edgewise.central.services import catalog, catalog_content, outbound
+from edgewise.central.services import catalog, catalog_content
 from edgewise.central.services.access import Principal
 from edgewise.central.services.catalog import CatalogKind
 from edgewise.central.services.catalog_content import Content
-from edgewise.central.services.egress import EgressPolicy
-from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
+from edgewise.central.services.errors import InputProblem, Invalid
 from edgewise.central.services.views import CatalogItem, NsdDescription, VnfdDescription
 from edgewise.tosca import Limits, TypeCache
 
@@ -162,7 +159,7 @@ def vnf_pkg_info(item: CatalogItem, base: str) -> dict[str, Any]:
 RangeHeader = Annotated[str | None, Header(alias="Range", description="bytes=first-last")]
 
 
-def _content_response(content: Content, byte_range: str | None = None) -> Response:
+def content_response(content: Content, byte_range: str | None = None) -> Response:
     """The content, or one byte range of it (206; 416 when it lies past the end). Several
     ranges or another unit get the whole content, as RFC 9110 allows."""
     headers = {
@@ -233,7 +230,7 @@ async def _read_upload(request: Request) -> bytes:
     return data
 
 
-def _onboard_content(
+def onboard_content(
     session: Session, caller: Principal, kind: CatalogKind, item_id: str, data: bytes,
     *, media_type: str, types: TypeCache, strict: bool,
 ) -> None:  # fmt: skip
@@ -344,7 +341,7 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         ] = resource.default_upload_type,
     ) -> Response:
         data = await _read_upload(request)
-        _onboard_content(
+        onboard_content(
             session, caller, kind, item_id, data,
             media_type=content_type, types=types, strict=settings.strict_descriptors,
         )  # fmt: skip
@@ -358,7 +355,7 @@ def catalog_router(resource: CatalogResource) -> APIRouter:
         byte_range: RangeHeader = None,
     ) -> Response:
         found = catalog_content.content(session, caller, kind, item_id, accept=accept)
-        return _content_response(found, byte_range)
+        return content_response(found, byte_range)
 
     for route in (read, modify, delete, upload, fetch):
         route.__annotations__["item_id"] = item_id_type
@@ -439,106 +436,3 @@ VNF_RESOURCE = CatalogResource(
 nsd_router = catalog_router(NSD_RESOURCE)
 vnf_router = catalog_router(VNF_RESOURCE)
 PKG = CatalogKind.VNF_PACKAGE
-
-
-@vnf_router.get("/vnf_packages/{vnfPkgId}/vnfd", operation_id="fetchVnfd")
-def fetch_vnfd(
-    vnfPkgId: str,
-    session: SessionDep,
-    caller: CallerDep,
-    accept: Annotated[str, Header()] = "*/*",
-) -> Response:
-    return _content_response(
-        catalog_content.descriptor_document(session, caller, PKG, vnfPkgId, accept=accept)
-    )
-
-
-@vnf_router.get(
-    "/vnf_packages/{vnfPkgId}/artifacts/{artifactPath:path}", operation_id="fetchArtifact"
-)
-def fetch_artifact(
-    vnfPkgId: str,
-    artifactPath: str,
-    session: SessionDep,
-    caller: CallerDep,
-    byte_range: RangeHeader = None,
-) -> Response:
-    found = catalog_content.artifact(session, caller, PKG, vnfPkgId, artifactPath)
-    return _content_response(found, byte_range)
-
-
-class UploadFromUriRequest(BaseModel):
-    """SOL005 UploadVnfPkgFromUriRequest."""
-
-    model_config = ConfigDict(extra="forbid")
-    addressInformation: str | None = Field(
-        default=None, max_length=2048, description="required; checked after the package is found"
-    )
-    authType: Literal["BASIC"] | None = None
-    userName: str | None = None
-    password: str | None = None
-
-
-@vnf_router.post(
-    "/vnf_packages/{vnfPkgId}/package_content/upload_from_uri",
-    status_code=202,
-    response_class=Response,
-    operation_id="uploadVnfPackageFromUri",
-)
-async def upload_from_uri(
-    vnfPkgId: str,
-    body: UploadFromUriRequest,
-    request: Request,
-    session: SessionDep,
-    caller: CallerDep,
-    types: TypesDep,
-    settings: SettingsDep,
-) -> Response:
-    """Fetches the package (http or https, from a public address unless the operator allows a
-    network, within the upload size limit and one deadline) and onboards it. While it fetches
-    it holds no transaction, worker thread or write slot."""
-    await run_in_threadpool(_exists, session, caller, vnfPkgId)  # another tenant's: 404 first
-    headers: dict[str, str] = {}
-    if body.authType:
-        if ":" in (body.userName or ""):
-            raise Invalid("the credentials are not valid",
-                          [InputProblem("userName", "a BASIC user name has no ':'")])  # fmt: skip
-        headers = outbound.basic_headers(body.userName or "", body.password or "")
-    fetched = await outbound.fetch(
-        body.addressInformation or "", PACKAGE_BY_URI, policy=EgressPolicy(settings.fetch_allowed),
-        deadline=settings.fetch_deadline, max_bytes=UPLOAD_LIMITS.max_package_bytes,
-        headers=headers,
-    )  # fmt: skip
-    if fetched.status != 200:
-        raise Unprocessable("the package could not be fetched", [
-            InputProblem("addressInformation", f"the server answered {fetched.status}, not 200")
-        ])  # fmt: skip
-    async with write_slot(request):
-        await run_in_threadpool(
-            _onboard_and_commit, session, caller, fetched.body, vnfPkgId, types,
-            settings.strict_descriptors,
-        )  # fmt: skip
-    return Response(status_code=202)
-
-
-PACKAGE_BY_URI = outbound.Target("addressInformation", "the package")
-
-
-def _exists(session: Session, caller: Principal, package_id: str) -> None:
-    """404 unless the caller sees the package; ends the read, so no transaction stays open
-    while the package is fetched."""
-    catalog.read_item(session, caller, PKG, package_id)
-    session.rollback()
-
-
-def _onboard_and_commit(
-    session: Session,
-    caller: Principal,
-    data: bytes,
-    package_id: str,
-    types: TypeCache,
-    strict: bool,
-) -> None:
-    _onboard_content(session, caller, PKG, package_id, data, media_type=catalog.ZIP_TYPE,
-                     types=types, strict=strict)  # fmt: skip
-    session.commit()  # in the write slot
