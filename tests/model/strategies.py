@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from edgewise.model.desired import MAX_CHAIN, NAME, ServiceSpec
+from edgewise.model.desired import MAX_CHAIN, ServiceSpec
 from edgewise.model.fields import Record, specs
 from edgewise.model.functions import CONFIGS, VnfFunction
 from edgewise.model.kinds import (
@@ -26,6 +26,7 @@ from edgewise.model.kinds import (
     Scalar,
     Text,
 )
+from edgewise.model.names import NAME
 from edgewise.model.units import UNITS
 
 Json = Any

@@ -114,7 +114,11 @@ def test_rules_across_fields_are_checked_once_fields_are_well_typed() -> None:
              "id, name, tenant, vnfs, chain")),
         ({"services": {}}, ("services: an object is not an array of at most 1024 items, each an "
                            "object: id, name, tenant, vnfs, chain")),
-        ({"services": [], "links": {}}, "links: not a property of this object; it has services"),
+        ({"services": [], "policy": {}},
+         "policy: not a property of this object; it has links, overlays, services, steering"),
+        ({"services": [], "links": {}}, ("links: an object is not an array of at most 8 items, "
+         "each an object: name, kind, interface, address, gateway, dhcp, bandwidth_up, "
+         "bandwidth_down, cost, metered, probe")),
         ({"services": [{"id": "s", "tenant": "t"}]},
          "services[0].name: missing: expected a non-empty string"),
         ({"services": [{"id": "s", "name": "n", "tenant": "t", "vnfs": [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from edgewise.model.fields import Broken, Record, Section, prop, read_into, unique, write
@@ -23,6 +23,9 @@ from edgewise.model.functions import (
     function_of,
 )
 from edgewise.model.kinds import Choice, ListOf, Text
+from edgewise.model.links import MAX_LINKS, WanLink
+from edgewise.model.names import IDENT, NAME
+from edgewise.model.overlay import MAX_OVERLAYS, Overlay
 from edgewise.model.problems import (
     INVALID,
     DocumentError,
@@ -33,12 +36,11 @@ from edgewise.model.problems import (
     Problems,
     shown,
 )
+from edgewise.model.steering import Steering
 
 MAX_CHAIN: Final = 8  # VNFs wired in one chain (a site gives each service 8 transit links)
 MAX_VNFS: Final = 16
 MAX_SERVICES: Final = 1024
-NAME: Final = Text(64, r"[A-Za-z0-9_][A-Za-z0-9_.-]*", "a name of letters, digits, _ . -")
-IDENT: Final = Text(64, r"[A-Za-z0-9_][A-Za-z0-9_.:-]*", "an id of letters, digits, _ . : -")
 FUNCTION: Final = Choice(tuple(f.value for f in VnfFunction))
 
 __all__ = ["DesiredState", "DocumentError", "Problem", "ServiceSpec", "VnfFunction", "VnfSpec"]
@@ -138,15 +140,33 @@ class ServiceSpec(Section):
 
 @dataclass(frozen=True)
 class SiteSections(Section):
-    """The document's sections. Site-level ones (WAN links, steering, overlay, local policy)
-    are declared here as they are built; an unknown section is refused, not carried along."""
+    """The document's sections: the services, and the site-level WAN links, steering and
+    overlays (left out of the document when the site has none); an unknown section is
+    refused, not carried along. Every link a steering policy or an overlay names is one of
+    `links`."""
 
     services: tuple[ServiceSpec, ...] = prop(
         ListOf(Record(ServiceSpec), MAX_SERVICES), required=True
     )
+    links: tuple[WanLink, ...] | None = prop(ListOf(Record(WanLink), MAX_LINKS))
+    steering: Steering | None = prop(Record(Steering))
+    overlays: tuple[Overlay, ...] | None = prop(ListOf(Record(Overlay), MAX_OVERLAYS))
 
     def problems(self) -> Iterator[Broken]:
-        return unique(self.services, lambda s: s.id, "services")
+        yield from unique(self.services, lambda s: s.id, "services")
+        links = self.links or ()
+        yield from unique(links, lambda link: link.name, "links")
+        yield from unique(links, lambda link: link.interface, "links")
+        yield from unique(self.overlays or (), lambda o: o.tenant, "overlays")
+        names = {link.name for link in links}
+        named: list[tuple[Path, str]] = []
+        if self.steering is not None:
+            named += [(("steering", *path), name) for path, name in self.steering.link_names()]
+        for index, overlay in enumerate(self.overlays or ()):
+            named += [(("overlays", index, *path), name) for path, name in overlay.link_names()]
+        for path, name in named:
+            if name not in names:
+                yield Broken(path, f"{name!r} names no link of links")
 
 
 @dataclass(frozen=True)
@@ -155,12 +175,22 @@ class DesiredState:
 
     revision: int
     services: tuple[ServiceSpec, ...] = ()
+    links: tuple[WanLink, ...] = ()
+    steering: Steering = field(default_factory=Steering)
+    overlays: tuple[Overlay, ...] = ()
 
     def service(self, service_id: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.id == service_id), None)
 
+    def link(self, name: str) -> WanLink | None:
+        return next((link for link in self.links if link.name == name), None)
+
     def to_document(self) -> dict[str, Json]:
-        return write(SiteSections(self.services))
+        return write(self.sections())
+
+    def sections(self) -> SiteSections:
+        steering = None if self.steering == Steering() else self.steering
+        return SiteSections(self.services, self.links or None, steering, self.overlays or None)
 
     @classmethod
     def from_document(cls, revision: object, document: object) -> DesiredState:
@@ -172,4 +202,9 @@ class DesiredState:
         if out.found or isinstance(sections, Invalid):
             raise DocumentError(out.found)
         assert isinstance(revision, int)
-        return cls(revision, sections.services)
+        return cls.of(revision, sections)
+
+    @classmethod
+    def of(cls, revision: int, sections: SiteSections) -> DesiredState:
+        return cls(revision, sections.services, sections.links or (),
+                   sections.steering or Steering(), sections.overlays or ())  # fmt: skip

@@ -34,7 +34,7 @@ def refuse(value: object, path: Path, out: Problems, kind: Kind[Any]) -> Invalid
 
 
 def _code(value: object, kind: Kind[Any]) -> str:
-    wants_text = isinstance(kind, Text | Choice | Prefix | Address | Scalar)
+    wants_text = isinstance(kind, Text | Choice | Prefix | Address | Interface | Scalar)
     if wants_text and not isinstance(value, str):
         return "type"
     if isinstance(kind, Integer) and (isinstance(value, bool) or not isinstance(value, int)):
@@ -168,6 +168,31 @@ class Address:
 
     def describe(self) -> str:
         return "an IPv4 address (e.g. 192.0.2.1)"
+
+
+@dataclass(frozen=True)
+class Interface:
+    """An IPv4 address with its prefix length (`198.51.100.2/30`): an interface's address."""
+
+    def read(self, value: object, path: Path, out: Problems) -> ipaddress.IPv4Interface | Invalid:
+        if not isinstance(value, str) or "/" not in value:
+            return refuse(value, path, out, self)
+        try:
+            parsed = ipaddress.ip_interface(value.strip())
+        except ValueError:
+            return refuse(value, path, out, self)
+        if not isinstance(parsed, ipaddress.IPv4Interface):
+            return out.add(path, f"{shown(value)} is IPv6: sites route IPv4 only today")
+        ends = (parsed.network.network_address, parsed.network.broadcast_address)
+        if parsed.network.prefixlen < 31 and parsed.ip in ends:
+            return out.add(path, f"{shown(value)} is the network's own or broadcast address")
+        return parsed
+
+    def write(self, value: ipaddress.IPv4Interface) -> Json:
+        return str(value)
+
+    def describe(self) -> str:
+        return "an IPv4 address with its prefix length (e.g. 198.51.100.2/30)"
 
 
 @dataclass(frozen=True)
