@@ -6,7 +6,7 @@ server namespace, the classifier program in the router, client flows with known 
 from __future__ import annotations
 
 import contextlib
-import datetime
+import datetime as dt
 import json
 import os
 import re
@@ -89,7 +89,7 @@ def tls(sport, sni, rounds):
     s.close(); return "ok"
 def http(sport, host):
     s = tcp(sport, 80)
-    s.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: curl/7.88\r\nAccept: */*\r\n\r\n".encode())
+    s.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: curl/7.88\r\n\r\n".encode())
     data = s.recv(4096); s.close(); return "ok" if b"200 OK" in data else "bad"
 def ssh(sport):
     s = tcp(sport, 22); banner = s.recv(100)
@@ -138,7 +138,9 @@ def skip_reason() -> str | None:
     for program in ("iptables-nft", "conntrack"):
         if not any((Path(d) / program).exists() for d in ("/usr/sbin", "/sbin", "/usr/bin")):
             return f"{program} is not installed (Debian packages iptables, conntrack)"
-    if not any(Path(d, "libndpi.so.4.2").exists() for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib")):
+    if not any(
+        Path(d, "libndpi.so.4.2").exists() for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib")
+    ):
         return "nDPI is not installed (Debian package libndpi4.2)"
     return None
 
@@ -146,15 +148,15 @@ def skip_reason() -> str | None:
 def make_certificate(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "edgewise-dpi-test")])
-    now = datetime.datetime.now(datetime.UTC)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "server.pem", directory / "server.key"
@@ -179,7 +181,9 @@ class DpiLab:
     classifier_process: subprocess.Popen[str] | None = None
 
     def __post_init__(self) -> None:
-        self.client, self.router, self.server = (f"{self.prefix}-{n}" for n in ("cli", "rtr", "srv"))
+        self.client, self.router, self.server = (
+            f"{self.prefix}-{n}" for n in ("cli", "rtr", "srv")
+        )
 
     def start(self) -> None:
         for ns in (self.client, self.router, self.server):
@@ -211,14 +215,15 @@ class DpiLab:
     def start_classifier(self, *args: str, queue: int = 7) -> Path:
         """Starts the classifier program in the router; returns its status file."""
         status = self.workdir / "dpi-status.json"
-        log = (self.workdir / "dpi.log").open("w")
+        status.unlink(missing_ok=True)
         env = {**os.environ, "PYTHONPATH": SRC}
         argv = [sys.executable, "-m", "edgewise.site.drivers.linux.dpi", "--netns", self.router,
                 "--queue", str(queue), "--status-file", str(status), "--status-every", "0.2",
                 "--log-level", "DEBUG", *args]  # fmt: skip
-        self.classifier_process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, text=True, env=env
-        )
+        with (self.workdir / "dpi.log").open("a") as log:
+            self.classifier_process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, text=True, env=env
+            )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if status.exists():
@@ -288,5 +293,8 @@ class DpiLab:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(5)
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe:
+                    pipe.close()
         for ns in (self.client, self.router, self.server):
             ip("netns", "del", ns, check=False)
