@@ -77,8 +77,8 @@ def client_hello(sni: str) -> bytes:
     return outgoing.read()
 
 
-def tls_flow(sni: str, sport: int = 40001) -> list[bytes]:
-    return TcpExchange(sport, 443).send(client_hello(sni)).packets
+def tls_flow(sni: str, sport: int = 40001, dport: int = 443) -> list[bytes]:
+    return TcpExchange(sport, dport).send(client_hello(sni)).packets
 
 
 def http_flow(host: str, sport: int = 40002) -> list[bytes]:

@@ -89,6 +89,7 @@ def test_real_first_messages_are_identified(
     assert app is not None
     assert got == (application, packets, app.app_id)
     assert classifier.counters.classified == {application: 1}
+    assert classifier.counters.snapshot()["packets_to_decide"] == {application: {str(packets): 1}}
     assert len(classifier.flows) == 0  # nothing kept of a decided flow but its key, briefly
 
 
@@ -116,6 +117,16 @@ def test_packets_queued_before_the_verdict_took_effect_change_nothing(
     again = run(classifier, packets[-1:])
     assert again == [Verdict()]
     assert classifier.counters.late_packets == 1
+
+
+def test_a_new_connection_on_a_just_decided_5_tuple_is_classified_anew(
+    classifier: Classifier,
+) -> None:
+    first = pk.http_flow("www.example.org", sport=40500)
+    assert decided(run(classifier, first))[0] == "http"
+    again = pk.tls_flow("www.youtube.com", sport=40500, dport=80)  # 5-tuple reused at once
+    assert decided(run(classifier, again))[0] == "youtube"
+    assert classifier.counters.late_packets == 0
 
 
 def test_idle_flows_expire_on_the_clock(classifier: Classifier) -> None:

@@ -60,6 +60,19 @@ def test_a_decided_flow_is_remembered_for_the_linger_time_only() -> None:
     assert not flows.decided_recently("a")
 
 
+def test_forgetting_a_flow_releases_it_and_its_decision() -> None:
+    flows, released = table()
+    flows.touch("a", 0.0, lambda: "A")
+    flows.forget("a")
+    flows.touch("b", 0.0, lambda: "B")
+    flows.decide("b", 0.0)
+    flows.forget("b")
+    flows.forget("c")  # unknown: nothing happens
+    assert released == ["A"]
+    assert not flows.decided_recently("b")
+    assert len(flows) == 0
+
+
 def test_clear_releases_everything() -> None:
     flows, released = table()
     for key in "abc":

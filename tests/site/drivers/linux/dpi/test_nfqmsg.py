@@ -71,3 +71,11 @@ def test_a_flow_has_one_key_in_both_directions() -> None:
     keys = {nfqmsg.packet_key(p) for p in packets}
     assert keys == {nfqmsg.FlowKey(6, pk.CLIENT, 40000, pk.SERVER, 443)}
     assert nfqmsg.packet_key(b"\x60" + b"\0" * 39) is None  # IPv6 is not ours
+
+
+def test_only_a_syn_opens_a_connection() -> None:
+    syn, syn_ack, ack, data = pk.http_flow("example.org")
+    assert [nfqmsg.opens_connection(p) for p in (syn, syn_ack, ack, data)] == [
+        True, False, False, False,
+    ]  # fmt: skip
+    assert not nfqmsg.opens_connection(pk.dns_flow("example.org")[0])

@@ -15,7 +15,12 @@ from edgewise.model.applications import UNKNOWN_ID, Application, Applications
 from edgewise.site.drivers.linux.dpi import marks
 from edgewise.site.drivers.linux.dpi.flows import FlowTable
 from edgewise.site.drivers.linux.dpi.ndpi import Detection, Flow
-from edgewise.site.drivers.linux.dpi.nfqmsg import FlowKey, QueuedPacket, packet_key
+from edgewise.site.drivers.linux.dpi.nfqmsg import (
+    FlowKey,
+    QueuedPacket,
+    opens_connection,
+    packet_key,
+)
 
 log = logging.getLogger(__name__)
 GIVE_UP_AFTER: Final = 10  # packets of a flow (both directions); docs/dpi.md says why
@@ -53,7 +58,7 @@ class Counters:
     classified: Counter[str] = field(default_factory=Counter)  # application name -> flows
     given_up: int = 0
     unmapped: Counter[str] = field(default_factory=Counter)  # nDPI names the catalogue lacks
-    packets_to_decide: Counter[int] = field(default_factory=Counter)  # packets -> flows
+    decided_after: dict[str, Counter[int]] = field(default_factory=dict)  # app -> packets -> flows
     late_packets: int = 0  # queued before their flow's verdict reached the kernel
 
     def snapshot(self) -> dict[str, Any]:
@@ -62,7 +67,10 @@ class Counters:
             "flows_classified": dict(sorted(self.classified.items())),
             "flows_given_up": self.given_up,
             "ndpi_unmapped": dict(sorted(self.unmapped.items())),
-            "packets_to_decide": {str(k): v for k, v in sorted(self.packets_to_decide.items())},
+            "packets_to_decide": {
+                app: {str(n): flows for n, flows in sorted(counts.items())}
+                for app, counts in sorted(self.decided_after.items())
+            },
             "late_packets": self.late_packets,
         }
 
@@ -95,6 +103,8 @@ class Classifier:
         if key is None:
             return Verdict()
         now = self.clock()
+        if opens_connection(queued.payload):
+            self.flows.forget(key)  # a new connection on the 5-tuple of one that ended
         if self.flows.decided_recently(key):
             self.counters.late_packets += 1
             return Verdict()
@@ -119,7 +129,7 @@ class Classifier:
         if gave_up:
             self.counters.given_up += 1
         else:
-            self.counters.packets_to_decide[packets] += 1
+            self.counters.decided_after.setdefault(name, Counter())[packets] += 1
         if found.known and app is None:
             self.counters.unmapped[self.engine.name(found.app or found.master)] += 1
         self.counters.classified[name] += 1

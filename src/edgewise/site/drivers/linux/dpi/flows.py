@@ -66,6 +66,13 @@ class FlowTable(Generic[K, S]):
         entry.last_seen = now
         return entry
 
+    def forget(self, key: K) -> None:
+        """Drops what is known of a flow (a new connection reuses its 5-tuple)."""
+        entry = self._inspecting.pop(key, None)
+        if entry is not None:
+            self._release(entry.state)
+        self._decided.pop(key, None)
+
     def decide(self, key: K, now: float) -> S | None:
         """Moves the flow to the decided ones; returns its state for the caller to free."""
         entry = self._inspecting.pop(key, None)

@@ -164,6 +164,14 @@ def _packet(body: bytes) -> QueuedPacket:
     return QueuedPacket(packet_id, payload, mark)
 
 
+def opens_connection(packet: bytes) -> bool:
+    """A TCP SYN without ACK: the first packet of a new connection (even on a reused 5-tuple)."""
+    if len(packet) < 20 or packet[0] >> 4 != 4 or packet[9] != 6:
+        return False
+    ihl = (packet[0] & 0xF) * 4
+    return len(packet) > ihl + 13 and packet[ihl + 13] & 0x12 == 0x02
+
+
 def packet_key(packet: bytes) -> FlowKey | None:
     """The flow key of an IPv4 packet (ports for TCP and UDP), None for anything else. At the
     FORWARD hook both directions carry the original addresses (replies are de-NATed before,
