@@ -77,6 +77,8 @@ def decided(verdicts: list[Verdict]) -> tuple[str | None, int, int | None]:
         (lambda: pk.http_flow("intranet.corp.example"), "corp", 4),
         (pk.ssh_flow, "ssh", 4),
         (lambda: pk.dns_flow("www.example.org"), "dns", 1),
+        (lambda: pk.dns_flow("www.youtube.com"), "dns", 1),  # nDPI: DNS/YouTube
+        (lambda: pk.dns_flow("api.corp.example"), "dns", 1),
         (pk.sip_flow, "sip", 1),
     ],
 )

@@ -25,6 +25,9 @@ from edgewise.site.drivers.linux.dpi.nfqmsg import (
 log = logging.getLogger(__name__)
 GIVE_UP_AFTER: Final = 10  # packets of a flow (both directions); docs/dpi.md says why
 UNKNOWN_NAME: Final = "unknown"
+# Masters whose "application" nDPI takes from a name they carry: a DNS query for youtube.com is
+# (DNS, YouTube) to nDPI, and dns to steering, not youtube.
+NAMED_BY_MASTER: Final = frozenset({"DNS", "MDNS", "LLMNR"})
 
 
 class Engine(Protocol):
@@ -143,8 +146,12 @@ class Classifier:
 
     def application_of(self, found: Detection) -> Application | None:
         """The catalogue's application for nDPI's answer: the application protocol first
-        (YouTube over TLS is youtube), else the master protocol."""
-        for protocol in (found.app, found.master):
+        (YouTube over TLS is youtube), else the master protocol; a name lookup (DNS) is the
+        lookup whatever name it asks for."""
+        order = (found.app, found.master)
+        if self.engine.name(found.master) in NAMED_BY_MASTER:
+            order = (found.master, found.app)
+        for protocol in order:
             if protocol:
                 app = self._by_ndpi.get(self.engine.name(protocol))
                 if app is not None:
