@@ -87,7 +87,10 @@ class NetfilterQueue:
             return []
         except OSError as exc:
             raise QueueError(f"netfilter queue {self.queue}: receive failed: {exc}") from exc
-        return [p for p in nfqmsg.parse(data) if isinstance(p, nfqmsg.QueuedPacket)]
+        try:
+            return [p for p in nfqmsg.parse(data) if isinstance(p, nfqmsg.QueuedPacket)]
+        except nfqmsg.MessageError as exc:
+            raise QueueError(f"netfilter queue {self.queue}: {exc}") from exc
 
     def accept(self, packet_id: int, *, mark: int | None = None) -> None:
         """Lets the packet go on; with `mark`, as its new packet mark, through the hook again."""

@@ -14,14 +14,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from edgewise.model.applications import Applications, CatalogueError
 from edgewise.site.drivers.linux.dpi import hooks
 from edgewise.site.drivers.linux.dpi.classifier import GIVE_UP_AFTER, Classifier
 from edgewise.site.drivers.linux.dpi.errors import DpiConfigError, DpiUnavailable
 from edgewise.site.drivers.linux.dpi.ndpi import Detector
-from edgewise.site.drivers.linux.dpi.nfqueue import NetfilterQueue
+from edgewise.site.drivers.linux.dpi.nfqmsg import QueuedPacket
+from edgewise.site.drivers.linux.dpi.nfqueue import NetfilterQueue, QueueStats
 from edgewise.site.drivers.linux.dpi.status import write_status
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def run(options: Options, stop: threading.Event) -> None:
             log.info("classifying in %s on queue %d (nDPI %s, %d applications, hooks %s)",
                      options.netns or "this namespace", options.queue, detector.version,
                      len(applications.entries), ",".join(options.hooks))  # fmt: skip
-            _Session(queue, classifier, options, detector.version).serve(stop)
+            Session(queue, classifier, options, detector.version).serve(stop)
         finally:
             hooks.remove(rules)
             queue.close()
@@ -104,11 +105,21 @@ def run(options: Options, stop: threading.Event) -> None:
         detector.close()
 
 
-@dataclass
-class _Session:
-    """One run's parts, for the loop and the status it writes."""
+class PacketQueue(Protocol):
+    """What the loop needs of the queue (nfqueue.NetfilterQueue; a fake in the tests)."""
 
-    queue: NetfilterQueue
+    def receive(self, timeout: float) -> list[QueuedPacket]: ...
+
+    def accept(self, packet_id: int, *, mark: int | None = None) -> None: ...
+
+    def stats(self) -> QueueStats | None: ...
+
+
+@dataclass
+class Session:
+    """One run's parts: the loop that answers the queue, and the status it writes."""
+
+    queue: PacketQueue
     classifier: Classifier
     options: Options
     version: str
