@@ -16,11 +16,12 @@ import argparse
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from dataplane_common import ROOT, Deadline, guarded
+from dataplane_common import Deadline, guarded
 from tests.site.drivers.linux.dpi.lab import SERVER, DpiLab, skip_reason
 
 from edgewise.model.applications import Applications
@@ -173,7 +174,9 @@ def main() -> int:
     parser.add_argument("--flows", type=int, default=2000, help="flows per rate run")
     parser.add_argument("--threads", type=int, default=8, help="concurrent clients")
     parser.add_argument("--timeout", type=float, default=300, help="seconds for everything")
-    parser.add_argument("--workdir", default=str(ROOT / "var" / "bench-dpi"))
+    parser.add_argument(
+        "--workdir", help="for the certificate, logs and status (default: a temporary one)"
+    )
     parser.add_argument("--status-every", type=float, default=0.2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rounds < 1 or args.flows < 1 or args.threads < 1 or args.timeout <= 0:
@@ -182,7 +185,11 @@ def main() -> int:
     if reason is not None:
         print(f"error: cannot run: {reason}", file=sys.stderr)
         return 2
-    return guarded(lambda: run(args))
+    if args.workdir:
+        return guarded(lambda: run(args))
+    with tempfile.TemporaryDirectory(prefix="edgewise-bench-dpi-") as workdir:
+        args.workdir = workdir
+        return guarded(lambda: run(args))
 
 
 if __name__ == "__main__":
