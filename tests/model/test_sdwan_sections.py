@@ -97,6 +97,8 @@ def test_a_site_without_them_writes_only_its_services() -> None:
          "steering.policies[0].class: 'video' names no class of classes"),
         (lambda d: d["steering"]["classes"][1].update(hosts=["exa mple.com"]),
          "steering.classes[1].hosts[0]: 'exa mple.com' is not a host name, or *. and a domain"),
+        (lambda d: d["steering"]["classes"][1].update(applications=["tls", "myspace"]),
+         "steering.classes[1].applications[1]: 'myspace' is not an application of the catalogue"),
         (lambda d: d["steering"]["classes"].append({"name": "all"}),
          "steering.classes[2]: a class matches by at least one of protocol, ports, prefixes"),
         (lambda d: d["steering"]["sla_profiles"].append({"name": "none"}),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network
 from typing import Final
 
+from edgewise.model.applications import CATALOGUE
 from edgewise.model.fields import Broken, Record, Section, prop, unique
 from edgewise.model.functions import MAX_MATCHES, PORT_PROTOCOLS, PROTOCOLS
 from edgewise.model.kinds import PORT, Boolean, Integer, ListOf, Prefix, Text
@@ -31,6 +32,7 @@ HOST_PATTERN: Final = Text(
     "a host name, or *. and a domain (e.g. *.example.com)",
 )
 MILLISECONDS: Final = Integer(1, 60_000, "milliseconds")
+KNOWN_APPLICATIONS: Final = frozenset(a.name for a in CATALOGUE)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ class AppClass(Section):
     def problems(self) -> Iterator[Broken]:
         if self.ports and self.protocol not in PORT_PROTOCOLS:
             yield Broken(("ports",), f"ports need protocol tcp or udp, not {self.protocol!r}")
+        for index, name in enumerate(self.applications):
+            if name not in KNOWN_APPLICATIONS:
+                yield Broken(("applications", index), f"{name!r} is not an application of the "
+                             "catalogue (GET /api/v1/applications lists them)")  # fmt: skip
         given = (self.ports, self.prefixes, self.applications, self.hosts)
         if self.protocol == "any" and self.dscp is None and not any(given):
             yield Broken((), "a class matches by at least one of protocol, ports, prefixes, "
