@@ -248,9 +248,15 @@ class SiteController:
             for service in observed.services
         }
         counters = {sid: vnfs for sid, vnfs in counters.items() if vnfs}
+        wan = dict(observed.wan.counters)
+        if wan:
+            counters["@wan"] = wan
         if counters == self._counters_sent:
             return
-        self._enqueue("counters", {"services": counters})
+        body: dict[str, Any] = {"services": {k: v for k, v in counters.items() if k != "@wan"}}
+        if wan:
+            body["wan"] = wan  # per link, per class: see site/drivers/linux/wancounters.py
+        self._enqueue("counters", body)
         self._counters_sent = counters
         self._counters_at = now
 
@@ -296,12 +302,17 @@ class SiteController:
         errors = [f"{key}: {error}" for key, error in sorted(failures.items())]
         if self._rejection:
             errors.insert(0, self._rejection)
-        return {
+        status: dict[str, Any] = {
             "revision": desired.revision,
             "state": "degraded" if failures else "converged",
             "services": services,
             "error": "; ".join(errors) or None,
         }
+        wan = observed.wan
+        if desired.links or wan.links_digest:
+            status["wan"] = {"faults": sorted(wan.faults), "notes": list(wan.notes),
+                             "counters": dict(wan.counters)}  # fmt: skip
+        return status
 
     def _enqueue(self, kind: str, body: dict[str, Any]) -> None:
         self.journal.enqueue(kind, body, at=self._clock())
