@@ -24,6 +24,7 @@ from edgewise.site.drivers.linux.netns import (
 )
 from edgewise.site.drivers.linux.nft import LibNftables
 from edgewise.site.drivers.linux.processes import Supervisor
+from edgewise.site.drivers.linux.wancarrier import CarrierWatch
 from edgewise.site.drivers.linux.watch import DriftWatch
 
 T = TypeVar("T")
@@ -95,3 +96,13 @@ class LinuxKernel:
 
     def drift_watch(self, prefix: str) -> DriftWatch:
         return DriftWatch(self.worker, prefix)
+
+    def watch_carrier(
+        self,
+        namespace: str,
+        report: Callable[[str, bool], None],
+        tick: Callable[[], float | None],
+    ) -> CarrierWatch:
+        watch = CarrierWatch(self.worker, namespace, report, tick)
+        watch.start()
+        return watch

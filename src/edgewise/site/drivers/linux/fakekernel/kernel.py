@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +30,16 @@ from edgewise.site.drivers.linux.nftjson import FAMILY, TABLE
 T = TypeVar("T")
 FIRST_INODE = 4026532000
 FIRST_PID = 1000
+
+
+@dataclass
+class FakeCarrierWatch:
+    namespace: str
+    report: Callable[[str, bool], None]
+    stopped: bool = False
+
+    def stop(self) -> None:
+        self.stopped = True
 
 
 class FakeKernel:
@@ -46,6 +57,7 @@ class FakeKernel:
         self._handles = itertools.count(100)
         self._open: dict[int, Space] = {}  # namespace handles (namespace_fd) in use
         self._watches: list[FakeWatch] = []
+        self.carrier_watches: list[FakeCarrierWatch] = []
         for name in namespaces:
             self.add_namespace(name)
 
@@ -108,6 +120,29 @@ class FakeKernel:
         watch = FakeWatch()
         self._watches.append(watch)
         return watch
+
+    def watch_carrier(
+        self,
+        namespace: str,
+        report: Callable[[str, bool], None],
+        tick: Callable[[], float | None],  # noqa: ARG002 - a test calls the steerer's tick
+    ) -> FakeCarrierWatch:
+        watch = FakeCarrierWatch(namespace, report)
+        self.carrier_watches.append(watch)
+        return watch
+
+    def set_carrier(self, namespace: str, name: str, *, carrier: bool) -> None:
+        """The far end of `name` (a veth) goes down or up: its carrier changes, and the
+        carrier watches of `namespace` hear it at once."""
+        space = self.space(namespace)
+        link = space.find(name)
+        peer = space.peer_of(link) if link is not None else None
+        if link is None or peer is None:
+            raise KeyError(name)
+        peer.up = carrier
+        for watch in self.carrier_watches:
+            if watch.namespace == namespace and not watch.stopped:
+                watch.report(name, carrier and link.up)
 
     # set-up, and what an admin or a crash does behind the driver's back
 
