@@ -86,9 +86,14 @@ CASES = [
         id="failover-twice-then-hold-before-going-back",
     ),
     pytest.param(
-        [(0, {**ALL_UP, "mpls": SLOW}), (1, ALL_UP), (31, ALL_UP)],
-        [("inet",), ("inet",), ("mpls",)],
-        id="a-link-that-meets-its-sla-again-waits-the-hold",
+        [(0, {**ALL_UP, "mpls": SLOW}), (1, ALL_UP), (2, ALL_UP)],
+        [("inet",), ("mpls",), ("mpls",)],
+        id="a-link-never-left-is-taken-at-once",
+    ),
+    pytest.param(
+        [(0, ALL_UP), (1, {**ALL_UP, "mpls": SLOW}), (2, ALL_UP), (31, ALL_UP), (32, ALL_UP)],
+        [("mpls",), ("inet",), ("inet",), ("inet",), ("mpls",)],
+        id="a-link-left-for-its-sla-waits-the-hold",
     ),
 ]  # fmt: skip
 
@@ -116,10 +121,11 @@ def test_spread_tenant_and_default() -> None:
 
 
 def test_a_pending_failback_says_when_to_decide_again() -> None:
-    decision = decide(STEERING, LINKS, {**ALL_UP, "mpls": DOWN}, None, 0)
+    decision = decide(STEERING, LINKS, ALL_UP, None, -1)
+    decision = decide(STEERING, LINKS, {**ALL_UP, "mpls": DOWN}, decision, 0)
     assert decision.due(30) is None
     decision = decide(STEERING, LINKS, ALL_UP, decision, 10)
-    assert decision.routes["voice"] == Route(("inet",), 0, ("mpls",), 10)
+    assert decision.routes["voice"] == Route(("inet",), 0, ("mpls",), 10, frozenset({"mpls"}))
     assert decision.due(30) == 40
 
 

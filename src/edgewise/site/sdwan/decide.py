@@ -4,8 +4,9 @@ For each policy: the first link of its list that is up and keeps its SLA profile
 `spread`: all such links), else the first usable link of its list, else the first usable link
 of the site; default traffic takes the first usable link of `default_links` (or of the site's
 links). A move to a worse choice (its link died, or broke the SLA while a compliant one is
-there) happens at once; a move to a better one (failback) only once that choice has been the
-best for `steering.hold_s` seconds, and never sooner than `hold_s` after the last move.
+there) happens at once; so does a move to a better link the route never left (one that came
+up late); a move back to a link it left (failback) only once that choice has been the best for
+`steering.hold_s` seconds, and never sooner than `hold_s` after the last move.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ def policy_key(policy: SteeringPolicy) -> str:
 @dataclass(frozen=True)
 class Route:
     """Where one policy's traffic goes: `links` (several when spread; none: it falls to the
-    default), taken at `since`; `better`, seen best without a break since `better_since`."""
+    default), taken at `since`; `better`, seen best without a break since `better_since`;
+    `left`, the links it failed over from (going back to one waits the hold time)."""
 
     links: tuple[str, ...]
     since: float
     better: tuple[str, ...] | None = None
     better_since: float = 0.0
+    left: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -116,11 +119,16 @@ def follow(
     seen: Route | None, current: int | None, wanted: Wanted, hold_s: float, now: float
 ) -> Route:
     """The route after `seen` (ranked `current` now) given what is best now."""
-    if seen is None or current is None or current > wanted.rank:
-        return Route(wanted.links, now)  # first decision, or the current choice got worse
+    if seen is None or current is None:
+        return Route(wanted.links, now)
+    if current > wanted.rank:  # the current choice got worse: fail over at once
+        left = seen.left | (set(seen.links) - set(wanted.links))
+        return Route(wanted.links, now, left=frozenset(left))
     if seen.links == wanted.links:
-        return Route(seen.links, seen.since)
+        return Route(seen.links, seen.since, left=seen.left)
+    if not set(wanted.links) & seen.left:  # better, and never left: no failback to hold
+        return Route(wanted.links, now, left=seen.left)
     better_since = seen.better_since if seen.better == wanted.links else now
     if now - better_since >= hold_s and now - seen.since >= hold_s:
-        return Route(wanted.links, now)
-    return Route(seen.links, seen.since, wanted.links, better_since)
+        return Route(wanted.links, now, left=seen.left)
+    return Route(seen.links, seen.since, wanted.links, better_since, seen.left)

@@ -133,6 +133,8 @@ async def test_carrier_loss_moves_the_class_and_back_after_the_hold(
     assert seen.wan.counters["routes"]["voice"] == ["inet"]
     assert seen.wan.counters["last_move_us"] > 0
     assert plan(site(hold_s=0), seen) == []  # a decision is no drift
+    # the flows of what moved start afresh (their NAT): voice, and bulk (spread)
+    assert uplinks.space(SITE.wan_netns).conntrack_deleted == [(0x10, 0xFFF0), (0x30, 0xFFF0)]
     uplinks.set_carrier(SITE.wan_netns, "mpls0", carrier=True)
     assert elements(uplinks)[VOICE] == mpls
 

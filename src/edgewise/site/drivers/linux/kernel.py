@@ -239,6 +239,16 @@ class DriftWatcher(ProcessListener, Protocol):
         ...
 
 
+class Conntrack(Protocol):
+    """Conntrack entries inside one namespace (conntrack.CtnetlinkSocket)."""
+
+    def delete_marked(self, mark: int, mask: int) -> None:
+        """Deletes the entries whose ct mark & `mask` is `mark`."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class CarrierWatcher(Protocol):
     """Tells the carrier of a namespace's links as it changes (wancarrier.CarrierWatch)."""
 
@@ -294,6 +304,10 @@ class Kernel(Protocol):
 
     def open_nftables(self, namespace: str) -> Nftables:
         """An nftables context inside `namespace` (it keeps talking to that namespace)."""
+        ...
+
+    def open_conntrack(self, namespace: str) -> Conntrack:
+        """Conntrack inside `namespace` (it keeps talking to it)."""
         ...
 
     def supervisor(self, runtime_dir: Path, listener: ProcessListener) -> ProcessSupervisor:

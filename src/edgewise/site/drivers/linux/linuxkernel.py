@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from edgewise.site.drivers.linux.conntrack import CtnetlinkSocket
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.kernel import Netlink, Nftables, ProcessListener
-from edgewise.site.drivers.linux.netlink import open_netlink
+from edgewise.site.drivers.linux.netlink import netlink_errors, open_netlink
 from edgewise.site.drivers.linux.netns import (
     NETNS_DIR,
     NamespaceWorker,
@@ -90,6 +91,10 @@ class LinuxKernel:
     def open_nftables(self, namespace: str) -> Nftables:
         with self.worker.inside(namespace):
             return LibNftables(namespace)
+
+    def open_conntrack(self, namespace: str) -> CtnetlinkSocket:
+        with self.worker.inside(namespace), netlink_errors(f"opening ctnetlink in {namespace}"):
+            return CtnetlinkSocket(namespace)
 
     def supervisor(self, runtime_dir: Path, listener: ProcessListener) -> Supervisor:
         return Supervisor(runtime_dir, listener, self.worker)

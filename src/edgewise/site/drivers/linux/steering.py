@@ -118,8 +118,11 @@ def route_elements(
     return found
 
 
+COUNTER_PREFIX: Final = "c."  # (a name starting with @ would read as a set's in a map)
+
+
 def counter_name(key: str, link: str) -> str:
-    return f"{key}/{link}"
+    return f"{COUNTER_PREFIX}{key}/{link}"
 
 
 def steering_batch(
@@ -203,9 +206,11 @@ def class_counters(items: Sequence[Json]) -> dict[str, dict[str, dict[str, int]]
     found: dict[str, dict[str, dict[str, int]]] = {}
     for item in items:
         counter = item.get("counter")
-        if not isinstance(counter, dict) or "/" not in str(counter.get("name", "")):
+        name = str(counter.get("name", "")) if isinstance(counter, dict) else ""
+        if not name.startswith(COUNTER_PREFIX) or "/" not in name:
             continue
-        key, link = str(counter["name"]).rsplit("/", 1)
+        assert isinstance(counter, dict)
+        key, link = name[len(COUNTER_PREFIX) :].rsplit("/", 1)
         found.setdefault(key, {})[link] = {"packets": int(counter.get("packets", 0)),
                                            "bytes": int(counter.get("bytes", 0))}  # fmt: skip
     return found

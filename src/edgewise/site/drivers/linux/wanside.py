@@ -114,12 +114,11 @@ class WanSide:
                                      "update-links first")  # fmt: skip
             plans[link.name] = LinkPlan(link, label.slot, label.gateway)
         oifs = {name: links.interfaces[name].index for name in plans}
-        carrier = {n: links.interfaces[n].up and links.interfaces[n].carrier for n in plans}
         steerer = self._steerer()
-        loaded = Loaded(desired.steering, plans, oifs, steering_digest(desired))
-        steerer.load(loaded, carrier, tenant_sources(desired, view, self._site))
-        if self._watch is None:
+        if self._watch is None:  # first: the steerer reads the carrier after it started
             self._watch = self._kernel.watch_carrier(self.wan, self._carrier, self._tick)
+        loaded = Loaded(desired.steering, plans, oifs, steering_digest(desired))
+        steerer.load(loaded, tenant_sources(desired, view, self._site))
 
     def _remove_steering(self) -> bool:
         if self._watch is not None:
@@ -137,7 +136,9 @@ class WanSide:
         if self.steerer is None:
             nft = self._kernel.open_nftables(self.wan)
             nl = self._stack.enter_context(self._kernel.open_netlink(self.wan))
-            self.steerer = WanSteerer(nft, nl)
+            conntrack = self._kernel.open_conntrack(self.wan)
+            self._stack.callback(conntrack.close)
+            self.steerer = WanSteerer(nft, nl, conntrack)
         return self.steerer
 
     def _carrier(self, interface: str, carrier: bool) -> None:

@@ -18,16 +18,16 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from edgewise.model.steering import Steering
-from edgewise.site.drivers.linux.kernel import Netlink, Nftables
+from edgewise.site.drivers.linux.kernel import Conntrack, Netlink, Nftables
 from edgewise.site.drivers.linux.steering import (
     elements_batch,
     read_elements,
     route_elements,
     steering_batch,
 )
-from edgewise.site.drivers.linux.wanmarks import PROTO_WAN
+from edgewise.site.drivers.linux.wanmarks import CLASS_MASK, KEY_MASK, PROTO_WAN, policy_mark
 from edgewise.site.drivers.linux.wanplan import DEFAULT_ROUTE, LinkPlan
-from edgewise.site.sdwan.decide import DEFAULT, Decision, decide
+from edgewise.site.sdwan.decide import DEFAULT, Decision, decide, policy_key
 from edgewise.site.sdwan.health import DOWN, UP, LinkHealth, LinkState
 
 
@@ -52,10 +52,15 @@ class Applied:
 
 class WanSteerer:
     def __init__(
-        self, nft: Nftables, nl: Netlink, clock: Callable[[], float] = time.monotonic
+        self,
+        nft: Nftables,
+        nl: Netlink,
+        conntrack: Conntrack,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._nft = nft
         self._nl = nl
+        self._conntrack = conntrack
         self._clock = clock
         self._lock = threading.Lock()
         self.loaded: Loaded | None = None
@@ -76,16 +81,16 @@ class WanSteerer:
                 found[name] = self.probed.get(name, UP)
         return found
 
-    def load(
-        self,
-        loaded: Loaded,
-        carrier: Mapping[str, bool],
-        sources: Mapping[str, Sequence[IPv4Network]],
-    ) -> None:
-        """Builds the whole steering table (one transaction) with the decision for now."""
+    def load(self, loaded: Loaded, sources: Mapping[str, Sequence[IPv4Network]]) -> None:
+        """Builds the whole steering table (one transaction) with the decision for now. The
+        carrier is read here, under the lock: start the carrier watch first, and no change is
+        missed."""
         with self._lock:
             self.loaded = loaded
-            self.carrier = dict(carrier)
+            self.carrier = {}
+            for name, plan in loaded.plans.items():
+                link = self._nl.link(plan.link.interface)
+                self.carrier[name] = link is not None and link.up and link.carrier
             self.probed = {k: v for k, v in self.probed.items() if k in loaded.plans}
             decision = self._decide(fresh=self.decision is None)
             elements = route_elements(loaded.steering, loaded.plans, decision)
@@ -160,17 +165,31 @@ class WanSteerer:
         if batch:
             self._nft.run(batch)
         self.elements = elements
-        default_moved = self.decision is None or (
-            decision.links(DEFAULT) != self.decision.links(DEFAULT)
-        )
+        previous = self.decision
         self.decision = decision
-        if default_moved:
+        if previous is None or decision.links(DEFAULT) != previous.links(DEFAULT):
             self._set_default_route(decision)
+        for mark, mask in self._moved_flows(previous, decision):
+            self._conntrack.delete_marked(mark, mask)
         took = (time.perf_counter() - started) * 1e6
         self.applied.moves += 1
         self.applied.last_us = took
         self.applied.history = [*self.applied.history[-31:], took]
         return True
+
+    def _moved_flows(self, previous: Decision | None, decision: Decision) -> list[tuple[int, int]]:
+        """(mark, mask) of the conntrack entries of each key whose links changed: their flows
+        start afresh on the new link (its source NAT) at their next packet."""
+        if previous is None or self.loaded is None:
+            return []
+        found = []
+        if previous.links(DEFAULT) != decision.links(DEFAULT):
+            found.append((0, KEY_MASK))
+        for index, policy in enumerate(self.loaded.steering.policies):
+            key = policy_key(policy)
+            if previous.links(key) != decision.links(key):
+                found.append((policy_mark(index), CLASS_MASK))
+        return found
 
     def _set_default_route(self, decision: Decision) -> None:
         """The main table's default route out of the default traffic's link (none: removed)."""

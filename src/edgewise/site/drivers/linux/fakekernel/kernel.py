@@ -42,6 +42,19 @@ class FakeCarrierWatch:
         self.stopped = True
 
 
+@dataclass
+class FakeConntrack:
+    """Records the deletions asked of it in its namespace (the fake has no flows)."""
+
+    space: Space
+
+    def delete_marked(self, mark: int, mask: int) -> None:
+        self.space.conntrack_deleted.append((mark, mask))
+
+    def close(self) -> None:
+        pass
+
+
 class FakeKernel:
     """The kernel in memory; `namespaces` exist from the start (a site's LAN and WAN sides)."""
 
@@ -112,6 +125,9 @@ class FakeKernel:
 
     def open_nftables(self, namespace: str) -> FakeNftables:
         return FakeNftables(self._space(namespace), self.refusals)
+
+    def open_conntrack(self, namespace: str) -> FakeConntrack:
+        return FakeConntrack(self._space(namespace))
 
     def supervisor(self, runtime_dir: Path, listener: ProcessListener) -> FakeSupervisor:  # noqa: ARG002 - state lives in the kernel
         return FakeSupervisor(self.programs, self.inode, self.refusals, self._pid, listener)

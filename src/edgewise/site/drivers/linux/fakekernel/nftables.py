@@ -86,6 +86,9 @@ def apply(tables: dict[tuple[str, str], Table], command: Json) -> None:
         add_rule(owner(tables, spec), spec)
     elif verb == "add" and kind == "map":
         table = owner(tables, spec)
+        for element in spec.get("elem", []):
+            if isinstance(element[1], str) and element[1].startswith("@"):
+                raise BatchError(f"{element[1]}: No such file or directory")  # a set reference
         if not any(m["name"] == spec["name"] for m in table.maps):
             table.maps.append(copy.deepcopy(spec))
     elif verb in ("add", "delete") and kind == "element":
