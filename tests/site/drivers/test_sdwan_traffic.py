@@ -112,6 +112,8 @@ async def test_carrier_loss_moves_voice_and_the_stream_flows_again(
     report = (await sdwan.observe()).wan.counters
     assert report["routes"]["voice"] == ["inet"]
     assert report["health"]["mpls"] == {"state": "down"}
+    print(f"decision applied in {report['last_move_us']:.0f} µs")
+    assert report["last_move_us"] < 50_000
     wanlab.cut("mpls", down=False)  # back: voice waits the hold time (30 s) before returning
     assert wait_until(lambda: sdwan_links_up(wanlab), timeout=3)
     assert wanlab.ask(host, RTP) == INET

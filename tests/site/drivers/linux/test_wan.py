@@ -126,7 +126,12 @@ async def test_carrier_loss_moves_the_class_and_back_after_the_hold(
 ) -> None:
     await reconcile(driver, site(hold_s=0))
     mpls, inet = link_mark(1), link_mark(2)
+    space = uplinks.space(SITE.wan_netns)
+    before = len(space.transactions)
     uplinks.set_carrier(SITE.wan_netns, "mpls0", carrier=False)
+    # ONE transaction, of map elements only (the ruleset stays)
+    assert len(space.transactions) == before + 1
+    assert {next(iter(c.values()))["element"]["name"] for c in space.transactions[-1]} == {"route"}
     assert elements(uplinks)[VOICE] == inet
     assert {elements(uplinks)[BULK + b] for b in range(8)} == {inet}
     seen = await driver.observe()
@@ -134,7 +139,7 @@ async def test_carrier_loss_moves_the_class_and_back_after_the_hold(
     assert seen.wan.counters["last_move_us"] > 0
     assert plan(site(hold_s=0), seen) == []  # a decision is no drift
     # the flows of what moved start afresh (their NAT): voice, and bulk (spread)
-    assert uplinks.space(SITE.wan_netns).conntrack_deleted == [(0x10, 0xFFF0), (0x30, 0xFFF0)]
+    assert space.conntrack_deleted == [(0x10, 0xFFF0), (0x30, 0xFFF0)]
     uplinks.set_carrier(SITE.wan_netns, "mpls0", carrier=True)
     assert elements(uplinks)[VOICE] == mpls
 

@@ -10,8 +10,9 @@ slot, gateway]`) so that a restarted driver adopts it. Slot s gives:
   another;
 - the rule `fwmark <mark>/0xffff lookup <table>` at priority RULE_PRIORITY_BASE + s.
 The conntrack mark of a steered flow holds its steering key in its low 16 bits (policy id << 4
-| spread bucket; 0: default traffic) and, from bit 16 (`DPI_MASK`), the application id the DPI
-classifier writes; the steering table maps the key to a link mark on every packet.
+| spread bucket; 0: default traffic); the DPI classifier writes the application id in
+0x00FF0000 (`DPI_MASK`) and its "decided" bit 0x01000000 (`DPI_DONE`), never the low 16 bits;
+the steering table maps the key to a link mark on every packet.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ UNREACHABLE_METRIC: Final = 65_535
 KEY_MASK: Final = 0xFFFF  # of the ct mark: the steering key
 CLASS_MASK: Final = 0xFFF0  # of the key: the policy (its id << 4); the low 4 bits: the bucket
 DPI_MASK: Final = 0x00FF0000  # of the ct mark: the application id (the DPI classifier's)
+DPI_DONE: Final = 0x01000000  # of the ct mark: the DPI classifier decided the flow
 BUCKETS: Final = 8  # flows of a spread policy are hashed into this many buckets
 
 

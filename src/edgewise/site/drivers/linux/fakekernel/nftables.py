@@ -45,6 +45,7 @@ class FakeNftables:
             message = f"nftables in {self.where}: malformed command ({exc!r})"
             raise DataPlaneError(message, code="nftables") from exc
         self.space.tables = tables
+        self.space.transactions.append(copy.deepcopy(commands))
         return {}
 
     def list_table(self, family: str, name: str) -> list[Json] | None:

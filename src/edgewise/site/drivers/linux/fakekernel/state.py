@@ -88,6 +88,7 @@ class Space:
     tables: dict[tuple[str, str], Table] = field(default_factory=dict)
     rules: list[KernelRule] = field(default_factory=list)
     conntrack_deleted: list[tuple[int, int]] = field(default_factory=list)  # (mark, mask)
+    transactions: list[list[dict[str, Any]]] = field(default_factory=list)  # nftables batches
     sysctls: dict[str, str] = field(default_factory=dict)
     next_index: int = LOOPBACK + 1
     alive: bool = True  # False once removed (a kept handle then talks to a ghost)
