@@ -267,7 +267,8 @@ class RtnlNetlink:
             self.rtnl.change(RTM_DELROUTE, body)
 
     def table_routes(self, table: int) -> list[KernelRoute]:
-        body = rt.rtmsg(0, 0, 0, 0, 0)
+        # filtered by the kernel (strict checking: RTA_TABLE in a dump request), checked again
+        body = rt.rtmsg(0, 0, 0, 0, 0) + rt.attr_u32(rt.RTA_TABLE, table)
         with netlink_errors(f"listing routes of table {table} in {self.where}"):
             found = []
             for payload in self.rtnl.dump(RTM_GETROUTE, body):
