@@ -107,7 +107,7 @@ async def test_carrier_loss_moves_voice_and_the_stream_flows_again(
     print(f"carrier loss: longest gap {result.max_gap_ms:.1f} ms, {result.received} of 2000")
     assert result.sources.get(INET, 0) > 500  # it flows again, out of the internet link
     assert result.sources.get(MPLS, 0) > 100
-    assert result.max_gap_ms < 1000  # the kernel tells the carrier loss in 70-200 ms here
+    assert result.max_gap_ms < 300  # the goal (the carrier is polled every 20 ms)
     assert wanlab.ask(host, RTP) == INET  # a new voice flow too
     report = (await sdwan.observe()).wan.counters
     assert report["routes"]["voice"] == ["inet"]

@@ -323,7 +323,9 @@ class Kernel(Protocol):
         namespace: str,
         report: Callable[[str, bool], None],
         tick: Callable[[], float | None],
+        interfaces: Callable[[], list[str]],
     ) -> CarrierWatcher:
-        """Starts telling `report(interface, carrier)` of `namespace`'s links as they change,
-        calling `tick()` between (it answers the seconds until it wants calling again)."""
+        """Starts telling `report(interface, carrier)` of `namespace`'s `interfaces()` as their
+        carrier changes, calling `tick()` between (it answers the seconds until it wants calling
+        again)."""
         ...

@@ -107,7 +107,8 @@ class LinuxKernel:
         namespace: str,
         report: Callable[[str, bool], None],
         tick: Callable[[], float | None],
+        interfaces: Callable[[], list[str]],
     ) -> CarrierWatch:
-        watch = CarrierWatch(self.worker, namespace, report, tick)
+        watch = CarrierWatch(self.worker, namespace, report, tick, interfaces)
         watch.start()
         return watch

@@ -116,7 +116,9 @@ class WanSide:
         oifs = {name: links.interfaces[name].index for name in plans}
         steerer = self._steerer()
         if self._watch is None:  # first: the steerer reads the carrier after it started
-            self._watch = self._kernel.watch_carrier(self.wan, self._carrier, self._tick)
+            self._watch = self._kernel.watch_carrier(
+                self.wan, self._carrier, self._tick, self._interfaces
+            )
         loaded = Loaded(desired.steering, plans, oifs, steering_digest(desired))
         steerer.load(loaded, tenant_sources(desired, view, self._site))
 
@@ -148,6 +150,10 @@ class WanSide:
             link = steerer.interface_links().get(interface)
             if link is not None:
                 steerer.set_carrier(link, carrier)
+
+    def _interfaces(self) -> list[str]:
+        steerer = self.steerer
+        return [] if steerer is None else sorted(steerer.interface_links())
 
     def _tick(self) -> float | None:
         steerer = self.steerer

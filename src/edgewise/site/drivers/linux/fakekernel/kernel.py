@@ -142,6 +142,7 @@ class FakeKernel:
         namespace: str,
         report: Callable[[str, bool], None],
         tick: Callable[[], float | None],  # noqa: ARG002 - a test calls the steerer's tick
+        interfaces: Callable[[], list[str]],  # noqa: ARG002 - set_carrier tells every change
     ) -> FakeCarrierWatch:
         watch = FakeCarrierWatch(namespace, report)
         self.carrier_watches.append(watch)
