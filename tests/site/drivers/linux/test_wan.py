@@ -194,3 +194,24 @@ async def test_links_removed(uplinks: FakeKernel, driver: LinuxDriver) -> None:
     assert space.tables == {}
     assert all(link.alias is None for link in space.links.values())
     assert plan(empty, await driver.observe()) == []
+
+
+async def test_a_tenant_policy_matches_its_services_sources(
+    uplinks: FakeKernel, driver: LinuxDriver
+) -> None:
+    service = {"id": "s1", "name": "s1", "tenant": "t1", "chain": ["fw"],
+               "vnfs": [{"name": "fw", "function": "firewall", "config": {}}]}  # fmt: skip
+    document: dict[str, Any] = {"services": [service], "links": LINKS, "steering": STEERING}
+    state = DesiredState.from_document(1, document)
+    await reconcile(driver, state)
+    slot = (await driver.view("s1")).services["s1"].slot
+    table = uplinks.space(SITE.wan_netns).tables[(FAMILY, STEER_TABLE)]
+    bulk = next(r for r in table.rules if r.get("comment") == "bulk@t1")
+    sources = bulk["expr"][0]["match"]
+    assert sources["left"] == {"payload": {"protocol": "ip", "field": "saddr"}}
+    assert sources["right"]["set"] == [
+        {"prefix": {"addr": str(n.network_address), "len": n.prefixlen}}
+        for n in (SITE.lan_subnet(slot), SITE.transit_block(slot))
+    ]
+    voice = next(r for r in table.rules if r.get("comment") == "voice")
+    assert voice["expr"][0]["match"]["left"] == {"meta": {"key": "l4proto"}}  # site-wide
