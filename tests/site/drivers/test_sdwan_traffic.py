@@ -5,7 +5,8 @@ voice to the internet link at once, and a 1,000 packets/s stream flows again."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from edgewise.model.desired import DesiredState
 from edgewise.site.drivers.linux import LinuxDriver
 from tests.site.drivers.chains import converge
-from tests.site.drivers.netlab import can_build_namespaces, stop_processes, wait_until
+from tests.site.drivers.netlab import can_build_namespaces, in_ns, stop_processes, wait_until
 from tests.site.drivers.wanlab import DC_SERVER, PROVIDERS, WanLab, stream_gap
 
 pytestmark = pytest.mark.anyio
@@ -139,3 +140,23 @@ async def test_a_restarted_driver_adopts_the_links(
         assert wanlab.ask(host, SIP) == MPLS
     finally:
         await again.close()
+
+
+async def test_the_drift_watch_hears_the_steering_table_deleted_not_a_move(
+    wanlab: WanLab, sdwan: LinuxDriver
+) -> None:
+    events = sdwan.drift_events()
+    assert isinstance(events, AsyncGenerator)
+    heard = asyncio.ensure_future(anext(events))  # the watch runs while this waits
+    try:
+        await asyncio.sleep(0.5)
+        wanlab.cut("mpls")  # steering moves voice: its own map elements, no drift
+        await asyncio.sleep(0.5)
+        assert (await sdwan.observe()).wan.counters["routes"]["voice"] == ["inet"]
+        assert not heard.done()
+        in_ns(wanlab.wan, "nft", "delete", "table", "ip", "ew_steer")
+        line = await asyncio.wait_for(heard, 3)
+        assert line == f"ruleset changed in {wanlab.wan}"
+    finally:
+        heard.cancel()
+        await events.aclose()

@@ -179,7 +179,7 @@ class LinuxDriver:
         for name in self._kernel.namespaces(self.site.namespace_prefix):
             if self.site.slot_of_namespace(name) is not None:
                 namespaces[name] = True
-        watch.sync(namespaces, self._host.processes.running())
+        watch.sync(namespaces, self._host.processes.running(), wan=self.site.wan_netns)
 
     async def view(self, service_id: str | None = None) -> SiteView:
         """The kernel objects of the site (or of one service), for status and tests."""
