@@ -14,6 +14,7 @@ from edgewise.site.controller import ControllerSettings, SiteController
 from edgewise.site.drivers.sim import SimDriver
 from edgewise.site.journal import Journal
 from edgewise.site.reconcile import ObservedState, plan
+from edgewise.site.sdwan.sections import WanFault
 from edgewise.site.uplink import CentralTrust, Uplink, enroll
 from tests.site.central import running_central
 from tests.site.fakes import FakeChannel, eventually
@@ -221,3 +222,19 @@ async def test_the_wan_is_reported(tmp_path: Path) -> None:
         status = channel.bodies("status")[-1]
         assert status["wan"]["notes"] == [WAITS_FOR_DPI]
         assert status["wan"]["faults"] == []
+
+
+async def test_a_wan_repair_is_reported_as_such(tmp_path: Path) -> None:
+    channel, driver = FakeChannel(), SimDriver()
+    doc = {**document("s1"), "links": [{"name": "mpls", "kind": "mpls", "interface": "mpls0",
+                                        "gateway": "198.51.100.1"}]}  # fmt: skip
+    channel.publish(doc)
+    async with controller(tmp_path, driver, channel) as site:
+        await eventually(lambda: site.journal.applied_revision() == 1)
+        driver.break_wan(WanFault.STEERING_BROKEN)
+        await eventually(lambda: any(b["event"] == "wan-repaired"
+                                     for b in channel.bodies("event")))  # fmt: skip
+        event = next(b for b in channel.bodies("event") if b["event"] == "wan-repaired")
+        assert event["op"] == "update-steering"
+        assert event["service"] == "@site"
+        assert event["faults"] == ["steering-broken"]

@@ -26,6 +26,7 @@ from edgewise.site.drivers.base import Driver, WatchesDrift
 from edgewise.site.errors import PermanentError, TemporaryError
 from edgewise.site.journal import Journal, OutboxItem
 from edgewise.site.reconcile import (
+    SITE,
     Change,
     ChangeReason,
     ChangeResult,
@@ -34,6 +35,7 @@ from edgewise.site.reconcile import (
     apply_plan,
     plan,
 )
+from edgewise.site.sdwan.sections import ObservedWan
 from edgewise.site.uplink import PolledDesired, ReportReceipt
 
 log = logging.getLogger(__name__)
@@ -269,6 +271,8 @@ class SiteController:
                 self._enqueue("event", change_event("change-failed", result, desired.revision))
             elif result.changed and is_repair(change, was_applied=was_applied):
                 name = "service-repaired" if change.vnf_name is None else "vnf-repaired"
+                if change.service_id == SITE:
+                    name = "wan-repaired"
                 self._enqueue("event", change_event(name, result, desired.revision))
         if not failures and not was_applied:
             self.journal.mark_applied(desired.revision)
@@ -405,7 +409,8 @@ def is_repair(change: Change, *, was_applied: bool) -> bool:
 
 def change_event(name: str, result: ChangeResult, revision: int) -> dict[str, Any]:
     change = result.change
-    faults = change.observed.faults if isinstance(change.observed, ObservedVnf) else frozenset()
+    seen = change.observed
+    faults = seen.faults if isinstance(seen, ObservedVnf | ObservedWan) else frozenset()
     why = change.reason.value + (": " + ", ".join(sorted(faults)) if faults else "")
     detail = f"{change} ({why})"
     if result.error:
