@@ -14,12 +14,14 @@ from edgewise.site.controller import ControllerSettings, SiteController
 from edgewise.site.drivers.sim import SimDriver
 from edgewise.site.journal import Journal
 from edgewise.site.reconcile import ObservedState, plan
+from edgewise.site.sdwan.sections import WanFault
 from edgewise.site.uplink import CentralTrust, Uplink, enroll
 from tests.site.central import running_central
 from tests.site.fakes import FakeChannel, eventually
 
 pytestmark = pytest.mark.anyio
 
+WAITS_FOR_DPI = "layer-7 classes wait for the DPI classifier"
 FAST = ControllerSettings(
     reconcile_interval=0.1, first_poll_max_delay=0.0, backoff_base=0.01, backoff_cap=0.05, seed=1
 )
@@ -194,3 +196,45 @@ async def test_counters_go_up_when_they_change_at_most_every_interval(tmp_path: 
         await eventually(lambda: channel.bodies("counters")[-1]["services"]["s1"]["fw"]
                          ["rules"]["rule-0"] == {"packets": 9, "bytes": 540})  # fmt: skip
         assert "nat" not in channel.bodies("counters")[-1]["services"]["s1"]
+
+
+class WanDriver(SimDriver):
+    """The sim driver, with the WAN's counters and notes as the linux driver reports them."""
+
+    async def observe(self) -> ObservedState:
+        seen = await super().observe()
+        counters = {"routes": {"voice": ["mpls"]}, "classes": {"voice": {"mpls": {"packets": 4}}}}
+        wan = replace(seen.wan, counters=counters, notes=(WAITS_FOR_DPI,))
+        return replace(seen, wan=wan)
+
+
+async def test_the_wan_is_reported(tmp_path: Path) -> None:
+    channel, driver = FakeChannel(), WanDriver()
+    doc = {**document("s1"), "links": [{"name": "mpls", "kind": "mpls", "interface": "mpls0",
+                                        "gateway": "198.51.100.1"}]}  # fmt: skip
+    channel.publish(doc)
+    async with controller(tmp_path, driver, channel) as site:
+        await eventually(lambda: site.journal.applied_revision() == 1)
+        await eventually(lambda: any("wan" in b for b in channel.bodies("counters")))
+        counters = next(b for b in channel.bodies("counters") if "wan" in b)
+        assert counters["wan"]["routes"] == {"voice": ["mpls"]}
+        assert "@wan" not in counters["services"]
+        status = channel.bodies("status")[-1]
+        assert status["wan"]["notes"] == [WAITS_FOR_DPI]
+        assert status["wan"]["faults"] == []
+
+
+async def test_a_wan_repair_is_reported_as_such(tmp_path: Path) -> None:
+    channel, driver = FakeChannel(), SimDriver()
+    doc = {**document("s1"), "links": [{"name": "mpls", "kind": "mpls", "interface": "mpls0",
+                                        "gateway": "198.51.100.1"}]}  # fmt: skip
+    channel.publish(doc)
+    async with controller(tmp_path, driver, channel) as site:
+        await eventually(lambda: site.journal.applied_revision() == 1)
+        driver.break_wan(WanFault.STEERING_BROKEN)
+        await eventually(lambda: any(b["event"] == "wan-repaired"
+                                     for b in channel.bodies("event")))  # fmt: skip
+        event = next(b for b in channel.bodies("event") if b["event"] == "wan-repaired")
+        assert event["op"] == "update-steering"
+        assert event["service"] == "@site"
+        assert event["faults"] == ["steering-broken"]

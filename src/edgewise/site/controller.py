@@ -26,6 +26,7 @@ from edgewise.site.drivers.base import Driver, WatchesDrift
 from edgewise.site.errors import PermanentError, TemporaryError
 from edgewise.site.journal import Journal, OutboxItem
 from edgewise.site.reconcile import (
+    SITE,
     Change,
     ChangeReason,
     ChangeResult,
@@ -34,6 +35,7 @@ from edgewise.site.reconcile import (
     apply_plan,
     plan,
 )
+from edgewise.site.sdwan.sections import ObservedWan
 from edgewise.site.uplink import PolledDesired, ReportReceipt
 
 log = logging.getLogger(__name__)
@@ -248,9 +250,15 @@ class SiteController:
             for service in observed.services
         }
         counters = {sid: vnfs for sid, vnfs in counters.items() if vnfs}
+        wan = dict(observed.wan.counters)
+        if wan:
+            counters["@wan"] = wan
         if counters == self._counters_sent:
             return
-        self._enqueue("counters", {"services": counters})
+        body: dict[str, Any] = {"services": {k: v for k, v in counters.items() if k != "@wan"}}
+        if wan:
+            body["wan"] = wan  # per link, per class: see site/drivers/linux/wancounters.py
+        self._enqueue("counters", body)
         self._counters_sent = counters
         self._counters_at = now
 
@@ -263,6 +271,8 @@ class SiteController:
                 self._enqueue("event", change_event("change-failed", result, desired.revision))
             elif result.changed and is_repair(change, was_applied=was_applied):
                 name = "service-repaired" if change.vnf_name is None else "vnf-repaired"
+                if change.service_id == SITE:
+                    name = "wan-repaired"
                 self._enqueue("event", change_event(name, result, desired.revision))
         if not failures and not was_applied:
             self.journal.mark_applied(desired.revision)
@@ -296,12 +306,17 @@ class SiteController:
         errors = [f"{key}: {error}" for key, error in sorted(failures.items())]
         if self._rejection:
             errors.insert(0, self._rejection)
-        return {
+        status: dict[str, Any] = {
             "revision": desired.revision,
             "state": "degraded" if failures else "converged",
             "services": services,
             "error": "; ".join(errors) or None,
         }
+        wan = observed.wan
+        if desired.links or wan.links_digest:
+            status["wan"] = {"faults": sorted(wan.faults), "notes": list(wan.notes),
+                             "counters": dict(wan.counters)}  # fmt: skip
+        return status
 
     def _enqueue(self, kind: str, body: dict[str, Any]) -> None:
         self.journal.enqueue(kind, body, at=self._clock())
@@ -394,7 +409,8 @@ def is_repair(change: Change, *, was_applied: bool) -> bool:
 
 def change_event(name: str, result: ChangeResult, revision: int) -> dict[str, Any]:
     change = result.change
-    faults = change.observed.faults if isinstance(change.observed, ObservedVnf) else frozenset()
+    seen = change.observed
+    faults = seen.faults if isinstance(seen, ObservedVnf | ObservedWan) else frozenset()
     why = change.reason.value + (": " + ", ".join(sorted(faults)) if faults else "")
     detail = f"{change} ({why})"
     if result.error:

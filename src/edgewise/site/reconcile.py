@@ -12,6 +12,13 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from edgewise.model.desired import DesiredState, ServiceSpec, VnfFunction, VnfSpec
+from edgewise.site.sdwan.sections import (
+    ObservedWan,
+    WanFault,
+    links_digest,
+    steering_digest,
+    tenant_scoped,
+)
 
 
 class ChangeOp(StrEnum):
@@ -20,6 +27,8 @@ class ChangeOp(StrEnum):
     DELETE_VNF and CREATE_VNF remove and build a VNF whole (a rebuild is both); in place,
     UPDATE_VNF_CONFIG loads a VNF's config again (ruleset, routes, token buckets, program),
     RESTART_VNF starts its program again, UPDATE_CHAIN wires the service's links and routes.
+    Site-level: UPDATE_LINKS builds the WAN links (tables, rules, routes, NAT) of the desired
+    state (none: removes them), UPDATE_STEERING loads the steering table in one transaction.
     """
 
     DELETE_SERVICE = "delete-service"
@@ -29,6 +38,12 @@ class ChangeOp(StrEnum):
     UPDATE_VNF_CONFIG = "update-vnf-config"
     RESTART_VNF = "restart-vnf"
     UPDATE_CHAIN = "update-chain"
+    UPDATE_LINKS = "update-links"
+    UPDATE_STEERING = "update-steering"
+
+
+SITE = "@site"  # the `service_id` of site-level changes (no service id starts with @)
+SITE_OPS = frozenset({ChangeOp.UPDATE_LINKS, ChangeOp.UPDATE_STEERING})
 
 
 class ChangeReason(StrEnum):
@@ -40,6 +55,7 @@ class ChangeReason(StrEnum):
     FUNCTION_CHANGED = "function-changed"
     CONFIG_CHANGED = "config-changed"
     CHAIN_CHANGED = "chain-changed"
+    SERVICES_CHANGED = "services-changed"  # tenant-scoped steering follows the services' slots
 
 
 class VnfFault(StrEnum):
@@ -77,9 +93,11 @@ class ObservedService:
 
 @dataclass(frozen=True)
 class ObservedState:
-    """What a driver sees on the data plane now."""
+    """What a driver sees on the data plane now (`wan`: the WAN namespace's links and steering;
+    a driver without them reports the empty ObservedWan)."""
 
     services: tuple[ObservedService, ...] = ()
+    wan: ObservedWan = field(default_factory=ObservedWan)
 
     def service(self, service_id: str) -> ObservedService | None:
         return next((s for s in self.services if s.id == service_id), None)
@@ -87,14 +105,15 @@ class ObservedState:
 
 @dataclass(frozen=True)
 class Change:
-    """One step towards the desired state; `desired`/`observed` are the VNF's (or the service's)."""
+    """One step towards the desired state; `desired`/`observed` are the VNF's (or the service's;
+    for a site-level change, `service_id` is SITE and they are the whole state and the WAN's)."""
 
     op: ChangeOp
     service_id: str
     vnf_name: str | None
     reason: ChangeReason
-    desired: ServiceSpec | VnfSpec | None = None
-    observed: ObservedService | ObservedVnf | None = None
+    desired: ServiceSpec | VnfSpec | DesiredState | None = None
+    observed: ObservedService | ObservedVnf | ObservedWan | None = None
 
     @property
     def target(self) -> str:
@@ -121,7 +140,8 @@ def plan(desired: DesiredState, observed: ObservedState) -> list[Change]:
     Unwanted services go first; then each desired service in document order: its deletes,
     then its creates, config updates and restarts in chain order, then its chain wiring.
     How each VNF is mended is decided here and only here (see `plan_vnf`): a driver applies
-    exactly the changes it is given.
+    exactly the changes it is given. The site's links come first (steering refers to them),
+    its steering last (see `plan_site`).
     """
     wanted = {s.id for s in desired.services}
     changes = [
@@ -131,7 +151,49 @@ def plan(desired: DesiredState, observed: ObservedState) -> list[Change]:
     ]
     for service in desired.services:
         changes.extend(plan_service(service, observed.service(service.id)))
-    return changes
+    links, steering = plan_site(desired, observed.wan, changes)
+    return links + changes + steering
+
+
+def plan_site(
+    desired: DesiredState, seen: ObservedWan, service_changes: Sequence[Change]
+) -> tuple[list[Change], list[Change]]:
+    """The site-level changes (pure): (links, steering), compared by section digest.
+
+    | observed                                   | change           | reason           |
+    |--------------------------------------------|------------------|------------------|
+    | nothing, links desired                     | update-links     | missing          |
+    | links, none desired                        | update-links     | unwanted         |
+    | another links digest                       | update-links     | config-changed   |
+    | links broken (a table, rule, route gone)   | update-links     | unhealthy        |
+    | links planned (their marks, tables may move)| update-steering | as the links     |
+    | nothing / another / broken steering        | update-steering  | as for links     |
+    | tenant policies, a service made or rewired| update-steering  | services-changed |
+    """
+    links: list[Change] = []
+    want_links, want_steering = links_digest(desired), steering_digest(desired)
+    reason = _section_reason(want_links, seen.links_digest, WanFault.LINKS_BROKEN in seen.faults)
+    if reason is not None:
+        links.append(Change(ChangeOp.UPDATE_LINKS, SITE, None, reason, desired, seen))
+    reason = _section_reason(
+        want_steering, seen.steering_digest, WanFault.STEERING_BROKEN in seen.faults
+    )
+    if reason is None and links:
+        reason = links[0].reason
+    moved = (ChangeOp.CREATE_SERVICE, ChangeOp.DELETE_SERVICE, ChangeOp.UPDATE_CHAIN)
+    if reason is None and tenant_scoped(desired) and any(c.op in moved for c in service_changes):
+        reason = ChangeReason.SERVICES_CHANGED
+    if reason is None:
+        return links, []
+    return links, [Change(ChangeOp.UPDATE_STEERING, SITE, None, reason, desired, seen)]
+
+
+def _section_reason(wanted: str, seen: str, broken: bool) -> ChangeReason | None:
+    if wanted == seen:
+        return ChangeReason.UNHEALTHY if broken and wanted else None
+    if not seen:
+        return ChangeReason.MISSING
+    return ChangeReason.UNWANTED if not wanted else ChangeReason.CONFIG_CHANGED
 
 
 def plan_service(service: ServiceSpec, observed: ObservedService | None) -> list[Change]:
@@ -215,12 +277,18 @@ async def apply_plan(
 ) -> list[ChangeResult]:
     """Applies `changes`; returns one result per change, in the order of `changes`.
 
-    Unwanted services are deleted first; then services are applied side by side (at most
-    `concurrency` at once), each in order. A failed step skips the later steps that depend on
-    it (same VNF, the whole service after a failed create-service, the chain after any
-    failure); other VNFs and other services carry on.
+    The site's links go first; then unwanted services are deleted; then services are applied
+    side by side (at most `concurrency` at once), each in order; the site's steering last. A
+    failed step skips the later steps that depend on it (same VNF, the whole service after a
+    failed create-service, the chain after any failure, steering after failed links); other
+    VNFs and other services carry on.
     """
     results: dict[int, ChangeResult] = {}
+    site = [(i, c) for i, c in enumerate(changes) if c.service_id == SITE]
+    for index, result in await apply_service(
+        driver, [c for _, c in site if c.op is ChangeOp.UPDATE_LINKS]
+    ):
+        results[site[index][0]] = result
     gate = asyncio.Semaphore(concurrency)
 
     async def run(group: list[tuple[int, Change]]) -> None:
@@ -232,9 +300,23 @@ async def apply_plan(
     await asyncio.gather(*(run([item]) for item in deletes))
     groups: dict[str, list[tuple[int, Change]]] = {}
     for i, c in enumerate(changes):
-        if c.op is not ChangeOp.DELETE_SERVICE:
+        if c.op is not ChangeOp.DELETE_SERVICE and c.service_id != SITE:
             groups.setdefault(c.service_id, []).append((i, c))
     await asyncio.gather(*(run(group) for group in groups.values()))
+    links_failed = any(results[i].failed for i, c in site if c.op is ChangeOp.UPDATE_LINKS)
+    for i, change in site:
+        if change.op is ChangeOp.UPDATE_STEERING:
+            results[i] = (
+                ChangeResult(
+                    change,
+                    changed=False,
+                    failed=True,
+                    error=f"skipped: update-links {SITE} failed",
+                    skipped=True,
+                )
+                if links_failed
+                else await safely_apply(driver, change)
+            )
     return [results[i] for i in range(len(changes))]
 
 

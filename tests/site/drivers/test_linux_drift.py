@@ -13,6 +13,7 @@ from edgewise.site.drivers.linux.drift import (
     IFF_UP,
     INOTIFY_EVENT,
     NFNL_SUBSYS_NFTABLES,
+    NFT_DELSETELEM,
     NFT_NEWGEN,
     NFT_NEWTABLE,
     RTM_DELLINK,
@@ -133,6 +134,17 @@ def test_another_table_is_none_of_the_driver_business() -> None:
 
     assert watched.feed(*nft(DELTABLE, "other")) is None
     assert watched.feed(*nft(NFT_NEWGEN, None)) is None
+
+
+def test_the_wan_side_tables_drift_but_not_by_a_steering_move() -> None:
+    watched = NftTransactions(
+        "ew-wan", tables=frozenset({"ew_links", "ew_steer"}), ignored=frozenset({NFT_DELSETELEM})
+    )
+
+    assert watched.feed(*nft(NFT_DELSETELEM, "ew_steer")) is None  # the steering's own move
+    assert watched.feed(*nft(NFT_NEWGEN, None)) is None
+    assert watched.feed(*nft(DELRULE, "ew_links")) is None
+    assert watched.feed(*nft(NFT_NEWGEN, None)) == "ruleset changed in ew-wan"
 
 
 def test_inotify_records_are_read_with_their_names() -> None:

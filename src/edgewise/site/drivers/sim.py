@@ -10,8 +10,9 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
-from edgewise.model.desired import ServiceSpec, VnfSpec
+from edgewise.model.desired import DesiredState, ServiceSpec, VnfSpec
 from edgewise.site.reconcile import (
+    SITE_OPS,
     Change,
     ChangeOp,
     ChangeResult,
@@ -20,6 +21,7 @@ from edgewise.site.reconcile import (
     ObservedVnf,
     VnfFault,
 )
+from edgewise.site.sdwan.sections import ObservedWan, WanFault, links_digest, steering_digest
 
 Sleeper = Callable[[float], Awaitable[None]]
 
@@ -55,6 +57,7 @@ class SimDriver:
         self._sleep = sleep
         self._services: dict[str, SimService] = {}
         self._attempts: dict[str, int] = {}
+        self._wan = ObservedWan()  # the site's links and steering: two digests, no more
         self.applied = 0
         self.closed = False
 
@@ -63,7 +66,8 @@ class SimDriver:
             tuple(
                 ObservedService(sid, tuple(s.vnfs[n] for n in sorted(s.vnfs)), s.chain)
                 for sid, s in sorted(self._services.items())
-            )
+            ),
+            self._wan,
         )
 
     async def apply(self, change: Change) -> ChangeResult:
@@ -87,6 +91,9 @@ class SimDriver:
 
     def _apply_now(self, change: Change) -> bool:
         sid, op = change.service_id, change.op
+        if op in SITE_OPS:
+            assert isinstance(change.desired, DesiredState)
+            return self._apply_site(op, change.desired)
         if op is ChangeOp.DELETE_SERVICE:
             return self._services.pop(sid, None) is not None
         if op is ChangeOp.CREATE_SERVICE:
@@ -133,6 +140,19 @@ class SimDriver:
             service.vnfs[name] = replace(wanted, faults=seen.faults & {VnfFault.LINK_DOWN})
         return True
 
+    def _apply_site(self, op: ChangeOp, desired: DesiredState) -> bool:
+        wan = self._wan
+        if op is ChangeOp.UPDATE_LINKS:
+            done = replace(wan, links_digest=links_digest(desired),
+                           faults=wan.faults - {WanFault.LINKS_BROKEN})  # fmt: skip
+        else:
+            if wan.links_digest != links_digest(desired):
+                raise LookupError("steering refers to links not on the data plane")
+            done = replace(wan, steering_digest=steering_digest(desired),
+                           faults=wan.faults - {WanFault.STEERING_BROKEN})  # fmt: skip
+        self._wan = done
+        return done != wan
+
     # Drift, for tests and the simulator: what a crash or an admin's mistake would do.
 
     def break_vnf(
@@ -149,6 +169,10 @@ class SimDriver:
     def remove_vnf(self, service_id: str, vnf_name: str) -> None:
         """Deletes a VNF behind the controller's back (a deleted namespace)."""
         del self._services[service_id].vnfs[vnf_name]
+
+    def break_wan(self, fault: WanFault) -> None:
+        """Breaks the WAN namespace (a flushed steering table, a deleted route or rule)."""
+        self._wan = replace(self._wan, faults=self._wan.faults | {fault})
 
     def remove_service(self, service_id: str) -> None:
         """Deletes a whole service behind the controller's back."""

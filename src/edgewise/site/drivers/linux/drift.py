@@ -9,7 +9,8 @@ driver's own work must not look like drift, so:
   links the driver is about to delete (and the peers of the veths in a namespace it removes)
   are `expected` to go, and ignored;
 - an nftables transaction counts when it deletes something of the Edgewise table without
-  adding the table again (the driver replaces a ruleset as delete + add in one transaction).
+  adding the table again (the driver replaces a ruleset as delete + add in one transaction);
+  in the WAN side, of its links or steering table (map elements deleted are steering's moves).
 """
 
 from __future__ import annotations
@@ -120,12 +121,20 @@ class LinkStates:
         return None
 
 
+NFT_DELSETELEM = 14
+
+
 @dataclass
 class NftTransactions:
-    """nftables notifications of one VNF namespace, judged per transaction (at NEWGEN)."""
+    """nftables notifications of one namespace, judged per transaction (at NEWGEN): something of
+    `tables` deleted (but for the `ignored` kinds) without the table added again. A VNF's table;
+    the WAN side's links and steering tables, where an element deleted is the steering's own
+    move (observe checks the elements)."""
 
     namespace: str
     deleted: bool = False
+    tables: frozenset[str] = frozenset({TABLE})
+    ignored: frozenset[int] = frozenset()
 
     def feed(self, kind: int, payload: bytes) -> str | None:
         if kind >> 8 != NFNL_SUBSYS_NFTABLES:
@@ -137,9 +146,9 @@ class NftTransactions:
         table = next(
             (text(v) for k, v in attributes(payload, NFGEN_HEADER) if k == NFTA_TABLE), None
         )
-        if table != TABLE:
+        if table not in self.tables:
             return None
-        if message in NFT_DELETES:
+        if message in NFT_DELETES and message not in self.ignored:
             self.deleted = True
         elif message == NFT_NEWTABLE:
             self.deleted = False  # the driver's delete + add: replaced, not removed

@@ -51,9 +51,11 @@ from edgewise.site.drivers.linux.vnfs import (
     restart_process,
     teardown_vnf,
 )
+from edgewise.site.drivers.linux.wanside import WanSide
 from edgewise.site.drivers.linux.wiring import wire_service
 from edgewise.site.errors import SiteError
-from edgewise.site.reconcile import Change, ChangeOp, ChangeResult, ObservedState
+from edgewise.site.reconcile import SITE, Change, ChangeOp, ChangeResult, ObservedState
+from edgewise.site.sdwan.health import LinkHealth
 
 log = logging.getLogger(__name__)
 RUNTIME_ROOT = Path("/run/edgewise")
@@ -98,9 +100,27 @@ class LinuxDriver:
         self._touched: set[str] = set()  # services changed since the last read
         self._full_read_at = -FULL_READ_S
         self._closed = False
+        self._wan = WanSide(self._kernel, self._host, site)  # links and steering
 
     async def observe(self) -> ObservedState:
-        return observed_state(await self._run(self._read_all))
+        def read() -> ObservedState:
+            services = observed_state(self._read_all()).services
+            return ObservedState(services, self._wan.observe())
+
+        return await self._run(read)
+
+    async def set_link_health(self, link: str, health: LinkHealth) -> bool:
+        """What a link's probes measure (state, latency, loss, jitter): steering follows it at
+        once; True when traffic moved. Carrier loss still takes a link down whatever this says."""
+        steerer = self._wan.steerer
+        if steerer is None:
+            return False
+        return await asyncio.to_thread(steerer.set_probed, link, health)
+
+    async def tick(self) -> bool:
+        """Decides steering again now (a failback's hold time may have passed)."""
+        steerer = self._wan.steerer
+        return False if steerer is None else await asyncio.to_thread(steerer.tick)
 
     def _read_all(self) -> SiteView:
         self._host.release_stale()
@@ -159,7 +179,7 @@ class LinuxDriver:
         for name in self._kernel.namespaces(self.site.namespace_prefix):
             if self.site.slot_of_namespace(name) is not None:
                 namespaces[name] = True
-        watch.sync(namespaces, self._host.processes.running())
+        watch.sync(namespaces, self._host.processes.running(), wan=self.site.wan_netns)
 
     async def view(self, service_id: str | None = None) -> SiteView:
         """The kernel objects of the site (or of one service), for status and tests."""
@@ -194,6 +214,7 @@ class LinuxDriver:
             return
         self._closed = True
         self._host.watch.stop()
+        await self._run(self._wan.close)
         await self._run(self._host.close)
         self._kernel.close()
 
@@ -239,6 +260,8 @@ class LinuxDriver:
 
     def _apply_now(self, change: Change) -> bool:
         sid, op = change.service_id, change.op
+        if sid == SITE:
+            return self._wan.apply(change, self._snapshot or self._read_all())
         view = self._site_view(sid)
         service = view.services.get(sid)
         if op is ChangeOp.DELETE_SERVICE:

@@ -36,12 +36,29 @@ class Qdisc:
     drops: int = 0
 
 
+MAIN_TABLE = 254
+
+
 @dataclass(frozen=True)
 class KernelRoute:
     destination: IPv4Network
     gateway: IPv4Address | None
     proto: int
     oif: int | None
+    table: int = MAIN_TABLE
+    unreachable: bool = False
+    metric: int = 0
+
+
+@dataclass(frozen=True)
+class KernelRule:
+    """A policy routing rule: packets whose mark & `fwmask` is `fwmark` look up `table`."""
+
+    priority: int
+    fwmark: int
+    fwmask: int
+    table: int
+    proto: int
 
 
 @dataclass(frozen=True)
@@ -113,10 +130,28 @@ class Netlink(Protocol):
         gateway: IPv4Address | None = None,
         oif: int | None = None,
         metric: int | None = None,
+        table: int = MAIN_TABLE,
+        unreachable: bool = False,
     ) -> None: ...
 
     def delete_route(self, route: KernelRoute) -> None:
-        """Deletes a route; one already gone is not an error."""
+        """Deletes a route (of its table); one already gone is not an error."""
+        ...
+
+    def table_routes(self, table: int) -> list[KernelRoute]:
+        """Every route of table `table` (any protocol, unreachable ones too)."""
+        ...
+
+    def rules(self, proto: int) -> list[KernelRule]:
+        """The IPv4 policy routing rules of protocol `proto`."""
+        ...
+
+    def add_rule(self, rule: KernelRule) -> None:
+        """Adds a rule; the same rule already there is not an error."""
+        ...
+
+    def delete_rule(self, rule: KernelRule) -> None:
+        """Deletes a rule; one already gone is not an error."""
         ...
 
     def qdiscs(self) -> list[Qdisc]: ...
@@ -191,17 +226,35 @@ class DriftWatcher(ProcessListener, Protocol):
 
     def stop(self) -> None: ...
 
-    def track(self, namespace: str, *, vnf: bool) -> None: ...
+    def track(self, namespace: str, *, vnf: bool, wan: bool = False) -> None: ...
 
     def forget(self, namespace: str) -> None: ...
 
     def expect_gone(self, names: Iterable[str]) -> None: ...
 
-    def sync(self, namespaces: dict[str, bool], pids: dict[str, int]) -> None: ...
+    def sync(
+        self, namespaces: dict[str, bool], pids: dict[str, int], *, wan: str | None = None
+    ) -> None: ...
 
     def take_dirty(self) -> set[str] | None:
         """Namespaces told of since the last call; None: read everything again."""
         ...
+
+
+class Conntrack(Protocol):
+    """Conntrack entries inside one namespace (conntrack.CtnetlinkSocket)."""
+
+    def delete_marked(self, mark: int, mask: int) -> None:
+        """Deletes the entries whose ct mark & `mask` is `mark`."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class CarrierWatcher(Protocol):
+    """Tells the carrier of a namespace's links as it changes (wancarrier.CarrierWatch)."""
+
+    def stop(self) -> None: ...
 
 
 class Kernel(Protocol):
@@ -255,10 +308,26 @@ class Kernel(Protocol):
         """An nftables context inside `namespace` (it keeps talking to that namespace)."""
         ...
 
+    def open_conntrack(self, namespace: str) -> Conntrack:
+        """Conntrack inside `namespace` (it keeps talking to it)."""
+        ...
+
     def supervisor(self, runtime_dir: Path, listener: ProcessListener) -> ProcessSupervisor:
         """The supervisor of process VNFs, keeping its state under `runtime_dir`."""
         ...
 
     def drift_watch(self, prefix: str) -> DriftWatcher:
         """A (stopped) drift watch of the site's objects named with `prefix`."""
+        ...
+
+    def watch_carrier(
+        self,
+        namespace: str,
+        report: Callable[[str, bool], None],
+        tick: Callable[[], float | None],
+        interfaces: Callable[[], list[str]],
+    ) -> CarrierWatcher:
+        """Starts telling `report(interface, carrier)` of `namespace`'s `interfaces()` as their
+        carrier changes, calling `tick()` between (it answers the seconds until it wants calling
+        again)."""
         ...

@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from edgewise.site.drivers.linux.conntrack import CtnetlinkSocket
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.kernel import Netlink, Nftables, ProcessListener
-from edgewise.site.drivers.linux.netlink import open_netlink
+from edgewise.site.drivers.linux.netlink import netlink_errors, open_netlink
 from edgewise.site.drivers.linux.netns import (
     NETNS_DIR,
     NamespaceWorker,
@@ -24,6 +25,7 @@ from edgewise.site.drivers.linux.netns import (
 )
 from edgewise.site.drivers.linux.nft import LibNftables
 from edgewise.site.drivers.linux.processes import Supervisor
+from edgewise.site.drivers.linux.wancarrier import CarrierWatch
 from edgewise.site.drivers.linux.watch import DriftWatch
 
 T = TypeVar("T")
@@ -90,8 +92,23 @@ class LinuxKernel:
         with self.worker.inside(namespace):
             return LibNftables(namespace)
 
+    def open_conntrack(self, namespace: str) -> CtnetlinkSocket:
+        with self.worker.inside(namespace), netlink_errors(f"opening ctnetlink in {namespace}"):
+            return CtnetlinkSocket(namespace)
+
     def supervisor(self, runtime_dir: Path, listener: ProcessListener) -> Supervisor:
         return Supervisor(runtime_dir, listener, self.worker)
 
     def drift_watch(self, prefix: str) -> DriftWatch:
         return DriftWatch(self.worker, prefix)
+
+    def watch_carrier(
+        self,
+        namespace: str,
+        report: Callable[[str, bool], None],
+        tick: Callable[[], float | None],
+        interfaces: Callable[[], list[str]],
+    ) -> CarrierWatch:
+        watch = CarrierWatch(self.worker, namespace, report, tick, interfaces)
+        watch.start()
+        return watch

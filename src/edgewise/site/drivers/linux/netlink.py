@@ -21,21 +21,24 @@ from pyroute2.netlink.rtnl import (  # type: ignore[import-untyped]
     RTM_DELLINK,
     RTM_DELQDISC,
     RTM_DELROUTE,
+    RTM_DELRULE,
     RTM_GETADDR,
     RTM_GETLINK,
     RTM_GETQDISC,
     RTM_GETROUTE,
+    RTM_GETRULE,
     RTM_NEWADDR,
     RTM_NEWLINK,
     RTM_NEWQDISC,
     RTM_NEWROUTE,
+    RTM_NEWRULE,
     RTM_SETLINK,
 )
 from pyroute2.netlink.rtnl.tcmsg import sched_tbf, tcmsg  # type: ignore[import-untyped]
 
 from edgewise.site.drivers.linux import rtcodec as rt
 from edgewise.site.drivers.linux.errors import DataPlaneError
-from edgewise.site.drivers.linux.kernel import KernelRoute, Qdisc
+from edgewise.site.drivers.linux.kernel import MAIN_TABLE, KernelRoute, KernelRule, Qdisc
 from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.rtnl import RtnlSocket
 
@@ -46,8 +49,8 @@ RT_SCOPE_UNIVERSE = 0
 RT_SCOPE_LINK = 253
 RT_SCOPE_NOWHERE = 255
 RTN_UNICAST = 1
+RTN_UNREACHABLE = 7
 TC_H_ROOT = 0xFFFFFFFF
-MAIN_TABLE = 254
 
 
 @contextlib.contextmanager
@@ -96,9 +99,18 @@ def _link_attrs(attrs: dict[str, Any]) -> bytes:
     return packed
 
 
-def _route(destination: IPv4Network, proto: int, gateway: IPv4Address | None) -> bytes:
-    scope = RT_SCOPE_UNIVERSE if gateway is not None else RT_SCOPE_LINK
-    body = rt.rtmsg(destination.prefixlen, MAIN_TABLE, proto, scope, RTN_UNICAST)
+def _route(
+    destination: IPv4Network,
+    proto: int,
+    gateway: IPv4Address | None,
+    table: int = MAIN_TABLE,
+    *,
+    unreachable: bool = False,
+) -> bytes:
+    scope = RT_SCOPE_UNIVERSE if gateway is not None or unreachable else RT_SCOPE_LINK
+    kind = RTN_UNREACHABLE if unreachable else RTN_UNICAST
+    body = rt.rtmsg(destination.prefixlen, table if table < 256 else 0, proto, scope, kind)
+    body += rt.attr_u32(rt.RTA_TABLE, table)
     body += rt.attr(rt.RTA_DST, destination.network_address.packed)
     if gateway is not None:
         body += rt.attr(rt.RTA_GATEWAY, gateway.packed)
@@ -227,8 +239,10 @@ class RtnlNetlink:
         gateway: IPv4Address | None = None,
         oif: int | None = None,
         metric: int | None = None,
+        table: int = MAIN_TABLE,
+        unreachable: bool = False,
     ) -> None:
-        body = _route(destination, proto, gateway)
+        body = _route(destination, proto, gateway, table, unreachable=unreachable)
         if oif is not None:
             body += rt.attr_u32(rt.RTA_OIF, oif)
         if metric is not None:
@@ -238,12 +252,57 @@ class RtnlNetlink:
 
     def delete_route(self, route: KernelRoute) -> None:
         # scope "nowhere" and type 0: a delete matches any scope and type with them
-        body = rt.rtmsg(route.destination.prefixlen, MAIN_TABLE, route.proto, RT_SCOPE_NOWHERE, 0)
+        table = route.table
+        body = rt.rtmsg(
+            route.destination.prefixlen, table if table < 256 else 0, route.proto,
+            RT_SCOPE_NOWHERE, RTN_UNREACHABLE if route.unreachable else 0,
+        )  # fmt: skip
+        body += rt.attr_u32(rt.RTA_TABLE, table)
         body += rt.attr(rt.RTA_DST, route.destination.network_address.packed)
         if route.gateway is not None:
             body += rt.attr(rt.RTA_GATEWAY, route.gateway.packed)
+        if route.metric:
+            body += rt.attr_u32(rt.RTA_PRIORITY, route.metric)
         with netlink_errors(f"deleting route {route.destination} in {self.where}", errno.ESRCH):
             self.rtnl.change(RTM_DELROUTE, body)
+
+    def table_routes(self, table: int) -> list[KernelRoute]:
+        # filtered by the kernel (strict checking: RTA_TABLE in a dump request), checked again
+        body = rt.rtmsg(0, 0, 0, 0, 0) + rt.attr_u32(rt.RTA_TABLE, table)
+        with netlink_errors(f"listing routes of table {table} in {self.where}"):
+            found = []
+            for payload in self.rtnl.dump(RTM_GETROUTE, body):
+                route = rt.decode_route(payload)
+                if route.table != table or route.kind not in (RTN_UNICAST, RTN_UNREACHABLE):
+                    continue
+                destination = route.destination or IPv4Address(0)
+                network = IPv4Network((destination, route.dst_len))
+                unreachable = route.kind == RTN_UNREACHABLE
+                found.append(KernelRoute(network, route.gateway, route.proto, route.oif, table,
+                                         unreachable, route.metric))  # fmt: skip
+            return found
+
+    def rules(self, proto: int) -> list[KernelRule]:
+        with netlink_errors(f"listing rules in {self.where}"):
+            found = []
+            for payload in self.rtnl.dump(RTM_GETRULE, rt.rtmsg(0, 0, 0, 0, 0)):
+                rule = rt.decode_rule(payload)
+                if rule.proto == proto:
+                    found.append(
+                        KernelRule(rule.priority, rule.fwmark, rule.fwmask, rule.table, proto)
+                    )
+            return found
+
+    def add_rule(self, rule: KernelRule) -> None:
+        body = rt.fib_rule(rule.table, rule.proto, rule.priority, rule.fwmark, rule.fwmask)
+        with netlink_errors(f"adding rule fwmark {rule.fwmark:#x} in {self.where}", errno.EEXIST):
+            self.rtnl.change(RTM_NEWRULE, body, NLM_F_CREATE | NLM_F_EXCL)
+
+    def delete_rule(self, rule: KernelRule) -> None:
+        body = rt.fib_rule(rule.table, rule.proto, rule.priority, rule.fwmark, rule.fwmask)
+        what = f"deleting rule fwmark {rule.fwmark:#x} in {self.where}"
+        with netlink_errors(what, errno.ENOENT):
+            self.rtnl.change(RTM_DELRULE, body)
 
     def qdiscs(self) -> list[Qdisc]:
         msg = tcmsg()

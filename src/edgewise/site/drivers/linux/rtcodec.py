@@ -43,6 +43,12 @@ RTA_OIF = 4
 RTA_GATEWAY = 5
 RTA_PRIORITY = 6
 RTA_TABLE = 15
+FRA_PRIORITY = 6
+FRA_FWMARK = 10
+FRA_TABLE = 15
+FRA_FWMASK = 16
+FRA_PROTOCOL = 21
+FR_ACT_TO_TBL = 1
 
 
 def message(kind: int, flags: int, sequence: int, body: bytes) -> bytes:
@@ -220,11 +226,14 @@ class RouteInfo:
     destination: IPv4Address | None
     gateway: IPv4Address | None
     oif: int | None
+    kind: int = 1  # RTN_UNICAST; RTN_UNREACHABLE is 7
+    metric: int = 0
 
 
 def decode_route(payload: bytes) -> RouteInfo:
-    _, dst_len, _, _, table, proto, _, _, _ = RTMSG.unpack_from(payload)
+    _, dst_len, _, _, table, proto, _, kind, _ = RTMSG.unpack_from(payload)
     destination = gateway = oif = None
+    metric = 0
     for key, value in attributes(payload, RTMSG.size):
         if key == RTA_DST:
             destination = ipv4(value)
@@ -234,4 +243,39 @@ def decode_route(payload: bytes) -> RouteInfo:
             oif = u32(value)
         elif key == RTA_TABLE:
             table = u32(value)
-    return RouteInfo(dst_len, table, proto, destination, gateway, oif)
+        elif key == RTA_PRIORITY:
+            metric = u32(value)
+    return RouteInfo(dst_len, table, proto, destination, gateway, oif, kind, metric)
+
+
+# policy routing rules (same header layout as a route: fib_rule_hdr)
+
+
+def fib_rule(table: int, proto: int, priority: int, fwmark: int, fwmask: int) -> bytes:
+    """An IPv4 rule `fwmark M/MASK lookup TABLE pref PRIORITY proto PROTO`."""
+    body = RTMSG.pack(socket.AF_INET, 0, 0, 0, table if table < 256 else 0, 0, 0,
+                      FR_ACT_TO_TBL, 0)  # fmt: skip
+    body += attr_u32(FRA_TABLE, table) + attr_u32(FRA_PRIORITY, priority)
+    body += attr_u32(FRA_FWMARK, fwmark) + attr_u32(FRA_FWMASK, fwmask)
+    return body + attr(FRA_PROTOCOL, bytes([proto]))
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    table: int
+    proto: int
+    priority: int
+    fwmark: int
+    fwmask: int
+
+
+def decode_rule(payload: bytes) -> RuleInfo:
+    _, _, _, _, table, _, _, _, _ = RTMSG.unpack_from(payload)
+    found = dict(attributes(payload, RTMSG.size))
+    return RuleInfo(
+        u32(found[FRA_TABLE]) if FRA_TABLE in found else table,
+        found[FRA_PROTOCOL][0] if FRA_PROTOCOL in found else 0,
+        u32(found[FRA_PRIORITY]) if FRA_PRIORITY in found else 0,
+        u32(found[FRA_FWMARK]) if FRA_FWMARK in found else 0,
+        u32(found[FRA_FWMASK]) if FRA_FWMASK in found else 0,
+    )

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from edgewise.site.drivers.linux.drift import (
+    NFT_DELSETELEM,
     Expected,
     LinkStates,
     NftTransactions,
@@ -40,6 +41,7 @@ from edgewise.site.drivers.linux.netns import NETNS_DIR, NamespaceWorker, namesp
 from edgewise.site.drivers.linux.rtcodec import messages
 
 log = logging.getLogger(__name__)
+WAN_TABLES = frozenset({"ew_links", "ew_steer"})  # wanplan.LINKS_TABLE, steering.STEER_TABLE
 RTMGRP_LINK = 0x1
 NETLINK_NETFILTER = 12
 NFNLGRP_NFTABLES = 7
@@ -134,8 +136,9 @@ class DriftWatch:
 
     # what the driver's worker thread tells the watch
 
-    def track(self, namespace: str, *, vnf: bool) -> None:
-        """Watches `namespace` (worker thread): its links, and the ruleset of a VNF."""
+    def track(self, namespace: str, *, vnf: bool, wan: bool = False) -> None:
+        """Watches `namespace` (worker thread): its links, and the ruleset of a VNF or the
+        links and steering tables of the WAN side."""
         with self._lock:
             if self._report is None:
                 return
@@ -152,10 +155,13 @@ class DriftWatch:
                 LinkStates(namespace, self.prefix, vnf=vnf),
                 NftTransactions(namespace) if vnf else None,
             )
+            if wan:
+                watched.nft = NftTransactions(namespace, tables=WAN_TABLES,
+                                              ignored=frozenset({NFT_DELSETELEM}))  # fmt: skip
             try:
                 with self.worker.inside(namespace):
                     watched.sockets.append(_monitor(socket.NETLINK_ROUTE, RTMGRP_LINK))
-                    if vnf:
+                    if watched.nft is not None:
                         watched.sockets.append(_monitor(NETLINK_NETFILTER, 0, NFNLGRP_NFTABLES))
             except (OSError, DataPlaneError) as exc:
                 for sock in watched.sockets:
@@ -167,7 +173,7 @@ class DriftWatch:
             links = watched.sockets[0]
             links.send(link_request(1))  # its answer seeds the link states
             self._register(links.fileno(), lambda: self._read_links(watched, links))
-            if vnf:
+            if watched.nft is not None:
                 nft = watched.sockets[1]
                 self._register(nft.fileno(), lambda: self._read_nft(watched, nft))
 
@@ -207,15 +213,18 @@ class DriftWatch:
             if watched is not None:
                 self._close_pidfd(watched)
 
-    def sync(self, namespaces: dict[str, bool], pids: dict[str, int]) -> None:
-        """Watches exactly `namespaces` (name: is a VNF) and the programs `pids` (worker thread)."""
+    def sync(
+        self, namespaces: dict[str, bool], pids: dict[str, int], *, wan: str | None = None
+    ) -> None:
+        """Watches exactly `namespaces` (name: is a VNF; `wan`: the WAN side's, whose tables
+        count) and the programs `pids` (worker thread)."""
         with self._lock:
             if self._report is None:
                 return
             for name in [n for n in self._watched if n not in namespaces]:
                 self._drop(name)
             for name, vnf in namespaces.items():
-                self.track(name, vnf=vnf)
+                self.track(name, vnf=vnf, wan=name == wan)
             for name, pid in pids.items():
                 self.process_started(name, pid)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +30,29 @@ from edgewise.site.drivers.linux.nftjson import FAMILY, TABLE
 T = TypeVar("T")
 FIRST_INODE = 4026532000
 FIRST_PID = 1000
+
+
+@dataclass
+class FakeCarrierWatch:
+    namespace: str
+    report: Callable[[str, bool], None]
+    stopped: bool = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+@dataclass
+class FakeConntrack:
+    """Records the deletions asked of it in its namespace (the fake has no flows)."""
+
+    space: Space
+
+    def delete_marked(self, mark: int, mask: int) -> None:
+        self.space.conntrack_deleted.append((mark, mask))
+
+    def close(self) -> None:
+        pass
 
 
 class FakeKernel:
@@ -46,6 +70,7 @@ class FakeKernel:
         self._handles = itertools.count(100)
         self._open: dict[int, Space] = {}  # namespace handles (namespace_fd) in use
         self._watches: list[FakeWatch] = []
+        self.carrier_watches: list[FakeCarrierWatch] = []
         for name in namespaces:
             self.add_namespace(name)
 
@@ -101,6 +126,9 @@ class FakeKernel:
     def open_nftables(self, namespace: str) -> FakeNftables:
         return FakeNftables(self._space(namespace), self.refusals)
 
+    def open_conntrack(self, namespace: str) -> FakeConntrack:
+        return FakeConntrack(self._space(namespace))
+
     def supervisor(self, runtime_dir: Path, listener: ProcessListener) -> FakeSupervisor:  # noqa: ARG002 - state lives in the kernel
         return FakeSupervisor(self.programs, self.inode, self.refusals, self._pid, listener)
 
@@ -108,6 +136,30 @@ class FakeKernel:
         watch = FakeWatch()
         self._watches.append(watch)
         return watch
+
+    def watch_carrier(
+        self,
+        namespace: str,
+        report: Callable[[str, bool], None],
+        tick: Callable[[], float | None],  # noqa: ARG002 - a test calls the steerer's tick
+        interfaces: Callable[[], list[str]],  # noqa: ARG002 - set_carrier tells every change
+    ) -> FakeCarrierWatch:
+        watch = FakeCarrierWatch(namespace, report)
+        self.carrier_watches.append(watch)
+        return watch
+
+    def set_carrier(self, namespace: str, name: str, *, carrier: bool) -> None:
+        """The far end of `name` (a veth) goes down or up: its carrier changes, and the
+        carrier watches of `namespace` hear it at once."""
+        space = self.space(namespace)
+        link = space.find(name)
+        peer = space.peer_of(link) if link is not None else None
+        if link is None or peer is None:
+            raise KeyError(name)
+        peer.up = carrier
+        for watch in self.carrier_watches:
+            if watch.namespace == namespace and not watch.stopped:
+                watch.report(name, carrier and link.up)
 
     # set-up, and what an admin or a crash does behind the driver's back
 

@@ -19,7 +19,7 @@ from edgewise.site.drivers.linux.fakekernel.state import (
     Space,
     kernel_error,
 )
-from edgewise.site.drivers.linux.kernel import KernelRoute, Qdisc
+from edgewise.site.drivers.linux.kernel import MAIN_TABLE, KernelRoute, KernelRule, Qdisc
 from edgewise.site.drivers.linux.rtcodec import Link
 
 LINK_ATTRS = frozenset({"ifalias", "group", "address", "master", "state"})
@@ -147,10 +147,14 @@ class FakeNetlink:
         gateway: IPv4Address | None = None,
         oif: int | None = None,
         metric: int | None = None,
+        table: int = MAIN_TABLE,
+        unreachable: bool = False,
     ) -> None:
         self._check()
-        out = self.space.nexthop(gateway, oif, f"adding route {destination} in {self.where}")
-        self.space.add_route(RouteState(destination, gateway, proto, out, metric or 0))
+        what = f"adding route {destination} in {self.where}"
+        out = 0 if unreachable else self.space.nexthop(gateway, oif, what)
+        route = RouteState(destination, gateway, proto, out, metric or 0, table, unreachable)
+        self.space.add_route(route)
 
     def delete_route(self, route: KernelRoute) -> None:
         self._check()
@@ -158,10 +162,30 @@ class FakeNetlink:
             if (
                 present.destination == route.destination
                 and present.proto == route.proto
+                and present.table == route.table
                 and (route.gateway is None or present.gateway == route.gateway)
+                and (not route.metric or present.metric == route.metric)
             ):
                 self.space.routes.remove(present)
                 return
+
+    def table_routes(self, table: int) -> list[KernelRoute]:
+        self._check()
+        return [r.as_kernel() for r in self.space.routes if r.table == table]
+
+    def rules(self, proto: int) -> list[KernelRule]:
+        self._check()
+        return [r for r in self.space.rules if r.proto == proto]
+
+    def add_rule(self, rule: KernelRule) -> None:
+        self._check()
+        if rule not in self.space.rules:
+            self.space.rules.append(rule)
+
+    def delete_rule(self, rule: KernelRule) -> None:
+        self._check()
+        if rule in self.space.rules:
+            self.space.rules.remove(rule)
 
     def qdiscs(self) -> list[Qdisc]:
         self._check()

@@ -1,8 +1,9 @@
 """The fake kernel's `kernel.Nftables`: JSON batches applied to a state.Space's tables.
 
 A batch is one transaction (all or nothing). The commands the driver sends are known: add a
-table, chain, rule or named counter, delete a table; anything else fails, so that a new kind of
-command is added here (and checked against the real kernel) before the driver relies on it.
+table, chain, rule, named counter or map, add or delete map elements, delete a table;
+anything else fails, so that a new kind of command is added here (and checked against the real
+kernel) before the driver relies on it.
 `list_table` answers as libnftables does, in the parts the driver reads back: rules with their
 comment and a counter `{"packets": 0, "bytes": 0}` where the batch said `{"counter": null}`,
 named counters with theirs.
@@ -44,6 +45,7 @@ class FakeNftables:
             message = f"nftables in {self.where}: malformed command ({exc!r})"
             raise DataPlaneError(message, code="nftables") from exc
         self.space.tables = tables
+        self.space.transactions.append(copy.deepcopy(commands))
         return {}
 
     def list_table(self, family: str, name: str) -> list[Json] | None:
@@ -54,6 +56,7 @@ class FakeNftables:
         head = {"table": {"family": family, "name": name, "handle": table.handle}}
         items = [head, *({"chain": c} for c in table.chains)]
         items += [{"counter": c} for c in table.counters]
+        items += [{"map": m} for m in table.maps]
         return copy.deepcopy(items + [{"rule": r} for r in table.rules])
 
 
@@ -82,6 +85,15 @@ def apply(tables: dict[tuple[str, str], Table], command: Json) -> None:
             table.counters.append(dict(spec, packets=0, bytes=0))
     elif verb == "add" and kind == "rule":
         add_rule(owner(tables, spec), spec)
+    elif verb == "add" and kind == "map":
+        table = owner(tables, spec)
+        for element in spec.get("elem", []):
+            if isinstance(element[1], str) and element[1].startswith("@"):
+                raise BatchError(f"{element[1]}: No such file or directory")  # a set reference
+        if not any(m["name"] == spec["name"] for m in table.maps):
+            table.maps.append(copy.deepcopy(spec))
+    elif verb in ("add", "delete") and kind == "element":
+        change_elements(owner(tables, spec), spec, add=verb == "add")
     else:
         raise BatchError(f"the fake kernel does not know `{verb} {kind}`")
 
@@ -107,6 +119,28 @@ def add_rule(table: Table, spec: Json) -> None:
         expr.append(copy.deepcopy(item))
     rule = dict(spec, expr=expr, handle=len(table.rules) + len(table.chains) + 1)
     table.rules.append(rule)
+
+
+def change_elements(table: Table, spec: Json, *, add: bool) -> None:
+    """Adds (a key already there: "File exists") or deletes (a key missing: "No such file")
+    elements of a map."""
+    found = next((m for m in table.maps if m["name"] == spec["name"]), None)
+    if found is None:
+        raise BatchError(f"map {spec['name']}: No such file or directory")
+    elements = found.setdefault("elem", [])
+    keys = [repr(e[0]) for e in elements]
+    for item in spec["elem"]:
+        key = repr(item[0] if add else item)
+        if add and key in keys:
+            raise BatchError(f"element {key}: File exists")
+        if not add and key not in keys:
+            raise BatchError(f"element {key}: No such file or directory")
+        if add:
+            elements.append(copy.deepcopy(item))
+            keys.append(key)
+        else:
+            index = keys.index(key)
+            del elements[index], keys[index]
 
 
 def next_handle(tables: dict[tuple[str, str], Table]) -> int:

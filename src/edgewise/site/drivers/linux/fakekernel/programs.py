@@ -118,7 +118,7 @@ class FakeWatch:
         if self._report is not None:
             self._report(reason)
 
-    def track(self, namespace: str, *, vnf: bool) -> None:
+    def track(self, namespace: str, *, vnf: bool, wan: bool = False) -> None:  # noqa: ARG002
         self.told.append(("track vnf" if vnf else "track", namespace))
 
     def forget(self, namespace: str) -> None:
@@ -127,7 +127,13 @@ class FakeWatch:
     def expect_gone(self, names: Iterable[str]) -> None:
         self.told.extend(("expect gone", name) for name in names)
 
-    def sync(self, namespaces: dict[str, bool], pids: dict[str, int]) -> None:
+    def sync(
+        self,
+        namespaces: dict[str, bool],
+        pids: dict[str, int],
+        *,
+        wan: str | None = None,  # noqa: ARG002 - it hears all drift
+    ) -> None:
         self.told.extend(("sync", name) for name in [*namespaces, *pids])
 
     def process_started(self, namespace: str, pid: int) -> None:

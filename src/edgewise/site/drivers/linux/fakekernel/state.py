@@ -18,7 +18,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
 from edgewise.site.drivers.linux.errors import DataPlaneError
-from edgewise.site.drivers.linux.kernel import KernelRoute, Qdisc
+from edgewise.site.drivers.linux.kernel import MAIN_TABLE, KernelRoute, KernelRule, Qdisc
 from edgewise.site.drivers.linux.rtcodec import Link
 
 IFNAMSIZ = 15  # characters of a link name
@@ -52,8 +52,15 @@ class RouteState:
     destination: IPv4Network
     gateway: IPv4Address | None
     proto: int
-    oif: int
+    oif: int  # 0 for an unreachable route
     metric: int = 0
+    table: int = MAIN_TABLE
+    unreachable: bool = False
+
+    def as_kernel(self) -> KernelRoute:
+        oif = self.oif or None
+        return KernelRoute(self.destination, self.gateway, self.proto, oif, self.table,
+                           self.unreachable, self.metric)  # fmt: skip
 
 
 @dataclass
@@ -66,6 +73,7 @@ class Table:
     chains: list[dict[str, Any]] = field(default_factory=list)
     counters: list[dict[str, Any]] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
+    maps: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -78,6 +86,9 @@ class Space:
     routes: list[RouteState] = field(default_factory=list)
     qdiscs: dict[int, Qdisc] = field(default_factory=dict)
     tables: dict[tuple[str, str], Table] = field(default_factory=dict)
+    rules: list[KernelRule] = field(default_factory=list)
+    conntrack_deleted: list[tuple[int, int]] = field(default_factory=list)  # (mark, mask)
+    transactions: list[list[dict[str, Any]]] = field(default_factory=list)  # nftables batches
     sysctls: dict[str, str] = field(default_factory=dict)
     next_index: int = LOOPBACK + 1
     alive: bool = True  # False once removed (a kept handle then talks to a ghost)
@@ -130,7 +141,7 @@ class Space:
         return [
             KernelRoute(r.destination, r.gateway, r.proto, r.oif)
             for r in self.routes
-            if r.proto == proto
+            if r.proto == proto and r.table == MAIN_TABLE
         ]
 
     # changing
@@ -174,9 +185,9 @@ class Space:
         self.alive = False
 
     def add_route(self, route: RouteState) -> None:
-        """Adds or replaces (same destination and metric, as NLM_F_REPLACE) a route."""
-        key = (route.destination, route.metric)
-        self.routes = [r for r in self.routes if (r.destination, r.metric) != key]
+        """Adds or replaces (same table, destination and metric, as NLM_F_REPLACE) a route."""
+        key = (route.table, route.destination, route.metric)
+        self.routes = [r for r in self.routes if (r.table, r.destination, r.metric) != key]
         self.routes.append(route)
 
     def nexthop(self, gateway: IPv4Address | None, oif: int | None, what: str) -> int:

@@ -1,0 +1,65 @@
+"""The site-level sections as the reconciler compares them (pure): a digest per section, as VNFs
+compare config digests, and what a driver reports of the WAN namespace (`ObservedWan`).
+
+`plan` (site.reconcile) plans UPDATE_LINKS when the links digest differs or the links are
+broken, and UPDATE_STEERING when the steering digest differs or the steering is broken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from edgewise.model.desired import DesiredState, canonical_json
+from edgewise.model.fields import write
+
+
+class WanFault(StrEnum):
+    """What a driver found broken in the WAN namespace; each is mended by applying again."""
+
+    LINKS_BROKEN = "links-broken"  # a link's table, rule, route or NAT is gone or wrong
+    STEERING_BROKEN = "steering-broken"  # the steering table is gone, flushed or partial
+
+
+def links_digest(desired: DesiredState) -> str:
+    """SHA-256 of the canonical links section; "" for a site without links."""
+    if not desired.links:
+        return ""
+    return _digest([write(link) for link in desired.links])
+
+
+def steering_digest(desired: DesiredState) -> str:
+    """SHA-256 of what the steering table is built from: the steering section, the links (their
+    marks and order), and the services of each tenant a policy names; "" without links."""
+    if not desired.links:
+        return ""
+    tenants = {p.tenant for p in desired.steering.policies if p.tenant is not None}
+    owners = {
+        tenant: sorted(s.id for s in desired.services if s.tenant == tenant)
+        for tenant in sorted(tenants)
+    }
+    return _digest([write(desired.steering), links_digest(desired), owners])
+
+
+def tenant_scoped(desired: DesiredState) -> bool:
+    """Whether a policy applies to one tenant's services only (its sources follow their slots)."""
+    return any(p.tenant is not None for p in desired.steering.policies)
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ObservedWan:
+    """What a driver sees of the WAN namespace: the digests it was built from ("" when nothing
+    or something unknown is there), what is broken, and what it counted (reported only)."""
+
+    links_digest: str = ""
+    steering_digest: str = ""
+    faults: frozenset[WanFault] = frozenset()
+    counters: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)  # told in the site's status

@@ -1,0 +1,38 @@
+"""A smoke run of benchmarks/sdwan_failover.py (root, namespaces): it prints one line per
+scenario and leaves no namespace behind. A measurement, not a timed test."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.site.drivers.netlab import can_build_namespaces, ip
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "sdwan_failover.py"
+REASON = can_build_namespaces()
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(REASON is not None, reason=REASON or "")]
+LINE = re.compile(r"^carrier loss: p50 \d+ ms, max \d+ ms \(2 runs\)$", re.MULTILINE)
+
+
+def test_two_runs_print_the_carrier_loss_line() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--runs", "2", "--timeout", "60"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert LINE.search(done.stdout), done.stdout
+    assert "decision applied" in done.stdout
+    prefix = re.search(r"lab prefix: (b[0-9a-f]{4})", done.stderr)
+    assert prefix, done.stderr
+    assert [n for n in ip("netns", "list").split() if n.startswith(f"{prefix[1]}-")] == []
+
+
+def test_bad_arguments_exit_2() -> None:
+    done = subprocess.run([sys.executable, str(BENCHMARK), "--runs", "0"],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert "--runs 1..1000" in done.stderr

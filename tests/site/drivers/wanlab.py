@@ -1,0 +1,205 @@
+"""A multi-link WAN lab for the SD-WAN tests and benchmark: a site's LAN and WAN sides, three
+"providers" (MPLS, internet, LTE: one namespace each, a router) between the WAN side and a
+common "data centre" namespace holding the servers, all named with the lab's random prefix.
+
+    LAN host - chain - WAN side -- mpls0 198.51.100.2/30 -- <p>-mpls --\
+                                -- inet0 203.0.113.2/30  -- <p>-inet ---- <p>-dc 192.0.2.10
+                                -- lte0  100.64.0.2/30   -- <p>-lte  --/
+A provider's carrier is lost by setting its side of the link down (`cut`). Programs that run in
+a namespace: a UDP server answering each datagram with the address it came from (`who`), and a
+UDP sink/stream pair measuring the longest gap of a paced stream (`stream_gap`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.site.drivers.netlab import Lab, in_ns, ip, stop
+
+DC_SERVER = "192.0.2.10"
+
+
+@dataclass(frozen=True)
+class Provider:
+    link: str  # the link's name in the desired state, and its kind
+    kind: str
+    interface: str  # in the WAN side
+    subnet: int  # third octet of its DC-side /30 (10.9.<subnet>.0/30)
+    site_address: str
+    gateway: str
+
+
+PROVIDERS = (
+    Provider("mpls", "mpls", "mpls0", 1, "198.51.100.2", "198.51.100.1"),
+    Provider("inet", "internet", "inet0", 2, "203.0.113.2", "203.0.113.1"),
+    Provider("lte", "lte", "lte0", 3, "100.64.0.2", "100.64.0.1"),
+)
+
+WHO = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+print("ready", flush=True)
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(peer[0].encode(), peer)
+"""
+
+ASK = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(float(sys.argv[3]))
+s.sendto(b"who", (sys.argv[1], int(sys.argv[2])))
+try:
+    print(s.recvfrom(2048)[0].decode())
+except OSError as exc:
+    print("failed", exc)
+"""
+
+SINK = """
+import json, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.settimeout(float(sys.argv[2]))
+print("ready", flush=True)
+arrivals, sources = [], {}
+while True:
+    try:
+        data, peer = s.recvfrom(2048)
+    except OSError:
+        break
+    if data == b"end":
+        break
+    arrivals.append(time.monotonic())
+    sources[peer[0]] = sources.get(peer[0], 0) + 1
+gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+print(json.dumps({"received": len(arrivals), "max_gap_ms": max(gaps, default=0) * 1000,
+                  "sources": sources}), flush=True)
+"""
+
+STREAM = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+s.bind(("0.0.0.0", int(sys.argv[3])))
+count, rate = int(sys.argv[4]), float(sys.argv[5])
+start = time.monotonic()
+print("started", flush=True)
+for n in range(count):
+    delay = start + n / rate - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+    try:
+        s.sendto(b"%d" % n, (sys.argv[1], int(sys.argv[2])))
+    except OSError:
+        pass  # no route for a moment (an ICMP unreachable): the gap shows it
+for _ in range(3):
+    time.sleep(0.05)
+    s.sendto(b"end", (sys.argv[1], int(sys.argv[2])))
+"""
+
+
+class WanLab(Lab):
+    """`Lab` with three providers to a data centre instead of one internet host."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.dc = f"{self.prefix}-dc"
+
+    def provider(self, link: str) -> str:
+        return f"{self.prefix}-{link}"
+
+    def start(self) -> None:
+        for namespace in (self.lan, self.wan, self.dc, *(self.provider(p.link) for p in PROVIDERS)):
+            ip("netns", "add", namespace)
+            ip("-n", namespace, "link", "set", "lo", "up")
+        ip("-n", self.dc, "addr", "add", f"{DC_SERVER}/32", "dev", "lo")
+        for p in PROVIDERS:
+            router = self.provider(p.link)
+            in_ns(router, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+            ip("-n", self.wan, "link", "add", p.interface, "type", "veth", "peer", "name",
+               "site", "netns", router)  # fmt: skip
+            ip("-n", router, "addr", "add", f"{p.gateway}/30", "dev", "site")
+            ip("-n", router, "link", "set", "site", "up")
+            ip("-n", router, "link", "add", "dc", "type", "veth", "peer", "name",
+               f"{p.link}", "netns", self.dc)  # fmt: skip
+            ip("-n", router, "addr", "add", f"10.9.{p.subnet}.1/30", "dev", "dc")
+            ip("-n", router, "link", "set", "dc", "up")
+            ip("-n", router, "route", "add", "192.0.2.0/24", "via", f"10.9.{p.subnet}.2")
+            ip("-n", self.dc, "addr", "add", f"10.9.{p.subnet}.2/30", "dev", p.link)
+            ip("-n", self.dc, "link", "set", p.link, "up")
+            ip("-n", self.dc, "route", "add", f"{p.site_address}/32", "via", f"10.9.{p.subnet}.1",
+               "src", DC_SERVER)  # fmt: skip
+
+    def cut(self, link: str, *, down: bool = True) -> None:
+        """The provider's side of the link goes down (the WAN side loses carrier), or up."""
+        ip("-n", self.provider(link), "link", "set", "site", "down" if down else "up")
+
+    def links_document(self) -> list[dict[str, Any]]:
+        return [
+            {"name": p.link, "kind": p.kind, "interface": p.interface,
+             "address": f"{p.site_address}/30", "gateway": p.gateway}
+            for p in PROVIDERS
+        ]  # fmt: skip
+
+    def serve_udp(self, port: int) -> None:
+        """A UDP server in the data centre answering each datagram with its source address."""
+        self._spawn(self.dc, WHO, str(port))
+
+    def ask(self, namespace: str, port: int, timeout: float = 1.0) -> str:
+        """What the data centre's UDP server saw as our address, or 'failed ...'."""
+        return in_ns(namespace, sys.executable, "-c", ASK, DC_SERVER, str(port), str(timeout),
+                     timeout=timeout + 10)  # fmt: skip
+
+    def _spawn(self, namespace: str, program: str, *args: str) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, sys.executable, "-c", program, *args],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.servers.append(proc)
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() in ("ready", "started")
+        return proc
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    received: int
+    max_gap_ms: float
+    sources: dict[str, int]
+
+
+def stream_gap(
+    lab: WanLab,
+    host: str,
+    port: int,
+    *,
+    seconds: float,
+    rate: float = 1000.0,
+    during: Callable[[], object] | None = None,
+    at: float = 0.5,
+    source_port: int = 40_000,
+) -> StreamResult:
+    """Sends a paced UDP stream (`rate` packets/s for `seconds`) from `host` to the data
+    centre's `port`, calls `during()` `at` seconds in, and returns what the sink measured."""
+    sink = lab._spawn(lab.dc, SINK, str(port), str(seconds + 5))
+    sender = lab._spawn(host, STREAM, DC_SERVER, str(port), str(source_port),
+                        str(int(seconds * rate)), str(rate))  # fmt: skip
+    try:
+        if during is not None:
+            time.sleep(at)
+            during()
+        sender.wait(timeout=seconds + 10)
+        assert sink.stdout is not None
+        result = json.loads(sink.stdout.readline() or "{}")
+        return StreamResult(result["received"], result["max_gap_ms"], result["sources"])
+    finally:
+        for proc in (sink, sender):
+            stop(proc)
+            lab.servers.remove(proc)
