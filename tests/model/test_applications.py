@@ -18,7 +18,7 @@ from edgewise.model.applications import (
     custom_applications,
     home_id,
 )
-from edgewise.model.desired import NAME
+from edgewise.model.names import NAME
 
 # Ids are the data plane's contract: these must never change (append only).
 PINNED = {"dns": 1, "http": 2, "tls": 3, "ssh": 4, "sip": 5, "rtp": 6, "quic": 7,

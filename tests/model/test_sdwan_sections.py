@@ -100,7 +100,7 @@ def test_a_site_without_them_writes_only_its_services() -> None:
         (lambda d: d["steering"]["classes"][1].update(applications=["tls", "myspace"]),
          "steering.classes[1].applications[1]: 'myspace' is not an application of the catalogue"),
         (lambda d: d["steering"]["classes"].append({"name": "all"}),
-         "steering.classes[2]: a class matches by at least one of protocol, ports, prefixes"),
+         "steering.classes[2]: a class matches by at least one of protocol, ports, port_ranges"),
         (lambda d: d["steering"]["sla_profiles"].append({"name": "none"}),
          "steering.sla_profiles[1]: an SLA profile limits at least one of"),
         (lambda d: d["overlays"][0]["peers"][0].update(public_key="short"),

@@ -18,7 +18,7 @@ from typing import Final
 from edgewise.model.applications import CATALOGUE
 from edgewise.model.fields import Broken, Record, Section, prop, unique
 from edgewise.model.functions import MAX_MATCHES, PORT_PROTOCOLS, PROTOCOLS
-from edgewise.model.kinds import PORT, Boolean, Integer, ListOf, Prefix, Text
+from edgewise.model.kinds import PORT, Boolean, Integer, ListOf, PortRange, Prefix, Text
 from edgewise.model.links import MAX_LINKS
 from edgewise.model.names import IDENT, NAME
 
@@ -53,29 +53,32 @@ class SlaProfile(Section):
 
 @dataclass(frozen=True)
 class AppClass(Section):
-    """Traffic of an application class: a flow that matches every layer 3/4 field given, and,
+    """Traffic of an application class: a flow that matches every layer 3/4 field given (a
+    destination port of `ports` or within one of `port_ranges`), and,
     when `applications` or `hosts` are given, that deep packet inspection identifies as one of
     the catalogue's `applications` or whose TLS SNI / HTTP host matches one of `hosts`."""
 
     name: str = prop(NAME, required=True)
     protocol: str = prop(PROTOCOLS, default="any")
     ports: tuple[int, ...] = prop(ListOf(PORT, MAX_MATCHES), factory=tuple)
+    port_ranges: tuple[tuple[int, int], ...] = prop(ListOf(PortRange(), MAX_MATCHES), factory=tuple)
     prefixes: tuple[IPv4Network, ...] = prop(ListOf(Prefix(), MAX_MATCHES), factory=tuple)
     dscp: int | None = prop(Integer(0, 63, "a DSCP value"))
     applications: tuple[str, ...] = prop(ListOf(NAME, MAX_APPLICATIONS), factory=tuple)
     hosts: tuple[str, ...] = prop(ListOf(HOST_PATTERN, MAX_APPLICATIONS), factory=tuple)
 
     def problems(self) -> Iterator[Broken]:
-        if self.ports and self.protocol not in PORT_PROTOCOLS:
-            yield Broken(("ports",), f"ports need protocol tcp or udp, not {self.protocol!r}")
+        for key in ("ports", "port_ranges"):
+            if getattr(self, key) and self.protocol not in PORT_PROTOCOLS:
+                yield Broken((key,), f"ports need protocol tcp or udp, not {self.protocol!r}")
         for index, name in enumerate(self.applications):
             if name not in KNOWN_APPLICATIONS:
                 yield Broken(("applications", index), f"{name!r} is not an application of the "
                              "catalogue (GET /api/v1/applications lists them)")  # fmt: skip
-        given = (self.ports, self.prefixes, self.applications, self.hosts)
+        given = (self.ports, self.port_ranges, self.prefixes, self.applications, self.hosts)
         if self.protocol == "any" and self.dscp is None and not any(given):
-            yield Broken((), "a class matches by at least one of protocol, ports, prefixes, "
-                         "dscp, applications, hosts", "missing")  # fmt: skip
+            yield Broken((), "a class matches by at least one of protocol, ports, port_ranges, "
+                         "prefixes, dscp, applications, hosts", "missing")  # fmt: skip
 
     @property
     def needs_dpi(self) -> bool:

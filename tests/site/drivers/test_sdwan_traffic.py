@@ -21,10 +21,10 @@ from tests.site.drivers.wanlab import DC_SERVER, PROVIDERS, WanLab, stream_gap
 pytestmark = pytest.mark.anyio
 SKIP = can_build_namespaces()
 MPLS, INET, LTE = (p.site_address for p in PROVIDERS)
-SIP, RTP, BULK, WEB = 5060, 16_384, 873, 8080
+SIP, RTP, BULK, WEB = 5060, 16_384 + 500, 873, 8080  # RTP: within the class's range
 STEERING: dict[str, Any] = {
     "classes": [
-        {"name": "voice", "protocol": "udp", "ports": [SIP, RTP]},
+        {"name": "voice", "protocol": "udp", "ports": [SIP], "port_ranges": [[16_384, 32_767]]},
         {"name": "bulk", "protocol": "tcp", "ports": [BULK]},
     ],
     "policies": [

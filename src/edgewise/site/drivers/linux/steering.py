@@ -62,9 +62,10 @@ def class_match(cls: AppClass) -> list[Json] | None:
     found: list[Json] = []
     if cls.protocol != "any":
         found.append(match({"meta": {"key": "l4proto"}}, cls.protocol))
-    if cls.ports:
+    if cls.ports or cls.port_ranges:
         dport = {"payload": {"protocol": cls.protocol, "field": "dport"}}
-        found.append(match(dport, {"set": sorted(cls.ports)}))
+        ranges: list[Json] = [{"range": list(r)} for r in sorted(cls.port_ranges)]
+        found.append(match(dport, {"set": [*sorted(cls.ports), *ranges]}))
     if cls.prefixes:
         found.append(match({"payload": {"protocol": "ip", "field": "daddr"}},
                            prefixes(cls.prefixes)))  # fmt: skip
@@ -79,7 +80,7 @@ def flow_hash(cls: AppClass, offset: int) -> Json:
     fields: list[Json] = [{"payload": {"protocol": "ip", "field": "saddr"}},
                           {"payload": {"protocol": "ip", "field": "daddr"}},
                           {"meta": {"key": "l4proto"}}]  # fmt: skip
-    if cls.protocol in ("tcp", "udp"):
+    if cls.protocol in ("tcp", "udp"):  # every class with ports or port_ranges
         fields += [{"payload": {"protocol": cls.protocol, "field": f}} for f in ("sport", "dport")]
     return {"jhash": {"mod": BUCKETS, "offset": offset, "expr": {"concat": fields}}}
 
