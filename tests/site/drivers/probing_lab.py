@@ -153,19 +153,26 @@ class ProbeLab:
         ip("-n", link.isp, "link", "set", "eth0", "up" if up else "down")
 
     def count_probes(self, link: LabLink, target: IPv4Address) -> None:
-        """Counts the packets from the site to `target` into `link`'s ISP (read: `counted`)."""
+        """Counts, at `link`'s ISP, the packets from the site to `target` and back (`counted`)."""
         self.nft(
             link.isp,
-            "add table inet ewprobecount; add chain inet ewprobecount in "
-            "{ type filter hook prerouting priority -300; }; "
-            f'add rule inet ewprobecount in iifname "eth0" ip daddr {target} counter',
+            "add table inet ewprobecount; "
+            "add chain inet ewprobecount up { type filter hook prerouting priority -300; }; "
+            "add chain inet ewprobecount down { type filter hook postrouting priority 300; }; "
+            f'add rule inet ewprobecount up iifname "eth0" ip daddr {target} counter; '
+            f'add rule inet ewprobecount down oifname "eth0" ip saddr {target} counter',
         )
 
-    def counted(self, link: LabLink) -> tuple[int, int]:
-        """(packets, bytes) counted by `count_probes` so far."""
+    def counted(self, link: LabLink) -> tuple[int, int, int, int]:
+        """(packets, bytes) towards the target, then back, counted by `count_probes` so far
+        (bytes of the IP packets)."""
         out = in_ns(link.isp, "nft", "list", "table", "inet", "ewprobecount")
-        words = out.split("counter packets", 1)[1].split()
-        return int(words[0]), int(words[2])
+        found = []
+        for part in out.split("counter packets")[1:3]:
+            words = part.split()
+            found += [int(words[0]), int(words[2])]
+        up_packets, up_bytes, down_packets, down_bytes = found
+        return up_packets, up_bytes, down_packets, down_bytes
 
     def close(self) -> None:
         for proc in self._servers:

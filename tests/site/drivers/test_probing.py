@@ -224,10 +224,10 @@ def leaked_answers(lab: ProbeLab) -> tuple[int, int, int]:
         lab.carrier(lab.a, up=False)
         assert seen.wait("a", LinkState.DOWN, 0, 1.0) is not None
         before = prober.snapshot()
-        packets_before, _ = lab.counted(lab.b)
+        packets_before, *_ = lab.counted(lab.b)
         time.sleep(1.5)
         after = prober.snapshot()
-        packets, _ = lab.counted(lab.b)
+        packets, *_ = lab.counted(lab.b)
         answered = after["a"].counts.answered - before["a"].counts.answered
         lost = after["a"].counts.lost - before["a"].counts.lost
         return answered, lost, packets - packets_before
