@@ -190,9 +190,12 @@ def test_udp_echo_probes(lab: ProbeLab) -> None:
     prober, seen, stop = running(lab, links)
     try:
         assert seen.wait("a", LinkState.UP, 0, 5.0) is not None
+        lab.count_probes(lab.a, TARGET_A)
         time.sleep(1.0)
         health = prober.snapshot()
         assert health["a"].counts.answered >= 5
+        out, _, back, _ = lab.counted(lab.a)
+        assert back >= out - 1 >= 4  # answered from the probed address (NAT on the way expects it)
         assert health["b"].state is LinkState.DOWN
         assert health["b"].counts.answered == 0
         start = time.monotonic()
