@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
+from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.probing import LinkProber
 from edgewise.site.health import (
     LinkHealthSettings,
@@ -275,3 +276,31 @@ def test_no_flap_in_20_s_of_two_percent_loss(lab: ProbeLab) -> None:
         assert counts.sent >= 100  # the healthy pace: about 6.7 probes/s
     finally:
         stop()
+
+
+def test_a_failing_consumer_does_not_stop_the_prober(lab: ProbeLab) -> None:
+    calls: list[Transition] = []
+
+    def broken(change: Transition) -> None:
+        calls.append(change)
+        raise RuntimeError("consumer bug")
+
+    prober = LinkProber(lab.wan, [link(lab.a, "a", TARGET_A)], broken)
+    prober.start()
+    try:
+        deadline = time.monotonic() + 5.0
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lab.blackout(lab.a)
+        while len(calls) < 2 and time.monotonic() < deadline + 2.0:
+            time.sleep(0.05)
+        assert [c.new for c in calls] == [LinkState.UP, LinkState.DOWN]
+    finally:
+        prober.stop()
+
+
+def test_a_missing_namespace_is_a_clear_error() -> None:
+    settings = LinkHealthSettings("a", "wa", 1, 101, ProbeSettings((TARGET_A,)))
+    prober = LinkProber("ewprobe-no-such-namespace", [settings], lambda _: None)
+    with pytest.raises(DataPlaneError, match="namespace ewprobe-no-such-namespace does not exist"):
+        prober.start()

@@ -185,7 +185,10 @@ class LinkProber:
                 with self._lock:
                     changes = self._round(carrier)
                 for change in changes:
-                    self.report(change)
+                    try:
+                        self.report(change)
+                    except Exception:  # the prober must outlive a failing consumer
+                        log.exception("prober of %s: reporting %s failed", self.namespace, change)
 
     def _round(self, carrier: CarrierWatch) -> list[Transition]:
         """One round: carrier news, every answer waiting, overdue probes, probes due; then a
