@@ -3,7 +3,7 @@ the next probe goes. No I/O: the prober (site/drivers/linux/probing.py) feeds it
 outcomes; everything here is tested on a fake clock."""
 
 from edgewise.site.health.errors import HealthSettingsError
-from edgewise.site.health.monitor import LinkMonitor, ProbeOutcome
+from edgewise.site.health.monitor import LinkMonitor, ProbeCounts
 from edgewise.site.health.settings import LinkHealthSettings, ProbeSettings, Thresholds
 from edgewise.site.health.states import LinkState, Transition
 from edgewise.site.health.window import Figures
@@ -14,7 +14,7 @@ __all__ = [
     "LinkHealthSettings",
     "LinkMonitor",
     "LinkState",
-    "ProbeOutcome",
+    "ProbeCounts",
     "ProbeSettings",
     "Thresholds",
     "Transition",

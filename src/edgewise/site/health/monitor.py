@@ -35,7 +35,7 @@ class Probe:
 
 
 @dataclass(frozen=True)
-class ProbeOutcome:
+class ProbeCounts:
     """Counts of one link since it was first probed."""
 
     sent: int
@@ -70,8 +70,8 @@ class LinkMonitor:
     def figures(self) -> Figures:
         return self.window.figures()
 
-    def counts(self) -> ProbeOutcome:
-        return ProbeOutcome(self._sent, self._answered, self._lost, self._late)
+    def counts(self) -> ProbeCounts:
+        return ProbeCounts(self._sent, self._answered, self._lost, self._late)
 
     def next_wakeup(self) -> float:
         """When something is next due: a probe to send or a probe's timeout."""

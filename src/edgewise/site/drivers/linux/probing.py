@@ -31,7 +31,7 @@ from edgewise.site.health import (
     LinkHealthSettings,
     LinkMonitor,
     LinkState,
-    ProbeOutcome,
+    ProbeCounts,
     Transition,
 )
 
@@ -52,7 +52,7 @@ class LinkHealth:
     state: LinkState
     carrier: bool
     figures: Figures
-    counts: ProbeOutcome
+    counts: ProbeCounts
 
 
 @dataclass
