@@ -27,20 +27,25 @@ IFNAME: Final = Text(15, r"[A-Za-z0-9_][A-Za-z0-9_.-]*", "a Linux interface name
 
 @dataclass(frozen=True)
 class LinkProbe(Section):
-    """How a link's health is measured: echoes to `targets` (none: its gateway), pinned to the
-    link, every `interval_ms` while healthy and every `fast_interval_ms` after a miss (never
-    more than MAX_PROBES_PER_SECOND); `down_after` misses in a row take it down, `up_after`
-    answers in a row and `hold_s` seconds bring it back."""
+    """How a link's health is measured (docs/link-health.md says why each default): echoes to
+    `targets` (none: its gateway), pinned to the link, every `interval_ms` while healthy and
+    every `fast_interval_ms` after a miss, never more than MAX_PROBES_PER_SECOND in any second;
+    `down_after` misses in a row take it down; above `loss_percent`, `latency_ms` or
+    `jitter_ms` it is degraded; it comes back after `up_after` answers in a row and `hold_s`
+    seconds without a miss."""
 
     protocol: str = prop(Choice(("icmp", "udp")), default="icmp")
     targets: tuple[IPv4Address, ...] = prop(ListOf(Address(), MAX_PROBE_TARGETS), factory=tuple)
     port: int | None = prop(PORT)
-    interval_ms: int = prop(Integer(100, 60_000, "milliseconds"), default=500)
-    fast_interval_ms: int = prop(Integer(1000 // MAX_PROBES_PER_SECOND, 10_000,
-                                         "milliseconds"), default=100)  # fmt: skip
-    down_after: int = prop(Integer(1, 20, "a count of probes"), default=3)
+    interval_ms: int = prop(Integer(1000 // MAX_PROBES_PER_SECOND, 60_000, "milliseconds"),
+                            default=150)  # fmt: skip
+    fast_interval_ms: int = prop(Integer(5, 10_000, "milliseconds"), default=20)
+    down_after: int = prop(Integer(1, 100, "a count of probes"), default=4)
     up_after: int = prop(Integer(1, 100, "a count of probes"), default=5)
     hold_s: int = prop(Integer(0, 3600, "seconds"), default=10)
+    loss_percent: int = prop(Integer(1, 99, "a percentage"), default=5)
+    latency_ms: int = prop(Integer(1, 60_000, "milliseconds"), default=150)
+    jitter_ms: int = prop(Integer(1, 60_000, "milliseconds"), default=30)
 
     def problems(self) -> Iterator[Broken]:
         if self.protocol == "udp" and self.port is None:
