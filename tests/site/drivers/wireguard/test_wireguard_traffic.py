@@ -1,0 +1,75 @@
+"""Two sites, two WAN links each, an Edgewise overlay device per (peer, link): LAN-to-LAN ping
+and TCP ride the preferred link's device, and the ISP's wire carries only WireGuard's UDP."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+
+import pytest
+
+from edgewise.site.drivers.linux.wireguard import OverlayEngine
+from tests.site.drivers.wireguard.overlab import (
+    LINKS,
+    PORTS,
+    SITES,
+    OverlayLab,
+    capturing,
+    lan_host,
+    lan_prefix,
+    output,
+    python_in,
+    running,
+)
+from tests.site.drivers.wireguard.traffic import ECHO, PINGER, SEND
+
+pytestmark = pytest.mark.anyio
+
+
+async def build(lab: OverlayLab, engine: OverlayEngine, run_dir: Path, preferred: str) -> None:
+    """Every (site, link) device, each site's route to the other's LAN over `preferred`."""
+    for site in SITES:
+        for link in LINKS:
+            await engine.ensure(lab.device(site, link, run_dir))
+        await engine.steer(lab.site(site), lab.device_name(site, preferred),
+                           [lan_prefix(3 - site)], 254)  # fmt: skip
+
+
+def ping(lab: OverlayLab, site: int, target: str, count: int = 5) -> str:
+    return output(python_in(lab.lan(site), PINGER, target, "0.05", str(count * 0.05)))
+
+
+async def test_lan_to_lan_rides_the_preferred_link_encrypted(
+    overlay_lab: OverlayLab, engine: OverlayEngine, tmp_path: Path
+) -> None:
+    lab = overlay_lab
+    await build(lab, engine, tmp_path / "keys", preferred="a")
+    assert "lost []" in ping(lab, 1, lan_host(2), count=20)
+
+    marker = "EDGEWISE-MARKER-" + secrets.token_hex(8)
+    wan_capture, lan_capture = tmp_path / "ispa.pcap", tmp_path / "lan.pcap"
+    with (
+        capturing(lab.ns("ispa"), "site1", wan_capture),
+        capturing(lab.site(1), "lan0", lan_capture),  # the control: the marker is seen here
+        running(python_in(lab.lan(2), ECHO, "7000")) as echo,
+    ):
+        assert echo.stdout is not None
+        assert echo.stdout.readline().strip() == "ready"
+        answer = output(python_in(lab.lan(1), SEND, lan_host(2), "7000", marker))
+        assert answer == f"{lan_host(1)} {marker}"  # the LAN address survives: no NAT inside
+        time.sleep(0.3)
+    assert marker.encode() in lan_capture.read_bytes()
+    assert marker.encode() not in wan_capture.read_bytes()
+    shown = output(["tcpdump", "-n", "-r", str(wan_capture)]).splitlines()
+    assert len(shown) >= 6  # the TCP exchange went through here, encrypted
+    wire = {f"10.101.1.2.{PORTS['a']}", f"10.101.2.2.{PORTS['a']}"}
+    for line in (line for line in shown if " ARP, " not in line):
+        assert " UDP, length " in line, line
+        ends = line.split(" IP ", 1)[1].split(":", 1)[0].split(" > ")
+        assert set(ends) == wire, line
+
+    # and the other link's device carries nothing of it: its counters stay where they were
+    state_b = await engine.observe(lab.device_name(1, "b"), lab.site(1))
+    assert state_b is not None
+    assert state_b.peers[0].last_handshake is not None  # up and ready to take over
