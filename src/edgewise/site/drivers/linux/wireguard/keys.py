@@ -118,3 +118,8 @@ def promote_rotation(path: Path) -> str:
 def discard_rotation(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         next_key_file(path).unlink()
+
+
+def key_made_at(path: Path) -> float:
+    """When the key in `path` was made (its file's modification time), for the schedule."""
+    return path.stat().st_mtime
