@@ -173,9 +173,7 @@ class OverlayLab:
             table=DEVICE_TABLES[link],
         )
 
-    def hand_peer(
-        self, namespace: str, name: str, key_file: Path, settings: list[str]
-    ) -> HandPeer:
+    def hand_peer(self, namespace: str, name: str, key_file: Path, settings: list[str]) -> HandPeer:
         """wireguard-go started by hand in `namespace`, configured with `wg set NAME ...`."""
         env = {**os.environ, "WG_PROCESS_FOREGROUND": "1", "LOG_LEVEL": "error"}
         proc = subprocess.Popen(

@@ -6,9 +6,9 @@ will). The inner addresses stay, so the flow does not notice the move; the gap i
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
+import anyio
 import pytest
 
 from edgewise.site.drivers.linux.wireguard import OverlayEngine
@@ -46,7 +46,7 @@ async def test_a_tcp_flow_survives_the_loss_of_its_link(
         assert stream.stdout is not None
         assert sink.stdout.readline().strip() == "ready"
         assert stream.stdout.readline().strip() == "connected"
-        time.sleep(FAIL_AT_S)
+        await anyio.sleep(FAIL_AT_S)
         moving = await engine.observe(lab.device_name(1, "a"), lab.site(1))
         assert moving is not None
         assert moving.peers[0].tx_bytes > on_a.peers[0].tx_bytes + 100_000  # it rode link A

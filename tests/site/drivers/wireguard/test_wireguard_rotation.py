@@ -13,6 +13,7 @@ import re
 import time
 from pathlib import Path
 
+import anyio
 import pytest
 
 from edgewise.site.drivers.linux.wireguard import OverlayEngine
@@ -43,9 +44,7 @@ async def steer_all(lab: OverlayLab, engine: OverlayEngine, link: str) -> None:
         await engine.steer(lab.site(site), lab.device_name(site, link), [lan_prefix(3 - site)], 254)
 
 
-async def handshaken_since(
-    lab: OverlayLab, engine: OverlayEngine, link: str, since: float
-) -> bool:
+async def handshaken_since(lab: OverlayLab, engine: OverlayEngine, link: str, since: float) -> bool:
     """Whether both ends of `link`'s tunnel made a handshake after `since` (waits a while)."""
     deadline = time.monotonic() + HANDSHAKE_WAIT_S
     while time.monotonic() < deadline:
@@ -54,7 +53,7 @@ async def handshaken_since(
             state is not None and (state.peers[0].last_handshake or 0) > since for state in states
         ):
             return True
-        time.sleep(0.05)
+        await anyio.sleep(0.05)
     return False
 
 
@@ -81,7 +80,7 @@ async def rotate(
     here, there = lab.device(site, link, keys), lab.device(3 - site, link, keys)
     first, then = (there, here) if peer_first else (here, there)
     await engine.ensure(first)  # the site takes its new key, or the peer its public key
-    time.sleep(CENTRAL_DELAY_S)  # the report goes up, the other revision comes down
+    await anyio.sleep(CENTRAL_DELAY_S)  # the report goes up, the other revision comes down
     await engine.ensure(then)
     assert await handshaken_since(lab, engine, link, since)
     print(f"rotation of s{site}{link}: handshake back after {time.time() - since:.3f} s")
@@ -102,7 +101,7 @@ async def test_keys_rotate_without_a_lost_ping(
     with running(python_in(lab.lan(1), PINGER, lan_host(2), "0.02", str(PING_S))) as pinger:
         assert pinger.stdout is not None
         assert pinger.stdout.readline().strip() == "started"
-        time.sleep(0.5)
+        await anyio.sleep(0.5)
         await rotate(lab, engine, keys, (1, "a"), "b", peer_first=False)
         await rotate(lab, engine, keys, (2, "b"), "a", peer_first=True)
         took = time.monotonic() - started
@@ -122,7 +121,7 @@ async def test_the_control_rotating_under_traffic_loses_pings(
     with running(python_in(lab.lan(1), PINGER, lan_host(2), "0.02", "3")) as pinger:
         assert pinger.stdout is not None
         assert pinger.stdout.readline().strip() == "started"
-        time.sleep(0.5)
+        await anyio.sleep(0.5)
         await rotate(lab, engine, keys, (1, "a"), None, peer_first=True)
         result = pinger.stdout.readline().strip()
     assert re.fullmatch(r"sent \d+ received \d+ lost \[[\d, ]+\]", result), result

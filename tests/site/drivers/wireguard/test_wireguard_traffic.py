@@ -4,9 +4,9 @@ and TCP ride the preferred link's device, and the ISP's wire carries only WireGu
 from __future__ import annotations
 
 import secrets
-import time
 from pathlib import Path
 
+import anyio
 import pytest
 
 from edgewise.site.drivers.linux.wireguard import OverlayEngine
@@ -58,7 +58,7 @@ async def test_lan_to_lan_rides_the_preferred_link_encrypted(
         assert echo.stdout.readline().strip() == "ready"
         answer = output(python_in(lab.lan(1), SEND, lan_host(2), "7000", marker))
         assert answer == f"{lan_host(1)} {marker}"  # the LAN address survives: no NAT inside
-        time.sleep(0.3)
+        await anyio.sleep(0.3)
     assert marker.encode() in lan_capture.read_bytes()
     assert marker.encode() not in wan_capture.read_bytes()
     shown = output(["tcpdump", "-n", "-r", str(wan_capture)]).splitlines()

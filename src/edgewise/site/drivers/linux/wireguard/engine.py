@@ -50,7 +50,7 @@ class DeviceState:
     handshake, rx/tx bytes, endpoint each)."""
 
     name: str
-    pid: int | None
+    pid: int
     public_key: str | None
     listen_port: int
     fwmark: int

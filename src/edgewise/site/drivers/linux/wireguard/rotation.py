@@ -51,5 +51,5 @@ def next_rotation(views: Sequence[KeyView], now: float, period_s: float) -> Rota
             if other.peer == view.peer and other.device != view.device and fresh(other, now)
         ]
         if carriers:
-            return RotationChoice(view.device, sorted(carriers)[0])
+            return RotationChoice(view.device, min(carriers))
     return None
