@@ -13,8 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from edgewise.site.drivers.linux.wireguard import Endpoint, OverlayDevice, OverlayPeer, problems
-from edgewise.site.drivers.linux.wireguard.errors import OverlayConfigError, OverlayError
+from edgewise.site.drivers.linux.wireguard import (
+    Endpoint,
+    OverlayDevice,
+    OverlayPeer,
+    problems,
+    process,
+)
+from edgewise.site.drivers.linux.wireguard.errors import (
+    OverlayConfigError,
+    OverlayError,
+    OverlayUnavailable,
+)
+from edgewise.site.drivers.linux.wireguard.genl import kernel_has_family, kernel_has_wireguard
 from edgewise.site.drivers.linux.wireguard.keys import (
     decode_key,
     encode_key,
@@ -226,3 +237,17 @@ def view(device: str, peer: str, age_days: float, handshake_ago: float | None = 
 )  # fmt: skip
 def test_the_rotation_schedule(views: list[KeyView], expected: RotationChoice | None) -> None:
     assert next_rotation(views, NOW, period_s=30 * DAY) == expected
+
+
+def test_the_kernel_probe_finds_a_family_that_exists_and_not_one_that_does_not() -> None:
+    assert kernel_has_family("nlctrl")  # the controller itself: always there
+    assert not kernel_has_family("edgewise-no-such-family")
+    assert kernel_has_wireguard() in (True, False)  # this machine: False (no module)
+
+
+def test_without_wireguard_go_the_engine_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("shutil.which", lambda _name: None)
+    with pytest.raises(OverlayUnavailable, match="wireguard-go is not installed"):
+        process.find_program()

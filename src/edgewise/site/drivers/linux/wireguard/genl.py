@@ -19,9 +19,12 @@ FAMILY = "wireguard"
 
 def kernel_has_wireguard() -> bool:
     """True when the kernel knows the `wireguard` generic netlink family."""
-    body = struct.pack("=BBH", CTRL_CMD_GETFAMILY, 1, 0) + rt.attr_str(
-        CTRL_ATTR_FAMILY_NAME, FAMILY
-    )
+    return kernel_has_family(FAMILY)
+
+
+def kernel_has_family(name: str) -> bool:
+    """True when the kernel knows the generic netlink family `name`."""
+    body = struct.pack("=BBH", CTRL_CMD_GETFAMILY, 1, 0) + rt.attr_str(CTRL_ATTR_FAMILY_NAME, name)
     try:
         with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC) as sock:
             sock.settimeout(2.0)
