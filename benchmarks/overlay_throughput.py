@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import statistics
 import subprocess
@@ -119,22 +120,31 @@ def measure(args: argparse.Namespace) -> int:
                 ensure_key(keys / f"{name}.key")
             hand_tunnel(lab, keys)
             asyncio.run(edgewise_tunnel(lab, engine, keys))
+            programs = {  # the wireguard-go processes of each tunnel, both ends
+                PATHS[1]: [proc.pid for proc in lab.procs],
+                PATHS[2]: [pid for n in engine.devices() if (pid := own_pid(engine, n))],
+            }
             for path in PATHS:
                 argv = ["ip", "netns", "exec", lab.ns("y"), IPERF, "-s", "-p",
                         str(PORT + PATHS.index(path)), "-B", ADDRESSES[path]]  # fmt: skip
                 servers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                                 stderr=subprocess.DEVNULL))  # fmt: skip
             gbps: dict[str, list[float]] = {path: [] for path in PATHS}
+            cpu: dict[str, list[float]] = {path: [] for path in PATHS[1:]}
             for number in range(args.rounds):
                 order = PATHS if number % 2 == 0 else tuple(reversed(PATHS))
                 for path in order:
                     if deadline.left() < args.seconds + args.omit + 5:
                         print("error: --timeout reached before the rounds ended", file=sys.stderr)
                         return 1
+                    before = cpu_seconds(programs.get(path, []))
                     run = iperf_run(lab.ns("x"), ADDRESSES[path], PORT + PATHS.index(path),
                                     seconds=args.seconds, streams=1, omit=args.omit)  # fmt: skip
                     gbps[path].append(run.gbps)
-            report(gbps)
+                    if path in cpu:  # wireguard-go's CPU per GB that iperf3 counted
+                        used = cpu_seconds(programs[path]) - before
+                        cpu[path].append(used / max(run.gbps * args.seconds / 8, 1e-9))
+            report(gbps, cpu)
             return 0
         finally:
             for server in servers:
@@ -146,16 +156,37 @@ def measure(args: argparse.Namespace) -> int:
             lab.close()
 
 
-def report(gbps: dict[str, list[float]]) -> None:
+def own_pid(engine: OverlayEngine, name: str) -> int | None:
+    record = engine.processes.record(name)
+    return record.pid if record is not None else None
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes used so far (all their threads)."""
+    ticks = 0
+    for pid in pids:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def report(gbps: dict[str, list[float]], cpu: dict[str, list[float]]) -> None:
     bare, hand, ours = (gbps[path] for path in PATHS)
     for path in PATHS:
         print(f"{path}: {statistics.median(gbps[path]):.2f} Gbit/s "
               f"(median of {len(gbps[path])} runs, 1 TCP stream)")  # fmt: skip
     versus_hand = [c / b for c, b in zip(ours, hand, strict=True)]
     versus_bare = [c / a for c, a in zip(ours, bare, strict=True)]
+    for path, costs in cpu.items():
+        print(f"{path}: {statistics.median(costs):.2f} CPU s per GB in wireguard-go, both ends "
+              f"(median of {len(costs)} runs)")  # fmt: skip
+    cost = [b / c for b, c in zip(cpu[PATHS[1]], cpu[PATHS[2]], strict=True)]
     verdict = "met" if statistics.median(versus_hand) >= 0.9 else "NOT met"
     print(f"Edgewise overlay / wireguard-go by hand: {statistics.median(versus_hand):.2f} "
           f"({min(versus_hand):.2f}-{max(versus_hand):.2f}; goal >= 0.9: {verdict})")  # fmt: skip
+    print(f"Edgewise overlay efficiency / wireguard-go by hand (CPU per GB, by hand / ours): "
+          f"{statistics.median(cost):.2f} ({min(cost):.2f}-{max(cost):.2f})")  # fmt: skip
     print(f"Edgewise overlay / bare veth: {statistics.median(versus_bare):.3f} "
           f"({min(versus_bare):.3f}-{max(versus_bare):.3f})")  # fmt: skip
 

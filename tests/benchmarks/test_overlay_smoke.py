@@ -31,6 +31,15 @@ def test_overlay_throughput_prints_each_figure_and_cleans_up() -> None:
         assert re.search(rf"^{path}: [\d.]+ Gbit/s \(median of 1 runs", done.stdout, re.MULTILINE)
     versus_hand = r"^Edgewise overlay / wireguard-go by hand: [\d.]+ \([\d.]+-[\d.]+; goal >= 0\.9"
     assert re.search(versus_hand + r": (met|NOT met)\)$", done.stdout, re.MULTILINE)
+    for path in ("wireguard-go by hand", "Edgewise overlay"):
+        assert re.search(
+            rf"^{path}: [\d.]+ CPU s per GB in wireguard-go", done.stdout, re.MULTILINE
+        )
+    assert re.search(
+        r"^Edgewise overlay efficiency / wireguard-go by hand .*: [\d.]+ \(",
+        done.stdout,
+        re.MULTILINE,
+    )
     ratio = r"^Edgewise overlay / bare veth: [\d.]+ \([\d.]+-[\d.]+\)$"
     assert re.search(ratio, done.stdout, re.MULTILINE)
     prefix = re.search(r"lab prefix: (o[0-9a-f]{4})", done.stderr)
