@@ -7,13 +7,16 @@ from edgewise.site.drivers.linux.wireguard.config import (
     OverlayPeer,
     problems,
 )
-from edgewise.site.drivers.linux.wireguard.engine import DeviceState, Ensured, OverlayEngine
+from edgewise.site.drivers.linux.wireguard.engine import OverlayEngine
+from edgewise.site.drivers.linux.wireguard.outcomes import DeviceState, Ensured
+from edgewise.site.drivers.linux.wireguard.seam import Overlay
 from edgewise.site.drivers.linux.wireguard.uapi import PeerDump
 
 __all__ = [
     "DeviceState",
     "Endpoint",
     "Ensured",
+    "Overlay",
     "OverlayDevice",
     "OverlayEngine",
     "OverlayPeer",

@@ -10,7 +10,6 @@ sessions too); only what differs is changed. A restarted controller adopts runni
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
 
@@ -20,44 +19,11 @@ from edgewise.site.drivers.linux.wireguard import device as kernel
 from edgewise.site.drivers.linux.wireguard.config import OverlayDevice, check
 from edgewise.site.drivers.linux.wireguard.genl import kernel_has_wireguard
 from edgewise.site.drivers.linux.wireguard.keys import read_private_key
+from edgewise.site.drivers.linux.wireguard.outcomes import DeviceState, Ensured
 from edgewise.site.drivers.linux.wireguard.process import WireGuardGo, find_program
-from edgewise.site.drivers.linux.wireguard.uapi import (
-    SOCKET_DIR,
-    PeerDump,
-    UapiSocket,
-    set_request,
-)
+from edgewise.site.drivers.linux.wireguard.uapi import SOCKET_DIR, UapiSocket, set_request
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Ensured:
-    """What `ensure` did: started the process, changed the WireGuard configuration."""
-
-    name: str
-    started: bool
-    reconfigured: bool
-
-    @property
-    def changed(self) -> bool:
-        return self.started or self.reconfigured
-
-
-@dataclass(frozen=True)
-class DeviceState:
-    """A device as observed: its process, its own public key and port, its peers (latest
-    handshake, rx/tx bytes, endpoint each)."""
-
-    name: str
-    pid: int
-    public_key: str | None
-    listen_port: int
-    fwmark: int
-    peers: tuple[PeerDump, ...]
-
-    def peer(self, public_key: str) -> PeerDump | None:
-        return next((p for p in self.peers if p.public_key == public_key), None)
 
 
 class OverlayEngine:
