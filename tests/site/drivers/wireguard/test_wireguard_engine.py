@@ -10,6 +10,7 @@ from dataclasses import replace
 from ipaddress import IPv4Interface
 from pathlib import Path
 
+import anyio
 import pytest
 
 from edgewise.site.drivers.linux.processes import proc_start_time
@@ -60,12 +61,17 @@ async def test_ensure_is_idempotent_and_a_restarted_engine_adopts(
         assert str(lan_prefix(2)) not in routes  # the peer's prefixes went with it
 
         os.kill(pid, signal.SIGKILL)
+        for _ in range(300):  # 3 s at most: until it is gone (a dying one answers nothing)
+            if proc_start_time(pid) is None:
+                break
+            await anyio.sleep(0.01)
         repaired = await restarted.ensure(alone)
         assert repaired.started
         assert await restarted.remove(device.name)
         assert await restarted.observe(device.name, device.namespace) is None
         assert not await restarted.remove(device.name)
         assert proc_start_time(pid) is None
+        assert not (engine.socket_dir / f"{device.name}.sock").exists()
     finally:
         restarted.close()
 

@@ -4,6 +4,7 @@ and TCP ride the preferred link's device, and the ISP's wire carries only WireGu
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
 
 import anyio
@@ -27,11 +28,30 @@ from tests.site.drivers.wireguard.traffic import ECHO, PINGER, SEND
 pytestmark = pytest.mark.anyio
 
 
+async def handshaken_since(
+    lab: OverlayLab, engine: OverlayEngine, link: str, since: float, within: float = 8.0
+) -> bool:
+    """Whether both ends of `link`'s tunnel made a handshake after `since` (waits `within`)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        states = [await engine.observe(lab.device_name(s, link), lab.site(s)) for s in SITES]
+        if all(
+            state is not None and (state.peers[0].last_handshake or 0) > since for state in states
+        ):
+            return True
+        await anyio.sleep(0.05)
+    return False
+
+
 async def build(lab: OverlayLab, engine: OverlayEngine, run_dir: Path, preferred: str) -> None:
-    """Every (site, link) device, each site's route to the other's LAN over `preferred`."""
+    """Every (site, link) device, each site's route to the other's LAN over `preferred`; returns
+    once both tunnels have made their first handshake."""
     for site in SITES:
         for link in LINKS:
             await engine.ensure(lab.device(site, link, run_dir))
+    for link in LINKS:
+        assert await handshaken_since(lab, engine, link, 0)
+    for site in SITES:
         await engine.steer(lab.site(site), lab.device_name(site, preferred),
                            [lan_prefix(3 - site)], 254)  # fmt: skip
 

@@ -142,17 +142,32 @@ class WireGuardGo:
         (self.run_dir / f"{name}.json").unlink(missing_ok=True)
         if record is None or proc_start_time(record.pid) != record.start_time:
             self._reap()
+            if record is not None:
+                self._forget_socket(name)
             return False
         for sig in (signal.SIGTERM, signal.SIGKILL):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(record.pid, sig)
-            deadline = time.monotonic() + STOP_WAIT_S
-            while time.monotonic() < deadline:
-                self._reap()
-                if proc_start_time(record.pid) != record.start_time:
-                    return True
-                time.sleep(0.01)
+            if self._ended(record):
+                break
+        self._forget_socket(name)
         return True
+
+    def _forget_socket(self, name: str) -> None:
+        """Removes the socket file a killed wireguard-go of ours left, unless it answers (then
+        another process holds the name now, and it is not ours to remove)."""
+        uapi = UapiSocket(name, self.socket_dir)
+        if not uapi.answers():
+            uapi.path.unlink(missing_ok=True)
+
+    def _ended(self, record: ProcessRecord) -> bool:
+        deadline = time.monotonic() + STOP_WAIT_S
+        while time.monotonic() < deadline:
+            self._reap()
+            if proc_start_time(record.pid) != record.start_time:
+                return True
+            time.sleep(0.01)
+        return False
 
     def _reap(self) -> None:
         for pid in list(self._children):
