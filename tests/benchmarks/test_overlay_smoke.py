@@ -17,9 +17,10 @@ from tests.site.drivers.wireguard.overlab import overlay_reason
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "overlay_throughput.py"
 REASON = overlay_reason() or (None if shutil.which("iperf3") else "iperf3 is not installed")
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(REASON is not None, reason=REASON or "")]
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(REASON is not None, reason=REASON or "")
 def test_overlay_throughput_prints_each_figure_and_cleans_up() -> None:
     done = subprocess.run(
         [sys.executable, str(BENCHMARK), "--rounds", "1", "--seconds", "1", "--omit", "0",

@@ -55,9 +55,14 @@ async def test_ensure_is_idempotent_and_a_restarted_engine_adopts(
 
         routes = ip("-n", device.namespace, "route", "show", "table", str(device.table))
         assert str(lan_prefix(2)) in routes
-        alone = replace(moved, peers=())
-        assert (await restarted.ensure(alone)).reconfigured
+        elsewhere = replace(moved, table=777)
+        assert not (await restarted.ensure(elsewhere)).changed  # nothing for wireguard-go
         routes = ip("-n", device.namespace, "route", "show", "table", str(device.table))
+        assert str(lan_prefix(2)) not in routes  # moved to the new table
+        assert str(lan_prefix(2)) in ip("-n", device.namespace, "route", "show", "table", "777")
+        alone = replace(elsewhere, peers=())
+        assert (await restarted.ensure(alone)).reconfigured
+        routes = ip("-n", device.namespace, "route", "show", "table", "777")
         assert str(lan_prefix(2)) not in routes  # the peer's prefixes went with it
 
         os.kill(pid, signal.SIGKILL)

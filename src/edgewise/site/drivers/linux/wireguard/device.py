@@ -75,15 +75,15 @@ def _route_body(prefix: IPv4Network, table: int, proto: int, scope: int, kind: i
     )
 
 
-def routes_of(net: RtnlNetlink, proto: int, table: int) -> list[tuple[IPv4Network, int | None]]:
-    """(destination, output link index) of the routes of `proto` in `table`."""
+def routes_of(net: RtnlNetlink, proto: int) -> list[tuple[IPv4Network, int, int | None]]:
+    """(destination, table, output link index) of the routes of `proto`, in every table."""
     with netlink_errors(f"listing routes in {net.where}"):
         found = []
         for payload in net.rtnl.dump(RTM_GETROUTE, rt.rtmsg(0, 0, proto, 0, 0)):
             route = rt.decode_route(payload)
-            if route.proto == proto and route.table == table:
+            if route.proto == proto:
                 destination = route.destination or IPv4Address(0)
-                found.append((IPv4Network((destination, route.dst_len)), route.oif))
+                found.append((IPv4Network((destination, route.dst_len)), route.table, route.oif))
         return found
 
 
@@ -107,15 +107,16 @@ def delete_route(
 
 
 def sync_routes(
-    net: RtnlNetlink, index: int, prefixes: list[IPv4Network], table: int, metric: int
+    net: RtnlNetlink, index: int, prefixes: list[IPv4Network], table: int | None, metric: int
 ) -> None:
-    """Routes `prefixes` into link `index` in `table`; removes the device's routes there that
-    no prefix wants any more."""
-    for prefix, oif in routes_of(net, PROTO_OVERLAY, table):
-        if oif == index and prefix not in prefixes:
-            delete_route(net, prefix, oif, table, PROTO_OVERLAY)
-    for prefix in prefixes:
-        replace_route(net, prefix, index, table, proto=PROTO_OVERLAY, metric=metric)
+    """Routes `prefixes` into link `index` in `table` (None: nowhere); removes the device's
+    routes that are wanted no more, in any table (the table may have changed)."""
+    for prefix, where, oif in routes_of(net, PROTO_OVERLAY):
+        if oif == index and (where != table or prefix not in prefixes):
+            delete_route(net, prefix, oif, where, PROTO_OVERLAY)
+    if table is not None:
+        for prefix in prefixes:
+            replace_route(net, prefix, index, table, proto=PROTO_OVERLAY, metric=metric)
 
 
 def steer_routes(

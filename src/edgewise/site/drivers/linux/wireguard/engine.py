@@ -43,7 +43,7 @@ class OverlayEngine:
         self._backend: str | None = None
 
     def backend(self) -> str:
-        """ "wireguard-go", said once in the log with the reason (kernel WireGuard here or not)."""
+        """What runs the devices (wireguard-go), logged once with why (kernel WireGuard or not)."""
         if self._backend is None:
             find_program()
             if kernel_has_wireguard():
@@ -70,8 +70,7 @@ class OverlayEngine:
             uapi.set(request)
         with self.worker.inside(wanted.namespace), open_netlink(wanted.namespace) as net:
             index = kernel.configure_link(net, wanted.name, wanted.mtu, wanted.address)
-            if wanted.table is not None:
-                kernel.sync_routes(net, index, wanted.prefixes(), wanted.table, wanted.metric)
+            kernel.sync_routes(net, index, wanted.prefixes(), wanted.table, wanted.metric)
         return Ensured(wanted.name, started, request is not None)
 
     async def observe(self, name: str, namespace: str) -> DeviceState | None:
