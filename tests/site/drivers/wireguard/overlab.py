@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -252,6 +253,35 @@ def capturing(namespace: str, interface: str, pcap: Path) -> Iterator[None]:
         assert "listening on" in dump.stderr.readline()
         yield
         time.sleep(0.2)
+
+
+def pcap_ipv4(pcap: Path) -> list[bytes]:
+    """The IPv4 packets of an Ethernet capture (tcpdump -w), each from its IP header on."""
+    data = pcap.read_bytes()
+    magic = struct.unpack_from("<I", data)[0]
+    order = "<" if magic == 0xA1B2C3D4 else ">"
+    packets, offset = [], 24
+    while offset + 16 <= len(data):
+        captured = struct.unpack_from(order + "IIII", data, offset)[2]
+        frame = data[offset + 16 : offset + 16 + captured]
+        if frame[12:14] == b"\x08\x00":
+            packets.append(frame[14:])
+        offset += 16 + captured
+    return packets
+
+
+def wireguard_message(packet: bytes) -> tuple[int, int, int] | None:
+    """(source port, destination port, message type) of a WireGuard message in UDP; None for
+    anything else. A WireGuard message starts with its type (1 initiation, 2 response, 3 cookie,
+    4 data) and three zero bytes."""
+    header = (packet[0] & 0x0F) * 4
+    if packet[9] != 17:  # not UDP
+        return None
+    source, destination = struct.unpack_from("!HH", packet, header)
+    payload = packet[header + 8 :]
+    if len(payload) < 4 or payload[0] not in (1, 2, 3, 4) or payload[1:4] != b"\0\0\0":
+        return None
+    return source, destination, payload[0]
 
 
 def python_in(namespace: str, program: str, *args: str) -> list[str]:
