@@ -109,4 +109,6 @@ async def test_the_control_rotating_under_traffic_loses_pings(
         await anyio.sleep(0.5)
         await rotate(lab, engine, keys, (1, "a"), None, peer_first=True)
         result = pinger.stdout.readline().strip()
-    assert re.fullmatch(r"sent \d+ received \d+ lost \[[\d, ]+\]", result), result
+    found = re.fullmatch(r"sent (\d+) received (\d+) lost \[[\d, ]+\]", result)
+    assert found, result
+    print(f"control: {int(found[1]) - int(found[2])} of {found[1]} pings lost (20 ms apart)")
