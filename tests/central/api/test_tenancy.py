@@ -40,6 +40,10 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/api/v1/sites", json={"name": "hq", "kind": "on-premise"}, headers=acme.headers
     ).json()["id"]
     central.bring_online([site])
+    link = {"name": "mpls", "kind": "mpls", "interface": "wan0", "dhcp": True}
+    assert (
+        client.post(f"/api/v1/sites/{site}/links", json=link, headers=central.admin.headers)
+    ).status_code == 201
     group = client.post(
         "/api/v1/site-groups", json={"name": "all", "siteIds": [site]}, headers=acme.headers
     ).json()["id"]
@@ -94,6 +98,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "subscriptionId": subscription_ids["nslcm"],
         "rolloutId": rollout,
         "artifactPath": "TOSCA-Metadata/TOSCA.meta",
+        "name": "mpls",
     }
     checked = 0
     for method, template, params in operations(central):

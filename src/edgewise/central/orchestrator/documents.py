@@ -221,6 +221,25 @@ def write_documents(
     return revisions
 
 
+SDWAN_SECTIONS = ("links", "steering", "overlays")
+
+
+def write_sections(session: Session, sections: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """Each site's document with its SD-WAN sections (links, steering, overlays) replaced by
+    `sections[site]` (an empty or missing section is left out), its services untouched; only
+    the documents that change get a revision, in bulk. The caller composed the sections from
+    typed values of the contract (`orchestrator.sdwan`). Returns the new revisions."""
+    current = get_documents(session, list(sections))
+    documents: dict[str, Document] = {}
+    for site_id, new in sections.items():
+        document = current[site_id].document
+        kept = {k: v for k, v in document.items() if k not in SDWAN_SECTIONS}
+        merged = kept | {k: v for k, v in new.items() if k in SDWAN_SECTIONS and v}
+        if merged != document:
+            documents[site_id] = merged
+    return write_documents(session, current, documents) if documents else {}
+
+
 def reissue(
     session: Session, site_ids: Sequence[str]
 ) -> tuple[dict[str, int], dict[str, Document]]:
