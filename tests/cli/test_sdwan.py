@@ -87,3 +87,63 @@ def test_site_link_add_list_set_remove(central: dict[str, str]) -> None:
     assert usage.returncode == 2
     ok("site", "link", "remove", "branch-1", "inet", env=central)
     assert [link["name"] for link in as_json("site", "links", "branch-1", env=central)] == ["mpls"]
+
+
+def test_sla_app_class_and_steering(central: dict[str, str]) -> None:
+    ok(
+        "site",
+        "link",
+        "add",
+        "branch-2",
+        "mpls",
+        "--kind",
+        "mpls",
+        "--interface",
+        "wan0",
+        "--dhcp",
+        env=central,
+    )
+    ok(
+        "site",
+        "link",
+        "add",
+        "branch-2",
+        "lte",
+        "--kind",
+        "lte",
+        "--interface",
+        "wwan0",
+        "--dhcp",
+        env=central,
+    )
+    ok("sla", "add", "realtime", "--set", "max_latency_ms=150", env=central)
+    ok("app-class", "add", "voice", "--set", "protocol=udp", "--set", "ports=[5060]", env=central)
+    bad = edgewise("app-class", "add", "web", "--set", "ports=[80]", env=central)
+    assert bad.returncode == 1
+    assert "ports:" in bad.stderr
+    made = as_json(
+        "steering",
+        "add",
+        "voice",
+        "--links",
+        "mpls,lte",
+        "--fleet",
+        "--sla",
+        "realtime",
+        env=central,
+    )
+    assert made["links"] == ["mpls", "lte"]
+    assert "voice" in ok("steering", "list", env=central)
+    shown = as_json("steering", "show", "branch-2", env=central)
+    assert shown["steering"]["policies"][0]["class"] == "voice"
+    ok("steering", "set", made["id"], "--links", "lte", "--sla", "none", env=central)
+    ok("steering", "bounds", "acme", "--bound", "voice=lte:sla", env=central)
+    bounds = as_json("steering", "bounds", "acme", env=central)
+    assert bounds == [{"class": "voice", "links": ["lte"], "mayChangeSla": True}]
+    in_use = edgewise("app-class", "remove", "voice", env=central)
+    assert in_use.returncode == 1
+    assert "in use" in in_use.stderr
+    ok("steering", "remove", made["id"], env=central)
+    ok("steering", "bounds", "acme", "--clear", env=central)
+    ok("app-class", "remove", "voice", env=central)
+    assert "(none)" in ok("app-class", "list", env=central)

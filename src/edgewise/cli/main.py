@@ -19,6 +19,7 @@ from edgewise.cli import (
     rollouts,
     site_controller,
     sites,
+    steering,
     tenants,
 )
 from edgewise.cli.client import DEFAULT_CENTRAL
@@ -37,6 +38,9 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(sites.app, name="site")
 sites.app.add_typer(links.app, name="link")
 sites.app.command("links")(links.list_links)
+app.add_typer(steering.sla, name="sla")
+app.add_typer(steering.app_class, name="app-class")
+app.add_typer(steering.steering, name="steering")
 app.add_typer(sites.groups, name="site-group")
 app.add_typer(ns.app, name="ns")
 app.add_typer(operations.app, name="operation")

@@ -20,6 +20,9 @@ from tests.central.api.test_nslcm import sessions
 SEALER = Sealer(Sealer.new_key())
 
 PARAM = re.compile(r"{([^}]+)}")
+# The operator's fleet-wide objects every tenant reads (no tenant's: nothing to leak)
+FLEET_READS = {("GET", "/api/v1/sla-profiles/{profileName}"),
+               ("GET", "/api/v1/app-classes/{className}")}  # fmt: skip
 
 
 def operations(central: Central) -> Iterator[tuple[str, str, set[str]]]:
@@ -44,6 +47,14 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
     assert (
         client.post(f"/api/v1/sites/{site}/links", json=link, headers=central.admin.headers)
     ).status_code == 201
+    admin = central.admin.headers
+    client.post("/api/v1/sla-profiles", json={"name": "rt", "max_loss_percent": 1}, headers=admin)
+    client.post("/api/v1/app-classes", json={"name": "voice", "dscp": 46}, headers=admin)
+    policy = client.post(
+        "/api/v1/steering-policies",
+        json={"scope": "site", "siteId": site, "class": "voice", "links": ["mpls"]},
+        headers=admin,
+    ).json()["id"]
     group = client.post(
         "/api/v1/site-groups", json={"name": "all", "siteIds": [site]}, headers=acme.headers
     ).json()["id"]
@@ -99,16 +110,22 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "rolloutId": rollout,
         "artifactPath": "TOSCA-Metadata/TOSCA.meta",
         "name": "mpls",
+        "profileName": "rt",
+        "className": "voice",
+        "policyId": policy,
     }
     checked = 0
     for method, template, params in operations(central):
-        if not params:
+        if not params or (method, template) in FLEET_READS:
             continue
         unknown = params - set(acme_ids)
         assert not unknown, f"{template}: add an object for {unknown} to this test"
         its_subscription = subscription_ids.get(template.split("/")[1])
         path = template.format(**acme_ids | {"subscriptionId": its_subscription})
-        response = client.request(method, path, headers=globex.headers, json={})
+        sent: list[object] | dict[str, object] = (
+            [] if template.endswith("/steering-bounds") else {}  # a list of bounds
+        )
+        response = client.request(method, path, headers=globex.headers, json=sent)
         assert response.status_code in (403, 404), (method, path, response.status_code)
         checked += 1
     assert checked >= 20

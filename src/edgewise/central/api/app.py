@@ -18,6 +18,7 @@ from edgewise.central.api import (
     pnfd,
     rollouts,
     sites,
+    steering,
     tenants,
     vnf_packages,
 )
@@ -74,6 +75,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         tenants.router,
         sites.router,
         links.router,
+        steering.router,
     ):
         app.include_router(router)
 

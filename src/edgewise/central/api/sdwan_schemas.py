@@ -38,3 +38,62 @@ class LinkPublic(Schema):
 
 
 Scope = Literal["fleet", "site", "tenant"]
+
+
+class NamedPublic(Schema):
+    """An SLA profile or an application class: its name and its contract fields."""
+
+    name: str
+    spec: ContractObject
+
+
+class PolicyCreate(Schema):
+    """A policy at a scope: `fleet`, `site` (with siteId), or `tenant` (a tenant's own
+    preference, within the bounds the operator set; tenantId defaults to the caller's)."""
+
+    scope: Scope
+    site_id: str | None = None
+    tenant_id: str | None = None
+    class_name: str = Field(alias="class", max_length=256)
+    links: list[str] = Field(max_length=64, description="link names, in order of preference")
+    sla: str | None = Field(default=None, max_length=256)
+    spread: bool = False
+
+
+class PolicyUpdate(Schema):
+    links: list[str] | None = Field(default=None, max_length=64)
+    sla: str | None = Field(default=None, max_length=256, description="null: no SLA profile")
+    spread: bool | None = None
+
+
+class PolicyPublic(Schema):
+    id: str
+    scope: Scope
+    site_id: str | None
+    tenant_id: str | None
+    class_name: str = Field(alias="class")
+    links: list[str]
+    sla: str | None
+    spread: bool
+
+
+class BoundItem(Schema):
+    """What a tenant may prefer for a class: the links it may use; whether it may set the SLA."""
+
+    class_name: str = Field(alias="class", max_length=256)
+    links: list[str] = Field(max_length=64)
+    may_change_sla: bool = False
+
+
+class LeftOutPublic(Schema):
+    scope: Scope
+    class_name: str = Field(alias="class")
+    reason: str
+
+
+class SiteSteeringPublic(Schema):
+    """The steering a site's document carries, and the policies left out there and why."""
+
+    site_id: str
+    steering: ContractObject | None
+    left_out: list[LeftOutPublic]

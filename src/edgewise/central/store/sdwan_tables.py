@@ -25,20 +25,24 @@ class SiteLinkRow(Base):
     spec: Mapped[dict[str, Any]] = mapped_column()
 
 
-class SlaProfileRow(Base):
-    """An operator's SLA profile (fleet-wide, by name): its `SlaProfile` document."""
+class NamedSpecRow(Base):
+    """An operator's fleet-wide object by name, kept as its contract document."""
+
+    __abstract__ = True
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column()
+
+
+class SlaProfileRow(NamedSpecRow):
+    """An SLA profile: its `SlaProfile` document."""
 
     __tablename__ = "sla_profiles"
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    spec: Mapped[dict[str, Any]] = mapped_column()
 
 
-class AppClassRow(Base):
-    """An operator's application class (fleet-wide, by name): its `AppClass` document."""
+class AppClassRow(NamedSpecRow):
+    """An application class: its `AppClass` document."""
 
     __tablename__ = "app_classes"
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    spec: Mapped[dict[str, Any]] = mapped_column()
 
 
 class SteeringPolicyRow(Base):
