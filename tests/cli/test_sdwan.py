@@ -147,3 +147,63 @@ def test_sla_app_class_and_steering(central: dict[str, str]) -> None:
     ok("steering", "bounds", "acme", "--clear", env=central)
     ok("app-class", "remove", "voice", env=central)
     assert "(none)" in ok("app-class", "list", env=central)
+
+
+def test_overlay_create_list_show_join_leave_delete(central: dict[str, str]) -> None:
+    ok("site", "add", "hq", "--tenant", "acme", env=central)
+    ok(
+        "site",
+        "link",
+        "add",
+        "hq",
+        "inet",
+        "--kind",
+        "internet",
+        "--interface",
+        "wan1",
+        "--address",
+        "198.51.100.2/24",
+        "--gateway",
+        "198.51.100.1",
+        env=central,
+    )
+    made = as_json(
+        "overlay",
+        "create",
+        "corp",
+        "--tenant",
+        "acme",
+        "--prefix",
+        "10.200.0.0/16",
+        "--hub",
+        "hq",
+        "--site",
+        "branch-1",
+        env=central,
+    )
+    assert [m["address"] for m in made["members"]] == ["10.200.0.1", "10.200.0.2"]
+    table = ok("overlay", "show", "corp", env=central)
+    assert "waiting for its key" in table
+    assert "hub-and-spoke" in table
+    assert "corp" in ok("overlay", "list", env=central)
+    joined = as_json("overlay", "join", "corp", "--site", "branch-2", env=central)
+    assert len(joined["members"]) == 3
+    ok("overlay", "leave", "corp", "branch-2", env=central)
+    hub = edgewise("overlay", "leave", "corp", "hq", env=central)
+    assert hub.returncode == 1
+    assert "hub" in hub.stderr
+    bad = edgewise(
+        "overlay",
+        "create",
+        "x",
+        "--tenant",
+        "acme",
+        "--prefix",
+        "10.1.0.0/33",
+        "--topology",
+        "full-mesh",
+        env=central,
+    )
+    assert bad.returncode == 1
+    assert "prefix" in bad.stderr
+    ok("overlay", "delete", "corp", env=central)

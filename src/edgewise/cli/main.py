@@ -16,6 +16,7 @@ from edgewise.cli import (
     links,
     ns,
     operations,
+    overlays,
     rollouts,
     site_controller,
     sites,
@@ -41,6 +42,7 @@ sites.app.command("links")(links.list_links)
 app.add_typer(steering.sla, name="sla")
 app.add_typer(steering.app_class, name="app-class")
 app.add_typer(steering.steering, name="steering")
+app.add_typer(overlays.app, name="overlay")
 app.add_typer(sites.groups, name="site-group")
 app.add_typer(ns.app, name="ns")
 app.add_typer(operations.app, name="operation")

@@ -21,8 +21,10 @@ SEALER = Sealer(Sealer.new_key())
 
 PARAM = re.compile(r"{([^}]+)}")
 # The operator's fleet-wide objects every tenant reads (no tenant's: nothing to leak)
-FLEET_READS = {("GET", "/api/v1/sla-profiles/{profileName}"),
-               ("GET", "/api/v1/app-classes/{className}")}  # fmt: skip
+FLEET_READS = {
+    ("GET", "/api/v1/sla-profiles/{profileName}"),
+    ("GET", "/api/v1/app-classes/{className}"),
+}
 
 
 def operations(central: Central) -> Iterator[tuple[str, str, set[str]]]:
@@ -82,6 +84,17 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         json={"name": "r", "nsdId": nsd, "labels": "rollout=yes", "batchSize": 1},
         headers=acme.headers,
     ).json()["id"]
+    overlay = client.post(
+        "/api/v1/overlays",
+        json={
+            "tenantId": acme.tenant_id,
+            "name": "o",
+            "topology": "full-mesh",
+            "prefix": "10.200.0.0/16",
+            "sites": [site],
+        },
+        headers=admin,
+    ).json()["id"]
     # one subscription of each API's; no callback to test here: straight to the store
     subscription_ids: dict[str, str] = {}
     with sessions(central).begin() as session:
@@ -113,6 +126,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "profileName": "rt",
         "className": "voice",
         "policyId": policy,
+        "overlayId": overlay,
     }
     checked = 0
     for method, template, params in operations(central):
@@ -122,9 +136,11 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         assert not unknown, f"{template}: add an object for {unknown} to this test"
         its_subscription = subscription_ids.get(template.split("/")[1])
         path = template.format(**acme_ids | {"subscriptionId": its_subscription})
-        sent: list[object] | dict[str, object] = (
-            [] if template.endswith("/steering-bounds") else {}  # a list of bounds
-        )
+        sent: list[object] | dict[str, object] = {}
+        if template.endswith("/steering-bounds"):
+            sent = []  # a list of bounds
+        elif template.endswith("/members"):
+            sent = {"siteIds": [site]}
         response = client.request(method, path, headers=globex.headers, json=sent)
         assert response.status_code in (403, 404), (method, path, response.status_code)
         checked += 1
@@ -152,6 +168,8 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/nsd/v1/subscriptions",
         "/vnfpkgm/v1/subscriptions",
         "/api/v1/rollouts",
+        "/api/v1/overlays",
+        "/api/v1/steering-policies",
     ):
         body = client.get(listing, headers=globex.headers, params={"all_fields": ""}).text
         ids = acme_ids | {f"{name} subscription": sub for name, sub in subscription_ids.items()}

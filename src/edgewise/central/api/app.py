@@ -15,6 +15,7 @@ from edgewise.central.api import (
     catalog,
     links,
     nslcm,
+    overlays,
     pnfd,
     rollouts,
     sites,
@@ -76,6 +77,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         sites.router,
         links.router,
         steering.router,
+        overlays.router,
     ):
         app.include_router(router)
 

@@ -97,3 +97,49 @@ class SiteSteeringPublic(Schema):
     site_id: str
     steering: ContractObject | None
     left_out: list[LeftOutPublic]
+
+
+class OverlayCreate(Schema):
+    """A tenant's overlay: its topology, inner prefix (the members' addresses), hubs (site
+    ids, hub-and-spoke), members by id and/or a label selector (read once, at creation)."""
+
+    tenant_id: str
+    name: str = Field(max_length=64)
+    topology: Literal["hub-and-spoke", "full-mesh"]
+    prefix: str = Field(max_length=18, description="e.g. 10.200.0.0/16")
+    hubs: list[str] = Field(default_factory=list, max_length=64)
+    sites: list[str] = Field(default_factory=list, max_length=4097)
+    selector: str | None = Field(default=None, max_length=1024, description="key=value[,...]")
+    base_port: int = Field(default=51820, ge=1, le=65527, description="a member's first port")
+    key_rotation_h: int = Field(default=168, ge=0, le=8760, description="0: never")
+
+
+class OverlayJoin(Schema):
+    site_ids: list[str] = Field(min_length=1, max_length=4097)
+    links: list[str] | None = Field(
+        default=None, max_length=8, description="the links they ride (default: all of theirs)"
+    )
+
+
+class MemberPublic(Schema):
+    site_id: str
+    site_name: str
+    role: str
+    address: str
+    links: list[str] = Field(description="the links it rides now")
+    rides: list[str] | None = Field(description="the links it was given (null: all)")
+    public_key: str | None = Field(description="its public key, once it reported one")
+    state: str = Field(description="ready, waiting for its key, or no WAN links to ride")
+
+
+class OverlayPublic(Schema):
+    id: str
+    tenant_id: str
+    name: str
+    topology: str
+    prefix: str
+    hubs: list[str]
+    base_port: int
+    key_rotation_h: int
+    created_at: Moment
+    members: list[MemberPublic]

@@ -267,3 +267,9 @@ def sites_with_links(session: Session, tenant_id: str | None = None) -> list[str
             SiteRow.tenant_id == tenant_id
         )
     return list(session.scalars(query))
+
+
+def recompose_overlay_peers(session: Session, site_ids: set[str]) -> dict[str, int]:
+    """What report intake calls when sites report a new key or link address: the documents
+    of every site sharing an overlay with them, composed anew."""
+    return recompose(session, overlay_peers_of(session, site_ids))
