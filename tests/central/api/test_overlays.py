@@ -95,6 +95,7 @@ def test_hub_and_spoke_members_get_their_peers_once_keys_are_known(central: Cent
     assert shown["members"][1]["publicKey"] == key(2)
     # a third site joins: the hub gets a peer once its key is known
     third = new_site(central, acme, "spoke-2", INET)
+    spoke_revision = document(central, spoke)[0]
     joined = central.client.post(
         f"/api/v1/overlays/{overlay['id']}/members", json={"siteIds": [third]}, headers=admin
     )
@@ -102,6 +103,7 @@ def test_hub_and_spoke_members_get_their_peers_once_keys_are_known(central: Cent
     assert joined.json()["members"][2]["address"] == "10.200.0.3"
     report(central, third, "k5", overlay_keys={acme.tenant_id: {"public_key": key(3)}})
     assert len(overlays_of(central, hub)[0]["peers"]) == 2
+    assert document(central, spoke)[0] == spoke_revision  # a spoke names only its hubs
     # removing a link the overlay rides by default is allowed; one named is refused
     left = central.client.delete(f"/api/v1/overlays/{overlay['id']}/members/{third}", headers=admin)
     assert left.status_code == 200

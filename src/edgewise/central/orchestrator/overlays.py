@@ -88,8 +88,9 @@ def create_overlay(session: Session, principal: Principal, spec: OverlaySpec) ->
     session.add(row)
     session.flush()
     _add_members(session, row, sites, None)
-    sdwan.recompose(session, sites)
-    return read_overlay(session, principal, row.id)
+    reader = sdwan.Reader()
+    sdwan.recompose(session, sites, reader)
+    return _view(session, row, reader)
 
 
 def list_overlays(session: Session, principal: Principal) -> list[OverlayView]:
@@ -136,8 +137,9 @@ def join(
     fresh = list(dict.fromkeys(site_ids))
     _ensure_tenants(session, row.tenant_id, fresh, None)
     _add_members(session, row, fresh, None if links is None else list(links))
-    sdwan.recompose(session, sdwan.overlay_peers_of(session, fresh))
-    return read_overlay(session, principal, overlay_id)
+    reader = sdwan.Reader()
+    sdwan.recompose(session, sdwan.overlay_peers_of(session, fresh), reader)
+    return _view(session, row, reader)
 
 
 def leave(session: Session, principal: Principal, overlay_id: str, site_id: str) -> OverlayView:
@@ -156,8 +158,9 @@ def leave(session: Session, principal: Principal, overlay_id: str, site_id: str)
     peers = sdwan.overlay_peers_of(session, [site_id])
     session.delete(member)
     session.flush()
-    sdwan.recompose(session, peers)
-    return read_overlay(session, principal, overlay_id)
+    reader = sdwan.Reader()
+    sdwan.recompose(session, peers, reader)
+    return _view(session, row, reader)
 
 
 def delete_overlay(session: Session, principal: Principal, overlay_id: str) -> None:
@@ -288,8 +291,8 @@ def _add_members(
     session.flush()
 
 
-def _view(session: Session, row: OverlayRow) -> OverlayView:
-    topology = sdwan.topology_of(session, row.id)
+def _view(session: Session, row: OverlayRow, reader: sdwan.Reader | None = None) -> OverlayView:
+    topology = sdwan.topology_of(session, row.id, reader)
     names = dict(
         session.execute(
             select(SiteRow.id, SiteRow.name)

@@ -68,10 +68,12 @@ class Reader:
         return found
 
 
-def recompose(session: Session, site_ids: Iterable[str]) -> dict[str, int]:
+def recompose(
+    session: Session, site_ids: Iterable[str], reader: Reader | None = None
+) -> dict[str, int]:
     """Composes the SD-WAN sections of `site_ids` anew and writes the documents that change;
-    returns their new revisions."""
-    composed = compose_sites(session, site_ids)
+    returns their new revisions. `reader` may be shared with the caller's views."""
+    composed = compose_sites(session, site_ids, reader)
     sections: dict[str, dict[str, Any]] = {}
     written: dict[Steering, Any] = {}
     for site_id, found in composed.items():
@@ -101,11 +103,13 @@ def _check(site_id: str, found: Composed) -> None:
         )
 
 
-def compose_sites(session: Session, site_ids: Iterable[str]) -> dict[str, Composed]:
+def compose_sites(
+    session: Session, site_ids: Iterable[str], reader: Reader | None = None
+) -> dict[str, Composed]:
     ids = list(dict.fromkeys(site_ids))
     if not ids:
         return {}
-    reader = Reader()
+    reader = reader or Reader()
     tenants = _tenants(session, ids)
     links = site_links(session, ids, reader)
     catalogue = Catalogue(
@@ -239,17 +243,25 @@ def topology_of(session: Session, overlay_id: str, reader: Reader | None = None)
 
 
 def overlay_peers_of(session: Session, site_ids: Iterable[str]) -> set[str]:
-    """The sites that share an overlay with one of `site_ids` (and those sites)."""
+    """`site_ids` and the sites whose overlay entries name one of them as a peer: in a full
+    mesh every member; in a hub-and-spoke a spoke's hubs, a hub's every member."""
     ids = list(dict.fromkeys(site_ids))
-    overlays: set[str] = set()
+    memberships: dict[str, set[str]] = {}
     for chunk in chunks(ids):
-        overlays.update(
-            session.scalars(
-                select(OverlayMemberRow.overlay_id).where(OverlayMemberRow.site_id.in_(chunk))
-            )
-        )
+        query = select(OverlayMemberRow.overlay_id, OverlayMemberRow.site_id)
+        for overlay_id, site_id in session.execute(
+            query.where(OverlayMemberRow.site_id.in_(chunk))
+        ):
+            memberships.setdefault(overlay_id, set()).add(site_id)
     found = set(ids)
-    for chunk in chunks(sorted(overlays)):
+    everyone: list[str] = []
+    for overlay_id, members in memberships.items():
+        overlay = session.get_one(OverlayRow, overlay_id)
+        if overlay.topology == "full-mesh" or members & set(overlay.hubs):
+            everyone.append(overlay_id)
+        else:
+            found.update(overlay.hubs)
+    for chunk in chunks(sorted(everyone)):
         found.update(
             session.scalars(
                 select(OverlayMemberRow.site_id).where(OverlayMemberRow.overlay_id.in_(chunk))
