@@ -256,3 +256,34 @@ def test_a_report_with_bad_sdwan_fields_is_refused_naming_them(central: Central)
         "items[0].body.links[0].classes.voice.packets",
         "items[0].body.overlay_keys.acme.public_key",
     }
+
+
+def test_a_deleted_site_leaves_its_peers_documents(central: Central) -> None:
+    acme = central.tenant("acme")
+    sites = [new_site(central, acme, f"s{n}", MPLS) for n in range(3)]
+    made = central.client.post(
+        "/api/v1/overlays",
+        json={
+            "tenantId": acme.tenant_id,
+            "name": "mesh",
+            "topology": "hub-and-spoke",
+            "prefix": "10.201.0.0/24",
+            "hubs": [sites[0]],
+            "sites": sites[1:],
+        },
+        headers=central.admin.headers,
+    )
+    assert made.status_code == 201, made.text
+    for n, site in enumerate(sites):
+        report(central, site, f"k{n}", overlay_keys={acme.tenant_id: {"public_key": key(n + 1)}})
+    assert len(overlays_of(central, sites[0])[0]["peers"]) == 2
+    assert (
+        central.client.delete(f"/api/v1/sites/{sites[2]}", headers=acme.headers).status_code == 204
+    )
+    assert [p["site"] for p in overlays_of(central, sites[0])[0]["peers"]] == [sites[1]]
+    assert (
+        central.client.delete(f"/api/v1/sites/{sites[0]}", headers=acme.headers).status_code == 204
+    )
+    assert overlays_of(central, sites[1])[0]["peers"] == []  # its hub is gone
+    shown = central.client.get(f"/api/v1/overlays/{made.json()['id']}", headers=acme.headers)
+    assert shown.json()["hubs"] == []

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.orchestrator import sdwan
 from edgewise.central.orchestrator.topology import next_address
+from edgewise.central.services import sites
 from edgewise.central.services.access import Principal, get_visible, require_admin, scoped
 from edgewise.central.services.errors import Conflict, InputProblem, Unprocessable
 from edgewise.central.services.tenants import get_tenant
@@ -174,6 +175,19 @@ def delete_overlay(session: Session, principal: Principal, overlay_id: str) -> N
     session.delete(row)
     session.flush()
     sdwan.recompose(session, members)
+
+
+def delete_site(session: Session, principal: Principal, site_id: str) -> None:
+    """Deletes a site (`services.sites.delete_site`'s rules) and takes it out of its overlays:
+    a hub leaves the overlay's hubs, and the peers that named it get their documents anew."""
+    peers = sdwan.overlay_peers_of(session, [site_id]) - {site_id}
+    sites.delete_site(session, principal, site_id)
+    session.flush()
+    for row in session.scalars(select(OverlayRow)):
+        if site_id in row.hubs:
+            row.hubs = [hub for hub in row.hubs if hub != site_id]
+    session.flush()
+    sdwan.recompose(session, peers)
 
 
 def _check(spec: OverlaySpec) -> IPv4Network:
