@@ -102,3 +102,24 @@ def test_tenants_read_their_sites_links_and_never_change_them(central: Central) 
     assert (
         client.delete(f"/api/v1/sites/{site}/links/mpls", headers=acme.headers).status_code == 403
     )
+
+
+def test_a_raw_desired_state_write_keeps_the_sites_links(central: Central) -> None:
+    acme = central.tenant("acme")
+    site = new_site(central, acme, "branch", MPLS)
+    bare = new_site(central, acme, "bare")
+    client, admin = central.client, central.admin.headers
+    written = client.post(
+        "/api/v1/desired-state",
+        json={"siteIds": [site, bare], "document": {"services": []}},
+        headers=admin,
+    )
+    assert written.status_code == 200, written.text
+    assert [link["name"] for link in document(central, site)[1]["links"]] == ["mpls"]
+    assert "links" not in document(central, bare)[1]
+    lte = {**LTE, "cost": 0, "dhcp": False, "probe": {}}
+    replaced = client.put(
+        f"/api/v1/sites/{site}/desired-state", json={"services": [], "links": [lte]}, headers=admin
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert [link["name"] for link in document(central, site)[1]["links"]] == ["lte"]
