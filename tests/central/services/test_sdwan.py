@@ -93,6 +93,10 @@ def test_overlays_are_one_per_tenant_and_of_its_sites_only(world: World) -> None
     with pytest.raises(Unprocessable) as foreign:
         overlays.join(world.session, world.admin, made.id, [theirs])
     assert [p.where for p in foreign.value.problems] == ["siteIds[0]"]
+    spoke = site_of(world, "spoke", INET)
+    with pytest.raises(Unprocessable) as lacking:
+        overlays.join(world.session, world.admin, made.id, [spoke], ["inet", "lte"])
+    assert [p.where for p in lacking.value.problems] == ["links[1]"]
     assert overlays.list_overlays(world.session, world.globex) == []
     with pytest.raises(NotFound):
         overlays.read_overlay(world.session, world.globex, made.id)

@@ -19,7 +19,7 @@ from edgewise.central.services import sites
 from edgewise.central.services.access import Principal, get_visible, require_admin, scoped
 from edgewise.central.services.errors import Conflict, InputProblem, Unprocessable
 from edgewise.central.services.tenants import get_tenant
-from edgewise.central.store.sdwan_tables import OverlayMemberRow, OverlayRow
+from edgewise.central.store.sdwan_tables import OverlayMemberRow, OverlayRow, SiteLinkRow
 from edgewise.central.store.tables import SiteRow, aware
 from edgewise.model.links import MAX_LINKS
 from edgewise.model.names import NAME
@@ -137,6 +137,7 @@ def join(
         raise Conflict("already members: " + ", ".join(already))
     fresh = list(dict.fromkeys(site_ids))
     _ensure_tenants(session, row.tenant_id, fresh, None)
+    _ensure_links(session, fresh, links or ())
     _add_members(session, row, fresh, None if links is None else list(links))
     reader = sdwan.Reader()
     sdwan.recompose(session, sdwan.overlay_peers_of(session, fresh), reader)
@@ -270,6 +271,20 @@ def _ensure_tenants(
             problems.append(InputProblem(where, f"site {site_id} is not tenant {tenant_id}'s"))
     if problems:
         raise Unprocessable("some sites cannot be members of this overlay", problems)
+
+
+def _ensure_links(session: Session, site_ids: Sequence[str], links: Sequence[str]) -> None:
+    """Every joining site has each of the links it is told to ride."""
+    problems = []
+    for site_id in site_ids if links else ():
+        have = set(session.scalars(select(SiteLinkRow.name).where(SiteLinkRow.site_id == site_id)))
+        problems += [
+            InputProblem(f"links[{i}]", f"{name!r} is not a link of site {site_id}")
+            for i, name in enumerate(links)
+            if name not in have
+        ]
+    if problems:
+        raise Unprocessable("the sites do not have the links they are to ride", problems)
 
 
 def _where(spec: OverlaySpec | None, site_id: str, index: int) -> str:
