@@ -12,7 +12,7 @@ from edgewise.cli.context import cli_context
 from edgewise.cli.errors import CliError
 from edgewise.cli.fields import parse_sets
 from edgewise.cli.output import Column, show_item, show_items
-from edgewise.cli.resolve import SITE, TENANT, resolve
+from edgewise.cli.resolve import SITE, TENANT, Kind, resolve
 
 sla = typer.Typer(
     help="SLA profiles: what a class needs of a link (operators).", no_args_is_help=True
@@ -76,6 +76,7 @@ _named_commands(sla, "api/v1/sla-profiles", "SLA profile")
 _named_commands(app_class, "api/v1/app-classes", "application class")
 
 POLICIES = "api/v1/steering-policies"
+POLICY = Kind("steering policy", (POLICIES,), names=())
 POLICY_COLUMNS: list[Column] = [
     ("id", lambda p: p["id"]),
     ("scope", lambda p: p["scope"]),
@@ -139,7 +140,7 @@ def add_policy(
 @steering.command("set")
 def set_policy(
     ctx: typer.Context,
-    policy: Annotated[str, typer.Argument(help="the policy's id")],
+    policy: Annotated[str, typer.Argument(help="the policy's id or id prefix")],
     links: Annotated[str | None, typer.Option(help="new links in order: mpls,inet")] = None,
     sla_name: Annotated[
         str | None, typer.Option("--sla", help="an SLA profile; none: no profile")
@@ -157,18 +158,20 @@ def set_policy(
         patch["spread"] = spread
     if not patch:
         raise CliError("nothing to change: give --links, --sla or --spread", exit_code=2)
+    found = resolve(cli.client, POLICY, policy)
     show_item(
-        cli.client.request("PATCH", f"{POLICIES}/{policy}", json=patch).json(), as_json=cli.as_json
+        cli.client.request("PATCH", f"{POLICIES}/{found}", json=patch).json(), as_json=cli.as_json
     )
 
 
 @steering.command("remove")
 def remove_policy(
-    ctx: typer.Context, policy: Annotated[str, typer.Argument(help="the policy's id")]
+    ctx: typer.Context,
+    policy: Annotated[str, typer.Argument(help="the policy's id or id prefix")],
 ) -> None:
     """Removes a policy."""
     cli = cli_context(ctx)
-    cli.client.request("DELETE", f"{POLICIES}/{policy}")
+    cli.client.request("DELETE", f"{POLICIES}/{resolve(cli.client, POLICY, policy)}")
     print(f"removed steering policy {policy}")
 
 
