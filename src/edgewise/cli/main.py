@@ -10,7 +10,19 @@ from typing import Annotated
 import typer
 
 from edgewise.central.config import CentralSettings
-from edgewise.cli import catalog, lab, ns, operations, rollouts, site_controller, sites, tenants
+from edgewise.cli import (
+    catalog,
+    lab,
+    links,
+    ns,
+    operations,
+    overlays,
+    rollouts,
+    site_controller,
+    sites,
+    steering,
+    tenants,
+)
 from edgewise.cli.client import DEFAULT_CENTRAL
 from edgewise.cli.context import CliContext
 from edgewise.cli.errors import CliError
@@ -25,6 +37,12 @@ app = typer.Typer(
 )
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(sites.app, name="site")
+sites.app.add_typer(links.app, name="link")
+sites.app.command("links")(links.list_links)
+app.add_typer(steering.sla, name="sla")
+app.add_typer(steering.app_class, name="app-class")
+app.add_typer(steering.steering, name="steering")
+app.add_typer(overlays.app, name="overlay")
 app.add_typer(sites.groups, name="site-group")
 app.add_typer(ns.app, name="ns")
 app.add_typer(operations.app, name="operation")

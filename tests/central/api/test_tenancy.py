@@ -20,6 +20,11 @@ from tests.central.api.test_nslcm import sessions
 SEALER = Sealer(Sealer.new_key())
 
 PARAM = re.compile(r"{([^}]+)}")
+# The operator's fleet-wide objects every tenant reads (no tenant's: nothing to leak)
+FLEET_READS = {
+    ("GET", "/api/v1/sla-profiles/{profileName}"),
+    ("GET", "/api/v1/app-classes/{className}"),
+}
 
 
 def operations(central: Central) -> Iterator[tuple[str, str, set[str]]]:
@@ -40,6 +45,18 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/api/v1/sites", json={"name": "hq", "kind": "on-premise"}, headers=acme.headers
     ).json()["id"]
     central.bring_online([site])
+    link = {"name": "mpls", "kind": "mpls", "interface": "wan0", "dhcp": True}
+    assert (
+        client.post(f"/api/v1/sites/{site}/links", json=link, headers=central.admin.headers)
+    ).status_code == 201
+    admin = central.admin.headers
+    client.post("/api/v1/sla-profiles", json={"name": "rt", "max_loss_percent": 1}, headers=admin)
+    client.post("/api/v1/app-classes", json={"name": "voice", "dscp": 46}, headers=admin)
+    policy = client.post(
+        "/api/v1/steering-policies",
+        json={"scope": "site", "siteId": site, "class": "voice", "links": ["mpls"]},
+        headers=admin,
+    ).json()["id"]
     group = client.post(
         "/api/v1/site-groups", json={"name": "all", "siteIds": [site]}, headers=acme.headers
     ).json()["id"]
@@ -66,6 +83,17 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/api/v1/rollouts",
         json={"name": "r", "nsdId": nsd, "labels": "rollout=yes", "batchSize": 1},
         headers=acme.headers,
+    ).json()["id"]
+    overlay = client.post(
+        "/api/v1/overlays",
+        json={
+            "tenantId": acme.tenant_id,
+            "name": "o",
+            "topology": "full-mesh",
+            "prefix": "10.200.0.0/16",
+            "sites": [site],
+        },
+        headers=admin,
     ).json()["id"]
     # one subscription of each API's; no callback to test here: straight to the store
     subscription_ids: dict[str, str] = {}
@@ -94,16 +122,26 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "subscriptionId": subscription_ids["nslcm"],
         "rolloutId": rollout,
         "artifactPath": "TOSCA-Metadata/TOSCA.meta",
+        "name": "mpls",
+        "profileName": "rt",
+        "className": "voice",
+        "policyId": policy,
+        "overlayId": overlay,
     }
     checked = 0
     for method, template, params in operations(central):
-        if not params:
+        if not params or (method, template) in FLEET_READS:
             continue
         unknown = params - set(acme_ids)
         assert not unknown, f"{template}: add an object for {unknown} to this test"
         its_subscription = subscription_ids.get(template.split("/")[1])
         path = template.format(**acme_ids | {"subscriptionId": its_subscription})
-        response = client.request(method, path, headers=globex.headers, json={})
+        sent: list[object] | dict[str, object] = {}
+        if template.endswith("/steering-bounds"):
+            sent = []  # a list of bounds
+        elif template.endswith("/members"):
+            sent = {"siteIds": [site]}
+        response = client.request(method, path, headers=globex.headers, json=sent)
         assert response.status_code in (403, 404), (method, path, response.status_code)
         checked += 1
     assert checked >= 20
@@ -130,6 +168,8 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/nsd/v1/subscriptions",
         "/vnfpkgm/v1/subscriptions",
         "/api/v1/rollouts",
+        "/api/v1/overlays",
+        "/api/v1/steering-policies",
     ):
         body = client.get(listing, headers=globex.headers, params={"all_fields": ""}).text
         ids = acme_ids | {f"{name} subscription": sub for name, sub in subscription_ids.items()}

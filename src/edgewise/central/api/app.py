@@ -11,7 +11,18 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 
 from edgewise import __version__
-from edgewise.central.api import catalog, nslcm, pnfd, rollouts, sites, tenants, vnf_packages
+from edgewise.central.api import (
+    catalog,
+    links,
+    nslcm,
+    overlays,
+    pnfd,
+    rollouts,
+    sites,
+    steering,
+    tenants,
+    vnf_packages,
+)
 from edgewise.central.api.catalog import UPLOAD_LIMITS
 from edgewise.central.api.deps import get_caller
 from edgewise.central.api.headers import CanonicalHeaderNames
@@ -64,6 +75,9 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         rollouts.router,
         tenants.router,
         sites.router,
+        links.router,
+        steering.router,
+        overlays.router,
     ):
         app.include_router(router)
 

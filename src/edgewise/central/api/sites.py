@@ -25,7 +25,7 @@ from edgewise.central.api.schemas import (
     SiteUpdate,
     dump,
 )
-from edgewise.central.orchestrator import documents
+from edgewise.central.orchestrator import documents, overlays
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services import enrollment, site_channel, sites
 from edgewise.central.services.errors import InputProblem, Invalid
@@ -203,7 +203,7 @@ def update_site(
 
 @router.delete("/sites/{siteId}", status_code=204, operation_id="deleteSite")
 def delete_site(siteId: str, session: SessionDep, caller: CallerDep) -> Response:
-    sites.delete_site(session, caller, siteId)
+    overlays.delete_site(session, caller, siteId)
     return Response(status_code=204)
 
 

@@ -36,6 +36,7 @@ from edgewise.tosca.siteservice import UNASSIGNED, NotDeployable, service_from_n
 
 Document = dict[str, Any]
 Entry = dict[str, Any]  # one `services[]` entry of a document
+SDWAN_SECTIONS = ("links", "steering", "overlays")  # composed by orchestrator.sdwan
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def set_desired(
 
     Only operators write raw documents, and a raw write never touches an NS's services: the
     document may not carry an entry under an NS instance's id (422 naming it), and each site
-    keeps the NS entries its current document holds. Who may touch the sites is settled before
+    keeps the NS entries its current document holds, and its SD-WAN sections (links, steering,
+    overlays) unless the document carries them. Who may touch the sites is settled before
     the document is looked at; one missing or foreign site refuses the whole write.
     """
     if not principal.is_admin:
@@ -121,11 +123,13 @@ def set_desired(
     current = get_documents(session, targets)
     held = {e["id"] for d in current.values() for e in d.document.get("services", [])}
     owned = _ns_ids(session, list(held))
-    if not owned:  # the common case: one document for every site, one UPDATE per chunk
-        return write_revisions(session, targets, written)
+    kept = [k for k in SDWAN_SECTIONS if k not in written]  # composed by orchestrator.sdwan
+    if not owned and not any(k in d.document for d in current.values() for k in kept):
+        return write_revisions(session, targets, written)  # one document, one UPDATE per chunk
     documents = {
         site_id: written
         | {"services": incoming + [e for e in d.document["services"] if e["id"] in owned]}
+        | {k: d.document[k] for k in kept if k in d.document}
         for site_id, d in current.items()
     }
     revisions = write_documents(session, current, documents)
@@ -219,6 +223,22 @@ def write_documents(
     for site_id, document in documents.items():
         revision_written(session, site_id, revisions[site_id], document)
     return revisions
+
+
+def write_sections(session: Session, sections: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """Each site's document with its SD-WAN sections (links, steering, overlays) replaced by
+    `sections[site]` (an empty or missing section is left out), its services untouched; only
+    the documents that change get a revision, in bulk. The caller composed the sections from
+    typed values of the contract (`orchestrator.sdwan`). Returns the new revisions."""
+    current = get_documents(session, list(sections))
+    documents: dict[str, Document] = {}
+    for site_id, new in sections.items():
+        document = current[site_id].document
+        kept = {k: v for k, v in document.items() if k not in SDWAN_SECTIONS}
+        merged = kept | {k: v for k, v in new.items() if k in SDWAN_SECTIONS and v}
+        if merged != document:
+            documents[site_id] = merged
+    return write_documents(session, current, documents) if documents else {}
 
 
 def reissue(

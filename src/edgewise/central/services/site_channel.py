@@ -5,7 +5,7 @@ are written by the orchestrator (orchestrator.documents) alone."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from edgewise.central.services import announce
+from edgewise.central.services import announce, link_reports
 from edgewise.central.services.access import Principal, visible
 from edgewise.central.services.errors import InputProblem, Invalid, NotFound
 from edgewise.central.services.views import SiteStatus, in_sync_now
@@ -122,6 +122,7 @@ def _status_problems(body: Mapping[str, Any], where: str) -> Iterator[InputProbl
         yield InputProblem(f"{where}.services", "must be a list of objects")
     if error is not None and not isinstance(error, str):
         yield InputProblem(f"{where}.error", "must be a string or null")
+    yield from link_reports.status_problems(body, where)
 
 
 def record_reports(session: Session, site_id: str, items: Sequence[ReportItem]) -> tuple[int, int]:
@@ -130,13 +131,20 @@ def record_reports(session: Session, site_id: str, items: Sequence[ReportItem]) 
     return result
 
 
+OverlayChange = Callable[[Session, set[str]], object]
+
+
 def record_batches(
-    session: Session, batches: Sequence[tuple[str, Sequence[ReportItem]]]
+    session: Session,
+    batches: Sequence[tuple[str, Sequence[ReportItem]]],
+    on_overlay_change: OverlayChange | None = None,
 ) -> list[tuple[int, int]]:
     """Records many sites' batches in a handful of statements; each item exactly once.
 
     Returns (accepted, duplicates) per batch. An item id seen before (or twice in this
-    call) is a duplicate: delivery is at least once, the effect exactly once.
+    call) is a duplicate: delivery is at least once, the effect exactly once. Sites whose
+    status changed an overlay key or a link's address are handed to `on_overlay_change` in
+    the same transaction (the central recomposes their overlay peers' documents).
     """
     pairs = list(dict.fromkeys((site_id, item.id) for site_id, items in batches for item in items))
     seen: set[tuple[str, str]] = set()
@@ -173,7 +181,9 @@ def record_batches(
               for s, i in fresh if i.kind == "event"]  # fmt: skip
     if events:
         connection.execute(insert(table_of(SiteEventRow)), events)
-    _latest_statuses(session, [(s, i) for s, i in fresh if i.kind == "status"], now)
+    changed = _latest_statuses(session, [(s, i) for s, i in fresh if i.kind == "status"], now)
+    if changed and on_overlay_change is not None:
+        on_overlay_change(session, changed)
     _latest_counters(session, [(s, i) for s, i in fresh if i.kind == "counters"])
     return results
 
@@ -188,11 +198,13 @@ def _newest(items: Sequence[tuple[str, ReportItem]]) -> dict[str, ReportItem]:
 
 def _latest_statuses(
     session: Session, items: Sequence[tuple[str, ReportItem]], now: datetime
-) -> None:
-    """Keeps each site's newest status: an older one arriving late changes nothing."""
+) -> set[str]:
+    """Keeps each site's newest status: an older one arriving late changes nothing. Returns
+    the sites whose links' addresses or overlay keys changed."""
     newest = _newest(items)
+    changed: set[str] = set()
     if not newest:
-        return
+        return changed
     announce.work_queued(session, announce.STATUSES)
     rows = {
         row.site_id: row
@@ -213,6 +225,9 @@ def _latest_statuses(
         row.body = item.body
         row.reported_at = item.at
         row.last_seen_at = now
+        if link_reports.record(session, site_id, item.body, item.at):
+            changed.add(site_id)
+    return changed
 
 
 def _latest_counters(session: Session, items: Sequence[tuple[str, ReportItem]]) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import exc as db
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.services.errors import InputProblem, Invalid
-from edgewise.central.services.site_channel import ReportItem, record_batches
+from edgewise.central.services.site_channel import OverlayChange, ReportItem, record_batches
 
 log = logging.getLogger(__name__)
 SLOW_WRITE_S = 0.1
@@ -46,9 +46,15 @@ class ReportIntake:
     """Queues report batches and writes them together; each caller awaits its own result."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], *, max_pending: int, interval: float = 0.1
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        max_pending: int,
+        interval: float = 0.1,
+        on_overlay_change: OverlayChange | None = None,
     ) -> None:
         self._sessions = sessions
+        self._on_overlay_change = on_overlay_change
         self._max_pending = max_pending
         self._interval = interval
         self._queue: asyncio.Queue[_Batch] = asyncio.Queue()
@@ -119,7 +125,7 @@ class ReportIntake:
 
     def _record(self, batches: Sequence[tuple[str, Sequence[ReportItem]]]) -> list[tuple[int, int]]:
         with self._sessions.begin() as session:
-            results = record_batches(session, batches)
+            results = record_batches(session, batches, self._on_overlay_change)
         self.written_items += sum(accepted - dupes for accepted, dupes in results)
         return results
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
-from edgewise.central.orchestrator import documents
+from edgewise.central.orchestrator import documents, sdwan
 from edgewise.central.pki import site_of_certificate
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services import enrollment, site_channel
@@ -86,7 +86,11 @@ class SouthboundServer:
     def __init__(self, runtime: CentralRuntime, *, seed: int | None = None) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        self.intake = ReportIntake(runtime.sessions, max_pending=self.settings.max_pending_reports)
+        self.intake = ReportIntake(
+            runtime.sessions,
+            max_pending=self.settings.max_pending_reports,
+            on_overlay_change=sdwan.recompose_overlay_peers,
+        )
         self.last_seen = LastSeen(runtime.sessions)
         self._random = random.Random(seed)  # noqa: S311 - poll jitter, not security
         self._runner: web.AppRunner | None = None
