@@ -121,6 +121,12 @@ def test_sla_app_class_and_steering(central: dict[str, str]) -> None:
     bad = edgewise("app-class", "add", "web", "--set", "ports=[80]", env=central)
     assert bad.returncode == 1
     assert "ports:" in bad.stderr
+    assert "conferencing" in ok("app-class", "applications", env=central)
+    ok("app-class", "add", "meetings", "--set", 'applications=["zoom","teams"]', env=central)
+    unknown = edgewise("app-class", "add", "x", "--set", 'applications=["myspace"]', env=central)
+    assert unknown.returncode == 1
+    assert "applications[0]: 'myspace' is not an application of the catalogue" in unknown.stderr
+    ok("app-class", "remove", "meetings", env=central)
     made = as_json(
         "steering",
         "add",

@@ -74,6 +74,20 @@ def _named_commands(group: typer.Typer, path: str, noun: str) -> None:
 
 _named_commands(sla, "api/v1/sla-profiles", "SLA profile")
 _named_commands(app_class, "api/v1/app-classes", "application class")
+APPLICATION_COLUMNS: list[Column] = [
+    ("name", lambda item: item["name"]),
+    ("category", lambda item: item["category"]),
+    ("description", lambda item: item["description"]),
+]
+
+
+@app_class.command("applications")
+def list_applications(ctx: typer.Context) -> None:
+    """The applications deep packet inspection names: what a class's applications may list."""
+    cli = cli_context(ctx)
+    show_items(cli.client.get_json("api/v1/applications"), APPLICATION_COLUMNS,
+               as_json=cli.as_json, title="Applications (layer 7)")  # fmt: skip
+
 
 POLICIES = "api/v1/steering-policies"
 POLICY = Kind("steering policy", (POLICIES,), names=())

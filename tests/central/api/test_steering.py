@@ -50,7 +50,8 @@ def test_fleet_then_site_policy_compose_each_sites_steering(central: Central) ->
     assert doc["steering"]["policies"] == [
         {"class": "voice", "links": ["mpls", "inet"], "sla": "realtime", "spread": False}
     ]
-    assert doc["steering"]["classes"] == [VOICE | {"prefixes": [], "applications": [], "hosts": []}]
+    empty = {"port_ranges": [], "prefixes": [], "applications": [], "hosts": []}
+    assert doc["steering"]["classes"] == [VOICE | empty]
     assert [p["name"] for p in doc["steering"]["sla_profiles"]] == ["realtime"]
     assert "steering" not in document(central, lte_only)[1]  # no link of its list there
     assert document(central, bare)[0] == 0  # no links: not touched at all
@@ -199,3 +200,16 @@ def test_tenant_preferences_stay_within_the_bounds_the_operator_sets(central: Ce
     )
     _, doc = document(central, site)
     assert len(doc["steering"]["policies"]) == 1
+
+
+def test_the_catalogue_of_applications_is_listed_for_everyone(central: Central) -> None:
+    acme = central.tenant("acme")
+    listed = central.client.get("/api/v1/applications", headers=acme.headers)
+    assert listed.status_code == 200
+    by_name = {a["name"]: a for a in listed.json()}
+    assert by_name["sip"] == {"name": "sip", "appId": 5, "category": "voice",
+                              "description": "SIP voice signalling"}  # fmt: skip
+    refused = central.client.post("/api/v1/app-classes", headers=central.admin.headers,
+                                  json={"name": "x", "applications": ["myspace"]})  # fmt: skip
+    assert refused.status_code == 422
+    assert "applications[0]" in refused.text

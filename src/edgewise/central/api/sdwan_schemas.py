@@ -47,6 +47,15 @@ class NamedPublic(Schema):
     spec: ContractObject
 
 
+class ApplicationPublic(Schema):
+    """An application of the shipped catalogue: what a class's `applications` may name."""
+
+    name: str
+    app_id: int = Field(description="its id in a flow's conntrack mark (docs/dpi.md)")
+    category: str
+    description: str
+
+
 class PolicyCreate(Schema):
     """A policy at a scope: `fleet`, `site` (with siteId), or `tenant` (a tenant's own
     preference, within the bounds the operator set; tenantId defaults to the caller's)."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 
 from edgewise.central.api.deps import CallerDep, SessionDep
 from edgewise.central.api.sdwan_schemas import (
+    ApplicationPublic,
     BoundItem,
     LeftOutPublic,
     NamedPublic,
@@ -22,6 +23,7 @@ from edgewise.central.orchestrator import sdwan, steering
 from edgewise.central.orchestrator import steering_catalogue as catalogue
 from edgewise.central.orchestrator.steering_catalogue import APP_CLASSES, SLA_PROFILES
 from edgewise.central.services.sites import get_site
+from edgewise.model.applications import CATALOGUE
 from edgewise.model.fields import write
 
 router = APIRouter(prefix="/api/v1", tags=["sd-wan"])
@@ -29,6 +31,16 @@ router = APIRouter(prefix="/api/v1", tags=["sd-wan"])
 
 def _named(found: catalogue.Named) -> NamedPublic:
     return NamedPublic(name=found.name, spec=found.spec)
+
+
+@router.get("/applications", operation_id="listApplications")
+def list_applications(_caller: CallerDep) -> list[ApplicationPublic]:
+    """The applications deep packet inspection identifies (the shipped catalogue)."""
+    return [
+        ApplicationPublic(name=a.name, app_id=a.app_id, category=a.category.value,
+                          description=a.description)
+        for a in CATALOGUE
+    ]  # fmt: skip
 
 
 @router.get("/sla-profiles", operation_id="listSlaProfiles")
