@@ -50,7 +50,12 @@ def test_fleet_then_site_policy_compose_each_sites_steering(central: Central) ->
     assert doc["steering"]["policies"] == [
         {"class": "voice", "links": ["mpls", "inet"], "sla": "realtime", "spread": False}
     ]
-    empty = {"port_ranges": [], "prefixes": [], "applications": [], "hosts": []}
+    empty: dict[str, list[str]] = {
+        "port_ranges": [],
+        "prefixes": [],
+        "applications": [],
+        "hosts": [],
+    }
     assert doc["steering"]["classes"] == [VOICE | empty]
     assert [p["name"] for p in doc["steering"]["sla_profiles"]] == ["realtime"]
     assert "steering" not in document(central, lte_only)[1]  # no link of its list there

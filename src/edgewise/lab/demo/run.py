@@ -13,6 +13,7 @@ from edgewise.lab import samples
 from edgewise.lab.central import free_port, local_central
 from edgewise.lab.demo import sitelab
 from edgewise.lab.demo.operator import Operator
+from edgewise.lab.demo.sdwan import run_sdwan
 from edgewise.lab.demo.sites import DemoFleet
 from edgewise.lab.demo.traffic import show_results, verify
 from edgewise.lab.errors import LabError
@@ -105,6 +106,9 @@ def _steps(operator: Operator, fleet: DemoFleet, url: str, token: str) -> int:
         console.rule("traffic through each site's service")
         verified = sum(verify(client, site, ns["id"]) for site in fleet.sites)
         show_results(console, fleet.sites, verified, linux=fleet.linux)
+        if fleet.linux and fleet.sites:
+            console.rule(f"SD-WAN at {fleet.sites[0].name}: three WAN links, steering, a blackout")
+            run_sdwan(console, client, edgewise, fleet.sites[0], ns["id"])
         console.rule("terminating the NS: every site removes its service")
         edgewise("ns", "terminate", ns["id"], "--timeout=60")
     finally:
