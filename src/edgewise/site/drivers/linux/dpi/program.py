@@ -1,6 +1,7 @@
 """The classifier program: enters the namespace, loads nDPI with the custom applications, binds
 the queue, installs its hook rules, then answers queued packets until told to stop (SIGTERM,
-SIGINT), writing its status file every few seconds; on the way out it removes its rules.
+SIGINT), writing its status file every few seconds; on the way out it removes its rules. With
+`cache`, each identified flow's server goes into the application cache (cache.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Final, Protocol
 
 from edgewise.model.applications import Applications, CatalogueError
 from edgewise.site.drivers.linux.dpi import hooks
+from edgewise.site.drivers.linux.dpi.cache import CacheWriter, open_nftables
 from edgewise.site.drivers.linux.dpi.classifier import GIVE_UP_AFTER, Classifier
 from edgewise.site.drivers.linux.dpi.errors import DpiConfigError, DpiUnavailable
 from edgewise.site.drivers.linux.dpi.ndpi import Detector
@@ -44,6 +46,7 @@ class Options:
     max_flows: int = 16384
     idle: float = 30.0
     custom: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    cache: bool = False  # learn identified servers into the application cache (cache.py)
 
     def argv(self, python: str = "python3") -> list[str]:
         args = [python, "-m", "edgewise.site.drivers.linux.dpi", "--queue", str(self.queue),
@@ -57,6 +60,8 @@ class Options:
             args += ["--hook", hook]
         for name, hosts in self.custom.items():
             args += ["--custom", f"{name}={','.join(hosts)}"]
+        if self.cache:
+            args.append("--cache")
         return args
 
 
@@ -89,6 +94,13 @@ def run(options: Options, stop: threading.Event) -> None:
                             give_up_after=options.give_up_after, max_flows=options.max_flows,
                             idle=options.idle)  # fmt: skip
     rules = hooks.HookRules(options.queue, options.give_up_after, options.hooks)
+    cache = None
+    if options.cache:
+        try:
+            cache = CacheWriter(open_nftables())
+        except (ImportError, OSError) as exc:
+            raise DpiUnavailable(f"the application cache needs libnftables (python3-nftables): "
+                                 f"{exc}") from exc  # fmt: skip
     try:
         queue = NetfilterQueue(options.queue)
         try:
@@ -96,7 +108,7 @@ def run(options: Options, stop: threading.Event) -> None:
             log.info("classifying in %s on queue %d (nDPI %s, %d applications, hooks %s)",
                      options.netns or "this namespace", options.queue, detector.version,
                      len(applications.entries), ",".join(options.hooks))  # fmt: skip
-            Session(queue, classifier, options, detector.version).serve(stop)
+            Session(queue, classifier, options, detector.version, cache).serve(stop)
         finally:
             hooks.remove(rules)
             queue.close()
@@ -123,6 +135,7 @@ class Session:
     classifier: Classifier
     options: Options
     version: str
+    cache: CacheWriter | None = None
     started: float = field(default_factory=time.time)
 
     def serve(self, stop: threading.Event) -> None:
@@ -131,6 +144,8 @@ class Session:
             for queued in self.queue.receive(POLL):
                 verdict = self.classifier.packet(queued)
                 self.queue.accept(queued.packet_id, mark=verdict.mark)
+                if self.cache is not None and verdict.server is not None:
+                    self.cache.learn(verdict.server, verdict.app_id)
             now = time.monotonic()
             if now >= next_status:
                 self.classifier.expire()
@@ -160,6 +175,7 @@ class Session:
             "queue_waiting": kernel.waiting if kernel else None,
             "queue_dropped": (kernel.dropped + kernel.user_dropped) if kernel else None,
             "cpu_seconds": round(time.process_time(), 3),
+            **(self.cache.snapshot() if self.cache is not None else {}),
         }
 
 
