@@ -2,7 +2,8 @@
 compare config digests, and what a driver reports of the WAN namespace (`ObservedWan`).
 
 `plan` (site.reconcile) plans UPDATE_LINKS when the links digest differs or the links are
-broken, and UPDATE_STEERING when the steering digest differs or the steering is broken.
+broken, and UPDATE_STEERING when the steering digest differs, the steering is broken or its DPI
+classifier is down.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class WanFault(StrEnum):
 
     LINKS_BROKEN = "links-broken"  # a link's table, rule, route or NAT is gone or wrong
     STEERING_BROKEN = "steering-broken"  # the steering table is gone, flushed or partial
+    CLASSIFIER_DOWN = "classifier-down"  # the DPI classifier died and its restart is due
 
 
 def links_digest(desired: DesiredState) -> str:
