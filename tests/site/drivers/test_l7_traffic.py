@@ -141,3 +141,21 @@ def driver_classified(lab: WanLab, driver: LinuxDriver) -> bool:
     found = driver._wan.classifier.status_file
     text = found.read_text() if found.exists() else ""
     return '"saas": 2' in text and '"ssh": 2' in text
+
+
+async def test_a_dns_answer_for_a_class_host_steers_the_first_flow(
+    wanlab: WanLab, driver: LinuxDriver
+) -> None:
+    """DNS-based learning: the answer for cdn.saas.example fills the cache for the answered
+    address, so even the first TLS flow to it leaves by the internet link from its SYN."""
+    attachment = await driver.attachment("svc-1")
+    assert attachment is not None
+    host = wanlab.add_host("h1", attachment).namespace
+    assert wait_until(lambda: "EDGEWISE-DPI" in in_ns(wanlab.wan, "iptables-nft-save"), 10)
+    assert wanlab.use_app(host, "dns", "cdn.saas.example") == DC_SERVER
+    assert wait_until(lambda: cached(wanlab, 443), 5)
+    assert wanlab.use_app(host, "tls", "cdn.saas.example") == INET
+    assert marks(wanlab, 443) == [app_bits("saas") | SAAS]
+    # a name no class lists teaches nothing: SSH (port 22) is not cached by DNS
+    assert wanlab.use_app(host, "dns", "www.other.example") == DC_SERVER
+    assert not cached(wanlab, 22)

@@ -130,16 +130,29 @@ def ssh(c, who):
     c.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"); c.recv(100); c.sendall(who)
 def http(c, who):
     c.recv(4096); c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(who), who))
+def dns():  # every name is the data centre's server (an A record, the name by pointer)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 53))
+    while True:
+        q, peer = u.recvfrom(512)
+        u.sendto(q[:2] + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00" + q[12:]
+                 + b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04"
+                 + socket.inet_aton(sys.argv[3]), peer)
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); context.load_cert_chain(sys.argv[1], sys.argv[2])
 serve(443, tls, context); serve(22, ssh); serve(80, http)
+threading.Thread(target=dns, daemon=True).start()
 print("ready", flush=True)
 threading.Event().wait()
 """
 
 APP_CLIENT = r"""
-import socket, ssl, sys
+import socket, ssl, struct, sys
 kind, server, arg = sys.argv[1:4]
 try:
+    if kind == "dns":  # what the data centre's DNS server answers for the name `arg`
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(3)
+        q = struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+        q += b"".join(bytes([len(p)]) + p.encode() for p in arg.split(".")) + b"\0\0\1\0\1"
+        u.sendto(q, (server, 53)); print(socket.inet_ntoa(u.recv(512)[-4:])); sys.exit(0)
     c = socket.create_connection((server, {"tls": 443, "ssh": 22, "http": 80}[kind]), timeout=3)
     if kind == "tls":
         ctx = ssl.create_default_context(); ctx.check_hostname = False
@@ -205,12 +218,14 @@ class WanLab(Lab):
 
     def serve_apps(self, certificate: str, key: str) -> None:
         """TLS (443, any SNI), SSH-like (22: a banner) and HTTP (80) servers in the data centre,
-        each answering with the address the connection came from."""
-        self._spawn(self.dc, APPS, certificate, key)
+        each answering with the address the connection came from, and DNS (53) answering
+        DC_SERVER for every name."""
+        self._spawn(self.dc, APPS, certificate, key, DC_SERVER)
 
     def use_app(self, namespace: str, kind: str, name: str = "-") -> str:
         """A `kind` ("tls" with SNI `name`, "ssh", "http" with Host `name`) connection to the
-        data centre: the address the server saw, or 'failed ...'."""
+        data centre: the address the server saw, or 'failed ...'; "dns": the address the data
+        centre's DNS server gives for `name`."""
         return in_ns(namespace, sys.executable, "-c", APP_CLIENT, kind, DC_SERVER, name,
                      timeout=15)  # fmt: skip
 

@@ -54,7 +54,8 @@ class WanClassifier:
         """The classifier the section needs: the classes' custom applications, the cache on."""
         if not l7.wanted:
             return None
-        return Options(status_file=self.status_file, custom=dict(l7.custom), cache=True)
+        return Options(status_file=self.status_file, custom=dict(l7.custom), cache=True,
+                       learn_dns=bool(l7.custom))  # fmt: skip
 
     def ensure(self, l7: Layer7) -> None:
         """Starts, restarts or stops the classifier as `l7` needs (worker thread)."""
