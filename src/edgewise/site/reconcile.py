@@ -175,7 +175,7 @@ def plan_site(
     reason = _section_reason(want_links, seen.links_digest, WanFault.LINKS_BROKEN in seen.faults)
     if reason is not None:
         links.append(Change(ChangeOp.UPDATE_LINKS, SITE, None, reason, desired, seen))
-    broken = seen.faults & {WanFault.STEERING_BROKEN, WanFault.CLASSIFIER_DOWN}
+    broken = seen.faults & {WanFault.STEERING_BROKEN, WanFault.DPI_BROKEN}
     reason = _section_reason(want_steering, seen.steering_digest, bool(broken))
     if reason is None and links:
         reason = links[0].reason

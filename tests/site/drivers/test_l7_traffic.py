@@ -7,7 +7,10 @@ server sees the class's link address, and the counters per class per link show b
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import pytest
 from edgewise.model.applications import Applications
 from edgewise.model.desired import DesiredState
 from edgewise.site.drivers.linux import LinuxDriver
+from edgewise.site.sdwan.sections import WanFault
 from tests.site.drivers.chains import converge
 from tests.site.drivers.linux.dpi.lab import make_certificate, skip_reason
 from tests.site.drivers.netlab import in_ns, stop_processes, wait_until
@@ -159,3 +163,32 @@ async def test_a_dns_answer_for_a_class_host_steers_the_first_flow(
     # a name no class lists teaches nothing: SSH (port 22) is not cached by DNS
     assert wanlab.use_app(host, "dns", "www.other.example") == DC_SERVER
     assert not cached(wanlab, 22)
+
+
+async def test_a_killed_classifier_is_restarted_and_classifies_again(
+    wanlab: WanLab, driver: LinuxDriver
+) -> None:
+    attachment = await driver.attachment("svc-1")
+    assert attachment is not None
+    host = wanlab.add_host("h1", attachment).namespace
+    assert wait_until(driver._wan.classifier.status_file.exists, 10)
+    pid = (await driver.observe()).wan.counters["dpi"]["pid"]
+    os.kill(pid, signal.SIGKILL)  # its hook rules stay: the queue lets packets by meanwhile
+    for _ in range(50):  # bounded: 5 s (the supervisor reaps it when asked)
+        seen = await driver.observe()
+        if not seen.wan.counters["dpi"]["running"]:
+            break
+        await asyncio.sleep(0.1)
+    assert any("the DPI classifier ended" in n for n in seen.wan.notes), seen
+    assert wanlab.use_app(host, "tls", "app.saas.example") == LTE  # fail-open, not classified
+    await asyncio.sleep(1.1)  # the first restart's back-off
+    seen = await driver.observe()
+    assert seen.wan.faults == {WanFault.DPI_BROKEN}
+    await converge(driver, l7_site(wanlab))
+    seen = await driver.observe()
+    assert seen.wan.counters["dpi"]["running"] is True
+    assert seen.wan.counters["dpi"]["pid"] not in (pid, None)
+    assert wait_until(driver._wan.classifier.status_file.exists, 10)  # it serves the queue
+    flush_conntrack(wanlab)
+    assert wanlab.use_app(host, "tls", "app.saas.example") == LTE
+    assert marks(wanlab, 443) == [app_bits("saas") | SAAS | PINNED]

@@ -3,7 +3,7 @@ compare config digests, and what a driver reports of the WAN namespace (`Observe
 
 `plan` (site.reconcile) plans UPDATE_LINKS when the links digest differs or the links are
 broken, and UPDATE_STEERING when the steering digest differs, the steering is broken or its DPI
-classifier is down.
+classifier or its application cache is broken (dpi-broken).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class WanFault(StrEnum):
 
     LINKS_BROKEN = "links-broken"  # a link's table, rule, route or NAT is gone or wrong
     STEERING_BROKEN = "steering-broken"  # the steering table is gone, flushed or partial
-    CLASSIFIER_DOWN = "classifier-down"  # the DPI classifier died and its restart is due
+    DPI_BROKEN = "dpi-broken"  # the DPI classifier died (its restart due) or its cache is gone
 
 
 def links_digest(desired: DesiredState) -> str:

@@ -140,11 +140,11 @@ async def test_a_dead_classifier_is_restarted_with_back_off_without_reloading_st
     for restart, wait in ((1, 1.0), (2, 2.0), (3, 4.0)):
         uplinks.end_program(SITE.wan_netns, exit_code=-9)
         seen = await driver.observe()
-        assert WanFault.CLASSIFIER_DOWN not in seen.wan.faults  # not yet: back-off
+        assert WanFault.DPI_BROKEN not in seen.wan.faults  # not yet: back-off
         assert any(f"restart {restart} in {wait:.1f} s" in n for n in seen.wan.notes)
         now[0] += wait
         seen = await driver.observe()
-        assert seen.wan.faults == {WanFault.CLASSIFIER_DOWN}
+        assert seen.wan.faults == {WanFault.DPI_BROKEN}
         before = len(space.transactions)
         results = await reconcile(driver, site())
         assert [(r.change.op, r.change.reason) for r in results] == [
@@ -173,3 +173,20 @@ async def test_a_host_without_libndpi_is_told_and_layer34_steering_goes_on(
             "classes are steered as before") in seen.wan.notes  # fmt: skip
     assert plan(site(), seen) == []
     assert elements(uplinks)[0x10] == link_mark(1)  # voice still steered
+
+
+async def test_a_deleted_cache_table_is_made_again_without_reloading_steering(
+    uplinks: FakeKernel, driver: LinuxDriver
+) -> None:
+    await reconcile(driver, site())
+    with uplinks.open_netlink(SITE.wan_netns):
+        uplinks.open_nftables(SITE.wan_netns).run(
+            [{"delete": {"table": {"family": FAMILY, "name": CACHE_TABLE}}}]
+        )
+    seen = await driver.observe()
+    assert seen.wan.faults == {WanFault.DPI_BROKEN}
+    pid = uplinks.programs[SITE.wan_netns].pid
+    await reconcile(driver, site())
+    assert table(uplinks, CACHE_TABLE) != []
+    assert uplinks.programs[SITE.wan_netns].pid == pid  # the classifier ran on
+    assert plan(site(), await driver.observe()) == []

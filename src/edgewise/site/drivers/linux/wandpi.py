@@ -83,10 +83,12 @@ class WanClassifier:
             return ClassifierReport()
         status = self._host.processes.status(self._wan)
         now = self.clock()
-        counters: dict[str, Any] = {"running": bool(status and status.running)}
+        counters: dict[str, Any] = {}
         found = read_status(self.status_file)
         if found is not None:
             counters.update({k: found.get(k) for k in COUNTERS if k in found})
+        counters["running"] = bool(status and status.running)
+        counters["pid"] = status.pid if status is not None else None
         if status is not None and status.running:
             return ClassifierReport(counters=counters)
         code = status.exit_code if status is not None else None
@@ -102,7 +104,8 @@ class WanClassifier:
             self._failures = 1 if ran >= STABLE_S else self._failures + 1
         due = self._died_at + min(RESTART_CAP_S, RESTART_BASE_S * 2 ** (self._failures - 1))
         counters["restart_in_s"] = round(max(0.0, due - now), 1)
-        note = (f"the DPI classifier ended (exit status {code}): layer-7 classes wait for it; "
+        how = "" if code is None else f" (exit status {code})"
+        note = (f"the DPI classifier ended{how}: layer-7 classes wait for it; "
                 f"restart {self._failures} in {max(0.0, due - now):.1f} s")  # fmt: skip
         return ClassifierReport(restart=now >= due, notes=(note,), counters=counters)
 
@@ -116,7 +119,7 @@ class WanClassifier:
         return lines[-1].split(" dpi: ", 1)[-1] if lines else None
 
 
-COUNTERS: Final = ("pid", "flows_classified", "flows_given_up", "packets", "flows_inspecting",
+COUNTERS: Final = ("flows_classified", "flows_given_up", "packets", "flows_inspecting",
                    "queue_dropped", "cpu_seconds", "cache_learnt", "cache_errors",
                    "cache_last_error", "updated_at")  # fmt: skip
 

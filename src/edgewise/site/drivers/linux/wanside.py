@@ -4,8 +4,9 @@ UPDATE_STEERING applied, and the WAN namespace read back as the reconciler's Obs
 Links are built by wan.py; steering is loaded and then driven by a WanSteerer (wansteer.py)
 fed by a carrier watch of the WAN namespace, so a link's carrier loss moves traffic at once.
 Layer-7 classes add the application cache table (dpi/cache.py) and the DPI classifier
-(wandpi.py); a classifier due for restart is a CLASSIFIER_DOWN fault, mended by applying the
-steering again, which then only starts the classifier.
+(wandpi.py); a classifier due for restart, or the cache table gone, is a DPI_BROKEN fault,
+mended by applying the steering again, which then only makes the cache table and starts the
+classifier.
 A steering table this driver did not load itself (a restarted driver) reports a digest no
 desired state has, so the next pass loads it again and drives it.
 """
@@ -105,8 +106,8 @@ class WanSide:
             notes += dpi.notes
             if dpi.counters:
                 counters["dpi"] = dpi.counters
-            if dpi.restart:
-                faults.add(WanFault.CLASSIFIER_DOWN)
+            if dpi.restart or (l7.wanted and not self._cache_table()):
+                faults.add(WanFault.DPI_BROKEN)
         return ObservedWan(links.digest, digest, frozenset(faults), counters, tuple(notes))
 
     def apply(self, change: Change, view: SiteView) -> bool:
@@ -119,13 +120,17 @@ class WanSide:
             return self._remove_steering()
         seen = change.observed
         loaded = self.steerer.loaded if self.steerer is not None else None
-        only_dpi = (isinstance(seen, ObservedWan) and seen.faults == {WanFault.CLASSIFIER_DOWN}
+        only_dpi = (isinstance(seen, ObservedWan) and seen.faults == {WanFault.DPI_BROKEN}
                     and loaded is not None
                     and loaded.digest == steering_digest(desired))  # fmt: skip
         if not only_dpi:
             self._load_steering(desired, view)
         self._ensure_dpi(layer7(desired.steering))
         return True
+
+    def _cache_table(self) -> bool:
+        with self._host.nft(self.wan) as nft:
+            return nft.list_table(FAMILY, CACHE_TABLE) is not None
 
     def _ensure_dpi(self, l7: Layer7) -> None:
         """The application cache table and the classifier, as the layer-7 classes want."""
