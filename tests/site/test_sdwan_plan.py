@@ -91,6 +91,12 @@ CASES = [
         id="a-flushed-steering-table-is-loaded-again",
     ),
     pytest.param(
+        site(),
+        built(site(), WanFault.DPI_BROKEN),
+        ["update-steering @site unhealthy"],
+        id="a-dead-dpi-classifier-due-for-restart-is-started-again",
+    ),
+    pytest.param(
         site(links=None),
         built(site()),
         ["update-links @site unwanted", "update-steering @site unwanted"],

@@ -175,9 +175,8 @@ def plan_site(
     reason = _section_reason(want_links, seen.links_digest, WanFault.LINKS_BROKEN in seen.faults)
     if reason is not None:
         links.append(Change(ChangeOp.UPDATE_LINKS, SITE, None, reason, desired, seen))
-    reason = _section_reason(
-        want_steering, seen.steering_digest, WanFault.STEERING_BROKEN in seen.faults
-    )
+    broken = seen.faults & {WanFault.STEERING_BROKEN, WanFault.DPI_BROKEN}
+    reason = _section_reason(want_steering, seen.steering_digest, bool(broken))
     if reason is None and links:
         reason = links[0].reason
     moved = (ChangeOp.CREATE_SERVICE, ChangeOp.DELETE_SERVICE, ChangeOp.UPDATE_CHAIN)

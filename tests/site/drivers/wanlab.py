@@ -105,6 +105,70 @@ for _ in range(3):
 """
 
 
+APPS = r"""
+import socket, ssl, sys, threading
+def serve(port, handle, wrap=None):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port)); s.listen(64)
+    def one(c, peer):
+        try:
+            c.settimeout(5)
+            if wrap: c = wrap.wrap_socket(c, server_side=True)
+            handle(c, peer[0].encode())
+        except OSError:
+            pass
+        finally:
+            c.close()
+    def loop():
+        while True:
+            c, peer = s.accept()
+            threading.Thread(target=one, args=(c, peer), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+def tls(c, who):
+    c.recv(100); c.sendall(who)
+def ssh(c, who):
+    c.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"); c.recv(100); c.sendall(who)
+def http(c, who):
+    c.recv(4096); c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(who), who))
+def dns():  # every name is the data centre's server (an A record, the name by pointer)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 53))
+    while True:
+        q, peer = u.recvfrom(512)
+        u.sendto(q[:2] + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00" + q[12:]
+                 + b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04"
+                 + socket.inet_aton(sys.argv[3]), peer)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); context.load_cert_chain(sys.argv[1], sys.argv[2])
+serve(443, tls, context); serve(22, ssh); serve(80, http)
+threading.Thread(target=dns, daemon=True).start()
+print("ready", flush=True)
+threading.Event().wait()
+"""
+
+APP_CLIENT = r"""
+import socket, ssl, struct, sys
+kind, server, arg = sys.argv[1:4]
+try:
+    if kind == "dns":  # what the data centre's DNS server answers for the name `arg`
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(3)
+        q = struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+        q += b"".join(bytes([len(p)]) + p.encode() for p in arg.split(".")) + b"\0\0\1\0\1"
+        u.sendto(q, (server, 53)); print(socket.inet_ntoa(u.recv(512)[-4:])); sys.exit(0)
+    c = socket.create_connection((server, {"tls": 443, "ssh": 22, "http": 80}[kind]), timeout=3)
+    if kind == "tls":
+        ctx = ssl.create_default_context(); ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = ctx.wrap_socket(c, server_hostname=arg); c.sendall(b"hello")
+        print(c.recv(100).decode())
+    elif kind == "ssh":
+        c.recv(100); c.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"); print(c.recv(100).decode())
+    else:
+        c.sendall(f"GET / HTTP/1.1\r\nHost: {arg}\r\n\r\n".encode())
+        print(c.recv(4096).split(b"\r\n\r\n", 1)[1].decode())
+except OSError as exc:
+    print("failed", exc)
+"""
+
+
 class WanLab(Lab):
     """`Lab` with three providers to a data centre instead of one internet host."""
 
@@ -151,6 +215,19 @@ class WanLab(Lab):
     def serve_udp(self, port: int) -> None:
         """A UDP server in the data centre answering each datagram with its source address."""
         self._spawn(self.dc, WHO, str(port))
+
+    def serve_apps(self, certificate: str, key: str) -> None:
+        """TLS (443, any SNI), SSH-like (22: a banner) and HTTP (80) servers in the data centre,
+        each answering with the address the connection came from, and DNS (53) answering
+        DC_SERVER for every name."""
+        self._spawn(self.dc, APPS, certificate, key, DC_SERVER)
+
+    def use_app(self, namespace: str, kind: str, name: str = "-") -> str:
+        """A `kind` ("tls" with SNI `name`, "ssh", "http" with Host `name`) connection to the
+        data centre: the address the server saw, or 'failed ...'; "dns": the address the data
+        centre's DNS server gives for `name`."""
+        return in_ns(namespace, sys.executable, "-c", APP_CLIENT, kind, DC_SERVER, name,
+                     timeout=15)  # fmt: skip
 
     def ask(self, namespace: str, port: int, timeout: float = 1.0) -> str:
         """What the data centre's UDP server saw as our address, or 'failed ...'."""

@@ -2,7 +2,8 @@
 compare config digests, and what a driver reports of the WAN namespace (`ObservedWan`).
 
 `plan` (site.reconcile) plans UPDATE_LINKS when the links digest differs or the links are
-broken, and UPDATE_STEERING when the steering digest differs or the steering is broken.
+broken, and UPDATE_STEERING when the steering digest differs, the steering is broken or its DPI
+classifier or its application cache is broken (dpi-broken).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class WanFault(StrEnum):
 
     LINKS_BROKEN = "links-broken"  # a link's table, rule, route or NAT is gone or wrong
     STEERING_BROKEN = "steering-broken"  # the steering table is gone, flushed or partial
+    DPI_BROKEN = "dpi-broken"  # the DPI classifier died (its restart due) or its cache is gone
 
 
 def links_digest(desired: DesiredState) -> str:

@@ -54,6 +54,10 @@ def site(**steering: Any) -> DesiredState:
 
 @pytest.fixture
 def uplinks(kernel: FakeKernel) -> FakeKernel:
+    return add_uplinks(kernel)
+
+
+def add_uplinks(kernel: FakeKernel) -> FakeKernel:
     """mpls0 and inet0 in the WAN side, each a veth to an ISP namespace; inet0's address and
     default route as a DHCP client would set them."""
     for name, isp in (("mpls0", "isp-m"), ("inet0", "isp-i")):
@@ -106,17 +110,19 @@ async def test_links_and_steering_are_built(uplinks: FakeKernel, driver: LinuxDr
     assert [str(r.gateway) for r in main] == ["203.0.113.1"]  # default traffic: inet first
     assert uplinks.table(SITE.wan_netns) is None  # (the VNFs' table name is not used here)
     assert (FAMILY, LINKS_TABLE) in space.tables
-    # voice on mpls; bulk spread over inet and mpls by bucket; default on inet; saas's route
-    # is ready (0x20) for when the DPI classifier writes its key
+    # voice on mpls; bulk spread over inet and mpls by bucket; default on inet; saas (layer 7)
+    # on inet, and its flows named late (0x28) where default traffic goes
     assert elements(uplinks) == {
         0: inet,
         VOICE: mpls,
         0x20: inet,
+        0x28: inet,
         **{BULK + b: (inet, mpls)[b % 2] for b in range(8)},
     }
     seen = await driver.observe()
     assert plan(site(), seen) == []
-    assert WAITS_FOR_DPI in seen.wan.notes
+    assert WAITS_FOR_DPI not in seen.wan.notes  # the classifier runs
+    assert seen.wan.counters["dpi"]["running"] is True
     assert seen.wan.counters["links"]["inet"]["gateway"] == "203.0.113.1"
     assert seen.wan.counters["routes"]["voice"] == ["mpls"]
 

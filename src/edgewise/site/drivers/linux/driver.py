@@ -100,7 +100,7 @@ class LinuxDriver:
         self._touched: set[str] = set()  # services changed since the last read
         self._full_read_at = -FULL_READ_S
         self._closed = False
-        self._wan = WanSide(self._kernel, self._host, site)  # links and steering
+        self._wan = WanSide(self._kernel, self._host, site, self.runtime_dir)  # links, steering
 
     async def observe(self) -> ObservedState:
         def read() -> ObservedState:

@@ -12,9 +12,15 @@ decision, and its counters read back.
                         ct mark & 0xffff == 0, ct mark & 0xff0000 != 0 jump dpi
                         meta mark set ct mark & 0xffff map @route
       chain classify  a rule per policy in order, first match: [ip saddr <tenant's sources>]
-                        <protocol, ports, prefixes, dscp> ct mark set <key> (or, spread:
-                        jhash of the flow mod 8 offset <key>) return
-      chain dpi       the DPI classifier's hook (layer-7 classes: empty until it is integrated)
+                        <protocol, ports, prefixes, dscp> [ct mark & 0xff0000 { <its apps> }]
+                        ct mark set <key> (or, spread: jhash of the flow mod 8 offset <key>)
+                        return — a layer-7 class matches a NEW flow whose application the
+                        application cache (dpi/cache.py) put in its ct mark at its first packet
+      chain dpi       flows the classifier named after their first packet (default traffic
+                        until then): per layer-7 policy in order, ct mark & 0x1ff0000
+                        { <DONE | its apps> } ct mark set ct mark | <key> | PINNED: counted
+                        under the class, kept on the link they started on (PINNED keys map to
+                        default traffic's link: moving a flow would change its source NAT)
       chain post      postrouting: ct direction original counter name
                         (ct mark & 0xfff0) . oifname map @count
 A decision changes only `route`'s elements: `elements_batch` deletes and adds the keys that
@@ -28,9 +34,11 @@ from ipaddress import IPv4Network
 from typing import Any, Final
 
 from edgewise.model.steering import AppClass, Steering, SteeringPolicy
+from edgewise.site.drivers.linux.l7classes import layer7
 from edgewise.site.drivers.linux.wanmarks import (
     BUCKETS,
     CLASS_MASK,
+    DPI_DONE,
     DPI_MASK,
     KEY_MASK,
     policy_mark,
@@ -44,6 +52,10 @@ ROUTE_MAP: Final = "route"
 COUNT_MAP: Final = "count"
 WAITS_FOR_DPI: Final = "layer-7 classes wait for the DPI classifier"
 CT_MARK: Final = {"ct": {"key": "mark"}}
+APP_SHIFT: Final = 16
+PINNED: Final = BUCKETS  # key bit (0x8, above the buckets): identified late, kept on its link
+BUCKET_MASK: Final = BUCKETS - 1
+ABOVE_KEY: Final = 0xFFFFFFFF & ~KEY_MASK  # what setting a key keeps of the ct mark
 
 
 def match(left: Json, right: Any, op: str = "==") -> Json:
@@ -55,10 +67,8 @@ def prefixes(values: Sequence[IPv4Network]) -> Json:
                     for p in values]}  # fmt: skip
 
 
-def class_match(cls: AppClass) -> list[Json] | None:
-    """The layer 3/4 matches of a class; None for a class that needs deep packet inspection."""
-    if cls.needs_dpi:
-        return None
+def class_match(cls: AppClass) -> list[Json]:
+    """The layer 3/4 matches of a class (none for a class by layer 7 alone)."""
     found: list[Json] = []
     if cls.protocol != "any":
         found.append(match({"meta": {"key": "l4proto"}}, cls.protocol))
@@ -85,19 +95,47 @@ def flow_hash(cls: AppClass, offset: int) -> Json:
     return {"jhash": {"mod": BUCKETS, "offset": offset, "expr": {"concat": fields}}}
 
 
+def app_match(ids: frozenset[int], done: int) -> Json:
+    """The ct mark carries one of the applications `ids` (with `done`: DPI decided it)."""
+    mask = DPI_MASK | DPI_DONE if done else DPI_MASK
+    return match({"&": [CT_MARK, mask]}, {"set": [done | i << APP_SHIFT for i in sorted(ids)]})
+
+
+def set_key(key: int) -> Json:
+    """ct mark set ct mark & 0xffff0000 | key: the application bits stay."""
+    return {"mangle": {"key": CT_MARK, "value": {"|": [{"&": [CT_MARK, ABOVE_KEY]}, key]}}}
+
+
 def policy_rule(
-    index: int, policy: SteeringPolicy, cls: AppClass, sources: Sequence[IPv4Network] | None
+    index: int,
+    policy: SteeringPolicy,
+    cls: AppClass,
+    sources: Sequence[IPv4Network] | None,
+    apps: frozenset[int] | None = None,
+    *,
+    late: bool = False,
 ) -> Json | None:
+    """The rule of a policy in `classify` (a NEW flow), or with `late` in `dpi` (a flow the
+    classifier named after its first packet; layer-7 classes only). `apps`: the application
+    ids of a layer-7 class (none left: no rule)."""
     matches = class_match(cls)
-    if matches is None or (policy.tenant is not None and not sources):
+    if (policy.tenant is not None and not sources) or (cls.needs_dpi and not apps):
         return None
     if sources:
         matches = [match({"payload": {"protocol": "ip", "field": "saddr"}}, prefixes(sources)),
                    *matches]  # fmt: skip
     key = policy_mark(index)
+    if apps:
+        matches.append(app_match(apps, DPI_DONE if late else 0))
     value: Any = flow_hash(cls, key) if policy.spread else key
-    expr = [*matches, {"mangle": {"key": CT_MARK, "value": value}}, {"return": None}]
-    return rule(STEER_TABLE, "classify", expr, policy_key(policy))
+    if late:
+        statement = set_key(key | PINNED)
+    elif apps and not policy.spread:
+        statement = set_key(key)
+    else:
+        statement = {"mangle": {"key": CT_MARK, "value": value}}
+    expr = [*matches, statement, {"return": None}]
+    return rule(STEER_TABLE, "dpi" if late else "classify", expr, policy_key(policy))
 
 
 def route_elements(
@@ -116,6 +154,9 @@ def route_elements(
         buckets = range(BUCKETS) if policy.spread else range(1)
         for bucket in buckets:
             found[key + bucket] = links[bucket % len(links)]
+        cls = steering.class_(policy.class_name)
+        if cls is not None and cls.needs_dpi and 0 in found:
+            found[key | PINNED] = found[0]  # named late: stays with default traffic
     return found
 
 
@@ -172,13 +213,21 @@ def steering_batch(
                                                                  {"meta": {"key": "oifname"}}]},
                                               "data": f"@{COUNT_MAP}"}}}]),
     ]  # fmt: skip
+    ids = layer7(steering).ids
+    late: list[Json] = []
     for index, policy in enumerate(steering.policies):
         cls = steering.class_(policy.class_name)
+        if cls is None:
+            continue
         scoped = sources.get(policy.tenant) if policy.tenant is not None else None
-        made = policy_rule(index, policy, cls, scoped) if cls is not None else None
+        apps = ids.get(cls.name)
+        made = policy_rule(index, policy, cls, scoped, apps)
         if made is not None:
             body.append(made)
-    return marked(t, "steering", digest, body)
+        if apps:
+            pinned = policy_rule(index, policy, cls, scoped, apps, late=True)
+            late += [] if pinned is None else [pinned]
+    return marked(t, "steering", digest, body + late)
 
 
 def elements_batch(old: Mapping[int, int], new: Mapping[int, int]) -> list[Json]:

@@ -3,6 +3,10 @@ UPDATE_STEERING applied, and the WAN namespace read back as the reconciler's Obs
 
 Links are built by wan.py; steering is loaded and then driven by a WanSteerer (wansteer.py)
 fed by a carrier watch of the WAN namespace, so a link's carrier loss moves traffic at once.
+Layer-7 classes add the application cache table (dpi/cache.py) and the DPI classifier
+(wandpi.py); a classifier due for restart, or the cache table gone, is a DPI_BROKEN fault,
+mended by applying the steering again, which then only makes the cache table and starts the
+classifier.
 A steering table this driver did not load itself (a restarted driver) reports a digest no
 desired state has, so the next pass loads it again and drives it.
 """
@@ -12,13 +16,16 @@ from __future__ import annotations
 import contextlib
 import time
 from ipaddress import IPv4Network
+from pathlib import Path
 from typing import Any
 
 from edgewise.model.desired import DesiredState
 from edgewise.model.functions import NatConfig
+from edgewise.site.drivers.linux.dpi.cache import CACHE_TABLE, cache_batch, remove_batch
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.host import Host
 from edgewise.site.drivers.linux.kernel import CarrierWatcher, Kernel
+from edgewise.site.drivers.linux.l7classes import Layer7, layer7
 from edgewise.site.drivers.linux.layout import SiteNetwork
 from edgewise.site.drivers.linux.steering import (
     STEER_TABLE,
@@ -28,6 +35,7 @@ from edgewise.site.drivers.linux.steering import (
 )
 from edgewise.site.drivers.linux.survey import SiteView
 from edgewise.site.drivers.linux.wan import apply_links, read_links
+from edgewise.site.drivers.linux.wandpi import WanClassifier
 from edgewise.site.drivers.linux.wanmarks import link_mark, link_table
 from edgewise.site.drivers.linux.wanplan import FAMILY, LinkPlan, read_marker, table_spec
 from edgewise.site.drivers.linux.wansteer import Loaded, WanSteerer
@@ -43,10 +51,11 @@ UNADOPTED = "unadopted"  # the digest of a steering table no steerer of this dri
 
 
 class WanSide:
-    def __init__(self, kernel: Kernel, host: Host, site: SiteNetwork) -> None:
+    def __init__(self, kernel: Kernel, host: Host, site: SiteNetwork, runtime_dir: Path) -> None:
         self._kernel = kernel
         self._host = host
         self._site = site
+        self.classifier = WanClassifier(host, site.wan_netns, runtime_dir)
         self._stack = contextlib.ExitStack()
         self.steerer: WanSteerer | None = None
         self._watch: CarrierWatcher | None = None
@@ -89,8 +98,16 @@ class WanSide:
             counters["classes"] = class_counters(items)
         if steerer is not None and loaded is not None:
             counters.update(steerer.report())
-            if waiting_for_dpi(loaded.steering):
+            l7 = layer7(loaded.steering)
+            notes += l7.problems
+            if waiting_for_dpi(loaded.steering) and not l7.wanted:
                 notes.append(WAITS_FOR_DPI)
+            dpi = self.classifier.report()
+            notes += dpi.notes
+            if dpi.counters:
+                counters["dpi"] = dpi.counters
+            if dpi.restart or (l7.wanted and not self._cache_table()):
+                faults.add(WanFault.DPI_BROKEN)
         return ObservedWan(links.digest, digest, frozenset(faults), counters, tuple(notes))
 
     def apply(self, change: Change, view: SiteView) -> bool:
@@ -101,8 +118,30 @@ class WanSide:
             return True
         if not desired.links:
             return self._remove_steering()
-        self._load_steering(desired, view)
+        seen = change.observed
+        loaded = self.steerer.loaded if self.steerer is not None else None
+        only_dpi = (isinstance(seen, ObservedWan) and seen.faults == {WanFault.DPI_BROKEN}
+                    and loaded is not None
+                    and loaded.digest == steering_digest(desired))  # fmt: skip
+        if not only_dpi:
+            self._load_steering(desired, view)
+        self._ensure_dpi(layer7(desired.steering))
         return True
+
+    def _cache_table(self) -> bool:
+        with self._host.nft(self.wan) as nft:
+            return nft.list_table(FAMILY, CACHE_TABLE) is not None
+
+    def _ensure_dpi(self, l7: Layer7) -> None:
+        """The application cache table and the classifier, as the layer-7 classes want."""
+        with self._host.nft(self.wan) as nft:
+            if l7.wanted:
+                steerer = self.steerer
+                plans = steerer.loaded.plans if steerer and steerer.loaded else {}
+                nft.run(cache_batch([p.link.interface for p in plans.values()]))
+            elif nft.list_table(FAMILY, CACHE_TABLE) is not None:
+                nft.run(remove_batch())
+        self.classifier.ensure(l7)
 
     def _load_steering(self, desired: DesiredState, view: SiteView) -> None:
         links = read_links(self._host, self.wan)
@@ -128,6 +167,7 @@ class WanSide:
             self._watch = None
         if self.steerer is not None:
             self.steerer.unload()
+        self._ensure_dpi(Layer7())
         with self._host.nft(self.wan) as nft:
             if nft.list_table(FAMILY, STEER_TABLE) is None:
                 return False

@@ -20,6 +20,8 @@ from typing import Any
 from edgewise.model.steering import Steering
 from edgewise.site.drivers.linux.kernel import Conntrack, Netlink, Nftables
 from edgewise.site.drivers.linux.steering import (
+    BUCKET_MASK,
+    PINNED,
     elements_batch,
     read_elements,
     route_elements,
@@ -184,7 +186,7 @@ class WanSteerer:
             return []
         found = []
         if previous.links(DEFAULT) != decision.links(DEFAULT):
-            found.append((0, KEY_MASK))
+            found += [(0, KEY_MASK), (PINNED, PINNED | BUCKET_MASK)]  # and flows named late
         for index, policy in enumerate(self.loaded.steering.policies):
             key = policy_key(policy)
             if previous.links(key) != decision.links(key):

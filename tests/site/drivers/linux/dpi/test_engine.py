@@ -12,7 +12,7 @@ from edgewise.model.applications import CATALOGUE, Applications
 from edgewise.site.drivers.linux.dpi import marks, ndpi
 from edgewise.site.drivers.linux.dpi.classifier import Classifier, Verdict
 from edgewise.site.drivers.linux.dpi.errors import DpiUnavailable
-from edgewise.site.drivers.linux.dpi.nfqmsg import QueuedPacket
+from edgewise.site.drivers.linux.dpi.nfqmsg import QueuedPacket, Server
 from tests.site.drivers.linux.dpi import packets as pk
 
 try:
@@ -160,3 +160,26 @@ def test_a_closed_flow_is_refused_not_crashed(detector: ndpi.Detector) -> None:
     flow.close()  # twice is fine
     with pytest.raises(ValueError, match="closed"):
         detector.process(flow, pk.dns_flow("example.org")[0], 0)
+
+
+@pytest.mark.parametrize(
+    ("flow", "port"),
+    [(lambda: pk.tls_flow("api.corp.example"), 443), (pk.ssh_flow, 22)],
+)
+def test_an_identified_flow_names_the_server_its_first_packet_went_to(
+    classifier: Classifier, flow: object, port: int
+) -> None:
+    """SSH is named at the server's banner (a reply): the server is still the SYN's target."""
+    verdicts = run(classifier, flow())  # type: ignore[operator]
+    last = next(v for v in verdicts if v.mark is not None)
+    assert last.server == Server(pk.SERVER, 6, port)
+    assert last.app_id == marks.app_of(last.mark or 0) != 0
+
+
+def test_a_flow_given_up_names_no_server(classifier: Classifier) -> None:
+    exchange = pk.TcpExchange(40009, 5555)
+    for n in range(8):
+        exchange.send(b"\x00\x01\x02" * (n + 1))
+    verdicts = run(classifier, exchange.packets)
+    last = next(v for v in verdicts if v.mark is not None)
+    assert (last.application, last.server) == ("unknown", None)

@@ -48,7 +48,7 @@ def test_options_make_a_command_line_that_reads_back_the_same() -> None:
     custom = {"corp": ("*.corp.example", "corp.example.net")}
     options = Options(queue=3, netns="site-wan", give_up_after=8, hooks=("FORWARD", "OUTPUT"),
                       status_file=Path("/run/dpi.json"), status_every=1.0, max_flows=100,
-                      idle=10.0, custom=custom)  # fmt: skip
+                      idle=10.0, custom=custom, cache=True, learn_dns=True)  # fmt: skip
     argv = options.argv()
     assert argv[:3] == ["python3", "-m", "edgewise.site.drivers.linux.dpi"]
     assert entry.parse(argv[3:]) == options

@@ -34,6 +34,12 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--custom", action="append", default=[], metavar="NAME=HOST[,HOST]",
                         help="a custom application by host/SNI patterns, e.g. "
                         "corp=*.example.com (repeatable)")  # fmt: skip
+    parser.add_argument("--cache", action="store_true",
+                        help="learn identified servers into the nftables application cache "
+                        "(table ip ew_appcache, made by the site controller)")  # fmt: skip
+    parser.add_argument("--learn-dns", action="store_true",
+                        help="with --cache: cache the addresses DNS answers give for the custom "
+                        "applications' hosts (tcp 443, 80; udp 443)")  # fmt: skip
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING"))
     args = parser.parse_args(argv)
     custom: dict[str, tuple[str, ...]] = {}
@@ -54,6 +60,7 @@ def parse(argv: list[str]) -> Options:
         queue=args.queue, netns=args.netns, give_up_after=args.give_up_after,
         hooks=tuple(args.hook or ("FORWARD",)), status_file=args.status_file,
         status_every=args.status_every, max_flows=args.max_flows, idle=args.idle, custom=custom,
+        cache=args.cache, learn_dns=args.learn_dns,
     )  # fmt: skip
 
 

@@ -18,6 +18,8 @@ from edgewise.site.drivers.linux.dpi.ndpi import Detection, Flow
 from edgewise.site.drivers.linux.dpi.nfqmsg import (
     FlowKey,
     QueuedPacket,
+    Server,
+    destination,
     opens_connection,
     packet_key,
 )
@@ -46,11 +48,25 @@ class Engine(Protocol):
 class Verdict:
     """What to do with one packet: accept it, and when `mark` is set give it that packet mark
     (its DPI bits then go into the flow's conntrack mark: hooks.py); the flow was decided as
-    `application` after `packets` packets."""
+    `application` after `packets` packets; `server` is where its first packet went, given when
+    the flow was identified (for the application cache)."""
 
     mark: int | None = None
     application: str | None = None
     packets: int = 0
+    app_id: int = UNKNOWN_ID
+    server: Server | None = None
+
+
+@dataclass
+class Tracked:
+    """A flow under inspection: nDPI's state and where its first packet went."""
+
+    flow: Flow
+    server: Server | None
+
+    def close(self) -> None:
+        self.flow.close()
 
 
 @dataclass
@@ -97,7 +113,8 @@ class Classifier:
         self.clock = clock
         self.give_up_after = give_up_after
         self._by_ndpi = applications.ndpi_index()
-        self.flows: FlowTable[FlowKey, Flow] = FlowTable(Flow.close, limit=max_flows, idle=idle)
+        self.flows: FlowTable[FlowKey, Tracked] = FlowTable(Tracked.close, limit=max_flows,
+                                                             idle=idle)  # fmt: skip
         self.counters = Counters()
 
     def packet(self, queued: QueuedPacket) -> Verdict:
@@ -111,20 +128,25 @@ class Classifier:
         if self.flows.decided_recently(key):
             self.counters.late_packets += 1
             return Verdict()
-        entry = self.flows.touch(key, now, self.engine.new_flow)
-        found = self.engine.process(entry.state, queued.payload, int(now * 1000))
+        entry = self.flows.touch(key, now, lambda: self._track(queued.payload))
+        found = self.engine.process(entry.state.flow, queued.payload, int(now * 1000))
         if found.known:
             return self._decide(key, found, queued, entry.packets, gave_up=False)
         if entry.packets >= self.give_up_after:
-            last = self.engine.give_up(entry.state)
+            last = self.engine.give_up(entry.state.flow)
             return self._decide(key, last, queued, entry.packets, gave_up=True)
         return Verdict()
+
+    def _track(self, payload: bytes) -> Tracked:
+        return Tracked(self.engine.new_flow(), destination(payload))
 
     def _decide(
         self, key: FlowKey, found: Detection, queued: QueuedPacket, packets: int, *, gave_up: bool
     ) -> Verdict:
         state = self.flows.decide(key, self.clock())
+        server = None
         if state is not None:
+            server = state.server
             state.close()
         app = self.application_of(found)
         name = app.name if app else UNKNOWN_NAME
@@ -141,8 +163,10 @@ class Classifier:
             key.proto, key.src, key.sport, key.dst, key.dport, name, ndpi, packets,
             ", gave up" if gave_up else "",
         )  # fmt: skip
-        mark = marks.merged(queued.mark, app.app_id if app else UNKNOWN_ID)
-        return Verdict(mark, name, packets)
+        app_id = app.app_id if app else UNKNOWN_ID
+        mark = marks.merged(queued.mark, app_id)
+        known = None if gave_up or app_id == UNKNOWN_ID else server
+        return Verdict(mark, name, packets, app_id, known)
 
     def application_of(self, found: Detection) -> Application | None:
         """The catalogue's application for nDPI's answer: the application protocol first

@@ -48,6 +48,9 @@ class FlowTable(Generic[K, S]):
     def __len__(self) -> int:
         return len(self._inspecting)
 
+    def __contains__(self, key: K) -> bool:
+        return key in self._inspecting
+
     def decided_recently(self, key: K) -> bool:
         return key in self._decided
 

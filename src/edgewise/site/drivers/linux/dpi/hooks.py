@@ -26,6 +26,7 @@ class HookRules:
     queue: int
     packets: int
     hooks: tuple[str, ...] = ("FORWARD",)
+    dns: bool = False  # queue every DNS answer too (DNS-based learning, dnslearn.py)
 
     @property
     def chain(self) -> str:
@@ -36,7 +37,7 @@ class HookRules:
         through the hook, NF_REPEAT) has its DPI bits saved into its conntrack mark, other bits
         untouched. Then TCP and UDP packets of a flow whose conntrack mark lacks the DPI bit,
         within its first `packets` packets (both directions), to the queue; without a listener
-        the kernel lets them pass (`--queue-bypass`)."""
+        the kernel lets them pass (`--queue-bypass`). With `dns`, DNS answers too."""
         done, mask = f"{marks.DONE_BIT:#x}", f"{marks.DPI_MASK:#x}"
         pending = f"-m connmark --mark 0/{done}"
         save = f"-m mark --mark {done}/{done} {pending} -j CONNMARK --save-mark"
@@ -45,6 +46,8 @@ class HookRules:
         count += " --connbytes-mode packets"
         target = f"-j NFQUEUE --queue-num {self.queue} --queue-bypass"
         queue = [f"-p {proto} {pending} {count} {target}" for proto in ("tcp", "udp")]
+        if self.dns:  # (after the others: these are answers of flows already decided)
+            queue.append(f"-p udp --sport 53 {target}")
         return [rule.split() for rule in (save, *queue)]
 
     def restore_input(self) -> str:

@@ -188,3 +188,23 @@ def packet_key(packet: bytes) -> FlowKey | None:
     if a <= b:
         return FlowKey(proto, src, sport, dst, dport)
     return FlowKey(proto, dst, dport, src, sport)
+
+
+@dataclass(frozen=True)
+class Server:
+    """Where a flow went: its first packet's destination address, protocol and port."""
+
+    address: str
+    proto: int
+    port: int
+
+
+def destination(packet: bytes) -> Server | None:
+    """Where an IPv4 TCP or UDP packet goes (address, protocol, port); None for anything else."""
+    if len(packet) < 20 or packet[0] >> 4 != 4 or packet[9] not in (6, 17):
+        return None
+    ihl = (packet[0] & 0xF) * 4
+    if len(packet) < ihl + 4:
+        return None
+    (dport,) = struct.unpack_from("!H", packet, ihl + 2)
+    return Server(socket.inet_ntoa(packet[16:20]), packet[9], dport)

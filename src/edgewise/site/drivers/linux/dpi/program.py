@@ -1,6 +1,7 @@
 """The classifier program: enters the namespace, loads nDPI with the custom applications, binds
 the queue, installs its hook rules, then answers queued packets until told to stop (SIGTERM,
-SIGINT), writing its status file every few seconds; on the way out it removes its rules.
+SIGINT), writing its status file every few seconds; on the way out it removes its rules. With
+`cache`, each identified flow's server goes into the application cache (cache.py).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Any, Final, Protocol
 
 from edgewise.model.applications import Applications, CatalogueError
 from edgewise.site.drivers.linux.dpi import hooks
+from edgewise.site.drivers.linux.dpi.cache import CacheWriter, open_nftables
 from edgewise.site.drivers.linux.dpi.classifier import GIVE_UP_AFTER, Classifier
+from edgewise.site.drivers.linux.dpi.dnslearn import HostMatcher, dns_answer, learnt_servers
 from edgewise.site.drivers.linux.dpi.errors import DpiConfigError, DpiUnavailable
 from edgewise.site.drivers.linux.dpi.ndpi import Detector
-from edgewise.site.drivers.linux.dpi.nfqmsg import QueuedPacket
+from edgewise.site.drivers.linux.dpi.nfqmsg import QueuedPacket, packet_key
 from edgewise.site.drivers.linux.dpi.nfqueue import NetfilterQueue, QueueStats
 from edgewise.site.drivers.linux.dpi.status import write_status
 
@@ -44,6 +47,8 @@ class Options:
     max_flows: int = 16384
     idle: float = 30.0
     custom: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    cache: bool = False  # learn identified servers into the application cache (cache.py)
+    learn_dns: bool = False  # and the addresses DNS answers give for custom hosts (dnslearn.py)
 
     def argv(self, python: str = "python3") -> list[str]:
         args = [python, "-m", "edgewise.site.drivers.linux.dpi", "--queue", str(self.queue),
@@ -57,6 +62,10 @@ class Options:
             args += ["--hook", hook]
         for name, hosts in self.custom.items():
             args += ["--custom", f"{name}={','.join(hosts)}"]
+        if self.cache:
+            args.append("--cache")
+        if self.learn_dns:
+            args.append("--learn-dns")
         return args
 
 
@@ -88,7 +97,15 @@ def run(options: Options, stop: threading.Event) -> None:
     classifier = Classifier(detector, applications, time.monotonic,
                             give_up_after=options.give_up_after, max_flows=options.max_flows,
                             idle=options.idle)  # fmt: skip
-    rules = hooks.HookRules(options.queue, options.give_up_after, options.hooks)
+    learn_dns = options.cache and options.learn_dns
+    rules = hooks.HookRules(options.queue, options.give_up_after, options.hooks, dns=learn_dns)
+    cache = None
+    if options.cache:
+        try:
+            cache = CacheWriter(open_nftables())
+        except (ImportError, OSError) as exc:
+            raise DpiUnavailable(f"the application cache needs libnftables (python3-nftables): "
+                                 f"{exc}") from exc  # fmt: skip
     try:
         queue = NetfilterQueue(options.queue)
         try:
@@ -96,7 +113,9 @@ def run(options: Options, stop: threading.Event) -> None:
             log.info("classifying in %s on queue %d (nDPI %s, %d applications, hooks %s)",
                      options.netns or "this namespace", options.queue, detector.version,
                      len(applications.entries), ",".join(options.hooks))  # fmt: skip
-            Session(queue, classifier, options, detector.version).serve(stop)
+            hosts = HostMatcher({a.app_id: a.hosts for a in applications.custom()} if learn_dns
+                                else {})  # fmt: skip
+            Session(queue, classifier, options, detector.version, cache, hosts).serve(stop)
         finally:
             hooks.remove(rules)
             queue.close()
@@ -123,20 +142,44 @@ class Session:
     classifier: Classifier
     options: Options
     version: str
+    cache: CacheWriter | None = None
+    hosts: HostMatcher = field(default_factory=lambda: HostMatcher({}))
     started: float = field(default_factory=time.time)
+    dns_learnt: int = 0  # DNS answers that named a custom application's host
 
     def serve(self, stop: threading.Event) -> None:
         next_status = 0.0
         while not stop.is_set():
             for queued in self.queue.receive(POLL):
+                if self.learnt_from_dns(queued):
+                    self.queue.accept(queued.packet_id)
+                    continue
                 verdict = self.classifier.packet(queued)
                 self.queue.accept(queued.packet_id, mark=verdict.mark)
+                if self.cache is not None and verdict.server is not None:
+                    self.cache.learn(verdict.server, verdict.app_id)
             now = time.monotonic()
             if now >= next_status:
                 self.classifier.expire()
                 self.write_status()
                 next_status = now + self.options.status_every
         self.write_status()
+
+    def learnt_from_dns(self, queued: QueuedPacket) -> bool:
+        """Whether `queued` is a DNS answer of a decided flow, learnt from (custom hosts'
+        addresses into the cache); such a packet needs nothing else."""
+        if self.cache is None or not self.hosts:
+            return False
+        answer = dns_answer(queued.payload)
+        if answer is None:
+            return False
+        app_id = self.hosts.match(answer.name)
+        if app_id is not None:
+            self.dns_learnt += 1
+            for server in learnt_servers(answer):
+                self.cache.learn(server, app_id)
+        key = packet_key(queued.payload)
+        return key is not None and key not in self.classifier.flows
 
     def write_status(self) -> None:
         if self.options.status_file:
@@ -160,6 +203,8 @@ class Session:
             "queue_waiting": kernel.waiting if kernel else None,
             "queue_dropped": (kernel.dropped + kernel.user_dropped) if kernel else None,
             "cpu_seconds": round(time.process_time(), 3),
+            **(self.cache.snapshot() if self.cache is not None else {}),
+            **({"dns_learnt": self.dns_learnt} if self.hosts else {}),
         }
 
 

@@ -79,6 +79,11 @@ def apply(tables: dict[tuple[str, str], Table], command: Json) -> None:
         table = owner(tables, spec)
         if not any(c["name"] == spec["name"] for c in table.chains):
             table.chains.append(dict(spec, handle=len(table.chains) + 1))
+    elif verb == "flush" and kind == "chain":
+        table = owner(tables, spec)
+        if not any(c["name"] == spec["name"] for c in table.chains):
+            raise BatchError(f"chain {spec['name']}: No such file or directory")
+        table.rules = [r for r in table.rules if r["chain"] != spec["name"]]
     elif verb == "add" and kind == "counter":
         table = owner(tables, spec)
         if not any(c["name"] == spec["name"] for c in table.counters):
