@@ -12,7 +12,6 @@ UDP sink/stream pair measuring the longest gap of a paced stream (`stream_gap`).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from edgewise.lab.flows import ASK, SINK, STREAM, WHO, StreamResult
 from tests.site.drivers.netlab import Lab, in_ns, ip, stop
 
 DC_SERVER = "192.0.2.10"
@@ -40,69 +40,6 @@ PROVIDERS = (
     Provider("inet", "internet", "inet0", 2, "203.0.113.2", "203.0.113.1"),
     Provider("lte", "lte", "lte0", 3, "100.64.0.2", "100.64.0.1"),
 )
-
-WHO = """
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", int(sys.argv[1])))
-print("ready", flush=True)
-while True:
-    data, peer = s.recvfrom(2048)
-    s.sendto(peer[0].encode(), peer)
-"""
-
-ASK = """
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(float(sys.argv[3]))
-s.sendto(b"who", (sys.argv[1], int(sys.argv[2])))
-try:
-    print(s.recvfrom(2048)[0].decode())
-except OSError as exc:
-    print("failed", exc)
-"""
-
-SINK = """
-import json, socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", int(sys.argv[1])))
-s.settimeout(float(sys.argv[2]))
-print("ready", flush=True)
-arrivals, sources = [], {}
-while True:
-    try:
-        data, peer = s.recvfrom(2048)
-    except OSError:
-        break
-    if data == b"end":
-        break
-    arrivals.append(time.monotonic())
-    sources[peer[0]] = sources.get(peer[0], 0) + 1
-gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
-print(json.dumps({"received": len(arrivals), "max_gap_ms": max(gaps, default=0) * 1000,
-                  "sources": sources}), flush=True)
-"""
-
-STREAM = """
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
-s.bind(("0.0.0.0", int(sys.argv[3])))
-count, rate = int(sys.argv[4]), float(sys.argv[5])
-start = time.monotonic()
-print("started", flush=True)
-for n in range(count):
-    delay = start + n / rate - time.monotonic()
-    if delay > 0:
-        time.sleep(delay)
-    try:
-        s.sendto(b"%d" % n, (sys.argv[1], int(sys.argv[2])))
-    except OSError:
-        pass  # no route for a moment (an ICMP unreachable): the gap shows it
-for _ in range(3):
-    time.sleep(0.05)
-    s.sendto(b"end", (sys.argv[1], int(sys.argv[2])))
-"""
 
 
 APPS = r"""
@@ -245,13 +182,6 @@ class WanLab(Lab):
         return proc
 
 
-@dataclass(frozen=True)
-class StreamResult:
-    received: int
-    max_gap_ms: float
-    sources: dict[str, int]
-
-
 def stream_gap(
     lab: WanLab,
     host: str,
@@ -274,8 +204,7 @@ def stream_gap(
             during()
         sender.wait(timeout=seconds + 10)
         assert sink.stdout is not None
-        result = json.loads(sink.stdout.readline() or "{}")
-        return StreamResult(result["received"], result["max_gap_ms"], result["sources"])
+        return StreamResult.parse(sink.stdout.readline())
     finally:
         for proc in (sink, sender):
             stop(proc)
