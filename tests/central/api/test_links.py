@@ -23,11 +23,14 @@ def test_links_are_added_changed_removed_and_written_into_the_document(central: 
             "probe": {
                 "protocol": "icmp",
                 "targets": [],
-                "interval_ms": 500,
-                "fast_interval_ms": 100,
-                "down_after": 3,
+                "interval_ms": 150,
+                "fast_interval_ms": 20,
+                "down_after": 4,
                 "up_after": 5,
                 "hold_s": 10,
+                "loss_percent": 5,
+                "latency_ms": 150,
+                "jitter_ms": 30,
             },
         }
     ]

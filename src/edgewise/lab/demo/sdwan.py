@@ -41,7 +41,7 @@ EXPECTED = {"voice (udp/5060)": "mpls", "voice media (udp/16500)": "mpls",
 
 def configure(edgewise: Callable[..., None], site: DemoSite, ns_id: str) -> None:
     """Links, classes, SLA profile and policies through the CLI; the firewall opened."""
-    for p in PROVIDERS:  # the internet first: default traffic takes the first link
+    for p in sorted(PROVIDERS, key=lambda p: p.link != "inet"):  # default traffic: the first
         edgewise("site", "link", "add", site.name, p.link, f"--kind={p.kind}",
                  f"--interface={p.interface}", f"--address={p.address}",
                  f"--gateway={p.gateway}", f"--set=probe.targets={TARGETS}")  # fmt: skip
