@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.site.drivers.netlab import wait_until
+from tests.site.drivers.netlab import in_ns, ip, wait_until
 from tests.site.drivers.overlay.docs import peer
 from tests.site.drivers.overlaylab import (
     INNER,
@@ -115,3 +115,17 @@ async def test_a_hand_configured_peer_as_a_remote_office(sites: OverlaySites) ->
     lab.serve(sites.hand.ns("office"), 7200)
     assert lab.connect(h1.namespace, OFFICE_LAN, 7200) == h1.address
     assert lab.ping(h1.namespace, INNER[2])  # the other site still answers
+
+
+async def test_tunnels_need_no_default_route_in_the_main_table(sites: OverlaySites) -> None:
+    """The peers' WAN addresses are routed only in the links' fwmark tables once the main
+    table has no default (no link carries default traffic): with the links' rp_filter 2, the
+    reverse-path check would drop every WireGuard packet; the overlay side sets it to 0."""
+    await sites.build()
+    for site in sites.sites.values():
+        ip("-n", site.lab.wan, "route", "del", "default", "proto", "190")
+        ip("-n", site.lab.wan, "route", "flush", "cache")
+    h1, h2 = sites.host(1), sites.host(2)
+    assert sites.sites[1].lab.ping(h1.namespace, h2.address, 3)
+    for site in sites.sites.values():
+        assert in_ns(site.lab.wan, "sysctl", "-n", "net.ipv4.conf.all.rp_filter") == "0"

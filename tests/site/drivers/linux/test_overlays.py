@@ -5,7 +5,9 @@ healed, what is no longer wanted removed, and the tunnels moving with a link's c
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
+import time
 from collections.abc import AsyncIterator
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -172,3 +174,18 @@ async def test_tunnels_follow_the_carrier_and_the_probes(
     seen = await overlay_driver.observe()
     assert seen.wan.counters["overlays"]["moves"] == 3
     assert plan(site(t1()), seen) == []  # a move is no drift
+
+
+async def test_a_rotation_due_is_prepared_and_reported(
+    fake_overlay: FakeOverlay, overlay_driver: LinuxDriver
+) -> None:
+    await reconcile(overlay_driver, site(t1(key_rotation_h=1)))
+    key_file = fake_overlay.running[MPLS][0].private_key_file
+    public = public_key_of(read_private_key(key_file))
+    assert (await overlay_driver.observe()).wan.overlay_keys == {"t1": {"public_key": public}}
+    made = time.time() - 2 * 3600  # the key is two hours old
+    os.utime(key_file, (made, made))
+    keys = (await overlay_driver.observe()).wan.overlay_keys["t1"]
+    assert keys["public_key"] == public  # still in use: the peers know it
+    assert keys["next_public_key"] not in (None, public)
+    assert (await overlay_driver.observe()).wan.overlay_keys["t1"] == keys  # prepared once

@@ -109,7 +109,8 @@ class OverlaySide:
         overlay = self.overlay()
         for spec in desired.overlays:
             self.keys.ensure(spec.tenant)
-            self.keys.rotate(spec.tenant, spec.key_rotation_h, peers_carry=None)
+        self._desired = desired
+        self._prepare_due()
         planned = plan_devices(desired.overlays, self._slots, site_prefix=self._site.prefix,
                                namespace=self.wan, key_file=self.keys.file)  # fmt: skip
         names = [p.device.name for p in planned]
@@ -133,6 +134,14 @@ class OverlaySide:
             log.info("overlay keys of tenants without an overlay removed: %s", ", ".join(gone))
         self._digest = overlays_digest(desired)
         return changed
+
+    def _prepare_due(self) -> None:
+        """Prepares the next key of every tenant whose key is older than its `key_rotation_h`.
+        The switch waits for the central's word that the peers carry the next key, which the
+        overlay section has no field for yet (docs/overlay.md, "Rotation of a tenant's key")."""
+        for spec in self._desired.overlays if self._desired is not None else ():
+            if self.keys.file(spec.tenant).exists():
+                self.keys.rotate(spec.tenant, spec.key_rotation_h, peers_carry=None)
 
     async def _remove_all(self) -> bool:
         """Every device of ours, the rules, the routes, the keys (none is kept: a tenant given
@@ -178,7 +187,9 @@ class OverlaySide:
         return True
 
     async def observe(self, wan: ObservedWan) -> ObservedWan:
-        """`wan` with the overlays' digest, their faults and notes, and the tenants' keys."""
+        """`wan` with the overlays' digest, their faults and notes, and the tenants' keys (a
+        rotation that fell due is prepared first, so the status reports the next key)."""
+        self._prepare_due()
         keys = self.keys.report(self.keys.tenants())
         if not self._planned:
             return replace(wan, overlays_digest=self._digest, overlay_keys=keys)
