@@ -81,14 +81,15 @@ def _decode(payload: bytes) -> UnderlayRule | None:
     proto = found[rt.FRA_PROTOCOL][0] if rt.FRA_PROTOCOL in found else 0
     if proto != PROTO_UNDERLAY:
         return None
-    mark = rt.u32(found[rt.FRA_FWMARK]) if rt.FRA_FWMARK in found else None
-    mask = rt.u32(found[rt.FRA_FWMASK]) if rt.FRA_FWMASK in found else None
+    marked = rt.FRA_FWMARK in found or rt.FRA_FWMASK in found  # a 0 mark comes without its own
+    mark = rt.u32(found[rt.FRA_FWMARK]) if rt.FRA_FWMARK in found else 0
+    mask = rt.u32(found[rt.FRA_FWMASK]) if rt.FRA_FWMASK in found else 0xFFFFFFFF
     suppress = rt.u32(found[FRA_SUPPRESS_PREFIXLEN]) if FRA_SUPPRESS_PREFIXLEN in found else None
     return UnderlayRule(
         rt.u32(found[rt.FRA_PRIORITY]) if rt.FRA_PRIORITY in found else 0,
         rt.u32(found[rt.FRA_TABLE]) if rt.FRA_TABLE in found else table,
-        mark if mark is not None and mask is not None else None,
-        mask if mark is not None else None,
+        mark if marked else None,
+        mask if marked else None,
         rt.text(found[FRA_IIFNAME]) if FRA_IIFNAME in found else None,
         None if suppress in (None, 0xFFFFFFFF) else suppress,
     )
