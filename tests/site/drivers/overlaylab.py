@@ -60,6 +60,7 @@ class OverlaySites:
 
     base: str = field(default_factory=lambda: "o" + secrets.token_hex(2))
     sites: dict[int, EdgeSite] = field(default_factory=dict)
+    published: dict[int, list[DesiredState]] = field(default_factory=dict)  # by site
     hand: OverlayLab | None = None
 
     def ns(self, name: str) -> str:
@@ -133,6 +134,7 @@ class OverlaySites:
             peers = [peer(f"site{other}", key, INNER[other], [str(there.lan_subnet)], ends)]
             peers += extra_peers.get(number, [])
             state = DesiredState.from_document(revision, self.document(number, peers))
+            self.published.setdefault(number, []).append(state)
             await converge(site.driver, state)
 
     def host(self, number: int) -> LanHost:

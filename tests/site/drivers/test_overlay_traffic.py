@@ -6,13 +6,22 @@ carries only WireGuard; a hand-configured WireGuard peer passes traffic as a rem
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import signal
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.site.drivers.netlab import in_ns, ip, wait_until
+from edgewise.model.desired import DesiredState
+from edgewise.site.drivers.linux.overlays import OVERLAY_TABLE
+from edgewise.site.drivers.linux.wireguard import OverlayEngine
+from edgewise.site.reconcile import ChangeOp, ChangeReason
+from edgewise.site.sdwan.sections import WanFault
+from tests.site.drivers.chains import converge
+from tests.site.drivers.netlab import in_ns, ip, link_up, wait_until
 from tests.site.drivers.overlay.docs import peer
 from tests.site.drivers.overlaylab import (
     INNER,
@@ -129,3 +138,38 @@ async def test_tunnels_need_no_default_route_in_the_main_table(sites: OverlaySit
     assert sites.sites[1].lab.ping(h1.namespace, h2.address, 3)
     for site in sites.sites.values():
         assert in_ns(site.lab.wan, "sysctl", "-n", "net.ipv4.conf.all.rp_filter") == "0"
+
+
+async def test_drift_is_healed_and_the_unwanted_removed(sites: OverlaySites) -> None:
+    await sites.build()
+    site = sites.sites[1]
+    h1, h2 = sites.host(1), sites.host(2)
+    engine = OverlayEngine(site.runtime / "overlay")  # to look at what the driver's runs
+    try:
+        names = engine.devices()
+        assert len(names) == 2
+        killed, deleted = names
+        state = await engine.observe(killed, site.lab.wan)
+        assert state is not None
+        os.kill(state.pid, signal.SIGKILL)
+        ip("-n", site.lab.wan, "link", "del", deleted)
+        assert wait_until(lambda: not any(link_up(site.lab.wan, n) for n in names), 5)
+        seen = await site.driver.observe()
+        assert WanFault.OVERLAYS_BROKEN in seen.wan.faults
+        desired = DesiredState.from_document(2, sites.document(1, []))
+        current = next(r for r in sites.published[1] if r.revision == 2)
+        results = await converge(site.driver, current)
+        assert [(r.change.op, r.change.reason) for r in results] == [
+            (ChangeOp.UPDATE_OVERLAYS, ChangeReason.UNHEALTHY)
+        ]
+        assert all(link_up(site.lab.wan, n) for n in names)
+        assert wait_until(lambda: sites.sites[1].lab.ping(h1.namespace, h2.address), 10)
+        # the section removed: the devices, their rules and routes, and the key go
+        await converge(site.driver, replace(desired, revision=3, overlays=()))
+        assert engine.devices() == []
+        assert "eigrp" not in in_ns(site.lab.wan, "ip", "rule")
+        assert in_ns(site.lab.wan, "ip", "route", "show", "table", str(OVERLAY_TABLE)) == ""
+        assert not any((site.runtime / "overlay-keys").iterdir())
+        assert not any(link_up(site.lab.wan, n) for n in names)
+    finally:
+        engine.close()

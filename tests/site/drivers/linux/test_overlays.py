@@ -106,15 +106,17 @@ async def test_the_overlay_is_built_and_its_key_reported(
 async def test_drift_is_healed(fake_overlay: FakeOverlay, overlay_driver: LinuxDriver) -> None:
     state = site(t1())
     await reconcile(overlay_driver, state)
-    fake_overlay.kill(INET)  # its wireguard-go died, or its link was deleted with it
+    fake_overlay.kill(MPLS)  # its wireguard-go died, or its link was deleted with it
+    assert routed(fake_overlay) == {}  # the routes went with the link
     seen = await overlay_driver.observe()
     assert WanFault.OVERLAYS_BROKEN in seen.wan.faults
-    assert any(f"device {INET} is not running" in note for note in seen.wan.notes)
+    assert any(f"device {MPLS} is not running" in note for note in seen.wan.notes)
     assert [(c.op, c.reason) for c in plan(state, seen)] == [
         (ChangeOp.UPDATE_OVERLAYS, ChangeReason.UNHEALTHY)
     ]
     await reconcile(overlay_driver, state)
-    assert INET in fake_overlay.devices()
+    assert MPLS in fake_overlay.devices()
+    assert routed(fake_overlay) == dict.fromkeys(B_PREFIXES, MPLS)  # routed again
     assert plan(state, await overlay_driver.observe()) == []
 
 

@@ -128,7 +128,7 @@ class OverlaySide:
         self._desired, self._planned = desired, planned
         self._notes = unbuilt_links(desired.overlays, self._slots)
         await self._start_watch()
-        changed |= await self._follow()
+        changed |= await self._follow(again=True)
         gone = self.keys.forget({spec.tenant for spec in desired.overlays})
         if gone:
             log.info("overlay keys of tenants without an overlay removed: %s", ", ".join(gone))
@@ -166,7 +166,9 @@ class OverlaySide:
         async with self._lock:
             return await self._follow()
 
-    async def _follow(self) -> bool:
+    async def _follow(self, *, again: bool = False) -> bool:
+        """`follow` under the lock; `again`: writes the routes even if they did not move (a
+        device made anew took its routes with it)."""
         if self._desired is None:
             return False
         probed = self._probed()
@@ -177,14 +179,14 @@ class OverlaySide:
         }
         built = {p.link for p in self._planned}
         routes = choose_routes(self._desired.overlays, built, usable, self._site.prefix)
-        if routes == self.routes:
+        if routes == self.routes and not again:
             return False
         await self.overlay().route_peers(self.wan, OVERLAY_TABLE, routes)
-        moved = bool(self.routes)
-        self.routes = routes
+        moved = bool(self.routes) and routes != self.routes
+        self.routes, before = routes, self.routes
         if moved:
             self.moves += 1
-        return True
+        return routes != before
 
     async def observe(self, wan: ObservedWan) -> ObservedWan:
         """`wan` with the overlays' digest, their faults and notes, and the tenants' keys (a

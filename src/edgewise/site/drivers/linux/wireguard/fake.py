@@ -1,6 +1,7 @@
 """An overlay in memory (`seam.Overlay`), for tests of what calls it: it checks configurations
 and reads key files as the engine does, and answers `ensure` and `observe` as the engine would
-(no handshake ever: there is no peer). `kill(name)` stands in for a wireguard-go that died."""
+(no handshake ever: there is no peer). `kill(name)` stands in for a wireguard-go that died
+(its routes go with its link)."""
 
 from __future__ import annotations
 
@@ -80,7 +81,10 @@ class FakeOverlay:
         return sorted(self.running)
 
     def kill(self, name: str) -> None:
+        """wireguard-go died: its TUN went, and the routes through it with it."""
         self.running.pop(name, None)
+        for where in [w for w, (device, _) in self.routes.items() if device == name]:
+            del self.routes[where]
 
 
 def _wireguard_part(device: OverlayDevice) -> tuple[object, ...]:
