@@ -191,3 +191,23 @@ async def test_a_rotation_due_is_prepared_and_reported(
     assert keys["public_key"] == public  # still in use: the peers know it
     assert keys["next_public_key"] not in (None, public)
     assert (await overlay_driver.observe()).wan.overlay_keys["t1"] == keys  # prepared once
+
+
+async def test_a_restarted_driver_removes_what_is_no_longer_wanted(
+    uplinks: FakeKernel, fake_overlay: FakeOverlay, overlay_driver: LinuxDriver, tmp_path: Path
+) -> None:
+    await reconcile(overlay_driver, site(t1()))
+    await overlay_driver.close()  # the devices keep running; the section goes while it is down
+    restarted = LinuxDriver(SITE, tmp_path / "run", kernel=uplinks, overlay=fake_overlay)
+    try:
+        none = DesiredState.from_document(2, {"services": [], "links": LINKS})
+        changes = plan(none, await restarted.observe())
+        assert [(c.op, c.reason) for c in changes] == [
+            (ChangeOp.UPDATE_OVERLAYS, ChangeReason.UNWANTED),
+            (ChangeOp.UPDATE_STEERING, ChangeReason.CONFIG_CHANGED),  # (a new steerer adopts)
+        ]
+        await reconcile(restarted, none)
+        assert fake_overlay.devices() == []
+        assert plan(none, await restarted.observe()) == []
+    finally:
+        await restarted.close()

@@ -39,6 +39,7 @@ from edgewise.site.sdwan.health import LinkHealth
 from edgewise.site.sdwan.sections import ObservedWan, WanFault, overlays_digest
 
 log = logging.getLogger(__name__)
+UNADOPTED = "unadopted"  # the overlays digest of devices an earlier run of the driver built
 T = TypeVar("T")
 
 
@@ -194,7 +195,9 @@ class OverlaySide:
         self._prepare_due()
         keys = self.keys.report(self.keys.tenants())
         if not self._planned:
-            return replace(wan, overlays_digest=self._digest, overlay_keys=keys)
+            # keys of an earlier run and nothing built by this one: what runs is not adopted
+            digest = self._digest or (UNADOPTED if keys else "")
+            return replace(wan, overlays_digest=digest, overlay_keys=keys)
         overlay = self.overlay()
         broken = [
             f"overlay {item.tenant} over {item.link}: device {item.device.name} is not running"
