@@ -15,7 +15,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -316,6 +316,8 @@ class SiteController:
         if desired.links or wan.links_digest:
             status["wan"] = {"faults": sorted(wan.faults), "notes": list(wan.notes),
                              "counters": dict(wan.counters)}  # fmt: skip
+        if wan.overlay_keys:
+            status["overlay_keys"] = overlay_keys(wan.overlay_keys)
         return status
 
     def _enqueue(self, kind: str, body: dict[str, Any]) -> None:
@@ -425,3 +427,9 @@ def change_event(name: str, result: ChangeResult, revision: int) -> dict[str, An
         "faults": sorted(faults),
         "detail": detail,
     }
+
+
+def overlay_keys(keys: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    """The status's `overlay_keys`: per tenant its public key, and the next during a rotation
+    (the central hands them to the tenant's other sites; private keys never leave the site)."""
+    return {tenant: dict(entry) for tenant, entry in sorted(keys.items())}

@@ -16,6 +16,7 @@ from edgewise.site.sdwan.sections import (
     ObservedWan,
     WanFault,
     links_digest,
+    overlays_digest,
     steering_digest,
     tenant_scoped,
 )
@@ -28,7 +29,8 @@ class ChangeOp(StrEnum):
     UPDATE_VNF_CONFIG loads a VNF's config again (ruleset, routes, token buckets, program),
     RESTART_VNF starts its program again, UPDATE_CHAIN wires the service's links and routes.
     Site-level: UPDATE_LINKS builds the WAN links (tables, rules, routes, NAT) of the desired
-    state (none: removes them), UPDATE_STEERING loads the steering table in one transaction.
+    state (none: removes them), UPDATE_STEERING loads the steering table in one transaction,
+    UPDATE_OVERLAYS builds the overlays' WireGuard devices (none: removes them).
     """
 
     DELETE_SERVICE = "delete-service"
@@ -40,10 +42,11 @@ class ChangeOp(StrEnum):
     UPDATE_CHAIN = "update-chain"
     UPDATE_LINKS = "update-links"
     UPDATE_STEERING = "update-steering"
+    UPDATE_OVERLAYS = "update-overlays"
 
 
 SITE = "@site"  # the `service_id` of site-level changes (no service id starts with @)
-SITE_OPS = frozenset({ChangeOp.UPDATE_LINKS, ChangeOp.UPDATE_STEERING})
+SITE_OPS = frozenset({ChangeOp.UPDATE_LINKS, ChangeOp.UPDATE_STEERING, ChangeOp.UPDATE_OVERLAYS})
 
 
 class ChangeReason(StrEnum):
@@ -152,7 +155,7 @@ def plan(desired: DesiredState, observed: ObservedState) -> list[Change]:
     for service in desired.services:
         changes.extend(plan_service(service, observed.service(service.id)))
     links, steering = plan_site(desired, observed.wan, changes)
-    return links + changes + steering
+    return links + plan_overlays(desired, observed.wan, links) + changes + steering
 
 
 def plan_site(
@@ -185,6 +188,20 @@ def plan_site(
     if reason is None:
         return links, []
     return links, [Change(ChangeOp.UPDATE_STEERING, SITE, None, reason, desired, seen)]
+
+
+def plan_overlays(
+    desired: DesiredState, seen: ObservedWan, links: Sequence[Change]
+) -> list[Change]:
+    """UPDATE_OVERLAYS (pure), compared by section digest as the links are, and planned too
+    whenever the links are (the links' pass resets what the tunnels need of them)."""
+    want = overlays_digest(desired)
+    reason = _section_reason(want, seen.overlays_digest, WanFault.OVERLAYS_BROKEN in seen.faults)
+    if reason is None and links and want:
+        reason = links[0].reason
+    if reason is None:
+        return []
+    return [Change(ChangeOp.UPDATE_OVERLAYS, SITE, None, reason, desired, seen)]
 
 
 def _section_reason(wanted: str, seen: str, broken: bool) -> ChangeReason | None:
@@ -276,18 +293,17 @@ async def apply_plan(
 ) -> list[ChangeResult]:
     """Applies `changes`; returns one result per change, in the order of `changes`.
 
-    The site's links go first; then unwanted services are deleted; then services are applied
-    side by side (at most `concurrency` at once), each in order; the site's steering last. A
-    failed step skips the later steps that depend on it (same VNF, the whole service after a
-    failed create-service, the chain after any failure, steering after failed links); other
-    VNFs and other services carry on.
+    The site's links go first, its overlays next; then unwanted services are deleted; then
+    services are applied side by side (at most `concurrency` at once), each in order; the
+    site's steering last. A failed step skips the later steps that depend on it (same VNF,
+    the whole service after a failed create-service, the chain after any failure, steering
+    after failed links); other VNFs and other services carry on.
     """
     results: dict[int, ChangeResult] = {}
     site = [(i, c) for i, c in enumerate(changes) if c.service_id == SITE]
-    for index, result in await apply_service(
-        driver, [c for _, c in site if c.op is ChangeOp.UPDATE_LINKS]
-    ):
-        results[site[index][0]] = result
+    first = [(i, c) for i, c in site if c.op in (ChangeOp.UPDATE_LINKS, ChangeOp.UPDATE_OVERLAYS)]
+    for index, result in await apply_service(driver, [c for _, c in first]):
+        results[first[index][0]] = result
     gate = asyncio.Semaphore(concurrency)
 
     async def run(group: list[tuple[int, Change]]) -> None:

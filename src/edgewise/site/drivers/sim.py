@@ -21,7 +21,13 @@ from edgewise.site.reconcile import (
     ObservedVnf,
     VnfFault,
 )
-from edgewise.site.sdwan.sections import ObservedWan, WanFault, links_digest, steering_digest
+from edgewise.site.sdwan.sections import (
+    ObservedWan,
+    WanFault,
+    links_digest,
+    overlays_digest,
+    steering_digest,
+)
 
 Sleeper = Callable[[float], Awaitable[None]]
 
@@ -57,7 +63,7 @@ class SimDriver:
         self._sleep = sleep
         self._services: dict[str, SimService] = {}
         self._attempts: dict[str, int] = {}
-        self._wan = ObservedWan()  # the site's links and steering: two digests, no more
+        self._wan = ObservedWan()  # the site's links, steering, overlays: digests
         self.applied = 0
         self.closed = False
 
@@ -145,6 +151,9 @@ class SimDriver:
         if op is ChangeOp.UPDATE_LINKS:
             done = replace(wan, links_digest=links_digest(desired),
                            faults=wan.faults - {WanFault.LINKS_BROKEN})  # fmt: skip
+        elif op is ChangeOp.UPDATE_OVERLAYS:
+            done = replace(wan, overlays_digest=overlays_digest(desired),
+                           faults=wan.faults - {WanFault.OVERLAYS_BROKEN})  # fmt: skip
         else:
             if wan.links_digest != links_digest(desired):
                 raise LookupError("steering refers to links not on the data plane")

@@ -2,8 +2,9 @@
 compare config digests, and what a driver reports of the WAN namespace (`ObservedWan`).
 
 `plan` (site.reconcile) plans UPDATE_LINKS when the links digest differs or the links are
-broken, and UPDATE_STEERING when the steering digest differs, the steering is broken or its DPI
-classifier or its application cache is broken (dpi-broken).
+broken, UPDATE_STEERING when the steering digest differs, the steering is broken or its DPI
+classifier or its application cache is broken (dpi-broken), and UPDATE_OVERLAYS when the
+overlays digest differs or an overlay device is broken.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class WanFault(StrEnum):
     LINKS_BROKEN = "links-broken"  # a link's table, rule, route or NAT is gone or wrong
     STEERING_BROKEN = "steering-broken"  # the steering table is gone, flushed or partial
     DPI_BROKEN = "dpi-broken"  # the DPI classifier died (its restart due) or its cache is gone
+    OVERLAYS_BROKEN = "overlays-broken"  # an overlay device, its process or a rule is gone
 
 
 def links_digest(desired: DesiredState) -> str:
@@ -46,6 +48,14 @@ def steering_digest(desired: DesiredState) -> str:
     return _digest([write(desired.steering), links_digest(desired), owners])
 
 
+def overlays_digest(desired: DesiredState) -> str:
+    """SHA-256 of what the overlay devices are built from: the overlays section and the links
+    (the marks the tunnels leave by); "" for a site without overlays."""
+    if not desired.overlays:
+        return ""
+    return _digest([[write(o) for o in desired.overlays], links_digest(desired)])
+
+
 def tenant_scoped(desired: DesiredState) -> bool:
     """Whether a policy applies to one tenant's services only (its sources follow their slots)."""
     return any(p.tenant is not None for p in desired.steering.policies)
@@ -65,3 +75,6 @@ class ObservedWan:
     faults: frozenset[WanFault] = frozenset()
     counters: Mapping[str, Any] = field(default_factory=dict, compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)  # told in the site's status
+    overlays_digest: str = ""
+    # per tenant: {"public_key", "next_public_key"?}, reported as the status's `overlay_keys`
+    overlay_keys: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False)

@@ -24,18 +24,20 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import TypeVar
 
-from edgewise.model.desired import ServiceSpec, VnfSpec
+from edgewise.model.desired import DesiredState, ServiceSpec, VnfSpec
 from edgewise.model.functions import ProcessConfig
 from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
 from edgewise.site.drivers.linux.host import Host
 from edgewise.site.drivers.linux.kernel import Kernel
 from edgewise.site.drivers.linux.layout import SiteNetwork, VnfLabel, pick_slot, service_label
 from edgewise.site.drivers.linux.linuxkernel import LinuxKernel
+from edgewise.site.drivers.linux.overlaykeys import TenantKeys
+from edgewise.site.drivers.linux.overlayside import OverlaySide, key_directory
 from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.survey import (
     ServiceView,
@@ -52,6 +54,7 @@ from edgewise.site.drivers.linux.vnfs import (
     teardown_vnf,
 )
 from edgewise.site.drivers.linux.wanside import WanSide
+from edgewise.site.drivers.linux.wireguard import Overlay, OverlayEngine
 from edgewise.site.drivers.linux.wiring import wire_service
 from edgewise.site.errors import SiteError
 from edgewise.site.reconcile import SITE, Change, ChangeOp, ChangeResult, ObservedState
@@ -78,10 +81,16 @@ class LinuxDriver:
     """Builds each service as namespaces and veth links between the site's LAN and WAN sides."""
 
     def __init__(
-        self, site: SiteNetwork, runtime_dir: Path | None = None, *, kernel: Kernel | None = None
+        self,
+        site: SiteNetwork,
+        runtime_dir: Path | None = None,
+        *,
+        kernel: Kernel | None = None,
+        overlay: Overlay | None = None,
     ) -> None:
         """`runtime_dir` holds the state files of process VNFs (default /run/edgewise/<prefix>);
-        `kernel` is this host's (linuxkernel.LinuxKernel) unless given; the driver closes it."""
+        `kernel` is this host's (linuxkernel.LinuxKernel) unless given; the driver closes it;
+        `overlay` runs the overlay devices (default: an OverlayEngine under `runtime_dir`)."""
         self._kernel: Kernel = kernel if kernel is not None else LinuxKernel()
         try:
             check_sides(self._kernel, site)
@@ -101,13 +110,27 @@ class LinuxDriver:
         self._full_read_at = -FULL_READ_S
         self._closed = False
         self._wan = WanSide(self._kernel, self._host, site, self.runtime_dir)  # links, steering
+        self._overlays = self._overlay_side(overlay)
 
     async def observe(self) -> ObservedState:
         def read() -> ObservedState:
             services = observed_state(self._read_all()).services
             return ObservedState(services, self._wan.observe())
 
-        return await self._run(read)
+        state = await self._run(read)
+        return replace(state, wan=await self._overlays.observe(state.wan))
+
+    def _overlay_side(self, overlay: Overlay | None) -> OverlaySide:
+        def engine() -> Overlay:
+            return overlay or OverlayEngine(self.runtime_dir / "overlay")
+
+        def probed() -> dict[str, LinkHealth]:
+            steerer = self._wan.steerer
+            return {} if steerer is None else dict(steerer.probed)
+
+        keys = TenantKeys(key_directory(self.runtime_dir))
+        return OverlaySide(self._kernel, self._host, self.site, run=self._run, overlay=engine,
+                           keys=keys, probed=probed)  # fmt: skip
 
     async def set_link_health(self, link: str, health: LinkHealth) -> bool:
         """What a link's probes measure (state, latency, loss, jitter): steering follows it at
@@ -115,7 +138,8 @@ class LinuxDriver:
         steerer = self._wan.steerer
         if steerer is None:
             return False
-        return await asyncio.to_thread(steerer.set_probed, link, health)
+        moved = await asyncio.to_thread(steerer.set_probed, link, health)
+        return await self._overlays.follow() or moved
 
     async def tick(self) -> bool:
         """Decides steering again now (a failback's hold time may have passed)."""
@@ -198,6 +222,8 @@ class LinuxDriver:
         )
 
     async def apply(self, change: Change) -> ChangeResult:
+        if change.op is ChangeOp.UPDATE_OVERLAYS:
+            return await self._apply_overlays(change)
         removal = change.op is ChangeOp.DELETE_SERVICE
         try:
             changed = await self._run(lambda: self._apply_marked(change), keep_doomed=removal)
@@ -209,10 +235,23 @@ class LinuxDriver:
             return ChangeResult(change, changed=False, failed=True, error=str(exc))
         return ChangeResult(change, changed=changed)
 
+    async def _apply_overlays(self, change: Change) -> ChangeResult:
+        assert isinstance(change.desired, DesiredState)
+        try:
+            changed = await self._overlays.apply(change.desired)
+        except SiteError as exc:
+            log.warning("%s failed: %s", change, exc.message)
+            return ChangeResult(change, changed=False, failed=True, error=exc.message)
+        except OSError as exc:
+            log.warning("%s failed: %s", change, exc)
+            return ChangeResult(change, changed=False, failed=True, error=str(exc))
+        return ChangeResult(change, changed=changed)
+
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        await self._overlays.close()
         self._host.watch.stop()
         await self._run(self._wan.close)
         await self._run(self._host.close)

@@ -22,6 +22,7 @@ from edgewise.site.drivers.linux.wireguard.keys import read_private_key
 from edgewise.site.drivers.linux.wireguard.outcomes import DeviceState, Ensured
 from edgewise.site.drivers.linux.wireguard.process import WireGuardGo, find_program
 from edgewise.site.drivers.linux.wireguard.uapi import SOCKET_DIR, UapiSocket, set_request
+from edgewise.site.drivers.linux.wireguard.underlay import Underlay, sync_rules
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,27 @@ class OverlayEngine:
                 kernel.steer_routes(net, device, prefixes, table, metric)
 
         await self.worker.run(move)
+
+    async def route_peers(
+        self, namespace: str, table: int, routes: dict[str, list[IPv4Network]]
+    ) -> None:
+        """Makes the steered routes of `table` in `namespace` exactly `routes` (device -> the
+        prefixes it carries): `steer` for every device at once, removing what is not there."""
+
+        def move() -> None:
+            with self.worker.inside(namespace), open_netlink(namespace) as net:
+                kernel.route_exactly(net, table, routes)
+
+        await self.worker.run(move)
+
+    async def underlay(self, namespace: str, wanted: Underlay | None) -> bool:
+        """Sets the overlay's routing rules in `namespace` (underlay.py; None: removes them)."""
+
+        def sync() -> bool:
+            with self.worker.inside(namespace), open_netlink(namespace) as net:
+                return sync_rules(net, wanted)
+
+        return await self.worker.run(sync)
 
     def close(self) -> None:
         """Lets go of the worker; the devices keep running, to be adopted."""

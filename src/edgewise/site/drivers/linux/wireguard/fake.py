@@ -1,22 +1,26 @@
 """An overlay in memory (`seam.Overlay`), for tests of what calls it: it checks configurations
 and reads key files as the engine does, and answers `ensure` and `observe` as the engine would
-(no handshake ever: there is no peer). `kill(name)` stands in for a wireguard-go that died."""
+(no handshake ever: there is no peer). `kill(name)` stands in for a wireguard-go that died
+(its routes go with its link)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
+from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.wireguard.config import OverlayDevice, check
 from edgewise.site.drivers.linux.wireguard.keys import public_key_of, read_private_key
 from edgewise.site.drivers.linux.wireguard.outcomes import DeviceState, Ensured
 from edgewise.site.drivers.linux.wireguard.uapi import PeerDump
+from edgewise.site.drivers.linux.wireguard.underlay import Underlay
 
 
 @dataclass
 class FakeOverlay:
     running: dict[str, tuple[OverlayDevice, bytes, int]] = field(default_factory=dict)
     routes: dict[tuple[str, int, IPv4Network], tuple[str, int]] = field(default_factory=dict)
+    underlays: dict[str, Underlay] = field(default_factory=dict)
     _pids: int = 1000
 
     async def ensure(self, wanted: OverlayDevice) -> Ensured:
@@ -55,11 +59,32 @@ class FakeOverlay:
         for prefix in prefixes:
             self.routes[(namespace, table, prefix)] = (device, metric)
 
+    async def route_peers(
+        self, namespace: str, table: int, routes: dict[str, list[IPv4Network]]
+    ) -> None:
+        for where in [w for w in self.routes if w[:2] == (namespace, table)]:
+            del self.routes[where]
+        for device, prefixes in routes.items():
+            if device not in self.running:
+                raise DataPlaneError(f"link {device} is missing in {namespace}", code="no-link")
+            await self.steer(namespace, device, prefixes, table)
+
+    async def underlay(self, namespace: str, wanted: Underlay | None) -> bool:
+        before = self.underlays.get(namespace)
+        if wanted is None:
+            self.underlays.pop(namespace, None)
+        else:
+            self.underlays[namespace] = wanted
+        return before != wanted
+
     def devices(self) -> list[str]:
         return sorted(self.running)
 
     def kill(self, name: str) -> None:
+        """wireguard-go died: its TUN went, and the routes through it with it."""
         self.running.pop(name, None)
+        for where in [w for w, (device, _) in self.routes.items() if device == name]:
+            del self.routes[where]
 
 
 def _wireguard_part(device: OverlayDevice) -> tuple[object, ...]:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from edgewise.site.drivers.linux.wireguard.config import OverlayDevice
 from edgewise.site.drivers.linux.wireguard.outcomes import DeviceState, Ensured
+from edgewise.site.drivers.linux.wireguard.underlay import Underlay
 
 
 class Overlay(Protocol):
@@ -21,5 +22,11 @@ class Overlay(Protocol):
     async def steer(
         self, namespace: str, device: str, prefixes: list[IPv4Network], table: int, metric: int = 0
     ) -> None: ...
+
+    async def route_peers(
+        self, namespace: str, table: int, routes: dict[str, list[IPv4Network]]
+    ) -> None: ...
+
+    async def underlay(self, namespace: str, wanted: Underlay | None) -> bool: ...
 
     def devices(self) -> list[str]: ...
