@@ -12,6 +12,8 @@ failed, or whose chain was just wired, is read again (alone) before its next cha
 while it runs, `observe` reads again only the VNF namespaces the kernel told of, or the driver
 changed, since the last read (a pass woken by drift then costs little on a large site), and
 everything every FULL_READ_S (the counters it reports are at most that old).
+WAN link health (wanhealth.py) probes the links the steering was loaded with, from the site-level
+changes on; `link_events` tells their state changes (site.health.events.ReportsLinkStates).
 A removed service's bridge is deleted at the driver's next call that is not another service
 removal: the kernel's clean-up of removed namespaces holds the rtnl lock for a while, so
 removing all namespaces first lets it clean them up in one batch instead of one per bridge.
@@ -24,7 +26,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import TypeVar
@@ -51,11 +53,14 @@ from edgewise.site.drivers.linux.vnfs import (
     restart_process,
     teardown_vnf,
 )
+from edgewise.site.drivers.linux.wanhealth import ProberFactory, WanHealth, real_prober
 from edgewise.site.drivers.linux.wanside import WanSide
 from edgewise.site.drivers.linux.wiring import wire_service
 from edgewise.site.errors import SiteError
+from edgewise.site.health.events import LinkEvent
 from edgewise.site.reconcile import SITE, Change, ChangeOp, ChangeResult, ObservedState
 from edgewise.site.sdwan.health import LinkHealth
+from edgewise.site.sdwan.sections import ObservedWan
 
 log = logging.getLogger(__name__)
 RUNTIME_ROOT = Path("/run/edgewise")
@@ -78,10 +83,19 @@ class LinuxDriver:
     """Builds each service as namespaces and veth links between the site's LAN and WAN sides."""
 
     def __init__(
-        self, site: SiteNetwork, runtime_dir: Path | None = None, *, kernel: Kernel | None = None
+        self,
+        site: SiteNetwork,
+        runtime_dir: Path | None = None,
+        *,
+        kernel: Kernel | None = None,
+        probers: ProberFactory | None = None,
     ) -> None:
         """`runtime_dir` holds the state files of process VNFs (default /run/edgewise/<prefix>);
-        `kernel` is this host's (linuxkernel.LinuxKernel) unless given; the driver closes it."""
+        `kernel` is this host's (linuxkernel.LinuxKernel) unless given; the driver closes it.
+        `probers` makes the WAN links' prober: the real one over the real kernel, none (links
+        not probed) over a given kernel unless given."""
+        if probers is None and kernel is None:
+            probers = real_prober
         self._kernel: Kernel = kernel if kernel is not None else LinuxKernel()
         try:
             check_sides(self._kernel, site)
@@ -101,13 +115,42 @@ class LinuxDriver:
         self._full_read_at = -FULL_READ_S
         self._closed = False
         self._wan = WanSide(self._kernel, self._host, site)  # links and steering
+        self._health = WanHealth(site.wan_netns, probers)  # the links' probes
 
     async def observe(self) -> ObservedState:
         def read() -> ObservedState:
             services = observed_state(self._read_all()).services
-            return ObservedState(services, self._wan.observe())
+            return ObservedState(services, self._observe_wan())
 
         return await self._run(read)
+
+    def _observe_wan(self) -> ObservedWan:
+        """The WAN side as read, with the links' probe figures (`probes`) and notes."""
+        wan = self._wan.observe()
+        self._health.ensure()
+        probes = self._health.report()
+        notes = self._health.all_notes()
+        if not probes and not notes:
+            return wan
+        counters = {**wan.counters, "probes": probes} if probes else wan.counters
+        return replace(wan, counters=counters, notes=(*wan.notes, *notes))
+
+    async def link_events(self) -> AsyncIterator[LinkEvent]:
+        """The WAN links' state changes, as the prober finds them (while iterated)."""
+        loop = asyncio.get_running_loop()
+        found: asyncio.Queue[LinkEvent] = asyncio.Queue()
+
+        def tell(event: LinkEvent) -> None:  # the prober's thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
+                loop.call_soon_threadsafe(found.put_nowait, event)
+
+        self._health.listener = tell
+        try:
+            while True:
+                yield await found.get()
+        finally:
+            if self._health.listener is tell:
+                self._health.listener = None
 
     async def set_link_health(self, link: str, health: LinkHealth) -> bool:
         """What a link's probes measure (state, latency, loss, jitter): steering follows it at
@@ -214,6 +257,7 @@ class LinuxDriver:
             return
         self._closed = True
         self._host.watch.stop()
+        await self._run(self._health.stop)
         await self._run(self._wan.close)
         await self._run(self._host.close)
         self._kernel.close()
@@ -225,6 +269,13 @@ class LinuxDriver:
             return fn()
 
         return await self._kernel.run(lambda: self._host.session(call))
+
+    def _sync_health(self) -> None:
+        """Probes the links the steering is loaded with (none: stops probing)."""
+        steerer = self._wan.steerer
+        loaded = steerer.loaded if steerer is not None else None
+        plans = list(loaded.plans.values()) if loaded is not None else []
+        self._health.sync(plans, steerer.set_probed if steerer is not None else None)
 
     def _delete_doomed(self) -> None:
         """Deletes the bridges of the services removed since the last call (worker thread)."""
@@ -261,7 +312,9 @@ class LinuxDriver:
     def _apply_now(self, change: Change) -> bool:
         sid, op = change.service_id, change.op
         if sid == SITE:
-            return self._wan.apply(change, self._snapshot or self._read_all())
+            changed = self._wan.apply(change, self._snapshot or self._read_all())
+            self._sync_health()
+            return changed
         view = self._site_view(sid)
         service = view.services.get(sid)
         if op is ChangeOp.DELETE_SERVICE:
