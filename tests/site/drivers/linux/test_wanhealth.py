@@ -18,6 +18,7 @@ import pytest
 from edgewise.model.desired import DesiredState
 from edgewise.site.drivers.linux import LinuxDriver
 from edgewise.site.drivers.linux.fakekernel import FakeKernel
+from edgewise.site.drivers.linux.probetable import PROBES_TABLE
 from edgewise.site.drivers.linux.probing import LinkHealth as Probed
 from edgewise.site.drivers.linux.probing import Measured, Report
 from edgewise.site.drivers.linux.wanhealth import health_settings
@@ -288,3 +289,30 @@ async def test_a_link_with_nowhere_to_probe_is_a_note(
     assert [s.name for s in probers.now.links] == ["mpls"]
     notes = (await driver.observe()).wan.notes
     assert any("link inet: not probed: no probe target and no gateway" in n for n in notes)
+
+
+async def test_probes_are_kept_out_of_conntrack_before_the_prober_starts(
+    uplinks: FakeKernel, driver: LinuxDriver, probers: Probers
+) -> None:
+    started_with: list[list[Any] | None] = []
+
+    def listed() -> list[Any] | None:
+        return uplinks.open_nftables(SITE.wan_netns).list_table("ip", PROBES_TABLE)
+
+    real_start = FakeProber.start
+
+    def start(self: FakeProber) -> None:
+        started_with.append(listed())
+        real_start(self)
+
+    FakeProber.start = start  # type: ignore[method-assign]
+    try:
+        await reconcile(driver, site())
+    finally:
+        FakeProber.start = real_start  # type: ignore[method-assign]
+    assert started_with[0] is not None  # the table was there when probing began
+    rules = [item["rule"] for item in listed() or [] if "rule" in item]
+    assert [r["comment"] for r in rules] == ["mpls", "inet"]
+    assert {"notrack": None} in rules[0]["expr"]
+    await reconcile(driver, DesiredState.from_document(2, {"services": []}))
+    assert listed() is None

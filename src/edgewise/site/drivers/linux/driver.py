@@ -38,6 +38,7 @@ from edgewise.site.drivers.linux.host import Host
 from edgewise.site.drivers.linux.kernel import Kernel
 from edgewise.site.drivers.linux.layout import SiteNetwork, VnfLabel, pick_slot, service_label
 from edgewise.site.drivers.linux.linuxkernel import LinuxKernel
+from edgewise.site.drivers.linux.probetable import probes_batch
 from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.survey import (
     ServiceView,
@@ -160,6 +161,11 @@ class LinuxDriver:
             return False
         return await asyncio.to_thread(steerer.set_probed, link, health)
 
+    def routes_now(self) -> dict[str, list[str]]:
+        """Each steering key's links as decided now (no kernel read: any thread, cheap)."""
+        steerer = self._wan.steerer
+        return {} if steerer is None else dict(steerer.report()["routes"])
+
     async def tick(self) -> bool:
         """Decides steering again now (a failback's hold time may have passed)."""
         steerer = self._wan.steerer
@@ -271,11 +277,15 @@ class LinuxDriver:
         return await self._kernel.run(lambda: self._host.session(call))
 
     def _sync_health(self) -> None:
-        """Probes the links the steering is loaded with (none: stops probing)."""
+        """Probes the links the steering is loaded with (none: stops probing); their probes
+        are kept out of conntrack from the first one (probetable.py)."""
         steerer = self._wan.steerer
         loaded = steerer.loaded if steerer is not None else None
         plans = list(loaded.plans.values()) if loaded is not None else []
-        self._health.sync(plans, steerer.set_probed if steerer is not None else None)
+        self._health.want(plans, steerer.set_probed if steerer is not None else None)
+        with self._host.nft(self.site.wan_netns) as nft:
+            nft.run(probes_batch(self._health.wanted))
+        self._health.ensure()
 
     def _delete_doomed(self) -> None:
         """Deletes the bridges of the services removed since the last call (worker thread)."""

@@ -144,6 +144,11 @@ class WanHealth:
 
     def sync(self, plans: Sequence[LinkPlan], steer: Steer | None) -> None:
         """Probes exactly the links of `plans` (restarting the prober when they changed)."""
+        self.want(plans, steer)
+        self.ensure()
+
+    def want(self, plans: Sequence[LinkPlan], steer: Steer | None) -> None:
+        """The links to probe from now on (`ensure` starts probing them)."""
         wanted, notes = [], []
         for plan in plans:
             try:
@@ -157,7 +162,11 @@ class WanHealth:
             else:
                 wanted.append(settings)
         self.notes, self._wanted, self._steer = notes, wanted, steer
-        self.ensure()
+
+    @property
+    def wanted(self) -> list[LinkHealthSettings]:
+        """The links to probe, with their settings."""
+        return list(self._wanted)
 
     def ensure(self) -> None:
         """Starts the prober the links want if it is not running (a restart after a change or
