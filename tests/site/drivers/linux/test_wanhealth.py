@@ -17,6 +17,7 @@ import pytest
 
 from edgewise.model.desired import DesiredState
 from edgewise.site.drivers.linux import LinuxDriver
+from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.fakekernel import FakeKernel
 from edgewise.site.drivers.linux.probetable import PROBES_TABLE
 from edgewise.site.drivers.linux.probing import LinkHealth as Probed
@@ -316,3 +317,42 @@ async def test_probes_are_kept_out_of_conntrack_before_the_prober_starts(
     assert {"notrack": None} in rules[0]["expr"]
     await reconcile(driver, DesiredState.from_document(2, {"services": []}))
     assert listed() is None
+
+
+async def test_a_prober_that_cannot_start_is_a_note_and_is_tried_again(
+    uplinks: FakeKernel, driver: LinuxDriver, probers: Probers
+) -> None:
+    def refuse(self: FakeProber) -> None:
+        raise DataPlaneError("namespace gone", code="no-namespace")
+
+    real_start = FakeProber.start
+    FakeProber.start = refuse  # type: ignore[method-assign]
+    try:
+        await reconcile(driver, site())
+        notes = (await driver.observe()).wan.notes
+    finally:
+        FakeProber.start = real_start  # type: ignore[method-assign]
+    assert "link health: the prober did not start: namespace gone" in notes
+    seen = await driver.observe()  # the next read starts it
+    assert probers.now.running
+    assert not any("did not start" in n for n in seen.wan.notes)
+
+
+async def test_what_the_prober_tells_as_it_starts_is_not_lost(
+    uplinks: FakeKernel, driver: LinuxDriver, probers: Probers
+) -> None:
+    def start_and_tell(self: FakeProber) -> None:  # its thread reports before start returns
+        self.running = True
+        self.went("mpls", LinkState.UP, latency(10))
+
+    events: list[LinkEvent] = []
+    driver._health.listener = events.append  # noqa: SLF001 - the listener link_events sets
+    real_start = FakeProber.start
+    FakeProber.start = start_and_tell  # type: ignore[method-assign]
+    try:
+        await reconcile(driver, site())
+    finally:
+        FakeProber.start = real_start  # type: ignore[method-assign]
+    assert [(e.link, e.new) for e in events] == [("mpls", "up")]
+    assert events[0].figures["latency_ms"] == 10.0
+    assert (await driver.observe()).wan.counters["health"]["mpls"]["latency_ms"] == 10.0

@@ -177,17 +177,18 @@ class WanHealth:
         if not self._wanted or self._probers is None:
             return
         prober = self._probers(self.namespace, list(self._wanted), self._report, self._measured)
+        now = _wall(time.monotonic())
+        with self._lock:
+            self._since = {s.name: (now, "probing started") for s in self._wanted}
+        self._prober, self._running = prober, list(self._wanted)  # before its thread reports
         try:
             prober.start()
         except DataPlaneError as exc:
+            self._prober, self._running = None, []
             self._trouble = f"link health: the prober did not start: {exc.message}"
             log.warning("%s", self._trouble)
             return
         self._trouble = None
-        now = _wall(time.monotonic())
-        with self._lock:
-            self._since = {s.name: (now, "probing started") for s in self._wanted}
-        self._prober, self._running = prober, list(self._wanted)
 
     def stop(self) -> None:
         prober, self._prober, self._running = self._prober, None, []
