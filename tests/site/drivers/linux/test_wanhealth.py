@@ -346,7 +346,7 @@ async def test_what_the_prober_tells_as_it_starts_is_not_lost(
         self.went("mpls", LinkState.UP, latency(10))
 
     events: list[LinkEvent] = []
-    driver._health.listener = events.append  # noqa: SLF001 - the listener link_events sets
+    driver._health.listener = events.append
     real_start = FakeProber.start
     FakeProber.start = start_and_tell  # type: ignore[method-assign]
     try:
