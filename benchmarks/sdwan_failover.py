@@ -1,19 +1,36 @@
-"""The SD-WAN failover gap: the longest gap in a 1,000 packets/s UDP stream when the link it
-leaves by fails, p50 and max over N runs, one line per scenario.
+"""The SD-WAN failover: the longest gap in a 1,000 packets/s UDP stream when the link it leaves
+by fails (carrier loss, silent blackout), and how soon a class leaves a link that breaks its
+SLA (brownout by loss, by delay), p50 and max over N runs, one line per scenario.
 
-Usage (root): python benchmarks/sdwan_failover.py [--runs 20] [--rate 1000] [--timeout 600]
+Usage (root): python benchmarks/sdwan_failover.py [--runs 20] [--rate 1000] [--timeout 900]
+              [--scenarios carrier,blackout,delay,loss] [--loss 10] [--delay 120]
+              [--flap-minutes 0]
 
 The lab (tests/site/drivers/wanlab.py, namespaces with a random `b` + 4 hex digits prefix, all
 removed at the end, on error and on Ctrl-C): a site whose LAN host sits behind a firewall + NAT
-chain, three links (MPLS, internet, LTE) to a data centre, voice (UDP 5060) steered to MPLS
-then the internet link, hold time 0 (so voice returns to MPLS between runs). Each run streams
-voice from the LAN host to the data centre with a fresh source port, breaks MPLS half a second
-in, and takes the longest gap the data centre saw; then MPLS is mended and the next run waits
-until voice is back on it.
+chain, three links (MPLS, internet, LTE) to a data centre, each probed with the defaults
+(ICMP to its gateway every 150 ms, 20 ms after a miss, down after 4 misses; loss over 400
+probes, latency and jitter over 20 answers). Voice (UDP 5060) goes by MPLS then the internet
+link, with the SLA max latency 100 ms, max loss 5%. Holds are 0 (steering's and the links'),
+so that voice returns to MPLS between runs. Faults are set at the provider's side of MPLS
+(tests/site/drivers/wanfaults.py); each run starts with voice on MPLS.
 
-Scenarios (a name, how to break MPLS and how to mend it); more join when the link probes are
-integrated (silent blackout: nftables drop on the provider, carrier up; brownout: random loss):
-- carrier loss: the provider's side of the link goes down (the site's side loses carrier).
+Scenarios:
+- carrier loss: the provider's side of the link goes down. The stream's longest gap.
+- silent blackout: the provider drops everything from the site (nftables), carrier up. The
+  stream's longest gap (goal: 300 ms at <= 10 probes/s).
+- brownout (delay): the provider delays what the site sends, growing at 60 ms/s to --delay ms
+  (a filling buffer; an NFQUEUE program). Voice's move, measured from the moment the delay
+  began to grow (it passes 100 ms after 1.7 s) and from the moment the link's latency figure
+  (mean of the last 20 answers) crossed 100 ms.
+- brownout (loss): the provider drops --loss % at random. Each run starts with MPLS's loss
+  window full and at most 1% in it (the last run's misses gone: about a minute). Voice's move,
+  from the fault and from the moment the window's loss crossed 5%.
+In both brownouts the move is decided on the very figure that breaks the SLA (in the prober's
+thread), so "after the SLA broke" is how long that decision and its application take; the
+time from the fault to the broken SLA is statistics (how many probes it takes to see it).
+--flap-minutes M: once the loss window is full, M minutes of 2% random loss on MPLS (voice's SLA
+allows 5%): prints the moves and link state changes (goal: none in 10 minutes).
 """
 
 from __future__ import annotations
@@ -25,33 +42,97 @@ import secrets
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dataplane_common import Deadline, guarded, percentile  # puts the repository on sys.path
 from tests.site.drivers.netlab import stop_processes
+from tests.site.drivers.wanfaults import Faults
 from tests.site.drivers.wanlab import PROVIDERS, WanLab, stream_gap
 
 from edgewise.model.desired import DesiredState
 from edgewise.site.drivers.linux import LinuxDriver
+from edgewise.site.drivers.linux.probing import LinkHealth, LinkProber, Measured, Report
+from edgewise.site.drivers.linux.wanhealth import real_prober
+from edgewise.site.health import LinkHealthSettings, LinkState, Transition
 from edgewise.site.reconcile import apply_plan, plan
 
 SIP = 5060
 MPLS = PROVIDERS[0].site_address
+MAX_LATENCY_MS, MAX_LOSS = 100, 5
+WINDOW, CLEAN_LOSS = 400, 1.0  # the loss window (probes); at most this loss % before a run
+SCENARIO_NAMES = ("carrier", "blackout", "delay", "loss")
 
 
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    breaks: Callable[[WanLab], object]
-    mends: Callable[[WanLab], object]
+@dataclass
+class SlaWatch:
+    """Wraps the real prober: notes when MPLS's figures first break voice's SLA (or its state
+    leaves up) while armed, and when voice left MPLS, as the prober's thread sees them."""
+
+    driver: LinuxDriver | None = None
+    armed: bool = False
+    broken_at: float | None = None
+    moved_at: float | None = None
+    changes: list[Transition] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def arm(self) -> None:
+        with self._lock:
+            self.armed, self.broken_at, self.moved_at = True, None, None
+
+    def factory(
+        self, namespace: str, links: Sequence[LinkHealthSettings], report: Report,
+        measured: Measured,
+    ) -> LinkProber:  # fmt: skip
+        def reported(change: Transition) -> None:
+            if change.link == "mpls":
+                self.changes.append(change)
+            self._seen(change.link == "mpls" and change.new is not LinkState.UP,
+                       functools.partial(report, change))  # fmt: skip
+
+        def figures(probed: LinkHealth) -> None:
+            self._seen(probed.name == "mpls" and breaks_sla(probed),
+                       functools.partial(measured, probed))  # fmt: skip
+
+        return real_prober(namespace, links, reported, figures)
+
+    def _seen(self, broken: bool, feed: Callable[[], None]) -> None:
+        now = time.monotonic()
+        feed()  # the glue feeds the steerer: a move happens within
+        with self._lock:
+            if not self.armed or self.driver is None:
+                return
+            if broken and self.broken_at is None:
+                self.broken_at = now
+            if self.moved_at is None and self.driver.routes_now().get("voice") != ["mpls"]:
+                self.moved_at = time.monotonic()
 
 
-SCENARIOS = (
-    Scenario("carrier loss", lambda lab: lab.cut("mpls"), lambda lab: lab.cut("mpls", down=False)),
-)
+def breaks_sla(probed: LinkHealth) -> bool:
+    figures = probed.figures
+    loss = figures.loss_pct if figures.window_full else None
+    return (figures.latency_ms or 0) > MAX_LATENCY_MS or (loss or 0) > MAX_LOSS
+
+
+@dataclass
+class Bench:
+    lab: WanLab
+    faults: Faults
+    driver: LinuxDriver
+    watch: SlaWatch
+    host: str
+    deadline: Deadline
+    rate: float
+    applied: list[float] = field(default_factory=list)  # µs, each move's application
+
+    async def note_applied(self) -> None:
+        took = (await wan(self.driver)).get("last_move_us")
+        if took is not None:
+            self.applied.append(float(took))
 
 
 def site(lab: WanLab) -> DesiredState:
@@ -65,11 +146,177 @@ def site(lab: WanLab) -> DesiredState:
     }  # fmt: skip
     steering = {
         "classes": [{"name": "voice", "protocol": "udp", "ports": [SIP]}],
-        "policies": [{"class": "voice", "links": ["mpls", "inet"]}],
+        "sla_profiles": [{"name": "voice", "max_latency_ms": MAX_LATENCY_MS,
+                          "max_loss_percent": MAX_LOSS}],
+        "policies": [{"class": "voice", "links": ["mpls", "inet"], "sla": "voice"}],
         "default_links": ["inet"], "hold_s": 0,
     }  # fmt: skip
-    document = {"services": [service], "links": lab.links_document(), "steering": steering}
+    links = [{**link, "probe": {"hold_s": 0}} for link in lab.links_document()]
+    document = {"services": [service], "links": links, "steering": steering}
     return DesiredState.from_document(1, document)
+
+
+async def wan(driver: LinuxDriver) -> dict[str, Any]:
+    return dict((await driver.observe()).wan.counters)
+
+
+async def until(check: Callable[[], bool], within: float, deadline: Deadline) -> float | None:
+    """Seconds until `check()` holds (every 20 ms), None after `within` or the deadline."""
+    start = time.monotonic()
+    while time.monotonic() - start < min(within, max(deadline.left(), 0)):
+        if check():
+            return time.monotonic() - start
+        await asyncio.sleep(0.02)
+    return None
+
+
+async def ready(bench: Bench, within: float = 30) -> bool:
+    """Voice on MPLS and MPLS probed up (its window as it is)."""
+
+    async def check() -> bool:
+        report = await wan(bench.driver)
+        on_mpls = report.get("routes", {}).get("voice") == ["mpls"]
+        return bool(on_mpls and report.get("probes", {}).get("mpls", {}).get("state") == "up")
+
+    start = time.monotonic()
+    while time.monotonic() - start < min(within, max(bench.deadline.left(), 0)):
+        if await check():
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def window_full(bench: Bench, *, clean: bool = False) -> bool:
+    """MPLS's loss window is full (and, if `clean`, holds at most 1% misses: the last run's
+    misses have left it, so that runs are independent)."""
+
+    async def full() -> bool:
+        probes = (await wan(bench.driver)).get("probes", {}).get("mpls", {})
+        loss = probes.get("loss_percent")
+        if clean and (loss is None or loss > CLEAN_LOSS):
+            return False
+        return int(probes.get("loss_window", 0)) >= WINDOW
+
+    start = time.monotonic()
+    while time.monotonic() - start < min(150, max(bench.deadline.left(), 0)):
+        if await full():
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
+async def gap_run(bench: Bench, run: int, breaks: Callable[[], object]) -> float | None:
+    result = await asyncio.to_thread(
+        stream_gap, bench.lab, bench.host, SIP, seconds=1.5, rate=bench.rate, during=breaks,
+        source_port=41_000 + run,
+    )  # fmt: skip
+    return result.max_gap_ms if result.received else None
+
+
+async def move_run(
+    bench: Bench, breaks: Callable[[], object], within: float
+) -> tuple[float, float] | None:
+    """(s from the fault to the move, ms from the broken SLA to the move), None: no move."""
+    bench.watch.arm()
+    started = time.monotonic()
+    breaks()
+    watch = bench.watch
+    if await until(lambda: watch.moved_at is not None, within, bench.deadline) is None:
+        return None
+    assert watch.moved_at is not None
+    broken = watch.broken_at if watch.broken_at is not None else watch.moved_at
+    return watch.moved_at - started, (watch.moved_at - broken) * 1000
+
+
+def gap_line(name: str, gaps: list[float]) -> str:
+    return (f"{name}: p50 {statistics.median(gaps):.0f} ms, max {max(gaps):.0f} ms "
+            f"({len(gaps)} runs)")  # fmt: skip
+
+
+def move_line(name: str, moves: list[tuple[float, float]], since: str) -> str:
+    after = [m[0] for m in moves]
+    sla = [m[1] for m in moves]
+    return (f"{name}: moved p50 {statistics.median(after):.1f} s, max {max(after):.1f} s after "
+            f"{since}; after the SLA broke p50 {statistics.median(sla):.1f} ms, max "
+            f"{max(sla):.1f} ms ({len(moves)} runs)")  # fmt: skip
+
+
+async def gap_scenario(bench: Bench, name: str, runs: int, breaks: Callable[[], object],
+                       mends: Callable[[], object]) -> bool:  # fmt: skip
+    gaps: list[float] = []
+    for run in range(runs):
+        if bench.deadline.expired:
+            print(f"warning: {name}: time is up after {run} runs", file=sys.stderr)
+            break
+        if not await ready(bench):
+            print(f"error: {name}: voice is not on a healthy MPLS", file=sys.stderr)
+            return False
+        gap = await gap_run(bench, run, breaks)
+        await bench.note_applied()
+        mends()
+        if gap is None:
+            print(f"error: {name}: run {run}: nothing arrived", file=sys.stderr)
+            return False
+        gaps.append(gap)
+    if gaps:
+        print(gap_line(name, gaps), flush=True)
+    return True
+
+
+async def move_scenario(
+    bench: Bench,
+    name: str,
+    runs: int,
+    breaks: Callable[[], object],
+    mends: Callable[[], object],
+    since: str,
+    within: float,
+) -> bool:
+    moves: list[tuple[float, float]] = []
+    for run in range(runs):
+        if bench.deadline.expired:
+            print(f"warning: {name}: time is up after {run} runs", file=sys.stderr)
+            break
+        ready_in = 150 if "loss" in name else 30  # the misses leave the loss window first
+        loss = "loss" in name
+        if not await ready(bench, ready_in) or (loss and not await window_full(bench, clean=True)):
+            print(f"warning: {name}: voice is not back on a healthy MPLS: {run} runs",
+                  file=sys.stderr)  # fmt: skip
+            break
+        found = await move_run(bench, breaks, within)
+        await bench.note_applied()
+        mends()
+        if found is None:
+            print(f"warning: {name}: run {run}: voice did not move in {within:g} s",
+                  file=sys.stderr)  # fmt: skip
+            continue
+        moves.append(found)
+    bench.watch.armed = False
+    if moves:
+        print(move_line(name, moves, since), flush=True)
+    return True
+
+
+async def flap(bench: Bench, minutes: float) -> None:
+    if not await ready(bench) or not await window_full(bench):
+        print("error: flap: MPLS is not up with a full loss window", file=sys.stderr)
+        return
+    before = (await wan(bench.driver))["moves"]
+    changes = len(bench.watch.changes)
+    bench.faults.loss("mpls", 2)
+    end = time.monotonic() + 60 * minutes
+    left_mpls = 0
+    while time.monotonic() < end and not bench.deadline.expired:
+        if bench.driver.routes_now().get("voice") != ["mpls"]:
+            left_mpls += 1
+        await asyncio.sleep(0.5)
+    bench.faults.mend("mpls")
+    report = await wan(bench.driver)
+    probes = report["probes"]["mpls"]
+    print(f"flap: 2% random loss on MPLS for {minutes:g} min, voice SLA {MAX_LOSS}%: "
+          f"{report['moves'] - before} moves, {len(bench.watch.changes) - changes} link state "
+          f"changes (probes {probes['sent']}, lost {probes['lost']}, loss over the window at "
+          f"the end {probes['loss_percent']}%)", flush=True)  # fmt: skip
 
 
 async def measure(args: argparse.Namespace, deadline: Deadline) -> int:
@@ -77,9 +324,12 @@ async def measure(args: argparse.Namespace, deadline: Deadline) -> int:
     print(f"lab prefix: {lab.prefix}", file=sys.stderr, flush=True)
     runtime = Path(tempfile.mkdtemp(prefix="sdwan-bench-"))
     driver: LinuxDriver | None = None
+    faults = Faults(lab, runtime)
+    watch = SlaWatch()
     try:
         lab.start()
-        driver = LinuxDriver(lab.site, runtime)
+        driver = LinuxDriver(lab.site, runtime, probers=watch.factory)
+        watch.driver = driver
         results = await apply_plan(driver, plan(site(lab), await driver.observe()))
         failed = [f"{r.change}: {r.error}" for r in results if r.failed]
         if failed:
@@ -88,65 +338,63 @@ async def measure(args: argparse.Namespace, deadline: Deadline) -> int:
         attachment = await driver.attachment("svc-1")
         assert attachment is not None
         host = lab.add_host("h1", attachment).namespace
-        moves: list[float] = []
-        for scenario in SCENARIOS:
-            gaps: list[float] = []
-            for run in range(args.runs):
-                if deadline.expired:
-                    print(f"warning: time is up after {run} runs", file=sys.stderr)
-                    break
-                breaks = functools.partial(scenario.breaks, lab)
-                result = await asyncio.to_thread(
-                    stream_gap, lab, host, SIP, seconds=1.5, rate=args.rate, during=breaks,
-                    source_port=41_000 + run,
-                )  # fmt: skip
-                if result.received == 0:
-                    print(f"error: run {run}: nothing arrived", file=sys.stderr)
-                    return 1
-                gaps.append(result.max_gap_ms)
-                report = (await driver.observe()).wan.counters
-                if report.get("last_move_us") is not None:
-                    moves.append(float(report["last_move_us"]))
-                scenario.mends(lab)
-                if not await back_on_mpls(driver, deadline):
-                    print("error: voice did not return to MPLS", file=sys.stderr)
-                    return 1
-            if gaps:
-                print(f"{scenario.name}: p50 {statistics.median(gaps):.0f} ms, "
-                      f"max {max(gaps):.0f} ms ({len(gaps)} runs)", flush=True)  # fmt: skip
-        if moves:
+        bench = Bench(lab, faults, driver, watch, host, deadline, args.rate)
+        wanted = args.scenarios
+        ok = True
+        if "carrier" in wanted:
+            ok &= await gap_scenario(bench, "carrier loss", args.runs,
+                                     lambda: lab.cut("mpls"),
+                                     lambda: lab.cut("mpls", down=False))  # fmt: skip
+        if "blackout" in wanted:
+            ok &= await gap_scenario(bench, "silent blackout", args.runs,
+                                     lambda: faults.blackout("mpls"),
+                                     lambda: faults.mend("mpls"))  # fmt: skip
+        if "delay" in wanted:
+            ok &= await move_scenario(
+                bench, "brownout (delay)", args.runs, lambda: faults.delay("mpls", args.delay),
+                lambda: faults.mend("mpls"), "the delay began to grow (60 ms/s)", within=20,
+            )  # fmt: skip
+        if "loss" in wanted:
+            ok &= await move_scenario(
+                bench, "brownout (loss)", args.runs, lambda: faults.loss("mpls", args.loss),
+                lambda: faults.mend("mpls"), f"{args.loss}% loss began", within=120,
+            )  # fmt: skip
+        if bench.applied:
             print(f"decision applied (map elements + conntrack + route): p50 "
-                  f"{statistics.median(moves):.0f} µs, p90 {percentile(moves, 90):.0f} µs",
-                  flush=True)  # fmt: skip
-        return 0
+                  f"{statistics.median(bench.applied):.0f} µs, p90 "
+                  f"{percentile(bench.applied, 90):.0f} µs", flush=True)  # fmt: skip
+        if args.flap_minutes > 0:
+            await flap(bench, args.flap_minutes)
+        return 0 if ok else 1
     finally:
+        faults.close()
         if driver is not None:
             await driver.close()
         stop_processes(runtime)
         lab.close()
 
 
-async def back_on_mpls(driver: LinuxDriver, deadline: Deadline) -> bool:
-    """Waits (5 s at most) until voice is routed by MPLS again."""
-    until = min(time.monotonic() + 5, time.monotonic() + max(deadline.left(), 0))
-    while time.monotonic() < until:
-        routes = (await driver.observe()).wan.counters.get("routes", {})
-        if routes.get("voice") == ["mpls"]:
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="runs per scenario (default 20)")
     parser.add_argument("--rate", type=float, default=1000.0, help="packets per second")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds for it all")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds for it all")
+    parser.add_argument("--scenarios", default=",".join(SCENARIO_NAMES),
+                        help=f"comma-separated, of {', '.join(SCENARIO_NAMES)}")  # fmt: skip
+    parser.add_argument("--loss", type=int, default=10, help="brownout loss, %% (default 10)")
+    parser.add_argument("--delay", type=float, default=120.0, help="brownout delay, ms")
+    parser.add_argument("--flap-minutes", type=float, default=0.0)
     args = parser.parse_args(argv)
-    if not 1 <= args.runs <= 1000 or not 10 <= args.rate <= 20_000 or args.timeout <= 0:
-        print("error: --runs 1..1000, --rate 10..20000, --timeout > 0", file=sys.stderr)
+    args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = [s for s in args.scenarios if s not in SCENARIO_NAMES]
+    if (not 1 <= args.runs <= 1000 or not 10 <= args.rate <= 20_000 or args.timeout <= 0
+            or unknown or not 1 <= args.loss <= 99 or not 0 < args.delay <= 2000
+            or args.flap_minutes < 0):  # fmt: skip
+        print("error: --runs 1..1000, --rate 10..20000, --timeout > 0, --loss 1..99, --delay "
+              f"0..2000, --flap-minutes >= 0, --scenarios of {','.join(SCENARIO_NAMES)}"
+              + (f" (not {','.join(unknown)})" if unknown else ""), file=sys.stderr)  # fmt: skip
         return 2
-    deadline = Deadline(args.timeout)
+    deadline = Deadline(args.timeout + 60 * args.flap_minutes)
     return guarded(lambda: asyncio.run(measure(args, deadline)))
 
 

@@ -1,5 +1,6 @@
-"""A smoke run of benchmarks/sdwan_failover.py (root, namespaces): it prints one line per
-scenario and leaves no namespace behind. A measurement, not a timed test."""
+"""A smoke run of benchmarks/sdwan_failover.py (root, namespaces): two runs of the fast
+scenarios (carrier loss, silent blackout, brownout by delay) print one line each and leave no
+namespace behind. A measurement, not a timed test (brownout by loss needs minutes)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,26 @@ from tests.site.drivers.netlab import can_build_namespaces, ip
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "sdwan_failover.py"
 REASON = can_build_namespaces()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(REASON is not None, reason=REASON or "")]
-LINE = re.compile(r"^carrier loss: p50 \d+ ms, max \d+ ms \(2 runs\)$", re.MULTILINE)
+LINES = [
+    re.compile(rf"^{name}: p50 \d+ ms, max \d+ ms \(2 runs\)$", re.MULTILINE)
+    for name in ("carrier loss", "silent blackout")
+]
+DELAY = re.compile(
+    r"^brownout \(delay\): moved p50 [\d.]+ s, max [\d.]+ s after the delay began to grow "
+    r"\(60 ms/s\); after the SLA broke p50 [\d.]+ ms, max [\d.]+ ms \(2 runs\)$",
+    re.MULTILINE,
+)
 
 
-def test_two_runs_print_the_carrier_loss_line() -> None:
+def test_two_runs_print_a_line_per_scenario() -> None:
     done = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--runs", "2", "--timeout", "60"],
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, str(BENCHMARK), "--runs", "2", "--timeout", "120",
+         "--scenarios", "carrier,blackout,delay"],
+        capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert LINE.search(done.stdout), done.stdout
+    for line in [*LINES, DELAY]:
+        assert line.search(done.stdout), done.stdout
     assert "decision applied" in done.stdout
     prefix = re.search(r"lab prefix: (b[0-9a-f]{4})", done.stderr)
     assert prefix, done.stderr
@@ -36,3 +47,7 @@ def test_bad_arguments_exit_2() -> None:
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert done.returncode == 2
     assert "--runs 1..1000" in done.stderr
+    done = subprocess.run([sys.executable, str(BENCHMARK), "--scenarios", "carrier,jam"],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert "(not jam)" in done.stderr

@@ -3,7 +3,8 @@
 The poller stores each new desired state in the journal and wakes the reconciler; the reconciler
 also runs on a timer, connected or not, so drift is repaired locally, and at once when the
 driver can tell of drift (`WatchesDrift`); the reporter drains the outbox whenever the central
-answers.
+answers. A driver that tells its WAN links' state changes (`ReportsLinkStates`) has each one put
+in the outbox as a `link-state` event, at most a few per link per minute (health/events.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from edgewise.model.desired import DesiredState, DocumentError
 from edgewise.site.backoff import Backoff, initial_delay
 from edgewise.site.drivers.base import Driver, WatchesDrift
 from edgewise.site.errors import PermanentError, TemporaryError
+from edgewise.site.health.events import LinkEvent, LinkEventLimiter, ReportsLinkStates
 from edgewise.site.journal import Journal, OutboxItem
 from edgewise.site.reconcile import (
     SITE,
@@ -111,6 +113,7 @@ class SiteController:
         self._channel_trouble: str | None = None
         self.connected = False
         self.passes = 0
+        self.link_limiter = LinkEventLimiter()
 
     @property
     def desired(self) -> DesiredState | None:
@@ -137,6 +140,8 @@ class SiteController:
         self._tasks = [asyncio.create_task(self._reconcile_loop(), name="reconciler")]
         if isinstance(self.driver, WatchesDrift):
             self._tasks.append(asyncio.create_task(self._drift_loop(self.driver), name="drift"))
+        if isinstance(self.driver, ReportsLinkStates):
+            self._tasks.append(asyncio.create_task(self._link_loop(self.driver), name="links"))
         if self.channel is not None:
             self._tasks.append(asyncio.create_task(self._poll_loop(self.channel), name="poller"))
             self._tasks.append(
@@ -226,6 +231,38 @@ class SiteController:
                 self._wake_reconciler.set()
         except Exception:
             log.exception("drift watch failed: drift is now found on the timer only")
+
+    async def _link_loop(self, driver: ReportsLinkStates) -> None:
+        """Puts each link state change in the outbox, within the limiter's rate per link; a
+        held change goes out when the link may send again (if its state is still news)."""
+        limiter = self.link_limiter
+        events = driver.link_events()
+        pending: asyncio.Task[LinkEvent] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(anext(events))
+                wait = limiter.next_due(time.monotonic())
+                done, _ = await asyncio.wait({pending}, timeout=wait)
+                now = time.monotonic()
+                if pending in done:
+                    event, pending = pending.result(), None
+                    sent = limiter.offer(event, now)
+                    if sent is not None:
+                        self._enqueue("event", sent.body())
+                for held in limiter.due(now):
+                    self._enqueue("event", held.body())
+        except StopAsyncIteration:
+            log.warning("the driver stopped telling link state changes")
+        except Exception:
+            log.exception("link state events failed: the status still carries link states")
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
+            if isinstance(events, AsyncGenerator):
+                await events.aclose()
 
     async def reconcile_once(self) -> list[ChangeResult]:
         """One pass: observe, plan, apply, then report what it did."""

@@ -7,15 +7,11 @@ without figures keeps every SLA (nothing measured breaks it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from edgewise.model.steering import SlaProfile
+from edgewise.site.health.states import LinkState
 
-
-class LinkState(StrEnum):
-    UP = "up"
-    DEGRADED = "degraded"  # usable, but its probes find it worse than it should be
-    DOWN = "down"
+__all__ = ["DOWN", "UP", "LinkHealth", "LinkState"]
 
 
 @dataclass(frozen=True)

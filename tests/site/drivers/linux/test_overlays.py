@@ -8,10 +8,10 @@ import asyncio
 import os
 import stat
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -22,12 +22,14 @@ from edgewise.site.drivers.linux.overlays import OVERLAY_MARK, OVERLAY_TABLE, de
 from edgewise.site.drivers.linux.wanmarks import link_mark
 from edgewise.site.drivers.linux.wireguard.fake import FakeOverlay
 from edgewise.site.drivers.linux.wireguard.keys import public_key_of, read_private_key
+from edgewise.site.health.events import LinkEvent
 from edgewise.site.reconcile import ChangeOp, ChangeReason, plan
 from edgewise.site.sdwan.health import LinkHealth, LinkState
 from edgewise.site.sdwan.sections import WanFault
 from tests.site.drivers.linux.conftest import SITE
 from tests.site.drivers.linux.kit import reconcile
 from tests.site.drivers.linux.test_wan import LINKS, uplinks
+from tests.site.drivers.linux.test_wanhealth import STEERING, Probers
 from tests.site.drivers.overlay.docs import a_public_key, overlay, peer
 
 pytestmark = pytest.mark.anyio
@@ -211,3 +213,25 @@ async def test_a_restarted_driver_removes_what_is_no_longer_wanted(
         assert plan(none, await restarted.observe()) == []
     finally:
         await restarted.close()
+
+
+async def test_tunnels_follow_a_link_its_probes_take_down(
+    uplinks: FakeKernel, fake_overlay: FakeOverlay, tmp_path: Path
+) -> None:
+    probers = Probers()
+    driver = LinuxDriver(SITE, tmp_path / "run", kernel=uplinks, overlay=fake_overlay,
+                         probers=probers)  # fmt: skip
+    events = cast("AsyncGenerator[LinkEvent, None]", driver.link_events())
+    try:
+        document = {"services": [], "links": LINKS, "steering": STEERING, "overlays": [t1()]}
+        await reconcile(driver, DesiredState.from_document(1, document))
+        assert set(routed(fake_overlay).values()) == {MPLS}
+        told = asyncio.ensure_future(anext(events))
+        await asyncio.sleep(0.05)  # the driver listens to the prober
+        probers.now.went("mpls", LinkState.DOWN, old=LinkState.UP)  # carrier still up
+        event = await asyncio.wait_for(told, 5)
+        assert (event.link, event.new) == ("mpls", "down")
+        assert set(routed(fake_overlay).values()) == {INET}
+    finally:
+        await events.aclose()
+        await driver.close()

@@ -12,6 +12,8 @@ failed, or whose chain was just wired, is read again (alone) before its next cha
 while it runs, `observe` reads again only the VNF namespaces the kernel told of, or the driver
 changed, since the last read (a pass woken by drift then costs little on a large site), and
 everything every FULL_READ_S (the counters it reports are at most that old).
+WAN link health (wanhealth.py) probes the links the steering was loaded with, from the site-level
+changes on; `link_events` tells their state changes (site.health.events.ReportsLinkStates).
 A removed service's bridge is deleted at the driver's next call that is not another service
 removal: the kernel's clean-up of removed namespaces holds the rtnl lock for a while, so
 removing all namespaces first lets it clean them up in one batch instead of one per bridge.
@@ -38,6 +40,7 @@ from edgewise.site.drivers.linux.layout import SiteNetwork, VnfLabel, pick_slot,
 from edgewise.site.drivers.linux.linuxkernel import LinuxKernel
 from edgewise.site.drivers.linux.overlaykeys import TenantKeys
 from edgewise.site.drivers.linux.overlayside import OverlaySide, key_directory
+from edgewise.site.drivers.linux.probetable import probes_batch
 from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.survey import (
     ServiceView,
@@ -53,12 +56,15 @@ from edgewise.site.drivers.linux.vnfs import (
     restart_process,
     teardown_vnf,
 )
+from edgewise.site.drivers.linux.wanhealth import ProberFactory, WanHealth, real_prober
 from edgewise.site.drivers.linux.wanside import WanSide
 from edgewise.site.drivers.linux.wireguard import Overlay, OverlayEngine
 from edgewise.site.drivers.linux.wiring import wire_service
 from edgewise.site.errors import SiteError
+from edgewise.site.health.events import LinkEvent
 from edgewise.site.reconcile import SITE, Change, ChangeOp, ChangeResult, ObservedState
 from edgewise.site.sdwan.health import LinkHealth
+from edgewise.site.sdwan.sections import ObservedWan
 
 log = logging.getLogger(__name__)
 RUNTIME_ROOT = Path("/run/edgewise")
@@ -87,10 +93,15 @@ class LinuxDriver:
         *,
         kernel: Kernel | None = None,
         overlay: Overlay | None = None,
+        probers: ProberFactory | None = None,
     ) -> None:
         """`runtime_dir` holds the state files of process VNFs (default /run/edgewise/<prefix>);
         `kernel` is this host's (linuxkernel.LinuxKernel) unless given; the driver closes it;
-        `overlay` runs the overlay devices (default: an OverlayEngine under `runtime_dir`)."""
+        `overlay` runs the overlay devices (default: an OverlayEngine under `runtime_dir`).
+        `probers` makes the WAN links' prober: the real one over the real kernel, none (links
+        not probed) over a given kernel unless given."""
+        if probers is None and kernel is None:
+            probers = real_prober
         self._kernel: Kernel = kernel if kernel is not None else LinuxKernel()
         try:
             check_sides(self._kernel, site)
@@ -111,11 +122,12 @@ class LinuxDriver:
         self._closed = False
         self._wan = WanSide(self._kernel, self._host, site, self.runtime_dir)  # links, steering
         self._overlays = self._overlay_side(overlay)
+        self._health = WanHealth(site.wan_netns, probers)  # the links' probes
 
     async def observe(self) -> ObservedState:
         def read() -> ObservedState:
             services = observed_state(self._read_all()).services
-            return ObservedState(services, self._wan.observe())
+            return ObservedState(services, self._observe_wan())
 
         state = await self._run(read)
         return replace(state, wan=await self._overlays.observe(state.wan))
@@ -132,6 +144,45 @@ class LinuxDriver:
         return OverlaySide(self._kernel, self._host, self.site, run=self._run, overlay=engine,
                            keys=keys, probed=probed)  # fmt: skip
 
+    def _observe_wan(self) -> ObservedWan:
+        """The WAN side as read, with the links' probe figures (`probes`) and notes."""
+        wan = self._wan.observe()
+        self._health.ensure()
+        probes = self._health.report()
+        notes = self._health.all_notes()
+        if not probes and not notes:
+            return wan
+        counters = {**wan.counters, "probes": probes} if probes else wan.counters
+        return replace(wan, counters=counters, notes=(*wan.notes, *notes))
+
+    async def link_events(self) -> AsyncIterator[LinkEvent]:
+        """The WAN links' state changes, as the prober finds them (while iterated)."""
+        loop = asyncio.get_running_loop()
+        found: asyncio.Queue[LinkEvent] = asyncio.Queue()
+
+        def tell(event: LinkEvent) -> None:  # the prober's thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
+                loop.call_soon_threadsafe(found.put_nowait, event)
+
+        self._health.listener = tell
+        try:
+            while True:
+                event = await found.get()
+                await self._follow_links()  # the tunnels leave a link its probes took down
+                yield event
+        finally:
+            if self._health.listener is tell:
+                self._health.listener = None
+
+    async def _follow_links(self) -> None:
+        """The overlays' routes follow the links' state now. The prober feeds the steering from
+        its own thread; the overlays move here, on the event loop, at each state change. A
+        failure is logged: the next reconcile pass finds the overlay's routes and mends them."""
+        try:
+            await self._overlays.follow()
+        except Exception:
+            log.exception("the overlays could not follow the links' state")
+
     async def set_link_health(self, link: str, health: LinkHealth) -> bool:
         """What a link's probes measure (state, latency, loss, jitter): steering follows it at
         once; True when traffic moved. Carrier loss still takes a link down whatever this says."""
@@ -140,6 +191,11 @@ class LinuxDriver:
             return False
         moved = await asyncio.to_thread(steerer.set_probed, link, health)
         return await self._overlays.follow() or moved
+
+    def routes_now(self) -> dict[str, list[str]]:
+        """Each steering key's links as decided now (no kernel read: any thread, cheap)."""
+        steerer = self._wan.steerer
+        return {} if steerer is None else dict(steerer.report()["routes"])
 
     async def tick(self) -> bool:
         """Decides steering again now (a failback's hold time may have passed)."""
@@ -253,6 +309,7 @@ class LinuxDriver:
         self._closed = True
         await self._overlays.close()
         self._host.watch.stop()
+        await self._run(self._health.stop)
         await self._run(self._wan.close)
         await self._run(self._host.close)
         self._kernel.close()
@@ -264,6 +321,17 @@ class LinuxDriver:
             return fn()
 
         return await self._kernel.run(lambda: self._host.session(call))
+
+    def _sync_health(self) -> None:
+        """Probes the links the steering is loaded with (none: stops probing); their probes
+        are kept out of conntrack from the first one (probetable.py)."""
+        steerer = self._wan.steerer
+        loaded = steerer.loaded if steerer is not None else None
+        plans = list(loaded.plans.values()) if loaded is not None else []
+        self._health.want(plans, steerer.set_probed if steerer is not None else None)
+        with self._host.nft(self.site.wan_netns) as nft:
+            nft.run(probes_batch(self._health.wanted))
+        self._health.ensure()
 
     def _delete_doomed(self) -> None:
         """Deletes the bridges of the services removed since the last call (worker thread)."""
@@ -300,7 +368,9 @@ class LinuxDriver:
     def _apply_now(self, change: Change) -> bool:
         sid, op = change.service_id, change.op
         if sid == SITE:
-            return self._wan.apply(change, self._snapshot or self._read_all())
+            changed = self._wan.apply(change, self._snapshot or self._read_all())
+            self._sync_health()
+            return changed
         view = self._site_view(sid)
         service = view.services.get(sid)
         if op is ChangeOp.DELETE_SERVICE:

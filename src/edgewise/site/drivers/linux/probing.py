@@ -5,8 +5,9 @@ The thread enters the namespace once (setns is per thread) and opens there a pro
 link (probing_sockets.py: pinned by the link's fwmark) and the RTNL carrier watch (carrier.py).
 It sleeps in epoll until the next probe or timeout is due or something arrives; each round it
 reads every answer first, then expires overdue probes, then sends what is due. `report` is
-called from this thread with every `Transition` (hand it on quickly, e.g. with
-`loop.call_soon_threadsafe`); `snapshot()` gives every link's state and figures from any thread.
+called from this thread with every `Transition`, then `measured` (if given) with each link whose
+figures a probe just changed (hand both on quickly: they run in the probing loop); `snapshot()`
+gives every link's state and figures from any thread.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from edgewise.site.drivers.linux.carrier import CarrierWatch
 from edgewise.site.drivers.linux.errors import DataPlaneError
@@ -37,9 +39,11 @@ from edgewise.site.health import (
 
 log = logging.getLogger(__name__)
 Report = Callable[[Transition], None]
+Measured = Callable[["LinkHealth"], None]
 Clock = Callable[[], float]
 START_TIMEOUT_S = 5.0
 NS_PER_S = 1_000_000_000
+T = TypeVar("T")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -53,6 +57,7 @@ class LinkHealth:
     carrier: bool
     figures: Figures
     counts: ProbeCounts
+    misses: int = 0  # in a row, now
 
 
 @dataclass
@@ -70,6 +75,7 @@ class LinkProber:
         links: Sequence[LinkHealthSettings],
         report: Report,
         clock: Clock = time.monotonic,
+        measured: Measured | None = None,
     ) -> None:
         names = [link.name for link in links]
         if len(set(names)) != len(names):
@@ -77,6 +83,7 @@ class LinkProber:
         self.namespace = namespace
         self.settings = list(links)
         self.report = report
+        self.measured = measured
         self.clock = clock
         self._lock = threading.Lock()
         self._links: list[_Link] = []
@@ -120,18 +127,15 @@ class LinkProber:
             os.close(self._wakeup)
             self._wakeup = -1
 
+    @property
+    def running(self) -> bool:
+        """Whether the thread probes (False before start, after stop or a failure)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
     def snapshot(self) -> dict[str, LinkHealth]:
         with self._lock:
-            return {
-                link.monitor.name: LinkHealth(
-                    link.monitor.name,
-                    link.monitor.state,
-                    link.monitor.machine.carrier,
-                    link.monitor.figures(),
-                    link.monitor.counts(),
-                )
-                for link in self._links
-            }
+            return {link.monitor.name: _health(link.monitor) for link in self._links}
 
     # the thread
 
@@ -183,12 +187,24 @@ class LinkProber:
                 if not self._running:
                     return
                 with self._lock:
+                    before = [link.monitor.counts() for link in self._links]
                     changes = self._round(carrier)
+                    resolved = [
+                        _health(link.monitor)
+                        for link, was in zip(self._links, before, strict=True)
+                        if _resolved(link.monitor.counts()) > _resolved(was)
+                    ]
                 for change in changes:
-                    try:
-                        self.report(change)
-                    except Exception:  # the prober must outlive a failing consumer
-                        log.exception("prober of %s: reporting %s failed", self.namespace, change)
+                    self._tell(self.report, change)
+                if self.measured is not None:
+                    for health in resolved:
+                        self._tell(self.measured, health)
+
+    def _tell(self, consumer: Callable[[T], None], value: T) -> None:
+        try:
+            consumer(value)
+        except Exception:  # the prober must outlive a failing consumer
+            log.exception("prober of %s: reporting %s failed", self.namespace, value)
 
     def _round(self, carrier: CarrierWatch) -> list[Transition]:
         """One round: carrier news, every answer waiting, overdue probes, probes due; then a
@@ -225,6 +241,16 @@ class LinkProber:
             ):
                 carrier.ask(link.monitor.settings.interface)  # is the carrier what we think?
         return [change for change in changes if change is not None]
+
+
+def _health(monitor: LinkMonitor) -> LinkHealth:
+    return LinkHealth(monitor.name, monitor.state, monitor.machine.carrier, monitor.figures(),
+                      monitor.counts(), monitor.machine.misses)  # fmt: skip
+
+
+def _resolved(counts: ProbeCounts) -> int:
+    """Probes whose outcome is known (an answer or a miss)."""
+    return counts.answered + counts.lost
 
 
 def _enter(namespace: str) -> None:
