@@ -58,3 +58,20 @@ async def test_link_state_changes_go_out_as_events_within_the_limit(tmp_path: Pa
         bodies = told()
         assert len(bodies) == 3  # the burst (2), then the latest held one after 0.5 s
         assert (bodies[2]["to"], bodies[2]["heldBack"]) == ("down", 38)
+
+
+async def test_a_status_after_a_link_state_change_carries_the_links(tmp_path: Path) -> None:
+    channel, driver = FakeChannel(), LinkDriver()
+    site = SiteController(Journal.open(tmp_path / "journal.db"), driver, channel, FAST)
+    links = [{"name": "mpls", "kind": "mpls", "interface": "mpls0", "gateway": "192.0.2.1"}]
+    channel.publish({"services": [], "links": links})
+    async with site:
+
+        def statuses() -> list[dict[str, object]]:
+            return [b for b in channel.bodies("status") if "links" in b]
+
+        await eventually(lambda: len(statuses()) >= 1)
+        assert statuses()[-1]["links"] == [{"name": "mpls", "state": "down"}]
+        before = len(statuses())
+        driver.changes.put_nowait(change(1))  # mpls: down -> up
+        await eventually(lambda: len(statuses()) > before)

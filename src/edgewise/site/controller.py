@@ -37,6 +37,7 @@ from edgewise.site.reconcile import (
     apply_plan,
     plan,
 )
+from edgewise.site.sdwan.report import links_report
 from edgewise.site.sdwan.sections import ObservedWan
 from edgewise.site.uplink import PolledDesired, ReportReceipt
 
@@ -114,6 +115,7 @@ class SiteController:
         self.connected = False
         self.passes = 0
         self.link_limiter = LinkEventLimiter()
+        self._links_told = False  # a link changed state since the last status
 
     @property
     def desired(self) -> DesiredState | None:
@@ -248,6 +250,7 @@ class SiteController:
                 if pending in done:
                     event, pending = pending.result(), None
                     sent = limiter.offer(event, now)
+                    self._links_told = True  # the next status carries the links' states
                     if sent is not None:
                         self._enqueue("event", sent.body())
                 for held in limiter.due(now):
@@ -313,8 +316,9 @@ class SiteController:
                 self._enqueue("event", change_event(name, result, desired.revision))
         if not failures and not was_applied:
             self.journal.mark_applied(desired.revision)
-        changed = any(r.changed for r in results)
+        changed = any(r.changed for r in results) or self._links_told
         if changed or failures != self._failures or self._reported_revision != desired.revision:
+            self._links_told = False
             broken = {r.change.service_id for r in results if r.failed}
             self._enqueue("status", await self._status(desired, failures, broken))
             self._reported_revision = desired.revision
@@ -355,6 +359,8 @@ class SiteController:
                              "counters": dict(wan.counters)}  # fmt: skip
         if wan.overlay_keys:
             status["overlay_keys"] = overlay_keys(wan.overlay_keys)
+        if desired.links:
+            status["links"] = links_report(desired.links, wan.counters)
         return status
 
     def _enqueue(self, kind: str, body: dict[str, Any]) -> None:
