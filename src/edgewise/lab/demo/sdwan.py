@@ -21,6 +21,7 @@ from edgewise.lab.demo.wanworld import PROVIDERS, WanWorld, link_of
 from edgewise.lab.errors import LabError
 
 SIP, RTP, RSYNC, WEB = 5060, 16_500, 873, sitelab.ALLOWED_PORT
+STREAM = 20_000  # a voice media port the stream's sink listens on
 FIREWALL_RULES: list[dict[str, Any]] = [  # the sample's rules, and the three the classes need
     {"action": "accept", "protocol": "tcp", "port": 80, "source": str(sitelab.LAN_PREFIX)},
     {"action": "accept", "protocol": "tcp", "port": 443},
@@ -106,13 +107,13 @@ def run_sdwan(
         if placed != EXPECTED:
             raise LabError(f"{site.name}: flows left by {placed}, the policies say {EXPECTED}")
         console.rule("silent blackout of MPLS (the provider drops everything, carrier up)")
-        result = world.stream(SIP, seconds=4.0, fault="mpls", at=1.0)
+        result = world.stream(STREAM, seconds=4.0, fault="mpls", at=1.0)
         moved = {link_of(source): count for source, count in result.sources.items()}
         console.print(
             f"voice stream, 1,000 packets/s: {result.received:,} of 4,000 received; by link "
             f"{moved}; longest gap [bold]{result.max_gap_ms:.0f} ms[/bold]"
         )
-        after = link_of(world.ask(SIP))
+        after = link_of(world.ask(RTP))
         console.print(f"voice now leaves by [bold]{after}[/bold] (was mpls)")
         edgewise("site", "links", site.name)
         if after == "mpls" or not moved.get(after):

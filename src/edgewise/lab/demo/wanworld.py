@@ -34,7 +34,10 @@ PROVIDERS = (
     Provider("inet", "internet", "uplink", str(UPLINK), INTERNET_HOST, 0),
     Provider("lte", "lte", "lte0", "100.64.0.2/30", "100.64.0.1", 3),
 )
-FAULT = "table ip ew_demo_fault { chain f { type filter hook forward priority 0; policy drop; } }"
+FAULT = """table ip ew_demo_fault {
+    chain f { type filter hook forward priority 0; policy drop; }
+}
+"""
 LINK_OF_ADDRESS = {p.address.split("/")[0]: p.link for p in PROVIDERS}
 
 
@@ -81,7 +84,8 @@ class WanWorld:
         router = self.namespace(provider)
         if on:
             script = FAULT
-            subprocess.run(["ip", "netns", "exec", router, "nft", script], check=True)  # noqa: S603, S607
+            subprocess.run(["ip", "netns", "exec", router, "nft", "-f", "-"], input=script,  # noqa: S603, S607
+                           text=True, check=True)  # fmt: skip
         else:
             subprocess.run(["ip", "netns", "exec", router, "nft", "delete", "table", "ip",  # noqa: S603, S607
                             "ew_demo_fault"], check=False, capture_output=True)  # fmt: skip
