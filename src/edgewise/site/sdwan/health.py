@@ -1,7 +1,8 @@
 """What the decision knows of each WAN link (pure): its state and measured figures.
 
-Fed by the link's carrier (netlink) today, and by the probes when they are integrated; a link
-without figures keeps every SLA (nothing measured breaks it).
+Fed by the link's carrier (netlink) and by its probes' verdicts and figures (site.health,
+through drivers/linux/wanhealth.py); a link without figures keeps every SLA (nothing measured
+breaks it).
 """
 
 from __future__ import annotations

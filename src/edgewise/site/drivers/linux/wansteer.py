@@ -5,7 +5,8 @@ the worker thread), so that a link's carrier loss, heard by the carrier watch's 
 (wancarrier.py), moves traffic without waiting for the worker: under its lock it decides again
 (site.sdwan.decide) and applies what moved — the `route` map's elements in ONE transaction,
 then the main table's default route (for traffic the WAN namespace sends itself). Health comes
-from the carrier (netlink) and, once the probes are integrated, from `set_probed`.
+from the carrier (netlink) and from the probes (`set_probed`, called by wanhealth.py from the
+prober's thread).
 """
 
 from __future__ import annotations
