@@ -16,14 +16,6 @@ import os
 import stat
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
-
 from edgewise.site.drivers.linux.wireguard.errors import OverlayConfigError
 
 KEY_BYTES = 32
@@ -44,13 +36,27 @@ def encode_key(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
+# cryptography is imported where a key is made or read, not with the driver: a site without
+# overlays never loads it (tests/benchmarks/test_controller_idle_footprint.py).
+
+
 def public_key_of(private: bytes) -> str:
     """The base64 public key of a raw private key (what `wg pubkey` prints)."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     public = X25519PrivateKey.from_private_bytes(private).public_key()
     return encode_key(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
 
 
 def new_private_key() -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
     return X25519PrivateKey.generate().private_bytes(
         Encoding.Raw, PrivateFormat.Raw, NoEncryption()
     )
