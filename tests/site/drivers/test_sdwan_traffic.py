@@ -98,6 +98,17 @@ async def test_each_class_leaves_by_its_link(wanlab: WanLab, sdwan: LinuxDriver)
     assert classes["@default"]["mpls"]["packets"] == 0
 
 
+async def test_what_the_wan_side_sends_itself_is_no_class_s(
+    wanlab: WanLab, sdwan: LinuxDriver
+) -> None:
+    wanlab.serve_udp(SIP)
+    for _ in range(5):  # as an overlay tunnel or a probe would: from the WAN side, by a link
+        assert wanlab.ask(wanlab.wan, SIP) == INET
+    classes = (await sdwan.observe()).wan.counters["classes"]
+    counted = sum(c["packets"] for by_link in classes.values() for c in by_link.values())
+    assert counted == 0, classes
+
+
 async def test_carrier_loss_moves_voice_and_the_stream_flows_again(
     wanlab: WanLab, sdwan: LinuxDriver
 ) -> None:

@@ -21,8 +21,9 @@ decision, and its counters read back.
                         { <DONE | its apps> } ct mark set ct mark | <key> | PINNED: counted
                         under the class, kept on the link they started on (PINNED keys map to
                         default traffic's link: moving a flow would change its source NAT)
-      chain post      postrouting: ct direction original counter name
-                        (ct mark & 0xfff0) . oifname map @count
+      chain post      postrouting: ct direction original, fib saddr type != local (what the
+                        chains send, not the WAN namespace's own probes and tunnels) counter
+                        name (ct mark & 0xfff0) . oifname map @count
 A decision changes only `route`'s elements: `elements_batch` deletes and adds the keys that
 move, in one transaction; the ruleset stays.
 """
@@ -209,6 +210,7 @@ def steering_batch(
         rule(t, "pre", [{"mangle": {"key": {"meta": {"key": "mark"}},
                                     "value": {"map": {"key": key_of, "data": f"@{ROUTE_MAP}"}}}}]),
         rule(t, "post", [match({"ct": {"key": "direction"}}, "original"),
+                         match({"fib": {"result": "type", "flags": ["saddr"]}}, "local", "!="),
                          {"counter": {"map": {"key": {"concat": [{"&": [CT_MARK, CLASS_MASK]},
                                                                  {"meta": {"key": "oifname"}}]},
                                               "data": f"@{COUNT_MAP}"}}}]),
