@@ -34,7 +34,6 @@ from tests.site.drivers.linux.dpi.lab import make_certificate, skip_reason
 from tests.site.drivers.netlab import in_ns, stop_processes
 from tests.site.drivers.wanlab import DC_SERVER, PROVIDERS, WanLab
 
-from edgewise.model.desired import DesiredState
 from edgewise.site.drivers.linux import LinuxDriver
 
 LINK_OF = {p.site_address: p.link for p in PROVIDERS}
@@ -81,19 +80,6 @@ print(json.dumps({"seconds": time.monotonic() - start, "seen": seen}))
 """
 
 
-def site(lab: WanLab, steering: dict[str, Any]) -> DesiredState:
-    service = {
-        "id": "svc-1", "name": "svc-1", "tenant": "t1",
-        "vnfs": [
-            {"name": "fw", "function": "firewall", "config": {"default_action": "accept"}},
-            {"name": "nat", "function": "nat", "config": {"mode": "masquerade"}},
-        ],
-        "chain": ["fw", "nat"],
-    }  # fmt: skip
-    document = {"services": [service], "links": lab.links_document(), "steering": steering}
-    return DesiredState.from_document(1, document)
-
-
 def flows(host: str, count: int, threads: int, seconds: float) -> tuple[float, dict[str, int]]:
     """`count` HTTP flows from `host`: (flows/s of those answered, answers by link)."""
     done = subprocess.run(
@@ -131,14 +117,14 @@ async def measure(args: argparse.Namespace, deadline: Deadline) -> int:
         cert, key = make_certificate(runtime)
         lab.serve_apps(str(cert), str(key))
         driver = LinuxDriver(lab.site, runtime)
-        await converge(driver, site(lab, LAYER34))
+        await converge(driver, lab.state(LAYER34))
         attachment = await driver.attachment("svc-1")
         assert attachment is not None
         host = lab.add_host("h1", attachment).namespace
         off, off_links = await asyncio.to_thread(
             flows, host, args.flows, args.threads, deadline.left() / 3
         )
-        await converge(driver, site(lab, LAYER7))
+        await converge(driver, lab.state(LAYER7))
         status_file = driver._wan.classifier.status_file  # noqa: SLF001 (the benchmark reads it)
         await asyncio.to_thread(classifier_ready, lab, status_file)
         before = json.loads(status_file.read_text()) if status_file.exists() else {}

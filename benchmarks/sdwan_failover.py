@@ -136,14 +136,6 @@ class Bench:
 
 
 def site(lab: WanLab) -> DesiredState:
-    service = {
-        "id": "svc-1", "name": "svc-1", "tenant": "t1",
-        "vnfs": [
-            {"name": "fw", "function": "firewall", "config": {"default_action": "accept"}},
-            {"name": "nat", "function": "nat", "config": {"mode": "masquerade"}},
-        ],
-        "chain": ["fw", "nat"],
-    }  # fmt: skip
     steering = {
         "classes": [{"name": "voice", "protocol": "udp", "ports": [SIP]}],
         "sla_profiles": [{"name": "voice", "max_latency_ms": MAX_LATENCY_MS,
@@ -151,9 +143,7 @@ def site(lab: WanLab) -> DesiredState:
         "policies": [{"class": "voice", "links": ["mpls", "inet"], "sla": "voice"}],
         "default_links": ["inet"], "hold_s": 0,
     }  # fmt: skip
-    links = [{**link, "probe": {"hold_s": 0}} for link in lab.links_document()]
-    document = {"services": [service], "links": links, "steering": steering}
-    return DesiredState.from_document(1, document)
+    return lab.state(steering, probe={"hold_s": 0})
 
 
 async def wan(driver: LinuxDriver) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pytest
 
 from edgewise.site.drivers.linux import LinuxDriver
 from tests.site.drivers.netlab import Lab, can_build_namespaces, stop_processes
+from tests.site.drivers.wanlab import WanLab
 
 SKIP = can_build_namespaces()
 
@@ -18,6 +19,19 @@ def lab() -> Iterator[Lab]:
     if SKIP:
         pytest.skip(SKIP)
     made = Lab()
+    try:
+        made.start()
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture
+def wanlab() -> Iterator[WanLab]:
+    """A site with three WAN links to a data centre (wanlab.py), removed even on failure."""
+    if SKIP:
+        pytest.skip(SKIP)
+    made = WanLab()
     try:
         made.start()
         yield made

@@ -51,16 +51,7 @@ def app_bits(name: str) -> int:
 
 
 def l7_site(lab: WanLab) -> DesiredState:
-    service = {
-        "id": "svc-1", "name": "svc-1", "tenant": "t1",
-        "vnfs": [
-            {"name": "fw", "function": "firewall", "config": {"default_action": "accept"}},
-            {"name": "nat", "function": "nat", "config": {"mode": "masquerade"}},
-        ],
-        "chain": ["fw", "nat"],
-    }  # fmt: skip
-    document = {"services": [service], "links": lab.links_document(), "steering": STEERING}
-    return DesiredState.from_document(1, document)
+    return lab.state(STEERING)
 
 
 @pytest.fixture

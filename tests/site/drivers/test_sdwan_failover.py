@@ -25,40 +25,24 @@ import pytest
 from edgewise.model.desired import DesiredState
 from edgewise.site.drivers.linux import LinuxDriver
 from tests.site.drivers.chains import converge
-from tests.site.drivers.netlab import can_build_namespaces, stop_processes
-from tests.site.drivers.test_sdwan_traffic import RTP, SIP, sdwan_site
+from tests.site.drivers.netlab import stop_processes
+from tests.site.drivers.test_sdwan_traffic import RTP, SIP, STEERING
 from tests.site.drivers.wanfaults import Faults
 from tests.site.drivers.wanlab import PROVIDERS, WanLab, stream_gap
 
 pytestmark = pytest.mark.anyio
-SKIP = can_build_namespaces()
 MPLS, INET, LTE = (p.site_address for p in PROVIDERS)
 LINK_HOLD_S, STEERING_HOLD_S = 2, 3
 VOICE_SLA = {"name": "voice", "max_latency_ms": 100, "max_loss_percent": 5}
 
 
 def failover_site(lab: WanLab) -> DesiredState:
-    state = sdwan_site(
-        lab, sla_profiles=[VOICE_SLA], hold_s=STEERING_HOLD_S,
-        policies=[{"class": "voice", "links": ["mpls", "inet"], "sla": "voice"},
-                  {"class": "bulk", "links": ["lte", "inet"]}],
-    )  # fmt: skip
-    document: dict[str, Any] = state.to_document()
-    for link in document["links"]:
-        link["probe"] = {"hold_s": LINK_HOLD_S}
-    return DesiredState.from_document(1, document)
-
-
-@pytest.fixture
-def wanlab() -> Iterator[WanLab]:
-    if SKIP:
-        pytest.skip(SKIP)
-    made = WanLab()
-    try:
-        made.start()
-        yield made
-    finally:
-        made.close()
+    steering = {
+        **STEERING, "sla_profiles": [VOICE_SLA], "hold_s": STEERING_HOLD_S,
+        "policies": [{"class": "voice", "links": ["mpls", "inet"], "sla": "voice"},
+                     {"class": "bulk", "links": ["lte", "inet"]}],
+    }  # fmt: skip
+    return lab.state(steering, probe={"hold_s": LINK_HOLD_S})
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ voice to the internet link at once, and a 1,000 packets/s stream flows again."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,10 @@ import pytest
 from edgewise.model.desired import DesiredState
 from edgewise.site.drivers.linux import LinuxDriver
 from tests.site.drivers.chains import converge
-from tests.site.drivers.netlab import can_build_namespaces, in_ns, stop_processes, wait_until
+from tests.site.drivers.netlab import in_ns, stop_processes, wait_until
 from tests.site.drivers.wanlab import DC_SERVER, PROVIDERS, WanLab, stream_gap
 
 pytestmark = pytest.mark.anyio
-SKIP = can_build_namespaces()
 MPLS, INET, LTE = (p.site_address for p in PROVIDERS)
 SIP, RTP, BULK, WEB = 5060, 16_384 + 500, 873, 8080  # RTP: within the class's range
 STEERING: dict[str, Any] = {
@@ -37,29 +36,7 @@ STEERING: dict[str, Any] = {
 
 
 def sdwan_site(lab: WanLab, revision: int = 1, **steering: Any) -> DesiredState:
-    service = {
-        "id": "svc-1", "name": "svc-1", "tenant": "t1",
-        "vnfs": [
-            {"name": "fw", "function": "firewall", "config": {"default_action": "accept"}},
-            {"name": "nat", "function": "nat", "config": {"mode": "masquerade"}},
-        ],
-        "chain": ["fw", "nat"],
-    }  # fmt: skip
-    document: dict[str, Any] = {"services": [service], "links": lab.links_document()}
-    document["steering"] = {**STEERING, **steering}
-    return DesiredState.from_document(revision, document)
-
-
-@pytest.fixture
-def wanlab() -> Iterator[WanLab]:
-    if SKIP:
-        pytest.skip(SKIP)
-    made = WanLab()
-    try:
-        made.start()
-        yield made
-    finally:
-        made.close()
+    return lab.state({**STEERING, **steering}, revision=revision)
 
 
 @pytest.fixture

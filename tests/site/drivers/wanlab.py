@@ -20,9 +20,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgewise.lab.flows import ASK, SINK, STREAM, WHO, StreamResult
+from edgewise.model.desired import DesiredState
 from tests.site.drivers.netlab import Lab, in_ns, ip, stop
 
 DC_SERVER = "192.0.2.10"
+CHAIN_SERVICE: dict[str, Any] = {  # the LAN host's way out: a firewall, then NAT
+    "id": "svc-1", "name": "svc-1", "tenant": "t1",
+    "vnfs": [
+        {"name": "fw", "function": "firewall", "config": {"default_action": "accept"}},
+        {"name": "nat", "function": "nat", "config": {"mode": "masquerade"}},
+    ],
+    "chain": ["fw", "nat"],
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,15 @@ class WanLab(Lab):
     def cut(self, link: str, *, down: bool = True) -> None:
         """The provider's side of the link goes down (the WAN side loses carrier), or up."""
         ip("-n", self.provider(link), "link", "set", "site", "down" if down else "up")
+
+    def state(
+        self, steering: dict[str, Any], *, probe: dict[str, Any] | None = None, revision: int = 1
+    ) -> DesiredState:
+        """The site's desired state: the chain service, the three links (each with `probe`
+        settings when given) and `steering`."""
+        links = [{**link, "probe": probe} if probe else link for link in self.links_document()]
+        document = {"services": [CHAIN_SERVICE], "links": links, "steering": steering}
+        return DesiredState.from_document(revision, document)
 
     def links_document(self) -> list[dict[str, Any]]:
         return [
