@@ -82,13 +82,13 @@ def test_every_problem_is_listed_with_its_path() -> None:
     assert problems_of(document) == [
         (
             "services[0].vnfs[0].function: 'fw' is not one of router, firewall, nat, rate-limiter, "
-            "classifier, process"
+            "classifier, process, software"
         ),
         "services[0].vnfs[2].config: an array is not an object",
         "services[1].tenant: 3 is not an id of letters, digits, _ . : -",
         (
             "services[1].vnfs[0].function: 'fw' is not one of router, firewall, nat, rate-limiter, "
-            "classifier, process"
+            "classifier, process, software"
         ),
         "services[1].vnfs[2].config: an array is not an object",
         "services[4]: 'oops' is not an object",

@@ -28,6 +28,7 @@ from edgewise.model.kinds import (
     Text,
 )
 from edgewise.model.problems import Json, Path
+from edgewise.model.software import SoftwareConfig
 
 
 class VnfFunction(StrEnum):
@@ -39,6 +40,7 @@ class VnfFunction(StrEnum):
     RATE_LIMITER = "rate-limiter"
     CLASSIFIER = "classifier"
     PROCESS = "process"
+    SOFTWARE = "software"  # a third-party VNF from a SOL004 package (software.py)
 
 
 FUNCTION_VALUES: Final = frozenset(f.value for f in VnfFunction)
@@ -204,7 +206,13 @@ class ProcessConfig(Section):
 
 
 FunctionConfig = Union[  # noqa: UP007 (a runtime alias, readable in error messages)
-    FirewallConfig, NatConfig, RateLimiterConfig, ClassifierConfig, RouterConfig, ProcessConfig
+    FirewallConfig,
+    NatConfig,
+    RateLimiterConfig,
+    ClassifierConfig,
+    RouterConfig,
+    ProcessConfig,
+    SoftwareConfig,
 ]
 CONFIGS: Final[Mapping[VnfFunction, type[FunctionConfig]]] = {
     VnfFunction.FIREWALL: FirewallConfig,
@@ -213,6 +221,7 @@ CONFIGS: Final[Mapping[VnfFunction, type[FunctionConfig]]] = {
     VnfFunction.CLASSIFIER: ClassifierConfig,
     VnfFunction.ROUTER: RouterConfig,
     VnfFunction.PROCESS: ProcessConfig,
+    VnfFunction.SOFTWARE: SoftwareConfig,
 }
 TOSCA_TYPES: Final[Mapping[str, VnfFunction]] = {
     "edgewise.nodes.Firewall": VnfFunction.FIREWALL,
