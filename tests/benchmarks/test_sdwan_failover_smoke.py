@@ -22,7 +22,9 @@ LINES = [
 ]
 DELAY = re.compile(
     r"^brownout \(delay\): moved p50 [\d.]+ s, max [\d.]+ s after the delay began to grow "
-    r"\(60 ms/s\); after the SLA broke p50 [\d.]+ ms, max [\d.]+ ms \(2 runs\)$",
+    r"\(60 ms/s\); after the SLA broke p50 [\d.]+ ms, max [\d.]+ ms; after a move was due "
+    r"\(SLA broken, internet compliant\) p50 [\d.]+ ms, max [\d.]+ ms; \d of 2 runs waited "
+    r"for the internet link to keep the SLA$",
     re.MULTILINE,
 )
 
