@@ -135,6 +135,7 @@ class Bench:
     host: str
     deadline: Deadline
     rate: float
+    verbose: bool = False
     applied: list[float] = field(default_factory=list)  # µs, each move's application
 
     async def note_applied(self) -> None:
@@ -221,9 +222,16 @@ async def move_run(
     started = time.monotonic()
     breaks()
     watch = bench.watch
+    seen = len(watch.changes)
     if await until(lambda: watch.moved_at is not None, within, bench.deadline) is None:
         return None
     assert watch.moved_at is not None
+    if bench.verbose:
+        marks = [f"SLA broken +{(watch.broken_at or started) - started:.2f} s",
+                 f"moved +{watch.moved_at - started:.2f} s"]  # fmt: skip
+        marks += [f"{c.old.value}->{c.new.value} +{c.at - started:.2f} s ({c.reason})"
+                  for c in watch.changes[seen:]]  # fmt: skip
+        print("  run: " + "; ".join(marks), file=sys.stderr, flush=True)
     broken = watch.broken_at if watch.broken_at is not None else watch.moved_at
     due = watch.movable_at if watch.movable_at is not None else watch.moved_at
     return (watch.moved_at - started, (watch.moved_at - broken) * 1000,
@@ -344,7 +352,7 @@ async def measure(args: argparse.Namespace, deadline: Deadline) -> int:
         attachment = await driver.attachment("svc-1")
         assert attachment is not None
         host = lab.add_host("h1", attachment).namespace
-        bench = Bench(lab, faults, driver, watch, host, deadline, args.rate)
+        bench = Bench(lab, faults, driver, watch, host, deadline, args.rate, args.verbose)
         wanted = args.scenarios
         ok = True
         if "carrier" in wanted:
@@ -390,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loss", type=int, default=10, help="brownout loss, %% (default 10)")
     parser.add_argument("--delay", type=float, default=120.0, help="brownout delay, ms")
     parser.add_argument("--flap-minutes", type=float, default=0.0)
+    parser.add_argument("--verbose", action="store_true",
+                        help="each brownout run's timeline on stderr")  # fmt: skip
     args = parser.parse_args(argv)
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = [s for s in args.scenarios if s not in SCENARIO_NAMES]
