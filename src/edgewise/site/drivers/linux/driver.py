@@ -120,7 +120,9 @@ class LinuxDriver:
         self._host = Host(self._kernel, self.runtime_dir, site.prefix)
         software_base = (runtime_dir / "software" if runtime_dir is not None
                          else SOFTWARE_ROOT / site.prefix / "software")  # fmt: skip
-        self._software = self._kernel.software(software_base, may_install=may_install_packages)
+        self._software = self._kernel.software(
+            software_base, self._host.watch, may_install=may_install_packages
+        )
         self._snapshot: SiteView | None = None
         self._stale: set[str] = set()  # services to read again before their next change
         self._doomed: list[Link] = []  # bridges of removed services, not deleted yet
@@ -270,7 +272,8 @@ class LinuxDriver:
         for name in self._kernel.namespaces(self.site.namespace_prefix):
             if self.site.slot_of_namespace(name) is not None:
                 namespaces[name] = True
-        watch.sync(namespaces, self._host.processes.running(), wan=self.site.wan_netns)
+        programs = {**self._host.processes.running(), **self._software.running()}
+        watch.sync(namespaces, programs, wan=self.site.wan_netns)
 
     async def view(self, service_id: str | None = None) -> SiteView:
         """The kernel objects of the site (or of one service), for status and tests."""

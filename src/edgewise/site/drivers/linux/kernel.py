@@ -249,6 +249,10 @@ class SoftwareRunner(Protocol):
         """Terminate hooks, then the programs, their cgroups and files; False if none."""
         ...
 
+    def running(self) -> dict[str, int]:
+        """A running program's pid (the first of its set) by namespace, for the drift watch."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -356,9 +360,12 @@ class Kernel(Protocol):
         """The supervisor of process VNFs, keeping its state under `runtime_dir`."""
         ...
 
-    def software(self, base: Path, *, may_install: bool) -> SoftwareRunner:
-        """The runner of third-party VNFs, keeping their files and state under `base`;
-        `may_install`: missing Debian packages are installed (else refused)."""
+    def software(
+        self, base: Path, listener: ProcessListener, *, may_install: bool
+    ) -> SoftwareRunner:
+        """The runner of third-party VNFs, keeping their files and state under `base`, telling
+        `listener` of the programs it starts and stops; `may_install`: missing Debian packages
+        are installed (else refused)."""
         ...
 
     def drift_watch(self, prefix: str) -> DriftWatcher:

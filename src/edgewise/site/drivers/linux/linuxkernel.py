@@ -100,8 +100,10 @@ class LinuxKernel:
     def supervisor(self, runtime_dir: Path, listener: ProcessListener) -> Supervisor:
         return Supervisor(runtime_dir, listener, self.worker)
 
-    def software(self, base: Path, *, may_install: bool) -> SoftwareSupervisor:
-        return SoftwareSupervisor(base, self.worker, may_install=may_install)
+    def software(
+        self, base: Path, listener: ProcessListener, *, may_install: bool
+    ) -> SoftwareSupervisor:
+        return SoftwareSupervisor(base, self.worker, listener, may_install=may_install)
 
     def drift_watch(self, prefix: str) -> DriftWatch:
         return DriftWatch(self.worker, prefix)

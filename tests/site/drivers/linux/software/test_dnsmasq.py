@@ -221,3 +221,42 @@ async def test_a_broken_config_rolls_back_and_a_missing_package_is_named(
         )
         for e in errors
     ), errors
+
+
+async def test_reload_by_script_with_a_command_probe_and_its_rollback(
+    lab: Lab, swdriver: LinuxDriver
+) -> None:
+    def scripted(allowed: str) -> dict[str, Any]:
+        config = dnsmasq(params(lab, allowed=allowed), reload="script")
+        program = config["programs"][0]
+        program["capabilities"] = [*program["capabilities"], "KILL"]  # dnsmasq runs as nobody
+        program["ready"] = {"kind": "command", "grace_s": 5, "timeout_s": 3,
+                            "command": ["dig", "+time=1", "+tries=1", "@${lan_address}",
+                                        "allowed.example"]}  # fmt: skip
+        reload = ("grep -q '^[0-9]' /etc/dnsmasq/hosts || exit 3; "
+                  "kill -HUP $$(cat /run/dnsmasq.pid)")  # fmt: skip
+        config["hooks"].append({"operation": "modify_information_end",
+                                "command": ["/bin/sh", "-c", reload], "timeout_s": 5})  # fmt: skip
+        return dns_service(SID, config)
+
+    status = await settle(swdriver, desired(1, scripted("192.0.2.7")))
+    assert status["state"] == "ready", status
+    attachment = await swdriver.attachment(SID)
+    assert attachment is not None
+    host, gateway = lab.add_host("h3", attachment).namespace, str(attachment.gateway.ip)
+    pid = status["programs"]["dnsmasq"]["pid"]
+
+    results = await converge(swdriver, desired(2, scripted("192.0.2.9")))
+    assert [r.change.op for r in results] == [ChangeOp.UPDATE_VNF_CONFIG]
+    assert "192.0.2.9" in dig(lab, host, gateway, "allowed.example")
+
+    results = await apply_plan(swdriver, plan(desired(3, scripted("nowhere")),
+                                              await swdriver.observe()))  # fmt: skip
+    assert [r.failed for r in results] == [True]
+    assert "reload by script failed: hook modify_information_end exited with 3" in (
+        results[0].error or ""
+    )
+    assert "192.0.2.9" in dig(lab, host, gateway, "allowed.example")  # the previous hosts
+    status = await software(swdriver)
+    assert status["state"] == "ready"
+    assert status["programs"]["dnsmasq"]["pid"] == pid  # never restarted

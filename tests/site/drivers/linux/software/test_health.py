@@ -52,6 +52,17 @@ def test_judge(
     assert got == want
 
 
+def test_a_program_that_stops_answering_is_unready_then_restarted() -> None:
+    common = {"alive": True, "ready": False, "started_at": 100.0, "exited_at": None,
+              "exit_code": None, "failures": 0, "now": NOW}  # fmt: skip
+    assert judge(PROBED, **common, ready_seen_at=996.0) == Judgement(  # type: ignore[arg-type]
+        "unready", "udp 53 stopped answering 4 s ago"
+    )
+    assert judge(PROBED, **common, ready_seen_at=980.0) == Judgement(  # type: ignore[arg-type]
+        "unready", "udp 53 not ready 10 s after it last answered", restart_due=True
+    )
+
+
 def test_backoff_doubles_up_to_its_cap_and_a_long_run_forgives() -> None:
     assert [backoff_s(n) for n in (1, 2, 3, 7, 8, 50)] == [1, 2, 4, 60, 60, 60]
     assert failures_after(5, ran_s=3) == 6

@@ -134,7 +134,13 @@ class FakeKernel:
     def supervisor(self, runtime_dir: Path, listener: ProcessListener) -> FakeSupervisor:  # noqa: ARG002 - state lives in the kernel
         return FakeSupervisor(self.programs, self.inode, self.refusals, self._pid, listener)
 
-    def software(self, base: Path, *, may_install: bool) -> FakeSoftware:
+    def software(
+        self,
+        base: Path,
+        listener: ProcessListener,  # noqa: ARG002 - the fake drift watch hears no programs
+        *,
+        may_install: bool,
+    ) -> FakeSoftware:
         return FakeSoftware(self.software_sets, base, self.inode, self.refusals,
                             may_install=may_install)  # fmt: skip
 

@@ -137,5 +137,8 @@ class FakeSoftware:
     def remove(self, namespace: str) -> bool:
         return self.state.sets.pop(namespace, None) is not None
 
+    def running(self) -> dict[str, int]:
+        return {}
+
     def close(self) -> None:
         """Nothing to reap: the sets stay, to be adopted."""

@@ -3,7 +3,8 @@ stopped, why, and whether its restart is due (capped exponential back-off per re
 
 A program that died waits `backoff_s(failures)` from when it was found dead: 1 s, 2 s, 4 s ...
 at most BACKOFF_CAP_S; a run of STABLE_S or more forgives earlier failures. One not ready
-`grace_s` after it started is unready, and restarted (unless its policy is `never`).
+`grace_s` after it started, or after it was last seen ready, is unready, and restarted (unless
+its policy is `never`).
 """
 
 from __future__ import annotations
@@ -45,17 +46,22 @@ def judge(
     exit_code: int | None,
     failures: int,
     now: float,
+    ready_seen_at: float | None = None,
 ) -> Judgement:
-    """One program's state; `ready` None when it has no probe (or is not alive)."""
+    """One program's state; `ready` None when it has no probe (or is not alive);
+    `ready_seen_at`: when its probe last passed (None: not since it started)."""
     if alive:
         probe = program.ready
         if probe is None or ready:
             return Judgement("ready")
-        waited = now - started_at
-        if waited < probe.grace_s:
-            return Judgement("starting", f"not ready yet ({waited:.0f} s of {probe.grace_s} s)")
         what = f"{probe.kind} {probe.port}" if probe.port is not None else "its command"
-        return Judgement("unready", f"{what} not ready {probe.grace_s} s after start",
+        waited = now - (started_at if ready_seen_at is None else ready_seen_at)
+        if waited < probe.grace_s:
+            if ready_seen_at is None:
+                return Judgement("starting", f"not ready yet ({waited:.0f} s of {probe.grace_s} s)")
+            return Judgement("unready", f"{what} stopped answering {waited:.0f} s ago")
+        since = "after start" if ready_seen_at is None else "after it last answered"
+        return Judgement("unready", f"{what} not ready {probe.grace_s} s {since}",
                          restart_due=program.restart != "never")  # fmt: skip
     shown = "an unknown status" if exit_code is None else str(exit_code)
     wanted = program.restart == "always" or (program.restart == "on-failure" and exit_code != 0)

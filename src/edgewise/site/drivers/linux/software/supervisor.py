@@ -24,6 +24,7 @@ from typing import Any
 
 from edgewise.model.software import SoftwareConfig
 from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
+from edgewise.site.drivers.linux.kernel import ProcessListener
 from edgewise.site.drivers.linux.netns import NamespaceWorker, namespace_inode
 from edgewise.site.drivers.linux.processes import proc_start_time
 from edgewise.site.drivers.linux.software import health, packages, spawn
@@ -53,6 +54,7 @@ class SoftwareSupervisor:
         self,
         base: Path,
         worker: NamespaceWorker | None,
+        listener: ProcessListener | None = None,
         *,
         may_install: bool = False,
         cgroups: CgroupsV1 | None = None,
@@ -62,12 +64,14 @@ class SoftwareSupervisor:
     ) -> None:
         self.base = base
         self.spawner = spawn.Spawner(worker) if worker is not None else None
+        self.listener = listener  # the drift watch: told of the first program of each set
         self.may_install = may_install
         self.cgroups = cgroups or CgroupsV1()
         self.query = query
         self.host = host
         self.clock = clock
         self._probed: dict[tuple[str, str], tuple[float, bool]] = {}  # (ns, program) -> when, ok
+        self._ready_at: dict[tuple[str, str], float] = {}  # when each last passed its probe
 
     def dirs(self, namespace: str) -> VnfDirs:
         return VnfDirs(self.base / namespace)
@@ -95,7 +99,7 @@ class SoftwareSupervisor:
             save(self.dirs(namespace).state, record)
             return
         rendering = render(deployment.config, deployment.facts)
-        self._stop_all(record)
+        self._stop_all(namespace, record)
         write_files(self.dirs(namespace).root, rendering.files, self._paths(record))
         record.rendering, record.variables = rendering.to_json(), deployment.facts.variables()
         first = not record.instantiated
@@ -123,7 +127,7 @@ class SoftwareSupervisor:
         died = {n for n, p in record.programs.items() if not spawn.alive(p.pid, p.start_time)}
         rendering = render(deployment.config, deployment.facts)
         self._hook(namespace, rendering, "heal_start", required=False)
-        self._stop_all(record)
+        self._stop_all(namespace, record)
         write_files(self.dirs(namespace).root, rendering.files, self._paths(record))
         record.rendering, record.variables = rendering.to_json(), deployment.facts.variables()
         self._start_all(namespace, rendering, record, died=died)
@@ -175,12 +179,13 @@ class SoftwareSupervisor:
             ran = rendering is not None and namespace_inode(namespace) is not None
             if ran and rendering is not None:
                 self._hook(namespace, rendering, "terminate_start", required=False)
-            self._stop_all(record)
+            self._stop_all(namespace, record)
             if ran and rendering is not None:
                 self._hook(namespace, rendering, "terminate_end", required=False)
         self.cgroups.remove(namespace)
         shutil.rmtree(dirs.base, ignore_errors=True)
         self._probed = {k: v for k, v in self._probed.items() if k[0] != namespace}
+        self._ready_at = {k: v for k, v in self._ready_at.items() if k[0] != namespace}
         return True
 
     # -- observing ----------------------------------------------------------------------------
@@ -226,10 +231,13 @@ class SoftwareSupervisor:
                 kept.failures = health.failures_after(kept.failures, now - kept.started_at)
                 changed = True
             ready = self._ready(namespace, program, kept, rendering, now) if alive else None
+            key = (namespace, program.name)
+            if ready:
+                self._ready_at[key] = now
             judged[program.name] = health.judge(
                 program, alive=alive, ready=ready, started_at=kept.started_at,
                 exited_at=kept.exited_at, exit_code=kept.last_exit, failures=kept.failures,
-                now=now,
+                now=now, ready_seen_at=self._ready_at.get(key),
             )  # fmt: skip
         if changed:
             save(self.dirs(namespace).state, record)
@@ -287,8 +295,14 @@ class SoftwareSupervisor:
             record.programs[program.name] = ProgramRecord(pid, proc_start_time(pid), now,
                                                           restarts, failures)  # fmt: skip
             self._probed.pop((namespace, program.name), None)
+            self._ready_at.pop((namespace, program.name), None)
+        first = next(iter(record.programs.values()), None)
+        if self.listener is not None and first is not None and first.pid is not None:
+            self.listener.process_started(namespace, first.pid)
 
-    def _stop_all(self, record: VnfRecord) -> None:
+    def _stop_all(self, namespace: str, record: VnfRecord) -> None:
+        if self.listener is not None:
+            self.listener.process_stopping(namespace)
         for kept in record.programs.values():
             if kept.pid is not None:
                 spawn.stop(kept.pid, kept.start_time, self.spawner)
@@ -297,7 +311,7 @@ class SoftwareSupervisor:
     def _apply(self, namespace: str, rendering: Rendering, record: VnfRecord) -> str | None:
         """Applies the files on disk by `rendering.reload`; why it did not take, or None."""
         if rendering.reload == "restart":
-            self._stop_all(record)
+            self._stop_all(namespace, record)
             self._start_all(namespace, rendering, record, died=set())
         elif rendering.reload == "signal":
             signum = signal.Signals[f"SIG{rendering.reload_signal}"]
@@ -378,6 +392,16 @@ class SoftwareSupervisor:
             lines = (self.dirs(namespace).log / name).read_text(errors="replace").splitlines()
             return " / ".join(line.strip() for line in lines[-3:])[:300]
         return ""
+
+    def running(self) -> dict[str, int]:
+        found = {}
+        for state in self.base.glob("*/state.json"):
+            record = load(state)
+            first = next(iter(record.programs.values()), None) if record else None
+            if first is not None and spawn.alive(first.pid, first.start_time):
+                assert first.pid is not None
+                found[state.parent.name] = first.pid
+        return found
 
     def close(self) -> None:
         if self.spawner is not None:
