@@ -423,15 +423,14 @@ class LinuxDriver:
             vnf.process_ok = True
             return True
         if op is ChangeOp.RESTART_VNF:
-            if isinstance(spec.config, SoftwareConfig) and vnf.running_config(spec):
-                self._software.heal(self._deployment(service, spec))
-                vnf.process_ok = True
-                return True
-            if not isinstance(spec.config, ProcessConfig):
+            if not isinstance(spec.config, ProcessConfig | SoftwareConfig):
                 raise DataPlaneError(f"VNF {change.target} has no program to restart")
             if not vnf.running_config(spec):
                 raise DataPlaneError(f"VNF {change.target} runs another config: not restarted")
-            restart_process(self._host, namespace, spec)
+            if isinstance(spec.config, SoftwareConfig):
+                self._software.heal(self._deployment(service, spec))
+            else:
+                restart_process(self._host, namespace, spec)
             vnf.process_ok = True
             return True
         raise ValueError(f"{op.value} is not a change of one VNF")

@@ -8,6 +8,7 @@ import pytest
 
 from edgewise.site.drivers.linux import LinuxDriver
 from edgewise.site.drivers.linux.fakekernel import FakeKernel
+from edgewise.site.drivers.linux.layout import pick_slot
 from edgewise.site.reconcile import ChangeOp, ChangeReason
 from tests.site.drivers.chains import desired
 from tests.site.drivers.linux.conftest import SITE
@@ -87,3 +88,21 @@ async def test_missing_packages_are_named_and_nothing_is_left(
     )
     assert not [name for name in kernel.spaces if name.endswith("-dns")]
     assert kernel.software_sets.sets == {}
+
+
+async def test_a_set_that_failed_to_start_once_wired_is_started_by_a_later_pass(
+    driver: LinuxDriver, kernel: FakeKernel
+) -> None:
+    state = desired(1, dns_service(SID, dnsmasq(PARAMS)))
+    namespace = SITE.vnf_namespace(pick_slot(SID, set(), SITE.slots), "dns")
+    kernel.refuse("spawn", namespace)
+    results = await reconcile(driver, state)
+    assert [r.change.op for r in results if r.failed] == [ChangeOp.UPDATE_CHAIN]
+    assert (await status(driver))["state"] == "starting"
+    kernel.allow("spawn", namespace)
+    results = await reconcile(driver, state)  # the chain is whole: the set is repaired alone
+    assert steps(results) == [(ChangeOp.RESTART_VNF, "dns", ChangeReason.UNHEALTHY)]
+    assert not results[0].failed
+    assert (await status(driver))["state"] == "ready"
+    assert kernel.software_sets.sets[namespace].hooks == ["instantiate_start"]
+    assert await reconcile(driver, state) == []

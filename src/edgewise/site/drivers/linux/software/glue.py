@@ -64,13 +64,22 @@ def start_wired(
 
 def mark_software(view: SiteView, runner: SoftwareRunner) -> None:
     """Puts each software VNF's status into its view: its counters' `software`, and a fault
-    (PROCESS_DOWN) when a program's restart is due."""
+    (PROCESS_DOWN) when a program's restart is due, or when its legs are wired but the set does
+    not run on them (its start failed after the wiring: the restart starts it)."""
     for service in view.services.values():
         for vnf in service.vnfs.values():
             if vnf.label is None or vnf.label.function != SOFTWARE:
                 continue
             status = runner.status(vnf.namespace)
-            vnf.process_ok = status is not None and not status.restart_due
+            legs = {e.link.group: e.link.name for e in vnf.ends if e.namespace == vnf.namespace}
+            started = runner.started_with(vnf.namespace) or {}
+            behind = (
+                GROUP_LAN in legs
+                and GROUP_WAN in legs
+                and (started.get("lan_if"), started.get("wan_if"))
+                != (legs[GROUP_LAN], legs[GROUP_WAN])
+            )
+            vnf.process_ok = status is not None and not status.restart_due and not behind
             vnf.counters["software"] = (
                 status.as_json() if status is not None else {"state": "failed",
                                                              "reason": "no state recorded"}

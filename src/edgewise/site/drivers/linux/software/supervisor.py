@@ -144,6 +144,8 @@ class SoftwareSupervisor:
             return
         if record.refused_digest == deployment.digest:
             raise ReloadFailed(record.reload_error or "this configuration failed to reload")
+        if record.digest == deployment.digest and record.variables == deployment.facts.variables():
+            return  # running it already (its ruleset was what had to be mended)
         old = Rendering.from_json(record.rendering)
         new = render(deployment.config, deployment.facts)
         dirs = self.dirs(namespace)
