@@ -15,14 +15,15 @@ from edgewise.site.drivers.linux.software.spawn import stop
 from edgewise.site.drivers.linux.software.state import load
 from tests.site.drivers.netlab import Lab
 
-NEEDED = ("bwrap", "dnsmasq", "dig", "nsenter")
+NEEDED = ("bwrap", "dnsmasq", "dig", "nsenter", "busybox")
 
 
 @pytest.fixture
 def programs() -> None:
     missing = [name for name in NEEDED if shutil.which(name) is None]
     if missing:
-        pytest.skip(f"needs {', '.join(missing)} (Debian bubblewrap, dnsmasq-base, dnsutils)")
+        debian = "Debian bubblewrap, dnsmasq-base, dnsutils, busybox"
+        pytest.skip(f"needs {', '.join(missing)} ({debian})")
 
 
 @pytest.fixture
