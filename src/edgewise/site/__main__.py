@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -26,6 +27,9 @@ from edgewise.site.journal import OUTBOX_LIMIT, Journal
 from edgewise.site.uplink import Uplink
 
 DRIVERS = ("sim", "linux")
+INSTALL_PACKAGES_ENV = "EDGEWISE_SITE_INSTALL_PACKAGES"
+YES = ("1", "true", "yes", "on")
+NO = ("", "0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class RunOptions:
     first_poll_max_delay: float = 10.0
     outbox_limit: int = OUTBOX_LIMIT
     counters_interval: float = 60.0
+    allow_package_install: bool = False  # or EDGEWISE_SITE_INSTALL_PACKAGES=1
 
 
 def open_journal(data_dir: Path, outbox_limit: int = OUTBOX_LIMIT) -> Journal:
@@ -109,11 +114,22 @@ def build_driver(options: RunOptions) -> Driver:
             IPv4Network(options.lan_pool),
             IPv4Network(options.transit_pool),
         )
-        return LinuxDriver(site)
+        return LinuxDriver(site, may_install_packages=may_install_packages(options))
     except ValueError as exc:
         raise PermanentError(f"--driver linux: {exc}") from exc
     except SiteError as exc:
         raise PermanentError(f"--driver linux: {exc.message}") from exc
+
+
+def may_install_packages(options: RunOptions) -> bool:
+    """Whether third-party VNFs' missing Debian packages are installed with apt-get: off unless
+    --allow-package-install or EDGEWISE_SITE_INSTALL_PACKAGES says so."""
+    value = os.environ.get(INSTALL_PACKAGES_ENV, "").strip().lower()
+    if value not in YES + NO:
+        raise PermanentError(
+            f"{INSTALL_PACKAGES_ENV}={value!r}: say 1/true/yes/on or 0/false/no/off"
+        )
+    return options.allow_package_install or value in YES
 
 
 async def serve(controller: SiteController) -> None:
@@ -159,6 +175,9 @@ def parser() -> argparse.ArgumentParser:
     for flag, kind, text in options:
         default = getattr(d, flag[2:].replace("-", "_"))
         run.add_argument(flag, type=kind, default=default, help=f"{text} (default: {default})")
+    run.add_argument("--allow-package-install", action="store_true",
+                     help=f"linux: install third-party VNFs' missing Debian packages with apt-get "
+                     f"(default: off; or {INSTALL_PACKAGES_ENV}=1)")  # fmt: skip
     return p
 
 

@@ -33,6 +33,7 @@ from typing import TypeVar
 
 from edgewise.model.desired import DesiredState, ServiceSpec, VnfSpec
 from edgewise.model.functions import ProcessConfig
+from edgewise.model.software import SoftwareConfig
 from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
 from edgewise.site.drivers.linux.host import Host
 from edgewise.site.drivers.linux.kernel import Kernel
@@ -42,6 +43,8 @@ from edgewise.site.drivers.linux.overlaykeys import TenantKeys
 from edgewise.site.drivers.linux.overlayside import OverlaySide, key_directory
 from edgewise.site.drivers.linux.probetable import probes_batch
 from edgewise.site.drivers.linux.rtcodec import Link
+from edgewise.site.drivers.linux.software import Deployment
+from edgewise.site.drivers.linux.software.glue import deployment, mark_software, start_wired
 from edgewise.site.drivers.linux.survey import (
     ServiceView,
     SiteView,
@@ -68,6 +71,7 @@ from edgewise.site.sdwan.sections import ObservedWan
 
 log = logging.getLogger(__name__)
 RUNTIME_ROOT = Path("/run/edgewise")
+SOFTWARE_ROOT = Path("/var/lib/edgewise")  # not under /run: a VNF's /run is its own (confine.py)
 DRIFT_DEBOUNCE_S = 0.02  # a burst of notifications (a link and its peer going down) is one
 FULL_READ_S = 4.0  # below the controller's 5 s reconcile timer: its timed passes read it all
 T = TypeVar("T")
@@ -94,12 +98,15 @@ class LinuxDriver:
         kernel: Kernel | None = None,
         overlay: Overlay | None = None,
         probers: ProberFactory | None = None,
+        may_install_packages: bool = False,
     ) -> None:
         """`runtime_dir` holds the state files of process VNFs (default /run/edgewise/<prefix>);
         `kernel` is this host's (linuxkernel.LinuxKernel) unless given; the driver closes it;
         `overlay` runs the overlay devices (default: an OverlayEngine under `runtime_dir`).
         `probers` makes the WAN links' prober: the real one over the real kernel, none (links
-        not probed) over a given kernel unless given."""
+        not probed) over a given kernel unless given. Third-party VNFs keep their files under
+        `runtime_dir`/software if given, else /var/lib/edgewise/<prefix>/software;
+        `may_install_packages`: their missing Debian packages are installed with apt-get."""
         if probers is None and kernel is None:
             probers = real_prober
         self._kernel: Kernel = kernel if kernel is not None else LinuxKernel()
@@ -111,6 +118,11 @@ class LinuxDriver:
         self.site = site
         self.runtime_dir = runtime_dir or RUNTIME_ROOT / site.prefix
         self._host = Host(self._kernel, self.runtime_dir, site.prefix)
+        software_base = (runtime_dir / "software" if runtime_dir is not None
+                         else SOFTWARE_ROOT / site.prefix / "software")  # fmt: skip
+        self._software = self._kernel.software(
+            software_base, self._host.watch, may_install=may_install_packages
+        )
         self._snapshot: SiteView | None = None
         self._stale: set[str] = set()  # services to read again before their next change
         self._doomed: list[Link] = []  # bridges of removed services, not deleted yet
@@ -206,6 +218,7 @@ class LinuxDriver:
         self._host.release_stale()
         self._forget_changed()
         self._snapshot = read_site(self._host, self.site, cache=self._cache)
+        mark_software(self._snapshot, self._software)
         self._stale.clear()
         self._sync_watch()
         return self._snapshot
@@ -259,7 +272,8 @@ class LinuxDriver:
         for name in self._kernel.namespaces(self.site.namespace_prefix):
             if self.site.slot_of_namespace(name) is not None:
                 namespaces[name] = True
-        watch.sync(namespaces, self._host.processes.running(), wan=self.site.wan_netns)
+        programs = {**self._host.processes.running(), **self._software.running()}
+        watch.sync(namespaces, programs, wan=self.site.wan_netns)
 
     async def view(self, service_id: str | None = None) -> SiteView:
         """The kernel objects of the site (or of one service), for status and tests."""
@@ -311,6 +325,7 @@ class LinuxDriver:
         self._host.watch.stop()
         await self._run(self._health.stop)
         await self._run(self._wan.close)
+        await self._run(self._software.close)
         await self._run(self._host.close)
         self._kernel.close()
 
@@ -382,13 +397,16 @@ class LinuxDriver:
         if op is ChangeOp.UPDATE_CHAIN:
             assert isinstance(change.desired, ServiceSpec)
             self._stale.add(sid)  # the links are new: read them again if needed this pass
-            return wire_service(self._host, self.site, service, change.desired)
+            wired = wire_service(self._host, self.site, service, change.desired)
+            started = start_wired(self._host, self._software, self.site, service.slot,
+                                  change.desired)  # fmt: skip
+            return wired or started
         name = change.vnf_name or ""
         namespace = self.site.vnf_namespace(service.slot, name)
         seen = service.vnfs.get(name)
         if op is ChangeOp.DELETE_VNF:
             forget_vnf(service, name)
-            return teardown_vnf(self._host, namespace)
+            return teardown_vnf(self._host, namespace, self._software)
         spec = change.desired
         assert isinstance(spec, VnfSpec)
         if seen is not None and seen.healthy and seen.running_config(spec):
@@ -397,17 +415,22 @@ class LinuxDriver:
             return self._create_vnf(change, service, namespace, spec)
         vnf = expect_vnf(change, seen, spec)
         if op is ChangeOp.UPDATE_VNF_CONFIG:
+            if isinstance(spec.config, SoftwareConfig):  # first: a failed reload keeps the marker
+                self._software.reload(self._deployment(service, spec))
             configure_vnf(self._host, namespace, spec)
             vnf.marker = (spec.function.value, spec.config_digest())
             vnf.shaping_ok = True  # configure_vnf set the token buckets, started the program
             vnf.process_ok = True
             return True
         if op is ChangeOp.RESTART_VNF:
-            if not isinstance(spec.config, ProcessConfig):
+            if not isinstance(spec.config, ProcessConfig | SoftwareConfig):
                 raise DataPlaneError(f"VNF {change.target} has no program to restart")
             if not vnf.running_config(spec):
                 raise DataPlaneError(f"VNF {change.target} runs another config: not restarted")
-            restart_process(self._host, namespace, spec)
+            if isinstance(spec.config, SoftwareConfig):
+                self._software.heal(self._deployment(service, spec))
+            else:
+                restart_process(self._host, namespace, spec)
             vnf.process_ok = True
             return True
         raise ValueError(f"{op.value} is not a change of one VNF")
@@ -421,8 +444,8 @@ class LinuxDriver:
                 f"VNF {change.target} is on the data plane already, not as planned: "
                 "the next pass plans again"
             )
-        teardown_vnf(self._host, namespace)
-        build_vnf(self._host, namespace, service.service_id, spec)
+        teardown_vnf(self._host, namespace, self._software)
+        build_vnf(self._host, namespace, service.service_id, spec, self._software)
         service.vnfs[spec.name] = VnfView(
             namespace,
             service.slot,
@@ -430,6 +453,10 @@ class LinuxDriver:
             (spec.function.value, spec.config_digest()),
         )
         return True
+
+    def _deployment(self, service: ServiceView, spec: VnfSpec) -> Deployment:
+        return deployment(self._host, self._software, self.site, service.slot,
+                          service.service_id, spec)  # fmt: skip
 
     def _create_service(self, sid: str, view: SiteView) -> bool:
         slot = pick_slot(sid, view.used_slots, self.site.slots)
@@ -445,7 +472,7 @@ class LinuxDriver:
         view.services.pop(service.service_id, None)
         self._stale.add(service.service_id)
         for vnf in service.vnfs.values():
-            teardown_vnf(self._host, vnf.namespace)
+            teardown_vnf(self._host, vnf.namespace, self._software)
         if service.bridge is not None:
             self._doomed.append(service.bridge)
         view.used_slots.discard(service.slot)

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from edgewise.model.functions import ProcessConfig
+from edgewise.model.software import SoftwareConfig
 from edgewise.site.drivers.linux.rtcodec import Link
+from edgewise.site.drivers.linux.software.facts import VnfDirs
+from edgewise.site.drivers.linux.software.values import Deployment, SoftwareStatus
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -212,6 +215,47 @@ class ProcessSupervisor(Protocol):
     def close(self) -> None: ...
 
 
+class SoftwareRunner(Protocol):
+    """The confined, supervised program sets of third-party VNFs (software/supervisor.py), one
+    per VNF namespace, kept in a state file per VNF so a restarted driver adopts them."""
+
+    def dirs(self, namespace: str) -> VnfDirs: ...
+
+    def prepare(self, namespace: str, config: SoftwareConfig, digest: str) -> None:
+        """At build: its Debian packages there (MissingPackages otherwise), its directories."""
+        ...
+
+    def start(self, deployment: Deployment) -> None:
+        """Renders and (re)starts the set (only records it while the legs are not wired)."""
+        ...
+
+    def started_with(self, namespace: str) -> dict[str, str] | None:
+        """The template variables the running set was rendered with; None: not started."""
+        ...
+
+    def reload(self, deployment: Deployment) -> None:
+        """A new config by the package's reload mode; ReloadFailed with the old one back."""
+        ...
+
+    def heal(self, deployment: Deployment) -> None:
+        """Restarts the set, between the heal hooks."""
+        ...
+
+    def status(self, namespace: str) -> SoftwareStatus | None:
+        """The set's state; None when no third-party VNF is recorded for `namespace`."""
+        ...
+
+    def remove(self, namespace: str) -> bool:
+        """Terminate hooks, then the programs, their cgroups and files; False if none."""
+        ...
+
+    def running(self) -> dict[str, int]:
+        """A running program's pid (the first of its set) by namespace, for the drift watch."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class DriftWatcher(ProcessListener, Protocol):
     """Hears the kernel tell of drift (watch.DriftWatch); every call but `start` is a no-op
     while it does not run."""
@@ -314,6 +358,14 @@ class Kernel(Protocol):
 
     def supervisor(self, runtime_dir: Path, listener: ProcessListener) -> ProcessSupervisor:
         """The supervisor of process VNFs, keeping its state under `runtime_dir`."""
+        ...
+
+    def software(
+        self, base: Path, listener: ProcessListener, *, may_install: bool
+    ) -> SoftwareRunner:
+        """The runner of third-party VNFs, keeping their files and state under `base`, telling
+        `listener` of the programs it starts and stops; `may_install`: missing Debian packages
+        are installed (else refused)."""
         ...
 
     def drift_watch(self, prefix: str) -> DriftWatcher:

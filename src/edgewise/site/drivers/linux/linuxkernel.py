@@ -25,6 +25,7 @@ from edgewise.site.drivers.linux.netns import (
 )
 from edgewise.site.drivers.linux.nft import LibNftables
 from edgewise.site.drivers.linux.processes import Supervisor
+from edgewise.site.drivers.linux.software.supervisor import SoftwareSupervisor
 from edgewise.site.drivers.linux.wancarrier import CarrierWatch
 from edgewise.site.drivers.linux.watch import DriftWatch
 
@@ -98,6 +99,11 @@ class LinuxKernel:
 
     def supervisor(self, runtime_dir: Path, listener: ProcessListener) -> Supervisor:
         return Supervisor(runtime_dir, listener, self.worker)
+
+    def software(
+        self, base: Path, listener: ProcessListener, *, may_install: bool
+    ) -> SoftwareSupervisor:
+        return SoftwareSupervisor(base, self.worker, listener, may_install=may_install)
 
     def drift_watch(self, prefix: str) -> DriftWatch:
         return DriftWatch(self.worker, prefix)

@@ -3,15 +3,17 @@
 A VNF is a namespace with loopback up, forwarding on, its label on the loopback's alias and its
 ruleset; its links come from the chain wiring (wiring.py). Static routes of a router and the
 token buckets of a rate limiter are set on its legs (at wiring time, or at a config change);
-the program of a process VNF starts with it, and again when its config or its links change.
+the program of a process VNF starts with it, and again when its config or its links change;
+a third-party VNF is prepared with it (packages, directories) and started once wired (driver).
 """
 
 from __future__ import annotations
 
 from edgewise.model.desired import VnfSpec
 from edgewise.model.functions import ProcessConfig, RateLimiterConfig, RouterConfig
+from edgewise.model.software import SoftwareConfig
 from edgewise.site.drivers.linux.host import Host
-from edgewise.site.drivers.linux.kernel import Netlink
+from edgewise.site.drivers.linux.kernel import Netlink, SoftwareRunner
 from edgewise.site.drivers.linux.layout import GROUP_LAN, GROUP_WAN, PROTO_STATIC, VnfLabel
 from edgewise.site.drivers.linux.rulesets import table_batch
 from edgewise.site.drivers.linux.shaping import apply_shaping
@@ -26,7 +28,13 @@ VNF_SYSCTLS = {
 }
 
 
-def build_vnf(host: Host, namespace: str, service_id: str, spec: VnfSpec) -> None:
+def build_vnf(
+    host: Host,
+    namespace: str,
+    service_id: str,
+    spec: VnfSpec,
+    software: SoftwareRunner | None = None,
+) -> None:
     """Creates the VNF's namespace with its ruleset; on failure leaves nothing behind."""
     config = spec.config
     host.create_namespace(namespace)
@@ -39,8 +47,12 @@ def build_vnf(host: Host, namespace: str, service_id: str, spec: VnfSpec) -> Non
             nft.run(table_batch(spec.function.value, spec.config_digest(), config))
         if isinstance(config, ProcessConfig):
             host.processes.start(namespace, config, restart=False)
+        if isinstance(config, SoftwareConfig) and software is not None:
+            software.prepare(namespace, config, spec.config_digest())
     except BaseException:
         host.processes.stop(namespace)
+        if software is not None:
+            software.remove(namespace)
         host.remove_namespace(namespace)
         raise
 
@@ -94,11 +106,13 @@ def set_static_routes(nl: Netlink, config: RouterConfig) -> bool:
     return changed
 
 
-def teardown_vnf(host: Host, namespace: str) -> bool:
+def teardown_vnf(host: Host, namespace: str, software: SoftwareRunner | None = None) -> bool:
     """Removes the VNF's namespace; the kernel deletes its veths (and their peers) shortly after.
 
     Link names are unique per link, so a rebuild right away cannot collide with a veth the
     kernel is still deleting.
     """
     host.processes.stop(namespace)  # a process would keep the namespace alive
+    if software is not None:
+        software.remove(namespace)  # its terminate hooks run in the namespace
     return host.remove_namespace(namespace)

@@ -23,6 +23,7 @@ from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavaila
 from edgewise.site.drivers.linux.fakekernel.netlink import FakeNetlink, Refusals
 from edgewise.site.drivers.linux.fakekernel.nftables import FakeNftables
 from edgewise.site.drivers.linux.fakekernel.programs import FakeSupervisor, FakeWatch, Program
+from edgewise.site.drivers.linux.fakekernel.software import FakeSoftware, FakeSoftwareState
 from edgewise.site.drivers.linux.fakekernel.state import Space
 from edgewise.site.drivers.linux.kernel import ProcessListener
 from edgewise.site.drivers.linux.nftjson import FAMILY, TABLE
@@ -61,6 +62,7 @@ class FakeKernel:
     def __init__(self, *namespaces: str, can_build: bool = True) -> None:
         self.spaces: dict[str, Space] = {}
         self.programs: dict[str, Program] = {}
+        self.software_sets = FakeSoftwareState()  # third-party VNFs (fakekernel/software.py)
         self.refusals = Refusals()
         self.can_build = can_build
         self.closed = False
@@ -131,6 +133,16 @@ class FakeKernel:
 
     def supervisor(self, runtime_dir: Path, listener: ProcessListener) -> FakeSupervisor:  # noqa: ARG002 - state lives in the kernel
         return FakeSupervisor(self.programs, self.inode, self.refusals, self._pid, listener)
+
+    def software(
+        self,
+        base: Path,
+        listener: ProcessListener,  # noqa: ARG002 - the fake drift watch hears no programs
+        *,
+        may_install: bool,
+    ) -> FakeSoftware:
+        return FakeSoftware(self.software_sets, base, self.inode, self.refusals,
+                            may_install=may_install)  # fmt: skip
 
     def drift_watch(self, prefix: str) -> FakeWatch:  # noqa: ARG002 - it hears all drift
         watch = FakeWatch()

@@ -1,0 +1,47 @@
+"""The bubblewrap command line (pure): the host read-only, the VNF's own dirs over the host's,
+its run dir as /run, capabilities dropped to the program's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgewise.site.drivers.linux.software.confine import HostEntry, confinement
+from edgewise.site.drivers.linux.software.facts import VnfDirs
+
+DIRS = VnfDirs(Path("/var/lib/edgewise/ew/software/ew-0001-dns"))
+ROOT = str(DIRS.root)
+HOST = {
+    "/etc": [HostEntry("passwd"), HostEntry("mtab", "../proc/self/mounts"), HostEntry("frr")],
+    "/var/lib": [HostEntry("dpkg"), HostEntry("edgewise")],
+}
+
+
+def pairs(argv: list[str], flag: str) -> list[tuple[str, str]]:
+    return [(argv[i + 1], argv[i + 2]) for i, a in enumerate(argv) if a == flag]
+
+
+def test_the_host_is_read_only_and_its_own_dirs_are_bound_over_it() -> None:
+    argv = confinement(DIRS, ["etc/frr"], ["NET_ADMIN", "NET_RAW"], HOST.get)
+    assert argv[:5] == ["bwrap", "--ro-bind", "/", "/", "--dev"]
+    assert argv[-1] == "--"
+    assert (argv[argv.index("--tmpfs")], argv[argv.index("--tmpfs") + 1]) == ("--tmpfs", "/tmp")
+    assert (str(DIRS.run), "/run") in pairs(argv, "--bind")
+    assert (str(DIRS.run), str(DIRS.run)) in pairs(argv, "--bind")
+    assert (f"{ROOT}/etc/frr", "/etc/frr") in pairs(argv, "--ro-bind")  # the host has /etc/frr
+    assert "/etc" not in [b for a, b in pairs(argv, "--ro-bind") if a == "/etc"]
+    assert "--remount-ro" not in argv
+    caps = [argv[i + 1] for i, a in enumerate(argv) if a == "--cap-add"]
+    assert argv[argv.index("--cap-drop") + 1] == "ALL"
+    assert caps == ["CAP_NET_ADMIN", "CAP_NET_RAW"]
+
+
+def test_a_dir_the_host_lacks_gets_a_tmpfs_parent_with_the_hosts_entries() -> None:
+    argv = confinement(DIRS, ["etc/dnsmasq", "var/lib/dnsmasq"], [], HOST.get)
+    assert ("/etc/passwd", "/etc/passwd") in pairs(argv, "--ro-bind")
+    assert ("../proc/self/mounts", "/etc/mtab") in pairs(argv, "--symlink")
+    assert (f"{ROOT}/etc/dnsmasq", "/etc/dnsmasq") in pairs(argv, "--ro-bind")
+    assert (f"{ROOT}/var/lib/dnsmasq", "/var/lib/dnsmasq") in pairs(argv, "--bind")  # state
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--remount-ro"] == ["/etc", "/var/lib"]
+    # the VNF's root and run dir come after the /var/lib overlay, or it would hide them
+    assert argv.index("/var/lib/dnsmasq") < argv.index(ROOT, argv.index("/var/lib/dnsmasq"))
+    assert "--cap-add" not in argv
