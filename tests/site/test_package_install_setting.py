@@ -32,3 +32,22 @@ def test_a_value_that_says_neither_is_refused(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("EDGEWISE_SITE_INSTALL_PACKAGES", "maybe")
     with pytest.raises(PermanentError, match="EDGEWISE_SITE_INSTALL_PACKAGES='maybe'"):
         may_install_packages(options())
+
+
+def test_the_cli_passes_the_permission_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from edgewise.cli import site_controller
+
+    seen: list[RunOptions] = []
+
+    def build(options: RunOptions) -> None:
+        seen.append(options)
+        raise PermanentError("stop here")
+
+    monkeypatch.setattr(site_controller, "build_controller", build)
+    runner = CliRunner()
+    for flags, wanted in (([], False), (["--allow-package-install"], True)):
+        result = runner.invoke(site_controller.app, ["run", "--data-dir", "d", *flags])
+        assert "stop here" in str(result.exception)  # the CLI's error, as the CLI says it
+        assert seen[-1].allow_package_install is wanted

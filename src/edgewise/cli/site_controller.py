@@ -109,6 +109,13 @@ def run_site(
     counters_interval: Annotated[
         float, typer.Option(min=0, help="at most one counters report per this many seconds")
     ] = 60.0,
+    allow_package_install: Annotated[
+        bool,
+        typer.Option(
+            help="linux: apt-get the Debian packages a third-party VNF lacks "
+            "(or EDGEWISE_SITE_INSTALL_PACKAGES=1)"
+        ),
+    ] = False,
 ) -> None:
     """Runs the site controller until interrupted (SIGINT or SIGTERM).
 
@@ -119,7 +126,7 @@ def run_site(
     options = RunOptions(
         data_dir, driver.value, sim_latency, sim_failure_rate, seed, site_prefix, lan_netns,
         wan_netns, lan_pool, transit_pool, reconcile_interval, first_poll_max_delay, outbox_limit,
-        counters_interval,
+        counters_interval, allow_package_install,
     )  # fmt: skip
     try:
         controller = build_controller(options)
