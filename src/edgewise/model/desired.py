@@ -52,6 +52,11 @@ def canonical_json(value: Any) -> str:
                       allow_nan=False)  # fmt: skip
 
 
+def config_digest(config: FunctionConfig) -> str:
+    """SHA-256 of the canonical JSON of a config: what tells a config change apart."""
+    return hashlib.sha256(canonical_json(config_document(config)).encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class VnfSpec:
     """One VNF of a service: its name (unique in the service), its function and typed config."""
@@ -65,8 +70,7 @@ class VnfSpec:
             raise TypeError(f"a {self.function.value} VNF with a {type(self.config).__name__}")
 
     def config_digest(self) -> str:
-        """SHA-256 of the canonical JSON of the config: what tells a config change apart."""
-        return hashlib.sha256(canonical_json(config_document(self.config)).encode()).hexdigest()
+        return config_digest(self.config)
 
     def to_document(self) -> dict[str, Json]:
         return {"name": self.name, "function": self.function.value,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from string import Template
 from typing import Final
 
@@ -214,6 +214,9 @@ class SoftwareConfig(Section):
     params: tuple[tuple[str, str], ...] = prop(MapOf(PARAM_KEY, ARG, MAX_PARAMS), factory=tuple)
     reload: str = prop(Choice(RELOAD_MODES), default="restart")
     reload_signal: str = prop(Choice(SIGNALS), default="HUP")
+    # bumped by each heal of this VNF from the central: the site restarts the set (heal hooks
+    # around it) even when every program looks fine; nothing else is reloaded
+    heal: int = prop(Integer(0, 2**31 - 1, "a count of heals"), default=0)
 
     def problems(self) -> Iterator[Broken]:
         if not self.programs:
@@ -241,6 +244,10 @@ class SoftwareConfig(Section):
                                   program.ready.command, params)  # fmt: skip
         for index, hook in enumerate(self.hooks):
             yield from _names(("hooks", index, "command"), hook.command, params)
+
+    def settled(self) -> SoftwareConfig:
+        """This config without its heal count: what tells a heal from a change."""
+        return replace(self, heal=0)
 
     def variables(self) -> dict[str, str]:
         """The `param_<key>` variables of this VNF's parameters."""

@@ -260,3 +260,38 @@ async def test_reload_by_script_with_a_command_probe_and_its_rollback(
     status = await software(swdriver)
     assert status["state"] == "ready"
     assert status["programs"]["dnsmasq"]["pid"] == pid  # never restarted
+
+
+async def test_a_heal_from_the_central_restarts_the_set_between_its_heal_hooks(
+    lab: Lab, swdriver: LinuxDriver
+) -> None:
+    def healed(heal: int, allowed: str = "192.0.2.7") -> dict[str, Any]:
+        config = dnsmasq(params(lab, allowed=allowed))
+        config["heal"] = heal
+        config["hooks"] += [
+            {"operation": operation, "command": ["/bin/sh", "-c",
+             f"echo {operation} >> /var/lib/dnsmasq/heals"], "timeout_s": 5}
+            for operation in ("heal_start", "heal_end")
+        ]  # fmt: skip
+        return dns_service(SID, config)
+
+    status = await settle(swdriver, desired(1, healed(0)))
+    assert status["state"] == "ready", status
+    pid = status["programs"]["dnsmasq"]["pid"]
+    namespace = lab.site.vnf_namespace(pick_slot(SID, set(), lab.site.slots), "dns")
+    heals = swdriver.runtime_dir / "software" / namespace / "root" / "var/lib/dnsmasq/heals"
+
+    # only the heal count moved: the healthy set is restarted, the hooks around it
+    results = await converge(swdriver, desired(2, healed(1)))
+    assert [r.change.op for r in results] == [ChangeOp.UPDATE_VNF_CONFIG]
+    status = await settle(swdriver, desired(2, healed(1)))
+    assert status["state"] == "ready", status
+    assert status["programs"]["dnsmasq"]["pid"] != pid
+    assert heals.read_text().split() == ["heal_start", "heal_end"]
+
+    # the same revision again: nothing to do; a params change is a reload (no restart)
+    assert plan(desired(2, healed(1)), await swdriver.observe()) == []
+    pid = status["programs"]["dnsmasq"]["pid"]
+    await converge(swdriver, desired(3, healed(1, allowed="192.0.2.9")))
+    assert (await software(swdriver))["programs"]["dnsmasq"]["pid"] == pid
+    assert heals.read_text().split() == ["heal_start", "heal_end"]

@@ -25,6 +25,8 @@ class ProgramRecord:
 @dataclass
 class VnfRecord:
     digest: str = ""
+    settled_digest: str = ""  # the digest without the heal count
+    heal: int = 0  # the config's heal count the set was last (re)started for
     instantiated: bool = False
     rendering: dict[str, Any] | None = None  # render.Rendering.to_json(); None: not rendered
     variables: dict[str, str] | None = None  # what it was rendered with

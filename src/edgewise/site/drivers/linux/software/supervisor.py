@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 SETTLE_S = 0.5  # a program without a probe must live this long after a reload
 
 
+def note_config(record: VnfRecord, deployment: Deployment) -> None:
+    """The record says the set now runs `deployment`'s config (heal count included)."""
+    record.digest, record.settled_digest = deployment.digest, deployment.settled_digest
+    record.heal = deployment.config.heal
+
+
 def list_host(directory: str) -> list[HostEntry] | None:
     try:
         entries = sorted(Path(directory).iterdir())
@@ -94,7 +100,7 @@ class SoftwareSupervisor:
         """Renders and (re)starts the set; the instantiate hooks run around its first start."""
         namespace = deployment.facts.namespace
         record = self.record(namespace) or VnfRecord()
-        record.digest = deployment.digest
+        note_config(record, deployment)
         if not deployment.facts.wired:
             save(self.dirs(namespace).state, record)
             return
@@ -132,6 +138,7 @@ class SoftwareSupervisor:
         record.rendering, record.variables = rendering.to_json(), deployment.facts.variables()
         self._start_all(namespace, rendering, record, died=died)
         self._hook(namespace, rendering, "heal_end", required=False)
+        note_config(record, deployment)
         save(self.dirs(namespace).state, record)
 
     def reload(self, deployment: Deployment) -> None:
@@ -144,8 +151,12 @@ class SoftwareSupervisor:
             return
         if record.refused_digest == deployment.digest:
             raise ReloadFailed(record.reload_error or "this configuration failed to reload")
-        if record.digest == deployment.digest and record.variables == deployment.facts.variables():
+        same_facts = record.variables == deployment.facts.variables()
+        if record.digest == deployment.digest and same_facts:
             return  # running it already (its ruleset was what had to be mended)
+        if record.settled_digest == deployment.settled_digest and same_facts:
+            self.heal(deployment)  # only the heal count moved: the central asked for a heal
+            return
         old = Rendering.from_json(record.rendering)
         new = render(deployment.config, deployment.facts)
         dirs = self.dirs(namespace)
@@ -155,7 +166,8 @@ class SoftwareSupervisor:
         if why is None:
             if new.reload != "script":
                 self._hook(namespace, new, "modify_information_end", required=False)
-            record.digest, record.rendering = deployment.digest, new.to_json()
+            note_config(record, deployment)
+            record.rendering = new.to_json()
             record.variables = deployment.facts.variables()
             record.reload_error = record.refused_digest = None
             save(dirs.state, record)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from edgewise.model.desired import config_digest
 from edgewise.model.software import SoftwareConfig
 from edgewise.site.drivers.linux.software.facts import VnfFacts
 
@@ -20,6 +21,11 @@ class Deployment:
     config: SoftwareConfig
     digest: str
     facts: VnfFacts
+
+    @property
+    def settled_digest(self) -> str:
+        """The digest of the config without its heal count (the same: only a heal asked)."""
+        return config_digest(self.config.settled())
 
 
 @dataclass(frozen=True)
