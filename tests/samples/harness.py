@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
+import signal
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from string import Template
@@ -39,7 +40,9 @@ def software_config(package: Path, params: Mapping[str, str]) -> SoftwareConfig:
     nodes: dict[str, dict[str, Any]] = topology["node_templates"]
     vnf = next(n for n in nodes.values() if "descriptor_id" in n.get("properties", {}))
     props = vnf["properties"]
-    reload, _, signal = vnf.get("metadata", {}).get("edgewise.reload", "restart").partition(":")
+    reload, _, reload_signal = (
+        vnf.get("metadata", {}).get("edgewise.reload", "restart").partition(":")
+    )
     values = {k: str(v["default"]) for k, v in topology.get("inputs", {}).items() if "default" in v}
     values.update(params)
     programs, packages = [], {}
@@ -86,7 +89,7 @@ def software_config(package: Path, params: Mapping[str, str]) -> SoftwareConfig:
         "hooks": hooks,
         "params": values,
         "reload": reload,
-    } | ({"reload_signal": signal} if signal else {})
+    } | ({"reload_signal": reload_signal} if reload_signal else {})
     return read(SoftwareConfig, document)
 
 
@@ -133,6 +136,7 @@ class RunningVnf:
     config: SoftwareConfig
     variables: dict[str, str]
     logs: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def environment(self) -> dict[str, str]:
@@ -147,20 +151,16 @@ class RunningVnf:
     def start(self) -> None:
         """Starts each program, then waits until each is ready."""
         run_dir = Path(self.variables["run"])
-        started = [
-            (
-                program,
-                self.lab.spawn(
-                    self.lab.vnf,
-                    self.argv(program.command),
-                    self.logs / f"{program.name}.log",
-                    run_dir=run_dir,
-                    env=self.environment,
-                ),
+        for program in self.config.programs:
+            self.processes[program.name] = self.lab.spawn(
+                self.lab.vnf,
+                self.argv(program.command),
+                self.logs / f"{program.name}.log",
+                run_dir=run_dir,
+                env=self.environment,
             )
-            for program in self.config.programs
-        ]
-        for program, process in started:
+        for program in self.config.programs:
+            process = self.processes[program.name]
             try:
                 wait_for(f"{program.name} ready", partial(self._ready, program, process), READY_S)
             except AssertionError as exc:
@@ -192,14 +192,23 @@ class RunningVnf:
             argv, capture_output=True, text=True, timeout=timeout, check=False, env=self.environment
         )
 
-    def modify(self, params: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-        """Day 2 for a package that reloads by script: new params, files rendered anew, then
-        its modify_information_end script."""
-        assert self.config.reload == "script", "only reload by script is stood in for"
+    def modify(self, params: Mapping[str, str]) -> subprocess.CompletedProcess[str] | None:
+        """Day 2: new params, the files rendered anew, then applied by the package's reload
+        mode: the programs restarted, signalled, or its modify_information_end script run (its
+        result returned)."""
         self.config = software_config(self.package, params)
         self.variables |= self.config.variables()
         render(self.config, self.variables)
-        return self.hook("modify_information_end")
+        if self.config.reload == "script":
+            return self.hook("modify_information_end")
+        if self.config.reload == "signal":
+            for process in self.processes.values():
+                os.kill(process.pid, getattr(signal, "SIG" + self.config.reload_signal))
+        else:
+            for process in self.processes.values():
+                self.lab.stop(process)
+            self.start()
+        return None
 
     def hook(self, operation: str) -> subprocess.CompletedProcess[str]:
         """Runs the package's script for a Vnflcm operation."""

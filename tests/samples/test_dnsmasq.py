@@ -66,18 +66,14 @@ def test_dnsmasq_leases_addresses_and_filters_names(lab: Lab, samples: Path, wor
     )
     lab.run(lab.lan, "ip", "addr", "flush", "dev", "eth0")  # the host has only what DHCP gives
 
-    start_vnf(
-        lab,
-        samples / "dnsmasq",
-        {
-            "blocked_domains": "ads.example/tracker.example",
-            "upstream_dns": WAN_PEER,
-            "dhcp_first": "172.16.3.100",
-            "dhcp_last": "172.16.3.150",
-            "dhcp_lease": "1h",
-        },
-        workdir / "vnf",
-    )
+    params = {
+        "blocked_domains": "ads.example/tracker.example",
+        "upstream_dns": WAN_PEER,
+        "dhcp_first": "172.16.3.100",
+        "dhcp_last": "172.16.3.150",
+        "dhcp_lease": "1h",
+    }
+    vnf = start_vnf(lab, samples / "dnsmasq", params, workdir / "vnf")
 
     script = workdir / "udhcpc.sh"
     script.write_text(DHCP_SCRIPT)
@@ -113,3 +109,9 @@ def test_dnsmasq_leases_addresses_and_filters_names(lab: Lab, samples: Path, wor
     assert (
         lab.run(lab.wan, "dig", "+short", f"@{WAN_PEER}", BLOCKED[0]).stdout.strip() == BLOCKED[1]
     )
+
+    # Day 2: another block list, applied by the package's reload mode (restart)
+    params["blocked_domains"] = "allowed.example"
+    vnf.modify(params)
+    assert dig(lab, lease["dns"], ALLOWED[0]) == ("NXDOMAIN", "")
+    assert dig(lab, lease["dns"], BLOCKED[0]) == ("NOERROR", BLOCKED[1])

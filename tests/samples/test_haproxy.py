@@ -69,10 +69,12 @@ def test_haproxy_spreads_requests_and_skips_a_server_that_is_down(
         workdir / "server-b.log",
     )
     done = vnf.modify({"servers": "172.16.3.21:8080", "check_interval_ms": "200"})
+    assert done is not None
     assert done.returncode == 0, done.stdout + done.stderr
     wait_for("only server-b after the reload", lambda: spread(lab) == {"server-b": REQUESTS}, 10)
     # a server list the script refuses fails the reload (the site rolls back) and changes nothing
     refused = vnf.modify({"servers": "172.16.3.21", "check_interval_ms": "200"})
+    assert refused is not None
     assert refused.returncode != 0
     assert "is not address:port" in refused.stderr
     assert spread(lab) == {"server-b": REQUESTS}

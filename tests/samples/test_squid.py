@@ -56,7 +56,7 @@ def test_squid_serves_the_second_fetch_from_its_cache(
     wait_for("the origin", lambda: lab.run(lab.vnf, "curl", "-s", "-m", "1", url).stdout, 10)
     requests_before = origin_log.read_text().count("GET /object.txt")
 
-    start_vnf(lab, samples / "squid", {}, workdir / "vnf")
+    vnf = start_vnf(lab, samples / "squid", {}, workdir / "vnf")
     first, body = fetch(lab, url)
     assert first.startswith("MISS"), first
     assert body == "an object worth caching\n"
@@ -64,3 +64,13 @@ def test_squid_serves_the_second_fetch_from_its_cache(
     assert second.startswith("HIT"), second
     assert body == "an object worth caching\n"
     assert origin_log.read_text().count("GET /object.txt") == requests_before + 1
+
+    # Day 2: a smaller cache, applied by the package's reload mode (SIGHUP: Squid re-reads its
+    # configuration, the same process goes on serving)
+    pid = vnf.processes["squid"].pid
+    vnf.modify({"cache_mem_mib": "32"})
+    assert "cache_mem 32 MB" in (Path(vnf.variables["root"]) / "etc/squid/squid.conf").read_text()
+    wait_for("Squid reconfigured", lambda: "Reconfiguring Squid Cache" in vnf.log("squid"), 10)
+    wait_for("Squid serving again", lambda: fetch(lab, url)[1] == "an object worth caching\n", 10)
+    assert vnf.processes["squid"].poll() is None
+    assert vnf.processes["squid"].pid == pid
