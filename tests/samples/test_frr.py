@@ -77,6 +77,21 @@ def test_frr_learns_a_route_from_bird_and_the_lan_uses_it(
     assert "[AS65001i]" in birds_view, birds_view
     wait_for("the LAN host reaches the network behind BIRD", lambda: ping(lab, REMOTE), 10)
 
+    # Day 2: other timers, applied by the package's reload mode (zebra and bgpd restarted)
+    before = {name: process.pid for name, process in vnf.processes.items()}
+    params = {
+        "neighbour_address": WAN_PEER,
+        "neighbour_as": "65002",
+        "keepalive_s": "4",
+        "hold_s": "12",
+    }
+    vnf.modify(params)
+    assert all(vnf.processes[name].pid != pid for name, pid in before.items())
+    bgpd_conf = (Path(vnf.variables["root"]) / "etc/frr/bgpd.conf").read_text()
+    assert f"neighbor {WAN_PEER} timers 4 12" in bgpd_conf
+    wait_for("the route learnt again after the restart", learnt, 30)
+    wait_for("the LAN host reaches it again", lambda: ping(lab, REMOTE), 10)
+
     lab.stop(bird)  # BIRD says goodbye: the route is withdrawn, the traffic has no way left
     wait_for("the route withdrawn", lambda: not learnt(), 15)
     assert not ping(lab, REMOTE)

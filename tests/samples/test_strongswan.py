@@ -153,7 +153,15 @@ def test_strongswan_tunnel_carries_lan_traffic_as_esp(
     assert "ESTABLISHED" in sas.stdout, sas.stdout
     assert "INSTALLED" in sas.stdout, sas.stdout
 
-    # Day 2: the reload script loads a re-rendered swanctl.conf into the running charon
-    reloaded = vnf.hook("modify_information_end")
+    # Day 2: a narrower remote subnet; the reload script loads the re-rendered swanctl.conf
+    # into the running charon (no restart: same process)
+    pid = vnf.processes["charon"].pid
+    narrower = {"peer_address": WAN_PEER, "psk": PSK, "remote_subnets": "10.99.0.0/25"}
+    reloaded = vnf.modify(narrower)
+    assert reloaded is not None
     assert reloaded.returncode == 0, reloaded.stdout + reloaded.stderr
-    assert fetch(lab) == MARKER + "\n"
+    conns = vnf.call(("/usr/sbin/swanctl", "--list-conns", "--uri", "unix://${run}/charon.vici"))
+    assert "10.99.0.0/25" in conns.stdout, conns.stdout
+    assert vnf.processes["charon"].poll() is None
+    assert vnf.processes["charon"].pid == pid
+    wait_for("the tunnel after the reload", lambda: fetch(lab) == MARKER + "\n", 20)
