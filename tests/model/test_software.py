@@ -92,8 +92,8 @@ def test_a_service_of_a_software_vnf_is_a_desired_state_the_site_accepts() -> No
             "programs[0].ready.port: a tcp readiness probe needs a port",
         ),
         (
-            {"programs": [{"name": "p", "command": ["x"], "capabilities": ["SYS_ADMIN"]}]},
-            "programs[0].capabilities[0]: 'SYS_ADMIN' is not one of NET_ADMIN",
+            {"programs": [{"name": "p", "command": ["x"], "capabilities": ["SYS_MODULE"]}]},
+            "programs[0].capabilities[0]: 'SYS_MODULE' is not one of NET_ADMIN",
         ),
         ({"packages": [{"name": "Frr!"}]}, "packages[0].name: 'Frr!' is not a Debian package"),
         (

@@ -61,6 +61,7 @@ CAPABILITIES: Final = (
     "KILL",
     "IPC_LOCK",
     "SYS_RESOURCE",
+    "SYS_ADMIN",  # FRR's daemons refuse to start without it (their privilege set asks for it)
 )
 
 # What a template may name, with what the site puts there. `${param_<key>}` names an entry of

@@ -33,6 +33,7 @@ def test_the_host_is_read_only_and_its_own_dirs_are_bound_over_it() -> None:
     caps = [argv[i + 1] for i, a in enumerate(argv) if a == "--cap-add"]
     assert argv[argv.index("--cap-drop") + 1] == "ALL"
     assert caps == ["CAP_NET_ADMIN", "CAP_NET_RAW"]
+    assert ("/dev/net/tun", "/dev/net/tun") in pairs(argv, "--dev-bind-try")  # may make tunnels
 
 
 def test_a_dir_the_host_lacks_gets_a_tmpfs_parent_with_the_hosts_entries() -> None:
@@ -45,3 +46,4 @@ def test_a_dir_the_host_lacks_gets_a_tmpfs_parent_with_the_hosts_entries() -> No
     # the VNF's root and run dir come after the /var/lib overlay, or it would hide them
     assert argv.index("/var/lib/dnsmasq") < argv.index(ROOT, argv.index("/var/lib/dnsmasq"))
     assert "--cap-add" not in argv
+    assert "/dev/net/tun" not in argv

@@ -6,7 +6,8 @@ VNF's run dir as /run (and at its own path), its root read-only at its own path;
 (writable), so two instances of one program do not share config, sockets or state. Where the
 host has no `/etc/<x>` to mount over, /etc becomes a read-only tmpfs holding the host's entries
 and the VNF's own. Capabilities: `--cap-drop ALL`, then the program's own. The network namespace
-is the one it is spawned in (the VNF's): bubblewrap is not asked for another.
+is the one it is spawned in (the VNF's): bubblewrap is not asked for another. A program that may
+administer that network gets /dev/net/tun (a tunnel device lives in its namespace only).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import PurePosixPath
 from edgewise.site.drivers.linux.software.facts import VnfDirs
 
 BWRAP = "bwrap"
+TUN = "/dev/net/tun"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ def confinement(
 ) -> list[str]:
     """`bwrap ... --` for a VNF whose root holds the `own` dirs (`etc/x`, `var/lib/x`)."""
     argv = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]  # noqa: S108
+    if "NET_ADMIN" in capabilities:  # a TUN device of its own (strongSwan's kernel-libipsec)
+        argv += ["--dev-bind-try", TUN, TUN]
     run = str(dirs.run)
     argv += ["--bind", run, "/run"]
     for parent in ("etc", "var/lib"):
