@@ -125,7 +125,8 @@ def package(
         "Definitions/vnfd.yaml": vnfd() if text is None else text,
         "Files/dnsmasq.conf": CONFIG,
         "Scripts/reload.sh": RELOAD,
-    } | dict(files or {})
+    }
+    members.update(files or {})
     if manifest is not None:
         members["vnfd.mf"] = manifest
     buffer = io.BytesIO()
