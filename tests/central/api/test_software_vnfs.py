@@ -5,6 +5,7 @@ MODIFY_VNF_INFORMATION; and every refusal a 4xx naming what is wrong, with nothi
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from tests.central.api.conftest import Caller, Central
 from tests.central.api.test_catalog import NSDS, PKGS, onboard_nsd
 from tests.central.api.test_nslcm import NS, add_sites, create_ns, desired, follow, report
+from tests.central.api.test_rollouts import ROLLOUTS, fleet, run_until
 from tests.tosca.softpkg import package, vnfd
 
 NSD = """\
@@ -21,7 +23,7 @@ topology_template:
     ns:
       type: tosca.nodes.nfv.NS
       properties: {descriptor_id: {nsd_id}, designer: tests, version: "1", name: dns then fw,
-                   invariant_id: {nsd_id}, flavour_id: default}
+                   invariant_id: dns-then-fw, flavour_id: default}
     lan_link: &link
       type: tosca.nodes.nfv.NsVirtualLink
       properties:
@@ -33,7 +35,7 @@ topology_template:
     firewall:
       type: edgewise.nodes.Firewall
       properties:
-        default_action: accept
+        default_action: {action}
       requirements:
         - inside: inner_link
     dns:
@@ -70,8 +72,11 @@ topology_template:
 PARAMS = [{"vnfProfileId": "dns", "additionalParams": {"domain": "lan.example", "port": 5353}}]
 
 
-def nsd_text(vnfd_id: str = "example-dns", nsd_id: str = "dns-nsd") -> bytes:
-    return NSD.replace("{vnfd_id}", vnfd_id).replace("{nsd_id}", nsd_id).encode()
+def nsd_text(
+    vnfd_id: str = "example-dns", nsd_id: str = "dns-nsd", action: str = "accept"
+) -> bytes:
+    text = NSD.replace("{vnfd_id}", vnfd_id).replace("{nsd_id}", nsd_id)
+    return text.replace("{action}", action).encode()
 
 
 def onboard_package(central: Central, data: bytes, status: int = 204) -> tuple[str, Any]:
@@ -251,3 +256,60 @@ def test_a_broken_package_is_refused_at_onboarding_with_positions(central: Centr
         for p in body["problems"]
     ), body
     assert central.client.get(NSDS, headers=central.admin.headers).status_code == 200
+
+
+def test_a_new_nsd_version_keeps_the_params_its_vnfd_still_declares(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    first = onboard_nsd(central, central.admin, nsd_text())
+    onboard_nsd(central, central.admin, nsd_text(nsd_id="dns-nsd-2", action="reject"))
+    onboard_package(central, package())
+    (site,) = add_sites(central, acme, "branch")
+    ns = create_ns(central, acme, first, "dns")
+    started = instantiate(central, acme, ns["id"], site, PARAMS)
+    assert started.status_code == 202, started.text
+    settle(central, acme, started.headers["Location"], site)
+    moved = client.post(f"{NS}/{ns['id']}/update", json={
+        "updateType": "ASSOC_NEW_NSD_VERSION", "assocNewNsdVersionData": {"newNsdId": "dns-nsd-2"},
+    }, headers=acme.headers)  # fmt: skip
+    assert moved.status_code == 202, moved.text
+    (entry,) = desired(central, acme, site)["document"]["services"]
+    firewall = next(v for v in entry["vnfs"] if v["name"] == "firewall")
+    assert firewall["config"]["default_action"] == "reject"
+    params = software_vnf(central, acme, site)["config"]["params"]
+    assert params == {"domain": "lan.example", "port": "5353"}
+
+
+def test_a_rollout_checks_its_vnfs_at_creation_and_pauses_when_a_package_is_disabled(
+    central: Central,
+) -> None:
+    client, acme = central.client, central.tenant("acme")
+    sites = fleet(central, acme, eu=2)
+    unknown = onboard_nsd(central, central.admin, nsd_text("no-such-vnfd", "lost-nsd"))
+    refused = client.post(ROLLOUTS, json={"name": "lost", "nsdId": unknown, "labels": "region=eu",
+                                          "batchSize": 1}, headers=acme.headers)  # fmt: skip
+    assert refused.status_code == 422, refused.text
+    assert "VNFD 'no-such-vnfd' is in no onboarded VNF package" in refused.text
+    nsd = onboard_nsd(central, central.admin, nsd_text())
+    package_id, _ = onboard_package(
+        central, package(vnfd().replace("      required: true\n", "      default: lan\n"))
+    )
+    made = client.post(ROLLOUTS, json={"name": "dns", "nsdId": nsd, "labels": "region=eu",
+                                       "batchSize": 1}, headers=acme.headers)  # fmt: skip
+    assert made.status_code == 201, made.text
+    rollout = made.json()["id"]
+    deadline = time.monotonic() + 20
+    while not any(desired(central, acme, s)["revision"] for s in sites.values()):
+        assert time.monotonic() < deadline, "the first wave did not start"
+        time.sleep(0.1)
+    patched = client.patch(f"{PKGS}/{package_id}", json={"operationalState": "DISABLED"},
+                           headers=central.admin.headers)  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    paused = run_until(central, acme, rollout, sites, {"PAUSED"})
+    assert "is DISABLED: enable it" in paused["reason"], paused["reason"]
+    started = [s for s in sites.values() if desired(central, acme, s)["revision"]]
+    assert len(started) == 1
+    (entry,) = desired(central, acme, started[0])["document"]["services"]
+    assert software_vnf(central, acme, started[0])["config"]["params"] == {
+        "domain": "lan", "port": "53",
+    }  # fmt: skip
+    assert entry["chain"] == ["dns", "firewall"]

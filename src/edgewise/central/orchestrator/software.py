@@ -85,10 +85,7 @@ def resolve(  # noqa: PLR0917 - the NSD (row and model) for a tenant, what is as
             ]
             continue  # fmt: skip
         asked = given.get(profile.node, VnfParams({}, f"additionalParamsForVnf[{profile.node}]"))
-        if carried:
-            declared = {i.name for i in reading.template.inputs}
-            asked = VnfParams({k: v for k, v in asked.values.items() if k in declared}, asked.where)
-        config = _configured(reading.template, asked, problems)
+        config = _configured(reading.template, asked, problems, carried=carried)
         if config is not None:
             configs[profile.node] = config
             used.append(row)
@@ -99,9 +96,14 @@ def resolve(  # noqa: PLR0917 - the NSD (row and model) for a tenant, what is as
 
 
 def _configured(
-    template: SoftwareTemplate, asked: VnfParams, problems: list[InputProblem]
+    template: SoftwareTemplate, asked: VnfParams, problems: list[InputProblem], *, carried: bool
 ) -> SoftwareConfig | None:
-    params, wrong = template.params(asked.values)
+    if carried:  # the params another version ran with: those still declared, as they were
+        declared = {i.name for i in template.inputs}
+        kept = {k: str(v) for k, v in asked.values.items() if k in declared}
+        params, wrong = template.params({}, kept)
+    else:
+        params, wrong = template.params(asked.values)
     problems += [InputProblem(f"{asked.where}.additionalParams.{key}", why) for key, why in wrong]
     if wrong:
         return None
