@@ -161,7 +161,9 @@ def _to_version(
     new_nsd = nsds.load(new_row)
     running = documents.running_entries(session, ns.id, ns.site_ids)
     carried = {
-        vnf["name"]: software.VnfParams(vnf["config"].get("params", {}), "assocNewNsdVersionData")
+        vnf["name"]: software.VnfParams(
+            vnf["config"].get("params", {}), "assocNewNsdVersionData.newNsdId"
+        )
         for vnf in next(iter(running.values())).get("vnfs", [])
         if vnf["function"] == VnfFunction.SOFTWARE.value
         and any(p.node == vnf["name"] and p.function is None for p in new_nsd.vnf_profiles)

@@ -102,9 +102,11 @@ def _configured(
         declared = {i.name for i in template.inputs}
         kept = {k: str(v) for k, v in asked.values.items() if k in declared}
         params, wrong = template.params({}, kept)
+        problems += [InputProblem(asked.where, f"the new version's input {key}: {why}")
+                     for key, why in wrong]  # fmt: skip
     else:
         params, wrong = template.params(asked.values)
-    problems += [InputProblem(f"{asked.where}.additionalParams.{key}", why) for key, why in wrong]
+        problems += [InputProblem(f"{asked.where}.additionalParams.{k}", why) for k, why in wrong]
     if wrong:
         return None
     try:
