@@ -160,6 +160,15 @@ def test_a_package_s_vnf_is_instantiated_with_its_params_and_modified(central: C
     }  # fmt: skip
     settle(central, acme, changed.headers["Location"], site)
 
+    healed = client.post(f"{NS}/{ns['id']}/heal", json={}, headers=acme.headers)
+    assert healed.status_code == 202, healed.text
+    assert software_vnf(central, acme, site)["config"]["heal"] == 1
+    assert software_vnf(central, acme, site)["config"]["params"]["domain"] == "corp.example"
+    (entry,) = desired(central, acme, site)["document"]["services"]
+    assert "heal" not in next(v for v in entry["vnfs"] if v["name"] == "firewall")["config"]
+    settle(central, acme, healed.headers["Location"], site)
+    before += 1
+
     for properties, field, reason in [
         ({"port": "fifty"}, "port", "'fifty' is not an integer"),
         ({"port": 70000}, "port", "70000 does not satisfy in_range [1, 65535]"),

@@ -243,13 +243,31 @@ def write_sections(session: Session, sections: Mapping[str, Mapping[str, Any]]) 
 
 
 def reissue(
-    session: Session, site_ids: Sequence[str]
+    session: Session, site_ids: Sequence[str], *, heal: str | None = None
 ) -> tuple[dict[str, int], dict[str, Document]]:
     """Each site's current document again, under its next revision (the site re-checks all of
-    it against its data plane); returns the new revisions and the documents re-issued."""
+    it against its data plane); with `heal`, that NS's third-party VNFs have their heal count
+    moved on (their sites restart them). Returns the new revisions and the documents before."""
     current = get_documents(session, site_ids)
-    documents = {site_id: current[site_id].document for site_id in site_ids}
-    return write_documents(session, current, documents), documents
+    before = {site_id: current[site_id].document for site_id in site_ids}
+    documents = {s: healed(d, heal) if heal else d for s, d in before.items()}
+    return write_documents(session, current, documents), before
+
+
+def healed(document: Document, ns_id: str) -> Document:
+    """The document with the heal count of each third-party VNF of the NS's entry one up."""
+
+    def vnf_healed(vnf: dict[str, Any]) -> dict[str, Any]:
+        if vnf.get("function") != VnfFunction.SOFTWARE.value:
+            return vnf
+        config = vnf.get("config", {})
+        return vnf | {"config": config | {"heal": int(config.get("heal", 0)) + 1}}
+
+    services = [
+        e | {"vnfs": [vnf_healed(v) for v in e.get("vnfs", [])]} if e.get("id") == ns_id else e
+        for e in document.get("services", [])
+    ]
+    return document | {"services": services}
 
 
 def fast_forward(session: Session, site_id: str, above: int) -> DesiredDocument:

@@ -89,9 +89,10 @@ def heal(
     timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> LcmOperation:
     """Every site gets a fresh revision of what it should run: its controller checks the whole
-    service against the kernel and repairs what drifted (sites also heal on their own)."""
+    service against the kernel and repairs what drifted (sites also heal on their own); the
+    NS's third-party VNFs are restarted (their heal count moves on)."""
     row = for_operation(session, principal, ns_id, NsState.INSTANTIATED, "heal")
-    targets, reissued = documents.reissue(session, row.site_ids)
+    targets, reissued = documents.reissue(session, row.site_ids, heal=row.id)
     previous = {s: documents.entry(reissued[s], row.id) for s in row.site_ids}
     return _started(session, row, OpType.HEAL, params, targets, previous, timeout)
 
