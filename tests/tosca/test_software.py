@@ -12,6 +12,10 @@ import pytest
 from edgewise.model.software import SoftwareConfig
 from edgewise.tosca.software import Reading, read_package
 from edgewise.tosca.vnfparams import Input, check_params
+from tests.samples.csar import packages as sample_packages
+from tests.samples.harness import software_config
+from tests.samples.test_onboarding import zipped
+from tests.samples.test_packages import REQUIRED
 from tests.tosca.softpkg import CONFIG, RELOAD, package, vnfd
 
 VNFD_FILE = "Definitions/vnfd.yaml"
@@ -212,3 +216,22 @@ def test_params_are_checked_against_the_inputs(
     assert wrong == problems
     if params is not None:
         assert found == params
+
+
+@pytest.mark.parametrize("name", [p.name for p in sample_packages()])
+def test_each_sample_package_maps_as_the_samples_harness_reads_it(name: str) -> None:
+    """The samples/ packages (another part of issue 13) map without a problem, onto the same
+    config the samples' test harness builds by hand from the same VNFD."""
+    package = next(p for p in sample_packages() if p.name == name)
+    found = reading(zipped(package))
+    assert [str(p) for p in found.problems] == []
+    assert found.refusals() == []
+    assert found.template is not None
+    typed = {i.name: i.type for i in found.template.inputs}
+    given = {
+        key: int(value) if typed[key] == "integer" else value
+        for key, value in REQUIRED[name].items()
+    }
+    params, wrong = found.template.params(given)
+    assert wrong == []
+    assert found.template.config(params) == software_config(package, REQUIRED[name])

@@ -14,6 +14,8 @@ from tests.central.api.conftest import Caller, Central
 from tests.central.api.test_catalog import NSDS, PKGS, onboard_nsd
 from tests.central.api.test_nslcm import NS, add_sites, create_ns, desired, follow, report
 from tests.central.api.test_rollouts import ROLLOUTS, fleet, run_until
+from tests.samples.csar import packages as sample_packages
+from tests.samples.test_onboarding import zipped
 from tests.tosca.softpkg import package, vnfd
 
 NSD = """\
@@ -322,3 +324,23 @@ def test_a_rollout_checks_its_vnfs_at_creation_and_pauses_when_a_package_is_disa
         "domain": "lan", "port": "53",
     }  # fmt: skip
     assert entry["chain"] == ["dns", "firewall"]
+
+
+def test_the_dnsmasq_sample_onboards_and_instantiates(central: Central) -> None:
+    """samples/dnsmasq (the issue's DNS filter + DHCP package) as an operator would use it."""
+    acme = central.tenant("acme")
+    sample = next(p for p in sample_packages() if p.name == "dnsmasq")
+    package_id, _ = onboard_package(central, zipped(sample))
+    assert package_info(central, package_id)["vnfdId"] == "edgewise-sample-dnsmasq"
+    nsd = onboard_nsd(central, central.admin, nsd_text("edgewise-sample-dnsmasq"))
+    (site,) = add_sites(central, acme, "branch")
+    ns = create_ns(central, acme, nsd, "dns")
+    pool = {"dhcp_first": "172.16.3.100", "dhcp_last": "172.16.3.150"}
+    started = instantiate(central, acme, ns["id"], site,
+                          [{"vnfProfileId": "dns", "additionalParams": pool}])  # fmt: skip
+    assert started.status_code == 202, started.text
+    config = software_vnf(central, acme, site)["config"]
+    assert config["vnfd_id"] == "edgewise-sample-dnsmasq"
+    assert {k: config["params"][k] for k in pool} == pool
+    assert config["params"]["upstream_dns"] == "9.9.9.9"  # the input's default
+    assert config["programs"][0]["name"] == "dnsmasq"
