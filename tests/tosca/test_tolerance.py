@@ -89,10 +89,9 @@ def test_a_tolerated_nsd_deploys_the_same_service_on_a_site(cache: TypeCache) ->
     assert isinstance(conforming.descriptor, Nsd)
     assert isinstance(deviant.descriptor, Nsd)
     assert deviant.descriptor == conforming.descriptor
-    ours = {"service_id": "s", "name": "vcpe", "tenant": "t"}
-    assert service_from_nsd(deviant.descriptor, **ours) == service_from_nsd(
-        conforming.descriptor, **ours
-    )
+    assert service_from_nsd(
+        deviant.descriptor, service_id="s", name="vcpe", tenant="t"
+    ) == service_from_nsd(conforming.descriptor, service_id="s", name="vcpe", tenant="t")
 
 
 @pytest.mark.parametrize(

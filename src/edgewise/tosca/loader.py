@@ -165,7 +165,7 @@ def _load(
         builder.check_functions()
     if log.has_errors:
         descriptor = None
-    return LoadResult(descriptor, tuple(log.problems), tuple(reader.order))
+    return LoadResult(descriptor, tuple(log.problems), tuple(reader.order), tuple(topologies))
 
 
 class _Reader:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 from edgewise.model.functions import FunctionConfig
 from edgewise.tosca.problems import Problem
+
+if TYPE_CHECKING:
+    from edgewise.tosca.topology import Topology
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,8 @@ class LoadResult:
     descriptor: Vnfd | Nsd | None
     problems: tuple[Problem, ...]
     files: tuple[str, ...]
+    # the checked topologies, for readers beyond the model (tosca.software reads a VNFD's)
+    topologies: tuple[Topology, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def ok(self) -> bool:

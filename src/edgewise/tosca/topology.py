@@ -51,6 +51,8 @@ class NodeTemplate:
     requirements: tuple[Requirement, ...]
     capabilities: dict[str, dict[str, Node]]
     mark: Mark | None = field(default=None, compare=False)
+    # the template as written (metadata, artifacts, interfaces: read by tosca.software)
+    body: dict[str, Node] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,13 @@ def _node(
         if requirement is not None:
             requirements.append(requirement)
     return NodeTemplate(
-        name, node_type, properties, tuple(requirements), capabilities, node.mark(shapes.file)
+        name,
+        node_type,
+        properties,
+        tuple(requirements),
+        capabilities,
+        node.mark(shapes.file),
+        body,
     )
 
 

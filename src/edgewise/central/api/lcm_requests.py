@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edgewise.central.orchestrator import lifecycle, scaling
+from edgewise.central.orchestrator import lifecycle, scaling, software
 from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
 from edgewise.model import placement
 from edgewise.model.sites import LabelSelector, SiteKind
@@ -25,16 +25,49 @@ class CreateNsRequest(BaseModel):
 
 
 class InstantiateNsRequest(BaseModel):
-    """SOL005 InstantiateNsRequest; Edgewise reads `additionalParamsForNs.sites`."""
+    """SOL005 InstantiateNsRequest; Edgewise reads `additionalParamsForNs.sites` (or
+    `placement`) and `additionalParamsForVnf` (SOL005 ParamsForVnf: `vnfProfileId` and
+    `additionalParams`, the parameters of a third-party VNF, checked against its VNFD's inputs)."""
 
     model_config = ConfigDict(extra="allow")
     nsFlavourId: str | None = Field(
         default=None, description="required; checked after the NS instance is found"
     )
     additionalParamsForNs: dict[str, Any] = Field(default_factory=dict)
+    additionalParamsForVnf: list[Any] = Field(default_factory=list)
 
     def placement(self) -> placement.Request:
         return placement_request(self.additionalParamsForNs, "additionalParamsForNs")
+
+    def vnf_params(self) -> dict[str, software.VnfParams]:
+        """The parameters given per VNF profile; Invalid naming each malformed entry."""
+        found: dict[str, software.VnfParams] = {}
+        problems = []
+        for index, item in enumerate(self.additionalParamsForVnf):
+            where = f"additionalParamsForVnf[{index}]"
+            profile = item.get("vnfProfileId") if isinstance(item, dict) else None
+            values = item.get("additionalParams", {}) if isinstance(item, dict) else None
+            if not isinstance(profile, str) or not profile:
+                problems.append(
+                    InputProblem(
+                        f"{where}.vnfProfileId",
+                        "missing: the VNF profile (the NSD's VNF node) the params are for",
+                    )
+                )
+            elif not isinstance(values, dict):
+                problems.append(InputProblem(f"{where}.additionalParams", "expected an object "
+                                             "of the VNFD's inputs"))  # fmt: skip
+            elif profile in found:
+                problems.append(
+                    InputProblem(
+                        f"{where}.vnfProfileId", f"{profile!r} is given by {found[profile].where}"
+                    )
+                )
+            else:
+                found[profile] = software.VnfParams(values, where)
+        if problems:
+            raise Invalid("the VNF parameters are not valid", problems)
+        return found
 
 
 class PlacementCriteria(BaseModel):

@@ -181,6 +181,7 @@ def instantiate_ns(
         flavour_id=body.nsFlavourId,
         placement=body.placement(),
         params=body.model_dump(mode="json", exclude_none=True),
+        vnf_params=body.vnf_params(),
     )
     return _accepted(request, op)
 

@@ -9,7 +9,7 @@ site's document pass through untouched (they were written canonical).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from edgewise.central.store.tables import DesiredStateRow, NsInstanceRow, SiteRo
 from edgewise.model.desired import DesiredState, DocumentError
 from edgewise.model.fields import merge_patch
 from edgewise.model.functions import VnfFunction, config_document, read_config
+from edgewise.model.software import SoftwareConfig
 from edgewise.tosca import Nsd
 from edgewise.tosca.siteservice import UNASSIGNED, NotDeployable, service_from_nsd
 
@@ -242,13 +243,31 @@ def write_sections(session: Session, sections: Mapping[str, Mapping[str, Any]]) 
 
 
 def reissue(
-    session: Session, site_ids: Sequence[str]
+    session: Session, site_ids: Sequence[str], *, heal: str | None = None
 ) -> tuple[dict[str, int], dict[str, Document]]:
     """Each site's current document again, under its next revision (the site re-checks all of
-    it against its data plane); returns the new revisions and the documents re-issued."""
+    it against its data plane); with `heal`, that NS's third-party VNFs have their heal count
+    moved on (their sites restart them). Returns the new revisions and the documents before."""
     current = get_documents(session, site_ids)
-    documents = {site_id: current[site_id].document for site_id in site_ids}
-    return write_documents(session, current, documents), documents
+    before = {site_id: current[site_id].document for site_id in site_ids}
+    documents = {s: healed(d, heal) if heal else d for s, d in before.items()}
+    return write_documents(session, current, documents), before
+
+
+def healed(document: Document, ns_id: str) -> Document:
+    """The document with the heal count of each third-party VNF of the NS's entry one up."""
+
+    def vnf_healed(vnf: dict[str, Any]) -> dict[str, Any]:
+        if vnf.get("function") != VnfFunction.SOFTWARE.value:
+            return vnf
+        config = vnf.get("config", {})
+        return vnf | {"config": config | {"heal": int(config.get("heal", 0)) + 1}}
+
+    services = [
+        e | {"vnfs": [vnf_healed(v) for v in e.get("vnfs", [])]} if e.get("id") == ns_id else e
+        for e in document.get("services", [])
+    ]
+    return document | {"services": services}
 
 
 def fast_forward(session: Session, site_id: str, above: int) -> DesiredDocument:
@@ -316,11 +335,19 @@ def rewrite_each(
     return write_documents(session, current, documents), previous
 
 
-def service_entry(nsd: Nsd, *, service_id: str, name: str) -> Entry:
-    """The service entry of `nsd` for the NS (its `tenant` is each site's, set by the caller);
-    Invalid naming every VNF of the NSD a site cannot run."""
+def service_entry(
+    nsd: Nsd,
+    *,
+    service_id: str,
+    name: str,
+    software: Mapping[str, SoftwareConfig] | None = None,
+) -> Entry:
+    """The service entry of `nsd` for the NS (its `tenant` is each site's, set by the caller),
+    with the configs of its third-party VNFs (orchestrator.software); Invalid naming every VNF
+    of the NSD a site cannot run."""
     try:
-        service = service_from_nsd(nsd, service_id=service_id, name=name, tenant=UNASSIGNED)
+        service = service_from_nsd(nsd, service_id=service_id, name=name, tenant=UNASSIGNED,
+                                   software=software)  # fmt: skip
     except NotDeployable as exc:
         raise Invalid(
             f"NSD {nsd.descriptor_id} cannot run on a site",
@@ -329,12 +356,23 @@ def service_entry(nsd: Nsd, *, service_id: str, name: str) -> Entry:
     return service.to_document()
 
 
+# a third-party VNF's config with its params set: (config, values, request field) ->
+# (the new config, or None and the problems)
+ParamsSetter = Callable[
+    [Mapping[str, Any], Mapping[str, Any], str], tuple[dict[str, Any] | None, list[InputProblem]]
+]
+
+
 def configure_entry(
-    service: Entry, configs: Mapping[str, Mapping[str, Any]], where: Mapping[str, str]
+    service: Entry,
+    configs: Mapping[str, Mapping[str, Any]],
+    where: Mapping[str, str],
+    set_params: ParamsSetter | None = None,
 ) -> Entry:
     """The service entry with each named VNF's config merge-patched (RFC 7396) with its new
     properties and read through the contract: Unprocessable naming every bad field, under the
-    request field `where[name]` that changed the VNF."""
+    request field `where[name]` that changed the VNF. A third-party VNF's properties are its
+    parameters, set by `set_params` (checked against its package's inputs)."""
     names = {v["name"] for v in service.get("vnfs", [])}
     unknown = sorted(set(configs) - names)
     if unknown:
@@ -353,8 +391,14 @@ def configure_entry(
         if name not in configs:
             vnfs.append(vnf)
             continue
-        patched = merge_patch(vnf.get("config", {}), configs[name])
         at = f"{where.get(name, name)}.vnfConfigurableProperties"
+        if vnf["function"] == VnfFunction.SOFTWARE.value and set_params is not None:
+            changed, wrong = set_params(vnf.get("config", {}), configs[name], at)
+            problems += wrong
+            if changed is not None:
+                vnfs.append(vnf | {"config": changed})
+            continue
+        patched = merge_patch(vnf.get("config", {}), configs[name])
         try:
             config = read_config(VnfFunction(vnf["function"]), patched)
         except DocumentError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator import documents
+from edgewise.central.orchestrator import documents, software
 from edgewise.central.orchestrator.instances import get_row, unfinished
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.occurrences import start
@@ -25,6 +25,7 @@ from edgewise.central.services.catalog import CatalogKind
 from edgewise.central.services.errors import Conflict, InputProblem, Invalid
 from edgewise.central.store.tables import CatalogItemRow, NsInstanceRow, SiteRow
 from edgewise.model import placement
+from edgewise.model.functions import VnfFunction
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,11 @@ def instantiate(
     flavour_id: str | None,
     placement: placement.Request,
     params: dict[str, Any],
+    vnf_params: Mapping[str, software.VnfParams] | None = None,
     timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> LcmOperation:
-    """Puts the NS on the placed sites: one new desired-state revision per site, one operation."""
+    """Puts the NS on the placed sites: one new desired-state revision per site, one operation.
+    `vnf_params`: the parameters of its third-party VNFs, by VNF profile."""
     row = for_operation(session, principal, ns_id, NsState.NOT_INSTANTIATED, "instantiate")
     nsd = nsds.of_instance(session, row)
     if flavour_id != nsd.flavour_id:
@@ -63,8 +66,11 @@ def instantiate(
             "the NS deployment flavour is not valid",
             [InputProblem("nsFlavourId", f"{why}; the NSD has {nsd.flavour_id!r}")],
         )
+    nsd_row = session.get(CatalogItemRow, row.nsd_info_id)
+    assert nsd_row is not None  # the foreign key keeps it
+    vnfs = software.resolve(session, nsds, nsd_row, nsd, row.tenant_id, vnf_params)
     sites = place(session, principal, row, nsd, placement)
-    service = documents.service_entry(nsd, service_id=row.id, name=row.name)
+    service = documents.service_entry(nsd, service_id=row.id, name=row.name, software=vnfs)
     targets, previous = documents.rewrite(
         session, row.id, {site.id: service | {"tenant": site.tenant_id} for site in sites}
     )
@@ -83,9 +89,10 @@ def heal(
     timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> LcmOperation:
     """Every site gets a fresh revision of what it should run: its controller checks the whole
-    service against the kernel and repairs what drifted (sites also heal on their own)."""
+    service against the kernel and repairs what drifted (sites also heal on their own); the
+    NS's third-party VNFs are restarted (their heal count moves on)."""
     row = for_operation(session, principal, ns_id, NsState.INSTANTIATED, "heal")
-    targets, reissued = documents.reissue(session, row.site_ids)
+    targets, reissued = documents.reissue(session, row.site_ids, heal=row.id)
     previous = {s: documents.entry(reissued[s], row.id) for s in row.site_ids}
     return _started(session, row, OpType.HEAL, params, targets, previous, timeout)
 
@@ -110,10 +117,14 @@ def update(
     where = change.where()
     configured: dict[str, dict[str, Any]] = {}  # the sites' entries differ by tenant at most
 
+    def set_params(config: Mapping[str, Any], values: Mapping[str, Any], at: str) -> Any:
+        return software.set_params(session, nsds, row.tenant_id, config, values, at)
+
     def reconfigured(found: dict[str, Any]) -> dict[str, Any]:
         key = json.dumps(found | {"tenant": ""}, sort_keys=True)
         if key not in configured:
-            configured[key] = documents.configure_entry(found, change.vnf_configs, where)
+            configured[key] = documents.configure_entry(found, change.vnf_configs, where,
+                                                        set_params)  # fmt: skip
         return configured[key] | {"tenant": found.get("tenant")}
 
     entries: dict[str, dict[str, Any] | None] = {
@@ -148,7 +159,18 @@ def _to_version(
     """Every site of the NS gets the service of another version of its NSD (the same
     invariant id); the NS instance is of that version once they all applied it."""
     new_row = new_version(session, principal, nsds, ns, ref)
-    service = documents.service_entry(nsds.load(new_row), service_id=ns.id, name=ns.name)
+    new_nsd = nsds.load(new_row)
+    running = documents.running_entries(session, ns.id, ns.site_ids)
+    carried = {
+        vnf["name"]: software.VnfParams(
+            vnf["config"].get("params", {}), "assocNewNsdVersionData.newNsdId"
+        )
+        for vnf in next(iter(running.values())).get("vnfs", [])
+        if vnf["function"] == VnfFunction.SOFTWARE.value
+        and any(p.node == vnf["name"] and p.function is None for p in new_nsd.vnf_profiles)
+    }
+    vnfs = software.resolve(session, nsds, new_row, new_nsd, ns.tenant_id, carried, carried=True)
+    service = documents.service_entry(new_nsd, service_id=ns.id, name=ns.name, software=vnfs)
     needed = len(service["vnfs"])
     short = [
         f"{c.name}: {c.free} of {c.slots} VNF slots free; the new version needs {needed}"
@@ -161,8 +183,7 @@ def _to_version(
             [InputProblem("assocNewNsdVersionData.newNsdId", line) for line in short],
         )
     entries: dict[str, dict[str, Any] | None] = {
-        site: service | {"tenant": found.get("tenant")}
-        for site, found in documents.running_entries(session, ns.id, ns.site_ids).items()
+        site: service | {"tenant": found.get("tenant")} for site, found in running.items()
     }
     new_row.usage_state = "IN_USE"
     targets, previous = documents.rewrite(session, ns.id, entries)

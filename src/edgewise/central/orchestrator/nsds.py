@@ -1,6 +1,7 @@
-"""The parsed models of onboarded NSDs: content never changes once onboarded, so each is parsed
-once per process. One `NsdModels` per process root (serve, a worker replica, a test), passed
-to the operations that need a model; nothing is kept at module level."""
+"""The parsed models of onboarded NSDs, and the software of onboarded VNF packages: content
+never changes once onboarded, so each is parsed once per process. One `NsdModels` per process
+root (serve, a worker replica, a test), passed to the operations that need a model; nothing is
+kept at module level."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from edgewise.central.services.errors import Conflict
 from edgewise.central.store.tables import CatalogItemRow, NsInstanceRow
 from edgewise.tosca import Nsd, TypeCache, load_bytes
+from edgewise.tosca.software import Reading, read_package
 
 KEPT = 256  # models kept (least recently used go first)
 
@@ -22,6 +24,20 @@ class NsdModels:
         self.types = types or TypeCache()  # the parsed type files the NSDs share
         self.capacity = capacity
         self._models: OrderedDict[tuple[str, str], Nsd] = OrderedDict()
+        self._software: OrderedDict[tuple[str, str], Reading] = OrderedDict()
+
+    def software(self, row: CatalogItemRow) -> Reading:
+        """What an onboarded VNF package's VNFD says of its VNF as software (tosca.software)."""
+        assert row.content is not None  # onboarded
+        key = (row.id, row.checksum or "")
+        reading = self._software.get(key)
+        if reading is None:
+            reading = read_package(row.content, types=self.types)
+            self._software[key] = reading
+            while len(self._software) > self.capacity:
+                self._software.popitem(last=False)
+        self._software.move_to_end(key)
+        return reading
 
     def load(self, row: CatalogItemRow) -> Nsd:
         """The NSD's model; Conflict when onboarded content no longer loads (a newer loader)."""

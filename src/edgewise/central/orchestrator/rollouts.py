@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator import waves
+from edgewise.central.orchestrator import documents, software, waves
 from edgewise.central.orchestrator.instances import owner_of_new_instance
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.placing import candidates
@@ -42,6 +42,7 @@ from edgewise.central.store.tables import (
     utcnow,
 )
 from edgewise.model import placement
+from edgewise.tosca.siteservice import UNASSIGNED
 
 MAX_REJECTIONS_KEPT = 50
 SETTLED = {
@@ -113,7 +114,10 @@ def create(
     """Chooses the sites now and starts RUNNING; the first wave starts on the next advance."""
     ns_owner = owner_of_new_instance(session, principal, nsd_info_id, tenant_id)
     nsd = get_item(session, principal, CatalogKind.NSD, nsd_info_id)
-    slots = max(1, len(nsds.load(nsd).vnf_profiles))
+    model = nsds.load(nsd)  # a site must be able to run it: 422 now, not a wave that fails
+    vnfs = software.resolve(session, nsds, nsd, model, ns_owner)
+    documents.service_entry(model, service_id=UNASSIGNED, name=name, software=vnfs)
+    slots = max(1, len(model.vnf_profiles))
     sites = session.scalars(select(SiteRow.id).where(visible(principal, SiteRow))).all()
     upgraded = [ns.id for ns in waves.versions_on(session, nsds, nsd, ns_owner, sites).values()]
     found = candidates(session, principal, upgraded)  # their slots are reused
@@ -255,7 +259,7 @@ def advance(session: Session, nsds: NsdModels, now: datetime | None = None) -> N
         if not tally["PENDING"]:
             _enter(rollout, RolloutState.COMPLETED, moment, None)
             continue
-        _start_wave(session, nsds, rollout)
+        _start_wave(session, nsds, rollout, moment)
 
 
 def _settle(session: Session, rollout_id: str) -> None:
@@ -286,7 +290,7 @@ def _settle(session: Session, rollout_id: str) -> None:
             )
 
 
-def _start_wave(session: Session, nsds: NsdModels, rollout: RolloutRow) -> None:
+def _start_wave(session: Session, nsds: NsdModels, rollout: RolloutRow, moment: datetime) -> None:
     wave = session.scalar(
         select(func.min(RolloutSiteRow.wave)).where(
             RolloutSiteRow.rollout_id == rollout.id, RolloutSiteRow.state == "PENDING"
@@ -306,6 +310,12 @@ def _start_wave(session: Session, nsds: NsdModels, rollout: RolloutRow) -> None:
     nsd = session.get(CatalogItemRow, rollout.nsd_info_id)
     if nsd is None:
         raise NotFound(f"the rollout's NSD {rollout.nsd_info_id} is gone")
+    try:  # its VNF packages may have been disabled since: the rollout waits for the operator
+        software.resolve(session, nsds, nsd, nsds.load(nsd), rollout.tenant_id)
+    except Invalid as refused:
+        why = "; ".join(str(p) for p in refused.problems) or refused.detail
+        _enter(rollout, RolloutState.PAUSED, moment, f"{refused.detail}: {why}"[:1000])
+        return
     existing = waves.versions_on(session, nsds, nsd, rollout.tenant_id, [s.id for s in sites])
     running = {site: ns.id for site, ns in existing.items() if ns.nsd_info_id == nsd.id}
     older = [ns for site, ns in existing.items() if site not in running]

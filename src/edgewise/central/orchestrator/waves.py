@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator import documents
+from edgewise.central.orchestrator import documents, software
 from edgewise.central.orchestrator.instances import identity
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.occurrences import start
@@ -42,7 +42,8 @@ def instantiate_each(
 ) -> Started:
     """A new NS instance of the NSD on each site, instantiated at once."""
     nsd = nsds.load(nsd_row)
-    template = documents.service_entry(nsd, service_id=UNASSIGNED, name=name)
+    vnfs = software.resolve(session, nsds, nsd_row, nsd, tenant_id)
+    template = documents.service_entry(nsd, service_id=UNASSIGNED, name=name, software=vnfs)
     instances = {
         site.id: NsInstanceRow(
             id=new_id(),
@@ -138,7 +139,9 @@ def upgrade_each(
     free = [ns for ns in instances if ns.id not in busy]
     nsd = nsds.load(nsd_row)
     current = documents.get_documents(session, [ns.site_ids[0] for ns in free])
-    template = documents.service_entry(nsd, service_id=UNASSIGNED, name=UNASSIGNED)
+    owners = {ns.tenant_id for ns in free}
+    vnfs = software.resolve(session, nsds, nsd_row, nsd, owners.pop() if len(owners) == 1 else None)
+    template = documents.service_entry(nsd, service_id=UNASSIGNED, name=UNASSIGNED, software=vnfs)
     changes: dict[str, tuple[str, dict[str, Any] | None]] = {}
     for ns in free:
         site_id = ns.site_ids[0]

@@ -46,6 +46,8 @@ from edgewise.central.services.views import (
 )
 from edgewise.central.store.tables import CatalogItemRow
 from edgewise.tosca import Limits, LoadResult, Nsd, Problem, TypeCache, Vnfd, load_bytes
+from edgewise.tosca.package import ZipSource
+from edgewise.tosca.software import derive
 
 ZIP_TYPE = "application/zip"
 YAML_TYPE = "text/plain"
@@ -212,6 +214,8 @@ def _onboard(
                 f"upload it as a {other.label}",
             )
         ]
+    if not problems and isinstance(descriptor, Vnfd) and is_zip:
+        problems = _software_problems(data, result, limits)
     if problems or descriptor is None:
         raise Invalid(f"the {kind.label} content is not valid; nothing was onboarded", problems)
     summary = _summary(descriptor, result) | {
@@ -315,6 +319,14 @@ def _expected(kind: CatalogKind) -> str:
 
 def _problems(result: LoadResult) -> list[InputProblem]:
     return [InputProblem(_where(p), p.message) for p in result.errors]
+
+
+def _software_problems(data: bytes, result: LoadResult, limits: Limits) -> list[InputProblem]:
+    """A third-party VNF written for Edgewise is checked as a site would run it (its files,
+    checksums, templates, commands, connection points); the images it names are checked
+    at instantiation (docs/vnf-packages.md)."""
+    reading = derive(ZipSource(data, limits), result)
+    return [InputProblem(_where(p), p.message) for p in reading.problems if p.severity == "error"]
 
 
 def _warnings(result: LoadResult) -> list[dict[str, str]]:
