@@ -46,7 +46,8 @@ def state(revision: int = 1, **extra: Any) -> DesiredState:
 def test_a_device_per_tenant_and_link() -> None:
     desired = state()
     planned = plan_devices(desired.overlays, {"mpls": 1, "inet": 2}, site_prefix="ew",
-                           namespace="ew-wan", key_file=lambda t: Path(f"/k/{t}.key"))  # fmt: skip
+                           namespace="ew-wan",
+                           key_file=lambda t, _: Path(f"/k/{t}.key"))  # fmt: skip
     assert [(p.tenant, p.link) for p in planned] == [("t1", "mpls"), ("t1", "inet")]
     mpls, inet = (p.device for p in planned)
     assert mpls.name == device_name("ew", "t1", "mpls") != inet.name
@@ -67,7 +68,7 @@ def test_a_device_per_tenant_and_link() -> None:
 def test_a_link_not_built_has_no_device() -> None:
     desired = state()
     planned = plan_devices(desired.overlays, {"inet": 2}, site_prefix="ew", namespace="w",
-                           key_file=Path)  # fmt: skip
+                           key_file=lambda t, _: Path(t))  # fmt: skip
     assert [p.link for p in planned] == ["inet"]
     assert unbuilt_links(desired.overlays, {"inet": 2}) == [
         "overlay t1: link mpls is not a built WAN link"
