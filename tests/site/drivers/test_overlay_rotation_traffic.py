@@ -207,7 +207,8 @@ async def test_rotations_in_both_orders_lose_no_ping(sites: OverlaySites) -> Non
         took = time.monotonic() - started
         assert took < ping_s - 1.0, f"the rotations took {took:.1f} s"  # all under the ping
         results = [
-            (await anyio.to_thread.run_sync(p.stdout.readline)).strip() for p in (there, back)
+            (await anyio.to_thread.run_sync(out.readline)).strip()
+            for out in (there.stdout, back.stdout)
         ]
     # the last switch tells every link the next key: the site promotes as it applies it, and
     # its report ends the rotation (no settle step needed)
