@@ -6,10 +6,12 @@ next key as its key; a member leaving, or the overlay deleted, mid-rotation ends
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
+from edgewise.central.services import link_reports
 from edgewise.central.store.sdwan_tables import OverlayRotationRow, OverlayRotationWaitRow
 from tests.central.api.conftest import Caller, Central
 from tests.central.api.sdwan import LTE, MPLS, document, new_site
@@ -125,10 +127,23 @@ def test_a_rotation_walks_link_by_link_to_the_end(central: Central) -> None:
     assert sites.rotations() == (0, 0)
 
 
+def test_only_the_last_report_a_step_waits_for_steps_it(central: Central) -> None:
+    """Each site's report strikes its wait off; only the one that leaves none asks for the
+    rotation to step (a hub's spokes applying a step recompose the hub once, not per spoke)."""
+    sites = Sites(central, central.tenant("acme"), ["s", "p", "q"])
+    sites.apply("s", public_key=sites.keys["s"]["public_key"], next_public_key=NEXT)
+    answers = []
+    for name in ("p", "q", "s"):
+        revision = document(central, sites.ids[name])[0]
+        with central.sessions.begin() as session:
+            body = {"revision": revision}
+            answers.append(link_reports.record(session, sites.ids[name], body, datetime.now(UTC)))
+    assert answers == [False, False, True]
+
+
 def test_a_peer_leaving_mid_rotation_is_waited_for_no_more(central: Central) -> None:
     sites = Sites(central, central.tenant("acme"), ["s", "p", "q"])
     sites.apply("s", public_key=sites.keys["s"]["public_key"], next_public_key=NEXT)
-    sites.apply("s")
     sites.apply("p")  # q never applies the drain: the rotation waits for it
     assert sites.links("s")[0] == ("mpls", None, True)
     left = central.client.delete(
@@ -136,6 +151,8 @@ def test_a_peer_leaving_mid_rotation_is_waited_for_no_more(central: Central) -> 
         headers=central.admin.headers,
     )
     assert left.status_code == 200, left.text
+    assert sites.links("s")[0] == ("mpls", None, True)  # s has not applied it either
+    sites.apply("s")
     assert sites.links("s")[0] == ("mpls", NEXT, True)  # moved on without q
     assert overlays_of(central, sites.ids["q"]) == []
 

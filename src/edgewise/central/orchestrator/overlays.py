@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from edgewise.central.orchestrator import sdwan
@@ -19,7 +19,12 @@ from edgewise.central.services import sites
 from edgewise.central.services.access import Principal, get_visible, require_admin, scoped
 from edgewise.central.services.errors import Conflict, InputProblem, Unprocessable
 from edgewise.central.services.tenants import get_tenant
-from edgewise.central.store.sdwan_tables import OverlayMemberRow, OverlayRow, SiteLinkRow
+from edgewise.central.store.sdwan_tables import (
+    OverlayMemberRow,
+    OverlayRotationWaitRow,
+    OverlayRow,
+    SiteLinkRow,
+)
 from edgewise.central.store.tables import SiteRow, aware
 from edgewise.model.links import MAX_LINKS
 from edgewise.model.names import NAME
@@ -160,6 +165,12 @@ def leave(session: Session, principal: Principal, overlay_id: str, site_id: str)
         )
     peers = sdwan.overlay_peers_of(session, [site_id])
     session.delete(member)  # its rotation goes with it (the store's cascade)
+    session.execute(  # and the rotations of others wait for it no more
+        delete(OverlayRotationWaitRow).where(
+            OverlayRotationWaitRow.overlay_id == overlay_id,
+            OverlayRotationWaitRow.site_id == site_id,
+        )
+    )
     session.flush()
     reader = sdwan.Reader()
     sdwan.recompose_overlay_peers(session, peers, reader)

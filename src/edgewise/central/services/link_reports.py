@@ -154,16 +154,30 @@ def record(session: Session, site_id: str, body: Mapping[str, Any], at: datetime
 
 
 def _waits_met(session: Session, site_id: str, revision: int) -> bool:
-    """Strikes off the rotations' waits for this site that `revision` meets; True if any."""
-    met = session.execute(
-        delete(OverlayRotationWaitRow)
-        .where(
-            OverlayRotationWaitRow.site_id == site_id,
-            OverlayRotationWaitRow.revision <= revision,
+    """Strikes off the rotations' waits for this site that `revision` meets; True when one of
+    those rotations waits for nothing more (its next step is due: a hub's thousand spokes
+    applying a step recompose once, at the last report)."""
+    w = OverlayRotationWaitRow
+    met = {
+        (overlay, rotating)
+        for overlay, rotating in session.execute(
+            delete(w)
+            .where(w.site_id == site_id, w.revision <= revision)
+            .returning(w.overlay_id, w.rotating_site_id)
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(met, "rowcount", 0))
+    }
+    if not met:
+        return False
+    still = {
+        (overlay, rotating)
+        for overlay, rotating in session.execute(
+            select(w.overlay_id, w.rotating_site_id).where(
+                w.overlay_id.in_({overlay for overlay, _ in met})
+            )
+        )
+    }
+    return bool(met - still)
 
 
 def _links(session: Session, site_id: str, links: tuple[LinkReport, ...], at: datetime) -> bool:
