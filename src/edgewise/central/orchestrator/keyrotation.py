@@ -5,14 +5,15 @@ the site and its peers applied the last step. `orchestrator.rotations` keeps it 
 
 Per (site, tenant) with a next key reported, one link at a time: DRAIN y (the site's link y
 and its peers' tunnels to it carry no traffic; the link before is undrained), SWITCH y (both
-ends of y's tunnels use the next key, y still drained); after the last link SETTLE (every link
-uses the next key, none drained: the site promotes it). The rotation ends when the site
-reports the next key as its key.
+ends of y's tunnels use the next key, y still drained). The last switch names the next key on
+every link, so the site promotes it as it applies that step, and its report ends the rotation;
+should the site still report its next key once every end applied it, SETTLE undrains the last
+link and waits for the promotion.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -20,7 +21,7 @@ from enum import StrEnum
 class Phase(StrEnum):
     DRAIN = "drain"  # `link` drained at both ends, its key unchanged
     SWITCH = "switch"  # `link` uses the next key at both ends, still drained
-    SETTLE = "settle"  # every link uses the next key, none drained: the site promotes it
+    SETTLE = "settle"  # every link uses the next key, none drained: waits for the promotion
 
 
 @dataclass(frozen=True)
@@ -76,16 +77,6 @@ def _next_link(current: Rotation, links: Sequence[str]) -> Rotation:
     if left:
         return replace(current, phase=Phase.DRAIN, link=left[0])
     return replace(current, phase=Phase.SETTLE, link=None)
-
-
-def applied_all(
-    waits: Mapping[str, int], applied: Mapping[str, int], members: Collection[str]
-) -> bool:
-    """Whether every member still waited for has applied its revision (a site that left the
-    overlay is waited for no more)."""
-    return all(
-        applied.get(site, 0) >= revision for site, revision in waits.items() if site in members
-    )
 
 
 def busy(site: str, peers: Collection[str], rotating: Collection[str]) -> bool:
