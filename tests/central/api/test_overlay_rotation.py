@@ -127,6 +127,25 @@ def test_a_rotation_walks_link_by_link_to_the_end(central: Central) -> None:
     assert sites.rotations() == (0, 0)
 
 
+def test_a_site_promoting_before_its_peer_applied_the_last_switch(central: Central) -> None:
+    """The site promotes as it applies the last switch; its report alone does not end the
+    rotation: the peer's tunnel to the last link stays drained until the peer applied it."""
+    sites = Sites(central, central.tenant("acme"), ["s", "p"])
+    sites.apply("s", public_key=sites.keys["s"]["public_key"], next_public_key=NEXT)
+    for _ in range(3):  # drain mpls, switch mpls, drain lte: both apply each
+        sites.apply("s")
+        sites.apply("p")
+    switch_lte = [("mpls", NEXT, False), ("lte", NEXT, True)]
+    assert sites.tunnels("p", "s") == switch_lte
+    sites.apply("s", public_key=NEXT)  # promoted as it applied the switch; p has not yet
+    assert sites.tunnels("p", "s") == switch_lte
+    assert sites.peer_key("p", "s") == NEXT
+    sites.apply("p")
+    assert sites.tunnels("p", "s") == [("mpls", None, False), ("lte", None, False)]
+    assert sites.links("s") == [("mpls", None, False), ("lte", None, False)]
+    assert sites.rotations() == (0, 0)
+
+
 def test_only_the_last_report_a_step_waits_for_steps_it(central: Central) -> None:
     """Each site's report strikes its wait off; only the one that leaves none asks for the
     rotation to step (a hub's spokes applying a step recompose the hub once, not per spoke)."""

@@ -41,6 +41,8 @@ SETTLE = Rotation(N, Phase.SETTLE, None, ("mpls", "inet"))
         (SWITCH_INET, N, LINKS, True, True, SETTLE),  # every link switched, none drained
         (SETTLE, N, LINKS, True, True, SETTLE),  # the site promotes and reports...
         (SETTLE, None, LINKS, True, True, None),  # ...its key is the next one: over
+        (SWITCH_INET, None, LINKS, False, True, SWITCH_INET),  # promoted, a peer not there yet
+        (SWITCH_INET, None, LINKS, True, True, None),  # every end applied the last switch
         (DRAIN_MPLS, key(98), LINKS, True, True, Rotation(key(98), Phase.DRAIN, "mpls")),
         (SWITCH_MPLS, N, ("inet",), False, True,
          Rotation(N, Phase.DRAIN, "inet")),  # mpls went: on with inet
@@ -110,14 +112,20 @@ def test_compose_with_a_rotation(
     assert [(k.public_key, k.draining) for k in entries["p"].links] == [(None, None)] * 2
 
 
-def test_a_rotation_is_over_once_the_site_reports_the_next_key_as_its_key() -> None:
-    s, p = member("s", 1, MPLS, INET), member("p", 2, MPLS, INET)
-    promoted = replace(s, public_key=N)
-    entries = compose_overlays(replace(topology("full-mesh", promoted, p), rotations={"s": SETTLE}))
+def test_a_promoted_site_keeps_its_rotation_until_the_step_function_ends_it() -> None:
+    """The site promotes as it applies the last switch, maybe before its peers applied it:
+    the drains stay (the peers route nothing over the last link until they hold the key)."""
+    promoted = replace(member("s", 1, MPLS, INET), public_key=N)
+    p = member("p", 2, MPLS, INET)
+    entries = compose_overlays(
+        replace(topology("full-mesh", promoted, p), rotations={"s": SWITCH_INET})
+    )
     (seen_from_p,) = entries["p"].peers
     assert seen_from_p.public_key == N
-    assert endpoint_view(seen_from_p) == [("mpls", None, None), ("inet", None, None)]
-    assert [(k.public_key, k.draining) for k in entries["s"].links] == [(None, None)] * 2
+    assert endpoint_view(seen_from_p) == [("mpls", N, None), ("inet", N, True)]
+    assert [(k.public_key, k.draining) for k in entries["s"].links] == [(N, None), (N, True)]
+    plain = compose_overlays(topology("full-mesh", promoted, p))  # the rotation ended
+    assert endpoint_view(plain["p"].peers[0]) == [("mpls", None, None), ("inet", None, None)]
 
 
 def test_the_tunnels_to_a_link_follow_the_pairing() -> None:

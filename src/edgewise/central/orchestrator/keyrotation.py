@@ -49,12 +49,15 @@ def step(
     may_start: bool = True,
 ) -> Rotation | None:
     """The rotation after this one (None: none under way), from the next key the site
-    reports (None once it promoted it, which ends the rotation), its links in order now,
+    reports (None once it promoted it: the rotation ends once every end applied the step
+    that made it promote, not before — a peer may not hold the key yet), its links in order,
     whether the site and its peers applied the documents of `current` (`applied`), and whether
     it may start now (no rotation of its peers is under way). Idempotent: the same inputs give
     the same answer."""
-    if next_key is None or not links:
-        return None  # promoted (or never prepared, or nothing to ride): nothing to do
+    if next_key is None:  # promoted (or never prepared): over once every end applied
+        return current if current is not None and not applied else None
+    if not links:
+        return None  # nothing to ride
     if current is None or current.next_key != next_key:
         return Rotation(next_key, Phase.DRAIN, links[0]) if may_start else None
     switched = tuple(link for link in current.switched if link in links)

@@ -49,10 +49,9 @@ class Topology:
     rotations: Mapping[str, Rotation] = field(default_factory=dict)  # by rotating site
 
     def rotation(self, member: Member) -> Rotation | None:
-        """The member's rotation while under way (over once it reports the next key as its
-        key, whatever the store still holds)."""
-        found = self.rotations.get(member.site_id)
-        return None if found is None or found.next_key == member.public_key else found
+        """The member's rotation while under way (it stays, promoted or not, until the step
+        function ends it: the peers may not all hold the next key yet)."""
+        return self.rotations.get(member.site_id)
 
     def peers_of(self, member: Member) -> list[Member]:
         """The members whose entries name `member` as a peer (and the other way round)."""
