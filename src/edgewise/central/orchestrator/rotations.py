@@ -19,14 +19,16 @@ from edgewise.central.store.sdwan_tables import (
     OverlayMemberRow,
     OverlayRotationRow,
     OverlayRotationWaitRow,
+    OverlayRow,
+    SiteOverlayKeyRow,
 )
 from edgewise.central.store.tables import DesiredStateRow, SiteStatusRow, utcnow
 
 
 @dataclass(frozen=True)
 class Moved:
-    """A rotation whose state changed: its overlay, its site, the peers that see it (None:
-    it ended)."""
+    """A rotation whose state changed: its overlay, its site, the peers that see it, where it
+    stands now (None: it ended)."""
 
     overlay_id: str
     site_id: str
@@ -49,7 +51,8 @@ def advance(
 ) -> list[Moved]:
     """Steps every rotation of the overlays `site_ids` are members of (and starts those a
     reported next key asks for); what changed. Idempotent: nothing changes when nothing new
-    was reported."""
+    was reported. An overlay with no rotation under way and no next key reported is not
+    loaded (the common case costs two small queries)."""
     overlay_ids: set[str] = set()
     for chunk in chunks(list(dict.fromkeys(site_ids))):
         overlay_ids.update(
@@ -58,9 +61,36 @@ def advance(
             )
         )
     moved: list[Moved] = []
-    for overlay_id in sorted(overlay_ids):
+    for overlay_id in sorted(_rotating(session, overlay_ids)):
         moved += _advance_overlay(session, overlay_id, topology_of(session, overlay_id))
     return moved
+
+
+def _rotating(session: Session, overlay_ids: set[str]) -> set[str]:
+    """The overlays of `overlay_ids` with a rotation under way or a member's next key."""
+    found: set[str] = set()
+    for chunk in chunks(sorted(overlay_ids)):
+        found.update(
+            session.scalars(
+                select(OverlayRotationRow.overlay_id)
+                .where(OverlayRotationRow.overlay_id.in_(chunk))
+                .distinct()
+            )
+        )
+        found.update(
+            session.scalars(
+                select(OverlayMemberRow.overlay_id)
+                .join(OverlayRow, OverlayRow.id == OverlayMemberRow.overlay_id)
+                .join(SiteOverlayKeyRow, SiteOverlayKeyRow.site_id == OverlayMemberRow.site_id)
+                .where(
+                    OverlayMemberRow.overlay_id.in_(chunk),
+                    SiteOverlayKeyRow.tenant_id == OverlayRow.tenant_id,
+                    SiteOverlayKeyRow.next_public_key.is_not(None),
+                )
+                .distinct()
+            )
+        )
+    return found
 
 
 def _advance_overlay(session: Session, overlay_id: str, topology: Topology) -> list[Moved]:

@@ -295,8 +295,9 @@ def recompose_overlay_peers(
     composed anew; then each rotation that moved waits for the revisions now written."""
     revisions: dict[str, int] = {}
     wanted = set(site_ids)
+    reader = reader or Reader()  # the links read once for the rotations and the documents
     for _ in range(ROTATION_PASSES):
-        moved = rotations.advance(session, wanted, topology_of)
+        moved = rotations.advance(session, wanted, lambda s, o: topology_of(s, o, reader))
         touched = wanted | {m.site_id for m in moved}
         revisions |= recompose(session, overlay_peers_of(session, touched), reader)
         free = rotations.wait_for(session, moved)
