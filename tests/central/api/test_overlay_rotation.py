@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from edgewise.central.orchestrator import sdwan
 from edgewise.central.services import link_reports
 from edgewise.central.store.sdwan_tables import OverlayRotationRow, OverlayRotationWaitRow
+from edgewise.central.store.tables import SiteStatusRow
 from tests.central.api.conftest import Caller, Central
 from tests.central.api.sdwan import LTE, MPLS, document, new_site
 from tests.central.api.test_overlays import key, overlays_of, report
@@ -158,6 +160,25 @@ def test_only_the_last_report_a_step_waits_for_steps_it(central: Central) -> Non
             body = {"revision": revision}
             answers.append(link_reports.record(session, sites.ids[name], body, datetime.now(UTC)))
     assert answers == [False, False, True]
+
+
+def test_a_sweep_steps_a_rotation_whose_last_reports_crossed(central: Central) -> None:
+    """Two replicas take in the step's last two reports at once, each seeing the other's wait
+    still there: neither steps it. The timer's sweep finds every wait met and steps it, once."""
+    sites = Sites(central, central.tenant("acme"), ["s", "p"])
+    sites.apply("s", public_key=sites.keys["s"]["public_key"], next_public_key=NEXT)
+    with central.sessions.begin() as session:  # both applied; their waits not struck off
+        for name in ("s", "p"):
+            row = session.get_one(SiteStatusRow, sites.ids[name])
+            row.applied_revision = document(central, sites.ids[name])[0]
+    assert sites.rotations() == (1, 2)
+    with central.sessions.begin() as session:
+        written = sdwan.sweep_rotations(session)
+    assert set(written) == set(sites.ids.values())
+    assert sites.links("s")[0] == ("mpls", NEXT, True)
+    assert sites.rotations() == (1, 2)  # the switch's waits
+    with central.sessions.begin() as session:
+        assert sdwan.sweep_rotations(session) == {}  # nothing met: nothing composed
 
 
 def test_a_peer_leaving_mid_rotation_is_waited_for_no_more(central: Central) -> None:

@@ -2,7 +2,9 @@
 overlay's members (the pure `keyrotation.step`), `wait_for` records the revisions each step
 waits for, and the sites' status intake (`services.link_reports`) strikes a wait off when its
 site reports that revision applied. `sdwan.recompose_overlay_peers` runs them around the
-documents it writes, so a rotation moves on from the reports alone (docs/overlay.md)."""
+documents it writes, so a rotation moves on from the reports alone; `due` is for a timer's
+sweep (`sdwan.sweep_rotations`), should two replicas take in a step's last reports at once
+(docs/overlay.md)."""
 
 from __future__ import annotations
 
@@ -187,3 +189,25 @@ def wait_for(session: Session, moved: Sequence[Moved]) -> list[str]:
             )
     session.flush()
     return free
+
+
+def due(session: Session) -> set[str]:
+    """Strikes off every wait its site's applied revision already meets; the rotating sites
+    that wait for no one now (their step is due, or they wait for their site's promotion)."""
+    w = OverlayRotationWaitRow
+    applied = (
+        select(SiteStatusRow.applied_revision)
+        .where(SiteStatusRow.site_id == w.site_id)
+        .scalar_subquery()
+    )
+    session.execute(
+        delete(w).where(w.revision <= applied).execution_options(synchronize_session=False)
+    )
+    waiting = {(o, r) for o, r in session.execute(select(w.overlay_id, w.rotating_site_id))}
+    return {
+        site
+        for overlay, site in session.execute(
+            select(OverlayRotationRow.overlay_id, OverlayRotationRow.site_id)
+        )
+        if (overlay, site) not in waiting
+    }

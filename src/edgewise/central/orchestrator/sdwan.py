@@ -305,3 +305,21 @@ def recompose_overlay_peers(
             break
         wanted = set(free)
     return revisions
+
+
+def sweep_rotations(session: Session) -> dict[str, int]:
+    """What a timer runs on every replica (as the tracker's): strikes off the rotations' waits
+    already met and steps those that wait for no one, composing documents only when one moved.
+    A step whose last two reports two replicas took in at once (each saw the other's wait
+    still there) moves on here; returns the new revisions."""
+    due = rotations.due(session)
+    if not due:
+        return {}
+    reader = Reader()
+    moved = rotations.advance(session, due, lambda s, o: topology_of(s, o, reader))
+    if not moved:
+        return {}
+    touched = {m.site_id for m in moved}
+    revisions = recompose(session, overlay_peers_of(session, touched), reader)
+    rotations.wait_for(session, moved)
+    return revisions
