@@ -43,6 +43,9 @@ SETTLE = Rotation(N, Phase.SETTLE, None, ("mpls", "inet"))
         (SETTLE, None, LINKS, True, True, None),  # ...its key is the next one: over
         (SWITCH_INET, None, LINKS, False, True, SWITCH_INET),  # promoted, a peer not there yet
         (SWITCH_INET, None, LINKS, True, True, None),  # every end applied the last switch
+        (None, N, ("inet",), True, True, Rotation(N, Phase.DRAIN, "inet")),  # one link: still
+        (Rotation(N, Phase.DRAIN, "inet"), N, ("inet",), True, True,
+         Rotation(N, Phase.SWITCH, "inet", ("inet",))),  # (its break: docs/overlay.md)
         (DRAIN_MPLS, key(98), LINKS, True, True, Rotation(key(98), Phase.DRAIN, "mpls")),
         (SWITCH_MPLS, N, ("inet",), False, True,
          Rotation(N, Phase.DRAIN, "inet")),  # mpls went: on with inet

@@ -241,6 +241,7 @@ async def test_a_rotation_moves_link_by_link_and_promotes_at_the_end(
     assert (running_key(fake_overlay, MPLS), running_key(fake_overlay, INET)) == (new, new)
     assert fake_overlay.running[MPLS][0].private_key_file == key_file
     assert sorted(p.name for p in key_file.parent.iterdir()) == ["t1.key"]
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     seen = await overlay_driver.observe()
     assert seen.wan.overlay_keys["t1"] == {"public_key": new}
     # the central's settled document (the keys dropped) changes no key
