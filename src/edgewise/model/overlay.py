@@ -6,6 +6,10 @@ and an endpoint per tunnel.
 Keys are made at the site: the private key never leaves it; the site reports its public key
 and the central puts it into its peers' documents. A tunnel is one (peer endpoint, local link)
 pair, so an overlay fails over between links while its inner addresses stay.
+
+A key rotation moves a site's links to its next key one at a time (docs/overlay.md, "Key
+rotation"): a link's `public_key` says which key its device uses, `draining` keeps the traffic
+off it; a peer's endpoint says the same of the tunnel from the other end.
 """
 
 from __future__ import annotations
@@ -18,7 +22,17 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Final
 
 from edgewise.model.fields import Broken, Record, Section, prop, unique
-from edgewise.model.kinds import PORT, Address, Choice, Integer, Interface, ListOf, Prefix, refuse
+from edgewise.model.kinds import (
+    PORT,
+    Address,
+    Boolean,
+    Choice,
+    Integer,
+    Interface,
+    ListOf,
+    Prefix,
+    refuse,
+)
 from edgewise.model.links import MAX_LINKS
 from edgewise.model.names import IDENT, NAME
 from edgewise.model.problems import Invalid, Json, Path, Problems
@@ -56,6 +70,8 @@ class OverlayLink(Section):
 
     link: str = prop(NAME, required=True)
     port: int = prop(PORT, required=True)
+    public_key: str | None = prop(PublicKey())  # the key its device uses (None: the current)
+    draining: bool | None = prop(Boolean())  # true: no peer is routed over this link's device
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,8 @@ class Endpoint(Section):
     via: str = prop(NAME, required=True)
     address: IPv4Address = prop(Address(), required=True)
     port: int = prop(PORT, required=True)
+    public_key: str | None = prop(PublicKey())  # the peer's device's key there, when not its own
+    draining: bool | None = prop(Boolean())  # true: the peer's prefixes are not routed over it
 
 
 @dataclass(frozen=True)
@@ -77,7 +95,10 @@ class OverlayPeer(Section):
     address: IPv4Address = prop(Address(), required=True)
     prefixes: tuple[IPv4Network, ...] = prop(ListOf(Prefix(), MAX_PEER_PREFIXES), factory=tuple)
     endpoints: tuple[Endpoint, ...] = prop(ListOf(Record(Endpoint), MAX_LINKS), factory=tuple)
-    next_public_key: str | None = prop(PublicKey())  # during a key rotation: the one it moves to
+
+    def key_at(self, endpoint: Endpoint) -> str:
+        """The public key of the peer's device behind `endpoint`."""
+        return endpoint.public_key or self.public_key
 
     def problems(self) -> Iterator[Broken]:
         yield from unique(self.endpoints, lambda e: e.via, "endpoints")

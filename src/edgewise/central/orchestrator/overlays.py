@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from edgewise.central.orchestrator import sdwan
@@ -19,7 +19,12 @@ from edgewise.central.services import sites
 from edgewise.central.services.access import Principal, get_visible, require_admin, scoped
 from edgewise.central.services.errors import Conflict, InputProblem, Unprocessable
 from edgewise.central.services.tenants import get_tenant
-from edgewise.central.store.sdwan_tables import OverlayMemberRow, OverlayRow, SiteLinkRow
+from edgewise.central.store.sdwan_tables import (
+    OverlayMemberRow,
+    OverlayRotationWaitRow,
+    OverlayRow,
+    SiteLinkRow,
+)
 from edgewise.central.store.tables import SiteRow, aware
 from edgewise.model.links import MAX_LINKS
 from edgewise.model.names import NAME
@@ -145,8 +150,9 @@ def join(
 
 
 def leave(session: Session, principal: Principal, overlay_id: str, site_id: str) -> OverlayView:
-    """Takes a site out: its entry leaves its document, its peers drop it. A hub leaves only
-    once it is no hub (Conflict)."""
+    """Takes a site out: its entry leaves its document, its peers drop it, its key rotation
+    ends and the rotations that waited for it go on. A hub leaves only once it is no hub
+    (Conflict)."""
     require_admin(principal, "change overlays")
     row = get_visible(session, OverlayRow, overlay_id, principal, what="overlay")
     member = session.get(OverlayMemberRow, (overlay_id, site_id))
@@ -158,10 +164,16 @@ def leave(session: Session, principal: Principal, overlay_id: str, site_id: str)
             "other through it; delete the overlay, or make another site the hub"
         )
     peers = sdwan.overlay_peers_of(session, [site_id])
-    session.delete(member)
+    session.delete(member)  # its rotation goes with it (the store's cascade)
+    session.execute(  # and the rotations of others wait for it no more
+        delete(OverlayRotationWaitRow).where(
+            OverlayRotationWaitRow.overlay_id == overlay_id,
+            OverlayRotationWaitRow.site_id == site_id,
+        )
+    )
     session.flush()
     reader = sdwan.Reader()
-    sdwan.recompose(session, peers, reader)
+    sdwan.recompose_overlay_peers(session, peers, reader)
     return _view(session, row, reader)
 
 
@@ -188,7 +200,7 @@ def delete_site(session: Session, principal: Principal, site_id: str) -> None:
         if site_id in row.hubs:
             row.hubs = [hub for hub in row.hubs if hub != site_id]
     session.flush()
-    sdwan.recompose(session, peers)
+    sdwan.recompose_overlay_peers(session, peers)
 
 
 def _check(spec: OverlaySpec) -> IPv4Network:

@@ -1,7 +1,8 @@
 """Writes the SD-WAN sections of sites' documents: loads what the store holds for a set of sites
 (their links, the steering policies, bounds, classes and profiles that reach them, the overlays
-they are members of), composes them pure (`steering_compose`, `topology`) and writes, through
-`documents.write_sections`, only the documents that change, in bulk."""
+they are members of, the key rotations under way), composes them pure (`steering_compose`,
+`topology`) and writes, through `documents.write_sections`, only the documents that change, in
+bulk."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator import documents
+from edgewise.central.orchestrator import documents, rotations
 from edgewise.central.orchestrator.steering_compose import (
     Bound,
     Catalogue,
@@ -39,7 +40,7 @@ from edgewise.central.store.sdwan_tables import (
 from edgewise.central.store.tables import SiteRow
 from edgewise.model.desired import SiteSections
 from edgewise.model.fields import read, write
-from edgewise.model.links import WanLink
+from edgewise.model.links import MAX_LINKS, WanLink
 from edgewise.model.overlay import Overlay
 from edgewise.model.steering import AppClass, SlaProfile, Steering
 
@@ -239,6 +240,7 @@ def topology_of(session: Session, overlay_id: str, reader: Reader | None = None)
         overlay.key_rotation_h,
         tuple(overlay.hubs),
         tuple(members),
+        rotations.load(session, overlay_id),
     )
 
 
@@ -281,7 +283,43 @@ def sites_with_links(session: Session, tenant_id: str | None = None) -> list[str
     return list(session.scalars(query))
 
 
-def recompose_overlay_peers(session: Session, site_ids: set[str]) -> dict[str, int]:
-    """What report intake calls when sites report a new key or link address: the documents
-    of every site sharing an overlay with them, composed anew."""
-    return recompose(session, overlay_peers_of(session, site_ids))
+ROTATION_PASSES = 2 * MAX_LINKS + 2  # a rotation's steps, should none wait for any site
+
+
+def recompose_overlay_peers(
+    session: Session, site_ids: set[str], reader: Reader | None = None
+) -> dict[str, int]:
+    """What report intake calls when sites report a new key or link address, or applied a
+    revision a key rotation waits for (and what a member leaving calls): the rotations of
+    their overlays step on, and the documents of every site sharing an overlay with them are
+    composed anew; then each rotation that moved waits for the revisions now written."""
+    revisions: dict[str, int] = {}
+    wanted = set(site_ids)
+    reader = reader or Reader()  # the links read once for the rotations and the documents
+    for _ in range(ROTATION_PASSES):
+        moved = rotations.advance(session, wanted, lambda s, o: topology_of(s, o, reader))
+        touched = wanted | {m.site_id for m in moved}
+        revisions |= recompose(session, overlay_peers_of(session, touched), reader)
+        free = rotations.wait_for(session, moved)
+        if not free:
+            break
+        wanted = set(free)
+    return revisions
+
+
+def sweep_rotations(session: Session) -> dict[str, int]:
+    """What a timer runs on every replica (as the tracker's): strikes off the rotations' waits
+    already met and steps those that wait for no one, composing documents only when one moved.
+    A step whose last two reports two replicas took in at once (each saw the other's wait
+    still there) moves on here; returns the new revisions."""
+    due = rotations.due(session)
+    if not due:
+        return {}
+    reader = Reader()
+    moved = rotations.advance(session, due, lambda s, o: topology_of(s, o, reader))
+    if not moved:
+        return {}
+    touched = {m.site_id for m in moved}
+    revisions = recompose(session, overlay_peers_of(session, touched), reader)
+    rotations.wait_for(session, moved)
+    return revisions

@@ -1,14 +1,16 @@
 """A tenant overlay's entries in its members' documents, pure: each member's role, inner
 address, links and ports, and its peers from the topology (hub: every spoke; spoke: the hubs;
-mesh: every other member), each with its key and an endpoint per pairing of links.
-`orchestrator.sdwan` loads the inputs and writes the entries."""
+mesh: every other member), each with its key and an endpoint per pairing of links; a member's
+key rotation under way (`keyrotation.Rotation`) shows on its links and on its peers'
+endpoints to them. `orchestrator.sdwan` loads the inputs and writes the entries."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
+from edgewise.central.orchestrator.keyrotation import Rotation
 from edgewise.model.links import WanLink
 from edgewise.model.overlay import Endpoint, Overlay, OverlayLink, OverlayPeer
 
@@ -44,6 +46,21 @@ class Topology:
     key_rotation_h: int
     hubs: tuple[str, ...]
     members: tuple[Member, ...]
+    rotations: Mapping[str, Rotation] = field(default_factory=dict)  # by rotating site
+
+    def rotation(self, member: Member) -> Rotation | None:
+        """The member's rotation while under way (it stays, promoted or not, until the step
+        function ends it: the peers may not all hold the next key yet)."""
+        return self.rotations.get(member.site_id)
+
+    def peers_of(self, member: Member) -> list[Member]:
+        """The members whose entries name `member` as a peer (and the other way round)."""
+        role = self.role(member.site_id)
+        others = [m for m in self.members if m.site_id != member.site_id]
+        if role == "mesh":
+            return others
+        wanted = "spoke" if role == "hub" else "hub"
+        return [m for m in others if self.role(m.site_id) == wanted]
 
     def role(self, site_id: str) -> str:
         if self.topology == "full-mesh":
@@ -75,13 +92,19 @@ def compose_overlays(topology: Topology) -> dict[str, Overlay]:
             _peer(topology, member, other, via_hub=role == "spoke" and index == 0)
             for index, other in enumerate(others)
         )
+        rotation = topology.rotation(member)
         entries[member.site_id] = Overlay(
             tenant=topology.tenant_id,
             topology=topology.topology,
             role=role,
             address=IPv4Interface(f"{member.address}/{topology.prefix.prefixlen}"),
             links=tuple(
-                OverlayLink(link.name, topology.port(member, link.name)) for link in member.links
+                OverlayLink(
+                    link.name,
+                    topology.port(member, link.name),
+                    *_rotated(rotation, link.name),
+                )
+                for link in member.links
             ),
             peers=peers,
             key_rotation_h=topology.key_rotation_h,
@@ -96,41 +119,61 @@ def _peer(topology: Topology, local: Member, peer: Member, *, via_hub: bool) -> 
     own = IPv4Network(f"{peer.address}/32")
     prefixes = (topology.prefix,) if via_hub else (own,)
     assert peer.public_key is not None
+    rotation = topology.rotation(peer)
     return OverlayPeer(
         site=peer.site_id,
         public_key=peer.public_key,
         address=peer.address,
         prefixes=prefixes,
-        endpoints=tuple(endpoints(topology, local, peer)),
-        next_public_key=peer.next_public_key,
+        endpoints=tuple(
+            Endpoint(
+                via,
+                peer.reached_at[there.name],
+                topology.port(peer, there.name),
+                *_rotated(rotation, there.name),
+            )
+            for via, there in pairs(local, peer)
+        ),
+    )
+
+
+def _rotated(rotation: Rotation | None, link: str) -> tuple[str | None, bool | None]:
+    """(public_key, draining) of the rotating site's `link`, or of a tunnel to it."""
+    if rotation is None:
+        return None, None
+    return (
+        rotation.next_key if rotation.uses_next(link) else None,
+        True if rotation.drains(link) else None,
     )
 
 
 def endpoints(topology: Topology, local: Member, peer: Member) -> list[Endpoint]:
-    """One tunnel per local link: each takes a peer link of the same kind first (in order),
-    then the peer's links left over in order, then any peer link again. Peer links whose
-    address is not known (a DHCP link that has not reported one) are not used."""
+    """`local`'s tunnels to `peer`, as its entry has them outside a key rotation."""
+    return [
+        Endpoint(via, peer.reached_at[there.name], topology.port(peer, there.name))
+        for via, there in pairs(local, peer)
+    ]
+
+
+def pairs(local: Member, peer: Member) -> list[tuple[str, WanLink]]:
+    """One tunnel per local link, (local link, the peer's link it goes to): each takes a peer
+    link of the same kind first (in order), then the peer's links left over in order, then any
+    peer link again. Peer links whose address is not known (a DHCP link that has not reported
+    one) are not used."""
     reachable = [link for link in peer.links if link.name in peer.reached_at]
     if not reachable:
         return []
     free = list(reachable)
-    pairs: dict[str, WanLink] = {}
+    chosen: dict[str, WanLink] = {}
     for link in local.links:
         same = next((p for p in free if p.kind == link.kind), None)
         if same is not None:
-            pairs[link.name] = same
+            chosen[link.name] = same
             free.remove(same)
     for position, link in enumerate(local.links):
-        if link.name not in pairs:
-            pairs[link.name] = free.pop(0) if free else reachable[position % len(reachable)]
-    return [
-        Endpoint(
-            link.name,
-            peer.reached_at[pairs[link.name].name],
-            topology.port(peer, pairs[link.name].name),
-        )
-        for link in local.links
-    ]
+        if link.name not in chosen:
+            chosen[link.name] = free.pop(0) if free else reachable[position % len(reachable)]
+    return [(link.name, chosen[link.name]) for link in local.links]
 
 
 def reached_at(links: Sequence[WanLink], reported: dict[str, str]) -> dict[str, IPv4Address]:

@@ -2,7 +2,8 @@
 `overlay_keys` in the status body): read here with the contract's field reader, every field
 bounded (a bad one is named and refuses the report item), and kept per link and per tenant.
 `record` tells which sites changed what their overlay peers' documents carry (a key, a link's
-address), for the caller to recompose them."""
+address) or applied a revision a key rotation waits for, for the caller to recompose them (and
+step the rotations: `orchestrator.rotations`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from edgewise.central.services.errors import InputProblem
-from edgewise.central.store.sdwan_tables import SiteLinkStateRow, SiteOverlayKeyRow
+from edgewise.central.store.sdwan_tables import (
+    OverlayRotationWaitRow,
+    SiteLinkStateRow,
+    SiteOverlayKeyRow,
+)
 from edgewise.model.fields import Record, Section, prop, read_into, write
 from edgewise.model.kinds import Choice, Integer, Interface, ListOf, MapOf, refuse
 from edgewise.model.links import MAX_LINKS
@@ -131,7 +136,8 @@ def status_problems(body: Mapping[str, Any], where: str) -> Iterator[InputProble
 
 def record(session: Session, site_id: str, body: Mapping[str, Any], at: datetime) -> bool:
     """Keeps what the (newest, valid) status says of links and keys; True when a key or a
-    link's address changed (what the site's overlay peers' documents carry)."""
+    link's address changed (what the site's overlay peers' documents carry), or when the
+    revision it applied is one a key rotation waited for (the wait is struck off)."""
     out = Problems()
     report = read_into(SdwanReport, _part(body), (), out)
     if not isinstance(report, SdwanReport):
@@ -141,7 +147,37 @@ def record(session: Session, site_id: str, body: Mapping[str, Any], at: datetime
         changed |= _links(session, site_id, report.links, at)
     if report.overlay_keys is not None:
         changed |= _keys(session, site_id, dict(report.overlay_keys), at)
+    revision = body.get("revision")
+    if isinstance(revision, int) and not isinstance(revision, bool):
+        changed |= _waits_met(session, site_id, revision)
     return changed
+
+
+def _waits_met(session: Session, site_id: str, revision: int) -> bool:
+    """Strikes off the rotations' waits for this site that `revision` meets; True when one of
+    those rotations waits for nothing more (its next step is due: a hub's thousand spokes
+    applying a step recompose once, at the last report)."""
+    w = OverlayRotationWaitRow
+    met = {
+        (overlay, rotating)
+        for overlay, rotating in session.execute(
+            delete(w)
+            .where(w.site_id == site_id, w.revision <= revision)
+            .returning(w.overlay_id, w.rotating_site_id)
+            .execution_options(synchronize_session=False)
+        )
+    }
+    if not met:
+        return False
+    still = {
+        (overlay, rotating)
+        for overlay, rotating in session.execute(
+            select(w.overlay_id, w.rotating_site_id).where(
+                w.overlay_id.in_({overlay for overlay, _ in met})
+            )
+        )
+    }
+    return bool(met - still)
 
 
 def _links(session: Session, site_id: str, links: tuple[LinkReport, ...], at: datetime) -> bool:

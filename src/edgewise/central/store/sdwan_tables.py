@@ -1,13 +1,22 @@
 """The central's SD-WAN tables: sites' WAN links, SLA profiles, application classes, steering
-policies and a tenant's bounds, overlays and their members, and what sites report of their links
-and overlay keys. Specs are kept in the contract's document form (edgewise.model reads them)."""
+policies and a tenant's bounds, overlays and their members, what sites report of their links
+and overlay keys, and the key rotations under way. Specs are kept in the contract's document
+form (edgewise.model reads them)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from edgewise.central.store.tables import Base, new_id, utcnow
@@ -143,3 +152,45 @@ class SiteLinkStateRow(Base):
     since: Mapped[datetime | None] = mapped_column(default=None)
     counters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     reported_at: Mapped[datetime] = mapped_column()
+
+
+class OverlayRotationRow(Base):
+    """A member's overlay key rotation under way (`orchestrator.keyrotation.Rotation`): the
+    next key, the phase, the link drained, the links switched. It goes with the membership."""
+
+    __tablename__ = "overlay_key_rotations"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["overlay_id", "site_id"],
+            ["overlay_members.overlay_id", "overlay_members.site_id"],
+            ondelete="CASCADE",
+        ),
+    )
+    overlay_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    next_public_key: Mapped[str] = mapped_column(String(44))
+    phase: Mapped[str] = mapped_column(String(8))
+    link: Mapped[str | None] = mapped_column(String(64), default=None)
+    switched: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OverlayRotationWaitRow(Base):
+    """A site whose applied revision a rotation's next step waits for: the rotating site or
+    one of its peers, and the revision that carries the step (found by `site_id` when that
+    site reports)."""
+
+    __tablename__ = "overlay_rotation_waits"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["overlay_id", "rotating_site_id"],
+            ["overlay_key_rotations.overlay_id", "overlay_key_rotations.site_id"],
+            ondelete="CASCADE",
+        ),
+    )
+    overlay_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    rotating_site_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    revision: Mapped[int] = mapped_column(Integer)

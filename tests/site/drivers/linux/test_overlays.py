@@ -195,6 +195,72 @@ async def test_a_rotation_due_is_prepared_and_reported(
     assert (await overlay_driver.observe()).wan.overlay_keys["t1"] == keys  # prepared once
 
 
+def told(links: dict[str, dict[str, Any]], ends: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """t1 with a rotation's fields on its links and on b's endpoints, by link."""
+    entry = t1(key_rotation_h=1)
+    for link in entry["links"]:
+        link.update(links.get(link["link"], {}))
+    for end in entry["peers"][0]["endpoints"]:
+        end.update(ends.get(end["via"], {}))
+    return entry
+
+
+def running_key(fake: FakeOverlay, device: str) -> str:
+    return public_key_of(fake.running[device][1])
+
+
+async def test_a_rotation_moves_link_by_link_and_promotes_at_the_end(
+    fake_overlay: FakeOverlay, overlay_driver: LinuxDriver
+) -> None:
+    await reconcile(overlay_driver, site(t1(key_rotation_h=1)))
+    key_file = fake_overlay.running[MPLS][0].private_key_file
+    made = time.time() - 2 * 3600
+    os.utime(key_file, (made, made))
+    keys = (await overlay_driver.observe()).wan.overlay_keys["t1"]
+    old, new = keys["public_key"], keys["next_public_key"]
+    # drain mpls, then switch it: its device takes the next key, inet's keeps the key
+    await reconcile(overlay_driver, site(told({"mpls": {"draining": True}}, {}), revision=2))
+    assert set(routed(fake_overlay).values()) == {INET}
+    switched = {"mpls": {"draining": True, "public_key": new}}
+    await reconcile(overlay_driver, site(told(switched, {}), revision=3))
+    assert (running_key(fake_overlay, MPLS), running_key(fake_overlay, INET)) == (new, old)
+    assert set(routed(fake_overlay).values()) == {INET}
+    assert (await overlay_driver.observe()).wan.overlay_keys["t1"] == keys  # not promoted yet
+    # the peer rotates over inet meanwhile: that tunnel drained, its device's peer key the new
+    key_b2 = a_public_key()
+    peer_side = {"inet": {"draining": True, "public_key": key_b2}}
+    await reconcile(
+        overlay_driver, site(told({"mpls": {"public_key": new}}, peer_side), revision=4)
+    )
+    assert set(routed(fake_overlay).values()) == {MPLS}
+    assert [p.public_key for p in fake_overlay.running[INET][0].peers] == [key_b2]
+    assert [p.public_key for p in fake_overlay.running[MPLS][0].peers] == [KEY_B]
+    # every link told the next key: the site promotes it, the old key is gone
+    both = {"mpls": {"public_key": new}, "inet": {"public_key": new}}
+    await reconcile(overlay_driver, site(told(both, {}), revision=5))
+    assert (running_key(fake_overlay, MPLS), running_key(fake_overlay, INET)) == (new, new)
+    assert fake_overlay.running[MPLS][0].private_key_file == key_file
+    assert sorted(p.name for p in key_file.parent.iterdir()) == ["t1.key"]
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    seen = await overlay_driver.observe()
+    assert seen.wan.overlay_keys["t1"] == {"public_key": new}
+    # the central's settled document (the keys dropped) changes no key
+    await reconcile(overlay_driver, site(t1(key_rotation_h=1), revision=6))
+    assert (running_key(fake_overlay, MPLS), running_key(fake_overlay, INET)) == (new, new)
+
+
+async def test_a_link_told_a_key_the_site_does_not_hold_keeps_its_key(
+    fake_overlay: FakeOverlay, overlay_driver: LinuxDriver
+) -> None:
+    await reconcile(overlay_driver, site(t1()))
+    old = running_key(fake_overlay, MPLS)
+    stranger = a_public_key()
+    await reconcile(overlay_driver, site(told({"mpls": {"public_key": stranger}}, {}), revision=2))
+    assert running_key(fake_overlay, MPLS) == old
+    notes = (await overlay_driver.observe()).wan.notes
+    assert any(f"link mpls is to use key {stranger}" in note for note in notes), notes
+
+
 async def test_a_restarted_driver_removes_what_is_no_longer_wanted(
     uplinks: FakeKernel, fake_overlay: FakeOverlay, overlay_driver: LinuxDriver, tmp_path: Path
 ) -> None:

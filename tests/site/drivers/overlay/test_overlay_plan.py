@@ -1,5 +1,6 @@
-"""The overlays planned (pure): devices per (tenant, link) with the link's mark, peers by
-endpoint, routes by the first usable link; UPDATE_OVERLAYS planned by section digest."""
+"""The overlays planned (pure): devices per (tenant, link) with the link's mark and the key
+the link is told to use, peers by endpoint with the key behind it, routes by the first usable
+link that neither end drains; UPDATE_OVERLAYS planned by section digest."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from edgewise.site.drivers.linux.overlays import (
     OVERLAY_MARK,
     choose_routes,
     device_name,
+    key_problems,
     plan_devices,
     unbuilt_links,
 )
@@ -46,7 +48,8 @@ def state(revision: int = 1, **extra: Any) -> DesiredState:
 def test_a_device_per_tenant_and_link() -> None:
     desired = state()
     planned = plan_devices(desired.overlays, {"mpls": 1, "inet": 2}, site_prefix="ew",
-                           namespace="ew-wan", key_file=lambda t: Path(f"/k/{t}.key"))  # fmt: skip
+                           namespace="ew-wan",
+                           key_file=lambda t, _: Path(f"/k/{t}.key"))  # fmt: skip
     assert [(p.tenant, p.link) for p in planned] == [("t1", "mpls"), ("t1", "inet")]
     mpls, inet = (p.device for p in planned)
     assert mpls.name == device_name("ew", "t1", "mpls") != inet.name
@@ -67,7 +70,7 @@ def test_a_device_per_tenant_and_link() -> None:
 def test_a_link_not_built_has_no_device() -> None:
     desired = state()
     planned = plan_devices(desired.overlays, {"inet": 2}, site_prefix="ew", namespace="w",
-                           key_file=Path)  # fmt: skip
+                           key_file=lambda t, _: Path(t))  # fmt: skip
     assert [p.link for p in planned] == ["inet"]
     assert unbuilt_links(desired.overlays, {"inet": 2}) == [
         "overlay t1: link mpls is not a built WAN link"
@@ -91,6 +94,63 @@ def test_routes_follow_the_first_usable_link(usable: set[str], b_via: str, c_via
     for via, prefixes in ((b_via, b), (c_via, c)):
         expected.setdefault(device_name("ew", "t1", via), []).extend(prefixes)
     assert routes == expected
+
+
+KEY_B2, OWN_NEXT = a_public_key(), a_public_key()
+
+
+def rotating(links: dict[str, dict[str, Any]], ends: dict[str, dict[str, Any]]) -> DesiredState:
+    """`state()` with extra fields on its links and on b's endpoints, by link."""
+    entry: dict[str, Any] = overlay("t1", "10.99.0.1/24", [("mpls", 51820), ("inet", 51821)], [
+        peer("b", KEY_B, "10.99.0.2", ["192.168.2.0/24"],
+             [("mpls", "198.51.100.9", 51820), ("inet", "203.0.113.9", 51821)]),
+        peer("c", KEY_C, "10.99.0.3", ["192.168.3.0/24"], [("inet", "203.0.113.10", 51820)]),
+    ])  # fmt: skip
+    for link in entry["links"]:
+        link.update(links.get(link["link"], {}))
+    for end in entry["peers"][0]["endpoints"]:
+        end.update(ends.get(end["via"], {}))
+    return DesiredState.from_document(1, {"services": [], "links": LINKS, "overlays": [entry]})
+
+
+def test_each_device_uses_its_links_key_and_each_peer_the_key_behind_its_endpoint() -> None:
+    desired = rotating({"mpls": {"public_key": OWN_NEXT}}, {"inet": {"public_key": KEY_B2}})
+    planned = plan_devices(desired.overlays, {"mpls": 1, "inet": 2}, site_prefix="ew",
+                           namespace="w", key_file=lambda t, k: Path(f"/k/{t}/{k}"))  # fmt: skip
+    mpls, inet = (p.device for p in planned)
+    assert mpls.private_key_file == Path(f"/k/t1/{OWN_NEXT}")
+    assert inet.private_key_file == Path("/k/t1/None")  # the current key
+    assert [p.public_key for p in mpls.peers] == [KEY_B]
+    assert [p.public_key for p in inet.peers] == [KEY_B2, KEY_C]  # b mid-rotation over inet
+    held = {("t1", OWN_NEXT)}
+    assert key_problems(desired.overlays, lambda t, k: (t, k) in held) == []
+    assert key_problems(desired.overlays, lambda t, k: False) == [
+        (
+            f"overlay t1: link mpls is to use key {OWN_NEXT}, which this site does not hold "
+            "(neither its key nor its next); the device keeps its current key"
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("links", "ends", "usable", "b_via"),
+    [
+        ({}, {}, {"mpls", "inet"}, "mpls"),
+        ({"mpls": {"draining": True}}, {}, {"mpls", "inet"}, "inet"),  # this end drains
+        ({}, {"mpls": {"draining": True}}, {"mpls", "inet"}, "inet"),  # the far end drains
+        ({}, {"inet": {"draining": True}}, {"mpls", "inet"}, "mpls"),
+        ({"mpls": {"draining": True}}, {}, {"mpls"}, "mpls"),  # inet down: drained beats none
+        ({"mpls": {"draining": True}}, {"inet": {"draining": True}}, {"mpls", "inet"}, "mpls"),
+    ],
+)
+def test_routes_keep_off_drained_tunnels(
+    links: dict[str, dict[str, Any]], ends: dict[str, dict[str, Any]], usable: set[str], b_via: str
+) -> None:
+    routes = choose_routes(rotating(links, ends).overlays, {"mpls", "inet"}, usable, "ew")
+    b = [IPv4Network("10.99.0.2/32"), IPv4Network("192.168.2.0/24")]
+    assert [name for name, prefixes in routes.items() if b[0] in prefixes] == [
+        device_name("ew", "t1", b_via)
+    ]
 
 
 def test_update_overlays_by_digest() -> None:

@@ -124,6 +124,7 @@ def test_a_fresh_device_gets_everything() -> None:
     empty = DeviceDump(None, 0, 0, ())
     assert lines(set_request(DEVICE, PRIVATE, empty)) == [
         f"private_key={PRIVATE.hex()}",
+        "replace_peers=true",
         "listen_port=51801",
         "fwmark=101",
         f"public_key={bytes([7] * 32).hex()}",
@@ -167,9 +168,19 @@ def test_only_what_differs_is_sent(desired: OverlayDevice, expected: list[str] |
     assert (lines(request) if request is not None else None) == expected
 
 
-def test_a_new_private_key_is_sent_alone() -> None:
+def test_a_new_private_key_sets_the_peers_anew() -> None:
+    """A new key ends the device's sessions anyway; its peers set anew are greeted with a
+    keepalive at once, so the handshakes under the new key start now (a rotation's switch)."""
     other = bytes(range(1, 33))
-    assert lines(set_request(DEVICE, other, MATCHING)) == [f"private_key={other.hex()}"]
+    assert lines(set_request(DEVICE, other, MATCHING)) == [
+        f"private_key={other.hex()}",
+        "replace_peers=true",
+        f"public_key={bytes([7] * 32).hex()}",
+        "endpoint=10.101.2.2:51801",
+        "persistent_keepalive_interval=25",
+        "replace_allowed_ips=true",
+        "allowed_ip=192.168.2.0/24",
+    ]
 
 
 def test_keys_are_made_0600_in_a_0700_directory_and_rotate(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ A, B, C = (IPv4Network(p) for p in ("192.168.7.0/24", "192.168.8.0/24", "10.77.0
 
 
 def table_routes(namespace: str) -> list[str]:
-    shown = in_ns(namespace, "ip", "route", "show", "table", str(TABLE))
+    shown = in_ns(namespace, "ip", "-N", "route", "show", "table", str(TABLE))  # 191, not a name
     return sorted(line.strip() for line in shown.splitlines())
 
 
@@ -40,11 +40,11 @@ async def test_route_peers_and_underlay(
         await engine.ensure(device)
     ns = a.namespace
     await engine.route_peers(ns, TABLE, {a.name: [A, C], b.name: [B]})
-    assert table_routes(ns) == [f"10.77.0.2 dev {a.name} proto 191 scope link",
-                                f"192.168.7.0/24 dev {a.name} proto 191 scope link",
-                                f"192.168.8.0/24 dev {b.name} proto 191 scope link"]  # fmt: skip
+    assert table_routes(ns) == [f"10.77.0.2 dev {a.name} proto 191 scope 253",
+                                f"192.168.7.0/24 dev {a.name} proto 191 scope 253",
+                                f"192.168.8.0/24 dev {b.name} proto 191 scope 253"]  # fmt: skip
     await engine.route_peers(ns, TABLE, {b.name: [A]})  # A moves, B and C go
-    assert table_routes(ns) == [f"192.168.7.0/24 dev {b.name} proto 191 scope link"]
+    assert table_routes(ns) == [f"192.168.7.0/24 dev {b.name} proto 191 scope 253"]
     await engine.route_peers(ns, TABLE, {})
     assert table_routes(ns) == []
     wanted = Underlay(TABLE, 0x10000000, 9000, (a.name, b.name))

@@ -35,6 +35,42 @@ lost = sorted(set(range(1, sent + 1)) - got)
 print(f"sent {sent} received {len(got)} lost {lost}", flush=True)
 """
 
+TIMED_PINGER = """
+import socket, struct, sys, time
+def checksum(data):
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xFFFF)
+    return ~(total + (total >> 16)) & 0xFFFF
+target, interval, duration, late_s = (sys.argv[1], float(sys.argv[2]), float(sys.argv[3]),
+                                      float(sys.argv[4]))
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.setblocking(False)
+ident, sent, times, late = 0x4578, 0, {}, []
+start = time.monotonic()
+print("started", flush=True)
+next_send = start
+while time.monotonic() < start + duration + 2.0:
+    now = time.monotonic()
+    if now >= next_send and now < start + duration:
+        sent += 1
+        times[sent] = now
+        packet = struct.pack("!BBHHH", 8, 0, 0, ident, sent) + b"edgewise-rotations"
+        packet = packet[:2] + struct.pack("!H", checksum(packet)) + packet[4:]
+        s.sendto(packet, (target, 0))
+        next_send += interval
+    try:
+        data, peer = s.recvfrom(2048)
+        icmp = data[20:]
+        if peer[0] == target and icmp[0] == 0 and struct.unpack("!H", icmp[4:6])[0] == ident:
+            seq = struct.unpack("!H", icmp[6:8])[0]
+            if seq in times:
+                if time.monotonic() - times.pop(seq) > late_s:
+                    late.append(seq)
+    except BlockingIOError:
+        time.sleep(0.001)
+print(f"sent {sent} lost {sorted(times)} late {sorted(late)}", flush=True)
+"""
+
 SINK = """
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -5,8 +5,9 @@ reports of them (`overlay_keys` in its status) and its side of a key rotation.
 A private key never leaves its file (wireguard/keys.py: 0600 in a 0700 directory); nothing
 here logs or returns it. Rotation (docs/overlay.md, "Rotation of a tenant's key"): `prepare`
 makes the next key once the current one is older than the tenant's `key_rotation_h`, and
-reports its public key as `next_public_key`; `switch` promotes it when the central says the
-peers carry it (`rotation_step`, pure).
+reports its public key as `next_public_key`; the central then moves the links' devices to it
+one at a time (each link's `public_key`: `file_for` names the file of the key it uses), and
+`switch` promotes it once every link uses it (`rotation_step`, pure).
 """
 
 from __future__ import annotations
@@ -31,20 +32,20 @@ from edgewise.site.drivers.linux.wireguard.keys import (
 class RotationStep(StrEnum):
     NONE = "none"
     PREPARE = "prepare"  # make the next key and report it
-    SWITCH = "switch"  # the peers carry the next key: use it
+    SWITCH = "switch"  # every link uses the next key: it becomes the key
 
 
 def rotation_step(
-    age_s: float, period_h: int, next_key: str | None, peers_carry: str | None
+    age_s: float, period_h: int, next_key: str | None, links_use: str | None
 ) -> RotationStep:
     """The site's next step for one tenant's key (pure).
 
     age_s: how old the current key is; period_h: the overlay's `key_rotation_h` (0: never);
-    next_key: the public key prepared (None: none); peers_carry: the public key the central
-    says every peer has for this site now (None: not said).
+    next_key: the public key prepared (None: none); links_use: the public key every link of
+    the tenant's overlay is told to use (None: the current key, or not the same on all).
     """
     if next_key is not None:
-        return RotationStep.SWITCH if peers_carry == next_key else RotationStep.NONE
+        return RotationStep.SWITCH if links_use == next_key else RotationStep.NONE
     if period_h > 0 and age_s >= period_h * 3600:
         return RotationStep.PREPARE
     return RotationStep.NONE
@@ -68,15 +69,36 @@ class TenantKeys:
         following = next_key_file(self.file(tenant))
         return public_key_of(read_private_key(following)) if following.exists() else None
 
-    def rotate(self, tenant: str, period_h: int, peers_carry: str | None) -> RotationStep:
-        """Takes the rotation's next step for `tenant` (its key exists); what it did."""
+    def current_public(self, tenant: str) -> str:
+        return public_key_of(read_private_key(self.file(tenant)))
+
+    def file_for(self, tenant: str, public_key: str | None) -> Path:
+        """The file of the tenant's key whose public part is `public_key`: the next key's
+        while it is prepared and named, else the current one (None, or a key not held here:
+        `holds` tells the latter apart)."""
+        if public_key is not None and public_key == self.next_public(tenant):
+            return next_key_file(self.file(tenant))
+        return self.file(tenant)
+
+    def holds(self, tenant: str, public_key: str) -> bool:
+        """Whether `public_key` is the tenant's current or next key here."""
+        path = self.file(tenant)
+        if not path.exists():
+            return False
+        return public_key in (self.current_public(tenant), self.next_public(tenant))
+
+    def rotate(
+        self, tenant: str, period_h: int, links_use: str | None, *, promote: bool = True
+    ) -> RotationStep:
+        """Takes the rotation's next step for `tenant` (its key exists); what it did (a SWITCH
+        is only said, not done, unless `promote`)."""
         path = self.file(tenant)
         step = rotation_step(
-            self._clock() - key_made_at(path), period_h, self.next_public(tenant), peers_carry
+            self._clock() - key_made_at(path), period_h, self.next_public(tenant), links_use
         )
         if step is RotationStep.PREPARE:
             prepare_rotation(path)
-        elif step is RotationStep.SWITCH:
+        elif step is RotationStep.SWITCH and promote:
             promote_rotation(path)
         return step
 
@@ -92,7 +114,7 @@ class TenantKeys:
         for tenant in sorted(tenants):
             if not self.file(tenant).exists():
                 continue
-            entry = {"public_key": public_key_of(read_private_key(self.file(tenant)))}
+            entry = {"public_key": self.current_public(tenant)}
             following = self.next_public(tenant)
             if following is not None:
                 entry["next_public_key"] = following

@@ -29,6 +29,7 @@ from edgewise.site.drivers.linux.overlays import (
     RULE_PRIORITY,
     PlannedDevice,
     choose_routes,
+    key_problems,
     plan_devices,
     unbuilt_links,
 )
@@ -111,9 +112,9 @@ class OverlaySide:
         for spec in desired.overlays:
             self.keys.ensure(spec.tenant)
         self._desired = desired
-        self._prepare_due()
+        self._rotate_due(promote=True)
         planned = plan_devices(desired.overlays, self._slots, site_prefix=self._site.prefix,
-                               namespace=self.wan, key_file=self.keys.file)  # fmt: skip
+                               namespace=self.wan, key_file=self.keys.file_for)  # fmt: skip
         names = [p.device.name for p in planned]
         changed = False
         for name in overlay.devices():
@@ -128,6 +129,7 @@ class OverlaySide:
         changed |= await overlay.underlay(self.wan, underlay)
         self._desired, self._planned = desired, planned
         self._notes = unbuilt_links(desired.overlays, self._slots)
+        self._notes += key_problems(desired.overlays, self.keys.holds)
         await self._start_watch()
         changed |= await self._follow(again=True)
         gone = self.keys.forget({spec.tenant for spec in desired.overlays})
@@ -136,13 +138,15 @@ class OverlaySide:
         self._digest = overlays_digest(desired)
         return changed
 
-    def _prepare_due(self) -> None:
-        """Prepares the next key of every tenant whose key is older than its `key_rotation_h`.
-        The switch waits for the central's word that the peers carry the next key, which the
-        overlay section has no field for yet (docs/overlay.md, "Rotation of a tenant's key")."""
+    def _rotate_due(self, *, promote: bool) -> None:
+        """Prepares the next key of every tenant whose key is older than its `key_rotation_h`;
+        with `promote`, makes it the key once every link of the tenant's overlay is told to use
+        it (the central moved them one at a time: docs/overlay.md, "Key rotation")."""
         for spec in self._desired.overlays if self._desired is not None else ():
             if self.keys.file(spec.tenant).exists():
-                self.keys.rotate(spec.tenant, spec.key_rotation_h, peers_carry=None)
+                told = {ride.public_key for ride in spec.links}
+                links_use = told.pop() if len(told) == 1 else None
+                self.keys.rotate(spec.tenant, spec.key_rotation_h, links_use, promote=promote)
 
     async def _remove_all(self) -> bool:
         """Every device of ours, the rules, the routes, the keys (none is kept: a tenant given
@@ -192,7 +196,7 @@ class OverlaySide:
     async def observe(self, wan: ObservedWan) -> ObservedWan:
         """`wan` with the overlays' digest, their faults and notes, and the tenants' keys (a
         rotation that fell due is prepared first, so the status reports the next key)."""
-        self._prepare_due()
+        self._rotate_due(promote=False)
         keys = self.keys.report(self.keys.tenants())
         if not self._planned:
             # keys of an earlier run and nothing built by this one: what runs is not adopted

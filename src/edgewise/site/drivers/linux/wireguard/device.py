@@ -133,14 +133,15 @@ def route_exactly(
     net: RtnlNetlink, table: int, routes: dict[str, list[IPv4Network]], metric: int = 0
 ) -> None:
     """Makes the steered routes in `table` exactly `routes` (device -> its prefixes): each
-    pointed at its device, and the steered ones of `table` wanted no more removed."""
+    pointed at its device, and the steered ones of `table` wanted no more removed. A moved
+    prefix is replaced in place, never deleted first: a packet in between would find no
+    route to the peer (a key rotation moves routes under traffic and may lose none)."""
     indexes = {device: net.required(device).index for device in routes}
     wanted = {
         (prefix, indexes[device]) for device, prefixes in routes.items() for prefix in prefixes
     }
-    targets = {prefix for prefix, _ in wanted}
-    for prefix, where, oif in routes_of(net, PROTO_STEER):
-        if where == table and (prefix not in targets or (prefix, oif) not in wanted):
-            delete_route(net, prefix, oif, where, PROTO_STEER)
     for prefix, index in sorted(wanted, key=str):
         replace_route(net, prefix, index, table, proto=PROTO_STEER, metric=metric)
+    for prefix, where, oif in routes_of(net, PROTO_STEER):
+        if where == table and (prefix, oif) not in wanted:
+            delete_route(net, prefix, oif, where, PROTO_STEER)

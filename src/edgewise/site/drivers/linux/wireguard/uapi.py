@@ -129,20 +129,24 @@ def set_request(desired: OverlayDevice, private_key: bytes, observed: DeviceDump
 
     Only what differs is sent: a peer that stays keeps its session (a key, port or peer
     removal is what starts new handshakes), and an endpoint the peer roamed to is left alone
-    when the desired one is None.
+    when the desired one is None. A new private key ends every session of the device anyway:
+    its peers are then set anew (`replace_peers`), and wireguard-go greets a new peer with a
+    keepalive at once, so the handshakes under the new key start now, not at the next
+    keepalive (a key rotation waits for them: docs/overlay.md).
     """
     lines = []
-    if observed.public_key != public_key_of(private_key):
-        lines.append(f"private_key={private_key.hex()}")
+    replaced = observed.public_key != public_key_of(private_key)
+    if replaced:
+        lines += [f"private_key={private_key.hex()}", "replace_peers=true"]
+    have = {} if replaced else {seen.public_key: seen for seen in observed.peers}
     if observed.listen_port != desired.listen_port:
         lines.append(f"listen_port={desired.listen_port}")
     if observed.fwmark != desired.fwmark:
         lines.append(f"fwmark={desired.fwmark}")
     wanted = {peer.public_key: peer for peer in desired.peers}
     for seen in observed.peers:
-        if seen.public_key not in wanted:
+        if seen.public_key not in wanted and not replaced:
             lines += [f"public_key={hex_key(seen.public_key)}", "remove=true"]
-    have = {seen.public_key: seen for seen in observed.peers}
     for peer in desired.peers:
         lines += _peer_lines(peer, have.get(peer.public_key))
     return "".join(f"{line}\n" for line in ["set=1", *lines]) + "\n" if lines else None
