@@ -20,7 +20,8 @@ from typing import TypeVar
 import aiohttp
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator import rollouts, tracker
+from edgewise.central.orchestrator import rollouts, sdwan, tracker
+from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services import announce, outbound, outbox
 from edgewise.central.services.credentials import Sealer
@@ -30,6 +31,16 @@ from edgewise.central.store.tables import utcnow
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TRACKER_PACE = 0.1  # s: at least this long from one tracker pass to the next
+
+
+def tracker_steps(nsds: NsdModels) -> tuple[tuple[Callable[[Session], object], str], ...]:
+    """What each tracker pass moves on, each in its own transaction: operations, rollouts, and
+    the overlay key rotations whose last reports two replicas took in at once."""
+    return (
+        (lambda session: tracker.advance(session, nsds), "NS LCM operations"),
+        (lambda session: rollouts.advance(session, nsds), "rollouts"),
+        (sdwan.sweep_rotations, "overlay key rotations"),
+    )
 
 
 class Workers:
@@ -58,10 +69,7 @@ class Workers:
         one replica wins."""
         loop = asyncio.get_running_loop()
         nsds = self.runtime.nsds
-        steps: tuple[tuple[Callable[[Session], object], str], ...] = (
-            (lambda session: tracker.advance(session, nsds), "NS LCM operations"),
-            (lambda session: rollouts.advance(session, nsds), "rollouts"),
-        )
+        steps = tracker_steps(nsds)
         while True:
             began = loop.time()
             for step, what in steps:

@@ -6,6 +6,7 @@ next key as its key; a member leaving, or the overlay deleted, mid-rotation ends
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -179,6 +180,20 @@ def test_a_sweep_steps_a_rotation_whose_last_reports_crossed(central: Central) -
     assert sites.rotations() == (1, 2)  # the switch's waits
     with central.sessions.begin() as session:
         assert sdwan.sweep_rotations(session) == {}  # nothing met: nothing composed
+
+
+def test_the_trackers_pass_sweeps_the_rotations(central: Central) -> None:
+    """The same crossing, left to the workers: their tracker pass (every second) steps it."""
+    sites = Sites(central, central.tenant("acme"), ["s", "p"])
+    sites.apply("s", public_key=sites.keys["s"]["public_key"], next_public_key=NEXT)
+    with central.sessions.begin() as session:
+        for name in ("s", "p"):
+            row = session.get_one(SiteStatusRow, sites.ids[name])
+            row.applied_revision = document(central, sites.ids[name])[0]
+    deadline = time.monotonic() + 10
+    while sites.links("s")[0] != ("mpls", NEXT, True) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sites.links("s")[0] == ("mpls", NEXT, True)
 
 
 def test_a_peer_leaving_mid_rotation_is_waited_for_no_more(central: Central) -> None:
