@@ -2,7 +2,7 @@
 device, side by side in one run between the same two namespaces.
 
 Usage (root): python benchmarks/overlay_throughput.py [--rounds 6] [--seconds 3] [--omit 1]
-              [--timeout 300]
+              [--timeout 300] [--site]
 
 One lab (namespaces named `o` + 4 hex digits, all removed at the end, on error and on Ctrl-C;
 every wireguard-go ended by its pid): two namespaces joined by one veth pair. Over that veth:
@@ -15,6 +15,8 @@ so each round's (c)/(b) compares runs a few seconds apart, and the summary is th
 the rounds' ratios. Per round and per path: Gbit/s, wireguard-go's CPU seconds per GB (both
 ends, from /proc) and its context switches per MB; then the summary, whose first line is
 `overlay vs hand wireguard-go: median ratio X (min..max over N rounds)` (goal >= 0.9).
+With `--site`, both namespaces are a site's WAN side and the overlay device is made as a site
+makes it (overlay_site.py); the hand tunnel crosses the same tables as made by hand.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from dataplane_common import IPERF, Deadline, guarded, iperf_run
+from overlay_site import build_wan_side, link_plan, site_device, underlay
 from tests.site.drivers.netlab import ip
 from tests.site.drivers.wireguard.overlab import OverlayLab, overlay_reason, veth
 
+from edgewise.site.drivers.linux.wanplan import LinkPlan
 from edgewise.site.drivers.linux.wireguard import (
     Endpoint,
     OverlayDevice,
@@ -56,6 +60,11 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--omit", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--site", action="store_true",
+        help="both namespaces as a site's WAN side (link table and rule, ew_links and ew_steer "
+        "tables), the overlay device with the site's marks, table and rules (overlay_site.py)",
+    )  # fmt: skip
     found = parser.parse_args(argv)
     if found.rounds < 1 or found.seconds <= 0 or found.omit < 0 or found.timeout <= 0:
         parser.error(
@@ -83,28 +92,34 @@ def hand_tunnel(lab: OverlayLab, keys: Path) -> None:
         ip("-n", ns, "link", "set", here.name, "up")
 
 
-async def edgewise_tunnel(lab: OverlayLab, engine: OverlayEngine, keys: Path) -> None:
-    """(c): an Edgewise overlay device in each namespace, over the same veth."""
+async def edgewise_tunnel(
+    lab: OverlayLab, engine: OverlayEngine, keys: Path, plans: dict[str, LinkPlan] | None
+) -> None:
+    """(c): an Edgewise overlay device in each namespace, over the same veth (with `plans`, the
+    namespaces' links: as a site's overlay plan makes it)."""
     ends = [("x", "10.62.0.1", "10.60.0.1"), ("y", "10.62.0.2", "10.60.0.2")]
     for (name, inner, _), (far, far_inner, far_wan) in ((ends[0], ends[1]), (ends[1], ends[0])):
-        await engine.ensure(
-            OverlayDevice(
-                name=f"{lab.prefix}e{name}",
-                namespace=lab.ns(name),
-                private_key_file=keys / f"e{name}.key",
-                listen_port=51840,
-                fwmark=0,
-                address=IPv4Interface(f"{inner}/24"),
-                peers=(
-                    OverlayPeer(
-                        ensure_key(keys / f"e{far}.key"),
-                        Endpoint.parse(f"{far_wan}:51840"),
-                        (IPv4Network(f"{far_inner}/32"),),
-                    ),
+        device = OverlayDevice(
+            name=f"{lab.prefix}e{name}",
+            namespace=lab.ns(name),
+            private_key_file=keys / f"e{name}.key",
+            listen_port=51840,
+            fwmark=0,
+            address=IPv4Interface(f"{inner}/24"),
+            peers=(
+                OverlayPeer(
+                    ensure_key(keys / f"e{far}.key"),
+                    Endpoint.parse(f"{far_wan}:51840"),
+                    (IPv4Network(f"{far_inner}/32"),),
                 ),
-                table=None,  # the /24 of the inner address routes it
-            )
+            ),
+            table=None,  # the /24 of the inner address routes it
         )
+        if plans is not None:
+            device = site_device(device, plans[name])
+        await engine.ensure(device)
+        if plans is not None:
+            await engine.underlay(device.namespace, underlay(device))
 
 
 @dataclass(frozen=True)
@@ -135,8 +150,16 @@ def measure(args: argparse.Namespace) -> int:
             keys = Path(scratch) / "keys"
             for name in ("ex", "ey"):
                 ensure_key(keys / f"{name}.key")
+            plans = None
+            if args.site:
+                plans = {"x": link_plan("eth0", "10.60.0.1/24", "10.60.0.2"),
+                         "y": link_plan("eth0", "10.60.0.2/24", "10.60.0.1")}  # fmt: skip
+                for name, plan in plans.items():
+                    build_wan_side(lab.ns(name), plan)
+                print("site: both namespaces a site's WAN side (link table and rule, ew_links, "
+                      "ew_steer); the overlay with the site's marks, table and rules")  # fmt: skip
             hand_tunnel(lab, keys)
-            asyncio.run(edgewise_tunnel(lab, engine, keys))
+            asyncio.run(edgewise_tunnel(lab, engine, keys, plans))
             programs = {  # the wireguard-go processes of each path, both ends
                 PATHS[0]: [],
                 PATHS[1]: [proc.pid for proc in lab.procs],

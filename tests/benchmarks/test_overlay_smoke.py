@@ -51,6 +51,26 @@ def test_overlay_throughput_prints_each_round_and_the_summary_and_cleans_up() ->
     assert not list(Path("/var/run/wireguard").glob(f"{prefix[1]}*.sock"))
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(REASON is not None, reason=REASON or "")
+def test_overlay_throughput_as_a_site_says_so_and_cleans_up() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--rounds", "1", "--seconds", "1", "--omit", "0",
+         "--timeout", "60", "--site"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert re.search(r"^site: both namespaces a site's WAN side", done.stdout, re.MULTILINE)
+    ratio = (
+        r"^overlay vs hand wireguard-go: median ratio [\d.]+ \([\d.]+\.\.[\d.]+ over 1 rounds\)$"
+    )
+    assert re.search(ratio, done.stdout, re.MULTILINE), done.stdout
+    prefix = re.search(r"lab prefix: (o[0-9a-f]{4})", done.stderr)
+    assert prefix, done.stderr
+    assert [n for n in ip("netns", "list").split() if n.startswith(f"{prefix[1]}-")] == []
+    assert not list(Path("/var/run/wireguard").glob(f"{prefix[1]}*.sock"))
+
+
 def test_bad_arguments_exit_2_saying_which() -> None:
     done = subprocess.run(
         [sys.executable, str(BENCHMARK), "--rounds", "0"],
