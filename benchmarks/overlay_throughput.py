@@ -2,7 +2,7 @@
 device, side by side in one run between the same two namespaces.
 
 Usage (root): python benchmarks/overlay_throughput.py [--rounds 6] [--seconds 3] [--omit 1]
-              [--timeout 300] [--site]
+              [--timeout 300] [--site] [--session-control]
 
 One lab (namespaces named `o` + 4 hex digits, all removed at the end, on error and on Ctrl-C;
 every wireguard-go ended by its pid): two namespaces joined by one veth pair. Over that veth:
@@ -16,7 +16,10 @@ the rounds' ratios. Per round and per path: Gbit/s, wireguard-go's CPU seconds p
 ends, from /proc) and its context switches per MB; then the summary, whose first line is
 `overlay vs hand wireguard-go: median ratio X (min..max over N rounds)` (goal >= 0.9).
 With `--site`, both namespaces are a site's WAN side and the overlay device is made as a site
-makes it (overlay_site.py); the hand tunnel crosses the same tables as made by hand.
+makes it (overlay_site.py); the hand tunnel crosses the same tables as made by hand. With
+`--session-control`, a second hand tunnel whose wireguard-go runs in a session of its own, as
+Edgewise started it until it was measured: with the kernel's scheduler autogroups (one per
+session) that cost more CPU and context switches per GB (docs/overlay.md, "Throughput").
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import secrets
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv4Network
 from pathlib import Path
@@ -36,8 +41,8 @@ from tempfile import TemporaryDirectory
 
 from dataplane_common import IPERF, Deadline, guarded, iperf_run
 from overlay_site import build_wan_side, link_plan, site_device, underlay
-from tests.site.drivers.netlab import ip
-from tests.site.drivers.wireguard.overlab import OverlayLab, overlay_reason, veth
+from tests.site.drivers.netlab import in_ns, ip
+from tests.site.drivers.wireguard.overlab import HandPeer, OverlayLab, overlay_reason, veth
 
 from edgewise.site.drivers.linux.wanplan import LinkPlan
 from edgewise.site.drivers.linux.wireguard import (
@@ -49,8 +54,9 @@ from edgewise.site.drivers.linux.wireguard import (
 from edgewise.site.drivers.linux.wireguard.keys import ensure_key
 
 PATHS = ("bare veth", "wireguard-go by hand", "Edgewise overlay")
+CONTROL = "wireguard-go by hand, own session"  # --session-control: what Edgewise did before
 ADDRESSES = {"bare veth": "10.60.0.2", "wireguard-go by hand": "10.61.0.2",
-             "Edgewise overlay": "10.62.0.2"}  # fmt: skip
+             "Edgewise overlay": "10.62.0.2", CONTROL: "10.63.0.2"}  # fmt: skip
 PORT = 5301
 
 
@@ -65,6 +71,11 @@ def arguments(argv: list[str]) -> argparse.Namespace:
         help="both namespaces as a site's WAN side (link table and rule, ew_links and ew_steer "
         "tables), the overlay device with the site's marks, table and rules (overlay_site.py)",
     )  # fmt: skip
+    parser.add_argument(
+        "--session-control", action="store_true",
+        help="also a hand tunnel whose wireguard-go runs in a session of its own (setsid), as "
+        "Edgewise started it before: the cost of a scheduler autogroup per wireguard-go",
+    )  # fmt: skip
     found = parser.parse_args(argv)
     if found.rounds < 1 or found.seconds <= 0 or found.omit < 0 or found.timeout <= 0:
         parser.error(
@@ -73,11 +84,14 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     return found
 
 
-def hand_tunnel(lab: OverlayLab, keys: Path) -> None:
-    """(b): a WireGuard tunnel between the two namespaces, configured by hand."""
-    ends = [(lab.ns("x"), "10.61.0.1", "10.60.0.1"), (lab.ns("y"), "10.61.0.2", "10.60.0.2")]
-    names = [f"{lab.prefix}hx", f"{lab.prefix}hy"]
-    peers = [lab.hand_peer(ns, name, keys / f"{name}.key", ["listen-port", "51830"])
+def hand_tunnel(lab: OverlayLab, keys: Path, path: str = PATHS[1]) -> None:
+    """(b): a WireGuard tunnel between the two namespaces, configured by hand (the control:
+    its wireguard-go in a session of its own)."""
+    net, port = ADDRESSES[path].rsplit(".", 1)[0], 51830 + 20 * (path == CONTROL)
+    ends = [(lab.ns("x"), f"{net}.1", "10.60.0.1"), (lab.ns("y"), f"{net}.2", "10.60.0.2")]
+    names = [f"{lab.prefix}{'s' if path == CONTROL else 'h'}{end}" for end in "xy"]
+    start = functools.partial(session_peer, lab) if path == CONTROL else lab.hand_peer
+    peers = [start(ns, name, keys / f"{name}.key", ["listen-port", str(port)])
              for (ns, _, _), name in zip(ends, names, strict=True)]  # fmt: skip
     for here, there, (ns, inner, _), (_, far_inner, far_wan) in (
         (peers[0], peers[1], ends[0], ends[1]),
@@ -85,11 +99,34 @@ def hand_tunnel(lab: OverlayLab, keys: Path) -> None:
     ):
         subprocess.run(
             ["ip", "netns", "exec", ns, "wg", "set", here.name, "peer", there.public_key,
-             "endpoint", f"{far_wan}:51830", "allowed-ips", f"{far_inner}/32"],
+             "endpoint", f"{far_wan}:{port}", "allowed-ips", f"{far_inner}/32"],
             check=True, timeout=10,
         )  # fmt: skip
         ip("-n", ns, "addr", "add", f"{inner}/24", "dev", here.name)
         ip("-n", ns, "link", "set", here.name, "up")
+
+
+def session_peer(
+    lab: OverlayLab, namespace: str, name: str, key_file: Path, settings: list[str]
+) -> HandPeer:
+    """A hand peer (`lab.hand_peer`) whose wireguard-go runs in a session of its own; the lab
+    ends it by its pid."""
+    env = {**os.environ, "WG_PROCESS_FOREGROUND": "1", "LOG_LEVEL": "error"}
+    proc = subprocess.Popen(["ip", "netns", "exec", namespace, "wireguard-go", "-f", name],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    lab.procs.append(proc)
+    deadline = Deadline(5)
+    while not Path(f"/var/run/wireguard/{name}.sock").exists():
+        if deadline.expired:
+            raise RuntimeError(f"wireguard-go {name} made no socket in 5 s")
+        time.sleep(0.02)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(in_ns(namespace, "wg", "genkey") + "\n")
+    key_file.chmod(0o600)
+    subprocess.run(["ip", "netns", "exec", namespace, "wg", "set", name, "private-key",
+                    str(key_file), *settings], check=True, timeout=10)  # fmt: skip
+    return HandPeer(namespace, name, key_file, proc)
 
 
 async def edgewise_tunnel(
@@ -158,22 +195,23 @@ def measure(args: argparse.Namespace) -> int:
                     build_wan_side(lab.ns(name), plan)
                 print("site: both namespaces a site's WAN side (link table and rule, ew_links, "
                       "ew_steer); the overlay with the site's marks, table and rules")  # fmt: skip
+            paths = (*PATHS, CONTROL) if args.session_control else PATHS
             hand_tunnel(lab, keys)
+            programs = {PATHS[0]: [], PATHS[1]: [proc.pid for proc in lab.procs]}
+            if args.session_control:
+                hand_tunnel(lab, keys, CONTROL)
+                programs[CONTROL] = [proc.pid for proc in lab.procs[2:]]
             asyncio.run(edgewise_tunnel(lab, engine, keys, plans))
-            programs = {  # the wireguard-go processes of each path, both ends
-                PATHS[0]: [],
-                PATHS[1]: [proc.pid for proc in lab.procs],
-                PATHS[2]: [pid for n in engine.devices() if (pid := own_pid(engine, n))],
-            }
-            for path in PATHS:
+            programs[PATHS[2]] = [pid for n in engine.devices() if (pid := own_pid(engine, n))]
+            for path in paths:
                 argv = ["ip", "netns", "exec", lab.ns("y"), IPERF, "-s", "-p",
-                        str(PORT + PATHS.index(path)), "-B", ADDRESSES[path]]  # fmt: skip
+                        str(port(path)), "-B", ADDRESSES[path]]  # fmt: skip
                 servers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                                 stderr=subprocess.DEVNULL))  # fmt: skip
             rounds: list[Round] = []
             for number in range(args.rounds):
-                tunnels = PATHS[1:] if number % 2 == 0 else PATHS[:0:-1]  # ABBA...
-                if deadline.left() < 3 * (args.seconds + args.omit + 5):
+                tunnels = paths[1:] if number % 2 == 0 else paths[:0:-1]  # ABBA...
+                if deadline.left() < len(paths) * (args.seconds + args.omit + 5):
                     print("error: --timeout reached before the rounds ended", file=sys.stderr)
                     return 1
                 done = {path: sample(lab, args, path, programs[path])
@@ -195,7 +233,7 @@ def measure(args: argparse.Namespace) -> int:
 def sample(lab: OverlayLab, args: argparse.Namespace, path: str, pids: list[int]) -> Sample:
     """One iperf3 run over `path`, and the CPU time and context switches of `pids` during it."""
     cpu, switches = cpu_seconds(pids), context_switches(pids)
-    run = iperf_run(lab.ns("x"), ADDRESSES[path], PORT + PATHS.index(path),
+    run = iperf_run(lab.ns("x"), ADDRESSES[path], port(path),
                     seconds=args.seconds, streams=1, omit=args.omit)  # fmt: skip
     if not pids:
         return Sample(run.gbps)
@@ -205,6 +243,11 @@ def sample(lab: OverlayLab, args: argparse.Namespace, path: str, pids: list[int]
         (cpu_seconds(pids) - cpu) / gigabytes,
         (context_switches(pids) - switches) / (gigabytes * 1000),
     )
+
+
+def port(path: str) -> int:
+    """The iperf3 port of `path`."""
+    return PORT + list(ADDRESSES).index(path)
 
 
 def own_pid(engine: OverlayEngine, name: str) -> int | None:
@@ -242,7 +285,7 @@ def figures(sample: Sample) -> str:
 
 
 def round_line(number: int, done: Round) -> str:
-    paths = "; ".join(f"{path} {figures(done[path])}" for path in PATHS)
+    paths = "; ".join(f"{path} {figures(done[path])}" for path in ADDRESSES if path in done)
     return f"round {number}: {paths}; overlay / hand {ratio(done):.2f}"
 
 
@@ -258,7 +301,7 @@ def spread(values: list[float], digits: int = 2) -> str:
 
 def report(rounds: list[Round], load_before: float, load_after: float) -> None:
     hand, ours = PATHS[1], PATHS[2]
-    for path in PATHS:
+    for path in (p for p in ADDRESSES if p in rounds[0]):
         gbps = statistics.median(r[path].gbps for r in rounds)
         line = f"{path}: {gbps:.3f} Gbit/s"
         if path != PATHS[0]:
@@ -276,6 +319,9 @@ def report(rounds: list[Round], load_before: float, load_after: float) -> None:
     print(f"overlay vs hand wireguard-go, CPU per GB (hand / overlay): median {spread(cost)}")
     bare = [r[ours].gbps / max(r[PATHS[0]].gbps, 1e-9) for r in rounds]
     print(f"overlay vs bare veth: median ratio {spread(bare, 3)}")
+    if CONTROL in rounds[0]:
+        own = [r[CONTROL].gbps / max(r[hand].gbps, 1e-9) for r in rounds]
+        print(f"own session vs hand wireguard-go: median ratio {spread(own)}")
     print(f"load average: {load_before:.2f} before, {load_after:.2f} after "
           f"({os.cpu_count()} CPUs)")  # fmt: skip
 

@@ -53,10 +53,10 @@ def test_overlay_throughput_prints_each_round_and_the_summary_and_cleans_up() ->
 
 @pytest.mark.slow
 @pytest.mark.skipif(REASON is not None, reason=REASON or "")
-def test_overlay_throughput_as_a_site_says_so_and_cleans_up() -> None:
+def test_overlay_throughput_as_a_site_with_the_session_control_and_cleans_up() -> None:
     done = subprocess.run(
         [sys.executable, str(BENCHMARK), "--rounds", "1", "--seconds", "1", "--omit", "0",
-         "--timeout", "60", "--site"],
+         "--timeout", "60", "--site", "--session-control"],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
@@ -65,6 +65,10 @@ def test_overlay_throughput_as_a_site_says_so_and_cleans_up() -> None:
         r"^overlay vs hand wireguard-go: median ratio [\d.]+ \([\d.]+\.\.[\d.]+ over 1 rounds\)$"
     )
     assert re.search(ratio, done.stdout, re.MULTILINE), done.stdout
+    control = r"^wireguard-go by hand, own session: [\d.]+ Gbit/s, [\d.]+ CPU s per GB"
+    assert re.search(control, done.stdout, re.MULTILINE), done.stdout
+    own = r"^own session vs hand wireguard-go: median ratio [\d.]+ \("
+    assert re.search(own, done.stdout, re.MULTILINE), done.stdout
     prefix = re.search(r"lab prefix: (o[0-9a-f]{4})", done.stderr)
     assert prefix, done.stderr
     assert [n for n in ip("netns", "list").split() if n.startswith(f"{prefix[1]}-")] == []
