@@ -104,7 +104,7 @@ async def test_a_key_file_others_may_read_is_refused(
 async def test_wireguard_go_shares_the_controllers_session_in_a_group_of_its_own(
     overlay_lab: OverlayLab, engine: OverlayEngine, tmp_path: Path
 ) -> None:
-    """A session of its own is a scheduler autogroup of its own: in 7 of 11 measured runs it
+    """A session of its own is a scheduler autogroup of its own: in 7 of 12 measured runs it
     cost 11-43% more CPU per GB than a wireguard-go started by hand (docs/overlay.md). A process
     group of its own is what keeps the controller's Ctrl-C and job control away from it."""
     device = overlay_lab.device(1, "a", tmp_path / "keys")

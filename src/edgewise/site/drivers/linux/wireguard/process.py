@@ -5,7 +5,7 @@ made there), supervised by pid, stopped by pid.
 It runs in the controller's session, in a process group of its own: the group keeps the
 controller's Ctrl-C and job control away from it (it outlives the controller, to be adopted);
 staying in the session keeps it in the controller's scheduler autogroup. A session of its own
-(setsid) made each wireguard-go an autogroup of its own: in 7 of 11 measured runs that cost
+(setsid) made each wireguard-go an autogroup of its own: in 7 of 12 measured runs that cost
 11-43% more CPU per GB than a wireguard-go started by hand (docs/overlay.md, "Throughput").
 
 A state file per device (`<run_dir>/<name>.json`: pid, start time, namespace inode) lets a
