@@ -366,3 +366,25 @@ def test_a_vnf_that_does_not_fit_on_a_site_is_refused_naming_the_site(
         "where": "instantiateVnfData",
         "message": "site small: 2 of 2 VNF slots free; the NS would need 3"}]  # fmt: skip
     assert usage(central, packages["example-cache"]) == "NOT_IN_USE"
+
+
+def test_a_site_added_later_must_have_room_for_the_vnfs_the_ns_runs_now(
+    central: Central, packages: dict[str, str]
+) -> None:
+    acme = central.tenant("acme")
+    (roomy,) = cloud_sites(central, acme, "roomy")
+    made = central.client.post("/api/v1/sites", json={"name": "small", "kind": "on-premise"},
+                               headers=acme.headers)  # fmt: skip
+    small = made.json()["id"]
+    central.bring_online([small])
+    ns = running_ns(central, acme, roomy)
+    added = update(central, acme, ns, {"updateType": "INSTANTIATE_VNF",
+                                       "instantiateVnfData": [CACHE]})  # fmt: skip
+    applied(central, acme, added.headers["Location"], [roomy], "COMPLETED")
+    refused = update(central, acme, ns, {"updateType": "CHANGE_SITES",
+                                         "changeSitesData": {"add": ["small"]}})  # fmt: skip
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["problems"] == [
+        {"where": "changeSitesData.add", "message": "small: 2 of 2 VNF slots free; the NS needs 3"}
+    ]
+    assert desired(central, acme, small)["revision"] == 0

@@ -142,7 +142,9 @@ def update(
     if change.add_sites:
         ask = placement.Request(slots=0, sites=change.add_sites)
         nsd = nsds.of_instance(session, row)
-        for site in place(session, principal, row, nsd, ask, slots=len(template["vnfs"])):
+        slots = len(template["vnfs"])  # the VNFs it runs now: an update may have changed them
+        for site in place(session, principal, row, nsd, ask, field="changeSitesData.add",
+                          slots=slots):  # fmt: skip
             if site.id in entries:
                 raise Invalid(
                     "the update adds a site the NS already runs on",

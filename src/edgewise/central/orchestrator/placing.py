@@ -65,10 +65,11 @@ def place(
     ask: placement.Request,
     *,
     where: str | None = None,
+    field: str | None = None,
     slots: int | None = None,
 ) -> list[SiteRow]:
-    """The sites chosen for the NS; Invalid naming, under `where`, why it cannot be placed.
-    `slots`: the VNFs it runs on a site, when not the NSD's count (see `plan`)."""
+    """The sites chosen for the NS; Invalid naming, under `where` (or exactly `field`), why
+    it cannot be placed. `slots`: the VNFs it runs on a site, when not the NSD's count."""
     if not ask.explicit and ask == placement.Request(slots=ask.slots):
         raise Invalid(
             "no placement given",
@@ -83,7 +84,9 @@ def place(
     chosen_plan = plan(session, principal, ns, nsd, ask, slots=slots)
     refusal = chosen_plan.refusal(replace(ask, slots=slots, one_tenant=ns.tenant_id is None))
     if refusal:
-        at = (where or "additionalParamsForNs") + (".sites" if ask.explicit else ".placement")
+        at = field or (where or "additionalParamsForNs") + (
+            ".sites" if ask.explicit else ".placement"
+        )
         raise Invalid("the NS cannot be placed", [InputProblem(at, line) for line in refusal])
     chosen = [c.id for c in chosen_plan.chosen]
     rows = {r.id: r for r in session.scalars(select(SiteRow).where(SiteRow.id.in_(chosen)))}
