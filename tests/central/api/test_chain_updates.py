@@ -388,3 +388,23 @@ def test_a_site_added_later_must_have_room_for_the_vnfs_the_ns_runs_now(
         {"where": "changeSitesData.add", "message": "small: 2 of 2 VNF slots free; the NS needs 3"}
     ]
     assert desired(central, acme, small)["revision"] == 0
+
+
+def test_a_removal_given_up_as_failed_keeps_what_the_sites_were_told(
+    central: Central, packages: dict[str, str]
+) -> None:
+    client, acme = central.client, central.tenant("acme")
+    (site,) = cloud_sites(central, acme, "branch")
+    ns = running_ns(central, acme, site)
+    added = update(central, acme, ns, {"updateType": "INSTANTIATE_VNF",
+                                       "instantiateVnfData": [CACHE]})  # fmt: skip
+    applied(central, acme, added.headers["Location"], [site], "COMPLETED")
+    removed = update(central, acme, ns, {"updateType": "REMOVE_VNF",
+                                         "removeVnfInstanceId": ["cache"]})  # fmt: skip
+    location = removed.headers["Location"]
+    applied(central, acme, location, [site], "FAILED_TEMP", failed=site)
+    assert usage(central, packages["example-cache"]) == "IN_USE"
+    failed = client.post(f"{location}/fail", headers=acme.headers)
+    assert failed.status_code == 200, failed.text
+    assert chain(central, acme, site) == ["dns", "firewall"]
+    assert usage(central, packages["example-cache"]) == "NOT_IN_USE"
