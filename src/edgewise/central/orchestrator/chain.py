@@ -81,7 +81,7 @@ def change_chain(
     if not problems:
         problems += _fits(session, principal, ns, vnfs, order, edit)
     if problems:
-        raise Unprocessable("the NS's chain cannot be changed so", problems)
+        raise Unprocessable("the NS's chain cannot be changed as asked", problems)
     template = current | {"vnfs": vnfs, "chain": order}
     entries: dict[str, dict[str, Any] | None] = {
         site: template | {"tenant": found.get("tenant")} for site, found in running.items()
@@ -114,7 +114,7 @@ def _without(
         if name not in names:
             problems.append(InputProblem(where, f"{name!r} is no VNF instance of the NS; its "
                                          "VNF instances are " + ", ".join(names)))  # fmt: skip
-    if remove and not gone - set(names) and gone >= set(names):
+    if remove and gone >= set(names):
         problems.append(InputProblem("removeVnfInstanceId", "would remove every VNF of the NS: "
                                      "an NS runs at least one (terminate it instead)"))  # fmt: skip
     kept = [v for v in vnfs if v["name"] not in gone]
