@@ -453,7 +453,8 @@ def test_update_configs_and_sites_heal_and_what_is_not_supported(central: Centra
     settle(healed.headers["Location"], second)
 
     wrong = [
-        ({"updateType": "ADD_VNF"}, 422, "Edgewise supports MODIFY_VNF_INFORMATION"),
+        ({"updateType": "CHANGE_NS_DF"}, 422, "supports MODIFY_VNF_INFORMATION, INSTANTIATE_VNF"),
+        ({"updateType": "ADD_VNF"}, 422, "joins a running NS by INSTANTIATE_VNF"),
         ({"updateType": "MODIFY_VNF_INFORMATION", "modifyVnfInfoData": [
             {"vnfInstanceId": "ids", "vnfConfigurableProperties": {}}]}, 422,
          "'ids': the NS's VNFs are firewall, nat"),

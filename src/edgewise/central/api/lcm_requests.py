@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edgewise.central.api.vnf_requests import new_vnfs, removed_vnfs
 from edgewise.central.orchestrator import lifecycle, scaling, software
 from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
 from edgewise.model import placement
@@ -158,19 +159,36 @@ class HealNsRequest(BaseModel):
 class UpdateNsRequest(BaseModel):
     """SOL005 UpdateNsRequest. Edgewise acts on MODIFY_VNF_INFORMATION (`modifyVnfInfoData`:
     VNF name as `vnfInstanceId`, new configuration as `vnfConfigurableProperties`), on
-    ASSOC_NEW_NSD_VERSION (`assocNewNsdVersionData.newNsdId`: another version of the NSD, by
-    nsdId or NsdInfo id; its VNF configurations replace the current ones on every site) and on
-    its own CHANGE_SITES (`changeSitesData`: `add` and `remove`, site ids or names)."""
+    INSTANTIATE_VNF (`instantiateVnfData`: a VNF package's VNF joins the NS's chain), on
+    REMOVE_VNF (`removeVnfInstanceId`: VNF names), on ASSOC_NEW_NSD_VERSION
+    (`assocNewNsdVersionData.newNsdId`: another version of the NSD, by nsdId or NsdInfo id; its
+    VNF configurations replace the current ones on every site) and on its own CHANGE_SITES
+    (`changeSitesData`: `add` and `remove`, site ids or names). A VNF instance's id is its
+    name in the NS (vnfInstance[].id of the NsInstance)."""
 
     model_config = ConfigDict(extra="allow")
     updateType: str | None = Field(default=None, description="required")
     modifyVnfInfoData: list[dict[str, Any]] = Field(default_factory=list)
+    instantiateVnfData: list[Any] = Field(default_factory=list)
+    removeVnfInstanceId: list[Any] = Field(default_factory=list)
     changeSitesData: dict[str, list[str]] = Field(default_factory=dict)
     assocNewNsdVersionData: dict[str, Any] = Field(default_factory=dict)
 
     def change(self) -> lifecycle.Change:
         if self.updateType is None:
             raise Invalid("the update is not valid", [InputProblem("updateType", "missing")])
+        if self.updateType == "ADD_VNF":
+            raise Unprocessable(
+                "this update type is not supported",
+                [InputProblem("updateType", "'ADD_VNF' adds existing VNF instances "
+                              "(addVnfInstance); Edgewise has no VNF instance outside an NS: a "
+                              "VNF package's VNF joins a running NS by INSTANTIATE_VNF with "
+                              "instantiateVnfData")],
+            )  # fmt: skip
+        if self.updateType == "INSTANTIATE_VNF":
+            return lifecycle.Change({}, add_vnfs=new_vnfs(self.instantiateVnfData))
+        if self.updateType == "REMOVE_VNF":
+            return lifecycle.Change({}, remove_vnfs=removed_vnfs(self.removeVnfInstanceId))
         if self.updateType == "ASSOC_NEW_NSD_VERSION":
             new_nsd = self.assocNewNsdVersionData.get("newNsdId")
             if not isinstance(new_nsd, str) or not new_nsd:
@@ -221,7 +239,10 @@ class UpdateNsRequest(BaseModel):
         )
 
 
-UPDATE_TYPES = ("MODIFY_VNF_INFORMATION", "CHANGE_SITES", "ASSOC_NEW_NSD_VERSION")
+UPDATE_TYPES = (
+    "MODIFY_VNF_INFORMATION", "INSTANTIATE_VNF", "REMOVE_VNF", "CHANGE_SITES",
+    "ASSOC_NEW_NSD_VERSION",
+)  # fmt: skip
 
 
 class ScaleNsRequest(BaseModel):

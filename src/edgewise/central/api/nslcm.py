@@ -34,7 +34,7 @@ from edgewise.central.api.subscriptions import (
 )
 from edgewise.central.orchestrator import instances, lifecycle, occurrences, placing, scaling
 from edgewise.central.orchestrator.states import NsState
-from edgewise.central.orchestrator.views import LcmOperation, NsInstance
+from edgewise.central.orchestrator.views import LcmOperation, NsInstance, VnfInstance
 from edgewise.central.services import notifications
 from edgewise.central.services.subscriptions import Api
 from edgewise.model import placement
@@ -45,8 +45,9 @@ OpOccId = Annotated[str, Path(alias="nsLcmOpOccId")]
 
 NS_FIELDS = {
     "id", "nsInstanceName", "nsInstanceDescription", "nsdId", "nsdInfoId", "flavourId",
-    "nsState", "_links", "tenantId", "sites",
+    "nsState", "_links", "tenantId", "sites", "vnfInstance",
 }  # fmt: skip
+NS_DEFAULT_EXCLUDED = ("vnfInstance",)  # SOL005 6.4.2.3.2: lists leave it out unless asked
 OP_FIELDS = {
     "id", "operationState", "statusEnteredTime", "nsInstanceId", "lcmOperationType",
     "startTime", "isAutomaticInvocation", "operationParams", "isCancelPending", "error",
@@ -73,12 +74,36 @@ def ns_instance(ns: NsInstance, base: str) -> dict[str, Any]:
     }
     if ns.flavour_id is not None:
         document["flavourId"] = ns.flavour_id
+    if ns.vnfs is not None:
+        document["vnfInstance"] = [vnf_instance(vnf) for vnf in ns.vnfs]
     if ns.scale_levels:
         document["nsScaleStatus"] = [
             {"nsScalingAspectId": level.aspect_id, "nsScaleLevelId": str(level.level)}
             for level in ns.scale_levels
         ]
     return document
+
+
+def vnf_instance(vnf: VnfInstance) -> dict[str, Any]:
+    """SOL005 VnfInstance; its id (its name in the NS) is what modifyVnfInfoData and
+    removeVnfInstanceId name. `metadata` says what Edgewise runs it as."""
+    metadata: dict[str, Any] = {"function": vnf.function}
+    if vnf.profile is not None:
+        metadata["vnfProfileId"] = vnf.profile
+    return {
+        "id": vnf.id,
+        "vnfInstanceName": vnf.id,
+        "vnfdId": vnf.vnfd_id,
+        "vnfProvider": vnf.provider,
+        "vnfProductName": vnf.product,
+        "vnfSoftwareVersion": vnf.software_version,
+        "vnfdVersion": vnf.vnfd_version,
+        "vnfPkgId": vnf.package_id,
+        "vnfConfigurableProperties": vnf.properties,
+        "instantiationState": "INSTANTIATED",
+        "instantiatedVnfInfo": {"flavourId": vnf.flavour_id, "vnfState": "STARTED"},
+        "metadata": metadata,
+    }
 
 
 def op_occ(op: LcmOperation, base: str) -> dict[str, Any]:
@@ -135,18 +160,33 @@ def create_ns_instance(
 
 @router.get("/ns_instances", operation_id="listNsInstances")
 def list_ns_instances(
-    request: Request, session: SessionDep, caller: CallerDep, page: PageDep
+    request: Request, session: SessionDep, caller: CallerDep, page: PageDep, nsds: NsdsDep
 ) -> JSONResponse:
+    """The NS instances; `vnfInstance` only when the query asks for it (all_fields, fields,
+    exclude_fields, or a filter on it): it is read from a site's document per NS."""
     base = str(request.base_url)
-    documents = [ns_instance(ns, base) for ns in instances.list_instances(session, caller)]
-    return sol013_listing(request, documents, page, NS_FIELDS)
+    asked = _asks_for_vnfs(request)
+    found = instances.list_instances(session, caller, nsds if asked else None)
+    documents = [ns_instance(ns, base) for ns in found]
+    return sol013_listing(request, documents, page, NS_FIELDS, NS_DEFAULT_EXCLUDED)
+
+
+def _asks_for_vnfs(request: Request) -> bool:
+    query = request.query_params
+    if "all_fields" in query or "exclude_fields" in query:
+        return True
+    return any("vnfInstance" in value for key, value in query.multi_items() if key != "limit")
 
 
 @router.get("/ns_instances/{nsInstanceId}", operation_id="readNsInstance")
 def read_ns_instance(
-    ns_instance_id: NsInstanceId, request: Request, session: SessionDep, caller: CallerDep
+    ns_instance_id: NsInstanceId,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    nsds: NsdsDep,
 ) -> dict[str, Any]:
-    ns = instances.read_instance(session, caller, ns_instance_id)
+    ns = instances.read_instance(session, caller, ns_instance_id, nsds)
     return ns_instance(ns, str(request.base_url))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from edgewise.central.orchestrator import documents
+from edgewise.central.orchestrator.constituents import vnf_instances
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.states import UNFINISHED, NsState
 from edgewise.central.orchestrator.views import NsInstance
@@ -24,7 +25,7 @@ from edgewise.central.services.access import (
 )
 from edgewise.central.services.catalog import CatalogKind, get_item
 from edgewise.central.services.errors import Conflict, InputProblem, Invalid
-from edgewise.central.store.bulk import chunks
+from edgewise.central.store.bulk import CHUNK, chunks
 from edgewise.central.store.tables import CatalogItemRow, NsInstanceRow, NsLcmOpOccRow, SiteRow
 
 
@@ -78,14 +79,29 @@ def get_row(session: Session, principal: Principal, ns_id: str) -> NsInstanceRow
     return get_visible(session, NsInstanceRow, ns_id, principal, what="NS instance")
 
 
-def read_instance(session: Session, principal: Principal, ns_id: str) -> NsInstance:
-    return NsInstance.of(get_row(session, principal, ns_id))
+def read_instance(
+    session: Session, principal: Principal, ns_id: str, nsds: NsdModels | None = None
+) -> NsInstance:
+    """The NS instance; with `nsds`, with its VNF instances."""
+    row = get_row(session, principal, ns_id)
+    if nsds is None:
+        return NsInstance.of(row)
+    return NsInstance.of(row, vnf_instances(session, nsds, [row])[row.id])
 
 
-def list_instances(session: Session, principal: Principal) -> list[NsInstance]:
-    """Every NS instance the caller sees, by id (the API filters and pages them, SOL013)."""
+def list_instances(
+    session: Session, principal: Principal, nsds: NsdModels | None = None
+) -> list[NsInstance]:
+    """Every NS instance the caller sees, by id (the API filters and pages them, SOL013);
+    with `nsds`, with their VNF instances (a read of one site's document per NS)."""
     query = select(NsInstanceRow).where(visible(principal, NsInstanceRow))
-    return [NsInstance.of(row) for row in session.scalars(query.order_by(NsInstanceRow.id))]
+    rows = list(session.scalars(query.order_by(NsInstanceRow.id)))
+    if nsds is None:
+        return [NsInstance.of(row) for row in rows]
+    vnfs: dict[str, Any] = {}
+    for start in range(0, len(rows), CHUNK):
+        vnfs |= vnf_instances(session, nsds, rows[start : start + CHUNK])
+    return [NsInstance.of(row, vnfs[row.id]) for row in rows]
 
 
 def delete_instance(session: Session, principal: Principal, ns_id: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator import documents, software
+from edgewise.central.orchestrator import chain, documents, software
 from edgewise.central.orchestrator.instances import get_row, unfinished
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.occurrences import start
@@ -38,6 +38,8 @@ class Change:
     remove_sites: tuple[str, ...] = ()
     new_nsd: str | None = None  # ASSOC_NEW_NSD_VERSION: the new version's NsdInfo id or nsdId
     config_paths: dict[str, str] = field(default_factory=dict)  # VNF name -> request field
+    add_vnfs: tuple[chain.NewVnf, ...] = ()  # INSTANTIATE_VNF
+    remove_vnfs: tuple[tuple[str, str], ...] = ()  # REMOVE_VNF: (VNF name, request field)
 
     def where(self) -> Mapping[str, str]:
         """The request field that changes each VNF (as problems name it)."""
@@ -108,11 +110,17 @@ def update(
     timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> LcmOperation:
     """Changes VNF configurations on every site of the NS, and/or adds and removes sites; or
-    moves it to another version of its NSD."""
+    adds VNFs to its chain or removes some (orchestrator.chain); or moves it to another
+    version of its NSD."""
     row = for_operation(session, principal, ns_id, NsState.INSTANTIATED, "update")
     if change.new_nsd is not None:
         return _to_version(session, principal, nsds, row, change.new_nsd, params=params,
                            timeout=timeout)  # fmt: skip
+    if change.add_vnfs or change.remove_vnfs:
+        edit = chain.ChainEdit(change.add_vnfs, change.remove_vnfs)
+        op = chain.change_chain(session, principal, nsds, row, edit, params=params,
+                                timeout=timeout)  # fmt: skip
+        return LcmOperation.of(op)
     running = documents.running_entries(session, row.id, row.site_ids)
     where = change.where()
     configured: dict[str, dict[str, Any]] = {}  # the sites' entries differ by tenant at most
@@ -133,7 +141,10 @@ def update(
     template = reconfigured(next(iter(running.values())))
     if change.add_sites:
         ask = placement.Request(slots=0, sites=change.add_sites)
-        for site in place(session, principal, row, nsds.of_instance(session, row), ask):
+        nsd = nsds.of_instance(session, row)
+        slots = len(template["vnfs"])  # the VNFs it runs now: an update may have changed them
+        for site in place(session, principal, row, nsd, ask, field="changeSitesData.add",
+                          slots=slots):  # fmt: skip
             if site.id in entries:
                 raise Invalid(
                     "the update adds a site the NS already runs on",
@@ -189,7 +200,7 @@ def _to_version(
     targets, previous = documents.rewrite(session, ns.id, entries)
     op = start(session, ns, OpType.UPDATE, params=params, targets=targets, previous=previous,
                timeout=timeout)  # fmt: skip
-    op.outcome = {"nsdInfoId": new_row.id, "nsdId": new_row.descriptor_id}
+    op.outcome = {"nsdInfoId": new_row.id, "nsdId": new_row.descriptor_id} | _added(session, ns)
     session.flush()
     return LcmOperation.of(op)
 
@@ -239,7 +250,18 @@ def terminate(
     row = for_operation(session, principal, ns_id, NsState.INSTANTIATED, "terminate")
     live = session.scalars(select(SiteRow.id).where(SiteRow.id.in_(row.site_ids))).all()
     targets, previous = documents.rewrite(session, row.id, dict.fromkeys(live))
-    return _started(session, row, OpType.TERMINATE, params, targets, previous, timeout)
+    op = start(session, row, OpType.TERMINATE, params=params, targets=targets,
+               previous=previous, timeout=timeout)  # fmt: skip
+    op.outcome = _added(session, row) or None
+    session.flush()
+    return LcmOperation.of(op)
+
+
+def _added(session: Session, ns: NsInstanceRow) -> dict[str, Any]:
+    """An operation's outcome that has the tracker look at the packages of the VNFs added to
+    the NS (INSTANTIATE_VNF) when it ends: a new NSD version's chain or a terminate drops them."""
+    used = software.packages_used_by(session, [ns.id]).get(ns.id)
+    return {software.OUTCOME_KEY: used} if used else {}
 
 
 def for_operation(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.services.errors import Conflict
 from edgewise.central.store.tables import CatalogItemRow, NsInstanceRow
-from edgewise.tosca import Nsd, TypeCache, load_bytes
+from edgewise.tosca import Nsd, TypeCache, Vnfd, load_bytes
 from edgewise.tosca.software import Reading, read_package
 
 KEPT = 256  # models kept (least recently used go first)
@@ -25,6 +25,7 @@ class NsdModels:
         self.capacity = capacity
         self._models: OrderedDict[tuple[str, str], Nsd] = OrderedDict()
         self._software: OrderedDict[tuple[str, str], Reading] = OrderedDict()
+        self._vnfds: OrderedDict[tuple[str, str], Vnfd] = OrderedDict()
 
     def software(self, row: CatalogItemRow) -> Reading:
         """What an onboarded VNF package's VNFD says of its VNF as software (tosca.software)."""
@@ -38,6 +39,21 @@ class NsdModels:
                 self._software.popitem(last=False)
         self._software.move_to_end(key)
         return reading
+
+    def vnfd(self, row: CatalogItemRow) -> Vnfd:
+        """The VNFD of an onboarded VNF package (its flavours, versions)."""
+        assert row.content is not None  # onboarded
+        key = (row.id, row.checksum or "")
+        vnfd = self._vnfds.get(key)
+        if vnfd is None:
+            result = load_bytes(row.content, "package.zip", cache=self.types)
+            if not isinstance(result.descriptor, Vnfd):
+                raise Conflict(f"VNF package {row.id} no longer loads: {result.problems[:1]}")
+            vnfd = self._vnfds[key] = result.descriptor
+            while len(self._vnfds) > self.capacity:
+                self._vnfds.popitem(last=False)
+        self._vnfds.move_to_end(key)
+        return vnfd
 
     def load(self, row: CatalogItemRow) -> Nsd:
         """The NSD's model; Conflict when onboarded content no longer loads (a newer loader)."""

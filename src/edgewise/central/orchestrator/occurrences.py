@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator import documents
+from edgewise.central.orchestrator import documents, software
 from edgewise.central.orchestrator.instances import href
 from edgewise.central.orchestrator.progress import read_progress
 from edgewise.central.orchestrator.states import DEFAULT_TIMEOUT, OpState, OpType
@@ -134,6 +134,9 @@ def fail(session: Session, principal: Principal, op_id: str) -> LcmOperation:
     delete later takes it off every one, a site a failed scale-out reached included)."""
     op, ns = _op_in(session, principal, op_id, (OpState.FAILED_TEMP,), "marked as failed")
     ns.site_ids = documents.sites_holding(session, ns.id, [*ns.site_ids, *op.targets])
+    packages = (op.outcome or {}).get(software.OUTCOME_KEY)
+    if packages:
+        software.release_unused(session, ns, packages, [*ns.site_ids, *op.targets])
     op.state = OpState.FAILED.value
     op.state_entered_time = utcnow()
     session.flush()

@@ -42,10 +42,14 @@ def plan(
     ns: NsInstanceRow,
     nsd: Nsd,
     ask: placement.Request,
+    *,
+    slots: int | None = None,
 ) -> placement.Placement:
+    """`slots`: the VNFs the NS runs on a site (default: the NSD's; an NS whose chain an
+    update changed runs another count)."""
     request = replace(
         ask,
-        slots=max(1, len(nsd.vnf_profiles)),
+        slots=slots or max(1, len(nsd.vnf_profiles)),
         tenant_id=ns.tenant_id,
         one_tenant=ns.tenant_id is None,
     )
@@ -61,8 +65,11 @@ def place(
     ask: placement.Request,
     *,
     where: str | None = None,
+    field: str | None = None,
+    slots: int | None = None,
 ) -> list[SiteRow]:
-    """The sites chosen for the NS; Invalid naming, under `where`, why it cannot be placed."""
+    """The sites chosen for the NS; Invalid naming, under `where` (or exactly `field`), why
+    it cannot be placed. `slots`: the VNFs it runs on a site, when not the NSD's count."""
     if not ask.explicit and ask == placement.Request(slots=ask.slots):
         raise Invalid(
             "no placement given",
@@ -73,12 +80,13 @@ def place(
                 )
             ],
         )
-    chosen_plan = plan(session, principal, ns, nsd, ask)
-    refusal = chosen_plan.refusal(
-        replace(ask, slots=max(1, len(nsd.vnf_profiles)), one_tenant=ns.tenant_id is None)
-    )
+    slots = slots or max(1, len(nsd.vnf_profiles))
+    chosen_plan = plan(session, principal, ns, nsd, ask, slots=slots)
+    refusal = chosen_plan.refusal(replace(ask, slots=slots, one_tenant=ns.tenant_id is None))
     if refusal:
-        at = (where or "additionalParamsForNs") + (".sites" if ask.explicit else ".placement")
+        at = field or (where or "additionalParamsForNs") + (
+            ".sites" if ask.explicit else ".placement"
+        )
         raise Invalid("the NS cannot be placed", [InputProblem(at, line) for line in refusal])
     chosen = [c.id for c in chosen_plan.chosen]
     rows = {r.id: r for r in session.scalars(select(SiteRow).where(SiteRow.id.in_(chosen)))}

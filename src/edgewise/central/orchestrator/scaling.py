@@ -69,8 +69,9 @@ def scale(
                 [InputProblem("scaleNsData.additionalParamsForNs.sites",
                               f"names {len(ask.sites)} sites; the scaling adds {added}")],
             )  # fmt: skip
-        new_sites = place(session, principal, row, nsd, ask, where=change.placement_from)
         template = next(iter(documents.running_entries(session, row.id, row.site_ids).values()))
+        new_sites = place(session, principal, row, nsd, ask, where=change.placement_from,
+                          slots=len(template.get("vnfs", [])))  # fmt: skip
         for site in new_sites:
             entries[site.id] = template | {"tenant": site.tenant_id}
         growing = iter(site.id for site in new_sites)

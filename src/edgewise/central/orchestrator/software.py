@@ -6,17 +6,18 @@ checked against the VNFD's inputs (422 naming the field)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from edgewise.central.orchestrator import documents
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.services.catalog import CatalogKind
 from edgewise.central.services.errors import InputProblem, Unprocessable
-from edgewise.central.store.tables import CatalogItemRow
+from edgewise.central.store.tables import CatalogItemRow, NsInstanceRow
 from edgewise.model.functions import VnfFunction, config_document, read_config
 from edgewise.model.problems import DocumentError
 from edgewise.model.software import SoftwareConfig
@@ -24,6 +25,8 @@ from edgewise.tosca import Nsd
 from edgewise.tosca.software import SoftwareTemplate
 
 WHERE_NSD = "nsdId"  # NSD-level refusals: the message names the VNF profile, VNFD and VDU
+USERS = "nsInstanceIds"  # a package's summary: the NS instances running a VNF added from it
+OUTCOME_KEY = "vnfPackages"  # an operation's outcome: the packages to look at when it ends
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def resolve(  # noqa: PLR0917 - the NSD (row and model) for a tenant, what is as
             ]
             continue  # fmt: skip
         asked = given.get(profile.node, VnfParams({}, f"additionalParamsForVnf[{profile.node}]"))
-        config = _configured(reading.template, asked, problems, carried=carried)
+        config = configure(reading.template, asked, problems, carried=carried)
         if config is not None:
             configs[profile.node] = config
             used.append(row)
@@ -95,9 +98,15 @@ def resolve(  # noqa: PLR0917 - the NSD (row and model) for a tenant, what is as
     return configs
 
 
-def _configured(
-    template: SoftwareTemplate, asked: VnfParams, problems: list[InputProblem], *, carried: bool
+def configure(
+    template: SoftwareTemplate,
+    asked: VnfParams,
+    problems: list[InputProblem],
+    *,
+    carried: bool = False,
 ) -> SoftwareConfig | None:
+    """The VNF's config with the params asked (checked against the VNFD's inputs), or None
+    with the problems added, each naming `asked.where`.additionalParams.<input>."""
     if carried:  # the params another version ran with: those still declared, as they were
         declared = {i.name for i in template.inputs}
         kept = {k: str(v) for k, v in asked.values.items() if k in declared}
@@ -174,3 +183,62 @@ def set_params(  # noqa: PLR0917 - a VNF's config for a tenant, the values and t
     except DocumentError as exc:
         return None, [InputProblem(where, str(p)) for p in exc.problems]
     return config_document(changed), []
+
+
+# VNFs added to running NSs (orchestrator.chain): a package is IN_USE while an NSD links it or
+# an NS instance runs a VNF added from it (the NS's id in the package's summary, USERS)
+
+
+def add_user(package: CatalogItemRow, ns_id: str) -> None:
+    """The NS runs a VNF added from the package: the package is IN_USE."""
+    users = [str(u) for u in package.summary.get(USERS, [])]
+    if ns_id not in users:
+        package.summary = package.summary | {USERS: [*users, ns_id]}
+    package.usage_state = "IN_USE"
+
+
+def packages_used_by(session: Session, ns_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The packages each NS instance runs VNFs added from, by NS id (only those that do)."""
+    wanted = set(ns_ids)
+    found: dict[str, list[str]] = {}
+    rows = session.execute(
+        select(CatalogItemRow.id, CatalogItemRow.summary).where(
+            CatalogItemRow.kind == CatalogKind.VNF_PACKAGE.value
+        )
+    )
+    for package_id, summary in rows:
+        for ns_id in wanted.intersection(str(u) for u in (summary or {}).get(USERS, [])):
+            found.setdefault(ns_id, []).append(package_id)
+    return found
+
+
+def release_unused(
+    session: Session, ns: NsInstanceRow, package_ids: Sequence[str], site_ids: Sequence[str]
+) -> None:
+    """After an operation of the NS ended (or was given up): each package of `package_ids`
+    whose VNF the NS no longer runs at any of `site_ids` stops counting the NS among its
+    users, and is NOT_IN_USE when no NSD links it and no other NS runs a VNF added from it."""
+    current = documents.get_documents(session, list(dict.fromkeys(site_ids)))
+    running = {
+        str(vnf.get("config", {}).get("vnfd_id", ""))
+        for held in current.values()
+        if (entry := documents.entry(held.document, ns.id)) is not None
+        for vnf in entry.get("vnfs", [])
+        if vnf.get("function") == VnfFunction.SOFTWARE.value
+    }
+    for package_id in package_ids:
+        package = session.get(CatalogItemRow, package_id)
+        if package is None or package.descriptor_id in running:
+            continue
+        users = [str(u) for u in package.summary.get(USERS, []) if u != ns.id]
+        package.summary = package.summary | {USERS: users}
+        if not users and not _linked(session, package.id):
+            package.usage_state = "NOT_IN_USE"
+
+
+def _linked(session: Session, package_id: str) -> bool:
+    """Whether an NSD links the package (its VNFD is one the NSD references)."""
+    summaries = session.scalars(
+        select(CatalogItemRow.summary).where(CatalogItemRow.kind == CatalogKind.NSD.value)
+    )
+    return any(package_id in (summary.get("vnfPkgIds") or []) for summary in summaries)

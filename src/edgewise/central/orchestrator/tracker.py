@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator import documents
+from edgewise.central.orchestrator import documents, software
 from edgewise.central.orchestrator.instances import associate, release, rows_by_id
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.occurrences import OpFacts, announce
@@ -136,6 +136,9 @@ def completed(
     session: Session, nsds: NsdModels, ns: NsInstanceRow, op: OpFacts, state: OpState
 ) -> None:
     """What an operation that ended COMPLETED or ROLLED_BACK makes of its NS instance."""
+    packages = (op.outcome or {}).get(software.OUTCOME_KEY)
+    if packages:  # VNFs added or removed (or dropped by a terminate or a new NSD version)
+        software.release_unused(session, ns, packages, [*ns.site_ids, *op.targets])
     if state is OpState.ROLLED_BACK:
         new_nsd = (op.outcome or {}).get("nsdInfoId")
         if new_nsd is not None:  # the version the update was moving to, if nothing else uses it

@@ -18,6 +18,23 @@ class ScaleLevel:
 
 
 @dataclass(frozen=True)
+class VnfInstance:
+    """One VNF an NS instance runs (SOL005 VnfInstance): its id is its name in the NS."""
+
+    id: str
+    function: str  # the contract's VnfFunction: a native function, or "software"
+    vnfd_id: str
+    provider: str
+    product: str
+    software_version: str
+    vnfd_version: str
+    package_id: str  # "" for a native function (it comes with Edgewise, from no package)
+    flavour_id: str
+    properties: dict[str, Any]  # what MODIFY_VNF_INFORMATION changes: params, or the config
+    profile: str | None  # the NSD's VNF profile it comes from; None: added by an NS update
+
+
+@dataclass(frozen=True)
 class NsInstance:
     id: str
     name: str
@@ -29,9 +46,10 @@ class NsInstance:
     sites: tuple[str, ...]
     flavour_id: str | None
     scale_levels: tuple[ScaleLevel, ...]
+    vnfs: tuple[VnfInstance, ...] | None = None  # None: not read (lists leave them out)
 
     @classmethod
-    def of(cls, row: NsInstanceRow) -> NsInstance:
+    def of(cls, row: NsInstanceRow, vnfs: tuple[VnfInstance, ...] | None = None) -> NsInstance:
         running = set(row.site_ids)
         levels = (
             tuple(
@@ -44,6 +62,7 @@ class NsInstance:
         return cls(
             row.id, row.name, row.description, row.nsd_id, row.nsd_info_id,
             NsState(row.state), row.tenant_id, tuple(row.site_ids), row.flavour_id, levels,
+            vnfs,
         )  # fmt: skip
 
 

@@ -154,6 +154,7 @@ def upgrade_each(
         "updateType": "ASSOC_NEW_NSD_VERSION",
         "assocNewNsdVersionData": {"newNsdId": nsd_row.descriptor_id},
     }
+    added = software.packages_used_by(session, [ns.id for ns in free])  # VNFs it drops
     started: Started = {}
     for ns in free:
         site_id = ns.site_ids[0]
@@ -162,5 +163,7 @@ def upgrade_each(
             previous={site_id: previous[site_id]}, timeout=timeout,
         )  # fmt: skip
         op.outcome = {"nsdInfoId": nsd_row.id, "nsdId": nsd_row.descriptor_id}
+        if ns.id in added:
+            op.outcome = op.outcome | {software.OUTCOME_KEY: added[ns.id]}
         started[site_id] = (ns.id, op.id)
     return started
