@@ -408,3 +408,37 @@ def test_a_removal_given_up_as_failed_keeps_what_the_sites_were_told(
     assert failed.status_code == 200, failed.text
     assert chain(central, acme, site) == ["dns", "firewall"]
     assert usage(central, packages["example-cache"]) == "NOT_IN_USE"
+
+
+def test_deleting_an_nsd_keeps_a_package_in_use_that_an_ns_runs_as_an_added_vnf(
+    central: Central, packages: dict[str, str]
+) -> None:
+    """The cache package is linked to an NSD (an NS was instantiated from it) and runs in
+    another NS as an added VNF: deleting that NSD must not call the package unused."""
+    client, acme = central.client, central.tenant("acme")
+    first_site, second_site = cloud_sites(central, acme, "one", "two")
+    cache_nsd = onboard_nsd(central, central.admin, nsd_text("example-cache", "cache-nsd"))
+    ns: str = create_ns(central, acme, cache_nsd, "cached")["id"]
+    started = client.post(
+        f"{NS}/{ns}/instantiate",
+        json={"nsFlavourId": "default", "additionalParamsForNs": {"sites": [first_site]},
+              "additionalParamsForVnf": PARAMS},
+        headers=acme.headers,
+    )  # fmt: skip
+    assert started.status_code == 202, started.text
+    applied(central, acme, started.headers["Location"], [first_site], "COMPLETED")
+    ended = client.post(f"{NS}/{ns}/terminate", json={}, headers=acme.headers)
+    applied(central, acme, ended.headers["Location"], [first_site], "COMPLETED")
+    assert client.delete(f"{NS}/{ns}", headers=acme.headers).status_code == 204
+
+    running = running_ns(central, acme, second_site)
+    added = update(central, acme, running, {"updateType": "INSTANTIATE_VNF",
+                                            "instantiateVnfData": [CACHE]})  # fmt: skip
+    applied(central, acme, added.headers["Location"], [second_site], "COMPLETED")
+    nsds = "/nsd/v1/ns_descriptors"
+    disabled = client.patch(f"{nsds}/{cache_nsd}", json={"nsdOperationalState": "DISABLED"},
+                            headers=central.admin.headers)  # fmt: skip
+    assert disabled.status_code == 200, disabled.text
+    deleted = client.delete(f"{nsds}/{cache_nsd}", headers=central.admin.headers)
+    assert deleted.status_code == 204, deleted.text
+    assert usage(central, packages["example-cache"]) == "IN_USE"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.orchestrator import documents
 from edgewise.central.orchestrator.nsds import NsdModels
-from edgewise.central.services.catalog import CatalogKind
+from edgewise.central.services.catalog import NS_USERS, CatalogKind
 from edgewise.central.services.errors import InputProblem, Unprocessable
 from edgewise.central.store.tables import CatalogItemRow, NsInstanceRow
 from edgewise.model.functions import VnfFunction, config_document, read_config
@@ -25,7 +25,7 @@ from edgewise.tosca import Nsd
 from edgewise.tosca.software import SoftwareTemplate
 
 WHERE_NSD = "nsdId"  # NSD-level refusals: the message names the VNF profile, VNFD and VDU
-USERS = "nsInstanceIds"  # a package's summary: the NS instances running a VNF added from it
+USERS = NS_USERS  # a package's summary: the NS instances running a VNF added from it
 OUTCOME_KEY = "vnfPackages"  # an operation's outcome: the packages to look at when it ends
 
 

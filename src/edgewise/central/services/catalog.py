@@ -414,6 +414,9 @@ def _link_vnf_packages(session: Session, principal: Principal, nsd: CatalogItemR
         package.usage_state = "IN_USE"
 
 
+NS_USERS = "nsInstanceIds"  # a package's summary: the NS instances running a VNF added from it
+
+
 def _refresh_usage(session: Session, package_id: str) -> None:
     package = session.get(CatalogItemRow, package_id)
     if package is None:
@@ -422,4 +425,5 @@ def _refresh_usage(session: Session, package_id: str) -> None:
         select(CatalogItemRow.summary).where(CatalogItemRow.kind == CatalogKind.NSD.value)
     )
     in_use = any(package_id in (summary.get("vnfPkgIds") or []) for summary in users)
+    in_use = in_use or bool(package.summary.get(NS_USERS))  # an NS runs a VNF added from it
     package.usage_state = "IN_USE" if in_use else "NOT_IN_USE"
