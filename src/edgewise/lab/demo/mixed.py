@@ -73,8 +73,8 @@ def plug_host(lab: sitelab.SiteLab) -> str:
 
 
 def show_vnfs(console: Console, states: dict[str, dict[str, Any]], seconds: float) -> None:
-    table = Table(title=f"third-party VNFs as the site reports them ({seconds:.1f} s from the "
-                        "instantiate call to all ready)", title_justify="left")  # fmt: skip
+    console.print(f"every program ready [bold]{seconds:.1f} s[/bold] after the instantiate call")
+    table = Table(title="third-party VNFs as the site reports them", title_justify="left")
     for column in ("VNF", "state", "program", "pid", "restarts", "CPU / memory limit"):
         table.add_column(column)
     for name, state in sorted(states.items()):
@@ -131,6 +131,11 @@ def run_mixed(
     edgewise("site", "update", site.name, "--slots-per-node=4")  # three VNFs on one node
     software.upstream_resolver(lab)
     lab.serve(lab.internet, WEB)
+    params = "; ".join(
+        f"{p['vnfProfileId']}: " + ", ".join(f"{k}={v}" for k, v in p["additionalParams"].items())
+        for p in software.vnf_params()
+    )
+    console.print(f"instantiating through nslcm/v1 with additionalParamsForVnf ({params}) ...")
     began = time.monotonic()
     ns_id = instantiate(client, site, nsd, tenant_id)
     states = software.wait_ready(client, site.site_id, ns_id, THIRD_PARTY, within=60)

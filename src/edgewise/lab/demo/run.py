@@ -1,7 +1,8 @@
 """The demo, as `edgewise demo` runs it: the main job on one machine — a central on SQLite, the
 sample catalog, five site controllers as separate processes, the vCPE NSD instantiated on all of
-them through the SOL005 API, and real traffic through each site's firewall and NAT (`sitelab`).
-It works through what the `operator` hands it: the CLI's console, client and commands."""
+them through the SOL005 API, and real traffic through each site's firewall and NAT (`sitelab`);
+then SD-WAN and a mixed chain with third-party VNFs at the first site. It works through what the
+`operator` hands it: the CLI's console, client and commands."""
 
 from __future__ import annotations
 
