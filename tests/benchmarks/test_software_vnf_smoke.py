@@ -17,7 +17,7 @@ import pytest
 from edgewise.lab.demo import sitelab, software
 from tests.benchmarks.test_dataplane_smoke import BENCHMARKS
 
-NEEDED = {"bwrap": "bubblewrap", "dnsmasq": "dnsmasq-base", "iperf3": "iperf3", "dig": "dnsutils"}
+NEEDED = {"bwrap": "bubblewrap", "dnsmasq": "dnsmasq-base", "iperf3": "iperf3"}
 MISSING = [f"{tool} ({package})" for tool, package in NEEDED.items() if not shutil.which(tool)]
 if not Path("/usr/lib/frr/zebra").exists():
     MISSING.append("/usr/lib/frr/zebra (frr)")
