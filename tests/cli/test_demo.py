@@ -69,6 +69,7 @@ def assert_the_mixed_chain_ran(out: str) -> None:
     assert re.search(r"www\.allowed\.example .*│ 198\.51\.100\.80 +│ 198\.51\.100\.80", out)
     assert re.search(r"www\.ads\.example .*│ NXDOMAIN +│ NXDOMAIN", out)
     assert re.search(r"TCP 203\.0\.113\.2:443 .*│ passed, 262,144 bytes", out)
+    assert re.search(r"│ firewall → router → dns → WAN → internet +│", out)  # hop by hop
     base = Path("/var/lib/edgewise")
     left = (
         [p.name for p in base.iterdir() if DEMO_NAMESPACE.match(f"{p.name}-")]

@@ -96,18 +96,30 @@ def traffic(console: Console, lab: sitelab.SiteLab, host: str, site: DemoSite) -
     allowed = software.dig(host, server, software.ALLOWED)
     blocked = software.dig(host, server, software.BLOCKED)
     tcp = lab.probe(host, sitelab.INTERNET_HOST, WEB)
-    table = Table(title="traffic from a LAN host through firewall → FRR → dnsmasq",
-                  title_justify="left")  # fmt: skip
+    names = {
+        str(next(sitelab.LAN_PREFIX.hosts())): "firewall",
+        software.lan_address(f"{site.prefix}-0000-router"): "router",
+        server: "dns",
+        software.wan_peer(f"{site.prefix}-0000-dns"): "WAN",
+        sitelab.INTERNET_HOST: "internet",
+    }
+    path = [names.get(hop, hop) for hop in software.trace(host, sitelab.INTERNET_HOST)]
+    in_order = [hop for hop in path if hop in ("firewall", "router", "dns")]
+    table = Table(title=f"traffic from a LAN host through firewall → FRR (router) → dnsmasq (dns, "
+                        f"at {server})", title_justify="left")  # fmt: skip
     for column in ("flow", "answer", "expected"):
         table.add_column(column)
     rows = [
-        (f"DNS {software.ALLOWED} @{server} (dnsmasq VNF)", allowed,
+        (f"DNS {software.ALLOWED} @{server}", allowed,
          software.ANSWERS["allowed.example"]),
         (f"DNS {software.BLOCKED} (blocked domain)", blocked, "NXDOMAIN"),
-        (f"TCP {sitelab.INTERNET_HOST}:{WEB} (routed through FRR's namespace)",
+        (f"TCP {sitelab.INTERNET_HOST}:{WEB} through the chain",
          f"passed, {tcp.bytes_received:,} bytes" if tcp.passed else "FAILED", "passed"),
+        ("ICMP echo's path, hop by hop", " → ".join(path) or "-",
+         "firewall → router → dns → …"),
     ]  # fmt: skip
-    ok = [allowed == rows[0][2], blocked == "NXDOMAIN", tcp.passed]
+    ok = [allowed == rows[0][2], blocked == "NXDOMAIN", tcp.passed,
+          in_order == ["firewall", "router", "dns"] and path[-1:] == ["internet"]]  # fmt: skip
     for (flow, answer, expected), good in zip(rows, ok, strict=True):
         table.add_row(flow, answer if good else f"[red]{answer}[/red]", expected)
     console.print(table)

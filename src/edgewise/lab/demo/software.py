@@ -12,7 +12,9 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
+from ipaddress import IPv4Interface
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from edgewise.lab.errors import LabError
 
 SOFTWARE_BASE = Path("/var/lib/edgewise")  # <prefix>/software: the site's third-party VNFs
 CGROUPS = (Path("/sys/fs/cgroup/cpu/edgewise"), Path("/sys/fs/cgroup/memory/edgewise"))
-LAN_GROUP = "225"  # the interface group of a VNF's LAN-facing leg (the linux driver's)
+LAN_GROUP, WAN_GROUP = "225", "226"  # a VNF's LAN- and WAN-facing legs (the linux driver's)
 ALLOWED, BLOCKED = "www.allowed.example", "www.ads.example"
 ANSWERS = {"allowed.example": "198.51.100.80", "ads.example": "198.51.100.66"}  # upstream's
 
@@ -94,16 +96,28 @@ def wait_gone(client: CentralApi, site_id: str, ns_id: str, *, within: float) ->
 
 def lan_address(namespace: str) -> str:
     """The address of a VNF's LAN-facing leg in its namespace (the driver's interface group)."""
+    return str(leg(namespace, LAN_GROUP).ip)
+
+
+def wan_peer(namespace: str) -> str:
+    """The other end of a VNF's WAN-facing /31: the next hop towards the WAN."""
+    found = leg(namespace, WAN_GROUP)
+    return str(next(a for a in found.network if a != found.ip))
+
+
+def leg(namespace: str, group: str) -> IPv4Interface:
+    """The address of a VNF's leg in interface `group` (LAN_GROUP, WAN_GROUP) as the kernel has
+    it in the VNF's namespace."""
     done = subprocess.run(["ip", "-j", "-n", namespace, "addr", "show"],  # noqa: S603, S607
                           capture_output=True, text=True, check=False)  # fmt: skip
     if done.returncode:
         raise LabError(f"cannot read the addresses of {namespace}: {done.stderr.strip()}")
     for link in json.loads(done.stdout or "[]"):
-        if str(link.get("group")) == LAN_GROUP:
+        if str(link.get("group")) == group:
             for address in link.get("addr_info", []):
                 if address.get("family") == "inet":
-                    return str(address["local"])
-    raise LabError(f"{namespace} has no LAN-facing leg with an IPv4 address")
+                    return IPv4Interface(f"{address['local']}/{address['prefixlen']}")
+    raise LabError(f"{namespace} has no leg in interface group {group} with an IPv4 address")
 
 
 def upstream_resolver(lab: SiteLab) -> None:
@@ -136,6 +150,42 @@ def dig(namespace: str, server: str, name: str) -> str:
     lines = [line.split() for line in done.stdout.splitlines() if not line.startswith(";")]
     answers = [words[-1] for words in lines if words[2:4] == ["IN", "A"]]
     return answers[0] if answers else "no answer"
+
+
+TRACE = """
+import os, socket, struct, sys, time
+target, hops = sys.argv[1], int(sys.argv[2])
+def checksum(data):
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xFFFF)
+    return ~(total + (total >> 16)) & 0xFFFF
+seen = []
+with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as s:
+    s.settimeout(1.0)
+    for ttl in range(1, hops + 1):
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+        head = struct.pack("!BBHHH", 8, 0, 0, os.getpid() & 0xFFFF, ttl)
+        s.sendto(struct.pack("!BBHHH", 8, 0, checksum(head + b"ew"), os.getpid() & 0xFFFF, ttl)
+                 + b"ew", (target, 0))
+        try:
+            _, (source, _) = s.recvfrom(1500)
+        except socket.timeout:
+            source = "*"
+        seen.append(source)
+        if source == target:
+            break
+print(" ".join(seen))
+"""
+
+
+def trace(namespace: str, address: str, hops: int = 8) -> list[str]:
+    """The routers an ICMP echo to `address` from `namespace` passes, in order (`*`: silent),
+    ending with `address` when it answered (a traceroute by TTL)."""
+    done = subprocess.run(  # noqa: S603
+        ["ip", "netns", "exec", namespace, sys.executable, "-c", TRACE, address, str(hops)],  # noqa: S607
+        capture_output=True, text=True, timeout=hops * 2 + 10, check=False,
+    )  # fmt: skip
+    return done.stdout.split()
 
 
 def remove_leftovers(prefix: str) -> list[str]:
