@@ -35,6 +35,11 @@ def test_software_vnf_prints_its_figures_and_leaves_nothing() -> None:
     out = done.stdout
     assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
     assert re.search(
+        r"instantiate → operation COMPLETED \(the site applied the chain, 2 runs\): "
+        r"p50 [\d.]+ s, p99 [\d.]+ s",
+        out,
+    ), out
+    assert re.search(
         r"instantiate → third-party VNFs ready \(firewall → FRR → dnsmasq, 2 runs, site "
         r"reconcile every 1 s\): p50 [\d.]+ s, p99 [\d.]+ s, max [\d.]+ s",
         out,
