@@ -1,5 +1,7 @@
 """The main job: `edgewise demo` runs end to end — five site-controller processes, the vCPE NSD
-instantiated through SOL005, real traffic verified at every site — and leaves nothing behind."""
+instantiated through SOL005, real traffic verified at every site, then a mixed chain with
+third-party VNFs (firewall → FRR → dnsmasq from their SOL004 packages) at the first site — and
+leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -53,6 +55,28 @@ def test_demo_sends_real_traffic_through_five_sites_and_cleans_up() -> None:
         assert "dropped" in row, row
         assert "10.255." in row, row  # the WAN saw the NAT's address, not the LAN host's
     assert demo_namespaces() == []
+    assert_the_mixed_chain_ran(out)
+
+
+def assert_the_mixed_chain_ran(out: str) -> None:
+    """The third-party step: both packages onboarded, every program ready, DNS answered and
+    filtered by the dnsmasq VNF, TCP through the chain; nothing of the VNFs left."""
+    assert "third-party VNFs at branch-1: firewall → FRR → dnsmasq" in out, out
+    for package in ("edgewise-sample-frr", "edgewise-sample-dnsmasq"):
+        assert package in out, package
+    for vnf, program in (("dns", "dnsmasq"), ("router", "zebra"), ("router", "bgpd")):
+        assert re.search(rf"│ {vnf} +│ ready +│ {program} +│ \d+ +│ 0 ", out), (vnf, program)
+    assert re.search(r"www\.allowed\.example .*│ 198\.51\.100\.80 +│ 198\.51\.100\.80", out)
+    assert re.search(r"www\.ads\.example .*│ NXDOMAIN +│ NXDOMAIN", out)
+    assert re.search(r"TCP 203\.0\.113\.2:443 .*│ passed, 262,144 bytes", out)
+    assert re.search(r"│ firewall → router → dns → WAN → internet +│", out)  # hop by hop
+    base = Path("/var/lib/edgewise")
+    left = (
+        [p.name for p in base.iterdir() if DEMO_NAMESPACE.match(f"{p.name}-")]
+        if base.is_dir()
+        else []
+    )
+    assert left == []  # the sites' third-party VNF files
 
 
 def test_demo_with_the_sim_driver_says_what_it_cannot_verify() -> None:

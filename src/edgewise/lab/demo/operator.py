@@ -21,6 +21,9 @@ class CentralApi(Protocol):
 
     def list_all(self, path: str) -> Iterator[dict[str, Any]]: ...
 
+    def request(self, method: str, path: str, *, json: Any = None) -> Any:
+        """The HTTP response (its `headers` read: an operation's `Location`)."""
+
     def close(self) -> None: ...
 
 

@@ -1,7 +1,8 @@
 """The demo, as `edgewise demo` runs it: the main job on one machine — a central on SQLite, the
 sample catalog, five site controllers as separate processes, the vCPE NSD instantiated on all of
-them through the SOL005 API, and real traffic through each site's firewall and NAT (`sitelab`).
-It works through what the `operator` hands it: the CLI's console, client and commands."""
+them through the SOL005 API, and real traffic through each site's firewall and NAT (`sitelab`);
+then SD-WAN and a mixed chain with third-party VNFs at the first site. It works through what the
+`operator` hands it: the CLI's console, client and commands."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from edgewise.lab import samples
 from edgewise.lab.central import free_port, local_central
 from edgewise.lab.demo import sitelab
+from edgewise.lab.demo.mixed import run_mixed
 from edgewise.lab.demo.operator import Operator
 from edgewise.lab.demo.sdwan import run_sdwan
 from edgewise.lab.demo.sites import DemoFleet
@@ -111,6 +113,9 @@ def _steps(operator: Operator, fleet: DemoFleet, url: str, token: str) -> int:
             run_sdwan(console, client, edgewise, fleet.sites[0], ns["id"])
         console.rule("terminating the NS: every site removes its service")
         edgewise("ns", "terminate", ns["id"], "--timeout=60")
+        if fleet.linux and fleet.sites:
+            console.rule(f"third-party VNFs at {fleet.sites[0].name}: firewall → FRR → dnsmasq")
+            run_mixed(console, client, edgewise, fleet.sites[0], tenant["id"])
     finally:
         client.close()
     return verified

@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
-from edgewise.lab.demo import sitelab
+from edgewise.lab.demo import sitelab, software
 from edgewise.lab.demo.operator import CentralApi
 from edgewise.lab.errors import LabError
 
@@ -38,6 +38,8 @@ class DemoFleet:
     count: int
     linux: bool
     sites: list[DemoSite] = field(default_factory=list)
+    reconcile_interval: float = 2.0  # the site controllers' settings
+    counters_interval: float = 1.0
 
     def add_sites(self, client: CentralApi, tenant_id: str) -> None:
         """Creates the sites `branch-1`... through the API; their namespaces' prefix is fresh."""
@@ -98,8 +100,8 @@ class DemoFleet:
                 "run",
                 f"--data-dir={site_dir}",
                 "--first-poll-max-delay=0",
-                "--reconcile-interval=2",
-                "--counters-interval=1",
+                f"--reconcile-interval={self.reconcile_interval:g}",
+                f"--counters-interval={self.counters_interval:g}",
                 f"--driver={self.driver_name}",
             ]
             if site.lab is not None:
@@ -135,6 +137,7 @@ class DemoFleet:
         failures = []
         for site in self.sites:
             if site.lab is not None:
+                software.remove_leftovers(site.prefix)  # a run cut short: programs outlive it
                 try:
                     site.lab.close()
                 except LabError as exc:  # the other sites' labs are still removed
