@@ -121,6 +121,14 @@ def instantiate(
     count: CountOption = None,
     spread_by: SpreadByOption = "region",
     flavour: Annotated[str, typer.Option(help="the NSD's deployment flavour")] = "default",
+    vnf_param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vnf-param",
+            help="VNF.input=VALUE: an input of a third-party VNF "
+            '(by its VNF profile), repeatable, e.g. dns.dhcp_first="172.16.0.100"',
+        ),
+    ] = None,
     wait: WaitOption = True,
     timeout: TimeoutOption = 300.0,
 ) -> None:
@@ -128,7 +136,12 @@ def instantiate(
     sites' progress until the operation ends."""
     cli = cli_context(ctx)
     params = placement_params(site, labels, kind, min_free_slots, strategy, count, spread_by)
-    body = {"nsFlavourId": flavour, "additionalParamsForNs": params}
+    body: dict[str, Any] = {"nsFlavourId": flavour, "additionalParamsForNs": params}
+    if vnf_param:
+        body["additionalParamsForVnf"] = [
+            {"vnfProfileId": vnf, "additionalParams": values}
+            for vnf, values in assignments(vnf_param, "--vnf-param", "VNF.input").items()
+        ]
     _operate(cli, ns_id, "instantiate", body, wait, timeout)
 
 
@@ -184,16 +197,46 @@ def update(
         str | None,
         typer.Option(help="move the NS to this version of its NSD (nsdId or NsdInfo id)"),
     ] = None,
+    add_vnf: Annotated[
+        str | None, typer.Option(help="put this VNF package's VNF (its vnfdId) into the chain")
+    ] = None,
+    vnf_name: Annotated[
+        str | None, typer.Option(help="with --add-vnf: its name in the NS (default: vnfdId)")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="with --add-vnf: input=JSON (a bare word is a string), repeatable"),
+    ] = None,
+    before: Annotated[
+        str | None, typer.Option(help="with --add-vnf: the VNF it goes before (LAN side)")
+    ] = None,
+    after: Annotated[
+        str | None, typer.Option(help="with --add-vnf: the VNF it goes after (default: WAN end)")
+    ] = None,
+    remove_vnf: Annotated[
+        list[str] | None, typer.Option(help="a VNF to take out of the chain, repeatable")
+    ] = None,
     wait: WaitOption = True,
     timeout: TimeoutOption = 300.0,
 ) -> None:
-    """Changes VNF configuration on every site of the NS, adds and removes sites, or moves it
-    to another version of its NSD."""
+    """Changes VNF configuration on every site of the NS, adds and removes sites, puts a VNF
+    package's VNF into the chain or takes VNFs out, or moves it to another version of its NSD."""
     cli = cli_context(ctx)
-    if sum((bool(set_), bool(add_site or remove_site), nsd is not None)) > 1:
-        raise CliError("give one of: --set, --add-site/--remove-site, --nsd", 2)
-    if nsd is not None:
-        body: dict[str, Any] = {"updateType": "ASSOC_NEW_NSD_VERSION",
+    given = (bool(set_), bool(add_site or remove_site), nsd is not None, add_vnf is not None,
+             bool(remove_vnf))  # fmt: skip
+    if sum(given) > 1:
+        raise CliError("give one of: --set, --add-site/--remove-site, --nsd, --add-vnf, "
+                       "--remove-vnf", 2)  # fmt: skip
+    if add_vnf is None and (vnf_name or param or before or after):
+        raise CliError("--vnf-name, --param, --before and --after go with --add-vnf", 2)
+    if add_vnf is not None:
+        body: dict[str, Any] = {"updateType": "INSTANTIATE_VNF",
+                                "instantiateVnfData": [added_vnf(add_vnf, vnf_name, param,
+                                                                 before, after)]}  # fmt: skip
+    elif remove_vnf:
+        body = {"updateType": "REMOVE_VNF", "removeVnfInstanceId": remove_vnf}
+    elif nsd is not None:
+        body = {"updateType": "ASSOC_NEW_NSD_VERSION",
                                 "assocNewNsdVersionData": {"newNsdId": nsd}}  # fmt: skip
     elif set_:
         body = {"updateType": "MODIFY_VNF_INFORMATION",
@@ -202,24 +245,57 @@ def update(
         sites = {"add": add_site or [], "remove": remove_site or []}
         body = {"updateType": "CHANGE_SITES", "changeSitesData": sites}
     else:
-        raise CliError("nothing to update: give --set, --add-site, --remove-site or --nsd", 2)
+        raise CliError("nothing to update: give --set, --add-site, --remove-site, --nsd, "
+                       "--add-vnf or --remove-vnf", 2)  # fmt: skip
     _operate(cli, ns_id, "update", body, wait, timeout)
 
 
-def vnf_changes(assignments: list[str]) -> list[dict[str, Any]]:
+def added_vnf(
+    vnfd_id: str, name: str | None, params: list[str] | None, before: str | None,
+    after: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The InstantiateVnfData of `--add-vnf` and its options."""
+    if before is not None and after is not None:
+        raise CliError("give --before or --after, not both", 2)
+    data: dict[str, Any] = {"vnfdId": vnfd_id, "vnfFlavourId": "default"}
+    if name is not None:
+        data["vnfInstanceName"] = name
+    values = {}
+    for given in params or []:
+        key, sep, raw = given.partition("=")
+        if not sep or not key:
+            raise CliError(f"--param {given!r}: write input=VALUE", 2)
+        values[key] = json_or_text(raw)
+    if values:
+        data["additionalParams"] = values
+    if before is not None or after is not None:
+        data["chainPosition"] = {"before": before} if before is not None else {"after": after}
+    return data
+
+
+def vnf_changes(given: list[str]) -> list[dict[str, Any]]:
     """`firewall.default_action="accept"` -> modifyVnfInfoData entries, one per VNF."""
-    changes: dict[str, dict[str, Any]] = {}
-    for assignment in assignments:
-        target, sep, raw = assignment.partition("=")
-        vnf, dot, prop = target.partition(".")
-        if not sep or not dot or not vnf or not prop:
-            raise CliError(f"--set {assignment!r}: write VNF.property=JSON", 2)
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw  # a bare word is a string
-        changes.setdefault(vnf, {})[prop] = value
+    changes = assignments(given, "--set", "VNF.property")
     return [{"vnfInstanceId": v, "vnfConfigurableProperties": p} for v, p in changes.items()]
+
+
+def assignments(given: list[str], option: str, shape: str) -> dict[str, dict[str, Any]]:
+    """`VNF.key=JSON` values (a bare word is a string), by VNF."""
+    found: dict[str, dict[str, Any]] = {}
+    for assignment in given:
+        target, sep, raw = assignment.partition("=")
+        vnf, dot, key = target.partition(".")
+        if not sep or not dot or not vnf or not key:
+            raise CliError(f"{option} {assignment!r}: write {shape}=JSON", 2)
+        found.setdefault(vnf, {})[key] = json_or_text(raw)
+    return found
+
+
+def json_or_text(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw  # a bare word is a string
 
 
 @app.command("heal")
