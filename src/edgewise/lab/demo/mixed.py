@@ -1,12 +1,13 @@
 """The demo's third-party VNF step, at the first site once the vCPE is gone: the SOL004 packages
 of FRR and dnsmasq (the source tree's samples/) and a mixed-chain NSD (native firewall → FRR →
-dnsmasq) onboarded with the CLI, the NS instantiated through SOL005 with the VNFs' parameters,
+dnsmasq) onboarded with the CLI, the NS instantiated with the CLI and the VNFs' parameters,
 the site's report of each program ready, and real traffic through the chain: DNS answered by
 the dnsmasq VNF (a blocked domain NXDOMAIN, an allowed one from the internet's resolver) and
 TCP to the internet host routed by FRR's namespace. Then terminated, nothing left."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -38,23 +39,27 @@ def onboard(edgewise: Callable[..., None], client: CentralApi) -> str:
     )
 
 
-def instantiate(client: CentralApi, site: DemoSite, nsd: str, tenant_id: str) -> str:
-    """The NS created and instantiated at `site` with its VNFs' parameters (SOL005
-    additionalParamsForVnf); its id once the operation is COMPLETED."""
+def instantiate(
+    edgewise: Callable[..., None], client: CentralApi, site: DemoSite, nsd: str, tenant_id: str
+) -> str:
+    """The NS created and instantiated at `site` through the CLI, with its VNFs' parameters
+    (`--vnf-param`, SOL005 additionalParamsForVnf); its id once the operation is COMPLETED."""
     ns = client.post_json("nslcm/v1/ns_instances", {
         "nsdId": nsd, "nsName": "mixed", "tenantId": tenant_id,
         "nsDescription": "firewall, then FRR and dnsmasq from their SOL004 packages"})  # fmt: skip
-    started = client.request("POST", f"nslcm/v1/ns_instances/{ns['id']}/instantiate", json={
-        "nsFlavourId": "default", "additionalParamsForNs": {"sites": [site.site_id]},
-        "additionalParamsForVnf": software.vnf_params()})  # fmt: skip
-    location = started.headers["Location"]
-    deadline = time.monotonic() + 60
-    while (op := client.get_json(location))["operationState"] != "COMPLETED":
-        if op["operationState"] in ("FAILED_TEMP", "FAILED") or time.monotonic() > deadline:
-            raise LabError(f"instantiating the mixed chain: {op['operationState']}: "
-                           f"{(op.get('error') or {}).get('detail', 'no detail')}")  # fmt: skip
-        time.sleep(0.2)
+    edgewise("ns", "instantiate", str(ns["id"]), "--site", site.site_id, "--timeout=60",
+             *vnf_param_options())  # fmt: skip
     return str(ns["id"])
+
+
+def vnf_param_options() -> list[str]:
+    """`--vnf-param VNF.input=JSON` for each of the VNFs' parameters."""
+    return [
+        option
+        for entry in software.vnf_params()
+        for key, value in entry["additionalParams"].items()
+        for option in ("--vnf-param", f"{entry['vnfProfileId']}.{key}={json.dumps(value)}")
+    ]
 
 
 def plug_host(lab: sitelab.SiteLab) -> str:
@@ -147,9 +152,9 @@ def run_mixed(
         f"{p['vnfProfileId']}: " + ", ".join(f"{k}={v}" for k, v in p["additionalParams"].items())
         for p in software.vnf_params()
     )
-    console.print(f"instantiating through nslcm/v1 with additionalParamsForVnf ({params}) ...")
+    console.print(f"instantiating with the VNFs' parameters ({params}) ...")
     began = time.monotonic()
-    ns_id = instantiate(client, site, nsd, tenant_id)
+    ns_id = instantiate(edgewise, client, site, nsd, tenant_id)
     states = software.wait_ready(client, site.site_id, ns_id, THIRD_PARTY, within=60)
     show_vnfs(console, states, time.monotonic() - began)
     host = plug_host(lab)
