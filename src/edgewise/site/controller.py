@@ -42,6 +42,7 @@ from edgewise.site.sdwan.sections import ObservedWan
 from edgewise.site.uplink import PolledDesired, ReportReceipt
 
 log = logging.getLogger(__name__)
+SETTLE_INTERVAL = 0.25  # s between passes while a VNF is coming up (its programs not ready)
 ANSWER_FAULTS = frozenset({"bad-answer", "too-large"})  # the central answered, but wrongly
 Sleeper = Callable[[float], Awaitable[None]]
 # A change is a repair when the data plane broke (UNHEALTHY: rebuilt, reconfigured, restarted
@@ -107,6 +108,7 @@ class SiteController:
         self._desired: DesiredState | None = None
         self._rejection: str | None = None
         self._failures: dict[str, str] = {}
+        self._settling = False  # the last status showed a VNF coming up
         self._counters_sent: dict[str, dict[str, dict[str, Any]]] = {}
         self._counters_at = -math.inf
         self._reported_revision: int | None = None
@@ -209,10 +211,11 @@ class SiteController:
 
     async def _reconcile_loop(self) -> None:
         while True:
+            interval = self.settings.reconcile_interval
+            if self._settling:  # a VNF is coming up: its readiness goes out when it settles
+                interval = min(interval, SETTLE_INTERVAL)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._wake_reconciler.wait(), self.settings.reconcile_interval
-                )
+                await asyncio.wait_for(self._wake_reconciler.wait(), interval)
             self._wake_reconciler.clear()
             try:
                 await self.reconcile_once()
@@ -273,10 +276,11 @@ class SiteController:
         if desired is None:
             return []  # nothing accepted yet: leave whatever runs alone
         observed = await self.driver.observe()
+        settled = self._settling and not settling(observed)
         changes = plan(desired, observed)
         results = await apply_plan(self.driver, changes, concurrency=self.settings.concurrency)
         self.passes += 1
-        await self._report_pass(desired, results)
+        await self._report_pass(desired, results, settled=settled)
         self._report_counters(observed)
         return results
 
@@ -302,7 +306,9 @@ class SiteController:
         self._counters_sent = counters
         self._counters_at = now
 
-    async def _report_pass(self, desired: DesiredState, results: list[ChangeResult]) -> None:
+    async def _report_pass(
+        self, desired: DesiredState, results: list[ChangeResult], *, settled: bool = False
+    ) -> None:
         was_applied = self.journal.applied_revision() == desired.revision
         failures = {str(r.change): r.error or "failed" for r in results if r.failed}
         for result in results:
@@ -316,7 +322,7 @@ class SiteController:
                 self._enqueue("event", change_event(name, result, desired.revision))
         if not failures and not was_applied:
             self.journal.mark_applied(desired.revision)
-        changed = any(r.changed for r in results) or self._links_told
+        changed = any(r.changed for r in results) or self._links_told or settled
         if changed or failures != self._failures or self._reported_revision != desired.revision:
             self._links_told = False
             broken = {r.change.service_id for r in results if r.failed}
@@ -328,6 +334,7 @@ class SiteController:
         self, desired: DesiredState, failures: dict[str, str], broken: set[str]
     ) -> dict[str, Any]:
         observed = await self.driver.observe()
+        self._settling = settling(observed)
         services = []
         for spec in desired.services:
             seen = observed.service(spec.id)
@@ -443,6 +450,11 @@ class SiteController:
                 break
             batch.append(item)
         return batch
+
+
+def settling(observed: ObservedState) -> bool:
+    """Whether a VNF is coming up (ObservedVnf.settling)."""
+    return any(vnf.settling for service in observed.services for vnf in service.vnfs)
 
 
 def is_repair(change: Change, *, was_applied: bool) -> bool:

@@ -78,6 +78,9 @@ class ObservedVnf:
     faults: frozenset[VnfFault] = frozenset()
     # What the data plane counted (per rule, class, queue...): reported, never planned on.
     counters: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # Coming up (a program not ready yet, within its grace): not a fault; look again soon
+    # and report when it settles. Never planned on.
+    settling: bool = field(default=False, compare=False)
 
     @property
     def healthy(self) -> bool:

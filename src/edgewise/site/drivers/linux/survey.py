@@ -297,6 +297,8 @@ def observed_state(view: SiteView) -> ObservedState:
                 continue
             digest = vnf.marker[1] if vnf.marker and vnf.ruleset_ok else ""
             function = VnfFunction(vnf.label.function)
-            vnfs.append(ObservedVnf(name, function, digest, vnf.faults, vnf.counters))
+            software = vnf.counters.get("software")
+            settling = isinstance(software, dict) and software.get("state") == "starting"
+            vnfs.append(ObservedVnf(name, function, digest, vnf.faults, vnf.counters, settling))
         services.append(ObservedService(sid, tuple(vnfs), service.chain()))
     return ObservedState(tuple(services))
