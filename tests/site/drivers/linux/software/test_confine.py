@@ -47,3 +47,13 @@ def test_a_dir_the_host_lacks_gets_a_tmpfs_parent_with_the_hosts_entries() -> No
     assert argv.index("/var/lib/dnsmasq") < argv.index(ROOT, argv.index("/var/lib/dnsmasq"))
     assert "--cap-add" not in argv
     assert "/dev/net/tun" not in argv
+
+
+def test_dev_shm_is_private_and_writable_by_a_program_that_switched_users() -> None:
+    """Squid (as user proxy) makes its shared memory segments in /dev/shm: a tmpfs of the VNF's
+    own, sticky and world-writable as the host's is (bubblewrap's fresh /dev has a root-only
+    one)."""
+    argv = confinement(DIRS, [], [], HOST.get)
+    at = argv.index("/dev/shm")
+    assert argv[at - 3 : at] == ["--perms", "1777", "--tmpfs"]
+    assert at > argv.index("--dev")

@@ -1,7 +1,9 @@
 """The bubblewrap command line that confines a VNF's program, hook or readiness command (pure).
 
-Its own mount namespace: the host's / read-only, a fresh /dev and /proc, a private /tmp, the
-VNF's run dir as /run (and at its own path), its root read-only at its own path; the root's
+Its own mount namespace: the host's / read-only, a fresh /dev and /proc, a private /tmp and
+/dev/shm (world-writable as the host's: a program that switched users makes its shared memory
+there), the VNF's run dir as /run (and at its own path), its root read-only at its own path; the
+root's
 `etc/<x>` directories over `/etc/<x>` (read-only) and `var/lib/<x>` over `/var/lib/<x>`
 (writable), so two instances of one program do not share config, sockets or state. Where the
 host has no `/etc/<x>` to mount over, /etc becomes a read-only tmpfs holding the host's entries
@@ -20,6 +22,7 @@ from edgewise.site.drivers.linux.software.facts import VnfDirs
 
 BWRAP = "bwrap"
 TUN = "/dev/net/tun"
+SHM = "/dev/shm"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ def confinement(
 ) -> list[str]:
     """`bwrap ... --` for a VNF whose root holds the `own` dirs (`etc/x`, `var/lib/x`)."""
     argv = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]  # noqa: S108
+    argv += ["--perms", "1777", "--tmpfs", SHM]  # as the host's: Squid's segments, as proxy
     if "NET_ADMIN" in capabilities:  # a TUN device of its own (strongSwan's kernel-libipsec)
         argv += ["--dev-bind-try", TUN, TUN]
     run = str(dirs.run)
