@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -91,8 +91,8 @@ class SampleVnf:
         assert wrong == [], wrong
         self.revision += 1
         config = config_document(template.config(checked))
-        service = {"id": SID, "name": SID, "tenant": "t1", "chain": [self.package],
-                   "vnfs": [{"name": self.package, "function": "software", "config": config}]}  # fmt: skip
+        vnf = {"name": self.package, "function": "software", "config": config}
+        service = {"id": SID, "name": SID, "tenant": "t1", "chain": [self.package], "vnfs": [vnf]}
         return DesiredState.from_document(self.revision, {"services": [service]})
 
     async def start(self, params: Mapping[str, object]) -> dict[str, Any]:
@@ -234,11 +234,12 @@ def run(namespace: str, *argv: str, timeout: float = 10) -> subprocess.Completed
     )
 
 
-async def eventually(what: str, check: Any, timeout: float, interval: float = 0.2) -> None:
-    """Polls `check()` (blocking, in a thread) until it is true, at most `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+async def eventually(what: str, check: Callable[[], object], within: float) -> None:
+    """Polls `check()` (blocking, in a thread) until it is true, at most `within` seconds."""
+    interval = 0.2
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if await anyio.to_thread.run_sync(check):
             return
         await anyio.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout} s")
+    raise AssertionError(f"{what}: not within {within} s")
