@@ -150,3 +150,17 @@ def test_the_samples_readme_documents_every_input(name: str) -> None:
     inputs = vnfd(PACKAGES[name])["topology_template"].get("inputs", {})
     missing = [key for key in inputs if f"`{key}`" not in section]
     assert missing == []
+
+
+def test_the_mixed_chain_nsd_loads_and_names_the_packages_by_their_vnfd_ids() -> None:
+    nsd = PACKAGES["frr"].parent / "nsd" / "edge-chain-nsd.yaml"
+    result = load_path(nsd, strict=True)
+    assert [str(p) for p in result.problems] == []
+    nodes = yaml.safe_load(nsd.read_text())["topology_template"]["node_templates"]
+    referenced = {
+        name: node["properties"]["descriptor_id"]
+        for name, node in nodes.items()
+        if node["type"] == "tosca.nodes.nfv.VNF"
+    }
+    assert referenced == {"frr": "edgewise-sample-frr", "squid": "edgewise-sample-squid"}
+    assert nodes["firewall"]["type"] == "edgewise.nodes.Firewall"
