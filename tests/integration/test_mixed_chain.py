@@ -242,14 +242,17 @@ def prove_traffic(lab: Lab, slot: int, proxy: str, work: Path) -> None:
     assert second[0].startswith("HIT"), second
     assert second[1] == BODY
     assert (work / "origin.log").read_text().count("GET /object.txt") == 1
-    # the firewall drops what it does not allow: straight to the origin, not through the proxy
-    direct = run(host, "curl", "-s", "-m", "2", "-o", "/dev/null", "-w", "%{http_code}", url)
-    assert direct.stdout in ("", "000"), direct.stdout
 
-    # FRR and BIRD exchange routes; the far side reaches the LAN host by the one it learnt
+    # FRR and BIRD exchange routes; the far side, which knows only the site's WAN addresses,
+    # reaches the LAN host by the route BIRD learnt from FRR (across Squid's and FRR's
+    # namespaces and the firewall, which lets pings in)
     frr = lab.site.vnf_namespace(slot, "frr")
     wait_for(lambda: "proto bgp" in run(frr, "ip", "route", "show", FAR).stdout, 30,
              "BIRD's network in FRR's namespace")  # fmt: skip
+    lan = str(lab.site.lan_subnet(slot))
+    wait_for(lambda: "[AS65001i]" in run(lab.internet, "birdc", "-s", str(work / "bird.ctl"),
+                                         "show", "route", lan).stdout, 30,
+             "the LAN in BIRD's routes, from FRR")  # fmt: skip
     try:
         wait_for(lambda: lab.ping(lab.internet, address), 30,
                  "the far side reaching the LAN host by BIRD's route from FRR")  # fmt: skip
@@ -258,3 +261,10 @@ def prove_traffic(lab: Lab, slot: int, proxy: str, work: Path) -> None:
                 (lab.internet, lab.wan, frr, lab.site.vnf_namespace(slot, "squid"),
                  lab.site.vnf_namespace(slot, "firewall"))}  # fmt: skip
         raise AssertionError(f"{exc}: {seen}") from exc
+
+    # the firewall drops what it does not allow: with routes both ways (the LAN host's pings
+    # reach the origin's host), a fetch straight from the origin, not through the proxy, fails
+    assert lab.ping(host, INTERNET_HOST)
+    direct = run(host, "curl", "-s", "-m", "2", "-o", "/dev/null", "-w", "%{http_code}", url)
+    assert direct.stdout in ("", "000"), direct.stdout
+    assert (work / "origin.log").read_text().count("GET /object.txt") == 1

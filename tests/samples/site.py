@@ -83,7 +83,7 @@ class SampleVnf:
     def base(self) -> Path:
         return self.driver.runtime_dir / "software" / self.namespace
 
-    def state(self, params: Mapping[str, object]) -> DesiredState:
+    def next_state(self, params: Mapping[str, object]) -> DesiredState:
         """The next revision of the site's desired state, the VNF with `params` (checked)."""
         template = self.reading.template
         assert template is not None
@@ -98,7 +98,7 @@ class SampleVnf:
     async def start(self, params: Mapping[str, object]) -> dict[str, Any]:
         """Instantiates the VNF with `params`: reconcile passes until it is ready (bounded)."""
         self.params = dict(params)
-        return await self.settle(self.state(params))
+        return await self.settle(self.next_state(params))
 
     async def settle(self, state: DesiredState) -> dict[str, Any]:
         deadline = time.monotonic() + READY_S
@@ -114,7 +114,7 @@ class SampleVnf:
     async def modify(self, params: Mapping[str, object]) -> list[ChangeResult]:
         """Day 2 (MODIFY_VNF_INFORMATION): a revision with new params, one reconcile pass; the
         results (a failed reload among them, not asserted here)."""
-        state = self.state(params)
+        state = self.next_state(params)
         results = await apply_plan(self.driver, plan(state, await self.driver.observe()))
         if not any(r.failed for r in results):
             self.params = dict(params)
