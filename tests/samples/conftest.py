@@ -1,19 +1,24 @@
-"""Fixtures of the sample packages' tests: a lab per test and a work directory that the
-programs' own users (frr, proxy, haproxy) may traverse, both removed even on failure."""
+"""Fixtures of the sample packages' tests: netlab's site (LAN and WAN namespaces, an internet
+host beyond the WAN side), the real linux driver keeping its VNFs in a work directory that the
+programs' own users (frr, proxy, haproxy, nobody) may traverse, and the hand-configured peers;
+all of it removed even on failure (programs by pid and cgroup, namespaces by name)."""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.samples.csar import SAMPLES
-from tests.samples.lab import Lab, why_not
+from edgewise.site.drivers.linux import LinuxDriver
+from tests.samples.site import Peers
+from tests.site.drivers.linux.software.conftest import stop_software
+from tests.site.drivers.netlab import Lab, can_build_namespaces
 
-SKIP = why_not()
+SKIP = can_build_namespaces()
 
 
 def need(package: str, *paths: str) -> None:
@@ -24,15 +29,8 @@ def need(package: str, *paths: str) -> None:
 
 
 @pytest.fixture
-def lab() -> Iterator[Lab]:
-    if SKIP:
-        pytest.skip(SKIP)
-    made = Lab()
-    try:
-        made.start()
-        yield made
-    finally:
-        made.close()
+def anyio_backend() -> str:
+    return "asyncio"
 
 
 @pytest.fixture
@@ -46,5 +44,34 @@ def workdir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def samples() -> Path:
-    return SAMPLES
+def lab() -> Iterator[Lab]:
+    if SKIP:
+        pytest.skip(SKIP)
+    need("bubblewrap", "bwrap")
+    made = Lab(prefix="sp" + secrets.token_hex(2))  # sp: the samples' namespaces
+    try:
+        made.start()
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture
+async def driver(lab: Lab, workdir: Path) -> AsyncIterator[LinuxDriver]:
+    made = LinuxDriver(lab.site, workdir / "site")
+    try:
+        yield made
+    finally:
+        await made.close()
+        stop_software(workdir / "site" / "software")
+
+
+@pytest.fixture
+def peers(lab: Lab, workdir: Path) -> Iterator[Peers]:
+    logs = workdir / "peers"
+    logs.mkdir()
+    made = Peers(lab, logs)
+    try:
+        yield made
+    finally:
+        made.close()

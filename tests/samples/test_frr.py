@@ -1,5 +1,8 @@
-"""The FRR sample: zebra and bgpd peer over the WAN leg with a hand-configured BIRD, exchange
-routes, and a LAN host reaches a network only the learnt route leads to."""
+"""The FRR sample on the real path (read by tosca.software, run by the linux driver, confined
+and limited): zebra and bgpd peer (eBGP, two hops) with a hand-configured BIRD beyond the WAN
+side; each learns the other's routes: FRR installs BIRD's network in the VNF's namespace, and
+the far side reaches a LAN host only by the route to the LAN it learnt from FRR. New timers are
+applied by the package's reload mode (both daemons restarted); when BIRD stops, the routes go."""
 
 from __future__ import annotations
 
@@ -7,91 +10,99 @@ from pathlib import Path
 
 import pytest
 
+from edgewise.site.drivers.linux import LinuxDriver
+from edgewise.site.reconcile import ChangeOp
 from tests.samples.conftest import need
-from tests.samples.harness import start_vnf
-from tests.samples.lab import LAN_SUBNET, WAN_PEER, WAN_VNF, Lab, wait_for
+from tests.samples.site import Peers, SampleVnf, check_limited, eventually, run
+from tests.site.drivers.netlab import INTERNET_GATEWAY, INTERNET_HOST, Lab
 
-pytestmark = pytest.mark.slow
-REMOTE = "198.51.100.1"  # on the BIRD side only: reached by the route BGP brings
-BIRD_CONF = f"""
-router id {WAN_PEER};
+pytestmark = [pytest.mark.slow, pytest.mark.anyio]
+FAR = "198.51.100.0/24"  # BIRD's network, on its loopback
+BIRD_CONF = """
+router id {peer};
 protocol device {{}}
 protocol direct {{ ipv4; interface "lo"; }}
+# the provider routes the site's WAN addresses to the site: how BGP's next hop is resolved
+protocol static {{ ipv4; route {transit} via {gateway}; }}
 protocol kernel {{ ipv4 {{ import none; export where source = RTS_BGP; }}; }}
 protocol bgp site {{
-  local {WAN_PEER} as 65002;
-  neighbor {WAN_VNF} as 65001;
-  hold time 9; keepalive time 3; connect retry time 2;
-  ipv4 {{ import all; export where source = RTS_DEVICE; }};
+  local {peer} as 65002;
+  neighbor {site} as 65001;
+  multihop 2;
+  hold time 9; keepalive time 3; connect retry time 2; error wait time 1, 4;
+  ipv4 {{ import all; export where net = {far}; }};
 }}
 """
 
 
-def ping(lab: Lab, address: str) -> bool:
-    return lab.run(lab.lan, "busybox", "ping", "-c", "1", "-W", "1", address).returncode == 0
-
-
-def test_frr_learns_a_route_from_bird_and_the_lan_uses_it(
-    lab: Lab, samples: Path, workdir: Path
+async def test_frr_and_bird_exchange_routes_and_the_far_side_uses_the_lan_s(
+    lab: Lab, driver: LinuxDriver, peers: Peers, workdir: Path
 ) -> None:
     need("frr", "/usr/lib/frr/zebra", "/usr/lib/frr/bgpd")
     need("bird2", "bird", "birdc")
-    need("busybox", "busybox")
-    lab.run(lab.wan, "ip", "addr", "add", f"{REMOTE}/24", "dev", "lo")
-    (workdir / "bird.conf").write_text(BIRD_CONF)
+    vnf = SampleVnf(lab, driver, "frr")
+    transit = lab.site.transit_block(vnf.slot)
+    # the far side knows the site's WAN addresses (the session's way), not its LAN
+    run(lab.internet, "ip", "route", "del", "default")
+    run(lab.internet, "ip", "route", "add", str(transit), "via", INTERNET_GATEWAY)
+    run(lab.internet, "ip", "addr", "add", "198.51.100.1/24", "dev", "lo")
+    conf = BIRD_CONF.format(peer=INTERNET_HOST, site=vnf.wan_address, transit=transit,
+                            gateway=INTERNET_GATEWAY, far=FAR)  # fmt: skip
+    (workdir / "bird.conf").write_text(conf)
     socket = workdir / "bird.ctl"
-    bird = lab.spawn(
-        lab.wan,
-        [
-            "bird",
-            "-f",
-            "-c",
-            str(workdir / "bird.conf"),
-            "-s",
-            str(socket),
-            "-P",
-            str(workdir / "bird.pid"),
-        ],
-        workdir / "bird.log",
-    )
-    assert not ping(lab, REMOTE), "reachable before any route was learnt: the proof proves nothing"
+    argv = ["bird", "-f", "-c", str(workdir / "bird.conf"), "-s", str(socket), "-P",
+            str(workdir / "bird.pid")]  # fmt: skip
+    bird = peers.spawn(lab.internet, argv, "bird")
 
-    vnf = start_vnf(
-        lab,
-        samples / "frr",
-        {
-            "neighbour_address": WAN_PEER,
-            "neighbour_as": "65002",
-            "local_as": "65001",
-            "keepalive_s": "3",
-            "hold_s": "9",
-        },
-        workdir / "vnf",
-    )
+    lan_host = str(vnf.lan_subnet.network_address + 10)
+    unrouted = run(lab.internet, "ip", "route", "get", lan_host)
+    assert unrouted.returncode != 0, f"the far side knows the LAN without BGP: {unrouted.stdout}"
+
+    params = {"neighbour_address": INTERNET_HOST, "neighbour_as": 65002, "local_as": 65001,
+              "keepalive_s": 3, "hold_s": 9}  # fmt: skip
+    status = await vnf.start(params)
+    for program in ("zebra", "bgpd"):
+        check_limited(status, program, vnf.namespace, await vnf.pid(program))
+    attachment = await vnf.attachment()
+    host = lab.add_host("h1", attachment)  # number 10: lan_host
 
     def learnt() -> bool:
-        return "proto bgp" in lab.run(lab.vnf, "ip", "route", "show", "198.51.100.0/24").stdout
+        return "proto bgp" in run(vnf.namespace, "ip", "route", "show", FAR).stdout
 
-    wait_for(f"the route from BIRD in the VNF (bgpd: {vnf.log('bgpd')})", learnt, 30)
-    birds_view = lab.run(lab.wan, "birdc", "-s", str(socket), "show", "route", LAN_SUBNET).stdout
-    assert "[AS65001i]" in birds_view, birds_view
-    wait_for("the LAN host reaches the network behind BIRD", lambda: ping(lab, REMOTE), 10)
+    def birds_view() -> str:
+        return run(lab.internet, "birdc", "-s", str(socket), "show", "route",
+                   str(vnf.lan_subnet)).stdout  # fmt: skip
+
+    def why() -> str:
+        bird_said = run(lab.internet, "birdc", "-s", str(socket), "show", "protocols", "all",
+                        "site").stdout  # fmt: skip
+        vty = ["vtysh", "--vty_socket", str(vnf.base / "run/frr")]
+        frr_said = [run(vnf.namespace, *vty, "-c", c).stdout for c in
+                    ("show ip bgp", "show ip nht", "show ip route")]  # fmt: skip
+        return f"BIRD: {bird_said[-300:]}; bgpd: {vnf.log('bgpd')[-300:]}; FRR: {frr_said}"
+
+    try:
+        await eventually("BIRD's route in the VNF", learnt, 30)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {why()}") from exc
+    await eventually("FRR's LAN route in BIRD", lambda: "[AS65001i]" in birds_view(), 15)
+    await eventually("the far side reaches the LAN host by BIRD's route",
+                     lambda: lab.ping(lab.internet, host.address), 10)  # fmt: skip
 
     # Day 2: other timers, applied by the package's reload mode (zebra and bgpd restarted)
-    before = {name: process.pid for name, process in vnf.processes.items()}
-    params = {
-        "neighbour_address": WAN_PEER,
-        "neighbour_as": "65002",
-        "keepalive_s": "4",
-        "hold_s": "12",
-    }
-    vnf.modify(params)
-    assert all(vnf.processes[name].pid != pid for name, pid in before.items())
-    bgpd_conf = (Path(vnf.variables["root"]) / "etc/frr/bgpd.conf").read_text()
-    assert f"neighbor {WAN_PEER} timers 4 12" in bgpd_conf
-    wait_for("the route learnt again after the restart", learnt, 30)
-    wait_for("the LAN host reaches it again", lambda: ping(lab, REMOTE), 10)
+    before = {name: await vnf.pid(name) for name in ("zebra", "bgpd")}
+    results = await vnf.modify(params | {"keepalive_s": 4, "hold_s": 12})
+    assert [(r.change.op, r.error) for r in results] == [(ChangeOp.UPDATE_VNF_CONFIG, None)]
+    assert all([await vnf.pid(name) != pid for name, pid in before.items()])
+    bgpd_conf = (vnf.base / "root/etc/frr/bgpd.conf").read_text()
+    assert f"neighbor {INTERNET_HOST} timers 4 12" in bgpd_conf
+    try:
+        await eventually("the route learnt again after the restart", learnt, 30)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {why()}") from exc
+    await eventually("the far side reaches the LAN host again",
+                     lambda: lab.ping(lab.internet, host.address), 15)  # fmt: skip
 
-    lab.stop(bird)  # BIRD says goodbye: the route is withdrawn, the traffic has no way left
-    wait_for("the route withdrawn", lambda: not learnt(), 15)
-    assert not ping(lab, REMOTE)
+    peers.stop(bird)  # BIRD says goodbye: its routes are withdrawn on both sides
+    await eventually("the route withdrawn in the VNF", lambda: not learnt(), 15)
+    assert not lab.ping(lab.internet, host.address)

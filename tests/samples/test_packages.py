@@ -14,6 +14,7 @@ import yaml
 
 from edgewise.model.software import SoftwareConfig
 from edgewise.tosca.loader import load_path
+from edgewise.tosca.software import Reading, read_package
 from tests.samples.csar import (
     artifacts,
     files,
@@ -21,10 +22,11 @@ from tests.samples.csar import (
     manifest_path,
     manifest_text,
     packages,
+    refresh,
     sha256,
     vnfd_path,
 )
-from tests.samples.harness import software_config
+from tests.samples.test_onboarding import zipped
 
 NAMES = ("dnsmasq", "frr", "haproxy", "squid", "strongswan")
 # values for the inputs without a default (the lab tests use the same kinds of values)
@@ -101,10 +103,23 @@ def test_a_sample_follows_the_conventions(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_sample_reads_into_the_software_contract(name: str) -> None:
-    config = software_config(PACKAGES[name], REQUIRED[name])
+    """Zipped as vnfpkgm/v1 takes it and read by tosca.software as the central reads it."""
+    found = read_package(zipped(PACKAGES[name]))
+    assert [str(p) for p in found.problems] == []
+    assert found.template is not None
+    params, wrong = found.template.params(typed(found, REQUIRED[name]))
+    assert wrong == []
+    config = found.template.config(params)
     assert isinstance(config, SoftwareConfig)
     assert config.vnfd_id == f"edgewise-sample-{name}"
     assert all(p.ready is not None for p in config.programs)
+
+
+def typed(found: Reading, values: dict[str, str]) -> dict[str, object]:
+    """`values` as additionalParams carry them (JSON numbers for integer inputs)."""
+    assert found.template is not None
+    kinds = {i.name: i.type for i in found.template.inputs}
+    return {k: int(v) if kinds[k] == "integer" else v for k, v in values.items()}
 
 
 def test_a_template_naming_an_undeclared_input_is_refused(tmp_path: Path) -> None:
@@ -113,8 +128,10 @@ def test_a_template_naming_an_undeclared_input_is_refused(tmp_path: Path) -> Non
     subprocess.run(["cp", "-r", str(PACKAGES["squid"]), str(broken)], check=True)
     conf = broken / "Files" / "squid.conf"
     conf.write_text(conf.read_text() + "cache_swap_low ${param_swap_low}\n")
-    with pytest.raises(ValueError, match="param_swap_low"):
-        software_config(broken, {})
+    refresh(broken)  # the checksums made current: only the template is wrong
+    found = read_package(zipped(broken))
+    assert found.template is None
+    assert any("param_swap_low" in str(p) for p in found.problems), found.problems
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -133,3 +150,17 @@ def test_the_samples_readme_documents_every_input(name: str) -> None:
     inputs = vnfd(PACKAGES[name])["topology_template"].get("inputs", {})
     missing = [key for key in inputs if f"`{key}`" not in section]
     assert missing == []
+
+
+def test_the_mixed_chain_nsd_loads_and_names_the_packages_by_their_vnfd_ids() -> None:
+    nsd = PACKAGES["frr"].parent / "nsd" / "edge-chain-nsd.yaml"
+    result = load_path(nsd, strict=True)
+    assert [str(p) for p in result.problems] == []
+    nodes = yaml.safe_load(nsd.read_text())["topology_template"]["node_templates"]
+    referenced = {
+        name: node["properties"]["descriptor_id"]
+        for name, node in nodes.items()
+        if node["type"] == "tosca.nodes.nfv.VNF"
+    }
+    assert referenced == {"frr": "edgewise-sample-frr", "squid": "edgewise-sample-squid"}
+    assert nodes["firewall"]["type"] == "edgewise.nodes.Firewall"

@@ -47,3 +47,30 @@ def test_a_dir_the_host_lacks_gets_a_tmpfs_parent_with_the_hosts_entries() -> No
     assert argv.index("/var/lib/dnsmasq") < argv.index(ROOT, argv.index("/var/lib/dnsmasq"))
     assert "--cap-add" not in argv
     assert "/dev/net/tun" not in argv
+
+
+def test_dev_shm_is_private_and_writable_by_a_program_that_switched_users() -> None:
+    """Squid (as user proxy) makes its shared memory segments in /dev/shm: a tmpfs of the VNF's
+    own, sticky and world-writable as the host's is (bubblewrap's fresh /dev has a root-only
+    one)."""
+    argv = confinement(DIRS, [], [], HOST.get)
+    at = argv.index("/dev/shm")
+    assert argv[at - 3 : at] == ["--perms", "1777", "--tmpfs"]
+    assert at > argv.index("--dev")
+
+
+def test_a_base_under_tmp_keeps_its_parents_traversable_in_the_private_tmp() -> None:
+    """A site keeping its VNFs under /tmp: bubblewrap makes the parents of ${root} and ${run} in
+    the private /tmp 0700 unless told, and FRR, Squid, HAProxy (switched to their own users)
+    could not reach their files and sockets there."""
+    dirs = VnfDirs(Path("/tmp/site-1/software/ew-0001-frr"))
+    argv = confinement(dirs, [], [], HOST.get)
+    made = [
+        (argv[i + 1], argv[i + 3])
+        for i in range(len(argv))
+        if argv[i : i + 3 : 2] == ["--perms", "--dir"]
+    ]
+    assert made == [("0755", "/tmp/site-1"), ("0755", "/tmp/site-1/software"),
+                    ("0755", "/tmp/site-1/software/ew-0001-frr")]  # fmt: skip
+    assert argv.index("/tmp") < argv.index("--dir") < argv.index(str(dirs.root))
+    assert "--dir" not in confinement(DIRS, [], [], HOST.get)  # /var/lib/...: the host's own

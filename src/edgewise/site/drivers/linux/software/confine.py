@@ -1,7 +1,9 @@
 """The bubblewrap command line that confines a VNF's program, hook or readiness command (pure).
 
-Its own mount namespace: the host's / read-only, a fresh /dev and /proc, a private /tmp, the
-VNF's run dir as /run (and at its own path), its root read-only at its own path; the root's
+Its own mount namespace: the host's / read-only, a fresh /dev and /proc, a private /tmp and
+/dev/shm (world-writable as the host's: a program that switched users makes its shared memory
+there), the VNF's run dir as /run (and at its own path), its root read-only at its own path; the
+root's
 `etc/<x>` directories over `/etc/<x>` (read-only) and `var/lib/<x>` over `/var/lib/<x>`
 (writable), so two instances of one program do not share config, sockets or state. Where the
 host has no `/etc/<x>` to mount over, /etc becomes a read-only tmpfs holding the host's entries
@@ -20,6 +22,8 @@ from edgewise.site.drivers.linux.software.facts import VnfDirs
 
 BWRAP = "bwrap"
 TUN = "/dev/net/tun"
+SHM = "/dev/shm"  # noqa: S108 - the confinement's own, a tmpfs
+TMP = PurePosixPath("/tmp")  # noqa: S108 - the confinement's private /tmp
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,8 @@ def confinement(
     dirs: VnfDirs, own: Sequence[str], capabilities: Sequence[str], host: HostLister
 ) -> list[str]:
     """`bwrap ... --` for a VNF whose root holds the `own` dirs (`etc/x`, `var/lib/x`)."""
-    argv = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]  # noqa: S108
+    argv = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", str(TMP)]
+    argv += ["--perms", "1777", "--tmpfs", SHM]  # as the host's: Squid's segments, as proxy
     if "NET_ADMIN" in capabilities:  # a TUN device of its own (strongSwan's kernel-libipsec)
         argv += ["--dev-bind-try", TUN, TUN]
     run = str(dirs.run)
@@ -46,11 +51,23 @@ def confinement(
         mine = [d for d in own if str(PurePosixPath(d).parent) == parent]
         if mine:
             argv += overlay(dirs, "/" + parent, [PurePosixPath(d).name for d in mine], host)
+    argv += traversable(dirs)
     argv += ["--ro-bind", str(dirs.root), str(dirs.root), "--bind", run, run]
     argv += ["--cap-drop", "ALL"]
     for capability in sorted(capabilities):
         argv += ["--cap-add", f"CAP_{capability}"]
     return [*argv, "--"]
+
+
+def traversable(dirs: VnfDirs) -> list[str]:
+    """The VNF's directory and its parents made 0755 in the private /tmp, when the site keeps
+    its VNFs under /tmp: bubblewrap would make them 0700, and a program that switched to its
+    own user (FRR, Squid, HAProxy) could not reach `${root}` and `${run}`."""
+    base = PurePosixPath(dirs.base)
+    if TMP not in base.parents:
+        return []
+    inside = [p for p in reversed(base.parents) if TMP in p.parents]
+    return [arg for path in [*inside, base] for arg in ("--perms", "0755", "--dir", str(path))]
 
 
 def overlay(dirs: VnfDirs, parent: str, names: Sequence[str], host: HostLister) -> list[str]:

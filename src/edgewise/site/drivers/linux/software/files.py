@@ -56,7 +56,10 @@ def restore(root: Path, before: Snapshot) -> None:
 
 
 def write_atomically(target: Path, content: bytes, mode: int) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    made = [p for p in reversed(target.parents) if not p.exists()]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for directory in made:  # 0755 whatever the umask: a program's own user reads its files
+        directory.chmod(0o755)
     temporary = target.with_name(f".{target.name}.new")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:

@@ -3,11 +3,13 @@ removes each VNF's set of confined programs (`kernel.SoftwareRunner`).
 
 A VNF is prepared when its namespace is built (Debian packages checked, directories made) and
 started once its legs are wired (the templates name its interfaces): files rendered, the
-instantiate hooks around the programs' first start. Its state file lets a restarted controller
-adopt the programs. Observing judges each program (health.py); a program whose restart is due
-makes the VNF unhealthy, and the reconciler's restart (`heal`) restarts the set between the heal
-hooks. A new configuration is applied by the package's reload mode without touching the
-namespace; if it does not take, the previous files come back and are applied again.
+instantiate hooks around the programs' first start; the programs start in the package's
+order, each with a probe ready (its grace at most) before the next. Its state file lets a
+restarted controller adopt the programs. Observing judges each program (health.py); a
+program whose restart is due makes the VNF unhealthy, and the reconciler's restart (`heal`)
+restarts the set between the heal hooks. A new configuration is applied by the package's
+reload mode without touching the namespace; if it does not take, the previous files come back
+and are applied again.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from edgewise.site.drivers.linux.software.values import WAITING, Deployment, Sof
 
 log = logging.getLogger(__name__)
 SETTLE_S = 0.5  # a program without a probe must live this long after a reload
+ORDER_POLL_S = 0.05  # how often a program's probe is tried before the next program starts
 
 
 def note_config(record: VnfRecord, deployment: Deployment) -> None:
@@ -53,6 +56,19 @@ def list_host(directory: str) -> list[HostEntry] | None:
     except OSError:
         return None
     return [HostEntry(e.name, str(e.readlink()) if e.is_symlink() else None) for e in entries]
+
+
+def make_dir(path: Path, mode: int) -> None:
+    """`path` (and its parents) with `mode` whatever the umask: programs that switch to their
+    own user must traverse a VNF's directories to its files and sockets."""
+    made = [p for p in reversed(path.parents) if not p.exists()]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        for parent in made:
+            parent.chmod(0o755)
+        path.chmod(mode)
+    except OSError as exc:
+        raise DataPlaneError(f"making {path}: {exc}") from exc
 
 
 class SoftwareSupervisor:
@@ -91,8 +107,9 @@ class SoftwareSupervisor:
         """At build: the packages are there (or installed, if allowed), the directories made."""
         packages.ensure(config.packages, may_install=self.may_install, query=self.query)
         dirs = self.dirs(namespace)
-        for path, mode in ((dirs.root, 0o755), (dirs.run, 0o755), (dirs.log, 0o700)):
-            path.mkdir(parents=True, exist_ok=True, mode=mode)
+        for path, mode in ((self.base, 0o755), (dirs.base, 0o755), (dirs.root, 0o755),
+                           (dirs.run, 0o755), (dirs.log, 0o700)):  # fmt: skip
+            make_dir(path, mode)
         if self.record(namespace) is None:
             save(dirs.state, VnfRecord(digest=digest))
 
@@ -310,9 +327,25 @@ class SoftwareSupervisor:
                                                           restarts, failures)  # fmt: skip
             self._probed.pop((namespace, program.name), None)
             self._ready_at.pop((namespace, program.name), None)
+            if program is not rendering.programs[-1]:
+                self._await_ready(namespace, rendering, program, record.programs[program.name])
         first = next(iter(record.programs.values()), None)
         if self.listener is not None and first is not None and first.pid is not None:
             self.listener.process_started(namespace, first.pid)
+
+    def _await_ready(
+        self, namespace: str, rendering: Rendering, program: ProgramRun, kept: ProgramRecord
+    ) -> None:
+        """Waits (its grace at most) until a program with a probe is ready or dead, so the next
+        one may rely on it (FRR's bgpd on zebra's socket); the health judging says the rest."""
+        if program.ready is None:
+            return
+        deadline = time.monotonic() + program.ready.grace_s
+        while time.monotonic() < deadline and spawn.alive(kept.pid, kept.start_time):
+            if self._ready(namespace, program, kept, rendering, self.clock()):
+                return
+            self._probed.pop((namespace, program.name), None)
+            time.sleep(ORDER_POLL_S)
 
     def _stop_all(self, namespace: str, record: VnfRecord) -> None:
         if self.listener is not None:
