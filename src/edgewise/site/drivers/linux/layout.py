@@ -25,8 +25,12 @@ LAN_HOP = "@lan"
 WAN_HOP = "@wan"
 GROUP_LAN = 225  # interface group of a VNF's LAN-facing leg: nftables matches iifgroup/oifgroup
 GROUP_WAN = 226  # ... and of its WAN-facing leg (link names change, groups do not)
-PROTO_CHAIN = 186  # route protocol of the routes the chain wiring owns
-PROTO_STATIC = 187  # route protocol of a router VNF's configured static routes
+# Route protocols the chain owns, outside every number iproute2 and FRR name (FRR's zebra takes
+# 186-198 for its own daemons: a chain route with 186 in an FRR VNF's namespace was "bgp" to it,
+# ignored for next hops and its learnt routes deleted with the chain's). Routes an older
+# controller left with 186/187 are replaced in place (same destination, table and metric).
+PROTO_CHAIN = 240  # the routes the chain wiring owns
+PROTO_STATIC = 241  # a router VNF's configured static routes
 TRANSIT_BLOCK = 2 * MAX_CHAIN  # addresses per service: MAX_CHAIN /31 links
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,5}$")
 SAFE_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.=+-]{0,47}$")
