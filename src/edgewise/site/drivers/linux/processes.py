@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from edgewise.model.functions import ProcessConfig
+from edgewise.site.drivers.linux.children import Children
 from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
 from edgewise.site.drivers.linux.kernel import ProcessListener, ProcessStatus
 from edgewise.site.drivers.linux.netns import NamespaceWorker, namespace_inode
@@ -89,8 +90,7 @@ class Supervisor:
         self.runtime_dir = runtime_dir
         self.listener = listener
         self.worker = worker
-        self._children: set[int] = set()  # pids we spawned and have not reaped yet
-        self._exits: dict[int, int] = {}  # exit status of those we reaped
+        self._children = Children()  # what we spawned: reaped here, by its pid
 
     def _state(self, namespace: str) -> Path:
         return self.runtime_dir / f"{namespace}.json"
@@ -187,19 +187,8 @@ class Supervisor:
         return found
 
     def _reap(self, pid: int) -> int | None:
-        """The exit status of a child of ours that ended (reaping it), else None."""
-        if pid in self._children:
-            try:
-                done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, status = 0, 0
-                self._children.discard(pid)
-            if done:
-                self._children.discard(pid)
-                self._exits[pid] = os.waitstatus_to_exitcode(status)
-        return self._exits.get(pid)
+        return self._children.reap(pid)
 
     def close(self) -> None:
         """Reaps the children that ended; the others keep running, to be adopted."""
-        for pid in list(self._children):
-            self._reap(pid)
+        self._children.reap_ended()

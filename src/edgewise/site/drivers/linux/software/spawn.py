@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from edgewise.site.drivers.linux.children import Children
 from edgewise.site.drivers.linux.errors import DataPlaneError
 from edgewise.site.drivers.linux.netns import NamespaceWorker
 from edgewise.site.drivers.linux.processes import inherited_fds, proc_start_time
@@ -31,8 +32,7 @@ class Spawner:
 
     def __init__(self, worker: NamespaceWorker) -> None:
         self.worker = worker
-        self._children: set[int] = set()
-        self._exits: dict[int, int] = {}
+        self._children = Children()
 
     def spawn(
         self,
@@ -77,20 +77,10 @@ class Spawner:
 
     def reap(self, pid: int) -> int | None:
         """The exit status of a child of ours that ended (reaping it), else None."""
-        if pid in self._children:
-            try:
-                done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, status = 0, 0
-                self._children.discard(pid)
-            if done:
-                self._children.discard(pid)
-                self._exits[pid] = os.waitstatus_to_exitcode(status)
-        return self._exits.get(pid)
+        return self._children.reap(pid)
 
     def close(self) -> None:
-        for pid in list(self._children):
-            self.reap(pid)
+        self._children.reap_ended()
 
 
 def alive(pid: int | None, start_time: int | None) -> bool:
