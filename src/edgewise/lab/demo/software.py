@@ -32,8 +32,9 @@ ANSWERS = {"allowed.example": "198.51.100.80", "ads.example": "198.51.100.66"}  
 def vnf_params(*, dns: bool = True) -> list[dict[str, Any]]:
     """`additionalParamsForVnf` of the mixed chain (`dns=False`: of the firewall → FRR one).
 
-    FRR's neighbour is the internet host, one hop beyond the site: without ebgp-multihop in
-    the sample's bgpd.conf the session does not come up there; bgpd runs and listens."""
+    FRR's neighbour is the internet host, which runs no BGP speaker in the demo: bgpd runs and
+    listens, and routes the chain's traffic (tests/integration/test_mixed_chain.py shows the
+    routes FRR learns from a BIRD neighbour)."""
     hosts = list(LAN_PREFIX.hosts())
     params = [
         {
