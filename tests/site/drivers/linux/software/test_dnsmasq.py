@@ -205,6 +205,7 @@ async def test_a_broken_config_rolls_back_and_a_missing_package_is_named(
     await converge(swdriver, desired(3))
     assert not exists(f"/proc/{pid}")
     assert not exists(str(swdriver.runtime_dir / "software" / namespace))
+    assert not exists(str(swdriver.runtime_dir / "software"))  # the last one: nothing left
     assert not exists(f"/sys/fs/cgroup/cpu/edgewise/{namespace}")
     assert not exists(f"/sys/fs/cgroup/memory/edgewise/{namespace}")
 

@@ -215,6 +215,8 @@ class SoftwareSupervisor:
                 self._hook(namespace, rendering, "terminate_end", required=False)
         self.cgroups.remove(namespace)
         shutil.rmtree(dirs.base, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the last one gone: no empty directory left
+            self.base.rmdir()
         self._probed = {k: v for k, v in self._probed.items() if k[0] != namespace}
         self._ready_at = {k: v for k, v in self._ready_at.items() if k[0] != namespace}
         return True
