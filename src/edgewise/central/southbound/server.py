@@ -123,7 +123,7 @@ class SouthboundServer:
             self._runner,
             self.settings.southbound_host,
             self.settings.southbound_port,
-            ssl_context=self.runtime.authority.server_context(),
+            ssl_context=self.runtime.authority.server_context(self.runtime.channel.handshook),
             backlog=4096,
         )
         await site.start()
@@ -144,7 +144,9 @@ class SouthboundServer:
             return await handler(request)
         except ServiceError as error:
             if isinstance(error, Unauthenticated | Forbidden):
-                self.runtime.channel.refused += 1
+                self.runtime.channel.refused[
+                    "unauthenticated" if isinstance(error, Unauthenticated) else "forbidden"
+                ] += 1
                 log.warning(
                     "refused %s %s from %s: %s", request.method, request.path, request.remote, error
                 )
