@@ -83,6 +83,10 @@ def test_operations_and_rollouts_are_counted_by_type_and_state(central: Central)
     assert ("edgewise_rollouts", (("state", "RUNNING"),)) not in got
     completed = (("operation", "INSTANTIATE"), ("state", "COMPLETED"))
     assert got[("edgewise_operations", completed)] == 2
+    assert got[("edgewise_operation_duration_seconds_count", completed)] == 2
+    inf = (("le", "+Inf"), ("operation", "INSTANTIATE"), ("state", "COMPLETED"))
+    assert got[("edgewise_operation_duration_seconds_bucket", inf)] == 2
+    assert 0 < got[("edgewise_operation_duration_seconds_sum", completed)] < 2 * 30
     assert got[("edgewise_sites", (("presence", "online"), ("sync", "in-sync")))] == 2
 
 

@@ -14,6 +14,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from edgewise.central.services.metrics_operations import operation_durations
 from edgewise.central.store.sdwan_tables import SiteLinkStateRow
 from edgewise.central.store.tables import (
     DesiredStateRow,
@@ -50,6 +51,7 @@ class StoreCollector(Collector):
                 ("operation", "state"),
                 (NsLcmOpOccRow.operation, NsLcmOpOccRow.state),
             )
+            yield from operation_durations(session)
             yield from _counted(
                 session, "edgewise_rollouts", "Rollouts by state", ("state",), (RolloutRow.state,)
             )
