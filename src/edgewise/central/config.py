@@ -35,6 +35,7 @@ class CentralSettings:
     fetch_deadline: float = 30.0  # s: a package fetched by URI, all of it
     callback_test_deadline: float = 5.0  # s: a callback's endpoint test, all of it
     credentials_key: str = ""  # Fernet key sealing callback credentials; "": credentials.key
+    metrics_site_series: int = 500  # GET /metrics: per-site link series up to this many sites
 
     def __post_init__(self) -> None:
         low, high = self.poll_hold
@@ -87,6 +88,7 @@ class CentralSettings:
             fetch_allowed=networks(os.environ.get("EDGEWISE_FETCH_ALLOW", "")),
             fetch_deadline=float(os.environ.get("EDGEWISE_FETCH_DEADLINE", "30")),
             credentials_key=os.environ.get("EDGEWISE_CREDENTIALS_KEY", ""),
+            metrics_site_series=int(os.environ.get("EDGEWISE_METRICS_SITE_SERIES", "500")),
         )
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 import ipaddress
 import logging
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,9 +192,10 @@ class CertificateAuthority:
             not_after,
         )
 
-    def server_context(self) -> ssl.SSLContext:
+    def server_context(self, handshakes: Callable[[str], None] | None = None) -> ssl.SSLContext:
         """TLS for the southbound listener: client certificates optional at the handshake
-        (enrollment has none), verified against this CA when presented."""
+        (enrollment has none), verified against this CA when presented. `handshakes` is told
+        how every handshake ends, `completed` or `refused` (the channel's counters)."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.server_cert_path, self.server_key_path)
@@ -201,12 +203,20 @@ class CertificateAuthority:
         context.verify_mode = ssl.CERT_OPTIONAL
         context.num_tickets = 0
         context.sslobject_class = _RefusalLoggingSSLObject
+        if handshakes is not None:  # a class per context: no counter shared between centrals
+            context.sslobject_class = type(
+                "_CountingSSLObject",
+                (_RefusalLoggingSSLObject,),
+                {"handshakes": staticmethod(handshakes)},
+            )
         return context
 
 
 class _RefusalLoggingSSLObject(ssl.SSLObject):
     """Logs a handshake the central refuses (a certificate of another CA, an expired one):
     such a connection never reaches the application, and asyncio is silent about it."""
+
+    handshakes: Callable[[str], None] | None = None  # set on a subclass by server_context
 
     def do_handshake(self) -> None:
         try:
@@ -216,7 +226,11 @@ class _RefusalLoggingSSLObject(ssl.SSLObject):
         except ssl.SSLError as exc:
             why = getattr(exc, "verify_message", None) or exc.reason or str(exc)
             log.warning("refused a TLS handshake on the sites' channel: %s", why)
+            if self.handshakes is not None:
+                self.handshakes("refused")
             raise
+        if self.handshakes is not None:
+            self.handshakes("completed")
 
 
 def _general_name(host: str) -> x509.GeneralName:

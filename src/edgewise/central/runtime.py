@@ -24,6 +24,7 @@ from edgewise.central.services import announce
 from edgewise.central.services.attempts import FailedAttempts
 from edgewise.central.services.auth import TokenCache, bootstrap_admin, changes_auth
 from edgewise.central.services.credentials import Sealer
+from edgewise.central.services.metrics_channel import ChannelCounters
 from edgewise.central.southbound.hub import RevisionHub
 from edgewise.central.southbound.presence import SiteAuthCache
 from edgewise.central.store import notify
@@ -53,6 +54,7 @@ class CentralRuntime:
     listener: notify.Listener | None = None
     loop: asyncio.AbstractEventLoop | None = None
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
+    channel: ChannelCounters = field(default_factory=ChannelCounters)  # GET /metrics reads them
 
     def __post_init__(self) -> None:
         self.nsds = NsdModels(self.types)

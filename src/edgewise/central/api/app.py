@@ -14,6 +14,7 @@ from edgewise import __version__
 from edgewise.central.api import (
     catalog,
     links,
+    metrics,
     nslcm,
     overlays,
     pnfd,
@@ -60,6 +61,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.sessions = runtime.sessions
+    app.state.metrics = metrics.registry_of(runtime)
     app.add_middleware(
         BodySizeLimit, json_bytes=JSON_BODY_LIMIT, upload_bytes=UPLOAD_LIMITS.max_package_bytes
     )
@@ -78,6 +80,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         links.router,
         steering.router,
         overlays.router,
+        metrics.router,
     ):
         app.include_router(router)
 

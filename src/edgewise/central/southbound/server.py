@@ -123,7 +123,7 @@ class SouthboundServer:
             self._runner,
             self.settings.southbound_host,
             self.settings.southbound_port,
-            ssl_context=self.runtime.authority.server_context(),
+            ssl_context=self.runtime.authority.server_context(self.runtime.channel.handshook),
             backlog=4096,
         )
         await site.start()
@@ -144,13 +144,18 @@ class SouthboundServer:
             return await handler(request)
         except ServiceError as error:
             if isinstance(error, Unauthenticated | Forbidden):
+                self.runtime.channel.refused[
+                    "unauthenticated" if isinstance(error, Unauthenticated) else "forbidden"
+                ] += 1
                 log.warning(
                     "refused %s %s from %s: %s", request.method, request.path, request.remote, error
                 )
             return from_service_error(error)
         except Overloaded:
+            self.runtime.channel.shed["busy"] += 1
             return problem(503, "Service Unavailable", "the central is busy; retry later")
         except NotRecorded:
+            self.runtime.channel.shed["store"] += 1
             return problem(503, "Service Unavailable", "the store is unavailable; retry later")
         except web.HTTPRequestEntityTooLarge:
             return problem(
@@ -209,6 +214,7 @@ class SouthboundServer:
                 return enrollment.redeem(session, token, csr, self.runtime.authority)
 
         done = await asyncio.to_thread(redeem)
+        self.runtime.channel.enrollments += 1
         log.info("site %s enrolled (certificate %s)", done.site_id, done.certificate.serial)
         return web.json_response(
             {
@@ -235,9 +241,11 @@ class SouthboundServer:
             hold = self._random.uniform(*self.settings.poll_hold)
             if await self.runtime.hub.wait(site_id, known, hold) is None:
                 self.polls_answered += 1
+                self.runtime.channel.polled(changed=False)
                 return web.Response(status=204)
             revision, document = await self._latest(site_id)
         self.polls_answered += 1
+        self.runtime.channel.polled(changed=True)
         return web.json_response({"siteId": site_id, "revision": revision, "document": document})
 
     async def _latest(self, site_id: str) -> tuple[int, dict[str, Any]]:
@@ -266,6 +274,7 @@ class SouthboundServer:
         body = await _json(request)
         items = site_channel.parse_report_batch(body, max_items=MAX_ITEMS)
         accepted, duplicates = await self.intake.submit(request[SITE_KEY], items)
+        self.runtime.channel.reported(accepted, duplicates)
         return web.json_response({"accepted": accepted, "duplicates": duplicates})
 
 
