@@ -405,7 +405,7 @@ class LinuxDriver:
         namespace = self.site.vnf_namespace(service.slot, name)
         seen = service.vnfs.get(name)
         if op is ChangeOp.DELETE_VNF:
-            forget_vnf(service, name)
+            service.forget(name)
             return teardown_vnf(self._host, namespace, self._software)
         spec = change.desired
         assert isinstance(spec, VnfSpec)
@@ -413,7 +413,7 @@ class LinuxDriver:
             return False  # what the change makes is there already (applied twice)
         if op is ChangeOp.CREATE_VNF:
             return self._create_vnf(change, service, namespace, spec)
-        vnf = expect_vnf(change, seen, spec)
+        vnf = service.expect(str(change.target), seen, spec)
         if op is ChangeOp.UPDATE_VNF_CONFIG:
             if isinstance(spec.config, SoftwareConfig):  # first: a failed reload keeps the marker
                 self._software.reload(self._deployment(service, spec))
@@ -485,23 +485,3 @@ def check_sides(kernel: Kernel, site: SiteNetwork) -> None:
     for side, name in (("LAN", site.lan_netns), ("WAN", site.wan_netns)):
         if kernel.inode(name) is None:
             raise DataPlaneUnavailable(f"the site's {side}-side namespace {name} does not exist")
-
-
-def expect_vnf(change: Change, seen: VnfView | None, spec: VnfSpec) -> VnfView:
-    """The VNF an in-place change works on; DataPlaneError when the kernel is not as planned."""
-    if seen is None or seen.label is None:
-        raise DataPlaneError(f"VNF {change.target} is not on the data plane")
-    if seen.label.function != spec.function:
-        raise DataPlaneError(
-            f"VNF {change.target} runs {seen.label.function}, not {spec.function.value}: "
-            f"not changed in place"
-        )
-    return seen
-
-
-def forget_vnf(service: ServiceView, name: str) -> None:
-    """Drops a VNF about to be removed from the view, with its links (both ends die with it)."""
-    vnf = service.vnfs.pop(name, None)
-    if vnf is not None:
-        tokens = {end.label.token for end in vnf.ends}
-        service.ends = [end for end in service.ends if end.label.token not in tokens]

@@ -93,6 +93,25 @@ class ServiceView:
     vnfs: dict[str, VnfView] = field(default_factory=dict)
     ends: list[LinkEnd] = field(default_factory=list)  # all ends, LAN, WAN and VNF sides
 
+    def forget(self, name: str) -> None:
+        """Drops a VNF about to be removed, with its links (both ends die with it)."""
+        vnf = self.vnfs.pop(name, None)
+        if vnf is not None:
+            tokens = {end.label.token for end in vnf.ends}
+            self.ends = [end for end in self.ends if end.label.token not in tokens]
+
+    def expect(self, target: str, seen: VnfView | None, spec: VnfSpec) -> VnfView:
+        """The VNF an in-place change of `target` works on; DataPlaneError when the kernel is
+        not as planned."""
+        if seen is None or seen.label is None:
+            raise DataPlaneError(f"VNF {target} is not on the data plane")
+        if seen.label.function != spec.function:
+            raise DataPlaneError(
+                f"VNF {target} runs {seen.label.function}, not {spec.function.value}: "
+                f"not changed in place"
+            )
+        return seen
+
     def whole_links(self) -> dict[str, list[LinkEnd]]:
         """Ends by link token, for links whose two ends are where their label says."""
         by_token: dict[str, list[LinkEnd]] = {}
