@@ -41,7 +41,14 @@ def test_subscribers_hear_what_their_filter_and_tenant_let_them(
                        headers=globex.headers).status_code == 201  # fmt: skip
     assert client.post(SUBS, json={"callbackUri": f"{uri}?provider"},
                        headers=central.admin.headers).status_code == 201  # fmt: skip
-    assert [s["id"] for s in client.get(SUBS, headers=acme.headers).json()] == [made.json()["id"]]
+    listed = client.get(SUBS, headers=acme.headers).json()
+    assert [s["id"] for s in listed] == [made.json()["id"]]
+    assert_schema("FmSubscriptions", listed)
+    for dotted in ("filter.perceivedSeverities", "filter/perceivedSeverities"):  # SOL005, SOL013
+        named = client.get(SUBS, params={dotted: "CRITICAL"}, headers=central.admin.headers)
+        assert [s["id"] for s in named.json()] == [made.json()["id"]], named.text
+    unknown = client.get(SUBS, params={"callbackUri.eqq": uri}, headers=acme.headers)
+    assert unknown.status_code == 400
 
     (hq,) = add_sites(central, acme, "hq")
     vnf_down = raise_alarm(central, Kind.VNF_DOWN, tenant_id=acme.tenant_id, site_id=hq,
@@ -125,6 +132,7 @@ def test_a_filter_edgewise_cannot_apply_is_refused_naming_its_part(
                               headers=acme.headers)  # fmt: skip
         assert refused.status_code == status, refused.text
         assert [p["where"] for p in refused.json()["problems"]] == [where]
+        assert_schema("ProblemDetails", refused.json())
     # the suite's own request puts notificationTypes where SOL005 has no such attribute
     suite_request = {"nsInstanceSubscriptionFilter": {"notificationTypes": ["AlarmNotification"]}}
     refused = client.post(SUBS, json={"callbackUri": uri, "filter": suite_request},

@@ -8,7 +8,6 @@ acknowledges them, scoped to the caller's tenant; the Alarm document is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Path, Request
@@ -17,8 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
 from edgewise.central.api.etags import IfMatch, etag, require_match
-from edgewise.central.api.listing import page_in_memory, page_response
-from edgewise.central.api.sol013 import apply_filters, select_fields
+from edgewise.central.api.listing import sol013_listing
 from edgewise.central.api.subscriptions import (
     SubscriptionRequest,
     SubscriptionResource,
@@ -41,7 +39,6 @@ ALARM_FIELDS: Final = {
 }  # fmt: skip
 # attributes whose members SOL005 names with a dot (rootCauseFaultyComponent.faultyVnfInstanceId)
 NESTED: Final = frozenset({"rootCauseFaultyComponent", "rootCauseFaultyResource", "_links"})
-OPERATORS: Final = frozenset({"eq", "neq", "gt", "gte", "lt", "lte", "cont", "ncont"})
 
 
 class AlarmModifications(BaseModel):
@@ -55,22 +52,6 @@ class AlarmModifications(BaseModel):
     )
 
 
-def dotted(query: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The query with SOL005's dotted names of nested attributes
-    (`rootCauseFaultyResource.faultyResourceType=NETWORK`) in SOL013's spelling
-    (`rootCauseFaultyResource/faultyResourceType`); a last part that is an operator stays one."""
-    spelled = []
-    for name, value in query:
-        head, _, rest = name.partition(".")
-        parts = rest.split(".")
-        if head in NESTED and rest and not (len(parts) == 1 and rest in OPERATORS):
-            operator = [parts.pop()] if len(parts) > 1 and parts[-1] in OPERATORS else []
-            spelled.append((".".join(["/".join([head, *parts]), *operator]), value))
-        else:
-            spelled.append((name, value))
-    return spelled
-
-
 @router.get("/alarms", operation_id="listAlarms")
 def list_alarms(
     request: Request, session: SessionDep, caller: CallerDep, page: PageDep
@@ -78,12 +59,8 @@ def list_alarms(
     """The alarms the caller sees, active and cleared (filter `active=true` for the active
     ones), with SOL013 filters and attribute selectors."""
     base = str(request.base_url)
-    params = request.query_params
     documents = [alarm_document(a, base) for a in alarm_queries.list_alarms(session, caller)]
-    documents = apply_filters(documents, dotted(params.multi_items()), ALARM_FIELDS)
-    documents = select_fields(documents, params, default_excluded=(), known=ALARM_FIELDS)
-    chunk, marker = page_in_memory(documents, page.marker, page.limit)
-    return page_response(request, chunk, marker)
+    return sol013_listing(request, documents, page, ALARM_FIELDS, nested=NESTED)
 
 
 @router.get("/alarms/{alarmId}", operation_id="readAlarm", response_model=dict[str, Any])
