@@ -69,6 +69,19 @@ def test_each_tenant_lists_its_own_alarms_with_their_root_cause(central: Central
     assert {a["id"] for a in every} == {ids["offline"], ids["vnf_down"], ids["link_down"]}
 
 
+def test_a_tenant_is_not_told_the_id_of_an_operators_root_alarm(central: Central) -> None:
+    acme, _, ids = a_fleet(central)
+    operators = raise_alarm(central, Kind.SITE_REFUSING, tenant_id=None, site_id=ids["hq"])
+    theirs = raise_alarm(central, Kind.LINK_DOWN, tenant_id=acme.tenant_id, site_id=ids["hq"],
+                         root=operators)  # fmt: skip
+    seen = central.client.get(f"{ALARMS}/{theirs}", headers=acme.headers).json()
+    assert (seen["isRootCause"], seen["correlatedAlarmIds"]) == (False, [])
+    listed = central.client.get(ALARMS, params={"id": theirs}, headers=acme.headers).json()
+    assert listed[0]["correlatedAlarmIds"] == []
+    admin = central.client.get(f"{ALARMS}/{theirs}", headers=central.admin.headers).json()
+    assert admin["correlatedAlarmIds"] == [operators]
+
+
 def test_sol013_filters_select_alarms(central: Central) -> None:
     _, _, ids = a_fleet(central)
     admin = central.admin.headers

@@ -59,7 +59,10 @@ def list_alarms(
     """The alarms the caller sees, active and cleared (filter `active=true` for the active
     ones), with SOL013 filters and attribute selectors."""
     base = str(request.base_url)
-    documents = [alarm_document(a, base) for a in alarm_queries.list_alarms(session, caller)]
+    asked = request.query_params.getlist("active")  # read from the store alone (the history)
+    active = {"true": True, "false": False}.get(asked[0]) if len(asked) == 1 else None
+    found = alarm_queries.list_alarms(session, caller, active=active)
+    documents = [alarm_document(a, base) for a in found]
     return sol013_listing(request, documents, page, ALARM_FIELDS, nested=NESTED)
 
 

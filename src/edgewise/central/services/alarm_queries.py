@@ -4,6 +4,8 @@ and clearing them is the alarm engine's (`services.alarms`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -26,12 +28,34 @@ def list_alarms(
         query = query.where(
             AlarmRow.cleared_at.is_(None) if active else AlarmRow.cleared_at.is_not(None)
         )
-    return alarms_of(session, list(session.scalars(query.order_by(AlarmRow.id))))
+    rows = list(session.scalars(query.order_by(AlarmRow.id)))
+    return _seen(session, principal, alarms_of(session, rows))
 
 
 def read_alarm(session: Session, principal: Principal, alarm_id: str) -> Alarm:
     row = get_visible(session, AlarmRow, alarm_id, principal, what="alarm")
-    return alarms_of(session, [row])[0]
+    return _seen(session, principal, alarms_of(session, [row]))[0]
+
+
+def _seen(session: Session, principal: Principal, alarms: list[Alarm]) -> list[Alarm]:
+    """The alarms with only the correlated alarms `principal` sees (a tenant's VNF alarm may
+    have the operator's alarm as its root: its id is not the tenant's to know)."""
+    if principal.is_admin:
+        return alarms
+    named = sorted({other for alarm in alarms for other in alarm.correlated})
+    seen: set[str] = set()
+    for start in range(0, len(named), 500):  # bounded IN lists
+        seen.update(session.scalars(
+            select(AlarmRow.id).where(
+                AlarmRow.id.in_(named[start : start + 500]), visible(principal, AlarmRow)
+            )
+        ))  # fmt: skip
+    return [
+        alarm
+        if seen.issuperset(alarm.correlated)
+        else replace(alarm, correlated=tuple(c for c in alarm.correlated if c in seen))
+        for alarm in alarms
+    ]
 
 
 def acknowledge(session: Session, principal: Principal, alarm_id: str) -> Alarm:
@@ -50,4 +74,4 @@ def acknowledge(session: Session, principal: Principal, alarm_id: str) -> Alarm:
         raise Conflict(f"alarm {alarm_id} is already acknowledged")
     session.refresh(row)
     fault_notifications.alarm_changed(session, row)
-    return alarms_of(session, [row])[0]
+    return _seen(session, principal, alarms_of(session, [row]))[0]
