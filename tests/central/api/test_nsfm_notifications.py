@@ -101,12 +101,15 @@ def test_acknowledging_is_heard_and_a_rebuilt_list_reaches_everyone(
     assert client.post(SUBS, json={"callbackUri": f"{uri}?only", "filter": only_alarms},
                        headers=globex.headers).status_code == 201  # fmt: skip
     (hq,) = add_sites(central, acme, "hq")
-    offline = raise_alarm(central, Kind.SITE_OFFLINE, tenant_id=acme.tenant_id, site_id=hq)
-    acked = client.patch(f"/nsfm/v1/alarms/{offline}", json={"ackState": "ACKNOWLEDGED"},
+    operators = raise_alarm(central, Kind.SITE_REFUSING, tenant_id=None, site_id=hq)
+    link = raise_alarm(central, Kind.LINK_DOWN, tenant_id=acme.tenant_id, site_id=hq,
+                       root=operators)  # fmt: skip
+    acked = client.patch(f"/nsfm/v1/alarms/{link}", json={"ackState": "ACKNOWLEDGED"},
                          headers=acme.headers)  # fmt: skip
     assert acked.status_code == 200, acked.text
     (heard,) = subscriber.wait_for(1)
     assert heard["alarm"]["ackState"] == "ACKNOWLEDGED"
+    assert heard["alarm"]["correlatedAlarmIds"] == []  # the operator's root is not acme's
     with sessions(central).begin() as session:
         fault_notifications.alarm_list_rebuilt(session)
     rebuilt = [n for n in subscriber.wait_for(3) if n["notificationType"].endswith("Rebuilt"

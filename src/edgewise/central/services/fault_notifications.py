@@ -14,8 +14,10 @@ start), so that subscribers read the list again.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Final
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from edgewise.central.services import outbox, subscriptions
@@ -123,7 +125,27 @@ def _emit(session: Session, row: AlarmRow, notification_type: str) -> int:
         else None
     )
     hearing = [s for s in audience if matches(s.filter, alarm, ns, notification_type)]
-    return outbox.queue(session, hearing, notification_type, body(alarm, notification_type))
+    providers = [s for s in hearing if s.tenant_id is None]
+    tenants = [s for s in hearing if s.tenant_id is not None]
+    queued = outbox.queue(session, providers, notification_type, body(alarm, notification_type))
+    if tenants:  # told only of correlated alarms of their own tenant
+        theirs = _tenants_own(session, alarm)
+        queued += outbox.queue(session, tenants, notification_type, body(theirs, notification_type))
+    return queued
+
+
+def _tenants_own(session: Session, alarm: Alarm) -> Alarm:
+    """The alarm with only the correlated alarms of its own tenant (a tenant's VNF alarm may
+    have the operator's alarm as its root: its id is not the tenant's to know)."""
+    own: set[str] = set()
+    for start in range(0, len(alarm.correlated), 500):  # bounded IN lists
+        own.update(session.scalars(
+            select(AlarmRow.id).where(
+                AlarmRow.id.in_(alarm.correlated[start : start + 500]),
+                AlarmRow.tenant_id == alarm.tenant_id,
+            )
+        ))  # fmt: skip
+    return replace(alarm, correlated=tuple(c for c in alarm.correlated if c in own))
 
 
 def body(alarm: Alarm, notification_type: str) -> dict[str, Any]:
