@@ -1,8 +1,8 @@
 """One conformance run, as `run.sh` starts it: checks the suite and its libraries, starts the
 callback server, a central with a fresh store and two simulated sites, makes the environment
-and every suite's and test's own resources (derived from the copy's `.robot` files), runs
-robot once per API in a working copy of the suite, merges the results, prints the totals
-and stops everything it started. Failing tests are the result; only a set-up failure makes
+(alarms too) and every suite's and test's own resources (derived from the copy's `.robot`
+files), runs robot once per API in a working copy of the suite, merges the results, prints the
+totals and stops everything it started. Failing tests are the result; only a set-up failure makes
 the exit status non-zero."""
 
 from __future__ import annotations
@@ -27,11 +27,13 @@ from conformance.plan import (
     API_NAMES,
     APIS,
     NSD,
+    NSFM,
     NSLCM,
     PACKAGE_PATH,
     VNF,
     Endpoints,
     nsd_plan,
+    nsfm_plan,
     nslcm_plan,
     vnf_plan,
 )
@@ -115,8 +117,10 @@ def _run(options: Options, work: Path, processes: Processes, callback: CallbackS
     say("starting a central (fresh SQLite store) and two simulated sites ...")
     url, _ = processes.start_central(work / "central", {"EDGEWISE_PAGE_SIZE": PAGE_SIZE})
     token = (work / "central" / "admin.token").read_text().strip()
-    builder = FixtureBuilder(Api(url, token), processes, options.samples)
+    store = f"sqlite:///{(work / 'central' / 'edgewise.db').resolve()}"
+    builder = FixtureBuilder(Api(url, token), processes, options.samples, store)
     env = builder.environment(work / "sites")
+    alarms = builder.alarm_environment(env)
     content = builder.content()
     callback.state.serve_file(PACKAGE_PATH, content.vnf_package_by_uri, "application/zip")
     endpoints = Endpoints(int(url.rsplit(":", 1)[1]), token, callback.port)
@@ -135,6 +139,7 @@ def _run(options: Options, work: Path, processes: Processes, callback: CallbackS
         nslcm_plan(env, endpoints, given[NSLCM]),
         nsd_plan(env, endpoints, given[NSD], content.nsd_zip, content.nsd_yaml),
         vnf_plan(env, endpoints, given[VNF], content.vnf_package),
+        nsfm_plan(endpoints, given[NSFM], alarms),
     ]
     shim = java_shim(work / "bin")
     outputs = []

@@ -1,11 +1,15 @@
 """The resources the suites act on, created through the central's API before robot runs: the
 environment every test reads (an NSD and a VNF package, two sites with simulated data planes,
-one that applies every change and one that fails every change), and one fresh resource per
-need `needs.py` derived (NSDs and VNF packages CREATED, ONBOARDED or DISABLED; NS instances
-NOT_INSTANTIATED or INSTANTIATED; operations COMPLETED or FAILED_TEMP; subscriptions)."""
+one that applies every change and one that fails every change; for fault management, an NS
+instance with alarms on it), and one fresh resource per need `needs.py` derived (NSDs and VNF
+packages CREATED, ONBOARDED or DISABLED; NS instances NOT_INSTANTIATED or INSTANTIATED;
+operations COMPLETED or FAILED_TEMP; subscriptions; alarms UNACKNOWLEDGED or ACKNOWLEDGED).
+Alarms are written to the store as the alarm engine writes them (`alarm_store.py`: SOL005 has
+no route that raises one) and acknowledged through the API."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,6 +29,9 @@ from conformance.descriptors import (
 from conformance.errors import SetupError
 from conformance.needs import MISSING, OWNER, Kind, Need
 from conformance.processes import Processes
+
+ALARMS = "nsfm/v1/alarms"
+STORE_TIMEOUT = 60.0
 
 NSD = "nsd/v1/ns_descriptors"
 VNF = "vnfpkgm/v1/vnf_packages"
@@ -53,6 +60,18 @@ class Environment:
 
 
 @dataclass(frozen=True)
+class AlarmEnvironment:
+    """What the fault management suites filter alarms by: an INSTANTIATED NS instance whose VNF
+    is down (a MAJOR processing error), correlated to its site being offline (a CRITICAL
+    communications alarm, the root cause)."""
+
+    ns: str
+    vnf: str
+    root: str  # SITE_OFFLINE
+    vnf_down: str  # VNF_DOWN, correlated to the root
+
+
+@dataclass(frozen=True)
 class Made:
     """A resource made for a need: its id and, for NS LCM, its NS instance and operation."""
 
@@ -77,9 +96,11 @@ def _new_id(role: str) -> str:
 
 
 class FixtureBuilder:
-    def __init__(self, api: Api, processes: Processes, samples: Path) -> None:
+    def __init__(self, api: Api, processes: Processes, samples: Path, store_url: str) -> None:
         self.api = api
         self.processes = processes
+        self.store_url = store_url
+        self._alarm_ns: tuple[str, str] | None = None  # (NS instance, its VNF) alarms are about
         nsd_path = samples / NSD_SAMPLE
         if not nsd_path.is_file():
             raise SetupError(f"the sample NSD is missing ({nsd_path})")
@@ -136,11 +157,60 @@ class FixtureBuilder:
                     "FAILED_TEMP" if need.state == "FAILED_TEMP" else "COMPLETED"
                 )
         self._await_operations(settling)
+        alarms = [i for i, n in enumerate(needs) if n.kind == Kind.ALARM and n.state != MISSING]
+        if alarms:
+            ns, vnf = self._alarmed_ns(env)
+            ids = self._store_alarms([
+                {"kind": "VNF_DOWN", "tenant": env.tenant, "site": env.site_ok, "ns": ns,
+                 "vnf": vnf, "component": f"need-{index}"}
+                for index in alarms
+            ])  # fmt: skip
+            for index, alarm_id in zip(alarms, ids, strict=True):
+                if needs[index].state == "ACKNOWLEDGED":
+                    self._acknowledge(alarm_id)
+                made[index] = Made(alarm_id, ns=ns)
         return made
 
+    def alarm_environment(self, env: Environment) -> AlarmEnvironment:
+        """The alarms the fault management suites' filters find (see AlarmEnvironment)."""
+        ns, vnf = self._alarmed_ns(env)
+        root, vnf_down = self._store_alarms([
+            {"kind": "SITE_OFFLINE", "tenant": env.tenant, "site": env.site_ok},
+            {"kind": "VNF_DOWN", "tenant": env.tenant, "site": env.site_ok, "ns": ns,
+             "vnf": vnf, "root": 0},
+        ])  # fmt: skip
+        return AlarmEnvironment(ns, vnf, root, vnf_down)
+
+    def _alarmed_ns(self, env: Environment) -> tuple[str, str]:
+        """An NS instance INSTANTIATED on the site that applies every change, and its first
+        VNF instance: what the alarms made here are about."""
+        if self._alarm_ns is None:
+            ns = self._ns(env.tenant, env.nsd, "alarmed")
+            self._await_operations({self._instantiate(ns, env.site_ok): "COMPLETED"})
+            vnfs = self.api.ok("GET", f"{NS}/{ns}").get("vnfInstance") or []
+            if not vnfs:
+                raise SetupError(f"NS instance {ns} has no VNF instance to raise an alarm on")
+            self._alarm_ns = (ns, str(vnfs[0]["id"]))
+        return self._alarm_ns
+
+    def _store_alarms(self, alarms: list[dict[str, Any]]) -> list[str]:
+        written = self.processes.run_module(
+            "conformance.alarm_store", [self.store_url], json.dumps(alarms), STORE_TIMEOUT
+        )
+        ids = json.loads(written)
+        if not isinstance(ids, list) or len(ids) != len(alarms):
+            raise SetupError(f"conformance.alarm_store wrote {written!r} for {len(alarms)} alarms")
+        return [str(alarm_id) for alarm_id in ids]
+
+    def _acknowledge(self, alarm_id: str) -> None:
+        self.api.ok(
+            "PATCH", f"{ALARMS}/{alarm_id}", {"ackState": "ACKNOWLEDGED"},
+            content_type="application/merge-patch+json",
+        )  # fmt: skip
+
     def _make(self, env: Environment, need: Need, callback_url: str) -> Made:
-        if need.state in (MISSING, OWNER):
-            return Made(str(uuid.uuid4()))
+        if need.state in (MISSING, OWNER) or need.kind == Kind.ALARM:
+            return Made(str(uuid.uuid4()))  # an alarm: written once every operation settled
         if need.kind == Kind.SUB:
             return Made(self._subscribe(need.api, callback_url) or str(uuid.uuid4()))
         if need.kind in (Kind.NSD, Kind.PKG):

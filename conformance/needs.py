@@ -21,6 +21,7 @@ class Kind(StrEnum):
     PKG = "vnf package"
     SUB = "subscription"
     PNFD = "pnfd"
+    ALARM = "alarm"
 
 
 COLLECTIONS = {
@@ -30,6 +31,7 @@ COLLECTIONS = {
     "vnf_packages": Kind.PKG,
     "subscriptions": Kind.SUB,
     "pnf_descriptors": Kind.PNFD,
+    "alarms": Kind.ALARM,
 }
 # States a need may name: the SOL005 ones, and these
 MISSING = "MISSING"  # an id that names nothing
@@ -41,6 +43,7 @@ DEFAULT = {
     Kind.PKG: "ONBOARDED",
     Kind.SUB: "ACTIVE",
     Kind.PNFD: MISSING,  # Edgewise has no PNF descriptors (see conformance/README.md)
+    Kind.ALARM: "UNACKNOWLEDGED",
 }
 NS_OPERATIONS = ("terminate", "scale", "update", "heal")
 OP_TASKS = ("retry", "rollback", "fail", "continue", "cancel")
@@ -51,6 +54,7 @@ SELECTABLE = {
     "ns_lcm_op_occs": "operationParams",
     "subscriptions": "filter",
     "ns_descriptors": "userDefinedData",
+    "alarms": "rootCauseFaultyResource",
 }
 _SELECTOR = re.compile(
     r"/(?P<collection>[a-z_]+)\?(?:exclude_)?fields=\$\{(?P<variable>[A-Za-z_][A-Za-z0-9_]*)\}"
@@ -65,6 +69,8 @@ _STATE_WORDS = (
     (re.compile(r"different from ONBOARDED", re.IGNORECASE), "CREATED"),
     (re.compile(r"different from CREATED", re.IGNORECASE), "ONBOARDED"),
     (re.compile(r"\bDISABLED\b"), "DISABLED"),
+    (re.compile(r"\bUNACKNOWLEDGED\b"), "UNACKNOWLEDGED"),
+    (re.compile(r"\bACKNOWLEDGED\b"), "ACKNOWLEDGED"),
 )
 
 
@@ -206,6 +212,10 @@ def state_for(  # noqa: PLR0917 - one table of cases, read top to bottom
         if segment in NS_OPERATIONS:
             return "NOT_INSTANTIATED" if conflict else "INSTANTIATED"
         return _documented(precondition, {"INSTANTIATED", "NOT_INSTANTIATED"}) or DEFAULT[kind]
+    if kind == Kind.ALARM:  # acknowledging one answers 409 when it already is
+        if method == "PATCH" and not segment:
+            return "ACKNOWLEDGED" if conflict else "UNACKNOWLEDGED"
+        return _documented(precondition, {"ACKNOWLEDGED", "UNACKNOWLEDGED"}) or DEFAULT[kind]
     if kind == Kind.OP:
         if segment in OP_TASKS:
             return "COMPLETED" if conflict else "FAILED_TEMP"

@@ -1,5 +1,6 @@
 """What each API's suites are run with: robot variables (the central's address and token, the
-callback server, what the environment's NSD and VNF package are called), each suite's and
+callback server, what the environment's NSD and VNF package are called, what its alarms are
+about), each suite's and
 test's own resources (`provision.py`), the suites' request templates filled in for Edgewise,
 and the files the suites upload. Pure: environment and provisioned ids in, plans out.
 """
@@ -10,14 +11,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.fixtures import Environment
+from conformance.fixtures import AlarmEnvironment, Environment
 from conformance.provision import Provisioned
 
 NSLCM = "NSLifecycleManagement-API"
 NSD = "NSDManagement-API"
 VNF = "VNFPackageManagement-API"
-APIS = (NSLCM, NSD, VNF)
-API_NAMES = {NSLCM: "nslcm", NSD: "nsd", VNF: "vnfpkgm"}  # as their paths name them
+NSFM = "NSFaultManagement-API"
+APIS = (NSLCM, NSD, VNF, NSFM)
+API_NAMES = {NSLCM: "nslcm", NSD: "nsd", VNF: "vnfpkgm", NSFM: "nsfm"}  # as their paths name them
 CALLBACK_PATH = "/endpoint"
 PACKAGE_PATH = "/packages/conformance-vnf-package.zip"
 # The suites offer both answers to a duplicated subscription; Edgewise takes the default one
@@ -152,6 +154,29 @@ def vnf_plan(
             )
         },
         files={"files/vnfPackage.zip": vnf_package},
+    )
+
+
+def nsfm_plan(endpoints: Endpoints, given: Provisioned, alarms: AlarmEnvironment) -> SuitePlan:
+    """The alarms' filters name what the environment's alarms are about: its NS instance (by
+    `managedObjectId`, an attribute of Alarm: the suite's default `nsInstanceId` is none), its
+    VNF, the root cause's type, severity and event type, the VNF alarm's probable cause."""
+    return SuitePlan(
+        NSFM,
+        common_variables(NSFM, endpoints)
+        | {
+            "alarm_filter": "managedObjectId",
+            "nsInstanceId": alarms.ns,
+            "faultyVnfInstanceId": alarms.vnf,
+            "faultyResourceType": "COMPUTE",
+            "eventType": "COMMUNICATIONS_ALARM",
+            "perceivedSeverity": "CRITICAL",
+            "PerceivedSeverity": "CRITICAL",
+            "probableCause": "vnfDown",
+        },
+        given.suites,
+        given.tests,
+        given.steps,
     )
 
 

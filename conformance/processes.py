@@ -90,6 +90,24 @@ class Processes:
             raise SetupError(f"'edgewise {args[0]} {args[1]}' failed: {output[-300:]}")
         return output
 
+    def run_module(self, module: str, args: list[str], stdin: str, timeout: float) -> str:
+        """Runs `python -m MODULE ARGS` with the project's interpreter (from the repository's
+        root, where `conformance` is), `stdin` as its input; its output, or a SetupError."""
+        try:
+            done = subprocess.run(  # noqa: S603 - the project's interpreter, our own module
+                [str(self.python), "-m", module, *args],
+                input=stdin.encode(),
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise SetupError(f"'python -m {module}' took more than {timeout:.0f} s") from exc
+        if done.returncode:
+            output = (done.stdout + done.stderr).decode(errors="replace").strip()
+            raise SetupError(f"'python -m {module}' failed: {output[-300:]}")
+        return done.stdout.decode()
+
     def start_central(
         self, data_dir: Path, env: dict[str, str], timeout: float = 30.0
     ) -> tuple[str, Child]:

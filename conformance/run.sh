@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# ETSI SOL005 conformance: runs ETSI's Robot Framework suites for NS lifecycle management,
-# NSD management and VNF package management against a central started here on loopback.
+# ETSI SOL005 conformance: runs ETSI's Robot Framework suites for NS lifecycle management, NSD
+# management, VNF package management and NS fault management against a central started here
+# on loopback.
 #
 #   conformance/run.sh [--output DIR] [--keep] [SUITE_DIR]
 #
@@ -35,7 +36,8 @@ suite=${suite:-$ROOT/../shared/conformance/etsi-sol005}
 
 [ -d "$suite" ] || fail "no suite directory at $suite"
 suite=$(cd "$suite" && pwd)
-for api in NSLifecycleManagement-API NSDManagement-API VNFPackageManagement-API; do
+for api in NSLifecycleManagement-API NSDManagement-API VNFPackageManagement-API \
+        NSFaultManagement-API; do
     [ -d "$suite/$api" ] || fail "$suite is not the ETSI SOL005 suite: $api/ is missing"
 done
 mkdir -p "$output" 2>/dev/null || fail "cannot create the output directory $output"

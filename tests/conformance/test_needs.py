@@ -10,7 +10,7 @@ import pytest
 from conformance.declared import parse, read_api
 from conformance.fixtures import Made
 from conformance.needs import MISSING, OWNER, Kind, Need, api_needs, state_for
-from conformance.plan import API_NAMES, APIS
+from conformance.plan import API_NAMES, APIS, NSFM
 from conformance.provision import SUBSCRIPTION_STATE, provision
 
 from tests.conformance.suite_copies import (
@@ -137,6 +137,11 @@ def write_api(directory: Path, suite_text: str = SUITE_TEXT) -> Path:
         (Kind.PKG, "GET", 200, "", "disabledVnfPackageId", "DISABLED"),
         (Kind.PNFD, "GET", 200, "", "pnfdInfoId", MISSING),
         (Kind.SUB, "DELETE", 204, "", "subscriptionId", "ACTIVE"),
+        (Kind.ALARM, "PATCH", 200, "", "alarmId", "UNACKNOWLEDGED"),  # acknowledges it
+        (Kind.ALARM, "PATCH", 409, "", "alarmId", "ACKNOWLEDGED"),
+        (Kind.ALARM, "GET", 200, "the alarm is in ACKNOWLEDGED state", "alarmId", "ACKNOWLEDGED"),
+        (Kind.ALARM, "PUT", 405, "none", "alarmId", "UNACKNOWLEDGED"),
+        (Kind.ALARM, "GET", 404, "The related alarm does not exists", "invalidAlarmId", MISSING),
     ],
 )
 def test_the_state_follows_the_request_the_status_and_the_precondition(
@@ -230,9 +235,24 @@ def test_on_another_copy_of_etsis_suite_every_test_gets_the_same_needs(tmp_path:
 
 
 @pytest.mark.skipif(not SUITE.is_dir(), reason="the ETSI suite is not in shared/")
-def test_in_etsis_suite_every_test_expecting_404_on_a_resource_gets_an_id_of_nothing() -> None:
-    declared = read_api(SUITE / NSLCM)
-    for suite in api_needs(declared, "nslcm"):
+@pytest.mark.parametrize("api", [NSLCM, NSFM])
+def test_in_etsis_suite_every_test_expecting_404_on_a_resource_gets_an_id_of_nothing(
+    api: str,
+) -> None:
+    declared = read_api(SUITE / api)
+    for suite in api_needs(declared, API_NAMES[api]):
         for test in next(s for s in declared.suites if s.stem == suite.stem).tests:
             if test.expected_status() == 404:
                 assert all(n.state == MISSING for n in suite.tests[test.name].values()), test.name
+
+
+@pytest.mark.skipif(not SUITE.is_dir(), reason="the ETSI suite is not in shared/")
+def test_in_etsis_fault_management_suite_an_alarm_a_test_acts_on_is_its_own() -> None:
+    (individual,) = [s for s in api_needs(read_api(SUITE / NSFM), "nsfm")
+                     if s.stem == "IndividualAlarm"]  # fmt: skip
+    put = next(needs for name, needs in individual.tests.items() if name.startswith("PUT"))
+    assert put == {"alarmId": Need(Kind.ALARM, "UNACKNOWLEDGED")}
+    assert individual.values == {}
+    (alarms,) = [s for s in api_needs(read_api(SUITE / NSFM), "nsfm") if s.stem == "Alarms"]
+    selecting = next(v for name, v in alarms.values.items() if "fields" in name)
+    assert selecting == {"fields": "rootCauseFaultyResource"}

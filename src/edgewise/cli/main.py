@@ -11,6 +11,7 @@ import typer
 
 from edgewise.central.config import CentralSettings
 from edgewise.cli import (
+    alarms,
     catalog,
     lab,
     links,
@@ -48,6 +49,7 @@ app.add_typer(ns.app, name="ns")
 app.add_typer(operations.app, name="operation")
 app.add_typer(operations.app, name="op", hidden=True)  # short for `operation`
 app.add_typer(rollouts.app, name="rollout")
+app.add_typer(alarms.app, name="alarm")
 app.add_typer(tenants.tenants, name="tenant")
 app.add_typer(tenants.users, name="user")
 app.add_typer(tenants.tokens, name="token")

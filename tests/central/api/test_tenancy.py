@@ -10,10 +10,12 @@ import re
 from collections.abc import Iterator
 
 from edgewise.central.services import subscriptions
+from edgewise.central.services.alarm_terms import Kind
 from edgewise.central.services.auth import authenticate
 from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.subscriptions import Api
 from tests.central.api.conftest import Central
+from tests.central.api.nsfm_alarms import raise_alarm
 from tests.central.api.test_catalog import NSDS, PKGS, onboard_nsd
 from tests.central.api.test_nslcm import sessions
 
@@ -109,7 +111,9 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
                 sealer=SEALER,
             )
             subscription_ids[api.value] = subscription.id
+    alarm = raise_alarm(central, Kind.SITE_OFFLINE, tenant_id=acme.tenant_id, site_id=site)
     acme_ids = {
+        "alarmId": alarm,
         "nsdInfoId": nsd,
         "vnfPkgId": package,
         "siteId": site,
@@ -167,6 +171,8 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/nslcm/v1/subscriptions",
         "/nsd/v1/subscriptions",
         "/vnfpkgm/v1/subscriptions",
+        "/nsfm/v1/subscriptions",
+        "/nsfm/v1/alarms",
         "/api/v1/rollouts",
         "/api/v1/overlays",
         "/api/v1/steering-policies",

@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from edgewise.central.api.deps import PageRequest
-from edgewise.central.api.sol013 import apply_filters, select_fields
+from edgewise.central.api.sol013 import apply_filters, dotted, select_fields
 from edgewise.central.services.paging import decode_marker, encode_marker
 
 
@@ -40,10 +40,12 @@ def sol013_listing(
     page: PageRequest,
     known: set[str],
     default_excluded: tuple[str, ...] = (),
+    nested: frozenset[str] = frozenset(),
 ) -> JSONResponse:
-    """A SOL005 list: the query's SOL013 filters, then its field selectors, then one page."""
+    """A SOL005 list: the query's SOL013 filters, then its field selectors, then one page. The
+    members of `nested` attributes may be named with a dot in plain filters (`sol013.dotted`)."""
     params = request.query_params
-    documents = apply_filters(documents, params.multi_items(), known)
+    documents = apply_filters(documents, dotted(params.multi_items(), nested), known)
     documents = select_fields(documents, params, default_excluded=default_excluded, known=known)
     chunk, marker = page_in_memory(documents, page.marker, page.limit)
     return page_response(request, chunk, marker)

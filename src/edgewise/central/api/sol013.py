@@ -1,8 +1,10 @@
 """SOL013 query conventions over a list of representations: attribute filters, field selectors.
 
 Filters come in both SOL013 spellings: `filter=(eq,nsdName,vCPE);(neq,nsdUsageState,IN_USE)`
-and the plain `nsdName=vCPE`. Attribute paths use `/` for nesting. An unknown attribute
-or operator is a 400, never an empty result.
+and the plain `nsdName=vCPE`. Attribute paths use `/` for nesting; in the plain spelling, the
+members of the attributes a resource names `nested` may also be named with a dot, as SOL005's
+tables name them (`filter.notificationTypes=...`, see `dotted`). An unknown attribute or
+operator is a 400, never an empty result.
 """
 
 from __future__ import annotations
@@ -113,6 +115,24 @@ def parse_filters(
 
 
 ORDERING = frozenset({"gt", "gte", "lt", "lte"})
+OPERATORS = frozenset({"eq", "neq", "cont", "ncont"}) | ORDERING
+
+
+def dotted(query: Iterable[tuple[str, str]], nested: frozenset[str]) -> list[tuple[str, str]]:
+    """The query with SOL005's dotted names of the members of `nested` attributes
+    (`rootCauseFaultyResource.faultyResourceType=NETWORK`) in SOL013's spelling
+    (`rootCauseFaultyResource/faultyResourceType`); a last part that is an operator stays one,
+    and so does a name of any other attribute (`nsdName.eqq` is an unknown operator)."""
+    spelled = []
+    for name, value in query:
+        head, _, rest = name.partition(".")
+        parts = rest.split(".")
+        if head in nested and rest and not (len(parts) == 1 and rest in OPERATORS):
+            operator = [parts.pop()] if len(parts) > 1 and parts[-1] in OPERATORS else []
+            spelled.append((".".join(["/".join([head, *parts]), *operator]), value))
+        else:
+            spelled.append((name, value))
+    return spelled
 
 
 def apply_filters(

@@ -33,6 +33,7 @@ from edgewise.central.services.views import Subscription
 
 CALLBACK_TEST_BYTES = 64 * 1024  # what a callback may answer its endpoint test with
 FIELDS = {"id", "callbackUri", "filter", "_links"}
+NESTED = frozenset({"filter", "_links"})  # filter.notificationTypes=... (SOL005's dotted names)
 SubscriptionId = Annotated[str, Path(alias="subscriptionId")]
 
 
@@ -128,7 +129,7 @@ def subscription_router(resource: SubscriptionResource) -> APIRouter:
         documents = [
             subscription(s, api, base) for s in subscriptions.list_visible(session, caller, api)
         ]
-        return sol013_listing(request, documents, page, FIELDS)
+        return sol013_listing(request, documents, page, FIELDS, nested=NESTED)
 
     def read(
         subscription_id: SubscriptionId, request: Request, session: SessionDep, caller: CallerDep
