@@ -16,6 +16,7 @@ from edgewise.central.api import (
     links,
     metrics,
     nslcm,
+    nspm,
     overlays,
     pnfd,
     rollouts,
@@ -74,6 +75,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         vnf_packages.router,
         pnfd.router,
         nslcm.router,
+        nspm.router,
         rollouts.router,
         tenants.router,
         sites.router,
@@ -99,7 +101,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         described: dict[str, Any] = request.app.state.runtime.describe()
         return described
 
-    for api in ("nsd", "vnfpkgm", "nslcm"):  # SOL013: the version-independent list too
+    for api in ("nsd", "vnfpkgm", "nslcm", "nspm"):  # SOL013: the version-independent list too
         app.add_api_route(
             f"/{api}/api_versions",
             _api_versions(f"/{api}/v1"),
@@ -107,7 +109,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
             tags=["service"],
             operation_id=f"apiVersions_{api}",
         )
-    for prefix in ("/nsd/v1", "/vnfpkgm/v1", "/nslcm/v1"):
+    for prefix in ("/nsd/v1", "/vnfpkgm/v1", "/nslcm/v1", "/nspm/v1"):
         app.add_api_route(
             f"{prefix}/api_versions",
             _api_versions(prefix),
@@ -120,7 +122,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
     app.add_middleware(  # outermost: sees every header the others add
         CanonicalHeaderNames,
         version=SOL005_VERSION.encode(),
-        version_paths=("/nsd/", "/vnfpkgm/", "/nslcm/"),
+        version_paths=("/nsd/", "/vnfpkgm/", "/nslcm/", "/nspm/"),
     )
     return app
 
