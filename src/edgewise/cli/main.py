@@ -17,6 +17,7 @@ from edgewise.cli import (
     ns,
     operations,
     overlays,
+    pm,
     rollouts,
     site_controller,
     sites,
@@ -48,6 +49,7 @@ app.add_typer(ns.app, name="ns")
 app.add_typer(operations.app, name="operation")
 app.add_typer(operations.app, name="op", hidden=True)  # short for `operation`
 app.add_typer(rollouts.app, name="rollout")
+app.add_typer(pm.app, name="pm")
 app.add_typer(tenants.tenants, name="tenant")
 app.add_typer(tenants.users, name="user")
 app.add_typer(tenants.tokens, name="token")
