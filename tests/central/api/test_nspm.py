@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from edgewise.central.services import pm_collect, pm_jobs, site_channel
 from edgewise.central.services.site_channel import ReportItem
 from edgewise.central.store.pm_tables import PmThresholdRow
+from edgewise.central.store.sdwan_tables import SiteLinkStateRow
 from edgewise.central.store.tables import NotificationRow, utcnow
 from tests.central.api.callbacks import Callback
 from tests.central.api.conftest import Caller, Central
@@ -81,6 +82,10 @@ def test_bad_jobs_and_thresholds_are_refused_naming_the_field(central: Central) 
         (job_request(ns, collectionPeriod=1), 400, "criteria.collectionPeriod"),
         (job_request(ns, reportingPeriod=25), 400, "criteria.reportingPeriod"),
         (job_request(ns, reportingPeriod=10_000), 400, "criteria.reportingPeriod"),
+        (job_request(ns, performanceMetric=[f"PacketCount.v{i}" for i in range(30)],
+                     reportingPeriod=1000) | {"objectInstanceIds": [ns, "b", "c", "d"]}, 400,
+         "criteria.reportingPeriod"),  # 4 x 30 x 100 values a report
+        (job_request(ns) | {"objectInstanceIds": [ns, ns]}, 400, "objectInstanceIds[1]"),
         (job_request(ns) | {"objectType": "VNF"}, 400, "objectType"),
         ({"objectInstanceIds": [ns]}, 400, "criteria"),
         (job_request("no-such-ns"), 422, "objectInstanceIds[0]"),
@@ -108,6 +113,19 @@ def test_bad_jobs_and_thresholds_are_refused_naming_the_field(central: Central) 
     assert "objectInstanceId" in problems_of(answer)
     assert client.get(JOBS, headers=acme.headers).json() == []
     assert client.get(THRESHOLDS, headers=acme.headers).json() == []
+
+
+def test_a_job_whose_objects_reported_nothing_writes_no_report(central: Central) -> None:
+    acme = central.tenant("acme")
+    ns, _ = ns_on_sites(central, acme, "a")
+    start = utcnow()
+    job = central.client.post(JOBS, json=job_request(ns), headers=acme.headers).json()["id"]
+    with sessions(central).begin() as session:
+        assert pm_collect.collect(session, start + timedelta(seconds=11)) == 1
+        assert pm_collect.collect(session, start + timedelta(seconds=21)) == 1
+    assert "reports" not in central.client.get(f"{JOBS}/{job}", headers=acme.headers).json()
+    with sessions(central).begin() as session:
+        assert session.scalar(select(func.count()).select_from(NotificationRow)) == 0
 
 
 def test_jobs_per_tenant_are_bounded(central: Central, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -253,3 +271,26 @@ def test_pm_subscription_filters_are_checked(
     only = {"nsInstanceSubscriptionFilter": {"nsInstanceIds": ["x"]}}
     good = {"callbackUri": uri, "filter": only}
     assert central.client.post(SUBSCRIPTIONS, json=good, headers=acme.headers).status_code == 201
+
+
+def test_a_site_job_reports_each_link_s_figures(central: Central) -> None:
+    """objectType SITE (an Edgewise extension): a link metric without a link, one per link."""
+    client, acme = central.client, central.tenant("acme")
+    (site,) = add_sites(central, acme, "hq")
+    start = utcnow()
+    with sessions(central).begin() as session:
+        for name, latency, loss in (("mpls", 12.5, 0.0), ("lte", 48.0, 1.5)):
+            session.add(SiteLinkStateRow(site_id=site, name=name, state="up", latency_ms=latency,
+                                         loss_percent=loss, reported_at=start))  # fmt: skip
+    body = {"objectType": "SITE", "objectInstanceIds": [site], "criteria": {
+        "performanceMetric": ["LinkLatency", "LinkLoss.lte"], "collectionPeriod": 10,
+        "reportingPeriod": 10}}  # fmt: skip
+    job = client.post(JOBS, json=body, headers=acme.headers).json()
+    assert job["_links"]["objects"] == [{"href": f"http://testserver/api/v1/sites/{site}"}]
+    with sessions(central).begin() as session:
+        assert pm_collect.collect(session, start + timedelta(seconds=11)) == 1
+    (ref,) = client.get(f"{JOBS}/{job['id']}", headers=acme.headers).json()["reports"]
+    report = client.get(ref["href"], headers=acme.headers).json()
+    found = {e["performanceMetric"]: e["performanceValues"][0]["value"] for e in report["entries"]}
+    assert found == {"LinkLatency.lte": 48.0, "LinkLatency.mpls": 12.5, "LinkLoss.lte": 1.5}
+    assert {e["objectType"] for e in report["entries"]} == {"SITE"}

@@ -10,9 +10,10 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 
-from edgewise.central.services import pm_collect, subscriptions
+from edgewise.central.services import pm_collect, site_channel, subscriptions
 from edgewise.central.services.auth import authenticate
 from edgewise.central.services.credentials import Sealer
+from edgewise.central.services.site_channel import ReportItem
 from edgewise.central.services.subscriptions import Api
 from edgewise.central.store.tables import utcnow
 from tests.central.api.conftest import Central
@@ -106,7 +107,9 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         },
         headers=acme.headers,
     ).json()["id"]  # fmt: skip
+    counted = {"services": {ns: {"firewall": {"rules": {"rule-0": {"packets": 1}}}}}}
     with sessions(central).begin() as session:  # its first report, on a clock of the test's
+        site_channel.record_reports(session, site, [ReportItem("c", "counters", utcnow(), counted)])
         pm_collect.collect(session, utcnow() + timedelta(seconds=11))
     report = client.get(f"/nspm/v1/pm_jobs/{job}", headers=acme.headers).json()["reports"][0]
     threshold = client.post(

@@ -60,22 +60,26 @@ def collect(session: Session, now: datetime) -> int:
         period = timedelta(seconds=job.collection_period)
         due = aware(job.next_collection_at or now) + period
         job.next_collection_at = due if due > now else now + period  # behind: no burst
-        if len(job.samples) * job.collection_period >= job.reporting_period:
-            _report(session, job, ns, now)
+        complete = len(job.samples) * job.collection_period >= job.reporting_period
+        if complete and _report(session, job, ns, now):
             reported.append(job.id)
     _prune(session, reported)
     return len(jobs)
 
 
 def _report(session: Session, job: PmJobRow, ns: Mapping[str, NsInstanceRow],
-            now: datetime) -> None:  # fmt: skip
+            now: datetime) -> bool:  # fmt: skip
+    """Writes the period's report and its notifications; none when nothing was measured (the
+    objects' sites reported nothing, or the objects are gone)."""
     found = entries(job.object_type, job.object_ids, job.samples, ns)
+    job.samples = []
+    if not found:
+        return False
     report = PmReportRow(
         id=new_id(), job_id=job.id, tenant_id=job.tenant_id, ready_at=now, entries=found
     )
     session.add(report)
-    job.samples = []
-    for object_id in job.object_ids:
+    for object_id in dict.fromkeys(entry["objectInstanceId"] for entry in found):
         body = {
             "objectInstanceId": object_id,
             "_links": {
@@ -86,6 +90,7 @@ def _report(session: Session, job: PmJobRow, ns: Mapping[str, NsInstanceRow],
         }
         pm_notifications.emit(session, job.tenant_id, pm_notifications.PERFORMANCE_INFORMATION,
                               body, ns.get(object_id))  # fmt: skip
+    return True
 
 
 def entries(

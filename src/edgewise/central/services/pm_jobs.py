@@ -38,6 +38,7 @@ MAX_COLLECTIONS_PER_REPORT: Final = 100  # reportingPeriod / collectionPeriod
 MAX_OBJECTS: Final = 100
 MAX_METRICS: Final = 30  # after groups are expanded
 MAX_JOBS_PER_OWNER: Final = 100
+MAX_VALUES_PER_REPORT: Final = 10_000  # objects x metrics x collections per report
 KEPT_REPORTS: Final = 24  # per job: older ones are removed as new ones are written
 
 
@@ -130,6 +131,11 @@ def _checked(asked: JobRequest) -> list[str]:
                                      f"{', '.join(OBJECT_TYPES)}"))  # fmt: skip
     if not asked.object_ids or len(asked.object_ids) > MAX_OBJECTS:
         problems.append(InputProblem("objectInstanceIds", f"expected 1 to {MAX_OBJECTS} ids"))
+    problems.extend(
+        InputProblem(f"objectInstanceIds[{index}]", f"{object_id} is given twice")
+        for index, object_id in enumerate(asked.object_ids)
+        if object_id in asked.object_ids[:index]
+    )
     if not asked.metrics and not asked.groups:
         problems.append(InputProblem(
             "criteria.performanceMetric",
@@ -157,6 +163,16 @@ def _checked(asked: JobRequest) -> list[str]:
             "criteria.reportingPeriod",
             f"expected a multiple of collectionPeriod ({collection} s), at most "
             f"{MAX_COLLECTIONS_PER_REPORT} times it and at most {MAX_PERIOD} s",
+        ))  # fmt: skip
+    if (
+        not problems
+        and (values := len(asked.object_ids) * len(metrics) * (reporting // collection))
+        > MAX_VALUES_PER_REPORT
+    ):
+        problems.append(InputProblem(
+            "criteria.reportingPeriod",
+            f"the job would report {values} values at a time (objects x metrics x collections "
+            f"per report), at most {MAX_VALUES_PER_REPORT}: fewer of one of them",
         ))  # fmt: skip
     if problems:
         raise Invalid("the PM job is not valid", problems)
