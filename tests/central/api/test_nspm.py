@@ -11,11 +11,11 @@ from typing import Any
 
 import jsonschema
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from edgewise.central.services import pm_collect, pm_jobs, site_channel
 from edgewise.central.services.site_channel import ReportItem
-from edgewise.central.store.pm_tables import PmThresholdRow
+from edgewise.central.store.pm_tables import PmReportRow, PmThresholdRow
 from edgewise.central.store.sdwan_tables import SiteLinkStateRow
 from edgewise.central.store.tables import NotificationRow, utcnow
 from tests.central.api.callbacks import Callback
@@ -294,3 +294,44 @@ def test_a_site_job_reports_each_link_s_figures(central: Central) -> None:
     found = {e["performanceMetric"]: e["performanceValues"][0]["value"] for e in report["entries"]}
     assert found == {"LinkLatency.lte": 48.0, "LinkLatency.mpls": 12.5, "LinkLoss.lte": 1.5}
     assert {e["objectType"] for e in report["entries"]} == {"SITE"}
+
+
+def test_a_tracker_pass_is_bounded_and_set_based(
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass takes at most JOB_BATCH due jobs, in as many statements for 2 jobs as for 5, and
+    a job keeps its newest KEPT_REPORTS reports."""
+    acme = central.tenant("acme")
+    ns, (site,) = ns_on_sites(central, acme, "a")
+    counters(central, site, ns, {"firewall": firewall((1, 1), (1, 1))})
+    start = utcnow()
+    for _ in range(7):
+        made = central.client.post(JOBS, json=job_request(ns, reportingPeriod=10),
+                                   headers=acme.headers)  # fmt: skip
+        assert made.status_code == 201, made.text
+    monkeypatch.setattr(pm_collect, "JOB_BATCH", 5)
+    monkeypatch.setattr(pm_collect, "KEPT_REPORTS", 2)
+    engine = sessions(central).kw["bind"]
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    taken: list[tuple[int, int]] = []  # (jobs, statements) of each pass
+    try:
+        for round_ in (1, 2, 3):  # each: 5 of the 7 due jobs, then the other 2
+            for _ in range(2):
+                statements.clear()
+                with sessions(central).begin() as session:
+                    now = start + timedelta(seconds=11 * round_)
+                    taken.append((pm_collect.collect(session, now), len(statements)))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [jobs for jobs, _ in taken] == [5, 2] * 3
+    for five, two in zip(taken[0::2], taken[1::2], strict=True):
+        assert five[1] == two[1], taken  # as many statements for 5 jobs as for 2
+    with sessions(central).begin() as session:
+        reports = session.execute(select(PmReportRow.job_id, func.count()).group_by(
+            PmReportRow.job_id)).all()  # fmt: skip
+    assert sorted(n for _, n in reports) == [2] * 7  # 3 each, the oldest pruned

@@ -119,13 +119,24 @@ def entries(
 
 
 def _prune(session: Session, job_ids: Sequence[str]) -> None:
-    """Keeps the newest `KEPT_REPORTS` of each job that just reported."""
-    for job_id in job_ids:
-        old = select(PmReportRow.id).where(PmReportRow.job_id == job_id).order_by(
-            PmReportRow.ready_at.desc(), PmReportRow.id.desc()).offset(KEPT_REPORTS)  # fmt: skip
-        stale = list(session.scalars(old))
-        if stale:
-            session.execute(delete(PmReportRow).where(PmReportRow.id.in_(stale)))
+    """Keeps the newest `KEPT_REPORTS` of each job that just reported (each has at most one
+    more): one read and one delete for all of them."""
+    if not job_ids:
+        return
+    session.flush()
+    newest_first = session.execute(
+        select(PmReportRow.job_id, PmReportRow.id)
+        .where(PmReportRow.job_id.in_(job_ids))
+        .order_by(PmReportRow.job_id, PmReportRow.ready_at.desc(), PmReportRow.id.desc())
+    )
+    kept: dict[str, int] = {}
+    stale = []
+    for job_id, report_id in newest_first:
+        kept[job_id] = kept.get(job_id, 0) + 1
+        if kept[job_id] > KEPT_REPORTS:
+            stale.append(report_id)
+    if stale:
+        session.execute(delete(PmReportRow).where(PmReportRow.id.in_(stale)))
 
 
 def evaluate(session: Session, now: datetime) -> int:
