@@ -335,3 +335,17 @@ def test_a_tracker_pass_is_bounded_and_set_based(
         reports = session.execute(select(PmReportRow.job_id, func.count()).group_by(
             PmReportRow.job_id)).all()  # fmt: skip
     assert sorted(n for _, n in reports) == [2] * 7  # 3 each, the oldest pruned
+
+
+def test_api_versions_and_methods_not_implemented(central: Central) -> None:
+    client, acme = central.client, central.tenant("acme")
+    for path in ("/nspm/api_versions", "/nspm/v1/api_versions"):
+        versions = client.get(path, headers=acme.headers)
+        assert versions.json() == {"uriPrefix": "/nspm/v1", "apiVersions": [{"version": "2.6.1"}]}
+        jsonschema.validate(versions.json(), suite_schema("ApiVersionInformation"))
+    ns, _ = ns_on_sites(central, acme, "a")
+    job = client.post(JOBS, json=job_request(ns), headers=acme.headers)
+    assert job.headers["Version"] == "2.6.1"
+    for method, path in (("PUT", JOBS), ("PATCH", f"{JOBS}/{job.json()['id']}"),
+                         ("PUT", f"{THRESHOLDS}/x"), ("PATCH", f"{SUBSCRIPTIONS}/x")):  # fmt: skip
+        assert client.request(method, path, headers=acme.headers).status_code == 405
