@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from edgewise.central.orchestrator import rollouts, sdwan, tracker
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.runtime import CentralRuntime
-from edgewise.central.services import announce, outbound, outbox
+from edgewise.central.services import announce, outbound, outbox, pm_collect
 from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.egress import EgressPolicy, refused_detail
 from edgewise.central.store.tables import utcnow
@@ -35,11 +35,13 @@ TRACKER_PACE = 0.1  # s: at least this long from one tracker pass to the next
 
 def tracker_steps(nsds: NsdModels) -> tuple[tuple[Callable[[Session], object], str], ...]:
     """What each tracker pass moves on, each in its own transaction: operations, rollouts, and
-    the overlay key rotations whose last reports two replicas took in at once."""
+    the overlay key rotations whose last reports two replicas took in at once, PM jobs' samples
+    and reports and thresholds' crossings."""
     return (
         (lambda session: tracker.advance(session, nsds), "NS LCM operations"),
         (lambda session: rollouts.advance(session, nsds), "rollouts"),
         (sdwan.sweep_rotations, "overlay key rotations"),
+        (pm_collect.advance, "PM jobs and thresholds"),
     )
 
 

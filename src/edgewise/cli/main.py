@@ -18,6 +18,7 @@ from edgewise.cli import (
     ns,
     operations,
     overlays,
+    pm,
     rollouts,
     site_controller,
     sites,
@@ -50,6 +51,7 @@ app.add_typer(operations.app, name="operation")
 app.add_typer(operations.app, name="op", hidden=True)  # short for `operation`
 app.add_typer(rollouts.app, name="rollout")
 app.add_typer(alarms.app, name="alarm")
+app.add_typer(pm.app, name="pm")
 app.add_typer(tenants.tenants, name="tenant")
 app.add_typer(tenants.users, name="user")
 app.add_typer(tenants.tokens, name="token")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
-from edgewise.central.services import subscriptions
+from edgewise.central.services import pm_collect, site_channel, subscriptions
 from edgewise.central.services.alarm_terms import Kind
 from edgewise.central.services.auth import authenticate
 from edgewise.central.services.credentials import Sealer
+from edgewise.central.services.site_channel import ReportItem
 from edgewise.central.services.subscriptions import Api
+from edgewise.central.store.tables import utcnow
 from tests.central.api.conftest import Central
 from tests.central.api.nsfm_alarms import raise_alarm
 from tests.central.api.test_catalog import NSDS, PKGS, onboard_nsd
@@ -97,6 +100,29 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         },
         headers=admin,
     ).json()["id"]
+    job = client.post(
+        "/nspm/v1/pm_jobs",
+        json={
+            "objectInstanceIds": [ns],
+            "criteria": {"performanceMetric": ["PacketCount"], "collectionPeriod": 10,
+                         "reportingPeriod": 10},
+        },
+        headers=acme.headers,
+    ).json()["id"]  # fmt: skip
+    counted = {"services": {ns: {"firewall": {"rules": {"rule-0": {"packets": 1}}}}}}
+    with sessions(central).begin() as session:  # its first report, on a clock of the test's
+        site_channel.record_reports(session, site, [ReportItem("c", "counters", utcnow(), counted)])
+        pm_collect.collect(session, utcnow() + timedelta(seconds=11))
+    report = client.get(f"/nspm/v1/pm_jobs/{job}", headers=acme.headers).json()["reports"][0]
+    threshold = client.post(
+        "/nspm/v1/thresholds",
+        json={
+            "objectInstanceId": ns,
+            "criteria": {"performanceMetric": "PacketCount", "thresholdType": "SIMPLE",
+                         "simpleThresholdDetails": {"thresholdValue": 1, "hysteresis": 0}},
+        },
+        headers=acme.headers,
+    ).json()["id"]  # fmt: skip
     # one subscription of each API's; no callback to test here: straight to the store
     subscription_ids: dict[str, str] = {}
     with sessions(central).begin() as session:
@@ -131,6 +157,9 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "className": "voice",
         "policyId": policy,
         "overlayId": overlay,
+        "pmJobId": job,
+        "reportId": report["href"].rsplit("/", 1)[-1],
+        "thresholdId": threshold,
     }
     checked = 0
     for method, template, params in operations(central):
@@ -176,6 +205,9 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/api/v1/rollouts",
         "/api/v1/overlays",
         "/api/v1/steering-policies",
+        "/nspm/v1/pm_jobs",
+        "/nspm/v1/thresholds",
+        "/nspm/v1/subscriptions",
     ):
         body = client.get(listing, headers=globex.headers, params={"all_fields": ""}).text
         ids = acme_ids | {f"{name} subscription": sub for name, sub in subscription_ids.items()}

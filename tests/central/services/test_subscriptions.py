@@ -170,7 +170,7 @@ def test_each_api_keeps_its_own_subscriptions_and_a_repeat_is_the_same_one(world
     session, acme = world.session, world.acme
     made = {api: subscribe(world, api, "http://cb/x") for api in Api}
     assert all(created for _, created in made.values())
-    assert len({sub_id for sub_id, _ in made.values()}) == 3
+    assert len({sub_id for sub_id, _ in made.values()}) == len(Api)  # one per API, each its own
     assert subscribe(world, Api.NSD, "http://cb/x") == (made[Api.NSD][0], False)
     other_filter, created = subscribe(world, Api.NSD, "http://cb/x", filter_={"nsdId": ["a"]})
     assert created

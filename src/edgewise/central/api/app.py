@@ -17,6 +17,7 @@ from edgewise.central.api import (
     metrics,
     nsfm,
     nslcm,
+    nspm,
     overlays,
     pnfd,
     rollouts,
@@ -76,6 +77,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         pnfd.router,
         nslcm.router,
         nsfm.router,
+        nspm.router,
         rollouts.router,
         tenants.router,
         sites.router,
@@ -101,7 +103,13 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         described: dict[str, Any] = request.app.state.runtime.describe()
         return described
 
-    for api in ("nsd", "vnfpkgm", "nslcm", "nsfm"):  # SOL013: the version-independent list too
+    for api in (
+        "nsd",
+        "vnfpkgm",
+        "nslcm",
+        "nsfm",
+        "nspm",
+    ):  # SOL013: the version-independent list too
         app.add_api_route(
             f"/{api}/api_versions",
             _api_versions(f"/{api}/v1"),
@@ -109,7 +117,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
             tags=["service"],
             operation_id=f"apiVersions_{api}",
         )
-    for prefix in ("/nsd/v1", "/vnfpkgm/v1", "/nslcm/v1", "/nsfm/v1"):
+    for prefix in ("/nsd/v1", "/vnfpkgm/v1", "/nslcm/v1", "/nsfm/v1", "/nspm/v1"):
         app.add_api_route(
             f"{prefix}/api_versions",
             _api_versions(prefix),
@@ -122,7 +130,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
     app.add_middleware(  # outermost: sees every header the others add
         CanonicalHeaderNames,
         version=SOL005_VERSION.encode(),
-        version_paths=("/nsd/", "/vnfpkgm/", "/nslcm/", "/nsfm/"),
+        version_paths=("/nsd/", "/vnfpkgm/", "/nslcm/", "/nsfm/", "/nspm/"),
     )
     return app
 

@@ -1,4 +1,5 @@
-"""Subscriptions to SOL005 notifications, for every API that has them (nslcm, nsd, vnfpkgm, nsfm).
+"""Subscriptions to SOL005 notifications, for every API that has them (nslcm, nsd, vnfpkgm,
+nsfm, nspm).
 
 One table holds them all, each marked with its API, and an API's routes see only its own. Each
 API module states what its filters may say (`Rule`s, checked by `check_filter`) and decides which
@@ -40,6 +41,7 @@ class Api(StrEnum):
     NSD = "nsd"
     VNFPKGM = "vnfpkgm"
     NSFM = "nsfm"
+    NSPM = "nspm"
 
     def href(self, subscription_id: str) -> str:
         return f"/{self.value}/v1/subscriptions/{subscription_id}"
