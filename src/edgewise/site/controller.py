@@ -4,7 +4,8 @@ The poller stores each new desired state in the journal and wakes the reconciler
 also runs on a timer, connected or not, so drift is repaired locally, and at once when the
 driver can tell of drift (`WatchesDrift`); the reporter drains the outbox whenever the central
 answers. A driver that tells its WAN links' state changes (`ReportsLinkStates`) has each one put
-in the outbox as a `link-state` event, at most a few per link per minute (health/events.py).
+in the outbox as a `link-state` event, at most a few per link per minute (health/events.py); a
+driver that runs real-time policy (`EnforcesPolicy`) is ticked every second, central or not.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 
 from edgewise.model.desired import DesiredState, DocumentError
 from edgewise.site.backoff import Backoff, initial_delay
-from edgewise.site.drivers.base import Driver, WatchesDrift
+from edgewise.site.drivers.base import Driver, EnforcesPolicy, WatchesDrift
 from edgewise.site.errors import PermanentError, TemporaryError
 from edgewise.site.health.events import LinkEvent, LinkEventLimiter, ReportsLinkStates
 from edgewise.site.journal import Journal, OutboxItem
@@ -43,6 +44,7 @@ from edgewise.site.uplink import PolledDesired, ReportReceipt
 
 log = logging.getLogger(__name__)
 SETTLE_INTERVAL = 0.25  # s between passes while a VNF is coming up (its programs not ready)
+POLICY_PERIOD = 1.0  # s between evaluations of the real-time policy rules
 ANSWER_FAULTS = frozenset({"bad-answer", "too-large"})  # the central answered, but wrongly
 Sleeper = Callable[[float], Awaitable[None]]
 # A change is a repair when the data plane broke (UNHEALTHY: rebuilt, reconfigured, restarted
@@ -102,6 +104,7 @@ class SiteController:
         self._clock = clock
         self._rng = random.Random(self.settings.seed)  # noqa: S311 - jitter, not security
         self._wake_reconciler = asyncio.Event()
+        self._wake_policy = asyncio.Event()  # a new desired state: evaluate its rules at once
         self._outbox_ready = asyncio.Event()
         self._outbox_drained = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -118,6 +121,7 @@ class SiteController:
         self.passes = 0
         self.link_limiter = LinkEventLimiter()
         self._links_told = False  # a link changed state since the last status
+        self._observed: ObservedState | None = None  # the last pass's: the policy reads it
 
     @property
     def desired(self) -> DesiredState | None:
@@ -146,6 +150,8 @@ class SiteController:
             self._tasks.append(asyncio.create_task(self._drift_loop(self.driver), name="drift"))
         if isinstance(self.driver, ReportsLinkStates):
             self._tasks.append(asyncio.create_task(self._link_loop(self.driver), name="links"))
+        if isinstance(self.driver, EnforcesPolicy):
+            self._tasks.append(asyncio.create_task(self._policy_loop(self.driver), name="policy"))
         if self.channel is not None:
             self._tasks.append(asyncio.create_task(self._poll_loop(self.channel), name="poller"))
             self._tasks.append(
@@ -205,6 +211,7 @@ class SiteController:
         self.journal.store_desired(revision, document)
         self._desired, self._rejection = state, None
         self._wake_reconciler.set()
+        self._wake_policy.set()
         return True
 
     # reconciler
@@ -270,12 +277,30 @@ class SiteController:
             if isinstance(events, AsyncGenerator):
                 await events.aclose()
 
+    async def _policy_loop(self, driver: EnforcesPolicy) -> None:
+        """Evaluates the real-time policy rules every POLICY_PERIOD (and at once on a new
+        desired state), connected or not; their events go in the outbox (a failed evaluation is
+        logged, the next one tries again)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake_policy.wait(), POLICY_PERIOD)
+            self._wake_policy.clear()
+            if self._desired is None:
+                continue
+            try:
+                events = await driver.enforce_policy(self._desired, self._observed)
+            except Exception:
+                log.exception("real-time policy evaluation failed")
+                continue
+            for event in events:
+                self._enqueue("event", event)
+
     async def reconcile_once(self) -> list[ChangeResult]:
         """One pass: observe, plan, apply, then report what it did."""
         desired = self._desired
         if desired is None:
             return []  # nothing accepted yet: leave whatever runs alone
-        observed = await self.driver.observe()
+        observed = self._observed = await self.driver.observe()
         settled = self._settling and not settling(observed)
         changes = plan(desired, observed)
         results = await apply_plan(self.driver, changes, concurrency=self.settings.concurrency)
