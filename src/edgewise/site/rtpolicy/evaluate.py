@@ -95,9 +95,12 @@ def evaluate(
 def _level(rule: PolicyRule, now: Telemetry, before: RuleState) -> tuple[RuleState, list[Event]]:
     readings = before.readings
     reading = _reading(rule, now)
-    if reading is not None:
-        window = rule.when.per_s if rule.when.kind == RULE_COUNTER else 0
-        readings = (*_kept(readings, now.at - window), (now.at, reading))
+    if reading is not None:  # a rate: since the last reading; a counter: over its window
+        if rule.when.kind == CLASS_RATE:
+            kept = readings[-1:]
+        else:
+            kept = tuple(r for r in readings if r[0] >= now.at - rule.when.per_s)
+        readings = (*kept, (now.at, reading))
     elif rule.when.kind in (CLASS_RATE, RULE_COUNTER):
         readings = ()
     holds, detail = _holds(rule, now, readings)
@@ -110,13 +113,6 @@ def _level(rule: PolicyRule, now: Telemetry, before: RuleState) -> tuple[RuleSta
         events.append(_event("policy-cleared", rule, f"not since {rule.hold_s} s"))
     since = before.since if active == before.active else now.at
     return RuleState(active, since, held_at, readings), events
-
-
-def _kept(readings: tuple[tuple[float, int], ...], since: float) -> tuple[tuple[float, int], ...]:
-    """The readings from `since` on, and the last one before it (the window's start)."""
-    inside = [r for r in readings if r[0] >= since]
-    before = [r for r in readings if r[0] < since]
-    return tuple(before[-1:] + inside)
 
 
 def _reading(rule: PolicyRule, now: Telemetry) -> int | None:
