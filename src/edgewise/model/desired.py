@@ -149,7 +149,7 @@ class SiteSections(Section):
     overlays and real-time policy rules (left out of the document when the site has none); an
     unknown section is refused, not carried along. Every link a steering policy, an overlay or
     a policy rule names is one of `links`; every class a policy rule names is one of
-    steering's, every VNF one of `services`'."""
+    steering's."""
 
     services: tuple[ServiceSpec, ...] = prop(
         ListOf(Record(ServiceSpec), MAX_SERVICES), required=True
@@ -175,8 +175,7 @@ class SiteSections(Section):
             if name not in names:
                 yield Broken(path, f"{name!r} names no link of links")
         classes = {c.name for c in self.steering.classes} if self.steering is not None else set()
-        vnfs = {f"{s.id}/{v.name}" for s in self.services for v in s.vnfs}
-        yield from rule_problems(self.policy_rules or (), names, classes, vnfs)
+        yield from rule_problems(self.policy_rules or (), names, classes)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ the WAN side above a rate, a VNF unhealthy -> steer a class to a link, rate-limi
 source, block the source for a time, raise an event. The central composes a site's rules (its
 own, then its tenant's: orchestrator/policy_compose.py); the site's evaluator (site/rtpolicy/)
 and its linux driver (drivers/linux/rtpolicy*.py) apply them. `SiteSections` checks that every
-link, class, service and VNF a rule names is one of the document's (`references`).
+link and class a rule names is one of the document's (`references`).
 """
 
 from __future__ import annotations
@@ -149,28 +149,23 @@ class PolicyRule(Section):
             )
 
     def references(self) -> Iterator[tuple[Path, str, str]]:
-        """(path, what, name) of each link, class and VNF the rule names ("vnf" names are
-        `service/vnf`)."""
+        """(path, what, name) of each link and class the rule names. The VNFs it names are not
+        checked against the document's services: those come and go with NS operations, and a
+        VNF not running is unhealthy and counts nothing."""
         for part, record in (("when", self.when), ("then", self.then)):
             if record.link is not None:
                 yield (part, "link"), "link", record.link
             if record.class_name is not None:
                 yield (part, "class"), "class", record.class_name
-        if self.when.service is not None and self.when.vnf is not None:
-            yield ("when", "vnf"), "vnf", f"{self.when.service}/{self.when.vnf}"
 
 
 def rule_problems(
-    rules: tuple[PolicyRule, ...], links: set[str], classes: set[str], vnfs: set[str]
+    rules: tuple[PolicyRule, ...], links: set[str], classes: set[str]
 ) -> Iterator[Broken]:
-    """Names repeated, and references to links, classes (of steering) and VNFs
-    (`service/vnf`) the document does not have, by path under `policy_rules`."""
+    """Names repeated, and references to links and classes (of steering) the document does
+    not have, by path under `policy_rules`."""
     yield from unique(rules, lambda r: r.name, "policy_rules")
-    known = {
-        "link": (links, "links"),
-        "class": (classes, "steering.classes"),
-        "vnf": (vnfs, "services"),
-    }
+    known = {"link": (links, "links"), "class": (classes, "steering.classes")}
     for index, rule in enumerate(rules):
         for path, what, name in rule.references():
             names, where = known[what]

@@ -18,6 +18,7 @@ from edgewise.central.api import (
     nslcm,
     overlays,
     pnfd,
+    policy_rules,
     rollouts,
     sites,
     steering,
@@ -80,6 +81,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         links.router,
         steering.router,
         overlays.router,
+        policy_rules.router,
         metrics.router,
     ):
         app.include_router(router)
