@@ -55,7 +55,7 @@ ACTION_FIELDS: Final = {
     BLOCK: {"for_s": True},
     EVENT: {"message": False},
 }
-DEFAULTS: Final = {"per_s": 10, "source": False}  # a field left at its default is not given
+COUNTER_WINDOW_S: Final = 10  # a rule_counter's per_s when not given
 
 
 def _fields(record: Section, kind: str, wanted: dict[str, bool]) -> Iterator[Broken]:
@@ -65,7 +65,7 @@ def _fields(record: Section, kind: str, wanted: dict[str, bool]) -> Iterator[Bro
         if spec.name == "kind":
             continue
         value = getattr(record, spec.name)
-        given = value is not None and value != DEFAULTS.get(spec.name)
+        given = value is not None
         if wanted.get(spec.name) and not given:
             yield Broken((spec.key,), f"a {kind} {what} needs {spec.key}", "missing")
         elif spec.name not in wanted and given:
@@ -77,8 +77,9 @@ class Condition(Section):
     """When a rule acts: `link_down` / `link_sla` (the link is down / breaks its probe's
     limits), `class_rate` (the class's traffic out of the site above `rate_above`),
     `rule_counter` (the VNF's counter, e.g. a firewall's `rule-0`, grew by more than
-    `packets_above` within `per_s` seconds), `new_flows` (a source on the WAN side opens more
-    than `flows_above` new flows per second), `vnf_unhealthy` (the VNF is not healthy)."""
+    `packets_above` within `per_s` seconds, 10 unless given), `new_flows` (a source on the WAN
+    side opens more than `flows_above` new flows per second), `vnf_unhealthy` (the VNF is not
+    healthy)."""
 
     kind: str = prop(Choice(CONDITIONS), required=True)
     link: str | None = prop(NAME)
@@ -88,11 +89,16 @@ class Condition(Section):
     vnf: str | None = prop(NAME)
     counter: str | None = prop(COUNTER)
     packets_above: int | None = prop(Integer(0, 10**12, "a count of packets"))
-    per_s: int = prop(Integer(1, MAX_HOLD_S, "seconds"), default=10)
+    per_s: int | None = prop(Integer(1, MAX_HOLD_S, "seconds"))
     flows_above: int | None = prop(Integer(1, MAX_FLOWS_PER_S, "new flows per second"))
 
     def problems(self) -> Iterator[Broken]:
         yield from _fields(self, self.kind, CONDITION_FIELDS[self.kind])
+
+    @property
+    def window_s(self) -> int:
+        """The seconds a rule_counter's counter is read over."""
+        return self.per_s or COUNTER_WINDOW_S
 
 
 @dataclass(frozen=True)
@@ -104,14 +110,14 @@ class Action(Section):
     kind: str = prop(Choice(ACTIONS), required=True)
     class_name: str | None = prop(NAME, key="class")
     link: str | None = prop(NAME)
-    source: bool = prop(Boolean(), default=False)
+    source: bool | None = prop(Boolean())
     rate: int | None = prop(RATE)
     for_s: int | None = prop(Integer(1, MAX_BLOCK_S, "seconds"))
     message: str | None = prop(Text(256))
 
     def problems(self) -> Iterator[Broken]:
         yield from _fields(self, self.kind, ACTION_FIELDS[self.kind])
-        if self.kind == RATE_LIMIT and self.source == (self.class_name is not None):
+        if self.kind == RATE_LIMIT and bool(self.source) == (self.class_name is not None):
             yield Broken(
                 ("class",),
                 "a rate_limit action limits a class or (source: true) the "
@@ -134,7 +140,9 @@ class PolicyRule(Section):
     tenant: str | None = prop(IDENT)
 
     def problems(self) -> Iterator[Broken]:
-        per_source = self.then.kind == BLOCK or (self.then.kind == RATE_LIMIT and self.then.source)
+        per_source = self.then.kind == BLOCK or (
+            self.then.kind == RATE_LIMIT and bool(self.then.source)
+        )
         if per_source and self.when.kind != NEW_FLOWS:
             yield Broken(
                 ("then", "kind"),

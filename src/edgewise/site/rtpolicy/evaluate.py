@@ -99,7 +99,7 @@ def _level(rule: PolicyRule, now: Telemetry, before: RuleState) -> tuple[RuleSta
         if rule.when.kind == CLASS_RATE:
             kept = readings[-1:]
         else:
-            kept = tuple(r for r in readings if r[0] >= now.at - rule.when.per_s)
+            kept = tuple(r for r in readings if r[0] >= now.at - rule.when.window_s)
         readings = (*kept, (now.at, reading))
     elif rule.when.kind in (CLASS_RATE, RULE_COUNTER):
         readings = ()
@@ -153,7 +153,7 @@ def _holds(
     above = when.packets_above or 0
     return grown > above, (
         f"{when.counter} of {when.service}/{when.vnf} grew by {grown} packets in "
-        f"{last_at - first_at:.0f} s (above {above} per {when.per_s} s)"
+        f"{last_at - first_at:.0f} s (above {above} per {when.window_s} s)"
     )
 
 
