@@ -2,7 +2,8 @@
 controller runs from its journal over the linux driver (wanlab.py: three links to a data
 centre) while every poll and report fails. A port scan from the WAN side (one source opening
 many new flows) is blocked within 2 s and unblocked after its time, another source is
-unaffected; a class sending above its rate is limited, the rate measured before and after."""
+unaffected; a class sending above its rate is limited, the rate measured before and after; a
+class is steered to another link while a link is down."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from tests.site.drivers.wanlab import CHAIN_SERVICE, DC_SERVER, PROVIDERS, WanLa
 from tests.site.fakes import eventually
 
 pytestmark = pytest.mark.anyio
-MPLS = PROVIDERS[0].site_address  # the site's address the data centre reaches it by
+MPLS, INET, LTE = (p.site_address for p in PROVIDERS)  # the data centre reaches it by MPLS
 SCANNER = "192.0.2.66"  # a second source in the data centre: the one that scans
 LISTEN = 7000  # a server in the site's WAN namespace (both sources try it)
 BULK = 5999
@@ -42,6 +43,8 @@ RULES = [
      "then": {"kind": "block", "for_s": BLOCK_S}},
     {"name": "bulk-cap", "when": {"kind": "class_rate", "class": "bulk", "rate_above": "40 Mbps"},
      "then": {"kind": "rate_limit", "class": "bulk", "rate": "10 Mbps"}, "hold_s": 30},
+    {"name": "mpls-gone", "when": {"kind": "link_down", "link": "mpls"},
+     "then": {"kind": "steer", "class": "bulk", "link": "lte"}, "hold_s": 0},
 ]  # fmt: skip
 
 SCAN = r"""
@@ -189,3 +192,30 @@ async def test_a_class_above_its_rate_is_limited(wanlab: WanLab, site: SiteContr
     assert not site.connected
     print(f"\nclass bulk: {before / 1e6:.0f} Mbit/s in the first second, "
           f"{after / 1e6:.1f} Mbit/s over the last three (limit 10 Mbit/s)")  # fmt: skip
+
+
+async def test_a_class_is_steered_while_a_link_is_down(
+    wanlab: WanLab, site: SiteController
+) -> None:
+    driver = site.driver
+    assert isinstance(driver, LinuxDriver)
+    attachment = await driver.attachment("svc-1")
+    assert attachment is not None
+    host = wanlab.add_host("h1", attachment).namespace
+    wanlab.serve(wanlab.dc, BULK)
+    assert wanlab.connect(host, DC_SERVER, BULK) == INET  # its steering policy: inet
+
+    async def leaves_by(address: str) -> bool:
+        seen = await asyncio.to_thread(wanlab.connect, host, DC_SERVER, BULK, 0.3)
+        return seen == address
+
+    cut = time.monotonic()
+    wanlab.cut("mpls")
+    await eventually(lambda: leaves_by(LTE), within=5)
+    moved = time.monotonic() - cut
+    wanlab.cut("mpls", down=False)  # up again once its probes answer for hold_s (10 s)
+    await eventually(lambda: leaves_by(INET), within=25)
+    assert [e["rule"] for e in events(site, "policy-triggered")] == ["mpls-gone"]
+    assert [e["rule"] for e in events(site, "policy-cleared")] == ["mpls-gone"]
+    assert not site.connected
+    print(f"\nbulk on lte {moved:.2f} s after mpls lost its carrier")

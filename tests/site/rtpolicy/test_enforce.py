@@ -55,6 +55,7 @@ def test_a_rebuild_keeps_the_flagged_sources_and_drops_the_sets_of_rules_gone() 
     gone = f"o_{tag('old')}"
     batch = table_batch([SCAN, SPAM], ["mpls0"], {}, "d", present=[f"o_{tag('scan')}", gone])
     assert commands(batch, "delete", "set") == [gone]
+    assert f"o_{tag('scan')}" not in commands(batch, "add", "set")  # kept as the kernel has it
     assert f"o_{tag('scan')}" not in commands(batch, "flush", "set")  # blocked stay blocked
     assert commands(batch, "flush", "set") == [f"m_{tag('scan')}", f"m_{tag('spam')}",
                                                f"l_{tag('spam')}"]  # fmt: skip

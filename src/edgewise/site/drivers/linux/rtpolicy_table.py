@@ -202,7 +202,9 @@ def table_batch(
             batch.append({"delete": {"set": {"family": FAMILY, "table": T, "name": name}}})
         elif name.startswith(CLASS_COUNTER) and name not in counters:
             batch.append({"delete": {"counter": {"family": FAMILY, "table": T, "name": name}}})
-    batch += [{"add": {"set": spec}} for spec in wanted_sets]
+    # a set there already is kept as it is (the kernel marked it dynamic; adding it again
+    # with other flags would fail, and its elements are the blocks in force)
+    batch += [{"add": {"set": spec}} for spec in wanted_sets if spec["name"] not in present]
     batch += [
         {"flush": {"set": {"family": FAMILY, "table": T, "name": s["name"]}}}
         for s in wanted_sets
