@@ -20,7 +20,7 @@ SLOW = ControllerSettings(reconcile_interval=60.0, first_poll_max_delay=0.0, see
 
 
 class PolicyDriver(SimDriver):
-    """The sim driver, recording each policy tick; the first raises, the others tell one
+    """The sim driver, recording each policy tick; the first two raise, the others tell one
     event."""
 
     def __init__(self) -> None:
@@ -31,8 +31,8 @@ class PolicyDriver(SimDriver):
         self, desired: DesiredState, observed: ObservedState | None
     ) -> list[dict[str, Any]]:
         self.ticks.append((desired.revision, observed is not None))
-        if len(self.ticks) == 1:
-            raise RuntimeError("the first tick fails")
+        if len(self.ticks) <= 2:
+            raise RuntimeError("the first ticks fail")
         return [{"event": "policy-triggered", "rule": "r", "tick": len(self.ticks)}]
 
 
@@ -42,10 +42,12 @@ async def test_policy_ticks_at_once_then_every_second_without_a_central(tmp_path
     async with site:
         site.accept(1, {"services": []})
         await eventually(lambda: len(driver.ticks) >= 1, within=0.5)  # at once, not in 1 s
-        await eventually(lambda: len(driver.ticks) >= 3, within=3.0)  # then every second
+        await eventually(lambda: len(driver.ticks) >= 4, within=4.0)  # then every second
 
         told = [i.body for i in site.journal.pending(100)
-                if i.body.get("event") == "policy-triggered"]  # fmt: skip
-    assert [t["tick"] for t in told][:2] == [2, 3]  # the failed first tick told nothing
+                if str(i.body.get("event")).startswith("policy-")]  # fmt: skip
+    assert [t["event"] for t in told][:2] == ["policy-failed", "policy-triggered"]  # told once
+    assert told[0]["detail"] == "the first ticks fail"
+    assert [t["tick"] for t in told[1:3]] == [3, 4]
     assert driver.ticks[0][0] == 1
     assert driver.ticks[-1] == (1, True)  # with the last reconcile pass's observation

@@ -5,7 +5,7 @@ also runs on a timer, connected or not, so drift is repaired locally, and at onc
 driver can tell of drift (`WatchesDrift`); the reporter drains the outbox whenever the central
 answers. A driver that tells its WAN links' state changes (`ReportsLinkStates`) has each one put
 in the outbox as a `link-state` event, at most a few per link per minute (health/events.py); a
-driver that runs real-time policy (`EnforcesPolicy`) is ticked every second, central or not.
+driver that runs real-time policy is ticked every second, central or not (rtpolicy/ticker.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from edgewise.model.desired import DesiredState, DocumentError
 from edgewise.site.backoff import Backoff, initial_delay
-from edgewise.site.drivers.base import Driver, EnforcesPolicy, WatchesDrift
+from edgewise.site.drivers.base import Driver, WatchesDrift
 from edgewise.site.errors import PermanentError, TemporaryError
 from edgewise.site.health.events import LinkEvent, LinkEventLimiter, ReportsLinkStates
 from edgewise.site.journal import Journal, OutboxItem
@@ -38,13 +38,13 @@ from edgewise.site.reconcile import (
     apply_plan,
     plan,
 )
+from edgewise.site.rtpolicy.ticker import ticker_for
 from edgewise.site.sdwan.report import links_report
 from edgewise.site.sdwan.sections import ObservedWan
 from edgewise.site.uplink import PolledDesired, ReportReceipt
 
 log = logging.getLogger(__name__)
 SETTLE_INTERVAL = 0.25  # s between passes while a VNF is coming up (its programs not ready)
-POLICY_PERIOD = 1.0  # s between evaluations of the real-time policy rules
 ANSWER_FAULTS = frozenset({"bad-answer", "too-large"})  # the central answered, but wrongly
 Sleeper = Callable[[float], Awaitable[None]]
 # A change is a repair when the data plane broke (UNHEALTHY: rebuilt, reconfigured, restarted
@@ -104,7 +104,6 @@ class SiteController:
         self._clock = clock
         self._rng = random.Random(self.settings.seed)  # noqa: S311 - jitter, not security
         self._wake_reconciler = asyncio.Event()
-        self._wake_policy = asyncio.Event()  # a new desired state: evaluate its rules at once
         self._outbox_ready = asyncio.Event()
         self._outbox_drained = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -122,6 +121,8 @@ class SiteController:
         self.link_limiter = LinkEventLimiter()
         self._links_told = False  # a link changed state since the last status
         self._observed: ObservedState | None = None  # the last pass's: the policy reads it
+        self.policy = ticker_for(driver, lambda: (self._desired, self._observed),
+                                 lambda event: self._enqueue("event", event))  # fmt: skip
 
     @property
     def desired(self) -> DesiredState | None:
@@ -150,8 +151,8 @@ class SiteController:
             self._tasks.append(asyncio.create_task(self._drift_loop(self.driver), name="drift"))
         if isinstance(self.driver, ReportsLinkStates):
             self._tasks.append(asyncio.create_task(self._link_loop(self.driver), name="links"))
-        if isinstance(self.driver, EnforcesPolicy):
-            self._tasks.append(asyncio.create_task(self._policy_loop(self.driver), name="policy"))
+        if self.policy is not None:
+            self._tasks.append(asyncio.create_task(self.policy.run(), name="policy"))
         if self.channel is not None:
             self._tasks.append(asyncio.create_task(self._poll_loop(self.channel), name="poller"))
             self._tasks.append(
@@ -211,7 +212,8 @@ class SiteController:
         self.journal.store_desired(revision, document)
         self._desired, self._rejection = state, None
         self._wake_reconciler.set()
-        self._wake_policy.set()
+        if self.policy is not None:  # evaluate the new rules at once
+            self.policy.wake()
         return True
 
     # reconciler
@@ -276,24 +278,6 @@ class SiteController:
                     await pending
             if isinstance(events, AsyncGenerator):
                 await events.aclose()
-
-    async def _policy_loop(self, driver: EnforcesPolicy) -> None:
-        """Evaluates the real-time policy rules every POLICY_PERIOD (and at once on a new
-        desired state), connected or not; their events go in the outbox (a failed evaluation is
-        logged, the next one tries again)."""
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake_policy.wait(), POLICY_PERIOD)
-            self._wake_policy.clear()
-            if self._desired is None:
-                continue
-            try:
-                events = await driver.enforce_policy(self._desired, self._observed)
-            except Exception:
-                log.exception("real-time policy evaluation failed")
-                continue
-            for event in events:
-                self._enqueue("event", event)
 
     async def reconcile_once(self) -> list[ChangeResult]:
         """One pass: observe, plan, apply, then report what it did."""

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from edgewise.model.desired import DesiredState, canonical_json
 from edgewise.model.fields import write
@@ -62,7 +62,8 @@ def policy_digest(desired: DesiredState) -> str:
 
 @dataclass
 class PolicyReport:
-    """Figures of the enforcer (reported with the WAN counters)."""
+    """Figures of the enforcer: tables built, how long the last evaluation took, the rules
+    acting now."""
 
     rebuilds: int = 0
     last_tick_us: float | None = None
@@ -131,13 +132,6 @@ class PolicyEnforcer:
         self.report.active = sorted(name for name, s in self.states.items() if s.active)
         self.report.last_tick_us = (time.perf_counter() - started) * 1e6
         return list(verdict.events)
-
-    def counters(self) -> dict[str, Any]:
-        return {
-            "active": list(self.report.active),
-            "rebuilds": self.report.rebuilds,
-            "last_tick_us": self.report.last_tick_us,
-        }
 
     def _clear(self, nft: Nftables, steerer: Steers | None) -> None:
         """No rules: the overrides and the table go (the table is looked for once, when the
