@@ -89,15 +89,26 @@ class Unreachable:
         return None
 
 
+SPAM = [
+    {"name": "spam", "when": {"kind": "new_flows", "flows_above": 20},
+     "then": {"kind": "rate_limit", "source": True, "rate": "2 Mbps"}, "hold_s": 60},
+]  # fmt: skip
+
+
 @pytest.fixture
-async def site(wanlab: WanLab, tmp_path: Path) -> AsyncIterator[SiteController]:
+async def site(
+    wanlab: WanLab, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[SiteController]:
+    """The controller with the site's document (its rules: RULES, or the test's own through
+    an indirect parameter), the central unreachable."""
+    rules = getattr(request, "param", RULES)
     ip("-n", wanlab.dc, "addr", "add", f"{SCANNER}/32", "dev", "lo")
     driver = LinuxDriver(wanlab.site, tmp_path / "run")
     settings = ControllerSettings(reconcile_interval=2.0, first_poll_max_delay=0.0)
     controller = SiteController(Journal.open(tmp_path / "journal.db"), driver, Unreachable(),
                                 settings)  # fmt: skip
     document = {"services": [CHAIN_SERVICE], "links": wanlab.links_document(),
-                "steering": STEERING, "policy_rules": RULES}  # fmt: skip
+                "steering": STEERING, "policy_rules": rules}  # fmt: skip
     try:
         controller.accept(1, document)
         async with controller:
@@ -153,25 +164,34 @@ async def test_a_port_scan_is_blocked_at_once_and_unblocked_after_its_time(
           f"in the outbox after {told:.2f} s")  # fmt: skip
 
 
-def iperf_intervals(lab: WanLab, client: str, seconds: int) -> list[float]:
-    """Bits per second of each second of an iperf3 TCP upload from `client` to the data
-    centre's port BULK."""
-    server = subprocess.Popen(
-        ["ip", "netns", "exec", lab.dc, "iperf3", "-s", "-1", "-p", str(BULK), "-B", DC_SERVER],
+def iperf_intervals(
+    lab: WanLab,
+    client: str,
+    seconds: int,
+    *,
+    server: tuple[str, str] | None = None,
+    source: str | None = None,
+) -> list[float]:
+    """Bits per second of each second of an iperf3 TCP upload from `client` (from `source`,
+    when given) to port BULK of `server` (namespace, address: the data centre's by default)."""
+    where, address = server or (lab.dc, DC_SERVER)
+    listening = subprocess.Popen(
+        ["ip", "netns", "exec", where, "iperf3", "-s", "-1", "-p", str(BULK), "-B", address],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    bind = ["-B", source] if source is not None else []
     try:
         for _ in range(50):  # the server needs a moment to listen
-            out = in_ns(client, "iperf3", "-c", DC_SERVER, "-p", str(BULK), "-t", str(seconds),
-                        "-J", timeout=seconds + 15)  # fmt: skip
+            out = in_ns(client, "iperf3", "-c", address, "-p", str(BULK), "-t", str(seconds),
+                        "-J", *bind, timeout=seconds + 15)  # fmt: skip
             report = json.loads(out or "{}")
             if "error" not in report and "intervals" in report:
                 return [float(i["sum"]["bits_per_second"]) for i in report["intervals"]]
             time.sleep(0.1)
         raise AssertionError(f"iperf3 failed: {out[-300:]}")
     finally:
-        server.kill()
-        server.wait(timeout=5)
+        listening.kill()
+        listening.wait(timeout=5)
 
 
 async def test_a_class_above_its_rate_is_limited(wanlab: WanLab, site: SiteController) -> None:
@@ -219,3 +239,26 @@ async def test_a_class_is_steered_while_a_link_is_down(
     assert [e["rule"] for e in events(site, "policy-cleared")] == ["mpls-gone"]
     assert not site.connected
     print(f"\nbulk on lte {moved:.2f} s after mpls lost its carrier")
+
+
+@pytest.mark.parametrize("site", [SPAM], indirect=True)
+async def test_a_source_opening_flows_too_fast_is_rate_limited(
+    wanlab: WanLab, site: SiteController
+) -> None:
+    out = in_ns(wanlab.dc, sys.executable, "-c", SCAN, SCANNER, MPLS, "20000", "100", timeout=30)
+    assert json.loads(out)["dropped_after_s"] is None  # limited, not blocked: all answered
+    await eventually(lambda: bool(events(site, "policy-triggered")), within=3)
+    on_site = (wanlab.wan, MPLS)  # an upload to a server in the site's WAN namespace
+
+    flagged = await asyncio.to_thread(iperf_intervals, wanlab, wanlab.dc, 3, server=on_site,
+                                      source=SCANNER)  # fmt: skip
+    other = await asyncio.to_thread(iperf_intervals, wanlab, wanlab.dc, 3, server=on_site,
+                                    source=DC_SERVER)  # fmt: skip
+
+    limited, free = sum(flagged[1:]) / 2, sum(other[1:]) / 2
+    assert 1e6 < limited < 3e6, flagged  # 2 Mbit/s
+    assert free > 50e6, other
+    (raised,) = events(site, "policy-triggered")
+    assert (raised["rule"], raised["source"]) == ("spam", SCANNER)
+    print(f"\nthe flagged source: {limited / 1e6:.1f} Mbit/s (limit 2); another: "
+          f"{free / 1e6:.0f} Mbit/s")  # fmt: skip
