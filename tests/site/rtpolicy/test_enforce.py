@@ -1,13 +1,17 @@
-"""What real-time policy makes of the data plane (pure): steering's decision with a steer
-rule's override, and the policy table's batches and listing."""
+"""What real-time policy makes of the data plane (pure, or over fakes): steering's decision with
+a steer rule's override, the policy table's batches and listing, the enforcer's idempotence."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping
 from typing import Any
 
-from edgewise.model.fields import read
+from edgewise.model.desired import DesiredState
+from edgewise.model.fields import read, write
 from edgewise.model.rtpolicy import PolicyRule
 from edgewise.model.steering import AppClass, Steering
+from edgewise.site.drivers.linux.rtpolicy import PolicyEnforcer
 from edgewise.site.drivers.linux.rtpolicy_table import (
     limits_batch,
     read_table,
@@ -16,7 +20,7 @@ from edgewise.site.drivers.linux.rtpolicy_table import (
 )
 from edgewise.site.rtpolicy.override import overridden
 from edgewise.site.sdwan.decide import Decision, decide
-from edgewise.site.sdwan.health import DOWN, UP
+from edgewise.site.sdwan.health import DOWN, UP, LinkHealth
 
 STEERING = read(Steering, {
     "classes": [{"name": "voice", "protocol": "udp", "ports": [5060]}],
@@ -93,3 +97,75 @@ def test_the_listing_tells_flagged_sources_class_bytes_limits_and_the_digest() -
     assert view.limits == frozenset({"cap"})
     assert view.dropped == {"scan": 7}
     assert read_table(items[:3] + items[4:]).digest == ""  # the marker gone: rebuild
+
+
+class FakeNft:
+    """The policy table as a batch leaves it: its rules by chain (enough for the enforcer)."""
+
+    def __init__(self) -> None:
+        self.rules: dict[str, list[dict[str, Any]]] | None = None
+        self.batches = 0
+
+    def run(self, commands: list[dict[str, Any]]) -> dict[str, Any]:
+        self.batches += 1
+        for command in commands:
+            verb, what = next(iter(command.items()))
+            if verb == "add" and "table" in what:
+                self.rules = self.rules if self.rules is not None else {}
+            elif verb == "delete" and "table" in what:
+                self.rules = None
+            elif verb == "flush" and "chain" in what and self.rules is not None:
+                self.rules[what["chain"]["name"]] = []
+            elif verb == "add" and "rule" in what and self.rules is not None:
+                self.rules.setdefault(what["rule"]["chain"], []).append(what["rule"])
+        return {}
+
+    def list_table(self, family: str, name: str) -> list[dict[str, Any]] | None:
+        if self.rules is None:
+            return None
+        return [{"rule": r} for rules in self.rules.values() for r in rules]
+
+
+class FakeSteerer:
+    def __init__(self, inet: LinkHealth) -> None:
+        self.inet = inet
+        self.overrides: dict[str, str] = {}
+        self.calls = 0
+
+    def health(self) -> dict[str, LinkHealth]:
+        return {"mpls": UP, "inet": self.inet}
+
+    def override(self, classes: Mapping[str, str]) -> bool:
+        self.calls += 1
+        self.overrides = dict(classes)
+        return True
+
+
+def site_state(*rules: dict[str, Any]) -> DesiredState:
+    links = [{"name": n, "kind": "other", "interface": f"{n}0", "gateway": "192.0.2.1"}
+             for n in ("mpls", "inet")]  # fmt: skip
+    document = {"services": [], "links": links, "steering": write(STEERING),
+                "policy_rules": list(rules)}  # fmt: skip
+    return DesiredState.from_document(1, document)
+
+
+def test_a_steer_rule_is_applied_once_and_again_to_a_steerer_made_anew() -> None:
+    desired = site_state({"name": "away", "when": {"kind": "link_down", "link": "inet"},
+                          "then": {"kind": "steer", "class": "voice", "link": "mpls"}})  # fmt: skip
+    nft, enforcer = FakeNft(), PolicyEnforcer(clock=lambda: 0.0)
+    steerer = FakeSteerer(DOWN)
+
+    def tick(on: FakeSteerer | None) -> list[dict[str, Any]]:
+        return enforcer.tick(lambda: contextlib.nullcontext(nft), desired, None, on)
+
+    assert [e["event"] for e in tick(steerer)] == ["policy-triggered"]
+    tick(steerer)
+    assert (steerer.overrides, steerer.calls) == ({"voice": "mpls"}, 1)  # idempotent
+    assert enforcer.report.rebuilds == 1
+    again = FakeSteerer(DOWN)  # steering loaded anew (a restarted WAN side)
+    tick(again)
+    assert again.overrides == {"voice": "mpls"}
+    tick(None)  # no steering: nothing to override, nothing fails
+    enforcer.tick(lambda: contextlib.nullcontext(nft), site_state(), None, again)
+    assert again.overrides == {}  # the rules went: so did the override
+    assert nft.rules is None  # and the table

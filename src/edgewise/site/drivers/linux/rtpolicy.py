@@ -44,7 +44,9 @@ from edgewise.site.sdwan.health import LinkHealth
 
 class Steers(Protocol):
     """What the enforcer needs of steering (wansteer.WanSteerer): the links' health, and the
-    classes' overrides."""
+    classes' overrides (as set now: a steerer made anew has none)."""
+
+    overrides: dict[str, str]
 
     def health(self) -> dict[str, LinkHealth]: ...
 
@@ -126,7 +128,7 @@ class PolicyEnforcer:
         wanted = verdict.enforcement
         if frozenset(wanted.limits) != view.limits:
             nft.run(limits_batch(wanted.limits, classes, interfaces))
-        if steerer is not None and wanted.steer != self.enforced.steer:
+        if steerer is not None and dict(wanted.steer) != steerer.overrides:
             steerer.override(wanted.steer)
         self.enforced = wanted
         self.report.active = sorted(name for name, s in self.states.items() if s.active)
@@ -136,7 +138,7 @@ class PolicyEnforcer:
     def _clear(self, nft: Nftables, steerer: Steers | None) -> None:
         """No rules: the overrides and the table go (the table is looked for once, when the
         rules go or the driver starts)."""
-        if self.enforced.steer and steerer is not None:
+        if steerer is not None and steerer.overrides:
             steerer.override({})
         self.states, self.enforced = {}, Enforcement()
         if self._absent:
