@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgewise.model.desired import DesiredState
 from tests.central.api.conftest import Central
 from tests.central.api.sdwan import INET, MPLS, document, new_site
 
@@ -39,6 +40,11 @@ def test_site_and_tenant_rules_are_composed_into_each_site_document(central: Cen
     assert names(doc["policy_rules"]) == ["scan", "mpls-down"]  # the site's, then the tenant's
     assert doc["policy_rules"][1]["tenant"] == acme.tenant_id
     assert "tenant" not in doc["policy_rules"][0]
+    read_at_site = DesiredState.from_document(revision, doc).policy_rules  # the site takes it
+    assert [(r.name, r.tenant) for r in read_at_site] == [
+        ("scan", None),
+        ("mpls-down", acme.tenant_id),
+    ]
     revision, doc = document(central, shop)
     assert revision == before[shop]  # the shop has no mpls link: nothing changed there
     assert "policy_rules" not in doc
