@@ -115,7 +115,8 @@ def test_rules_across_fields_are_checked_once_fields_are_well_typed() -> None:
         ({"services": {}}, ("services: an object is not an array of at most 1024 items, each an "
                            "object: id, name, tenant, vnfs, chain")),
         ({"services": [], "policy": {}},
-         "policy: not a property of this object; it has links, overlays, services, steering"),
+         ("policy: not a property of this object; it has links, overlays, policy_rules, "
+          "services, steering")),
         ({"services": [], "links": {}}, ("links: an object is not an array of at most 8 items, "
          "each an object: name, kind, interface, address, gateway, dhcp, bandwidth_up, "
          "bandwidth_down, cost, metered, probe")),

@@ -19,6 +19,7 @@ from edgewise.cli import (
     operations,
     overlays,
     pm,
+    policy,
     rollouts,
     site_controller,
     sites,
@@ -45,6 +46,7 @@ app.add_typer(steering.sla, name="sla")
 app.add_typer(steering.app_class, name="app-class")
 app.add_typer(steering.steering, name="steering")
 app.add_typer(overlays.app, name="overlay")
+app.add_typer(policy.app, name="policy")
 app.add_typer(sites.groups, name="site-group")
 app.add_typer(ns.app, name="ns")
 app.add_typer(operations.app, name="operation")

@@ -36,6 +36,7 @@ from edgewise.model.problems import (
     Problems,
     shown,
 )
+from edgewise.model.rtpolicy import MAX_POLICY_RULES, PolicyRule, rule_problems
 from edgewise.model.steering import Steering
 
 MAX_CHAIN: Final = 8  # VNFs wired in one chain (a site gives each service 8 transit links)
@@ -144,10 +145,11 @@ class ServiceSpec(Section):
 
 @dataclass(frozen=True)
 class SiteSections(Section):
-    """The document's sections: the services, and the site-level WAN links, steering and
-    overlays (left out of the document when the site has none); an unknown section is
-    refused, not carried along. Every link a steering policy or an overlay names is one of
-    `links`."""
+    """The document's sections: the services, and the site-level WAN links, steering,
+    overlays and real-time policy rules (left out of the document when the site has none); an
+    unknown section is refused, not carried along. Every link a steering policy, an overlay or
+    a policy rule names is one of `links`; every class a policy rule names is one of
+    steering's."""
 
     services: tuple[ServiceSpec, ...] = prop(
         ListOf(Record(ServiceSpec), MAX_SERVICES), required=True
@@ -155,6 +157,7 @@ class SiteSections(Section):
     links: tuple[WanLink, ...] | None = prop(ListOf(Record(WanLink), MAX_LINKS))
     steering: Steering | None = prop(Record(Steering))
     overlays: tuple[Overlay, ...] | None = prop(ListOf(Record(Overlay), MAX_OVERLAYS))
+    policy_rules: tuple[PolicyRule, ...] | None = prop(ListOf(Record(PolicyRule), MAX_POLICY_RULES))
 
     def problems(self) -> Iterator[Broken]:
         yield from unique(self.services, lambda s: s.id, "services")
@@ -171,6 +174,8 @@ class SiteSections(Section):
         for path, name in named:
             if name not in names:
                 yield Broken(path, f"{name!r} names no link of links")
+        classes = {c.name for c in self.steering.classes} if self.steering is not None else set()
+        yield from rule_problems(self.policy_rules or (), names, classes)
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,7 @@ class DesiredState:
     links: tuple[WanLink, ...] = ()
     steering: Steering = field(default_factory=Steering)
     overlays: tuple[Overlay, ...] = ()
+    policy_rules: tuple[PolicyRule, ...] = ()
 
     def service(self, service_id: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.id == service_id), None)
@@ -194,7 +200,8 @@ class DesiredState:
 
     def sections(self) -> SiteSections:
         steering = None if self.steering == Steering() else self.steering
-        return SiteSections(self.services, self.links or None, steering, self.overlays or None)
+        return SiteSections(self.services, self.links or None, steering, self.overlays or None,
+                            self.policy_rules or None)  # fmt: skip
 
     @classmethod
     def from_document(cls, revision: object, document: object) -> DesiredState:
@@ -211,4 +218,5 @@ class DesiredState:
     @classmethod
     def of(cls, revision: int, sections: SiteSections) -> DesiredState:
         return cls(revision, sections.services, sections.links or (),
-                   sections.steering or Steering(), sections.overlays or ())  # fmt: skip
+                   sections.steering or Steering(), sections.overlays or (),
+                   sections.policy_rules or ())  # fmt: skip

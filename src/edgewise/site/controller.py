@@ -4,7 +4,8 @@ The poller stores each new desired state in the journal and wakes the reconciler
 also runs on a timer, connected or not, so drift is repaired locally, and at once when the
 driver can tell of drift (`WatchesDrift`); the reporter drains the outbox whenever the central
 answers. A driver that tells its WAN links' state changes (`ReportsLinkStates`) has each one put
-in the outbox as a `link-state` event, at most a few per link per minute (health/events.py).
+in the outbox as a `link-state` event, at most a few per link per minute (health/events.py); a
+driver that runs real-time policy is ticked every second, central or not (rtpolicy/ticker.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from edgewise.site.reconcile import (
     apply_plan,
     plan,
 )
+from edgewise.site.rtpolicy.ticker import ticker_for
 from edgewise.site.sdwan.report import links_report
 from edgewise.site.sdwan.sections import ObservedWan
 from edgewise.site.uplink import PolledDesired, ReportReceipt
@@ -118,6 +120,9 @@ class SiteController:
         self.passes = 0
         self.link_limiter = LinkEventLimiter()
         self._links_told = False  # a link changed state since the last status
+        self._observed: ObservedState | None = None  # the last pass's: the policy reads it
+        self.policy = ticker_for(driver, lambda: (self._desired, self._observed),
+                                 lambda event: self._enqueue("event", event))  # fmt: skip
 
     @property
     def desired(self) -> DesiredState | None:
@@ -146,6 +151,8 @@ class SiteController:
             self._tasks.append(asyncio.create_task(self._drift_loop(self.driver), name="drift"))
         if isinstance(self.driver, ReportsLinkStates):
             self._tasks.append(asyncio.create_task(self._link_loop(self.driver), name="links"))
+        if self.policy is not None:
+            self._tasks.append(asyncio.create_task(self.policy.run(), name="policy"))
         if self.channel is not None:
             self._tasks.append(asyncio.create_task(self._poll_loop(self.channel), name="poller"))
             self._tasks.append(
@@ -205,6 +212,8 @@ class SiteController:
         self.journal.store_desired(revision, document)
         self._desired, self._rejection = state, None
         self._wake_reconciler.set()
+        if self.policy is not None:  # evaluate the new rules at once
+            self.policy.wake()
         return True
 
     # reconciler
@@ -275,7 +284,7 @@ class SiteController:
         desired = self._desired
         if desired is None:
             return []  # nothing accepted yet: leave whatever runs alone
-        observed = await self.driver.observe()
+        observed = self._observed = await self.driver.observe()
         settled = self._settling and not settling(observed)
         changes = plan(desired, observed)
         results = await apply_plan(self.driver, changes, concurrency=self.settings.concurrency)

@@ -62,6 +62,14 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         json={"scope": "site", "siteId": site, "class": "voice", "links": ["mpls"]},
         headers=admin,
     ).json()["id"]
+    rule = {
+        "name": "mpls",
+        "when": {"kind": "link_down", "link": "mpls"},
+        "then": {"kind": "event"},
+    }
+    for owner in (f"sites/{site}", f"tenants/{acme.tenant_id}"):
+        added = client.post(f"/api/v1/{owner}/policy-rules", json=rule, headers=acme.headers)
+        assert added.status_code == 201, added.text
     group = client.post(
         "/api/v1/site-groups", json={"name": "all", "siteIds": [site]}, headers=acme.headers
     ).json()["id"]
@@ -208,6 +216,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "/nspm/v1/pm_jobs",
         "/nspm/v1/thresholds",
         "/nspm/v1/subscriptions",
+        f"/api/v1/tenants/{globex.tenant_id}/policy-rules",
     ):
         body = client.get(listing, headers=globex.headers, params={"all_fields": ""}).text
         ids = acme_ids | {f"{name} subscription": sub for name, sub in subscription_ids.items()}

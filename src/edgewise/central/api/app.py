@@ -20,6 +20,7 @@ from edgewise.central.api import (
     nspm,
     overlays,
     pnfd,
+    policy_rules,
     rollouts,
     sites,
     steering,
@@ -84,6 +85,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         links.router,
         steering.router,
         overlays.router,
+        policy_rules.router,
         metrics.router,
     ):
         app.include_router(router)

@@ -37,7 +37,7 @@ from edgewise.tosca.siteservice import UNASSIGNED, NotDeployable, service_from_n
 
 Document = dict[str, Any]
 Entry = dict[str, Any]  # one `services[]` entry of a document
-SDWAN_SECTIONS = ("links", "steering", "overlays")  # composed by orchestrator.sdwan
+SDWAN_SECTIONS = ("links", "steering", "overlays", "policy_rules")  # orchestrator.sdwan's
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,9 @@ def set_desired(
     Only operators write raw documents, and a raw write never touches an NS's services: the
     document may not carry an entry under an NS instance's id (422 naming it), and each site
     keeps the NS entries its current document holds, and its SD-WAN sections (links, steering,
-    overlays) unless the document carries them. Who may touch the sites is settled before
-    the document is looked at; one missing or foreign site refuses the whole write.
+    overlays, policy rules) unless the document carries them. Who may touch the sites is
+    settled before the document is looked at; one missing or foreign site refuses the whole
+    write.
     """
     if not principal.is_admin:
         raise Forbidden(
@@ -227,8 +228,8 @@ def write_documents(
 
 
 def write_sections(session: Session, sections: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-    """Each site's document with its SD-WAN sections (links, steering, overlays) replaced by
-    `sections[site]` (an empty or missing section is left out), its services untouched; only
+    """Each site's document with its SD-WAN sections (links, steering, overlays, policy rules)
+    replaced by `sections[site]` (an empty or missing section is left out), services untouched; only
     the documents that change get a revision, in bulk. The caller composed the sections from
     typed values of the contract (`orchestrator.sdwan`). Returns the new revisions."""
     current = get_documents(session, list(sections))

@@ -1,8 +1,8 @@
 """Writes the SD-WAN sections of sites' documents: loads what the store holds for a set of sites
 (their links, the steering policies, bounds, classes and profiles that reach them, the overlays
-they are members of, the key rotations under way), composes them pure (`steering_compose`,
-`topology`) and writes, through `documents.write_sections`, only the documents that change, in
-bulk."""
+they are members of, the key rotations under way, their real-time policy rules), composes them
+pure (`steering_compose`, `topology`, `policy_compose`) and writes, through
+`documents.write_sections`, only the documents that change, in bulk."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from edgewise.central.orchestrator import documents, rotations
+from edgewise.central.orchestrator.policy_compose import SitePolicy, compose_policy
 from edgewise.central.orchestrator.steering_compose import (
     Bound,
     Catalogue,
@@ -26,6 +27,7 @@ from edgewise.central.orchestrator.steering_compose import (
 from edgewise.central.orchestrator.topology import Member, Topology, compose_overlays, reached_at
 from edgewise.central.services.errors import Conflict
 from edgewise.central.store.bulk import chunks
+from edgewise.central.store.policy_tables import PolicyRuleRow
 from edgewise.central.store.sdwan_tables import (
     AppClassRow,
     OverlayMemberRow,
@@ -42,6 +44,7 @@ from edgewise.model.desired import SiteSections
 from edgewise.model.fields import read, write
 from edgewise.model.links import MAX_LINKS, WanLink
 from edgewise.model.overlay import Overlay
+from edgewise.model.rtpolicy import PolicyRule
 from edgewise.model.steering import AppClass, SlaProfile, Steering
 
 
@@ -52,6 +55,7 @@ class Composed:
     links: tuple[WanLink, ...]
     steering: SiteSteering
     overlays: tuple[Overlay, ...]
+    policy: SitePolicy
 
 
 class Reader:
@@ -60,12 +64,20 @@ class Reader:
 
     def __init__(self) -> None:
         self._links: dict[str, WanLink] = {}
+        self._rules: dict[str, PolicyRule] = {}
 
     def link(self, spec: Mapping[str, Any]) -> WanLink:
         key = json.dumps(spec, sort_keys=True)
         found = self._links.get(key)
         if found is None:
             found = self._links[key] = read(WanLink, spec)
+        return found
+
+    def rule(self, spec: Mapping[str, Any]) -> PolicyRule:
+        key = json.dumps(spec, sort_keys=True)
+        found = self._rules.get(key)
+        if found is None:
+            found = self._rules[key] = read(PolicyRule, spec)
         return found
 
 
@@ -86,6 +98,7 @@ def recompose(
             "links": [write(link) for link in found.links],
             "steering": written[steering] if steering is not None else None,
             "overlays": [write(overlay) for overlay in found.overlays],
+            "policy_rules": [write(rule) for rule in found.policy.rules],
         }
     return documents.write_sections(session, sections)
 
@@ -94,7 +107,11 @@ def _check(site_id: str, found: Composed) -> None:
     """The contract's cross-section rules hold for what was composed (a broken one is a bug
     here, refused before any site sees it)."""
     sections = SiteSections(
-        (), found.links or None, found.steering.steering, found.overlays or None
+        (),
+        found.links or None,
+        found.steering.steering,
+        found.overlays or None,
+        found.policy.rules or None,
     )
     broken = list(sections.problems())
     if broken:
@@ -120,6 +137,7 @@ def compose_sites(
     policies = _policies(session, ids, set(tenants.values()))
     bounds = _bounds(session, set(tenants.values()))
     overlays = _overlays_of(session, ids, reader)
+    rules = _rules(session, ids, set(tenants.values()), reader)
     composed: dict[str, Composed] = {}
     for site_id in ids:
         tenant = tenants.get(site_id)
@@ -135,8 +153,31 @@ def compose_sites(
             catalogue=catalogue,
         )
         entries = tuple(e[site_id] for e in overlays if site_id in e)
-        composed[site_id] = Composed(own, steering, entries)
+        carried = steering.steering.classes if steering.steering is not None else ()
+        policy = compose_policy(
+            tenant_id=tenant,
+            site_rules=rules.get(f"site:{site_id}", []),
+            tenant_rules=rules.get(f"tenant:{tenant}", []),
+            links=[link.name for link in own],
+            classes=[c.name for c in carried],
+        )
+        composed[site_id] = Composed(own, steering, entries, policy)
     return composed
+
+
+def _rules(
+    session: Session, ids: Sequence[str], tenants: set[str], reader: Reader
+) -> dict[str, list[PolicyRule]]:
+    """The real-time policy rules of the sites and tenants, by scope key, in order."""
+    keys = [*(f"site:{s}" for s in ids), *(f"tenant:{t}" for t in sorted(tenants))]
+    found: dict[str, list[tuple[int, PolicyRule]]] = {}
+    for chunk in chunks(keys):
+        query = select(PolicyRuleRow.scope_key, PolicyRuleRow.position, PolicyRuleRow.spec)
+        for key, position, spec in session.execute(query.where(PolicyRuleRow.scope_key.in_(chunk))):
+            found.setdefault(key, []).append((position, reader.rule(spec)))
+    return {
+        key: [rule for _, rule in sorted(rows, key=lambda r: r[0])] for key, rows in found.items()
+    }
 
 
 def _tenants(session: Session, ids: Sequence[str]) -> dict[str, str]:

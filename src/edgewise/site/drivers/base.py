@@ -2,14 +2,16 @@
 
 `WatchesDrift` is optional: a driver that can hear its data plane drift (a namespace deleted, a
 link down, a ruleset flushed, a program ended) lets the controller repair at once instead of at
-its next timed pass.
+its next timed pass. `EnforcesPolicy` is optional too: a driver that runs the real-time policy
+rules (docs/realtime-policy.md) is ticked every second by the controller.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from edgewise.model.desired import DesiredState
 from edgewise.site.reconcile import Change, ChangeResult, ObservedState
 
 
@@ -43,4 +45,16 @@ class WatchesDrift(Protocol):
 
         Watching lasts while the iteration does; it may end (or raise) if the watch breaks.
         """
+        ...
+
+
+@runtime_checkable
+class EnforcesPolicy(Protocol):
+    """A driver that evaluates and applies the desired state's real-time policy rules."""
+
+    async def enforce_policy(
+        self, desired: DesiredState, observed: ObservedState | None
+    ) -> list[dict[str, Any]]:
+        """One evaluation on local telemetry (`observed`: the last reconcile pass's, None
+        before the first); applies its actions and returns its events (for the outbox)."""
         ...

@@ -2,7 +2,12 @@
 
 from alembic import context
 
-from edgewise.central.store import alarm_tables, pm_tables, sdwan_tables  # noqa: F401 - their tables join Base.metadata
+from edgewise.central.store import (  # noqa: F401 - their tables join Base.metadata
+    alarm_tables,
+    pm_tables,
+    policy_tables,
+    sdwan_tables,
+)
 from edgewise.central.store.tables import Base
 
 connection = context.config.attributes["connection"]

@@ -13,7 +13,7 @@ while it runs, `observe` reads again only the VNF namespaces the kernel told of,
 changed, since the last read (a pass woken by drift then costs little on a large site), and
 everything every FULL_READ_S (the counters it reports are at most that old).
 WAN link health (wanhealth.py) probes the links the steering was loaded with, from the site-level
-changes on; `link_events` tells their state changes (site.health.events.ReportsLinkStates).
+changes on; `link_events` tells their state changes; `enforce_policy` ticks real-time policy.
 A removed service's bridge is deleted at the driver's next call that is not another service
 removal: the kernel's clean-up of removed namespaces holds the rtnl lock for a while, so
 removing all namespaces first lets it clean them up in one batch instead of one per bridge.
@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Interface, IPv4Network
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from edgewise.model.desired import DesiredState, ServiceSpec, VnfSpec
 from edgewise.model.functions import ProcessConfig
@@ -43,6 +44,7 @@ from edgewise.site.drivers.linux.overlaykeys import TenantKeys
 from edgewise.site.drivers.linux.overlayside import OverlaySide, key_directory
 from edgewise.site.drivers.linux.probetable import probes_batch
 from edgewise.site.drivers.linux.rtcodec import Link
+from edgewise.site.drivers.linux.rtpolicy import PolicyEnforcer
 from edgewise.site.drivers.linux.software import Deployment
 from edgewise.site.drivers.linux.software.glue import deployment, mark_software, start_wired
 from edgewise.site.drivers.linux.survey import (
@@ -135,6 +137,7 @@ class LinuxDriver:
         self._wan = WanSide(self._kernel, self._host, site, self.runtime_dir)  # links, steering
         self._overlays = self._overlay_side(overlay)
         self._health = WanHealth(site.wan_netns, probers)  # the links' probes
+        self._policy = PolicyEnforcer()  # real-time policy rules (rtpolicy.py)
 
     async def observe(self) -> ObservedState:
         def read() -> ObservedState:
@@ -208,6 +211,13 @@ class LinuxDriver:
         """Each steering key's links as decided now (no kernel read: any thread, cheap)."""
         steerer = self._wan.steerer
         return {} if steerer is None else dict(steerer.report()["routes"])
+
+    async def enforce_policy(
+        self, desired: DesiredState, observed: ObservedState | None
+    ) -> list[dict[str, Any]]:
+        """One evaluation of the real-time policy rules (rtpolicy.py); returns its events."""
+        nft = functools.partial(self._host.nft, self.site.wan_netns)
+        return await self._run(lambda: self._policy.tick(nft, desired, observed, self._wan.steerer))
 
     async def tick(self) -> bool:
         """Decides steering again now (a failback's hold time may have passed)."""

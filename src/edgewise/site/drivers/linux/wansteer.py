@@ -6,7 +6,7 @@ the worker thread), so that a link's carrier loss, heard by the carrier watch's 
 (site.sdwan.decide) and applies what moved — the `route` map's elements in ONE transaction,
 then the main table's default route (for traffic the WAN namespace sends itself). Health comes
 from the carrier (netlink) and from the probes (`set_probed`, called by wanhealth.py from the
-prober's thread).
+prober's thread); real-time policy's steer rules override a class's link (`override`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from edgewise.site.drivers.linux.steering import (
 )
 from edgewise.site.drivers.linux.wanmarks import CLASS_MASK, KEY_MASK, PROTO_WAN, policy_mark
 from edgewise.site.drivers.linux.wanplan import DEFAULT_ROUTE, LinkPlan
+from edgewise.site.rtpolicy.override import overridden
 from edgewise.site.sdwan.decide import DEFAULT, Decision, decide, policy_key
 from edgewise.site.sdwan.health import DOWN, UP, LinkHealth, LinkState
 
@@ -72,6 +73,7 @@ class WanSteerer:
         self.decision: Decision | None = None
         self.elements: dict[int, int] = {}
         self.applied = Applied()
+        self.overrides: dict[str, str] = {}  # class -> link, while a steer rule holds it
 
     def health(self) -> dict[str, LinkHealth]:
         """Carrier first (no carrier: down, whatever the probes say), then the probes."""
@@ -126,6 +128,15 @@ class WanSteerer:
             self.probed[link] = health
             return self._redecide()
 
+    def override(self, classes: Mapping[str, str]) -> bool:
+        """Real-time policy's steer rules: each class on its link while the link is usable
+        (site.rtpolicy.override); True when traffic moved."""
+        with self._lock:
+            if dict(classes) == self.overrides:
+                return False
+            self.overrides = dict(classes)
+            return self._redecide()
+
     def tick(self) -> bool:
         """Decides again (a failback's hold time may have passed)."""
         with self._lock:
@@ -152,7 +163,9 @@ class WanSteerer:
         assert self.loaded is not None
         previous = None if fresh else self.decision
         names = list(self.loaded.plans)
-        return decide(self.loaded.steering, names, self.health(), previous, self._clock())
+        health, now = self.health(), self._clock()
+        decision = decide(self.loaded.steering, names, health, previous, now)
+        return overridden(decision, self.loaded.steering, self.overrides, health, now)
 
     def _redecide(self) -> bool:
         if self.loaded is None:
