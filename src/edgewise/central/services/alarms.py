@@ -1,0 +1,344 @@
+"""The alarm engine (issue 14 §2): raises, changes, clears and correlates alarms (`AlarmRow`) in
+the caller's transaction and tells `fault_notifications`. Its sources call it: site reports
+(`alarms_reports`), the periodic sweep (`alarms_sweep`), operations (`alarms_operations`).
+
+Root cause: a SITE_OFFLINE alarm explains its site's VNF, link, SLA and overlay-peer alarms and
+other sites' OVERLAY_PEER_DOWN toward it; a LINK_DOWN explains the SLA_BROKEN of classes on its
+link. A fault a root explains is not raised (the root's `details.suppressed` counts it); an
+active alarm a new root explains is correlated to it; when a root clears, the alarms it
+correlated become their own roots again and the next reports clear or keep them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from edgewise.central.services import fault_notifications as tell
+from edgewise.central.services.alarm_terms import Kind, ManagedObject, Severity, active_key
+from edgewise.central.services.alarm_terms import component as component_of
+from edgewise.central.store.alarm_tables import AlarmRow
+from edgewise.central.store.bulk import chunks
+from edgewise.central.store.tables import new_id
+
+# What each root explains at its own site (its site's faults, by kind).
+SITE_EXPLAINS: Final = frozenset(
+    {Kind.VNF_DOWN, Kind.VNF_FLAPPING, Kind.LINK_DOWN, Kind.SLA_BROKEN, Kind.OVERLAY_PEER_DOWN}
+)
+ROOT_KINDS: Final = (Kind.SITE_OFFLINE, Kind.LINK_DOWN)  # in the order a batch raises them
+MAX_SUPPRESSED_NAMED: Final = 100  # faults a root names in `details.suppressedFaults`
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault a source found now: what the alarm for it must say. `link` and `peer_site_id`
+    say which roots may explain it (the link an SLA is broken on, the peer a tunnel is down to)."""
+
+    kind: Kind
+    component: str
+    managed_object: ManagedObject
+    managed_object_id: str
+    site_id: str | None = None
+    tenant_id: str | None = None
+    vnf_instance_id: str | None = None
+    severity: Severity | None = None
+    fault_details: tuple[str, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+    link: str | None = None
+    peer_site_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        return active_key(self.kind, self.component)
+
+    @property
+    def explained_by(self) -> tuple[str, ...]:
+        """The active keys of the roots that would explain this fault, most general first."""
+        roots: list[str] = []
+        if self.kind in SITE_EXPLAINS and self.site_id is not None:
+            roots.append(offline_key(self.site_id))
+        if self.kind is Kind.OVERLAY_PEER_DOWN and self.peer_site_id is not None:
+            roots.append(offline_key(self.peer_site_id))
+        if self.kind is Kind.SLA_BROKEN and self.site_id is not None and self.link is not None:
+            roots.append(active_key(Kind.LINK_DOWN, component_of(self.site_id, link=self.link)))
+        return tuple(roots)
+
+
+def offline_key(site_id: str) -> str:
+    return active_key(Kind.SITE_OFFLINE, component_of(site_id))
+
+
+@dataclass
+class Tally:
+    """What one call did: alarms raised, changed (operator-visible), cleared, suppressed."""
+
+    raised: int = 0
+    changed: int = 0
+    cleared: int = 0
+    suppressed: int = 0
+
+    def add(self, other: Tally) -> Tally:
+        self.raised += other.raised
+        self.changed += other.changed
+        self.cleared += other.cleared
+        self.suppressed += other.suppressed
+        return self
+
+
+def active_by_key(session: Session, keys: Iterable[str]) -> dict[str, AlarmRow]:
+    """The active alarms of these keys, in chunks."""
+    wanted = sorted(set(keys))
+    found: dict[str, AlarmRow] = {}
+    for chunk in chunks(wanted):
+        for row in session.scalars(select(AlarmRow).where(AlarmRow.active_key.in_(chunk))):
+            assert row.active_key is not None  # selected by it
+            found[row.active_key] = row
+    return found
+
+
+def raise_faults(session: Session, faults: Iterable[Fault], now: datetime) -> Tally:
+    """Raises an alarm per fault not active yet (unless a root explains it), updates the active
+    ones (alarm_changed only when severity, fault details or correlation changed), and
+    correlates the active alarms each newly raised root explains."""
+    batch = sorted({f.key: f for f in faults}.values(), key=_rank)
+    tally = Tally()
+    if not batch:
+        return tally
+    active = active_by_key(session, {k for f in batch for k in (f.key, *f.explained_by)})
+    raised: list[AlarmRow] = []
+    changed: list[AlarmRow] = []
+    for fault in batch:
+        root = next((active[k] for k in fault.explained_by if k in active), None)
+        row = active.get(fault.key)
+        if row is None and root is not None:
+            _suppressed(root, fault)
+            tally.suppressed += 1
+        elif row is None:
+            row = _new_row(fault, root, now)
+            session.add(row)
+            active[fault.key] = row
+            raised.append(row)
+        elif _update(row, fault, root, now):
+            changed.append(row)
+    session.flush()
+    for row in raised:
+        tell.alarm_raised(session, row)
+    for row in changed:
+        tell.alarm_changed(session, row)
+    tally.raised, tally.changed = len(raised), len(changed)
+    roots = [row for row in raised if row.kind in ROOT_KINDS]
+    if roots:
+        tally.changed += correlate(session, roots, now)
+    return tally
+
+
+def clear_keys(session: Session, keys: Iterable[str], now: datetime) -> Tally:
+    """Clears the active alarms of these keys (those not active are no-ops), and releases what
+    each cleared root had correlated."""
+    rows = list(active_by_key(session, keys).values())
+    return clear_rows(session, rows, now)
+
+
+def clear_rows(session: Session, rows: Sequence[AlarmRow], now: datetime) -> Tally:
+    for row in rows:
+        row.active_key, row.cleared_at = None, now
+    session.flush()
+    for row in rows:
+        tell.alarm_cleared(session, row)
+    roots = [row.id for row in rows if row.kind in ROOT_KINDS]
+    return Tally(cleared=len(rows), changed=release(session, roots, now) if roots else 0)
+
+
+def settle(
+    session: Session,
+    scopes: Mapping[str, frozenset[Kind]],
+    present: Iterable[Fault],
+    now: datetime,
+) -> Tally:
+    """What a report says in full: for each site of `scopes`, the active alarms of its kinds
+    that `present` no longer has are cleared, then `present` is raised (clears first, so a
+    link back up stops explaining its SLA faults before they are looked at)."""
+    faults = list(present)
+    keys = {f.key for f in faults}
+    gone: list[AlarmRow] = []
+    kinds = {kind.value for scope in scopes.values() for kind in scope}
+    for chunk in chunks(sorted(scopes)):
+        rows = session.scalars(
+            select(AlarmRow).where(
+                AlarmRow.site_id.in_(chunk),
+                AlarmRow.kind.in_(kinds),
+                AlarmRow.active_key.is_not(None),
+            )
+        )
+        gone.extend(
+            row
+            for row in rows
+            if row.site_id is not None
+            and Kind(row.kind) in scopes[row.site_id]
+            and row.active_key not in keys
+        )
+    tally = clear_rows(session, gone, now) if gone else Tally()
+    return tally.add(raise_faults(session, faults, now))
+
+
+def correlate(session: Session, roots: Sequence[AlarmRow], now: datetime) -> int:
+    """Points the active, uncorrelated alarms these new roots explain at them (one
+    alarm_changed each); returns how many."""
+    offline: dict[str | None, AlarmRow] = {
+        row.site_id: row for row in roots if row.kind == Kind.SITE_OFFLINE and row.site_id
+    }
+    links = {row.component: row for row in roots if row.kind == Kind.LINK_DOWN}
+    candidates: list[AlarmRow] = []
+    explained = [kind.value for kind in SITE_EXPLAINS]
+    for chunk in chunks(sorted(site for site in offline if site is not None)):
+        candidates.extend(
+            session.scalars(
+                select(AlarmRow).where(
+                    AlarmRow.site_id.in_(chunk),
+                    AlarmRow.kind.in_(explained),
+                    AlarmRow.active_key.is_not(None),
+                    AlarmRow.root_alarm_id.is_(None),
+                )
+            )
+        )
+    if offline:  # other sites' tunnels toward an offline site
+        candidates.extend(_active_of(session, Kind.OVERLAY_PEER_DOWN))
+    if links:
+        link_sites = sorted({row.site_id for row in links.values() if row.site_id})
+        for chunk in chunks(link_sites):
+            candidates.extend(
+                session.scalars(
+                    select(AlarmRow).where(
+                        AlarmRow.site_id.in_(chunk),
+                        AlarmRow.kind == Kind.SLA_BROKEN.value,
+                        AlarmRow.active_key.is_not(None),
+                        AlarmRow.root_alarm_id.is_(None),
+                    )
+                )
+            )
+    moved: dict[str, AlarmRow] = {}
+    for row in candidates:
+        root = _root_for(row, offline, links)
+        if root is None or root.id == row.id or row.id in moved:
+            continue
+        row.root_alarm_id, row.is_root_cause, row.changed_at = root.id, False, now
+        moved[row.id] = row
+    session.flush()
+    for row in moved.values():
+        tell.alarm_changed(session, row)
+    return len(moved)
+
+
+def release(session: Session, root_ids: Sequence[str], now: datetime) -> int:
+    """The active alarms correlated to these (cleared) roots become roots again."""
+    released: list[AlarmRow] = []
+    for chunk in chunks(list(root_ids)):
+        released.extend(
+            session.scalars(
+                select(AlarmRow).where(
+                    AlarmRow.root_alarm_id.in_(chunk), AlarmRow.active_key.is_not(None)
+                )
+            )
+        )
+    for row in released:
+        row.root_alarm_id, row.is_root_cause, row.changed_at = None, True, now
+    session.flush()
+    for row in released:
+        tell.alarm_changed(session, row)
+    return len(released)
+
+
+def peer_of(component: str) -> str | None:
+    """The peer site an OVERLAY_PEER_DOWN component names (`.../peer:ID`)."""
+    for part in component.split("/"):
+        if part.startswith("peer:"):
+            return part[len("peer:") :]
+    return None
+
+
+def _root_for(
+    row: AlarmRow, offline: Mapping[str | None, AlarmRow], links: Mapping[str, AlarmRow]
+) -> AlarmRow | None:
+    if row.kind in {k.value for k in SITE_EXPLAINS} and row.site_id in offline:
+        return offline[row.site_id]
+    if row.kind == Kind.OVERLAY_PEER_DOWN and peer_of(row.component) in offline:
+        return offline[peer_of(row.component)]
+    if row.kind == Kind.SLA_BROKEN:
+        link = row.component.split("/app-class:")[0]
+        return links.get(link)
+    return None
+
+
+def _active_of(session: Session, kind: Kind) -> list[AlarmRow]:
+    return list(
+        session.scalars(
+            select(AlarmRow).where(
+                AlarmRow.kind == kind.value,
+                AlarmRow.active_key.is_not(None),
+                AlarmRow.root_alarm_id.is_(None),
+            )
+        )
+    )
+
+
+def _rank(fault: Fault) -> int:
+    return ROOT_KINDS.index(fault.kind) if fault.kind in ROOT_KINDS else len(ROOT_KINDS)
+
+
+def _new_row(fault: Fault, root: AlarmRow | None, now: datetime) -> AlarmRow:
+    terms = fault.kind.terms
+    return AlarmRow(
+        id=new_id(),
+        kind=fault.kind.value,
+        component=fault.component,
+        active_key=fault.key,
+        tenant_id=fault.tenant_id,
+        site_id=fault.site_id,
+        managed_object_type=fault.managed_object.value,
+        managed_object_id=fault.managed_object_id,
+        vnf_instance_id=fault.vnf_instance_id,
+        severity=(fault.severity or terms.severity).value,
+        event_type=terms.event_type.value,
+        probable_cause=terms.probable_cause,
+        fault_type=terms.fault_type,
+        fault_details=list(fault.fault_details),
+        details=dict(fault.details),
+        event_time=fault.at or now,
+        raised_at=now,
+        is_root_cause=root is None,
+        root_alarm_id=None if root is None else root.id,
+    )
+
+
+def _update(row: AlarmRow, fault: Fault, root: AlarmRow | None, now: datetime) -> bool:
+    """Brings an active alarm up to the fault; True when an operator sees a change."""
+    severity = (fault.severity or fault.kind.terms.severity).value
+    details = list(fault.fault_details)
+    correlated = root is not None and row.root_alarm_id is None and root.id != row.id
+    seen = row.severity != severity or list(row.fault_details) != details or correlated
+    if seen:
+        row.severity, row.fault_details, row.changed_at = severity, details, now
+        row.event_time = fault.at or now
+    if correlated and root is not None:
+        row.root_alarm_id, row.is_root_cause = root.id, False
+    kept = {**row.details, **fault.details}
+    if kept != row.details:
+        row.details = kept  # a new dict: the JSON column sees the change
+    return seen
+
+
+def _suppressed(root: AlarmRow, fault: Fault) -> None:
+    """Counts a fault the root explains (once per fault while the root is active)."""
+    named: list[str] = list(root.details.get("suppressedFaults", []))
+    count = int(root.details.get("suppressed", 0))
+    if fault.key in named:
+        return
+    if len(named) < MAX_SUPPRESSED_NAMED:
+        named.append(fault.key)
+    root.details = {**root.details, "suppressed": count + 1, "suppressedFaults": named}
