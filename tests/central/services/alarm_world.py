@@ -4,7 +4,7 @@ notifications the engine sends (recorded), status and event report items."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,7 +34,7 @@ class Told:
 
 
 @pytest.fixture
-def told(monkeypatch: pytest.MonkeyPatch) -> Iterator[Told]:
+def told(monkeypatch: pytest.MonkeyPatch) -> Told:
     record = Told()
     for call in ("alarm_raised", "alarm_changed", "alarm_cleared"):
 
@@ -42,7 +42,7 @@ def told(monkeypatch: pytest.MonkeyPatch) -> Iterator[Told]:
             record.calls.append((call, alarm.kind, alarm.component))
 
         monkeypatch.setattr(fault_notifications, call, tell)
-    yield record
+    return record
 
 
 def add_sites(
