@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,16 +22,17 @@ from sqlalchemy.orm import Session
 from edgewise.central.services import fault_notifications as tell
 from edgewise.central.services.alarm_terms import Kind, ManagedObject, Severity, active_key
 from edgewise.central.services.alarm_terms import component as component_of
+from edgewise.central.services.alarms_roots import (
+    MAX_SUPPRESSED_NAMED,
+    ROOT_KINDS,
+    SITE_EXPLAINS,
+    correlate,
+    offline_key,
+    release,
+)
 from edgewise.central.store.alarm_tables import AlarmRow
 from edgewise.central.store.bulk import chunks
 from edgewise.central.store.tables import new_id
-
-# What each root explains at its own site (its site's faults, by kind).
-SITE_EXPLAINS: Final = frozenset(
-    {Kind.VNF_DOWN, Kind.VNF_FLAPPING, Kind.LINK_DOWN, Kind.SLA_BROKEN, Kind.OVERLAY_PEER_DOWN}
-)
-ROOT_KINDS: Final = (Kind.SITE_OFFLINE, Kind.LINK_DOWN)  # in the order a batch raises them
-MAX_SUPPRESSED_NAMED: Final = 100  # faults a root names in `details.suppressedFaults`
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,6 @@ class Fault:
         if self.kind is Kind.SLA_BROKEN and self.site_id is not None and self.link is not None:
             roots.append(active_key(Kind.LINK_DOWN, component_of(self.site_id, link=self.link)))
         return tuple(roots)
-
-
-def offline_key(site_id: str) -> str:
-    return active_key(Kind.SITE_OFFLINE, component_of(site_id))
 
 
 @dataclass
@@ -185,106 +182,6 @@ def settle(
         )
     tally = clear_rows(session, gone, now) if gone else Tally()
     return tally.add(raise_faults(session, faults, now))
-
-
-def correlate(session: Session, roots: Sequence[AlarmRow], now: datetime) -> int:
-    """Points the active, uncorrelated alarms these new roots explain at them (one
-    alarm_changed each); returns how many."""
-    offline: dict[str | None, AlarmRow] = {
-        row.site_id: row for row in roots if row.kind == Kind.SITE_OFFLINE and row.site_id
-    }
-    links = {row.component: row for row in roots if row.kind == Kind.LINK_DOWN}
-    candidates: list[AlarmRow] = []
-    explained = [kind.value for kind in SITE_EXPLAINS]
-    for chunk in chunks(sorted(site for site in offline if site is not None)):
-        candidates.extend(
-            session.scalars(
-                select(AlarmRow).where(
-                    AlarmRow.site_id.in_(chunk),
-                    AlarmRow.kind.in_(explained),
-                    AlarmRow.active_key.is_not(None),
-                    AlarmRow.root_alarm_id.is_(None),
-                )
-            )
-        )
-    if offline:  # other sites' tunnels toward an offline site
-        candidates.extend(_active_of(session, Kind.OVERLAY_PEER_DOWN))
-    if links:
-        link_sites = sorted({row.site_id for row in links.values() if row.site_id})
-        for chunk in chunks(link_sites):
-            candidates.extend(
-                session.scalars(
-                    select(AlarmRow).where(
-                        AlarmRow.site_id.in_(chunk),
-                        AlarmRow.kind == Kind.SLA_BROKEN.value,
-                        AlarmRow.active_key.is_not(None),
-                        AlarmRow.root_alarm_id.is_(None),
-                    )
-                )
-            )
-    moved: dict[str, AlarmRow] = {}
-    for row in candidates:
-        root = _root_for(row, offline, links)
-        if root is None or root.id == row.id or row.id in moved:
-            continue
-        row.root_alarm_id, row.is_root_cause, row.changed_at = root.id, False, now
-        moved[row.id] = row
-    session.flush()
-    for row in moved.values():
-        tell.alarm_changed(session, row)
-    return len(moved)
-
-
-def release(session: Session, root_ids: Sequence[str], now: datetime) -> int:
-    """The active alarms correlated to these (cleared) roots become roots again."""
-    released: list[AlarmRow] = []
-    for chunk in chunks(list(root_ids)):
-        released.extend(
-            session.scalars(
-                select(AlarmRow).where(
-                    AlarmRow.root_alarm_id.in_(chunk), AlarmRow.active_key.is_not(None)
-                )
-            )
-        )
-    for row in released:
-        row.root_alarm_id, row.is_root_cause, row.changed_at = None, True, now
-    session.flush()
-    for row in released:
-        tell.alarm_changed(session, row)
-    return len(released)
-
-
-def peer_of(component: str) -> str | None:
-    """The peer site an OVERLAY_PEER_DOWN component names (`.../peer:ID`)."""
-    for part in component.split("/"):
-        if part.startswith("peer:"):
-            return part[len("peer:") :]
-    return None
-
-
-def _root_for(
-    row: AlarmRow, offline: Mapping[str | None, AlarmRow], links: Mapping[str, AlarmRow]
-) -> AlarmRow | None:
-    if row.kind in {k.value for k in SITE_EXPLAINS} and row.site_id in offline:
-        return offline[row.site_id]
-    if row.kind == Kind.OVERLAY_PEER_DOWN and peer_of(row.component) in offline:
-        return offline[peer_of(row.component)]
-    if row.kind == Kind.SLA_BROKEN:
-        link = row.component.split("/app-class:")[0]
-        return links.get(link)
-    return None
-
-
-def _active_of(session: Session, kind: Kind) -> list[AlarmRow]:
-    return list(
-        session.scalars(
-            select(AlarmRow).where(
-                AlarmRow.kind == kind.value,
-                AlarmRow.active_key.is_not(None),
-                AlarmRow.root_alarm_id.is_(None),
-            )
-        )
-    )
 
 
 def _rank(fault: Fault) -> int:

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.services import alarms_sla
 from edgewise.central.services.alarm_terms import Kind, ManagedObject, active_key, component
-from edgewise.central.services.alarms import Fault, Tally, clear_keys, offline_key, raise_faults
+from edgewise.central.services.alarms import Fault, Tally, clear_keys, raise_faults
 from edgewise.central.services.alarms import settle as settle_faults
 from edgewise.central.services.alarms_policy import AlarmPolicy
+from edgewise.central.services.alarms_roots import offline_key
 from edgewise.central.store.sdwan_tables import OverlayRow
 from edgewise.central.store.tables import NsInstanceRow, SiteEventRow, SiteRow
 
