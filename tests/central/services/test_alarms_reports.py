@@ -137,6 +137,16 @@ def test_a_refused_document_raises_until_a_status_shows_it_taken(world: World) -
     assert active(s) == []
 
 
+def test_a_status_older_than_an_event_does_not_clear_what_the_event_raised(world: World) -> None:
+    s = world.session
+    (site,) = add_sites(s, world.acme.tenant_id or "", 1)
+    refused = {"event": "document-rejected", "revision": 3, "detail": "revision 3 rejected"}
+    report(s, site, status(tick(1)), event(tick(2), **refused))  # sent before it was refused
+    assert [r.kind for r in active(s)] == ["SITE_REFUSING"]
+    report(s, site, status(tick(3)))
+    assert active(s) == []
+
+
 def test_restarts_and_repairs_within_the_window_flap_and_drift(world: World) -> None:
     s = world.session
     (site,) = add_sites(s, world.acme.tenant_id or "", 1)

@@ -32,7 +32,7 @@ from edgewise.central.services.alarms_roots import (
 )
 from edgewise.central.store.alarm_tables import AlarmRow
 from edgewise.central.store.bulk import chunks
-from edgewise.central.store.tables import new_id
+from edgewise.central.store.tables import aware, new_id
 
 
 @dataclass(frozen=True)
@@ -152,19 +152,25 @@ def clear_rows(session: Session, rows: Sequence[AlarmRow], now: datetime) -> Tal
     return Tally(cleared=len(rows), changed=release(session, roots, now) if roots else 0)
 
 
+@dataclass(frozen=True)
+class Said:
+    """What one report speaks for in full at its site: these kinds, as of `at`."""
+
+    kinds: frozenset[Kind]
+    at: datetime
+
+
 def settle(
-    session: Session,
-    scopes: Mapping[str, frozenset[Kind]],
-    present: Iterable[Fault],
-    now: datetime,
+    session: Session, scopes: Mapping[str, Said], present: Iterable[Fault], now: datetime
 ) -> Tally:
-    """What a report says in full: for each site of `scopes`, the active alarms of its kinds
-    that `present` no longer has are cleared, then `present` is raised (clears first, so a
-    link back up stops explaining its SLA faults before they are looked at)."""
+    """What reports say in full: for each site of `scopes`, the active alarms of its kinds
+    that `present` no longer has are cleared — unless observed after the report (an event
+    newer than the status) — then `present` is raised (clears first, so a link back up stops
+    explaining its SLA faults before they are looked at)."""
     faults = list(present)
     keys = {f.key for f in faults}
     gone: list[AlarmRow] = []
-    kinds = {kind.value for scope in scopes.values() for kind in scope}
+    kinds = {kind.value for said in scopes.values() for kind in said.kinds}
     for chunk in chunks(sorted(scopes)):
         rows = session.scalars(
             select(AlarmRow).where(
@@ -173,13 +179,11 @@ def settle(
                 AlarmRow.active_key.is_not(None),
             )
         )
-        gone.extend(
-            row
-            for row in rows
-            if row.site_id is not None
-            and Kind(row.kind) in scopes[row.site_id]
-            and row.active_key not in keys
-        )
+        for row in rows:
+            said = scopes[row.site_id or ""]
+            spoken = Kind(row.kind) in said.kinds and row.active_key not in keys
+            if spoken and aware(row.event_time) <= aware(said.at):
+                gone.append(row)
     tally = clear_rows(session, gone, now) if gone else Tally()
     return tally.add(raise_faults(session, faults, now))
 
@@ -221,7 +225,8 @@ def _update(row: AlarmRow, fault: Fault, root: AlarmRow | None, now: datetime) -
     seen = row.severity != severity or list(row.fault_details) != details or correlated
     if seen:
         row.severity, row.fault_details, row.changed_at = severity, details, now
-        row.event_time = fault.at or now
+    if fault.at is not None:
+        row.event_time = fault.at  # when it was last observed: nobody is told of that alone
     if correlated and root is not None:
         row.root_alarm_id, row.is_root_cause = root.id, False
     kept = {**row.details, **fault.details}

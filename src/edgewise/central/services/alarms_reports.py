@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.services import alarms_sla
 from edgewise.central.services.alarm_terms import Kind, ManagedObject, active_key, component
-from edgewise.central.services.alarms import Fault, Tally, clear_keys, raise_faults
+from edgewise.central.services.alarms import Fault, Said, Tally, clear_keys, raise_faults
 from edgewise.central.services.alarms import settle as settle_faults
 from edgewise.central.services.alarms_policy import AlarmPolicy
 from edgewise.central.services.alarms_roots import offline_key
@@ -65,14 +65,14 @@ def on_reports(
     known = _known(session, heard, statuses, events)
     newest = {r.site_id: r.at for r in statuses}
     tally.add(_from_events(session, events, known, now, policy=policy, newest=newest))
-    scopes: dict[str, frozenset[Kind]] = {}
+    scopes: dict[str, Said] = {}
     present: list[Fault] = []
     steering = alarms_sla.steering_of(session, [s.site_id for s in statuses if "links" in s.body])
     for status in statuses:
         if status.site_id not in known.tenants:
             continue
         scope, faults = status_faults(status, known, steering.get(status.site_id))
-        scopes[status.site_id] = scope
+        scopes[status.site_id] = Said(scope, status.at)
         present.extend(faults)
     return tally.add(settle_faults(session, scopes, present, now))
 
@@ -192,13 +192,15 @@ def _repeated(
         when = last.replace(tzinfo=UTC)
         for vnf, count in restarts.items():
             if count >= policy.flap_restarts:
-                why = f"restarted {count} times within {policy.flap_window_s:g} s"
+                why = f"restarted {policy.flap_restarts} times or more within a window of "
+                why += f"{policy.flap_window_s:g} s"
                 faults.append(_vnf_fault(Kind.VNF_FLAPPING, site, vnf, known, at=when, why=(why,),
                                          extra={"restarts": count}))  # fmt: skip
         drift_from = last - timedelta(seconds=policy.drift_window_s)
         drifts = sum(1 for at, b in repairs if at >= drift_from and b.get("reason") in DRIFTS)
         if drifts >= policy.drift_repairs:
-            why = f"{drifts} repairs of drift within {policy.drift_window_s:g} s"
+            why = f"{policy.drift_repairs} repairs of drift or more within a window of "
+            why += f"{policy.drift_window_s:g} s"
             faults.append(_site_fault(Kind.DRIFT_REPEATED, site, known.tenants[site], at=when,
                                       why=(why,), extra={"repairs": drifts}))  # fmt: skip
     return faults
