@@ -1,12 +1,12 @@
 """OPERATION_FAILED through the orchestrator's own paths: the tracker failing an operation at its
 deadline raises it; continue clears it; given up (FAILED) keeps it, changed, until a later
-operation of the NS instance completes."""
+operation of the NS instance completes, or the NS instance is deleted."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from edgewise.central.orchestrator import occurrences, tracker
+from edgewise.central.orchestrator import instances, occurrences, tracker
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.services.alarm_terms import component
 from edgewise.central.services.alarms_operations import OperationState, operations_moved
@@ -63,4 +63,15 @@ def test_given_up_it_stays_until_a_later_operation_completes(world: World, told:
     assert [c for c, _, _ in told.calls] == ["alarm_raised", "alarm_changed"]
     later = OperationState("op-2", ns.id, ns.tenant_id, "TERMINATE", "COMPLETED")
     assert operations_moved(s, [later], utcnow()).cleared == 1
+    assert active(s) == []
+
+
+def test_an_ns_instance_deleted_takes_its_alarms_with_it(world: World) -> None:
+    s = world.session
+    ns, op = operation(world)
+    tracker.advance(s, NsdModels(TypeCache()))
+    occurrences.fail(s, world.admin, op.id)
+    assert len(active(s)) == 1
+    instances.delete_instance(s, world.admin, ns.id)
+    s.flush()
     assert active(s) == []

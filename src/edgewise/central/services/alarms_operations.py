@@ -1,7 +1,8 @@
 """OPERATION_FAILED (for the orchestrator, in the transaction that moves an operation): raised
 when an NS LCM operation ends FAILED_TEMP, kept (its details saying so) when it is given up
 (FAILED); cleared when it moves again (retry, continue, rollback), when it ends COMPLETED or
-ROLLED_BACK, and — for one given up — when a later operation of its NS instance completes."""
+ROLLED_BACK, and — for one given up — when a later operation of its NS instance completes or
+the NS instance is deleted."""
 
 from __future__ import annotations
 
@@ -59,6 +60,18 @@ def operations_moved(
             )
         )
     return tally.add(clear_rows(session, superseded, now)) if superseded else tally
+
+
+def ns_instance_deleted(session: Session, ns_id: str, now: datetime) -> Tally:
+    """The alarms about an NS instance end with it (its operations are deleted with it)."""
+    rows = session.scalars(
+        select(AlarmRow).where(
+            AlarmRow.managed_object_type == ManagedObject.NS.value,
+            AlarmRow.managed_object_id == ns_id,
+            AlarmRow.active_key.is_not(None),
+        )
+    ).all()
+    return clear_rows(session, rows, now) if rows else Tally()
 
 
 def _fault(op: OperationState, now: datetime) -> Fault:
