@@ -143,6 +143,8 @@ def clear_keys(session: Session, keys: Iterable[str], now: datetime) -> Tally:
 
 
 def clear_rows(session: Session, rows: Sequence[AlarmRow], now: datetime) -> Tally:
+    """Clears these active alarms (one alarm_cleared each) and releases what the roots among
+    them had correlated."""
     for row in rows:
         row.active_key, row.cleared_at = None, now
     session.flush()
