@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
+from edgewise.central.services.alarms_policy import AlarmPolicy
 from edgewise.model.sites import MAX_POLL_HOLD
 
 DEFAULT_DATA_DIR = Path("var/central")
@@ -36,8 +37,18 @@ class CentralSettings:
     callback_test_deadline: float = 5.0  # s: a callback's endpoint test, all of it
     credentials_key: str = ""  # Fernet key sealing callback credentials; "": credentials.key
     metrics_site_series: int = 500  # GET /metrics: per-site link series up to this many sites
+    alarms: AlarmPolicy = field(default_factory=AlarmPolicy)  # EDGEWISE_ALARM_*: docs/alarms.md
+    alertmanager_url: str = ""  # post active alarms to this Alertmanager (v2 API); "": none
+    alertmanager_interval: float = 30.0  # s: active alerts are sent again this often
 
     def __post_init__(self) -> None:
+        if self.alertmanager_url and not self.alertmanager_url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"EDGEWISE_ALERTMANAGER_URL {self.alertmanager_url!r}: expected an http:// or "
+                "https:// URL of an Alertmanager (its v2 API is under it)"
+            )
+        if not self.alertmanager_interval > 0:
+            raise ValueError("EDGEWISE_ALERTMANAGER_INTERVAL: must be a positive number of seconds")
         low, high = self.poll_hold
         if not 0 < low <= high <= MAX_POLL_HOLD:
             raise ValueError(
@@ -89,7 +100,32 @@ class CentralSettings:
             fetch_deadline=float(os.environ.get("EDGEWISE_FETCH_DEADLINE", "30")),
             credentials_key=os.environ.get("EDGEWISE_CREDENTIALS_KEY", ""),
             metrics_site_series=int(os.environ.get("EDGEWISE_METRICS_SITE_SERIES", "500")),
+            alarms=alarm_policy(),
+            alertmanager_url=os.environ.get("EDGEWISE_ALERTMANAGER_URL", "").strip(),
+            alertmanager_interval=float(os.environ.get("EDGEWISE_ALERTMANAGER_INTERVAL", "30")),
         )
+
+
+def alarm_policy() -> AlarmPolicy:
+    """The alarm thresholds from EDGEWISE_ALARM_* (defaults: AlarmPolicy's)."""
+    default = AlarmPolicy()
+
+    def number(name: str, value: float) -> float:
+        text = os.environ.get(f"EDGEWISE_ALARM_{name}", "").strip()
+        try:
+            return float(text) if text else value
+        except ValueError:
+            raise ValueError(f"EDGEWISE_ALARM_{name}={text!r}: expected a number") from None
+
+    return AlarmPolicy(
+        offline_holds=number("OFFLINE_HOLDS", default.offline_holds),
+        flap_restarts=int(number("FLAP_RESTARTS", default.flap_restarts)),
+        flap_window_s=number("FLAP_WINDOW", default.flap_window_s),
+        drift_repairs=int(number("DRIFT_REPAIRS", default.drift_repairs)),
+        drift_window_s=number("DRIFT_WINDOW", default.drift_window_s),
+        certificate_days=int(number("CERTIFICATE_DAYS", default.certificate_days)),
+        sweep_batch=int(number("SWEEP_BATCH", default.sweep_batch)),
+    )
 
 
 def networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:

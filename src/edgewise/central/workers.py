@@ -2,11 +2,13 @@
 runtime's event loop — never by the web framework, so a process without the API (a worker-only
 replica, a regional manager) runs the same workers:
 
-    tracker     moves NS LCM operations and rollouts on from the sites' reports
+    tracker     moves NS LCM operations and rollouts on from the sites' reports, and sweeps
+                the alarms nothing reports (sites offline, certificates expiring)
     delivery    POSTs due SOL005 notifications to their subscribers
+    alerts      posts alarms to Alertmanager, when EDGEWISE_ALERTMANAGER_URL is set
 
-Every replica runs both; what they do is safe to run side by side (see orchestrator.tracker and
-services.outbox).
+Every replica runs them; what they do is safe to run side by side (see orchestrator.tracker,
+services.outbox and services.alarms).
 """
 
 from __future__ import annotations
@@ -14,16 +16,26 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
 import aiohttp
 from sqlalchemy.orm import Session
 
+from edgewise.central.config import CentralSettings
 from edgewise.central.orchestrator import rollouts, sdwan, tracker
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.runtime import CentralRuntime
-from edgewise.central.services import announce, outbound, outbox, pm_collect
+from edgewise.central.services import (
+    alarms_sweep,
+    announce,
+    fault_notifications,
+    outbound,
+    outbox,
+    pm_collect,
+)
+from edgewise.central.services.alarms_alertmanager import AlertmanagerSender
 from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.egress import EgressPolicy, refused_detail
 from edgewise.central.store.tables import utcnow
@@ -31,22 +43,45 @@ from edgewise.central.store.tables import utcnow
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TRACKER_PACE = 0.1  # s: at least this long from one tracker pass to the next
+ALARM_SWEEP_S = 2.0  # s: at least this long from one alarm sweep to the next
 
 
-def tracker_steps(nsds: NsdModels) -> tuple[tuple[Callable[[Session], object], str], ...]:
-    """What each tracker pass moves on, each in its own transaction: operations, rollouts, and
-    the overlay key rotations whose last reports two replicas took in at once, PM jobs' samples
-    and reports and thresholds' crossings."""
+def tracker_steps(
+    nsds: NsdModels, settings: CentralSettings
+) -> tuple[tuple[Callable[[Session], object], str], ...]:
+    """What each tracker pass moves on, each in its own transaction: operations, rollouts, the
+    overlay key rotations whose last reports two replicas took in at once, PM jobs' samples and
+    reports and thresholds' crossings, and the alarms nothing reports."""
+    policy, hold = settings.alarms, settings.poll_hold[1]
+    swept = [0.0]  # when this tracker last swept the alarms (monotonic; 0: not yet)
+
+    def sweep_alarms(session: Session) -> object:
+        """At most every ALARM_SWEEP_S: a pass reads every site (about 20-50 ms at 10,000),
+        and the tracker runs up to ten times a second under a stream of reports. The first
+        pass after the central starts re-derives what happened while it was away (sites gone
+        silent or back, certificates); if that changed the list, subscribers are told to read
+        it again (AlarmListRebuiltNotification)."""
+        first = swept[0] == 0.0
+        if not first and time.monotonic() - swept[0] < ALARM_SWEEP_S:
+            return None
+        swept[0] = time.monotonic()
+        tally = alarms_sweep.sweep(session, policy, hold, utcnow())
+        if first and tally.raised + tally.cleared:
+            fault_notifications.alarm_list_rebuilt(session)
+        return tally
+
     return (
         (lambda session: tracker.advance(session, nsds), "NS LCM operations"),
         (lambda session: rollouts.advance(session, nsds), "rollouts"),
         (sdwan.sweep_rotations, "overlay key rotations"),
         (pm_collect.advance, "PM jobs and thresholds"),
+        (sweep_alarms, "alarms"),
     )
 
 
 class Workers:
-    """The tracker and the notification delivery of one runtime; `run` until cancelled."""
+    """The tracker, the notification delivery and the alert sender of one runtime; `run` until
+    cancelled."""
 
     def __init__(
         self,
@@ -60,10 +95,17 @@ class Workers:
         self.delivery_interval = delivery_interval
 
     async def run(self) -> None:
-        """Runs both workers on the current loop (binding the runtime to it if nobody has)."""
+        """Runs the workers on the current loop (binding the runtime to it if nobody has)."""
         if self.runtime.loop is None:
             self.runtime.bind(asyncio.get_running_loop())
-        await asyncio.gather(self.track_operations(), self.deliver_notifications())
+        work = [self.track_operations(), self.deliver_notifications()]
+        settings = self.runtime.settings
+        if settings.alertmanager_url:
+            sender = AlertmanagerSender(
+                self.runtime.sessions, settings.alertmanager_url, settings.alertmanager_interval
+            )
+            work.append(sender.run())
+        await asyncio.gather(*work)
 
     async def track_operations(self) -> None:
         """Moves NS LCM operations and rollouts on: when this replica records statuses, and at
@@ -71,7 +113,7 @@ class Workers:
         one replica wins."""
         loop = asyncio.get_running_loop()
         nsds = self.runtime.nsds
-        steps = tracker_steps(nsds)
+        steps = tracker_steps(nsds, self.runtime.settings)
         while True:
             began = loop.time()
             for step, what in steps:

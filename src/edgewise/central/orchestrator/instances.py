@@ -23,10 +23,17 @@ from edgewise.central.services.access import (
     owner_for_new,
     visible,
 )
+from edgewise.central.services.alarms_operations import ns_instance_deleted
 from edgewise.central.services.catalog import CatalogKind, get_item
 from edgewise.central.services.errors import Conflict, InputProblem, Invalid
 from edgewise.central.store.bulk import CHUNK, chunks
-from edgewise.central.store.tables import CatalogItemRow, NsInstanceRow, NsLcmOpOccRow, SiteRow
+from edgewise.central.store.tables import (
+    CatalogItemRow,
+    NsInstanceRow,
+    NsLcmOpOccRow,
+    SiteRow,
+    utcnow,
+)
 
 
 def create_instance(
@@ -119,6 +126,7 @@ def delete_instance(session: Session, principal: Principal, ns_id: str) -> None:
     if leftovers:  # a failed instantiation may have left the service on some sites
         documents.rewrite(session, row.id, dict.fromkeys(leftovers))
     notifications.emit(session, row, notifications.IDENTIFIER_DELETION, identity(row))
+    ns_instance_deleted(session, row.id, utcnow())
     session.delete(row)
     release(session, nsd_info_id)
 

@@ -26,6 +26,7 @@ from edgewise.central.orchestrator.states import DEFAULT_TIMEOUT, OpState, OpTyp
 from edgewise.central.orchestrator.views import LcmOperation
 from edgewise.central.services import notifications
 from edgewise.central.services.access import Principal, ensure_writable, get_visible, visible
+from edgewise.central.services.alarms_operations import OperationState, operations_moved
 from edgewise.central.services.errors import Conflict
 from edgewise.central.store.tables import NsInstanceRow, NsLcmOpOccRow, SiteRow, new_id, utcnow
 
@@ -140,6 +141,7 @@ def fail(session: Session, principal: Principal, op_id: str) -> LcmOperation:
     op.state = OpState.FAILED.value
     op.state_entered_time = utcnow()
     session.flush()
+    moved(session, ns, op)
     announce(session, ns, op, "RESULT")
     return LcmOperation.of(op)
 
@@ -154,6 +156,7 @@ def cancel(session: Session, principal: Principal, op_id: str) -> LcmOperation:
     op.state_entered_time = utcnow()
     op.error = {"status": 409, "title": "cancelled", "detail": "the operation was cancelled"}
     session.flush()
+    moved(session, ns, op)
     announce(session, ns, op, "RESULT")
     return LcmOperation.of(op)
 
@@ -185,8 +188,15 @@ def _restart(
     op.error = None
     op.sites_done = 0
     session.flush()
+    moved(session, ns, op)
     announce(session, ns, op, "START")
     return LcmOperation.of(op)
+
+
+def moved(session: Session, ns: NsInstanceRow, op: NsLcmOpOccRow) -> None:
+    """An operator moved the operation on: its OPERATION_FAILED alarm follows."""
+    state = OperationState(op.id, ns.id, ns.tenant_id, op.operation, op.state, op.error)
+    operations_moved(session, [state], op.state_entered_time)
 
 
 def announce(session: Session, ns: NsInstanceRow, op: OpFacts, status: str) -> None:

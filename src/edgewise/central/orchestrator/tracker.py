@@ -20,6 +20,7 @@ from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.occurrences import OpFacts, announce
 from edgewise.central.orchestrator.progress import progress_of, statuses
 from edgewise.central.orchestrator.states import MOVING, NsState, OpState, OpType
+from edgewise.central.services.alarms_operations import OperationState, operations_moved
 from edgewise.central.store.bulk import chunks, table_of
 from edgewise.central.store.tables import NsInstanceRow, NsLcmOpOccRow, aware, utcnow
 
@@ -129,6 +130,11 @@ def _finish(
         if state is not OpState.FAILED_TEMP:
             completed(session, nsds, ns, ending, state)
         announce(session, ns, ending, "RESULT")
+    operations_moved(session, [
+        OperationState(e.id, e.ns_instance_id, ns.tenant_id if ns else None, e.operation, e.state,
+                       e.error)
+        for e in ended for ns in [instances.get(e.ns_instance_id)]
+    ], moment)  # fmt: skip
     return won
 
 

@@ -1,6 +1,7 @@
-"""What a site's status report says of its WAN links and overlay keys (optional `links`,
-`overlay_keys` in the status body): read here with the contract's field reader, every field
-bounded (a bad one is named and refuses the report item), and kept per link and per tenant.
+"""What a site's status report says of its WAN links, overlay keys and overlay peers (optional
+`links`, `overlay_keys`, `overlay_peers` in the status body): read here with the contract's
+field reader, every field bounded (a bad one is named and refuses the report item), and kept per
+link and per tenant.
 `record` tells which sites changed what their overlay peers' documents carry (a key, a link's
 address) or applied a revision a key rotation waits for, for the caller to recompose them (and
 step the rotations: `orchestrator.rotations`)."""
@@ -26,11 +27,12 @@ from edgewise.model.fields import Record, Section, prop, read_into, write
 from edgewise.model.kinds import Choice, Integer, Interface, ListOf, MapOf, refuse
 from edgewise.model.links import MAX_LINKS
 from edgewise.model.names import IDENT, NAME
-from edgewise.model.overlay import MAX_OVERLAYS, PublicKey
+from edgewise.model.overlay import MAX_OVERLAYS, MAX_PEERS, PublicKey
 from edgewise.model.problems import Invalid, Json, Path, Problems, render_path
 from edgewise.model.steering import MAX_APP_CLASSES
 
 LINK_STATES: Final = ("up", "degraded", "down")
+PEER_STATES: Final = ("up", "down")
 COUNT: Final = Integer(0, 2**63 - 1, "a count")
 
 
@@ -120,10 +122,14 @@ class SdwanReport(Section):
     overlay_keys: tuple[tuple[str, OverlayKey], ...] | None = prop(
         MapOf(IDENT, Record(OverlayKey), MAX_OVERLAYS)
     )
+    # per tenant, per peer site: whether its tunnel is up (services.alarms_reports reads it)
+    overlay_peers: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] | None = prop(
+        MapOf(IDENT, MapOf(IDENT, Choice(PEER_STATES), MAX_PEERS), MAX_OVERLAYS)
+    )
 
 
 def _part(body: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: body[key] for key in ("links", "overlay_keys") if key in body}
+    return {key: body[key] for key in ("links", "overlay_keys", "overlay_peers") if key in body}
 
 
 def status_problems(body: Mapping[str, Any], where: str) -> Iterator[InputProblem]:

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.services import announce, link_reports
 from edgewise.central.services.access import Principal, visible
+from edgewise.central.services.alarms_policy import AlarmPolicy
+from edgewise.central.services.alarms_reports import Reported, on_reports
 from edgewise.central.services.errors import InputProblem, Invalid, NotFound
 from edgewise.central.services.views import SiteStatus, in_sync_now
 from edgewise.central.store.bulk import chunks, table_of
@@ -132,19 +134,22 @@ def record_reports(session: Session, site_id: str, items: Sequence[ReportItem]) 
 
 
 OverlayChange = Callable[[Session, set[str]], object]
+DEFAULT_POLICY = AlarmPolicy()
 
 
 def record_batches(
     session: Session,
     batches: Sequence[tuple[str, Sequence[ReportItem]]],
     on_overlay_change: OverlayChange | None = None,
+    alarm_policy: AlarmPolicy = DEFAULT_POLICY,
 ) -> list[tuple[int, int]]:
     """Records many sites' batches in a handful of statements; each item exactly once.
 
     Returns (accepted, duplicates) per batch. An item id seen before (or twice in this
     call) is a duplicate: delivery is at least once, the effect exactly once. Sites whose
     status changed an overlay key or a link's address are handed to `on_overlay_change` in
-    the same transaction (the central recomposes their overlay peers' documents).
+    the same transaction (the central recomposes their overlay peers' documents); the alarms
+    the new statuses and events raise or clear are too (services.alarms_reports).
     """
     pairs = list(dict.fromkeys((site_id, item.id) for site_id, items in batches for item in items))
     seen: set[tuple[str, str]] = set()
@@ -181,10 +186,14 @@ def record_batches(
               for s, i in fresh if i.kind == "event"]  # fmt: skip
     if events:
         connection.execute(insert(table_of(SiteEventRow)), events)
-    changed = _latest_statuses(session, [(s, i) for s, i in fresh if i.kind == "status"], now)
+    applied: list[Reported] = []
+    statuses = [(s, i) for s, i in fresh if i.kind == "status"]
+    changed = _latest_statuses(session, statuses, now, applied)
     if changed and on_overlay_change is not None:
         on_overlay_change(session, changed)
     _latest_counters(session, [(s, i) for s, i in fresh if i.kind == "counters"])
+    happened = [Reported(s, i.at, i.body) for s, i in fresh if i.kind == "event"]
+    on_reports(session, applied, happened, now, alarm_policy)
     return results
 
 
@@ -197,10 +206,14 @@ def _newest(items: Sequence[tuple[str, ReportItem]]) -> dict[str, ReportItem]:
 
 
 def _latest_statuses(
-    session: Session, items: Sequence[tuple[str, ReportItem]], now: datetime
+    session: Session,
+    items: Sequence[tuple[str, ReportItem]],
+    now: datetime,
+    applied: list[Reported],
 ) -> set[str]:
-    """Keeps each site's newest status: an older one arriving late changes nothing. Returns
-    the sites whose links' addresses or overlay keys changed."""
+    """Keeps each site's newest status: an older one arriving late changes nothing (those kept
+    are added to `applied`). Returns the sites whose links' addresses or overlay keys
+    changed."""
     newest = _newest(items)
     changed: set[str] = set()
     if not newest:
@@ -225,6 +238,7 @@ def _latest_statuses(
         row.body = item.body
         row.reported_at = item.at
         row.last_seen_at = now
+        applied.append(Reported(site_id, item.at, item.body))
         if link_reports.record(session, site_id, item.body, item.at):
             changed.add(site_id)
     return changed

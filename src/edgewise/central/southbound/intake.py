@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import exc as db
 from sqlalchemy.orm import Session, sessionmaker
 
+from edgewise.central.services.alarms_policy import AlarmPolicy
 from edgewise.central.services.errors import InputProblem, Invalid
 from edgewise.central.services.site_channel import OverlayChange, ReportItem, record_batches
 
@@ -52,8 +53,10 @@ class ReportIntake:
         max_pending: int,
         interval: float = 0.1,
         on_overlay_change: OverlayChange | None = None,
+        alarm_policy: AlarmPolicy | None = None,
     ) -> None:
         self._sessions = sessions
+        self._alarm_policy = alarm_policy or AlarmPolicy()
         self._on_overlay_change = on_overlay_change
         self._max_pending = max_pending
         self._interval = interval
@@ -125,7 +128,7 @@ class ReportIntake:
 
     def _record(self, batches: Sequence[tuple[str, Sequence[ReportItem]]]) -> list[tuple[int, int]]:
         with self._sessions.begin() as session:
-            results = record_batches(session, batches, self._on_overlay_change)
+            results = record_batches(session, batches, self._on_overlay_change, self._alarm_policy)
         self.written_items += sum(accepted - dupes for accepted, dupes in results)
         return results
 

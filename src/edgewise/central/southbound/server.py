@@ -90,6 +90,7 @@ class SouthboundServer:
             runtime.sessions,
             max_pending=self.settings.max_pending_reports,
             on_overlay_change=sdwan.recompose_overlay_peers,
+            alarm_policy=self.settings.alarms,
         )
         self.last_seen = LastSeen(runtime.sessions)
         self._random = random.Random(seed)  # noqa: S311 - poll jitter, not security

@@ -1,0 +1,23 @@
+"""Smoke run of the alarms benchmark: link-down latency, sites going offline at once without a
+storm, the figures printed.
+
+A measurement, not a timed test: nothing here asserts a duration.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.benchmarks.test_channel_smoke import bench
+
+pytestmark = pytest.mark.slow
+
+
+def test_alarms_prints_its_figures() -> None:
+    out = bench("alarms", "--sites", "12", "--links", "2", "--timeout", "90", timeout=240)
+    assert re.search(r"link down -> LINK_DOWN in the store p50/max: [\d.]+ / [\d.]+ s \(2 ", out)
+    assert re.search(r"\[12 sites\] silent -> SITE_OFFLINE in the store p50/max: [\d.]+ / ", out)
+    assert "[12 sites] alarms raised by the phase: 12 (SITE_OFFLINE 12); roots: 12" in out
+    assert re.search(r"\[12 sites\] notifications written to the outbox: \d+", out)
