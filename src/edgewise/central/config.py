@@ -36,6 +36,7 @@ class CentralSettings:
     callback_test_deadline: float = 5.0  # s: a callback's endpoint test, all of it
     credentials_key: str = ""  # Fernet key sealing callback credentials; "": credentials.key
     metrics_site_series: int = 500  # GET /metrics: per-site link series up to this many sites
+    history_retention: tuple[int, int, int] = (2, 35, 400)  # days: minute, hour, day buckets
 
     def __post_init__(self) -> None:
         low, high = self.poll_hold
@@ -89,6 +90,7 @@ class CentralSettings:
             fetch_deadline=float(os.environ.get("EDGEWISE_FETCH_DEADLINE", "30")),
             credentials_key=os.environ.get("EDGEWISE_CREDENTIALS_KEY", ""),
             metrics_site_series=int(os.environ.get("EDGEWISE_METRICS_SITE_SERIES", "500")),
+            history_retention=_days(os.environ.get("EDGEWISE_HISTORY_RETENTION", "2,35,400")),
         )
 
 
@@ -103,6 +105,20 @@ def networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
         except ValueError as exc:
             raise ValueError(f"EDGEWISE_FETCH_ALLOW: {item!r} is not a network: {exc}") from exc
     return tuple(found)
+
+
+def _days(text: str) -> tuple[int, int, int]:
+    """Days of link history kept: `2,35,400` (minute, hour and day buckets, each no shorter
+    than the finer one's); ValueError names the setting."""
+    parts = [part.strip() for part in text.split(",")]
+    days = tuple(int(part) for part in parts if part.isdigit())
+    if len(parts) != 3 or len(days) != 3 or not 1 <= days[0] <= days[1] <= days[2] <= 3660:
+        raise ValueError(
+            f"EDGEWISE_HISTORY_RETENTION={text!r}: three whole numbers of days, for minute, hour "
+            "and day buckets, each at least 1, no shorter than the finer one's, at most 3660 "
+            "(e.g. 2,35,400)"
+        )
+    return (days[0], days[1], days[2])
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

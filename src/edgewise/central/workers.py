@@ -3,6 +3,7 @@ runtime's event loop — never by the web framework, so a process without the AP
 replica, a regional manager) runs the same workers:
 
     tracker     moves NS LCM operations and rollouts on from the sites' reports
+                (and rolls up and expires the links' telemetry history)
     delivery    POSTs due SOL005 notifications to their subscribers
 
 Every replica runs both; what they do is safe to run side by side (see orchestrator.tracker and
@@ -23,9 +24,10 @@ from sqlalchemy.orm import Session
 from edgewise.central.orchestrator import rollouts, sdwan, tracker
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.runtime import CentralRuntime
-from edgewise.central.services import announce, outbound, outbox
+from edgewise.central.services import announce, outbound, outbox, telemetry_rollup
 from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.egress import EgressPolicy, refused_detail
+from edgewise.central.services.telemetry import DEFAULT_RETENTION, Retention
 from edgewise.central.store.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -33,13 +35,17 @@ T = TypeVar("T")
 TRACKER_PACE = 0.1  # s: at least this long from one tracker pass to the next
 
 
-def tracker_steps(nsds: NsdModels) -> tuple[tuple[Callable[[Session], object], str], ...]:
-    """What each tracker pass moves on, each in its own transaction: operations, rollouts, and
-    the overlay key rotations whose last reports two replicas took in at once."""
+def tracker_steps(
+    nsds: NsdModels, retention: Retention = DEFAULT_RETENTION
+) -> tuple[tuple[Callable[[Session], object], str], ...]:
+    """What each tracker pass moves on, each in its own transaction: operations, rollouts,
+    the overlay key rotations whose last reports two replicas took in at once, and the links'
+    telemetry history (rolled up, expired)."""
     return (
         (lambda session: tracker.advance(session, nsds), "NS LCM operations"),
         (lambda session: rollouts.advance(session, nsds), "rollouts"),
         (sdwan.sweep_rotations, "overlay key rotations"),
+        (lambda session: telemetry_rollup.step(session, utcnow(), retention), "link history"),
     )
 
 
@@ -69,7 +75,7 @@ class Workers:
         one replica wins."""
         loop = asyncio.get_running_loop()
         nsds = self.runtime.nsds
-        steps = tracker_steps(nsds)
+        steps = tracker_steps(nsds, Retention(self.runtime.settings.history_retention))
         while True:
             began = loop.time()
             for step, what in steps:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from edgewise.central.services import announce, link_reports
+from edgewise.central.services import announce, link_reports, telemetry
 from edgewise.central.services.access import Principal, visible
 from edgewise.central.services.errors import InputProblem, Invalid, NotFound
 from edgewise.central.services.views import SiteStatus, in_sync_now
@@ -181,7 +181,9 @@ def record_batches(
               for s, i in fresh if i.kind == "event"]  # fmt: skip
     if events:
         connection.execute(insert(table_of(SiteEventRow)), events)
-    changed = _latest_statuses(session, [(s, i) for s, i in fresh if i.kind == "status"], now)
+    statuses = [(s, i) for s, i in fresh if i.kind == "status"]
+    telemetry.record_links(connection, [(s, i.at, i.body) for s, i in statuses])
+    changed = _latest_statuses(session, statuses, now)
     if changed and on_overlay_change is not None:
         on_overlay_change(session, changed)
     _latest_counters(session, [(s, i) for s, i in fresh if i.kind == "counters"])

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.files import private_dir, private_file
-from edgewise.central.store import alarm_tables, sdwan_tables  # noqa: F401 - their tables join Base.metadata
+from edgewise.central.store import alarm_tables, sdwan_tables, telemetry_tables  # noqa: F401 - their tables join Base.metadata
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

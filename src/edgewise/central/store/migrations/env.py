@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from edgewise.central.store import alarm_tables, sdwan_tables  # noqa: F401 - their tables join Base.metadata
+from edgewise.central.store import alarm_tables, sdwan_tables, telemetry_tables  # noqa: F401 - their tables join Base.metadata
 from edgewise.central.store.tables import Base
 
 connection = context.config.attributes["connection"]
