@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from edgewise.central.config import CentralSettings
-from edgewise.central.services import sites, telemetry_rollup
+from edgewise.central.services import sites, telemetry_history, telemetry_rollup
 from edgewise.central.services.site_channel import ReportItem, record_batches
 from edgewise.central.services.telemetry import DAY, HOUR, MINUTE, Retention
 from edgewise.central.store.telemetry_tables import LinkHistoryRow
@@ -167,3 +167,23 @@ def test_retention_setting_is_read_and_checked(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setenv("EDGEWISE_HISTORY_RETENTION", bad)
         with pytest.raises(ValueError, match="EDGEWISE_HISTORY_RETENTION"):
             CentralSettings.from_environment()
+
+
+@pytest.mark.parametrize(
+    ("hours", "step", "period"),
+    [
+        (1, 60, MINUTE),
+        (24, 300, MINUTE),
+        (48, 900, MINUTE),
+        (7 * 24, 3600, HOUR),  # minute buckets are not kept a week
+        (30 * 24, 3 * 3600, HOUR),
+        (400 * 24, 7 * DAY, DAY),
+    ],
+)
+def test_the_step_follows_the_range(hours: int, step: int, period: int) -> None:
+    now = T0
+    begin = (now - timedelta(hours=hours)).isoformat()
+    got = telemetry_history.window(begin, None, None, now, RETENTION)
+    assert (got.step, got.period) == (step, period)
+    assert got.begin % step == 0
+    assert (got.end - got.begin) / step <= telemetry_history.TARGET_POINTS + 1

@@ -21,6 +21,7 @@ from edgewise.central.api import (
     rollouts,
     sites,
     steering,
+    telemetry,
     tenants,
     vnf_packages,
 )
@@ -78,6 +79,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         tenants.router,
         sites.router,
         links.router,
+        telemetry.router,
         steering.router,
         overlays.router,
         metrics.router,
