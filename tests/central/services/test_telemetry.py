@@ -187,3 +187,26 @@ def test_the_step_follows_the_range(hours: int, step: int, period: int) -> None:
     assert (got.step, got.period) == (step, period)
     assert got.begin % step == 0
     assert (got.end - got.begin) / step <= telemetry_history.TARGET_POINTS + 1
+
+
+def test_counters_reports_probe_figures_are_samples_and_bad_entries_are_skipped(
+    world: World,
+) -> None:
+    (a,) = new_sites(world, "a")
+    probes = {
+        "mpls": {"state": "up", "latency_ms": 12.5, "loss_percent": 0.5, "jitter_ms": 1},
+        "lte": {"state": "degraded", "latency_ms": float("inf"), "loss_percent": 400},
+        "x" * 65: {"state": "up"},  # no name a link may have
+        "odd": {"state": "sideways"},
+        "list": ["up"],
+    }
+    body = {"services": {}, "wan": {"probes": probes, "classes": {}}}
+    items = [ReportItem("c1", "counters", T0, body), ReportItem("c2", "counters", T0, {})]
+    record_batches(world.session, [(a, items)])
+    world.session.commit()
+    got = rows(world, MINUTE)
+    t = int(T0.timestamp())
+    assert set(got) == {(a, "mpls", t), (a, "lte", t)}
+    assert (got[(a, "mpls", t)].latency_sum, got[(a, "mpls", t)].loss_max) == (12.5, 0.5)
+    lte = got[(a, "lte", t)]
+    assert (lte.degraded, lte.latency_n, lte.loss_n, lte.jitter_n) == (1, 0, 0, 0)

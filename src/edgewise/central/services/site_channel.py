@@ -181,9 +181,8 @@ def record_batches(
               for s, i in fresh if i.kind == "event"]  # fmt: skip
     if events:
         connection.execute(insert(table_of(SiteEventRow)), events)
-    statuses = [(s, i) for s, i in fresh if i.kind == "status"]
-    telemetry.record_links(connection, [(s, i.at, i.body) for s, i in statuses])
-    changed = _latest_statuses(session, statuses, now)
+    telemetry.record_links(connection, [(s, i.kind, i.at, i.body) for s, i in fresh])
+    changed = _latest_statuses(session, [(s, i) for s, i in fresh if i.kind == "status"], now)
     if changed and on_overlay_change is not None:
         on_overlay_change(session, changed)
     _latest_counters(session, [(s, i) for s, i in fresh if i.kind == "counters"])

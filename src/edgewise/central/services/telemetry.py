@@ -1,9 +1,11 @@
-"""Link telemetry history, written at report intake (`site_channel.record_batches`): every
-status's link figures become samples in minute buckets, one upsert for a whole batch of sites.
+"""Link telemetry history, written at report intake (`site_channel.record_batches`): the link
+figures of every status and counters report become samples in minute buckets, one upsert for a
+whole batch of sites.
 The periods and their retention are here; rolling up and expiry are `telemetry_rollup`."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from edgewise.central.store.bulk import table_of
 from edgewise.central.store.telemetry_tables import LinkHistoryRow
+from edgewise.model.links import MAX_LINKS
 
 MINUTE: Final = 60
 HOUR: Final = 3600
@@ -22,6 +25,7 @@ PERIODS: Final = (MINUTE, HOUR, DAY)
 FIGURES: Final = (("latency", "latency_ms"), ("loss", "loss_percent"), ("jitter", "jitter_ms"))
 STATES: Final = ("up", "degraded", "down")
 KEY: Final = ("site_id", "link", "period", "start")
+MS: Final = 3_600_000  # the highest latency or jitter a report may carry (link_reports.MS)
 
 
 @dataclass(frozen=True)
@@ -62,18 +66,48 @@ class Bucket:
         return row
 
 
-Sample = tuple[str, datetime, Mapping[str, Any]]  # (site id, report time, status body)
+Report = tuple[str, str, datetime, Mapping[str, Any]]  # site id, kind, time, body (validated)
 
 
-def minute_buckets(samples: Iterable[Sample]) -> list[dict[str, Any]]:
-    """The minute buckets these statuses make, one row per site, link and minute, sorted by
-    key (concurrent writers lock rows in one order). Statuses are validated at intake (a
-    late one lands in its old bucket, rolled up again and expired in turn)."""
+def link_samples(kind: str, body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """What a report says of the site's links, one entry per link (name, state, figures): a
+    status's `links` (read whole at intake), or a counters report's `wan.probes` (the probes'
+    latest verdicts, sent at most a minute apart while they change; not read at intake, so
+    read here: an entry that is not a bounded name, a state and bounded figures is skipped)."""
+    if kind == "status":
+        return list(body.get("links") or ())
+    wan = body.get("wan") if kind == "counters" else None
+    probes = wan.get("probes") if isinstance(wan, Mapping) else None
+    if not isinstance(probes, Mapping):
+        return []
+    found: list[Mapping[str, Any]] = []
+    for name, probed in list(probes.items())[:MAX_LINKS]:
+        if not (isinstance(name, str) and 0 < len(name) <= 64 and isinstance(probed, Mapping)):
+            continue
+        if probed.get("state") not in STATES:
+            continue
+        entry = {"name": name, "state": probed["state"]}
+        for _, key in FIGURES:
+            value = probed.get(key)
+            if isinstance(value, int | float) and _bounded(value, MS if "ms" in key else 100):
+                entry[key] = float(value)
+        found.append(entry)
+    return found
+
+
+def _bounded(value: float, high: float) -> bool:
+    return not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= high
+
+
+def minute_buckets(reports: Iterable[Report]) -> list[dict[str, Any]]:
+    """The minute buckets these reports make, one row per site, link and minute, sorted by
+    key (concurrent writers lock rows in one order). A late report lands in its old bucket
+    (rolled up again, expired in turn)."""
     buckets: dict[tuple[str, str, int], Bucket] = {}
-    for site_id, at, body in samples:
+    for site_id, kind, at, body in reports:
         moment = int(at.timestamp())
         start = moment - moment % MINUTE
-        for link in body.get("links") or ():
+        for link in link_samples(kind, body):
             state = link.get("state")
             figures = {name: float(link[key]) for name, key in FIGURES if link.get(key) is not None}
             bucket = buckets.setdefault((site_id, link["name"], start), Bucket())
@@ -84,10 +118,10 @@ def minute_buckets(samples: Iterable[Sample]) -> list[dict[str, Any]]:
     ]
 
 
-def record_links(connection: Connection, samples: Sequence[Sample]) -> int:
-    """Adds the statuses' link figures to their minute buckets: one upsert statement for the
+def record_links(connection: Connection, reports: Sequence[Report]) -> int:
+    """Adds the reports' link figures to their minute buckets: one upsert statement for the
     whole batch (executemany). Returns how many buckets it wrote."""
-    rows = minute_buckets(samples)
+    rows = minute_buckets(reports)
     if rows:
         connection.execute(upsert(connection, merge=True), rows)
     return len(rows)
