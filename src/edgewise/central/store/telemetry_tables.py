@@ -25,7 +25,7 @@ class LinkHistoryRow(Base):
             "ix_link_history_dirty",
             "period",
             "start",
-            sqlite_where=text("dirty"),
+            sqlite_where=text("dirty = 1"),  # as SQLite renders the queries' test
             postgresql_where=text("dirty"),
         ),
         {"sqlite_with_rowid": False},

@@ -47,7 +47,7 @@ def upgrade() -> None:
         "ix_link_history_dirty",
         "link_history",
         ["period", "start"],
-        sqlite_where=sa.text("dirty"),
+        sqlite_where=sa.text("dirty = 1"),
         postgresql_where=sa.text("dirty"),
     )
 
