@@ -53,6 +53,9 @@ def test_a_day_in_five_minute_steps_from_minute_buckets(
     assert answer.status_code == 200, answer.text
     got = answer.json()
     assert (got["siteId"], got["link"], got["step"], got["period"]) == (site, "mpls", 300, 60)
+    began, ended = datetime.fromisoformat(got["from"]), datetime.fromisoformat(got["to"])
+    assert timedelta(days=1) <= ended - began < timedelta(days=1, minutes=5)
+    assert began.timestamp() % 300 == 0
     points = got["points"]
     assert len(points) == 7
     first = points[0]

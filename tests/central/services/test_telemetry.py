@@ -210,3 +210,17 @@ def test_counters_reports_probe_figures_are_samples_and_bad_entries_are_skipped(
     assert (got[(a, "mpls", t)].latency_sum, got[(a, "mpls", t)].loss_max) == (12.5, 0.5)
     lte = got[(a, "lte", t)]
     assert (lte.degraded, lte.latency_n, lte.loss_n, lte.jitter_n) == (1, 0, 0, 0)
+
+
+def test_the_rollups_lookup_of_changed_buckets_is_an_index_lookup(world: World) -> None:
+    """Run on every tracker pass: it must not scan the minute buckets (SQLite used the partial
+    index only once its predicate read as the queries test it: `dirty = 1`)."""
+    connection = world.session.connection()
+    query = telemetry_rollup.oldest_dirty(MINUTE, 10**9)
+    sql = str(query.compile(connection, compile_kwargs={"literal_binds": True}))
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
+    else:
+        plan = " ".join(row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "ix_link_history_dirty" in plan, plan

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import CursorResult, delete, false, func, literal, select, true, update
+from sqlalchemy import CursorResult, Select, delete, false, func, literal, select, true, update
 from sqlalchemy.orm import Session
 
 from edgewise.central.services.telemetry import DAY, FIGURES, HOUR, MINUTE, STATES, Retention
@@ -37,6 +37,13 @@ def step(session: Session, now: datetime, retention: Retention) -> StepDone:
     return StepDone(rolled, expired)
 
 
+def oldest_dirty(fine: int, closed: int) -> Select[int]:
+    """The start of the oldest changed bucket of period `fine` before `closed`: run on every
+    tracker pass, so it must stay an index lookup (the partial index on dirty buckets)."""
+    h = LinkHistoryRow
+    return select(func.min(h.start)).where(h.period == fine, h.dirty, h.start < closed)
+
+
 def _roll(session: Session, fine: int, coarse: int, moment: int) -> int:
     """Recomputes the coarse buckets of the oldest closed coarse bucket with changed fine
     buckets, for up to SITES_PER_STEP sites. The fine buckets are marked clean first (their
@@ -44,9 +51,7 @@ def _roll(session: Session, fine: int, coarse: int, moment: int) -> int:
     lands meanwhile is rolled up by a later step, never lost."""
     h = LinkHistoryRow
     closed = moment - GRACE - (moment - GRACE) % coarse  # buckets before this are closed
-    oldest = session.scalar(
-        select(func.min(h.start)).where(h.period == fine, h.dirty, h.start < closed)
-    )
+    oldest = session.scalar(oldest_dirty(fine, closed))
     if oldest is None:
         return 0
     begin = oldest - oldest % coarse
