@@ -1,5 +1,6 @@
 """A real Prometheus (Debian's `prometheus`) scrapes a real `edgewise server` with sites, one
-of them a running site controller, and answers PromQL over Edgewise's series."""
+of them a running site controller, and answers PromQL over Edgewise's series, every expression
+of the Grafana dashboards (monitoring/grafana) among them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.central.test_grafana_dashboards import dashboard, expressions
 from tests.integration.harness import CentralProcess, enroll, free_port, start_controller, stop
 
 PROMETHEUS = shutil.which("prometheus")
@@ -117,3 +119,30 @@ def test_a_real_prometheus_scrapes_the_central_and_answers_promql(
             assert [float(r["value"][1]) for r in enrolled] == [1.0]
         finally:
             stop(controller)
+
+
+def test_a_real_prometheus_answers_every_dashboard_expression(
+    tmp_path: Path, prometheus_for: Any
+) -> None:
+    central_process = CentralProcess(tmp_path / "central")
+    central_process.data_dir.mkdir()
+    with central_process.running() as central:
+        central.new_site("branch-1")
+        prometheus = prometheus_for(central_process.port, central_process.data_dir / "admin.token")
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline and not query(prometheus, "edgewise_sites"):
+            time.sleep(0.5)
+        assert query(prometheus, "edgewise_sites"), "no scrape yet"
+        for name in ("edgewise-fleet.json", "edgewise-site.json"):
+            for expr in expressions(dashboard(name)):
+                promql = (
+                    expr.replace("$__rate_interval", "1m")
+                    .replace("$tenant", "acme")
+                    .replace("$site", "branch-1")
+                )
+                answer = httpx.get(
+                    f"{prometheus}/api/v1/query", params={"query": promql}, timeout=5
+                )
+                assert answer.status_code == 200, (name, promql, answer.text)
+                assert answer.json()["status"] == "success", (name, promql, answer.text)
+        assert query(prometheus, "sum by (presence) (edgewise_sites)")

@@ -40,6 +40,7 @@ class CentralSettings:
     alarms: AlarmPolicy = field(default_factory=AlarmPolicy)  # EDGEWISE_ALARM_*: docs/alarms.md
     alertmanager_url: str = ""  # post active alarms to this Alertmanager (v2 API); "": none
     alertmanager_interval: float = 30.0  # s: active alerts are sent again this often
+    history_retention: tuple[int, int, int] = (2, 35, 400)  # days: minute, hour, day buckets
 
     def __post_init__(self) -> None:
         if self.alertmanager_url and not self.alertmanager_url.startswith(("http://", "https://")):
@@ -103,6 +104,7 @@ class CentralSettings:
             alarms=alarm_policy(),
             alertmanager_url=os.environ.get("EDGEWISE_ALERTMANAGER_URL", "").strip(),
             alertmanager_interval=float(os.environ.get("EDGEWISE_ALERTMANAGER_INTERVAL", "30")),
+            history_retention=_days(os.environ.get("EDGEWISE_HISTORY_RETENTION", "2,35,400")),
         )
 
 
@@ -139,6 +141,20 @@ def networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
         except ValueError as exc:
             raise ValueError(f"EDGEWISE_FETCH_ALLOW: {item!r} is not a network: {exc}") from exc
     return tuple(found)
+
+
+def _days(text: str) -> tuple[int, int, int]:
+    """Days of link history kept: `2,35,400` (minute, hour and day buckets, each no shorter
+    than the finer one's); ValueError names the setting."""
+    parts = [part.strip() for part in text.split(",")]
+    days = tuple(int(part) for part in parts if part.isdigit())
+    if len(parts) != 3 or len(days) != 3 or not 1 <= days[0] <= days[1] <= days[2] <= 3660:
+        raise ValueError(
+            f"EDGEWISE_HISTORY_RETENTION={text!r}: three whole numbers of days, for minute, hour "
+            "and day buckets, each at least 1, no shorter than the finer one's, at most 3660 "
+            "(e.g. 2,35,400)"
+        )
+    return (days[0], days[1], days[2])
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -2,8 +2,9 @@
 runtime's event loop — never by the web framework, so a process without the API (a worker-only
 replica, a regional manager) runs the same workers:
 
-    tracker     moves NS LCM operations and rollouts on from the sites' reports, and sweeps
-                the alarms nothing reports (sites offline, certificates expiring)
+    tracker     moves NS LCM operations and rollouts on from the sites' reports, sweeps the
+                alarms nothing reports (sites offline, certificates expiring), collects PM jobs,
+                and rolls up and expires the links' telemetry history
     delivery    POSTs due SOL005 notifications to their subscribers
     alerts      posts alarms to Alertmanager, when EDGEWISE_ALERTMANAGER_URL is set
 
@@ -34,10 +35,12 @@ from edgewise.central.services import (
     outbound,
     outbox,
     pm_collect,
+    telemetry_rollup,
 )
 from edgewise.central.services.alarms_alertmanager import AlertmanagerSender
 from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.egress import EgressPolicy, refused_detail
+from edgewise.central.services.telemetry import Retention
 from edgewise.central.store.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -51,8 +54,10 @@ def tracker_steps(
 ) -> tuple[tuple[Callable[[Session], object], str], ...]:
     """What each tracker pass moves on, each in its own transaction: operations, rollouts, the
     overlay key rotations whose last reports two replicas took in at once, PM jobs' samples and
-    reports and thresholds' crossings, and the alarms nothing reports."""
+    reports and thresholds' crossings, the alarms nothing reports, and the links' telemetry
+    history (rolled up, expired)."""
     policy, hold = settings.alarms, settings.poll_hold[1]
+    retention = Retention(settings.history_retention)
     swept = [0.0]  # when this tracker last swept the alarms (monotonic; 0: not yet)
 
     def sweep_alarms(session: Session) -> object:
@@ -76,6 +81,7 @@ def tracker_steps(
         (sdwan.sweep_rotations, "overlay key rotations"),
         (pm_collect.advance, "PM jobs and thresholds"),
         (sweep_alarms, "alarms"),
+        (lambda session: telemetry_rollup.step(session, utcnow(), retention), "link history"),
     )
 
 

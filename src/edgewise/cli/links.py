@@ -1,5 +1,6 @@
 """`edgewise site link add|list|set|remove` and `edgewise site links SITE`: a site's WAN links
-(operators set them; a tenant lists its sites'), with what each site last reported."""
+(operators set them; a tenant lists its sites'), with what each site last reported, or one
+link's history (`--history LINK`, cli.history)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typer
 
 from edgewise.cli.context import cli_context
 from edgewise.cli.fields import given, parse_sets
+from edgewise.cli.history import show_history
 from edgewise.cli.output import Column, show_item, show_items
 from edgewise.cli.resolve import SITE, resolve
 
@@ -54,10 +56,24 @@ LINK_COLUMNS: list[Column] = [
 
 
 @app.command("list")
-def list_links(ctx: typer.Context, site: SiteRef) -> None:
-    """The site's links: as desired, and their last reported state, figures and counters."""
+def list_links(
+    ctx: typer.Context,
+    site: SiteRef,
+    history: Annotated[
+        str | None, typer.Option(help="show this link's history instead (a row per step)")
+    ] = None,
+    since: Annotated[str, typer.Option(help="with --history: how far back (90m, 36h, 7d)")] = "1d",
+    step: Annotated[
+        str | None, typer.Option(help="with --history: per row (5m, 1h, 1d; default: by range)")
+    ] = None,
+) -> None:
+    """The site's links: as desired, and their last reported state, figures and counters; or,
+    with --history, one link's figures and state over time."""
     cli = cli_context(ctx)
     site_id = resolve(cli.client, SITE, site)
+    if history is not None:
+        show_history(cli, site_id, site, history, since_text=since, step=step)
+        return
     found = cli.client.get_json(f"api/v1/sites/{site_id}/links")
     show_items(found, LINK_COLUMNS, as_json=cli.as_json, title=f"Links of {site}")
 

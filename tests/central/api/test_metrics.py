@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from edgewise.central.config import CentralSettings
-from edgewise.central.services import link_reports
+from edgewise.central.services import link_reports, metrics_counters
 from edgewise.central.services.metrics import StoreCollector
+from edgewise.central.services.site_channel import ReportItem, record_batches
 from edgewise.central.store.sdwan_tables import SiteLinkStateRow
 from edgewise.central.store.tables import SiteRow, TenantRow
 from tests.central.api.conftest import Central, running
@@ -191,3 +192,89 @@ def test_a_scrape_of_10000_sites_is_bounded_in_time_and_series(
         assert got[("edgewise_sites", online)] == 10_000
         assert got[("edgewise_links", (("state", "up"),))] == 20_000
         assert got[("edgewise_links_latency_seconds_max", ())] == pytest.approx(0.059)
+
+
+def test_per_class_and_per_vnf_counters(central: Central, monkeypatch: pytest.MonkeyPatch) -> None:
+    acme = central.tenant("acme")
+    site = new_site(central, acme, "branch", MPLS)
+    central.bring_online([site])
+    now = datetime.now(UTC)
+    classes = {"voice": {"packets": 10, "bytes": 1500}, "backup": {"bytes": 9}}
+    link = {"name": "mpls", "state": "up", "classes": classes}
+    vnfs = {
+        "ns-1": {
+            "fw": {"rules": {"rule-0": {"packets": 3, "bytes": 300},
+                             "default-inbound": {"packets": 2, "bytes": 100}},
+                   "weird": {"x": {"packets": 99}}},
+            "shaper": {"queues": {"lan": {"packets": 5, "bytes": 50, "drops": 1},
+                                  "wan": {"packets": 6, "bytes": 60, "drops": 2}}},
+        }
+    }  # fmt: skip
+    with central.sessions.begin() as session:
+        record_batches(
+            session,
+            [(site, [ReportItem("st", "status", now, {"links": [link]}),
+                     ReportItem("ct", "counters", now, {"services": vnfs})])],
+        )  # fmt: skip
+    got = samples(central)
+    voice = (("class", "voice"), ("link", "mpls"), ("site", "branch"), ("tenant", "acme"))
+    assert got[("edgewise_link_class_sent_packets_total", voice)] == 10
+    assert got[("edgewise_link_class_sent_bytes_total", voice)] == 1500
+    backup = (("class", "backup"), *voice[1:])
+    assert got[("edgewise_link_class_sent_packets_total", backup)] == 0
+    fw = (("group", "rules"), ("service", "ns-1"), ("site", "branch"), ("tenant", "acme"),
+          ("vnf", "fw"))  # fmt: skip
+    assert got[("edgewise_vnf_counted_packets_total", fw)] == 5
+    assert got[("edgewise_vnf_counted_bytes_total", fw)] == 400
+    assert ("edgewise_vnf_counted_drops_total", fw) not in got
+    shaper = (("group", "queues"), *fw[1:4], ("vnf", "shaper"))
+    assert got[("edgewise_vnf_counted_drops_total", shaper)] == 3
+    assert not any(dict(labels).get("group") == "weird" for _, labels in got)  # groups bounded
+    assert got[("edgewise_vnf_site_series", ())] == 1
+    monkeypatch.setattr(metrics_counters, "MAX_VNFS_PER_SITE", 1)  # VNFs per site bounded
+    vnf_names = {dict(labels).get("vnf") for name, labels in samples(central)
+                 if name.startswith("edgewise_vnf_counted")}  # fmt: skip
+    assert vnf_names == {"fw"}
+
+
+def test_per_vnf_series_stop_above_the_setting(tmp_path: Path) -> None:
+    settings = CentralSettings(data_dir=tmp_path, metrics_site_series=1)
+    with running(settings) as central:
+        acme = central.tenant("acme")
+        sites = [new_site(central, acme, f"b{n}") for n in range(2)]
+        body = {"services": {"ns": {"fw": {"rules": {"rule-0": {"packets": 1, "bytes": 1}}}}}}
+        now = datetime.now(UTC)
+        with central.sessions.begin() as session:
+            record_batches(session, [(sites[0], [ReportItem("c0", "counters", now, body)])])
+        assert any(name.startswith("edgewise_vnf_counted") for name, _ in samples(central))
+        with central.sessions.begin() as session:
+            record_batches(session, [(sites[1], [ReportItem("c1", "counters", now, body)])])
+        got = samples(central)
+        assert not any(name.startswith("edgewise_vnf_counted") for name, _ in got)
+        assert got[("edgewise_vnf_site_series", ())] == 0
+
+
+def test_a_slow_store_makes_the_scrape_answer_503_not_hang(central: Central) -> None:
+    engine = central.sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no statement timeout, and its readers never wait (WAL)")
+    central.client.app.state.metrics = registry_with(central, timeout=0.3)  # type: ignore[attr-defined]
+    with engine.connect() as holder:  # another transaction holds the sites table
+        holder.execute(text("LOCK TABLE sites IN ACCESS EXCLUSIVE MODE"))
+        started = time.monotonic()
+        answer = central.client.get("/metrics", headers=central.admin.headers)
+        took = time.monotonic() - started
+        holder.rollback()
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["Retry-After"] == "5"
+    assert "within 0.3 s" in answer.json()["detail"]
+    assert took < 5
+    central.client.app.state.metrics = registry_with(central, timeout=5)  # type: ignore[attr-defined]
+    assert central.client.get("/metrics", headers=central.admin.headers).status_code == 200
+
+
+def registry_with(central: Central, *, timeout: float) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(central.sessions, timeout=timeout))
+    return registry

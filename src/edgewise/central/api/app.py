@@ -24,6 +24,7 @@ from edgewise.central.api import (
     rollouts,
     sites,
     steering,
+    telemetry,
     tenants,
     vnf_packages,
 )
@@ -83,6 +84,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         tenants.router,
         sites.router,
         links.router,
+        telemetry.router,
         steering.router,
         overlays.router,
         policy_rules.router,

@@ -11,9 +11,10 @@ from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from edgewise.central.api.deps import CallerDep
+from edgewise.central.api.problems import problem
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services.errors import Forbidden
-from edgewise.central.services.metrics import StoreCollector
+from edgewise.central.services.metrics import ScrapeUnavailable, StoreCollector
 from edgewise.central.services.metrics_channel import ChannelCollector
 
 router = APIRouter(tags=["service"])
@@ -33,13 +34,17 @@ def registry_of(runtime: CentralRuntime) -> CollectorRegistry:
     "/metrics",
     operation_id="readMetrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, 503: {"description": "store slow"}},
 )
 async def read_metrics(request: Request, caller: CallerDep) -> Response:
-    """The fleet's, operations', rollouts', notifications', links' and channel's series
-    (docs/monitoring.md). Fleet-wide, so an operator's (`admin`) token only."""
+    """The fleet's, operations', rollouts', notifications', links' (with per-class counters),
+    VNFs' counters and channel's series (docs/monitoring.md). Fleet-wide, so an operator's
+    (`admin`) token only; 503 when the store does not answer in time."""
     if not caller.is_admin:
         raise Forbidden("the metrics are fleet-wide: an operator's (admin) token is needed")
     registry: CollectorRegistry = request.app.state.metrics
-    body = await run_in_threadpool(generate_latest, registry)
+    try:
+        body = await run_in_threadpool(generate_latest, registry)
+    except ScrapeUnavailable as exc:  # temporary: Prometheus marks the target down, retries
+        return problem(503, str(exc), instance=request.url.path, headers={"Retry-After": "5"})
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -11,9 +11,11 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from edgewise.central.services.metrics_counters import class_counters, vnf_counters
 from edgewise.central.services.metrics_operations import operation_durations
 from edgewise.central.store.sdwan_tables import SiteLinkStateRow
 from edgewise.central.store.tables import (
@@ -32,37 +34,67 @@ DEFAULT_SITE_SERIES = 500
 MS = 1e-3  # link figures are reported in milliseconds and percent; series are in seconds, ratios
 
 
+SCRAPE_TIMEOUT = 5.0  # s per query of a scrape (PostgreSQL); Prometheus' default timeout is 10
+
+
+class ScrapeUnavailable(Exception):
+    """The store did not answer a scrape's queries (in time): temporary, scrape again later."""
+
+
+def _reason(exc: DBAPIError, timeout: float) -> str:
+    if "statement timeout" in str(exc.orig):
+        return f"the store did not answer the scrape's queries within {timeout:g} s"
+    return f"the store is unavailable: {type(exc.orig).__name__}"
+
+
 class StoreCollector(Collector):
     """Counts from the store, gathered anew on every scrape (no state kept between scrapes)."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], *, site_series: int = DEFAULT_SITE_SERIES
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        site_series: int = DEFAULT_SITE_SERIES,
+        timeout: float = SCRAPE_TIMEOUT,
     ) -> None:
         self._sessions = sessions
         self._site_series = site_series
+        self._timeout = timeout
 
     def collect(self) -> Iterator[Metric]:
+        """Every family, in one read transaction; ScrapeUnavailable when the store fails or
+        a query outlasts the timeout (PostgreSQL: the transaction's statement_timeout)."""
         with self._sessions() as session:
-            yield from fleet(session)
-            yield from _counted(
-                session,
-                "edgewise_operations",
-                "NS lifecycle operation occurrences in the store, by type and state",
-                ("operation", "state"),
-                (NsLcmOpOccRow.operation, NsLcmOpOccRow.state),
-            )
-            yield from operation_durations(session)
-            yield from _counted(
-                session, "edgewise_rollouts", "Rollouts by state", ("state",), (RolloutRow.state,)
-            )
-            yield from _counted(
-                session,
-                "edgewise_notifications",
-                "Notifications in the delivery outbox, by state",
-                ("state",),
-                (NotificationRow.state,),
-            )
-            yield from links(session, self._site_series)
+            try:
+                if session.get_bind().dialect.name == "postgresql":
+                    milliseconds = max(1, int(self._timeout * 1000))
+                    session.execute(text(f"SET LOCAL statement_timeout = {milliseconds}"))
+                yield from self._families(session)
+            except DBAPIError as exc:
+                raise ScrapeUnavailable(_reason(exc, self._timeout)) from exc
+
+    def _families(self, session: Session) -> Iterator[Metric]:
+        yield from fleet(session)
+        yield from _counted(
+            session,
+            "edgewise_operations",
+            "NS lifecycle operation occurrences in the store, by type and state",
+            ("operation", "state"),
+            (NsLcmOpOccRow.operation, NsLcmOpOccRow.state),
+        )
+        yield from operation_durations(session)
+        yield from _counted(
+            session, "edgewise_rollouts", "Rollouts by state", ("state",), (RolloutRow.state,)
+        )
+        yield from _counted(
+            session,
+            "edgewise_notifications",
+            "Notifications in the delivery outbox, by state",
+            ("state",),
+            (NotificationRow.state,),
+        )
+        yield from links(session, self._site_series)
+        yield from vnf_counters(session, self._site_series)
 
 
 def fleet(session: Session) -> Iterator[Metric]:
@@ -193,12 +225,17 @@ def _per_site(session: Session) -> Iterator[Metric]:
             SiteLinkStateRow.latency_ms,
             SiteLinkStateRow.jitter_ms,
             SiteLinkStateRow.loss_percent,
+            SiteLinkStateRow.counters,
         )
         .join(SiteRow, SiteRow.id == SiteLinkStateRow.site_id)
         .join(TenantRow, TenantRow.id == SiteRow.tenant_id)
     )
-    for tenant, site, link, state, latency_ms, jitter_ms, loss_percent in session.execute(query):
+    classes = []
+    for tenant, site, link, state, latency_ms, jitter_ms, loss_percent, counters in session.execute(
+        query
+    ):
         key = (tenant, site, link)
+        classes.append((tenant, site, link, counters))
         up.add_metric(key, 1 if state == "up" else 0)
         if latency_ms is not None:
             latency.add_metric(key, latency_ms * MS)
@@ -207,3 +244,4 @@ def _per_site(session: Session) -> Iterator[Metric]:
         if loss_percent is not None:
             loss.add_metric(key, loss_percent / 100)
     yield from (up, latency, jitter, loss)
+    yield from class_counters(classes)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from edgewise.central.services import announce, link_reports
+from edgewise.central.services import announce, link_reports, telemetry
 from edgewise.central.services.access import Principal, visible
 from edgewise.central.services.alarms_policy import AlarmPolicy
 from edgewise.central.services.alarms_reports import Reported, on_reports
@@ -186,6 +186,7 @@ def record_batches(
               for s, i in fresh if i.kind == "event"]  # fmt: skip
     if events:
         connection.execute(insert(table_of(SiteEventRow)), events)
+    telemetry.record_links(connection, [(s, i.kind, i.at, i.body) for s, i in fresh])
     applied: list[Reported] = []
     statuses = [(s, i) for s, i in fresh if i.kind == "status"]
     changed = _latest_statuses(session, statuses, now, applied)

@@ -18,6 +18,7 @@ from edgewise.central.store import (  # noqa: F401 - their tables join Base.meta
     pm_tables,
     policy_tables,
     sdwan_tables,
+    telemetry_tables,
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"

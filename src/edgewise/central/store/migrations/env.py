@@ -7,6 +7,7 @@ from edgewise.central.store import (  # noqa: F401 - their tables join Base.meta
     pm_tables,
     policy_tables,
     sdwan_tables,
+    telemetry_tables,
 )
 from edgewise.central.store.tables import Base
 
