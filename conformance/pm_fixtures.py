@@ -42,7 +42,7 @@ class PmBuilder:
         self.api = api
         self.processes = processes
         self.store_url = store_url
-        self._reporting: set[str] = set()  # jobs whose first report is awaited
+        self._reporting: set[str] = set()  # jobs a report of which is awaited
 
     def environment(self, site: str, ns: str, vnf: str) -> PmEnvironment:
         """Counters of `vnf` of `ns` on `site`, then two jobs (each to report) and two
@@ -88,15 +88,15 @@ class PmBuilder:
         return str(made["id"])
 
     def _await_reports(self) -> dict[str, str]:
-        """The first report of every job made to report (the tracker writes one a collection
+        """A report of every job made to report (the tracker writes the first a collection
         period after the job was made), by job; a SetupError past the deadline."""
         deadline = time.monotonic() + REPORT_TIMEOUT
         found: dict[str, str] = {}
         while True:
             for job in sorted(self._reporting - found.keys()):
                 reports: list[Any] = self.api.ok("GET", f"{JOBS}/{job}").get("reports") or []
-                if reports:
-                    found[job] = str(reports[0]["href"]).rsplit("/", 1)[-1]
+                if reports:  # the newest: the last a job keeps as it writes more
+                    found[job] = str(reports[-1]["href"]).rsplit("/", 1)[-1]
             if found.keys() >= self._reporting:
                 return found
             if time.monotonic() > deadline:
