@@ -1,9 +1,9 @@
 """One conformance run, as `run.sh` starts it: checks the suite and its libraries, starts the
 callback server, a central with a fresh store and two simulated sites, makes the environment
-(alarms too) and every suite's and test's own resources (derived from the copy's `.robot`
-files), runs robot once per API in a working copy of the suite, merges the results, prints the
-totals and stops everything it started. Failing tests are the result; only a set-up failure makes
-the exit status non-zero."""
+(alarms, counters, PM jobs and thresholds too) and every suite's and test's own resources
+(derived from the copy's `.robot` files), runs robot once per API in a working copy of the
+suite, merges the results, prints the totals and stops everything it started. Failing tests
+are the result; only a set-up failure makes the exit status non-zero."""
 
 from __future__ import annotations
 
@@ -29,12 +29,14 @@ from conformance.plan import (
     NSD,
     NSFM,
     NSLCM,
+    NSPM,
     PACKAGE_PATH,
     VNF,
     Endpoints,
     nsd_plan,
     nsfm_plan,
     nslcm_plan,
+    nspm_plan,
     vnf_plan,
 )
 from conformance.processes import Processes
@@ -121,6 +123,7 @@ def _run(options: Options, work: Path, processes: Processes, callback: CallbackS
     builder = FixtureBuilder(Api(url, token), processes, options.samples, store)
     env = builder.environment(work / "sites")
     alarms = builder.alarm_environment(env)
+    measured = builder.pm_environment(env)  # its jobs report while the rest is made
     content = builder.content()
     callback.state.serve_file(PACKAGE_PATH, content.vnf_package_by_uri, "application/zip")
     endpoints = Endpoints(int(url.rsplit(":", 1)[1]), token, callback.port)
@@ -140,6 +143,7 @@ def _run(options: Options, work: Path, processes: Processes, callback: CallbackS
         nsd_plan(env, endpoints, given[NSD], content.nsd_zip, content.nsd_yaml),
         vnf_plan(env, endpoints, given[VNF], content.vnf_package),
         nsfm_plan(endpoints, given[NSFM], alarms),
+        nspm_plan(endpoints, given[NSPM], measured),
     ]
     shim = java_shim(work / "bin")
     outputs = []

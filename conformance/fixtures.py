@@ -1,11 +1,12 @@
 """The resources the suites act on, created through the central's API before robot runs: the
 environment every test reads (an NSD and a VNF package, two sites with simulated data planes,
-one that applies every change and one that fails every change; for fault management, an NS
-instance with alarms on it), and one fresh resource per need `needs.py` derived (NSDs and VNF
-packages CREATED, ONBOARDED or DISABLED; NS instances NOT_INSTANTIATED or INSTANTIATED;
-operations COMPLETED or FAILED_TEMP; subscriptions; alarms UNACKNOWLEDGED or ACKNOWLEDGED).
-Alarms are written to the store as the alarm engine writes them (`alarm_store.py`: SOL005 has
-no route that raises one) and acknowledged through the API."""
+one that applies every change and one that fails every change; for fault and performance
+management, an NS instance with alarms on it and counters of it), and one fresh resource per
+need `needs.py` derived (NSDs and VNF packages CREATED, ONBOARDED or DISABLED; NS instances
+NOT_INSTANTIATED or INSTANTIATED; operations COMPLETED or FAILED_TEMP; subscriptions; alarms
+UNACKNOWLEDGED or ACKNOWLEDGED; PM jobs, thresholds and reports, `pm_fixtures.py`). Alarms are
+written to the store as the alarm engine writes them (`alarm_store.py`: SOL005 has no route
+that raises one) and acknowledged through the API."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from conformance.descriptors import (
 )
 from conformance.errors import SetupError
 from conformance.needs import MISSING, OWNER, Kind, Need
+from conformance.pm_fixtures import PM_KINDS, PmBuilder, PmEnvironment
 from conformance.processes import Processes
 
 ALARMS = "nsfm/v1/alarms"
@@ -79,6 +81,7 @@ class Made:
     ns: str = ""
     operation: str = ""
     etag: str = ""  # NSDs and VNF packages: the ETag they answer with once made
+    job: str = ""  # a performance report: its PM job
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,8 @@ class FixtureBuilder:
         self.api = api
         self.processes = processes
         self.store_url = store_url
-        self._alarm_ns: tuple[str, str] | None = None  # (NS instance, its VNF) alarms are about
+        self._watched: tuple[str, str] | None = None  # (NS instance, its VNF) alarms and PM
+        self.pm = PmBuilder(api, processes, store_url)
         nsd_path = samples / NSD_SAMPLE
         if not nsd_path.is_file():
             raise SetupError(f"the sample NSD is missing ({nsd_path})")
@@ -159,7 +163,7 @@ class FixtureBuilder:
         self._await_operations(settling)
         alarms = [i for i, n in enumerate(needs) if n.kind == Kind.ALARM and n.state != MISSING]
         if alarms:
-            ns, vnf = self._alarmed_ns(env)
+            ns, vnf = self._watched_ns(env)
             ids = self._store_alarms([
                 {"kind": "VNF_DOWN", "tenant": env.tenant, "site": env.site_ok, "ns": ns,
                  "vnf": vnf, "component": f"need-{index}"}
@@ -169,11 +173,15 @@ class FixtureBuilder:
                 if needs[index].state == "ACKNOWLEDGED":
                     self._acknowledge(alarm_id)
                 made[index] = Made(alarm_id, ns=ns)
+        if any(n.kind in PM_KINDS for n in needs):
+            ns, _ = self._watched_ns(env)
+            for index, (pm_id, job) in self.pm.provide(ns, needs).items():
+                made[index] = Made(pm_id, job=job)
         return made
 
     def alarm_environment(self, env: Environment) -> AlarmEnvironment:
         """The alarms the fault management suites' filters find (see AlarmEnvironment)."""
-        ns, vnf = self._alarmed_ns(env)
+        ns, vnf = self._watched_ns(env)
         root, vnf_down = self._store_alarms([
             {"kind": "SITE_OFFLINE", "tenant": env.tenant, "site": env.site_ok},
             {"kind": "VNF_DOWN", "tenant": env.tenant, "site": env.site_ok, "ns": ns,
@@ -181,17 +189,23 @@ class FixtureBuilder:
         ])  # fmt: skip
         return AlarmEnvironment(ns, vnf, root, vnf_down)
 
-    def _alarmed_ns(self, env: Environment) -> tuple[str, str]:
+    def pm_environment(self, env: Environment) -> PmEnvironment:
+        """The counters, PM jobs and thresholds the performance management suites find (see
+        PmEnvironment), over the NS instance the alarms are about."""
+        ns, vnf = self._watched_ns(env)
+        return self.pm.environment(env.site_ok, ns, vnf)
+
+    def _watched_ns(self, env: Environment) -> tuple[str, str]:
         """An NS instance INSTANTIATED on the site that applies every change, and its first
-        VNF instance: what the alarms made here are about."""
-        if self._alarm_ns is None:
-            ns = self._ns(env.tenant, env.nsd, "alarmed")
+        VNF instance: what the alarms, counters and PM jobs made here are about."""
+        if self._watched is None:
+            ns = self._ns(env.tenant, env.nsd, "watched")
             self._await_operations({self._instantiate(ns, env.site_ok): "COMPLETED"})
             vnfs = self.api.ok("GET", f"{NS}/{ns}").get("vnfInstance") or []
             if not vnfs:
-                raise SetupError(f"NS instance {ns} has no VNF instance to raise an alarm on")
-            self._alarm_ns = (ns, str(vnfs[0]["id"]))
-        return self._alarm_ns
+                raise SetupError(f"NS instance {ns} has no VNF instance to watch")
+            self._watched = (ns, str(vnfs[0]["id"]))
+        return self._watched
 
     def _store_alarms(self, alarms: list[dict[str, Any]]) -> list[str]:
         written = self.processes.run_module(
@@ -209,8 +223,8 @@ class FixtureBuilder:
         )  # fmt: skip
 
     def _make(self, env: Environment, need: Need, callback_url: str) -> Made:
-        if need.state in (MISSING, OWNER) or need.kind == Kind.ALARM:
-            return Made(str(uuid.uuid4()))  # an alarm: written once every operation settled
+        if need.state in (MISSING, OWNER) or need.kind in (Kind.ALARM, *PM_KINDS):
+            return Made(str(uuid.uuid4()))  # alarms, PM: made once every operation settled
         if need.kind == Kind.SUB:
             return Made(self._subscribe(need.api, callback_url) or str(uuid.uuid4()))
         if need.kind in (Kind.NSD, Kind.PKG):

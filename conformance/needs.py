@@ -2,7 +2,8 @@
 declare (`declared.py`): every path variable that names a resource (`/ns_instances/${id}`)
 gets a fresh resource of that kind, in the state the test's request, expected status and
 documented pre-condition call for (an instantiate expecting 202 gets a NOT_INSTANTIATED NS,
-one expecting 409 an INSTANTIATED one; a test expecting 404 gets an id that names nothing).
+one expecting 409 an INSTANTIATED one; a test expecting 404 gets an id that names nothing, but
+for the PM job of a missing report; a report's job is the one it belongs to).
 Pure: declarations in, needs out; `fixtures.py` creates them."""
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ class Kind(StrEnum):
     SUB = "subscription"
     PNFD = "pnfd"
     ALARM = "alarm"
+    PM_JOB = "pm job"
+    REPORT = "performance report"
+    THRESHOLD = "threshold"
 
 
 COLLECTIONS = {
@@ -32,10 +36,13 @@ COLLECTIONS = {
     "subscriptions": Kind.SUB,
     "pnf_descriptors": Kind.PNFD,
     "alarms": Kind.ALARM,
+    "pm_jobs": Kind.PM_JOB,
+    "reports": Kind.REPORT,
+    "thresholds": Kind.THRESHOLD,
 }
 # States a need may name: the SOL005 ones, and these
 MISSING = "MISSING"  # an id that names nothing
-OWNER = "OWNER"  # the NS instance of the test's operation occurrence
+OWNER = "OWNER"  # the NS instance of the test's operation occurrence, the PM job of its report
 DEFAULT = {
     Kind.NS: "NOT_INSTANTIATED",
     Kind.OP: "COMPLETED",
@@ -44,6 +51,9 @@ DEFAULT = {
     Kind.SUB: "ACTIVE",
     Kind.PNFD: MISSING,  # Edgewise has no PNF descriptors (see conformance/README.md)
     Kind.ALARM: "UNACKNOWLEDGED",
+    Kind.PM_JOB: "COLLECTING",  # SOL005 gives PM jobs, reports and thresholds no states
+    Kind.REPORT: "READY",
+    Kind.THRESHOLD: "SET",
 }
 NS_OPERATIONS = ("terminate", "scale", "update", "heal")
 OP_TASKS = ("retry", "rollback", "fail", "continue", "cancel")
@@ -82,7 +92,7 @@ class Need:
     state: str
     api: str = ""  # subscriptions: the API (nslcm, nsd, vnfpkgm)
     zip: bool = False  # NSDs: onboarded from a CSAR zip rather than plain YAML
-    owner_of: str = ""  # OWNER: the variable naming the operation occurrence
+    owner_of: str = ""  # OWNER: the variable naming the operation occurrence (or report)
 
 
 @dataclass(frozen=True)
@@ -145,9 +155,12 @@ def _needs(requests: list[Request], test: Test | None, api: str) -> dict[str, Ne
             kind, state, api if kind == Kind.SUB else "", "zip" in variable.lower()
         )
     operations = [v for v, n in needs.items() if n.kind == Kind.OP and n.state != MISSING]
+    reports = [v for v, n in needs.items() if n.kind == Kind.REPORT and n.state != MISSING]
     for variable, need in needs.items():
         if need.kind == Kind.NS and operations and _only_reads(actions[variable][1]):
             needs[variable] = Need(Kind.NS, OWNER, owner_of=operations[0])
+        elif need.kind == Kind.PM_JOB and need.state != MISSING and reports:
+            needs[variable] = Need(Kind.PM_JOB, OWNER, owner_of=reports[0])  # the report's job
     return needs
 
 
@@ -198,12 +211,14 @@ def state_for(  # noqa: PLR0917 - one table of cases, read top to bottom
     body_file: str = "",
 ) -> str:  # fmt: skip
     """The state a resource must be in for `action` to answer `expected`."""
-    if expected == 404 or kind == Kind.PNFD:
+    if kind == Kind.PNFD:
         return MISSING
-    if kind == Kind.SUB:
-        return DEFAULT[kind]
-    if expected == 405:
-        return DEFAULT[kind]
+    if expected == 404:  # of a PM job's report: the job is there, its report is not
+        return DEFAULT[kind] if kind == Kind.PM_JOB and action.endswith(" reports") else MISSING
+    if expected == 405 and variable.lower().startswith("new"):
+        return MISSING  # "method not implemented" creating it: the test checks it is not there
+    if kind in (Kind.SUB, Kind.PM_JOB, Kind.REPORT, Kind.THRESHOLD) or expected == 405:
+        return DEFAULT[kind]  # of a kind with no states, or one a test may not act on
     conflict = expected == 409
     method, _, segment = action.partition(" ")
     if kind == Kind.NS:

@@ -1,8 +1,8 @@
 """What each API's suites are run with: robot variables (the central's address and token, the
-callback server, what the environment's NSD and VNF package are called, what its alarms are
-about), each suite's and
-test's own resources (`provision.py`), the suites' request templates filled in for Edgewise,
-and the files the suites upload. Pure: environment and provisioned ids in, plans out.
+callback server, what the environment's NSD and VNF package are called, what its alarms and PM
+jobs are about), each suite's and test's own resources (`provision.py`), the suites' request
+templates filled in for Edgewise, and the files the suites upload. Pure: environment and
+provisioned ids in, plans out.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.fixtures import AlarmEnvironment, Environment
+from conformance.pm_fixtures import PmEnvironment
 from conformance.provision import Provisioned
 
 NSLCM = "NSLifecycleManagement-API"
 NSD = "NSDManagement-API"
 VNF = "VNFPackageManagement-API"
 NSFM = "NSFaultManagement-API"
-APIS = (NSLCM, NSD, VNF, NSFM)
-API_NAMES = {NSLCM: "nslcm", NSD: "nsd", VNF: "vnfpkgm", NSFM: "nsfm"}  # as their paths name them
+NSPM = "NSPerformanceManagement-API"
+APIS = (NSLCM, NSD, VNF, NSFM, NSPM)
+API_NAMES = {NSLCM: "nslcm", NSD: "nsd", VNF: "vnfpkgm", NSFM: "nsfm", NSPM: "nspm"}  # in paths
 CALLBACK_PATH = "/endpoint"
 PACKAGE_PATH = "/packages/conformance-vnf-package.zip"
 # The suites offer both answers to a duplicated subscription; Edgewise takes the default one
@@ -80,8 +82,9 @@ def common_variables(api: str, endpoints: Endpoints) -> dict[str, str]:
         "apiRoot": "",
         "AUTHORIZATION": f"Bearer {endpoints.token}",
         "AUTH_USAGE": "1",
-        # the NSD keywords append no port to callback_uri; the others do
-        "callback_uri": "http://127.0.0.1" + (f":{endpoints.callback_port}" if api == NSD else ""),
+        # the NSD and NS PM subscription keywords append no port to callback_uri; the others do
+        "callback_uri": "http://127.0.0.1"
+        + (f":{endpoints.callback_port}" if api in (NSD, NSPM) else ""),
         "callback_port": str(endpoints.callback_port),
         "callback_endpoint": CALLBACK_PATH,
         "callback_endpoint_fwd": f"{CALLBACK_PATH}/check",
@@ -177,6 +180,37 @@ def nsfm_plan(endpoints: Endpoints, given: Provisioned, alarms: AlarmEnvironment
         given.suites,
         given.tests,
         given.steps,
+    )
+
+
+def nspm_plan(endpoints: Endpoints, given: Provisioned, pm: PmEnvironment) -> SuitePlan:
+    """The filters and the request templates name the measured NS instance where the suite
+    has a fixed id; the rest of the templates is sent as the suite wrote it (both criteria
+    empty, `objectInstanceIds` on a threshold: see conformance/README.md)."""
+
+    def measured(document: Any) -> Any:
+        """The document with the object ids it names (as a list or one) the measured NS's."""
+        request = document if isinstance(document, dict) else {}
+        return request | {
+            key: [pm.ns] if isinstance(value, list) else pm.ns
+            for key, value in request.items()
+            if key in ("objectInstanceIds", "objectInstanceId")
+        }
+
+    return SuitePlan(
+        NSPM,
+        common_variables(NSPM, endpoints)
+        | {
+            "POS_FILTER": f"objectInstanceIds={pm.ns}",
+            "FILTER_OK_Threshold": f"objectInstanceId={pm.ns}",
+        },
+        given.suites,
+        given.tests,
+        given.steps,
+        templates={
+            "CreatePmJobRequest.json": measured,
+            "CreateThresholdRequest.json": measured,
+        },
     )
 
 

@@ -80,8 +80,8 @@ def _assign(
             continue
         value = item.id
         if need.state == OWNER:
-            owner = by_slot.get((stem, test, need.owner_of))
-            value = owner[1].ns if owner and owner[1].ns else item.id
+            owner = by_slot.get((stem, test, need.owner_of))  # an operation's NS, a report's job
+            value = (owner[1].ns or owner[1].job or item.id) if owner else item.id
         if test:
             test_values[stem][test] = test_values[stem].get(test, {}) | {variable: value}
         else:

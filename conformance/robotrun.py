@@ -1,4 +1,4 @@
-"""Runs robot on one API's working copy and rebot over the three outputs, each as a child
+"""Runs robot on one API's working copy and rebot over the APIs' outputs, each as a child
 process of the suites' venv interpreter, bounded in time; reads the totals back."""
 
 from __future__ import annotations

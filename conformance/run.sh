@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ETSI SOL005 conformance: runs ETSI's Robot Framework suites for NS lifecycle management, NSD
-# management, VNF package management and NS fault management against a central started here
-# on loopback.
+# management, VNF package management, NS fault management and NS performance management
+# against a central started here on loopback.
 #
 #   conformance/run.sh [--output DIR] [--keep] [SUITE_DIR]
 #
@@ -37,7 +37,7 @@ suite=${suite:-$ROOT/../shared/conformance/etsi-sol005}
 [ -d "$suite" ] || fail "no suite directory at $suite"
 suite=$(cd "$suite" && pwd)
 for api in NSLifecycleManagement-API NSDManagement-API VNFPackageManagement-API \
-        NSFaultManagement-API; do
+        NSFaultManagement-API NSPerformanceManagement-API; do
     [ -d "$suite/$api" ] || fail "$suite is not the ETSI SOL005 suite: $api/ is missing"
 done
 mkdir -p "$output" 2>/dev/null || fail "cannot create the output directory $output"

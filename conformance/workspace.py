@@ -29,7 +29,7 @@ def check_suite(suite: Path) -> None:
 
 
 def imported_libraries(suite: Path) -> set[str]:
-    """Every library a robot file of the three APIs imports (by name, as written)."""
+    """Every library a robot file of the APIs run imports (by name, as written)."""
     names: set[str] = set()
     for api in APIS:
         for robot_file in sorted((suite / api).glob("*.robot")):

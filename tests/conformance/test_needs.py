@@ -10,7 +10,7 @@ import pytest
 from conformance.declared import parse, read_api
 from conformance.fixtures import Made
 from conformance.needs import MISSING, OWNER, Kind, Need, api_needs, state_for
-from conformance.plan import API_NAMES, APIS, NSFM
+from conformance.plan import API_NAMES, APIS, NSFM, NSPM
 from conformance.provision import SUBSCRIPTION_STATE, provision
 
 from tests.conformance.suite_copies import (
@@ -142,6 +142,14 @@ def write_api(directory: Path, suite_text: str = SUITE_TEXT) -> Path:
         (Kind.ALARM, "GET", 200, "the alarm is in ACKNOWLEDGED state", "alarmId", "ACKNOWLEDGED"),
         (Kind.ALARM, "PUT", 405, "none", "alarmId", "UNACKNOWLEDGED"),
         (Kind.ALARM, "GET", 404, "The related alarm does not exists", "invalidAlarmId", MISSING),
+        (Kind.PM_JOB, "DELETE", 204, "One or more jobs are set", "pmJobId", "COLLECTING"),
+        (Kind.PM_JOB, "GET", 404, "", "pmJobId", MISSING),
+        (Kind.PM_JOB, "GET reports", 404, "", "pmJobId", "COLLECTING"),  # its report is missing
+        (Kind.PM_JOB, "POST", 405, "A NS instance is instantiated", "newPmJobId", MISSING),
+        (Kind.REPORT, "PUT", 405, "", "reportId", "READY"),
+        (Kind.REPORT, "POST", 405, "", "newReportId", MISSING),  # then checked not created
+        (Kind.THRESHOLD, "DELETE", 204, "", "thresholdId", "SET"),
+        (Kind.SUB, "POST", 405, "none", "newSubscriptionId", MISSING),
     ],
 )
 def test_the_state_follows_the_request_the_status_and_the_precondition(
@@ -256,3 +264,47 @@ def test_in_etsis_fault_management_suite_an_alarm_a_test_acts_on_is_its_own() ->
     (alarms,) = [s for s in api_needs(read_api(SUITE / NSFM), "nsfm") if s.stem == "Alarms"]
     selecting = next(v for name, v in alarms.values.items() if "fields" in name)
     assert selecting == {"fields": "rootCauseFaultyResource"}
+
+
+@pytest.mark.skipif(not SUITE.is_dir(), reason="the ETSI suite is not in shared/")
+def test_in_etsis_performance_management_suite_a_report_comes_with_its_own_job() -> None:
+    suites = {s.stem: s for s in api_needs(read_api(SUITE / NSPM), "nspm")}
+    reports = suites["IndividualReport"].tests
+    reading = next(needs for name, needs in reports.items() if name.startswith("Get Individual"))
+    assert reading == {
+        "pmJobId": Need(Kind.PM_JOB, OWNER, owner_of="reportId"),
+        "reportId": Need(Kind.REPORT, "READY"),
+    }
+    missing = next(needs for name, needs in reports.items() if "invalid" in name)
+    assert missing == {"pmJobId": Need(Kind.PM_JOB, "COLLECTING")}  # erroneousReportId: none
+    posting = next(needs for name, needs in reports.items() if name.startswith("POST"))
+    assert posting["newReportId"] == Need(Kind.REPORT, MISSING)
+    deleting = next(
+        needs for name, needs in suites["IndividualThreshold"].tests.items()
+        if name == "DELETE Individual Threshold"
+    )  # fmt: skip
+    assert deleting == {"thresholdId": Need(Kind.THRESHOLD, "SET")}
+    for suite in suites.values():
+        for test in next(s for s in read_api(SUITE / NSPM).suites if s.stem == suite.stem).tests:
+            if test.expected_status() == 404:
+                assert all(n.state == MISSING or n.kind == Kind.PM_JOB
+                           for n in suite.tests[test.name].values()), test.name  # fmt: skip
+
+
+def test_provisioning_gives_a_report_s_test_the_report_s_own_job(tmp_path: Path) -> None:
+    api = tmp_path / "api"
+    api.mkdir()
+    (api / "Reports.robot").write_text("""*** Test Cases ***
+Get a report
+    [Documentation]    Pre-conditions: One or more NS performance reports are set
+    GET    ${apiRoot}/nspm/v1/pm_jobs/${pmJobId}/reports/${reportId}
+    Check HTTP Response Status Code Is    200
+""")
+
+    def provide(needs: list[Need]) -> list[Made]:
+        return [Made(f"report-{i}", job=f"job-{i}") if n.kind == Kind.REPORT else Made(f"id-{i}")
+                for i, n in enumerate(needs)]  # fmt: skip
+
+    given = provision(read_api(api), "nspm", provide)
+    values = given.tests["Reports"]["Get a report"]
+    assert values["pmJobId"] == values["reportId"].replace("report-", "job-")

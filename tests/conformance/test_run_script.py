@@ -15,7 +15,9 @@ import pytest
 from conformance.callback import CallbackServer, Recorded, control_action, request_matches
 from conformance.descriptors import nsd_variant, read_tree, vnf_variant
 from conformance.errors import SetupError
-from conformance.plan import APIS, loopback_only
+from conformance.plan import APIS, NSPM, Endpoints, loopback_only, nspm_plan
+from conformance.pm_fixtures import PmEnvironment
+from conformance.provision import Provisioned
 
 from edgewise.lab import samples
 from edgewise.tosca import load_bytes
@@ -49,6 +51,26 @@ def test_a_directory_that_is_not_the_suite_names_what_is_missing(tmp_path: Path)
     line = one_line_error(run_script(str(tmp_path)))
     assert "is not the ETSI SOL005 suite" in line
     assert "NSDManagement-API/ is missing" in line
+
+
+def test_a_suite_without_performance_management_is_not_the_suite(tmp_path: Path) -> None:
+    for api in APIS[:-1]:
+        (tmp_path / api).mkdir()
+    line = one_line_error(run_script(str(tmp_path)))
+    assert f"{NSPM}/ is missing" in line
+
+
+def test_the_pm_templates_name_the_measured_ns_and_keep_the_rest_as_the_suite_wrote_it() -> None:
+    pm = PmEnvironment("ns-1", ("job-1", "job-2"), ("threshold-1", "threshold-2"))
+    plan = nspm_plan(Endpoints(1, "token", 2), Provisioned({}, {}, {}, 0), pm)
+    job = {"objectInstanceIds": ["fixed"], "criteria": {"performanceMetric": []}}
+    assert plan.templates["CreatePmJobRequest.json"](job) == job | {"objectInstanceIds": ["ns-1"]}
+    threshold = {"objectInstanceIds": "fixed", "criteria": {"performanceMetric": "cpu_util"}}
+    assert plan.templates["CreateThresholdRequest.json"](threshold) == threshold | {
+        "objectInstanceIds": "ns-1"
+    }
+    assert plan.variables["POS_FILTER"] == "objectInstanceIds=ns-1"
+    assert plan.variables["FILTER_OK_Threshold"] == "objectInstanceId=ns-1"
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 SUITE = SHARED / "conformance" / "etsi-sol005"
 FLOORS = {
     "NSLifecycleManagement-API": 36, "NSDManagement-API": 21, "VNFPackageManagement-API": 28,
-    "NSFaultManagement-API": 10,
+    "NSFaultManagement-API": 10, "NSPerformanceManagement-API": 10,
 }  # fmt: skip
 RUN_TIMEOUT = 600
 
