@@ -1,0 +1,104 @@
+"""The linux driver's changes of an elastic VNF (worker thread): what `driver.LinuxDriver` does
+for one when it is created, deleted, configured or scaled (UPDATE_VNF_CONFIG: the instance count
+is part of the digest the planner compares) and when its service's chain is wired.
+instances.py does the work; this module only sequences it.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from edgewise.model.desired import ServiceSpec, VnfSpec
+from edgewise.site.drivers.linux.host import Host
+from edgewise.site.drivers.linux.instances import (
+    build_members,
+    configure_members,
+    drain,
+    elastic,
+    members,
+    wire_members,
+)
+from edgewise.site.drivers.linux.layout import SiteNetwork, member_name, split_member
+from edgewise.site.drivers.linux.spread import sync_spreader
+from edgewise.site.drivers.linux.survey import ServiceView, read_site
+from edgewise.site.drivers.linux.vnfs import configure_vnf, teardown_vnf
+
+NO_PEER = IPv4Address(0)  # removing a spreader: its routes go whatever their gateway
+
+
+def scale_vnf(
+    host: Host,
+    site: SiteNetwork,
+    service: ServiceView,
+    spec: VnfSpec,
+    *,
+    draining: dict[str, float],
+    drain_timeout_s: float,
+) -> bool:
+    """Brings an elastic VNF to `spec`: its config in every instance, missing instances built
+    and wired, the spreaders over the active ones, leaving instances drained then removed."""
+    target = f"{service.service_id}/{spec.name}"
+    base = service.expect(target, service.vnfs.get(spec.name), spec)
+    changed = False
+    if not (base.healthy and base.running_config(spec)):
+        configure_vnf(host, base.namespace, spec)
+        base.marker = (spec.function.value, spec.ruleset_digest())
+        base.shaping_ok = base.process_ok = True
+        changed = True
+    changed = configure_members(host, service, spec) or changed
+    changed = build_members(host, site, service, spec) or changed
+    leaving = {
+        member_name(spec.name, i) for i in members(service, spec.name) if i >= spec.instances
+    }
+    changed = wire_members(host, site, service, spec, leaving) or changed
+    if drain(host, site, service, spec, draining=draining, timeout_s=drain_timeout_s):
+        fresh = read_site(host, site, service.service_id).services[service.service_id]
+        wire_members(host, site, fresh, spec, set())
+        changed = True
+    return changed
+
+
+def after_chain(
+    host: Host,
+    site: SiteNetwork,
+    spec: ServiceSpec,
+    draining: dict[str, float],
+    drain_timeout_s: float,
+) -> bool:
+    """Once the chain is wired: every elastic VNF's instances wired and spread over, and a
+    spreader left in a VNF no longer beside an elastic one removed."""
+    service = read_site(host, site, spec.id).services.get(spec.id)
+    if service is None:
+        return False
+    scaled = [v for v in spec.vnfs if v.name in spec.chain and elastic(service, v)]
+    stale = [v for v in service.vnfs.values() if v.spread is not None]
+    if not scaled and not stale:
+        return False
+    changed = False
+    for vnf in scaled:
+        changed = (
+            scale_vnf(host, site, service, vnf, draining=draining, drain_timeout_s=drain_timeout_s)
+            or changed
+        )
+    service = read_site(host, site, spec.id).services[spec.id]
+    for view in service.vnfs.values():
+        if view.spread is None:
+            continue
+        beside = {split_member(hop)[0] for end in view.ends
+                  for hop in (end.label.left, end.label.right) if split_member(hop)[1]}  # fmt: skip
+        if not beside:
+            changed = sync_spreader(host, view.namespace, NO_PEER, [], []) or changed
+    return changed
+
+
+def delete_members(
+    host: Host, site: SiteNetwork, service: ServiceView, name: str, draining: dict[str, float]
+) -> bool:
+    """Removes an elastic VNF's instances >= 1 (the VNF itself is the driver's to remove)."""
+    changed = False
+    for member in members(service, name).values():
+        namespace = site.vnf_namespace(service.slot, member)
+        service.forget(member)
+        draining.pop(namespace, None)
+        changed = teardown_vnf(host, namespace) or changed
+    return changed
