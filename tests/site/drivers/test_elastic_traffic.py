@@ -11,13 +11,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from edgewise.site.drivers.linux import LinuxDriver
 from edgewise.site.drivers.linux.conntrack import CtnetlinkSocket
 from edgewise.site.drivers.linux.spread import MASK, mark_of
 from tests.site.drivers.chains import FIREWALL, converge, desired
-from tests.site.drivers.netlab import INTERNET_HOST, Lab, LanHost, prober, stop_processes
+from tests.site.drivers.netlab import (
+    INTERNET_HOST,
+    Lab,
+    LanHost,
+    in_ns,
+    ip,
+    prober,
+    stop_processes,
+)
 
 pytestmark = pytest.mark.anyio
 PORT = 8080
@@ -196,9 +205,9 @@ async def test_a_scale_in_drains_the_leaving_instance_and_breaks_nothing(
         while time.monotonic() - started < DRAIN_S - 1.0:  # passes within the drain timeout
             await converge(driver, desired(2, elastic("s1", 2)))
             assert held.echoes(on[2]), "the draining instance's connection was cut early"
-            await anyio_sleep(0.5)
+            await anyio.sleep(0.5)
         assert all(held.echoes(s) for s in [on[0], on[1], *fresh])
-        await anyio_sleep(max(0.0, DRAIN_S - (time.monotonic() - started)) + 0.2)
+        await anyio.sleep(max(0.0, DRAIN_S - (time.monotonic() - started)) + 0.2)
         await converge(driver, desired(2, elastic("s1", 2)))  # the timeout passed: removed
         drained = time.monotonic() - started
         assert not [n for n in lab.namespaces() if n.endswith("-fw+2")]
@@ -226,8 +235,6 @@ async def test_a_scale_in_without_flows_on_the_leaving_instance_removes_it_at_on
 async def test_a_deleted_instance_is_rebuilt(lab: Lab, driver: LinuxDriver) -> None:
     host = await up(lab, driver, 3)
     victim = next(n for n in lab.namespaces() if n.endswith("-fw+1"))
-    from tests.site.drivers.netlab import ip  # noqa: PLC0415
-
     ip("netns", "del", victim)
     results = await converge(driver, desired(1, elastic("s1", 3)))
     assert results  # mended
@@ -239,12 +246,4 @@ async def test_a_deleted_instance_is_rebuilt(lab: Lab, driver: LinuxDriver) -> N
 
 
 def _ruleset(namespace: str) -> str:
-    from tests.site.drivers.netlab import in_ns  # noqa: PLC0415
-
     return in_ns(namespace, "nft", "list", "ruleset")
-
-
-async def anyio_sleep(seconds: float) -> None:
-    import anyio  # noqa: PLC0415
-
-    await anyio.sleep(seconds)

@@ -36,12 +36,7 @@ from edgewise.model.functions import ProcessConfig
 from edgewise.model.software import SoftwareConfig
 from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
 from edgewise.site.drivers.linux.host import Host
-from edgewise.site.drivers.linux.instances import (
-    DRAIN_TIMEOUT_S,
-    MAX_DRAIN_S,
-    build_members,
-    elastic,
-)
+from edgewise.site.drivers.linux.instances import DRAIN_TIMEOUT_S
 from edgewise.site.drivers.linux.kernel import Kernel
 from edgewise.site.drivers.linux.layout import SiteNetwork, VnfLabel, pick_slot, service_label
 from edgewise.site.drivers.linux.linuxkernel import LinuxKernel
@@ -49,7 +44,7 @@ from edgewise.site.drivers.linux.overlaykeys import TenantKeys
 from edgewise.site.drivers.linux.overlayside import OverlaySide, key_directory
 from edgewise.site.drivers.linux.probetable import probes_batch
 from edgewise.site.drivers.linux.rtcodec import Link
-from edgewise.site.drivers.linux.scaleside import after_chain, delete_members, scale_vnf
+from edgewise.site.drivers.linux.scaleside import ElasticVnfs
 from edgewise.site.drivers.linux.software import Deployment
 from edgewise.site.drivers.linux.software.glue import deployment, mark_software, start_wired
 from edgewise.site.drivers.linux.survey import (
@@ -116,11 +111,8 @@ class LinuxDriver:
         `runtime_dir`/software if given, else /var/lib/edgewise/<prefix>/software;
         `may_install_packages`: their missing Debian packages are installed with apt-get.
         `drain_timeout_s`: how long a leaving instance of an elastic VNF keeps its flows at most
-        (instances.py; 0 to MAX_DRAIN_S)."""
-        if not 0 <= drain_timeout_s <= MAX_DRAIN_S:
-            raise ValueError(f"drain_timeout_s {drain_timeout_s}: from 0 to {MAX_DRAIN_S}")
-        self._drain_timeout_s = drain_timeout_s
-        self._draining: dict[str, float] = {}  # an elastic VNF's leaving instances: since when
+        (instances.py)."""
+        self._elastic = ElasticVnfs(site, drain_timeout_s)  # first: it checks the timeout
         if probers is None and kernel is None:
             probers = real_prober
         self._kernel: Kernel = kernel if kernel is not None else LinuxKernel()
@@ -414,22 +406,19 @@ class LinuxDriver:
             wired = wire_service(self._host, self.site, service, change.desired)
             started = start_wired(self._host, self._software, self.site, service.slot,
                                   change.desired)  # fmt: skip
-            spread = after_chain(self._host, self.site, change.desired, self._draining,
-                                 self._drain_timeout_s)  # fmt: skip
-            return wired or started or spread
+            return self._elastic.wired(self._host, change.desired) or wired or started
         name = change.vnf_name or ""
         namespace = self.site.vnf_namespace(service.slot, name)
         seen = service.vnfs.get(name)
         if op is ChangeOp.DELETE_VNF:
-            delete_members(self._host, self.site, service, name, self._draining)
+            self._elastic.deleted(self._host, service, name)
             service.forget(name)
             return teardown_vnf(self._host, namespace, self._software)
         spec = change.desired
         assert isinstance(spec, VnfSpec)
-        if op is ChangeOp.UPDATE_VNF_CONFIG and elastic(service, spec):
+        if (scaled := self._elastic.scale(self._host, service, spec, op)) is not None:
             self._stale.add(sid)  # its instances' links may be new
-            return scale_vnf(self._host, self.site, service, spec, draining=self._draining,
-                             drain_timeout_s=self._drain_timeout_s)  # fmt: skip
+            return scaled
         if seen is not None and seen.healthy and seen.running_config(spec):
             return False  # what the change makes is there already (applied twice)
         if op is ChangeOp.CREATE_VNF:
@@ -467,7 +456,7 @@ class LinuxDriver:
             )
         teardown_vnf(self._host, namespace, self._software)
         build_vnf(self._host, namespace, service.service_id, spec, self._software)
-        build_members(self._host, self.site, service, spec)
+        self._elastic.created(self._host, service, spec)
         service.vnfs[spec.name] = VnfView(
             namespace,
             service.slot,

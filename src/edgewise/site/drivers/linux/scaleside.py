@@ -1,7 +1,7 @@
 """The linux driver's changes of an elastic VNF (worker thread): what `driver.LinuxDriver` does
 for one when it is created, deleted, configured or scaled (UPDATE_VNF_CONFIG: the instance count
-is part of the digest the planner compares) and when its service's chain is wired.
-instances.py does the work; this module only sequences it.
+is part of the digest the planner compares) and when its service's chain is wired
+(`ElasticVnfs`, one per driver). instances.py does the work; this module only sequences it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from ipaddress import IPv4Address
 from edgewise.model.desired import ServiceSpec, VnfSpec
 from edgewise.site.drivers.linux.host import Host
 from edgewise.site.drivers.linux.instances import (
+    DRAIN_TIMEOUT_S,
+    MAX_DRAIN_S,
     build_members,
     configure_members,
     drain,
@@ -22,8 +24,39 @@ from edgewise.site.drivers.linux.layout import SiteNetwork, member_name, split_m
 from edgewise.site.drivers.linux.spread import sync_spreader
 from edgewise.site.drivers.linux.survey import ServiceView, read_site
 from edgewise.site.drivers.linux.vnfs import configure_vnf, teardown_vnf
+from edgewise.site.reconcile import ChangeOp
 
 NO_PEER = IPv4Address(0)  # removing a spreader: its routes go whatever their gateway
+
+
+class ElasticVnfs:
+    """A driver's elastic VNFs: their leaving instances (namespace: draining since, monotonic)
+    and how long one drains at most (`drain_timeout_s`, 0 to MAX_DRAIN_S)."""
+
+    def __init__(self, site: SiteNetwork, drain_timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+        if not 0 <= drain_timeout_s <= MAX_DRAIN_S:
+            raise ValueError(f"drain_timeout_s {drain_timeout_s}: from 0 to {MAX_DRAIN_S}")
+        self.site, self.drain_timeout_s = site, drain_timeout_s
+        self.draining: dict[str, float] = {}
+
+    def created(self, host: Host, service: ServiceView, spec: VnfSpec) -> bool:
+        """After CREATE_VNF: its instances >= 1 too (the chain wires them)."""
+        return build_members(host, self.site, service, spec)
+
+    def wired(self, host: Host, spec: ServiceSpec) -> bool:
+        """After UPDATE_CHAIN: `after_chain`."""
+        return after_chain(host, self.site, spec, self.draining, self.drain_timeout_s)
+
+    def scale(self, host: Host, service: ServiceView, spec: VnfSpec, op: ChangeOp) -> bool | None:
+        """UPDATE_VNF_CONFIG of an elastic VNF (`scale_vnf`); None for any other change."""
+        if op is not ChangeOp.UPDATE_VNF_CONFIG or not elastic(service, spec):
+            return None
+        return scale_vnf(host, self.site, service, spec, draining=self.draining,
+                         drain_timeout_s=self.drain_timeout_s)  # fmt: skip
+
+    def deleted(self, host: Host, service: ServiceView, name: str) -> bool:
+        """DELETE_VNF: its instances >= 1 go first."""
+        return delete_members(host, self.site, service, name, self.draining)
 
 
 def scale_vnf(
