@@ -406,7 +406,7 @@ class LinuxDriver:
             wired = wire_service(self._host, self.site, service, change.desired)
             started = start_wired(self._host, self._software, self.site, service.slot,
                                   change.desired)  # fmt: skip
-            return self._elastic.wired(self._host, change.desired) or wired or started
+            return self._elastic.wired(self._host, service, change.desired) or wired or started
         name = change.vnf_name or ""
         namespace = self.site.vnf_namespace(service.slot, name)
         seen = service.vnfs.get(name)

@@ -43,9 +43,9 @@ class ElasticVnfs:
         """After CREATE_VNF: its instances >= 1 too (the chain wires them)."""
         return build_members(host, self.site, service, spec)
 
-    def wired(self, host: Host, spec: ServiceSpec) -> bool:
+    def wired(self, host: Host, seen: ServiceView, spec: ServiceSpec) -> bool:
         """After UPDATE_CHAIN: `after_chain`."""
-        return after_chain(host, self.site, spec, self.draining, self.drain_timeout_s)
+        return after_chain(host, self.site, seen, spec, self.draining, self.drain_timeout_s)
 
     def scale(self, host: Host, service: ServiceView, spec: VnfSpec, op: ChangeOp) -> bool | None:
         """UPDATE_VNF_CONFIG of an elastic VNF (`scale_vnf`); None for any other change."""
@@ -91,15 +91,21 @@ def scale_vnf(
     return changed
 
 
-def after_chain(
+def after_chain(  # noqa: PLR0917 - the service as seen before wiring, as wanted, the drains
     host: Host,
     site: SiteNetwork,
+    seen: ServiceView,
     spec: ServiceSpec,
     draining: dict[str, float],
     drain_timeout_s: float,
 ) -> bool:
     """Once the chain is wired: every elastic VNF's instances wired and spread over, and a
-    spreader left in a VNF no longer beside an elastic one removed."""
+    spreader left in a VNF no longer beside an elastic one removed. A service without elastic
+    VNF, instance or spreader (as `seen` before the wiring) costs nothing more."""
+    if not any(v.instances > 1 for v in spec.vnfs) and not any(
+        split_member(name)[1] or view.spread is not None for name, view in seen.vnfs.items()
+    ):
+        return False
     service = read_site(host, site, spec.id).services.get(spec.id)
     if service is None:
         return False
