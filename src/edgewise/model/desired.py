@@ -22,7 +22,7 @@ from edgewise.model.functions import (
     config_document,
     function_of,
 )
-from edgewise.model.kinds import Choice, ListOf, Text
+from edgewise.model.kinds import Choice, Integer, ListOf, Text
 from edgewise.model.links import MAX_LINKS, WanLink
 from edgewise.model.names import IDENT, NAME
 from edgewise.model.overlay import MAX_OVERLAYS, Overlay
@@ -42,6 +42,10 @@ from edgewise.model.steering import Steering
 MAX_CHAIN: Final = 8  # VNFs wired in one chain (a site gives each service 8 transit links)
 MAX_VNFS: Final = 16
 MAX_SERVICES: Final = 1024
+# Instances of one VNF in parallel (elastic VNFs, docs/elastic-vnfs.md): each is a namespace with
+# two veths, and the neighbours' spreader holds an instance's number in 4 bits of the ct mark.
+MAX_INSTANCES: Final = 8
+INSTANCES: Final = Integer(1, MAX_INSTANCES, "an instance count")
 FUNCTION: Final = Choice(tuple(f.value for f in VnfFunction))
 
 __all__ = ["DesiredState", "DocumentError", "Problem", "ServiceSpec", "VnfFunction", "VnfSpec"]
@@ -58,24 +62,45 @@ def config_digest(config: FunctionConfig) -> str:
     return hashlib.sha256(canonical_json(config_document(config)).encode()).hexdigest()
 
 
+def scaled_digest(digest: str, instances: int) -> str:
+    """A config's digest with the instance count folded in (one instance: the digest itself),
+    so a VNF scaled out or in differs from the data plane as a config change does."""
+    if instances == 1 or not digest:
+        return digest
+    return hashlib.sha256(f"{digest}x{instances}".encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class VnfSpec:
-    """One VNF of a service: its name (unique in the service), its function and typed config."""
+    """One VNF of a service: its name (unique in the service), its function and typed config,
+    and how many instances of it run in parallel (1 unless scaled out; left out of the document
+    then, so documents without elastic VNFs are unchanged)."""
 
     name: str
     function: VnfFunction
     config: FunctionConfig
+    instances: int = 1
 
     def __post_init__(self) -> None:
         if function_of(self.config) is not self.function:
             raise TypeError(f"a {self.function.value} VNF with a {type(self.config).__name__}")
+        if not 1 <= self.instances <= MAX_INSTANCES:
+            raise ValueError(f"{self.instances} instances: from 1 to {MAX_INSTANCES}")
 
     def config_digest(self) -> str:
+        """The digest the data plane is compared by: the config's, and the instance count."""
+        return scaled_digest(self.ruleset_digest(), self.instances)
+
+    def ruleset_digest(self) -> str:
+        """The config's digest alone: what each instance's ruleset (or program) is built from."""
         return config_digest(self.config)
 
     def to_document(self) -> dict[str, Json]:
-        return {"name": self.name, "function": self.function.value,
-                "config": config_document(self.config)}  # fmt: skip
+        document: dict[str, Json] = {"name": self.name, "function": self.function.value,
+                                     "config": config_document(self.config)}  # fmt: skip
+        if self.instances != 1:
+            document["instances"] = self.instances
+        return document
 
 
 @dataclass(frozen=True)
@@ -87,9 +112,9 @@ class VnfKind:
             return out.add(path, f"{shown(value)} is not an object", "type")
         before = len(out)
         for key in value:
-            if key not in ("name", "function", "config"):
+            if key not in ("name", "function", "config", "instances"):
                 out.add((*path, str(key)), "not a property of a VNF; it has config, function, "
-                        "name", "unknown")  # fmt: skip
+                        "instances, name", "unknown")  # fmt: skip
         name = NAME.read(value.get("name"), (*path, "name"), out)
         function = FUNCTION.read(value.get("function"), (*path, "function"), out)
         config: FunctionConfig | Invalid = INVALID
@@ -97,10 +122,13 @@ class VnfKind:
             cls = CONFIGS[VnfFunction(function)]
             raw = value.get("config")
             config = read_into(cls, {} if raw is None else raw, (*path, "config"), out)
+        raw_count = value.get("instances", 1)
+        instances = INSTANCES.read(raw_count, (*path, "instances"), out)
         if len(out) > before or isinstance(name, Invalid) or isinstance(config, Invalid):
             return INVALID
         assert isinstance(function, str)
-        return VnfSpec(name, VnfFunction(function), config)
+        assert isinstance(instances, int)
+        return VnfSpec(name, VnfFunction(function), config, instances)
 
     def write(self, value: VnfSpec) -> Json:
         return value.to_document()
@@ -129,6 +157,34 @@ class ServiceSpec(Section):
             elif name in seen:
                 yield Broken(("chain", index), f"{name!r} appears twice in the chain")
             seen.add(name)
+        for index, vnf in enumerate(self.vnfs):
+            if vnf.instances > 1:
+                why = self._unscalable(vnf.name)
+                if why:
+                    yield Broken(("vnfs", index, "instances"), f"{vnf.name!r} {why}")
+
+    def _unscalable(self, name: str) -> str:
+        """Why VNF `name` may not run as several instances ("" when it may): its neighbours in
+        the chain spread flows over the instances, so both must be VNFs of this service (the LAN
+        gateway and the WAN side are shared by every service), single, and not classifiers (the
+        classifier owns its namespace's conntrack mark, which the spreader writes)."""
+        spec = self.vnf(name)
+        if spec is not None and spec.function is VnfFunction.SOFTWARE:
+            return ("is a third-party VNF: its package does not say whether its programs may "
+                    "run side by side")  # fmt: skip
+        if name not in self.chain:
+            return "is not in the chain: only a chained VNF runs as several instances"
+        at = self.chain.index(name)
+        if at == 0 or at == len(self.chain) - 1:
+            return ("is first or last in the chain: a VNF runs as several instances only with "
+                    "a VNF of the service on each side")  # fmt: skip
+        for neighbour in (self.chain[at - 1], self.chain[at + 1]):
+            vnf = self.vnf(neighbour)
+            if vnf is not None and vnf.instances > 1:
+                return f"is next to {neighbour!r}, which runs as several instances too"
+            if vnf is not None and vnf.function is VnfFunction.CLASSIFIER:
+                return f"is next to {neighbour!r}, a classifier (it owns the conntrack mark)"
+        return ""
 
     def vnf(self, name: str) -> VnfSpec | None:
         return next((v for v in self.vnfs if v.name == name), None)

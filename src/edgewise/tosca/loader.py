@@ -30,6 +30,7 @@ from edgewise.tosca.registry import TypeRegistry
 from edgewise.tosca.topology import Topology, check_topology
 from edgewise.tosca.typedefs import ImportRef, TemplateFile, TypeDef
 from edgewise.tosca.typeparse import parse_template
+from edgewise.tosca.vnfscaling import check_vnf_scaling
 from edgewise.tosca.yamltree import compose, decode
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -157,6 +158,8 @@ def _load(
     topologies: list[Topology] = [
         check_topology(t, registry, log) for t in reader.templates if t.topology is not None
     ]
+    for topology in topologies:
+        check_vnf_scaling(topology, log)
     descriptor = None
     builder = DescriptorBuilder(registry, topologies, log)
     if not log.has_errors and reader.templates:

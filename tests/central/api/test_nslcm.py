@@ -584,7 +584,8 @@ def test_scale_out_and_in_by_sites_along_an_ns_scaling_aspect(central: Central) 
     assert ids["s4"] in client.get(href, headers=acme.headers).json()["sites"]
 
     wrong = [
-        ({"scaleType": "SCALE_VNF"}, 422, "scale the NS (SCALE_NS) by sites"),
+        ({"scaleType": "SCALE_VNF"}, 400, "SCALE_VNF needs a non-empty array"),
+        ({"scaleType": "SCALE_ALL"}, 422, "or a VNF at its sites (SCALE_VNF)"),
         ({}, 400, "scaleType"),
         ({"scaleType": "SCALE_NS"}, 400, "give exactly one of"),
         ({"scaleType": "SCALE_NS", "scaleNsData": {"scaleNsByStepsData": {

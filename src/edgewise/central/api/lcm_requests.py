@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from edgewise.central.api.vnf_requests import new_vnfs, removed_vnfs
 from edgewise.central.orchestrator import lifecycle, scaling, software
@@ -246,15 +246,27 @@ UPDATE_TYPES = (
 
 
 class ScaleNsRequest(BaseModel):
-    """SOL005 ScaleNsRequest. Edgewise scales an NS by sites (SCALE_NS): `scaleNsData` with
+    """SOL005 ScaleNsRequest. Edgewise scales a VNF at the NS's sites (SCALE_VNF, `scaleVnfData`:
+    orchestrator.scaling_vnf) or an NS by sites (SCALE_NS): `scaleNsData` with
     `scaleNsByStepsData` (scalingDirection, aspectId, numberOfSteps) or `scaleNsToLevelData`
     (`nsScaleInfo`: nsScalingAspectId and nsScaleLevelId, a level number); new sites come
     from `scaleNsData.additionalParamsForNs` (sites or placement, as for instantiate) or else
     from the placement criteria the NS was instantiated with."""
 
     model_config = ConfigDict(extra="allow")
-    scaleType: str | None = Field(default=None, description="required: SCALE_NS")
+    scaleType: str | None = Field(default=None, description="required: SCALE_NS or SCALE_VNF")
     scaleNsData: dict[str, Any] = Field(default_factory=dict)
+    scaleVnfData: list[Any] | None = Field(
+        default=None, description="SCALE_VNF: [{vnfInstanceId, scaleVnfType, scaleByStepData}]"
+    )
+    isAutomaticInvocation: StrictBool | None = Field(
+        default=None, description="true when a policy (not an operator) asks (default false)"
+    )
+
+    @property
+    def scales_vnfs(self) -> bool:
+        """A SCALE_VNF request (scaling_vnf); otherwise `change` reads the SCALE_NS one."""
+        return self.scaleType == "SCALE_VNF"
 
     def change(self, reuse: dict[str, Any]) -> scaling.ScaleChange:
         if self.scaleType is None:
@@ -262,8 +274,8 @@ class ScaleNsRequest(BaseModel):
         if self.scaleType != "SCALE_NS":
             raise Unprocessable(
                 "this scale type is not supported",
-                [InputProblem("scaleType", f"{self.scaleType!r}: an Edgewise site runs one "
-                              "instance of each VNF of an NS; scale the NS (SCALE_NS) by sites")],
+                [InputProblem("scaleType", f"{self.scaleType!r}: scale the NS by sites "
+                              "(SCALE_NS) or a VNF at its sites (SCALE_VNF)")],
             )  # fmt: skip
         data = self.scaleNsData
         steps, levels = (

@@ -27,12 +27,20 @@ from edgewise.central.api.lcm_requests import (
     criteria_request,
 )
 from edgewise.central.api.listing import sol013_listing
+from edgewise.central.api.scale_vnf_requests import scale_vnf_steps
 from edgewise.central.api.subscriptions import (
     SubscriptionRequest,
     SubscriptionResource,
     subscription_router,
 )
-from edgewise.central.orchestrator import instances, lifecycle, occurrences, placing, scaling
+from edgewise.central.orchestrator import (
+    instances,
+    lifecycle,
+    occurrences,
+    placing,
+    scaling,
+    scaling_vnf,
+)
 from edgewise.central.orchestrator.states import NsState
 from edgewise.central.orchestrator.views import LcmOperation, NsInstance, VnfInstance
 from edgewise.central.services import notifications
@@ -114,7 +122,7 @@ def op_occ(op: LcmOperation, base: str) -> dict[str, Any]:
         "nsInstanceId": op.ns_instance_id,
         "lcmOperationType": op.operation,
         "startTime": _time(op.started),
-        "isAutomaticInvocation": False,
+        "isAutomaticInvocation": op.params.get("isAutomaticInvocation") is True,
         "operationParams": op.params,
         "isCancelPending": False,
         "sitesTotal": op.sites_total,
@@ -412,14 +420,18 @@ def scale_ns(
     caller: CallerDep,
     nsds: NsdsDep,
 ) -> Response:
-    """Scales the NS out to more sites or in off some, by an NS scaling aspect of its NSD."""
+    """Scales the NS out to more sites or in off some, by an NS scaling aspect of its NSD
+    (SCALE_NS); or VNFs out or in at its sites, by a scaling aspect of their VNFDs (SCALE_VNF)."""
     instances.get_row(session, caller, ns_instance_id)  # another tenant's: 404 before 400
+    params = body.model_dump(mode="json", exclude_none=True)
+    if body.scales_vnfs:
+        steps = scale_vnf_steps(body.scaleVnfData)
+        op = scaling_vnf.scale_vnfs(session, caller, nsds, ns_instance_id, steps=steps,
+                                    params=params)  # fmt: skip
+        return _accepted(request, op)
     reuse = scaling.instantiation_params(session, ns_instance_id).get("additionalParamsForNs")
     change = body.change(reuse if isinstance(reuse, dict) and "placement" in reuse else {})
-    op = scaling.scale(
-        session, caller, nsds, ns_instance_id, change=change,
-        params=body.model_dump(mode="json", exclude_none=True),
-    )  # fmt: skip
+    op = scaling.scale(session, caller, nsds, ns_instance_id, change=change, params=params)
     return _accepted(request, op)
 
 

@@ -114,7 +114,12 @@ def candidates(
     found = []
     for site, document, last_seen in session.execute(query.where(visible(principal, SiteRow))):
         services = (document or {}).get("services", [])
-        used = sum(len(s.get("vnfs", [])) for s in services if s.get("id") not in own)
+        used = sum(  # an elastic VNF takes a slot per instance (scaling_vnf)
+            int(v.get("instances", 1))
+            for s in services
+            if s.get("id") not in own
+            for v in s.get("vnfs", [])
+        )
         found.append(
             placement.Candidate(
                 site.id,

@@ -35,8 +35,9 @@ from typing import Any, TypeVar
 from edgewise.model.desired import DesiredState, ServiceSpec, VnfSpec
 from edgewise.model.functions import ProcessConfig
 from edgewise.model.software import SoftwareConfig
-from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
-from edgewise.site.drivers.linux.host import Host
+from edgewise.site.drivers.linux.errors import DataPlaneError
+from edgewise.site.drivers.linux.host import Host, check_sides
+from edgewise.site.drivers.linux.instances import DRAIN_TIMEOUT_S
 from edgewise.site.drivers.linux.kernel import Kernel
 from edgewise.site.drivers.linux.layout import SiteNetwork, VnfLabel, pick_slot, service_label
 from edgewise.site.drivers.linux.linuxkernel import LinuxKernel
@@ -45,6 +46,7 @@ from edgewise.site.drivers.linux.overlayside import OverlaySide, key_directory
 from edgewise.site.drivers.linux.probetable import probes_batch
 from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.rtpolicy import PolicyEnforcer
+from edgewise.site.drivers.linux.scaleside import ElasticVnfs
 from edgewise.site.drivers.linux.software import Deployment
 from edgewise.site.drivers.linux.software.glue import deployment, mark_software, start_wired
 from edgewise.site.drivers.linux.survey import (
@@ -101,6 +103,7 @@ class LinuxDriver:
         overlay: Overlay | None = None,
         probers: ProberFactory | None = None,
         may_install_packages: bool = False,
+        drain_timeout_s: float = DRAIN_TIMEOUT_S,
     ) -> None:
         """`runtime_dir` holds the state files of process VNFs (default /run/edgewise/<prefix>);
         `kernel` is this host's (linuxkernel.LinuxKernel) unless given; the driver closes it;
@@ -108,7 +111,10 @@ class LinuxDriver:
         `probers` makes the WAN links' prober: the real one over the real kernel, none (links
         not probed) over a given kernel unless given. Third-party VNFs keep their files under
         `runtime_dir`/software if given, else /var/lib/edgewise/<prefix>/software;
-        `may_install_packages`: their missing Debian packages are installed with apt-get."""
+        `may_install_packages`: their missing Debian packages are installed with apt-get.
+        `drain_timeout_s`: how long a leaving instance of an elastic VNF keeps its flows at most
+        (instances.py)."""
+        self._elastic = ElasticVnfs(site, drain_timeout_s)  # first: it checks the timeout
         if probers is None and kernel is None:
             probers = real_prober
         self._kernel: Kernel = kernel if kernel is not None else LinuxKernel()
@@ -410,15 +416,19 @@ class LinuxDriver:
             wired = wire_service(self._host, self.site, service, change.desired)
             started = start_wired(self._host, self._software, self.site, service.slot,
                                   change.desired)  # fmt: skip
-            return wired or started
+            return self._elastic.wired(self._host, service, change.desired) or wired or started
         name = change.vnf_name or ""
         namespace = self.site.vnf_namespace(service.slot, name)
         seen = service.vnfs.get(name)
         if op is ChangeOp.DELETE_VNF:
+            self._elastic.deleted(self._host, service, name)
             service.forget(name)
             return teardown_vnf(self._host, namespace, self._software)
         spec = change.desired
         assert isinstance(spec, VnfSpec)
+        if (scaled := self._elastic.scale(self._host, service, spec, op)) is not None:
+            self._stale.add(sid)  # its instances' links may be new
+            return scaled
         if seen is not None and seen.healthy and seen.running_config(spec):
             return False  # what the change makes is there already (applied twice)
         if op is ChangeOp.CREATE_VNF:
@@ -428,7 +438,7 @@ class LinuxDriver:
             if isinstance(spec.config, SoftwareConfig):  # first: a failed reload keeps the marker
                 self._software.reload(self._deployment(service, spec))
             configure_vnf(self._host, namespace, spec)
-            vnf.marker = (spec.function.value, spec.config_digest())
+            vnf.marker = (spec.function.value, spec.ruleset_digest())
             vnf.shaping_ok = True  # configure_vnf set the token buckets, started the program
             vnf.process_ok = True
             return True
@@ -456,11 +466,12 @@ class LinuxDriver:
             )
         teardown_vnf(self._host, namespace, self._software)
         build_vnf(self._host, namespace, service.service_id, spec, self._software)
+        self._elastic.created(self._host, service, spec)
         service.vnfs[spec.name] = VnfView(
             namespace,
             service.slot,
             VnfLabel(service.service_id, spec.name, spec.function.value),
-            (spec.function.value, spec.config_digest()),
+            (spec.function.value, spec.ruleset_digest()),
         )
         return True
 
@@ -487,11 +498,3 @@ class LinuxDriver:
             self._doomed.append(service.bridge)
         view.used_slots.discard(service.slot)
         return True
-
-
-def check_sides(kernel: Kernel, site: SiteNetwork) -> None:
-    """Raises DataPlaneUnavailable unless the kernel can build and the site's sides exist."""
-    kernel.check()
-    for side, name in (("LAN", site.lan_netns), ("WAN", site.wan_netns)):
-        if kernel.inode(name) is None:
-            raise DataPlaneUnavailable(f"the site's {side}-side namespace {name} does not exist")

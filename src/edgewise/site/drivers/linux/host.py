@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from edgewise.site.drivers.linux.errors import DataPlaneError
+from edgewise.site.drivers.linux.errors import DataPlaneError, DataPlaneUnavailable
 from edgewise.site.drivers.linux.kernel import Kernel, Netlink, Nftables
+from edgewise.site.drivers.linux.layout import SiteNetwork
 
 T = TypeVar("T")
 
@@ -149,3 +150,11 @@ class Host:
     def write_sysctl(self, namespace: str, settings: dict[str, str]) -> None:
         """Writes /proc/sys/net values as seen from inside `namespace`."""
         self.kernel.write_sysctl(namespace, settings)
+
+
+def check_sides(kernel: Kernel, site: SiteNetwork) -> None:
+    """Raises DataPlaneUnavailable unless the kernel can build and the site's sides exist."""
+    kernel.check()
+    for side, name in (("LAN", site.lan_netns), ("WAN", site.wan_netns)):
+        if kernel.inode(name) is None:
+            raise DataPlaneUnavailable(f"the site's {side}-side namespace {name} does not exist")

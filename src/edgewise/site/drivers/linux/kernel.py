@@ -292,6 +292,10 @@ class Conntrack(Protocol):
         """Deletes the entries whose ct mark & `mask` is `mark`."""
         ...
 
+    def count_marked(self, mark: int, mask: int) -> int:
+        """How many entries whose ct mark & `mask` is `mark` are of a connection not over."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -34,6 +34,20 @@ PROTO_STATIC = 241  # a router VNF's configured static routes
 TRANSIT_BLOCK = 2 * MAX_CHAIN  # addresses per service: MAX_CHAIN /31 links
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,5}$")
 SAFE_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.=+-]{0,47}$")
+MEMBER_SEP = "+"  # instance i >= 1 of an elastic VNF `fw` is the hop `fw+1` (no VNF name has +)
+
+
+def member_name(vnf: str, instance: int) -> str:
+    """The hop (and namespace) name of instance `instance` of VNF `vnf`; 0 is the VNF's own."""
+    return vnf if instance == 0 else f"{vnf}{MEMBER_SEP}{instance}"
+
+
+def split_member(hop: str) -> tuple[str, int]:
+    """(VNF, instance) of a hop name: `fw+2` is instance 2 of `fw`, `fw` its instance 0."""
+    base, sep, number = hop.rpartition(MEMBER_SEP)
+    if sep and number.isdigit() and base:
+        return base, int(number)
+    return hop, 0
 
 
 @dataclass(frozen=True)

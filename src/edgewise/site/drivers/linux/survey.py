@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgewise.model.desired import VnfSpec
+from edgewise.model.desired import VnfSpec, scaled_digest
 from edgewise.model.functions import FUNCTION_VALUES, VnfFunction
 from edgewise.site.drivers.linux.counters import vnf_counters
 from edgewise.site.drivers.linux.errors import DataPlaneError
@@ -28,11 +28,13 @@ from edgewise.site.drivers.linux.layout import (
     SiteNetwork,
     VnfLabel,
     decode_label,
+    split_member,
 )
 from edgewise.site.drivers.linux.nftjson import FAMILY, TABLE
 from edgewise.site.drivers.linux.rtcodec import Link
 from edgewise.site.drivers.linux.rulesets import read_marker, read_shaped_groups
 from edgewise.site.drivers.linux.shaping import queue_counters, shaping_ok
+from edgewise.site.drivers.linux.spread import SPREAD_TABLE, read_spread_marker
 from edgewise.site.reconcile import ObservedService, ObservedState, ObservedVnf, VnfFault
 
 
@@ -56,6 +58,7 @@ class VnfView:
     legs_ok: bool = True
     shaping_ok: bool = True  # a rate limiter's token buckets are on its legs
     process_ok: bool = True  # a process VNF's program runs (or its restart policy lets it rest)
+    spread: tuple[str, str] | None = None  # a neighbour's spreader: (marker, its legs) (spread.py)
 
     @property
     def ruleset_ok(self) -> bool:
@@ -82,7 +85,7 @@ class VnfView:
 
     def running_config(self, spec: VnfSpec) -> bool:
         """Its ruleset was built from `spec`'s function and config."""
-        return self.marker == (spec.function.value, spec.config_digest())
+        return self.marker == (spec.function.value, spec.ruleset_digest())
 
 
 @dataclass
@@ -125,7 +128,14 @@ class ServiceView:
         }
 
     def chain(self) -> tuple[str, ...]:
-        links = {ends[0].label.index: ends[0].label for ends in self.whole_links().values()}
+        """The hops from the LAN side to the WAN side (an elastic VNF's instances >= 1 are
+        beside the chain, not in it)."""
+        links = {
+            ends[0].label.index: ends[0].label
+            for ends in self.whole_links().values()
+            if split_member(ends[0].label.left)[1] == 0
+            and split_member(ends[0].label.right)[1] == 0
+        }
         hops: list[str] = []
         at, index = LAN_HOP, 0
         while index in links and links[index].left == at:
@@ -243,6 +253,7 @@ def read_vnf(host: Host, site: SiteNetwork, vnf: VnfView) -> VnfView | None:
                         vnf.legs_ok = vnf.legs_ok and link.up and link.carrier
         with host.nft(vnf.namespace) as nft:
             items = nft.list_table(FAMILY, TABLE)
+            vnf.spread = read_spread_marker(nft.list_table(FAMILY, SPREAD_TABLE))
         groups = read_shaped_groups(items or [])
         queues: dict[str, Any] = {}
         if groups:
@@ -312,12 +323,82 @@ def observed_state(view: SiteView) -> ObservedState:
         for name in sorted(service.vnfs):
             vnf = service.vnfs[name]
             assert vnf.label is not None
-            if vnf.label.function not in FUNCTION_VALUES:
-                continue
+            if vnf.label.function not in FUNCTION_VALUES or split_member(name)[1]:
+                continue  # instances >= 1 are reported with their VNF
             digest = vnf.marker[1] if vnf.marker and vnf.ruleset_ok else ""
             function = VnfFunction(vnf.label.function)
             software = vnf.counters.get("software")
             settling = isinstance(software, dict) and software.get("state") == "starting"
-            vnfs.append(ObservedVnf(name, function, digest, vnf.faults, vnf.counters, settling))
+            faults, counters, count = vnf.faults, vnf.counters, 1
+            found = instances_of(service, name)
+            if found:
+                faults, counters, digest, count = fold_instances(service, name, vnf, found, digest)
+            vnfs.append(ObservedVnf(name, function, scaled_digest(digest, count), faults,
+                                    counters, settling))  # fmt: skip
         services.append(ObservedService(sid, tuple(vnfs), service.chain()))
     return ObservedState(tuple(services))
+
+
+def instances_of(service: ServiceView, vnf: str) -> dict[int, VnfView]:
+    """An elastic VNF's instances >= 1 on the data plane, by number."""
+    found = {}
+    for name, view in service.vnfs.items():
+        base, instance = split_member(name)
+        if base == vnf and instance:
+            found[instance] = view
+    return found
+
+
+def fold_instances(
+    service: ServiceView, name: str, first: VnfView, more: dict[int, VnfView], digest: str
+) -> tuple[frozenset[VnfFault], dict[str, Any], str, int]:
+    """An elastic VNF as one: the faults of all its instances (a leg missing, or a neighbour
+    not spreading over exactly its legs, is LINK_DOWN: the chain's to mend), counters per
+    instance and summed, its digest ("" unless every instance runs the same config) and its
+    instance count (a draining instance still counts, so passes come back until it is gone)."""
+    everyone = {0: first, **more}
+    faults = set(first.faults)
+    for view in more.values():
+        faults |= view.faults
+        if view.marker is None or view.marker[1] != digest:
+            digest = ""
+    whole = service.whole_links()
+    tokens = set(whole)
+    for view in more.values():
+        if len({end.label.token for end in view.ends} & tokens) < 2:
+            faults.add(VnfFault.LINK_DOWN)
+    for neighbour in neighbours(service, name):
+        legs = sorted(end.link.name for end in neighbour.ends
+                      if name in (split_member(end.label.left)[0],
+                                  split_member(end.label.right)[0]))  # fmt: skip
+        if neighbour.spread is None or neighbour.spread[1] != ",".join(legs):
+            faults.add(VnfFault.LINK_DOWN)
+    counters: dict[str, Any] = summed([view.counters for view in everyone.values()])
+    counters["instances"] = {str(i): view.counters for i, view in sorted(everyone.items())}
+    return frozenset(faults), counters, digest, len(everyone)
+
+
+def neighbours(service: ServiceView, name: str) -> list[VnfView]:
+    """The VNFs wired on either side of VNF `name`'s instance 0."""
+    found = []
+    for ends in service.whole_links().values():
+        label = ends[0].label
+        other = label.left if label.right == name else label.right if label.left == name else None
+        if other is not None and other in service.vnfs:
+            found.append(service.vnfs[other])
+    return found
+
+
+def summed(counters: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counters added up key by key (numbers summed, mappings merged the same way)."""
+    total: dict[str, Any] = {}
+    for one in counters:
+        for key, value in one.items():
+            if isinstance(value, bool) or not isinstance(value, int | dict):
+                total.setdefault(key, value)
+            elif isinstance(value, int):
+                total[key] = total.get(key, 0) + value
+            else:
+                inner = total.get(key)
+                total[key] = summed([inner, value] if isinstance(inner, dict) else [value])
+    return total

@@ -44,11 +44,11 @@ def build_vnf(
         with host.netlink(namespace) as nl:
             nl.set_link(LOOPBACK_INDEX, ifalias=label, state="up")
         with host.nft(namespace) as nft:
-            nft.run(table_batch(spec.function.value, spec.config_digest(), config))
+            nft.run(table_batch(spec.function.value, spec.ruleset_digest(), config))
         if isinstance(config, ProcessConfig):
             host.processes.start(namespace, config, restart=False)
         if isinstance(config, SoftwareConfig) and software is not None:
-            software.prepare(namespace, config, spec.config_digest())
+            software.prepare(namespace, config, spec.ruleset_digest())
     except BaseException:
         host.processes.stop(namespace)
         if software is not None:
@@ -61,7 +61,7 @@ def configure_vnf(host: Host, namespace: str, spec: VnfSpec) -> None:
     """Replaces the VNF's ruleset in one transaction (and a wired router's static routes)."""
     config = spec.config
     with host.nft(namespace) as nft:
-        nft.run(table_batch(spec.function.value, spec.config_digest(), config))
+        nft.run(table_batch(spec.function.value, spec.ruleset_digest(), config))
     if isinstance(config, RouterConfig):
         with host.netlink(namespace) as nl:
             set_static_routes(nl, config)

@@ -38,6 +38,7 @@ from edgewise.site.drivers.linux.layout import (
     left_end,
     right_end,
     service_label,
+    split_member,
 )
 from edgewise.site.drivers.linux.shaping import apply_shaping
 from edgewise.site.drivers.linux.survey import ServiceView
@@ -74,6 +75,8 @@ def wire_service(host: Host, site: SiteNetwork, service: ServiceView, spec: Serv
         )
     for token, ends in by_token.items():
         label = next(e.label for e in service.ends if e.label.token == token)
+        if split_member(label.left)[1] or split_member(label.right)[1]:
+            continue  # an elastic VNF's instance >= 1: instances.py wires it
         if (
             token in whole
             and label.index < len(wanted)

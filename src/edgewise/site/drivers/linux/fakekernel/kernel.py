@@ -52,6 +52,10 @@ class FakeConntrack:
     def delete_marked(self, mark: int, mask: int) -> None:
         self.space.conntrack_deleted.append((mark, mask))
 
+    def count_marked(self, mark: int, mask: int) -> int:
+        del mark, mask
+        return 0  # the fake has no flows
+
     def close(self) -> None:
         pass
 
