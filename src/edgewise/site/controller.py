@@ -60,6 +60,9 @@ class ControllerSettings:
     concurrency: int = 4
     keep_sent_reports: int = 100
     counters_interval: float = 60.0  # at most one counters report per this many seconds
+    # while links are probed, one at least this often, changed or not (passes are
+    # `reconcile_interval` apart: 50 + 5 s leaves every minute of the history a sample)
+    links_sample_interval: float = 50.0
     settle_timeout: float = 60.0  # between a new revision and the next poll, at most (a hold)
     seed: int | None = None
 
@@ -279,9 +282,14 @@ class SiteController:
         return results
 
     def _report_counters(self, observed: ObservedState) -> None:
-        """The data plane's counters, when they changed, at most every `counters_interval`."""
-        now = time.monotonic()
-        if now - self._counters_at < self.settings.counters_interval:
+        """The data plane's counters, when they changed, at most every `counters_interval`;
+        while links are probed, every `links_sample_interval` (or sooner) changed or not."""
+        now, settings = time.monotonic(), self.settings
+        probed = bool(observed.wan.counters.get("probes"))
+        every = settings.counters_interval
+        if probed:
+            every = min(every, settings.links_sample_interval)
+        if now - self._counters_at < every:
             return
         counters = {
             service.id: {vnf.name: dict(vnf.counters) for vnf in service.vnfs if vnf.counters}
@@ -291,7 +299,7 @@ class SiteController:
         wan = dict(observed.wan.counters)
         if wan:
             counters["@wan"] = wan
-        if counters == self._counters_sent:
+        if counters == self._counters_sent and not probed:
             return
         body: dict[str, Any] = {"services": {k: v for k, v in counters.items() if k != "@wan"}}
         if wan:
