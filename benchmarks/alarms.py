@@ -1,6 +1,7 @@
 """Alarms: how soon the central raises them, and no storm when many sites go at once.
 
 Usage: python benchmarks/alarms.py [--sites 1000] [--links 5] [--timeout S]
+       python benchmarks/alarms.py --real N   (root: real sites in namespaces, N runs)
 
 A fresh central (child process, SQLite) with short poll holds (EDGEWISE_POLL_HOLD=1,2) and
 EDGEWISE_ALARM_OFFLINE_HOLDS=1: a site is offline once it has not polled for 1 hold of 2 s plus
@@ -17,6 +18,11 @@ the 5 s the channel takes to write "heard from" marks, i.e. 7 s. Measured:
   roots, is no storm); notifications written to the outbox (the nsfm part of issue 14 writes
   them; 0 before it lands); the central's CPU over the phase.
 The store is read read-only from outside the central, as an operator's tool would.
+
+`--real N` measures instead, N times, the end-to-end scenario of tests/integration/
+alarms_real.py: a real linux site controller in namespaces, a WAN link's carrier lost, a
+process VNF killed (its restart failing, then mended), the controller SIGKILLed and started
+again; from each fault to its alarm raised or cleared in GET /nsfm/v1/alarms (p50, max).
 """
 
 from __future__ import annotations
@@ -253,7 +259,33 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sites", type=int, default=1000)
     parser.add_argument("--links", type=int, default=5, help="link down reports to time")
     parser.add_argument("--timeout", type=float, default=180.0, help="bound of each phase, s")
-    return guarded(run, parser.parse_args(argv))
+    parser.add_argument("--real", type=int, default=0, metavar="N",
+                        help="instead: real sites' faults to alarms, N runs (root)")  # fmt: skip
+    args = parser.parse_args(argv)
+    return guarded(real, args) if args.real else guarded(run, args)
+
+
+def real(args: argparse.Namespace) -> int:
+    """`--real N`: the end-to-end scenario N times, each figure's p50 and max."""
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)  # the scenario lives with the tests
+    from tests.integration.alarms_real import measure
+    from tests.site.drivers.netlab import can_build_namespaces
+
+    why = can_build_namespaces()
+    if why:
+        print(f"error: --real {why}", file=sys.stderr)
+        return 1
+    runs: dict[str, list[float]] = {}
+    for _ in range(args.real):
+        with tempfile.TemporaryDirectory(prefix="alarms-real-") as work:
+            for name, value in measure(Path(work)).items():
+                runs.setdefault(name, []).append(value)
+    for name, values in runs.items():
+        unit = "B" if "bytes" in name else "s"
+        print(f"real site: {name} p50/max: {spread(values)} {unit} ({len(values)} runs)")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -198,6 +198,31 @@ async def test_counters_go_up_when_they_change_at_most_every_interval(tmp_path: 
         assert "nat" not in channel.bodies("counters")[-1]["services"]["s1"]
 
 
+class ProbedDriver(SimDriver):
+    """The sim driver, with one link probed and its figures never changing."""
+
+    async def observe(self) -> ObservedState:
+        seen = await super().observe()
+        probes = {"mpls": {"state": "up", "latency_ms": 12.0, "loss_percent": 0.0}}
+        return replace(seen, wan=replace(seen.wan, counters={"probes": probes}))
+
+
+async def test_probed_links_are_sampled_at_a_cadence_changed_or_not(tmp_path: Path) -> None:
+    """The history wants a sample a minute: figures that never change still go out every
+    `links_sample_interval`, and never more often than `counters_interval`."""
+    channel = FakeChannel()
+    channel.publish(document("s1"))
+    settings = replace(FAST, counters_interval=0.2, links_sample_interval=0.3)
+    async with controller(tmp_path, ProbedDriver(), channel, settings) as site:
+        await eventually(lambda: site.journal.applied_revision() == 1)
+        await eventually(lambda: bool(channel.bodies("counters")))
+        first = len(channel.bodies("counters"))
+        await asyncio.sleep(1.5)  # 15 passes: ~7 samples at 0.2 s (no change between them)
+        sent = channel.bodies("counters")[first:]
+        assert 2 <= len(sent) <= 8, len(sent)  # none before: nothing changed
+        assert all(b["wan"]["probes"]["mpls"]["latency_ms"] == 12.0 for b in sent)
+
+
 class WanDriver(SimDriver):
     """The sim driver, with the WAN's counters and notes as the linux driver reports them."""
 

@@ -28,31 +28,15 @@ from edgewise.site.drivers.base import Driver, WatchesDrift
 from edgewise.site.errors import PermanentError, TemporaryError
 from edgewise.site.health.events import LinkEvent, LinkEventLimiter, ReportsLinkStates
 from edgewise.site.journal import Journal, OutboxItem
-from edgewise.site.reconcile import (
-    SITE,
-    Change,
-    ChangeReason,
-    ChangeResult,
-    ObservedState,
-    ObservedVnf,
-    apply_plan,
-    plan,
-)
+from edgewise.site.reconcile import SITE, ChangeResult, ObservedState, apply_plan, plan
+from edgewise.site.reporting import change_event, is_repair, status_body
 from edgewise.site.rtpolicy.ticker import ticker_for
-from edgewise.site.sdwan.report import links_report
-from edgewise.site.sdwan.sections import ObservedWan
 from edgewise.site.uplink import PolledDesired, ReportReceipt
 
 log = logging.getLogger(__name__)
 SETTLE_INTERVAL = 0.25  # s between passes while a VNF is coming up (its programs not ready)
 ANSWER_FAULTS = frozenset({"bad-answer", "too-large"})  # the central answered, but wrongly
 Sleeper = Callable[[float], Awaitable[None]]
-# A change is a repair when the data plane broke (UNHEALTHY: rebuilt, reconfigured, restarted
-# or rewired in place), or when it had reached the revision being applied and drifted from it.
-DRIFT_REASONS = frozenset(
-    {ChangeReason.MISSING, ChangeReason.UNWANTED, ChangeReason.CHAIN_CHANGED,
-     ChangeReason.CONFIG_CHANGED}
-)  # fmt: skip
 
 
 class CentralChannel(Protocol):
@@ -76,6 +60,9 @@ class ControllerSettings:
     concurrency: int = 4
     keep_sent_reports: int = 100
     counters_interval: float = 60.0  # at most one counters report per this many seconds
+    # while links are probed, one at least this often, changed or not (passes are
+    # `reconcile_interval` apart: 50 + 5 s leaves every minute of the history a sample)
+    links_sample_interval: float = 50.0
     settle_timeout: float = 60.0  # between a new revision and the next poll, at most (a hold)
     seed: int | None = None
 
@@ -121,6 +108,7 @@ class SiteController:
         self.link_limiter = LinkEventLimiter()
         self._links_told = False  # a link changed state since the last status
         self._observed: ObservedState | None = None  # the last pass's: the policy reads it
+        self._peers_sent: Mapping[str, Mapping[str, str]] = {}  # the last status's overlay_peers
         self.policy = ticker_for(driver, lambda: (self._desired, self._observed),
                                  lambda event: self._enqueue("event", event))  # fmt: skip
 
@@ -294,9 +282,14 @@ class SiteController:
         return results
 
     def _report_counters(self, observed: ObservedState) -> None:
-        """The data plane's counters, when they changed, at most every `counters_interval`."""
-        now = time.monotonic()
-        if now - self._counters_at < self.settings.counters_interval:
+        """The data plane's counters, when they changed, at most every `counters_interval`;
+        while links are probed, every `links_sample_interval` (or sooner) changed or not."""
+        now, settings = time.monotonic(), self.settings
+        probed = bool(observed.wan.counters.get("probes"))
+        every = settings.counters_interval
+        if probed:
+            every = min(every, settings.links_sample_interval)
+        if now - self._counters_at < every:
             return
         counters = {
             service.id: {vnf.name: dict(vnf.counters) for vnf in service.vnfs if vnf.counters}
@@ -306,7 +299,7 @@ class SiteController:
         wan = dict(observed.wan.counters)
         if wan:
             counters["@wan"] = wan
-        if counters == self._counters_sent:
+        if counters == self._counters_sent and not probed:
             return
         body: dict[str, Any] = {"services": {k: v for k, v in counters.items() if k != "@wan"}}
         if wan:
@@ -331,7 +324,9 @@ class SiteController:
                 self._enqueue("event", change_event(name, result, desired.revision))
         if not failures and not was_applied:
             self.journal.mark_applied(desired.revision)
-        changed = any(r.changed for r in results) or self._links_told or settled
+        peers = self._observed.wan.overlay_peers if self._observed is not None else {}
+        told = self._links_told or peers != self._peers_sent  # a tunnel went up or down
+        changed = any(r.changed for r in results) or told or settled
         if changed or failures != self._failures or self._reported_revision != desired.revision:
             self._links_told = False
             broken = {r.change.service_id for r in results if r.failed}
@@ -344,39 +339,9 @@ class SiteController:
     ) -> dict[str, Any]:
         observed = await self.driver.observe()
         self._settling = settling(observed)
-        services = []
-        for spec in desired.services:
-            seen = observed.service(spec.id)
-            vnfs = [
-                {
-                    "name": v.name,
-                    "function": v.function.value,
-                    "healthy": v.healthy,
-                    "faults": sorted(v.faults),
-                    "counters": dict(v.counters),
-                }
-                for v in (seen.vnfs if seen else ())
-            ]
-            healthy = all(v.healthy for v in seen.vnfs) if seen else False
-            ready = healthy and len(vnfs) == len(spec.vnfs) and spec.id not in broken
-            services.append({"id": spec.id, "state": "ready" if ready else "failed", "vnfs": vnfs})
-        errors = [f"{key}: {error}" for key, error in sorted(failures.items())]
-        if self._rejection:
-            errors.insert(0, self._rejection)
-        status: dict[str, Any] = {
-            "revision": desired.revision,
-            "state": "degraded" if failures else "converged",
-            "services": services,
-            "error": "; ".join(errors) or None,
-        }
-        wan = observed.wan
-        if desired.links or wan.links_digest:
-            status["wan"] = {"faults": sorted(wan.faults), "notes": list(wan.notes),
-                             "counters": dict(wan.counters)}  # fmt: skip
-        if wan.overlay_keys:
-            status["overlay_keys"] = overlay_keys(wan.overlay_keys)
-        if desired.links:
-            status["links"] = links_report(desired.links, wan.counters)
+        status = status_body(desired, observed, failures, broken, self._rejection,
+                             peers_told=bool(self._peers_sent))  # fmt: skip
+        self._peers_sent = status.get("overlay_peers") or {}
         return status
 
     def _enqueue(self, kind: str, body: dict[str, Any]) -> None:
@@ -464,36 +429,3 @@ class SiteController:
 def settling(observed: ObservedState) -> bool:
     """Whether a VNF is coming up (ObservedVnf.settling)."""
     return any(vnf.settling for service in observed.services for vnf in service.vnfs)
-
-
-def is_repair(change: Change, *, was_applied: bool) -> bool:
-    """Whether a change mends the data plane, rather than rolls a new revision out."""
-    return change.reason is ChangeReason.UNHEALTHY or (
-        was_applied and change.reason in DRIFT_REASONS
-    )
-
-
-def change_event(name: str, result: ChangeResult, revision: int) -> dict[str, Any]:
-    change = result.change
-    seen = change.observed
-    faults = seen.faults if isinstance(seen, ObservedVnf | ObservedWan) else frozenset()
-    why = change.reason.value + (": " + ", ".join(sorted(faults)) if faults else "")
-    detail = f"{change} ({why})"
-    if result.error:
-        detail += f": {result.error}"
-    return {
-        "event": name,
-        "revision": revision,
-        "service": change.service_id,
-        "vnf": change.vnf_name,
-        "op": change.op.value,
-        "reason": change.reason.value,
-        "faults": sorted(faults),
-        "detail": detail,
-    }
-
-
-def overlay_keys(keys: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
-    """The status's `overlay_keys`: per tenant its public key, and the next during a rotation
-    (the central hands them to the tenant's other sites; private keys never leave the site)."""
-    return {tenant: dict(entry) for tenant, entry in sorted(keys.items())}

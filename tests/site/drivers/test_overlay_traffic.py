@@ -9,6 +9,7 @@ import asyncio
 import os
 import secrets
 import signal
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from edgewise.model.desired import DesiredState
+from edgewise.site.drivers.linux import overlayside
+from edgewise.site.drivers.linux.overlaypeers import REJECT_AFTER_S
 from edgewise.site.drivers.linux.overlays import OVERLAY_TABLE
 from edgewise.site.drivers.linux.probing_packets import MAGIC
 from edgewise.site.drivers.linux.wireguard import OverlayEngine
@@ -94,6 +97,26 @@ async def test_lan_to_lan_over_the_overlay(sites: OverlaySites, tmp_path: Path) 
         assert ends == {site1, site2}
     assert any(wireguard_message(p)[2] == 4 for p in packets)  # type: ignore[index]
     assert marker.encode() not in pcap.read_bytes()
+
+
+async def test_the_tunnels_to_a_peer_are_up_then_down_from_its_handshakes(
+    sites: OverlaySites, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status's `overlay_peers` from wireguard-go's handshakes: up once traffic passed; with
+    the peer's devices stopped, down once the last handshake is older than reject-after-time."""
+    await sites.build()
+    h1, h2 = sites.host(1), sites.host(2)
+    assert wait_until(lambda: sites.sites[1].lab.ping(h1.namespace, h2.address), 10)
+    seen = await sites.sites[1].driver.observe()
+    assert seen.wan.overlay_peers == {"t1": {"site2": "up"}}
+    engine = OverlayEngine(sites.sites[2].runtime / "overlay")
+    for name in engine.devices():
+        engine.processes.stop(name)
+    engine.close()
+    assert (await sites.sites[1].driver.observe()).wan.overlay_peers == {"t1": {"site2": "up"}}
+    later = time.time() + REJECT_AFTER_S
+    monkeypatch.setattr(overlayside, "epoch", lambda: later)
+    assert (await sites.sites[1].driver.observe()).wan.overlay_peers == {"t1": {"site2": "down"}}
 
 
 async def test_a_tcp_flow_survives_a_link_failure(sites: OverlaySites) -> None:

@@ -103,6 +103,8 @@ async def test_every_kind_loads_and_blocks_outlive_restarts_and_rule_changes(
         ("policy-triggered", "scan", "198.51.100.7")
     ]
     assert restarted.enforcer.report.rebuilds == 0  # adopted as it was
+    counted = restarted.enforcer.counters()["scan"]  # the status's wan.counters.policy
+    assert (counted["active"], counted["matches"], counted["flagged"]) == (True, 1, 1)
 
     fewer = [{**EVERY_KIND[0], "when": {"kind": "new_flows", "flows_above": 40}}]
     await restarted.tick(state(2, fewer))

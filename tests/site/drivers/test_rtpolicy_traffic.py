@@ -154,6 +154,9 @@ async def test_a_port_scan_is_blocked_at_once_and_unblocked_after_its_time(
     (raised,) = events(site, "policy-triggered")
     assert raised["rule"] == "scan"
     assert raised["source"] == SCANNER
+    counted = (await site.driver.observe()).wan.counters["policy"]["scan"]  # what is reported
+    assert (counted["active"], counted["matches"], counted["flagged"]) == (True, 1, 1)
+    assert counted["dropped"] > 0  # the scan's packets after the block
 
     await asyncio.sleep(BLOCK_S - (time.monotonic() - started) + 0.5)
     assert connect(wanlab, SCANNER) == SCANNER  # the kernel expired the block

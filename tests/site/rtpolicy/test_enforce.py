@@ -169,3 +169,29 @@ def test_a_steer_rule_is_applied_once_and_again_to_a_steerer_made_anew() -> None
     enforcer.tick(lambda: contextlib.nullcontext(nft), site_state(), None, again)
     assert again.overrides == {}  # the rules went: so did the override
     assert nft.rules is None  # and the table
+
+
+def test_the_counters_per_rule_count_triggers_and_go_with_the_rules() -> None:
+    desired = site_state({"name": "away", "when": {"kind": "link_down", "link": "inet"},
+                          "then": {"kind": "steer", "class": "voice", "link": "mpls"}})  # fmt: skip
+    now = [0.0]
+    nft, enforcer = FakeNft(), PolicyEnforcer(clock=lambda: now[0])
+    steerer = FakeSteerer(DOWN)
+
+    def tick(state: DesiredState) -> None:
+        now[0] += 30.0  # past the rule's hold (10 s)
+        enforcer.tick(lambda: contextlib.nullcontext(nft), state, None, steerer)
+
+    assert enforcer.counters() == {}
+    tick(desired)
+    tick(desired)
+    assert enforcer.counters() == {
+        "away": {"active": True, "matches": 1, "flagged": 0, "dropped": 0}
+    }
+    steerer.inet = UP
+    tick(desired)  # cleared
+    steerer.inet = DOWN
+    tick(desired)
+    assert enforcer.counters()["away"] == {"active": True, "matches": 2, "flagged": 0, "dropped": 0}
+    tick(site_state())
+    assert enforcer.counters() == {}

@@ -78,3 +78,6 @@ class ObservedWan:
     overlays_digest: str = ""
     # per tenant: {"public_key", "next_public_key"?}, reported as the status's `overlay_keys`
     overlay_keys: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False)
+    # per tenant, per peer site: "up" | "down" (drivers/linux/overlaypeers.py), reported as
+    # the status's `overlay_peers`
+    overlay_peers: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False)

@@ -166,15 +166,15 @@ class LinuxDriver:
                            keys=keys, probed=probed)  # fmt: skip
 
     def _observe_wan(self) -> ObservedWan:
-        """The WAN side as read, with the links' probe figures (`probes`) and notes."""
+        """The WAN side as read, with its links' probe figures, its rules' counters and notes."""
         wan = self._wan.observe()
         self._health.ensure()
-        probes = self._health.report()
+        extra = {"probes": self._health.report(), "policy": self._policy.counters()}
+        extra = {key: value for key, value in extra.items() if value}
         notes = self._health.all_notes()
-        if not probes and not notes:
+        if not extra and not notes:
             return wan
-        counters = {**wan.counters, "probes": probes} if probes else wan.counters
-        return replace(wan, counters=counters, notes=(*wan.notes, *notes))
+        return replace(wan, counters={**wan.counters, **extra}, notes=(*wan.notes, *notes))
 
     async def link_events(self) -> AsyncIterator[LinkEvent]:
         """The WAN links' state changes, as the prober finds them (while iterated)."""

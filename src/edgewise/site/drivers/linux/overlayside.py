@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from ipaddress import IPv4Network
@@ -23,6 +24,7 @@ from edgewise.site.drivers.linux.host import Host
 from edgewise.site.drivers.linux.kernel import CarrierWatcher, Kernel
 from edgewise.site.drivers.linux.layout import SiteNetwork
 from edgewise.site.drivers.linux.overlaykeys import TenantKeys
+from edgewise.site.drivers.linux.overlaypeers import PeerKey, peer_states
 from edgewise.site.drivers.linux.overlays import (
     OVERLAY_MARK,
     OVERLAY_TABLE,
@@ -86,6 +88,7 @@ class OverlaySide:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[bool]] = set()
         self.moves = 0
+        self._peers_seen: dict[PeerKey, float] = {}  # when each peer was first tunnelled to
 
     @property
     def wan(self) -> str:
@@ -152,6 +155,7 @@ class OverlaySide:
         """Every device of ours, the rules, the routes, the keys (none is kept: a tenant given
         an overlay again gets a new key). rp_filter stays 0 until the links set it again."""
         self._desired, self._planned, self._digest, self._notes = None, [], "", []
+        self._peers_seen.clear()
         await self._stop_watch()
         if self._overlay is None and not self.keys.directory.exists():
             return False
@@ -194,8 +198,9 @@ class OverlaySide:
         return routes != before
 
     async def observe(self, wan: ObservedWan) -> ObservedWan:
-        """`wan` with the overlays' digest, their faults and notes, and the tenants' keys (a
-        rotation that fell due is prepared first, so the status reports the next key)."""
+        """`wan` with the overlays' digest, their faults and notes, the tenants' keys (a
+        rotation that fell due is prepared first, so the status reports the next key) and their
+        peers' tunnels up or down (overlaypeers.py)."""
         self._rotate_due(promote=False)
         keys = self.keys.report(self.keys.tenants())
         if not self._planned:
@@ -203,18 +208,22 @@ class OverlaySide:
             digest = self._digest or (UNADOPTED if keys else "")
             return replace(wan, overlays_digest=digest, overlay_keys=keys)
         overlay = self.overlay()
+        seen = {item.device.name: await overlay.observe(item.device.name, self.wan)
+                for item in self._planned}  # fmt: skip
         broken = [
             f"overlay {item.tenant} over {item.link}: device {item.device.name} is not running"
             for item in self._planned
-            if await overlay.observe(item.device.name, self.wan) is None
+            if seen[item.device.name] is None
         ]
+        overlays = self._desired.overlays if self._desired is not None else ()
+        peers = peer_states(overlays, self._planned, seen, self._peers_seen, epoch())
         faults = wan.faults | ({WanFault.OVERLAYS_BROKEN} if broken else set())
         counters = dict(wan.counters)
         routes = {device: [str(p) for p in ps] for device, ps in self.routes.items()}
         counters["overlays"] = {"routes": routes, "moves": self.moves}
         return replace(wan, overlays_digest=self._digest, faults=frozenset(faults),
                        notes=(*wan.notes, *self._notes, *broken), counters=counters,
-                       overlay_keys=keys)  # fmt: skip
+                       overlay_keys=keys, overlay_peers=peers)  # fmt: skip
 
     # the carrier watch (its own thread): a link's carrier moves the tunnels at once
 
@@ -261,6 +270,11 @@ class OverlaySide:
         close = getattr(self._overlay, "close", None)
         if callable(close):
             close()
+
+
+def epoch() -> float:
+    """Now, on the clock WireGuard's handshakes are told on."""
+    return time.time()
 
 
 def _no_tick() -> float | None:

@@ -78,6 +78,8 @@ class PolicyEnforcer:
         self.states: dict[str, RuleState] = {}
         self.enforced = Enforcement()
         self.report = PolicyReport()
+        self.matches: dict[str, int] = {}  # per rule: times it triggered (each source counts)
+        self.dropped: dict[str, int] = {}  # per rule: packets its guard dropped (the kernel's)
         self._absent = False  # no rules, and no table seen since
 
     def tick(
@@ -115,6 +117,7 @@ class PolicyEnforcer:
             items = nft.list_table(FAMILY, POLICY_TABLE) or []
             view = read_table(items)
             self.states = {k: v for k, v in self.states.items() if _kept(k, rules)}
+            self.matches = {k: v for k, v in self.matches.items() if _kept(k, rules)}
         now = self._clock()
         telemetry = Telemetry(
             at=now,
@@ -124,7 +127,11 @@ class PolicyEnforcer:
             sources={r.name: view.flagged.get(tag(r.name), frozenset()) for r in rules},
         )
         verdict = evaluate(rules, telemetry, self.states)
-        self.states = dict(verdict.states)
+        self.states, self.dropped = dict(verdict.states), dict(view.dropped)
+        for event in verdict.events:
+            if event["event"] == "policy-triggered":
+                rule = str(event["rule"])
+                self.matches[rule] = self.matches.get(rule, 0) + int(event.get("more", 1))
         wanted = verdict.enforcement
         if frozenset(wanted.limits) != view.limits:
             nft.run(limits_batch(wanted.limits, classes, interfaces))
@@ -135,12 +142,23 @@ class PolicyEnforcer:
         self.report.last_tick_us = (time.perf_counter() - started) * 1e6
         return list(verdict.events)
 
+    def counters(self) -> dict[str, dict[str, int | bool]]:
+        """Per rule (the desired state's, bounded by it): whether it acts now, how many times
+        it triggered since the driver started (a new_flows rule: each source it flagged), how
+        many sources the kernel holds flagged (blocked or limited) now, and the packets its
+        per-source action dropped (kernel counters, since the table was built); {} without rules."""
+        return {
+            name: {"active": state.active, "matches": self.matches.get(name, 0),
+                   "flagged": len(state.sources), "dropped": self.dropped.get(name, 0)}
+            for name, state in sorted(self.states.items())
+        }  # fmt: skip
+
     def _clear(self, nft: Nftables, steerer: Steers | None) -> None:
         """No rules: the overrides and the table go (the table is looked for once, when the
         rules go or the driver starts)."""
         if steerer is not None and steerer.overrides:
             steerer.override({})
-        self.states, self.enforced = {}, Enforcement()
+        self.states, self.enforced, self.matches, self.dropped = {}, Enforcement(), {}, {}
         if self._absent:
             return
         if nft.list_table(FAMILY, POLICY_TABLE) is not None:
