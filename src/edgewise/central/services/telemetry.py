@@ -72,7 +72,7 @@ Report = tuple[str, str, datetime, Mapping[str, Any]]  # site id, kind, time, bo
 def link_samples(kind: str, body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """What a report says of the site's links, one entry per link (name, state, figures): a
     status's `links` (read whole at intake), or a counters report's `wan.probes` (the probes'
-    latest verdicts, sent at most a minute apart while they change; not read at intake, so
+    latest verdicts, sent every 50 s while links are probed; not read at intake, so
     read here: an entry that is not a bounded name, a state and bounded figures is skipped)."""
     if kind == "status":
         return list(body.get("links") or ())
