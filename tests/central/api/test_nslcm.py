@@ -743,14 +743,17 @@ def test_a_site_s_latest_counters_are_served(central: Central) -> None:
     acme = central.tenant("acme")
     (site,) = add_sites(central, acme, "counted")
     empty = central.client.get(f"/api/v1/sites/{site}/counters", headers=acme.headers).json()
-    assert empty == {"siteId": site, "at": None, "services": {}}
+    assert empty == {"siteId": site, "at": None, "services": {}, "policy": {}}
+    scan = {"active": True, "matches": 1, "flagged": 1, "dropped": 40}
     for packets in (3, 7):
-        body = {"services": {"s1": {"fw": {"rules": {"rule-0": {"packets": packets}}}}}}
+        body = {"services": {"s1": {"fw": {"rules": {"rule-0": {"packets": packets}}}}},
+                "wan": {"policy": {"scan": scan}}}  # fmt: skip
         item = ReportItem(f"c-{packets}", "counters", datetime.now(UTC), body)
         with sessions(central).begin() as session:
             site_channel.record_reports(session, site, [item])
     latest = central.client.get(f"/api/v1/sites/{site}/counters", headers=acme.headers).json()
     assert latest["services"]["s1"]["fw"]["rules"]["rule-0"]["packets"] == 7
+    assert latest["policy"] == {"scan": scan}  # the real-time policy's counters
     other = central.tenant("other")
     assert central.client.get(f"/api/v1/sites/{site}/counters",
                               headers=other.headers).status_code == 404  # fmt: skip

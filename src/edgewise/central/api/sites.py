@@ -172,8 +172,9 @@ def read_site_status(siteId: str, session: SessionDep, caller: CallerDep) -> Sit
 
 @router.get("/sites/{siteId}/counters", operation_id="readSiteCounters")
 def read_site_counters(siteId: str, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
-    """The site's latest counters (packets, bytes, drops per rule, class and queue, per VNF);
-    sites send them when they change, at most once a minute by default."""
+    """The site's latest counters (packets, bytes, drops per rule, class and queue, per VNF;
+    per real-time policy rule, `policy`); sites send them when they change, at most once a
+    minute by default, and every 50 s while they probe WAN links."""
     sites.read_site(session, caller, siteId)
     counters = site_channel.get_counters(session, siteId)
     at = counters["at"]

@@ -264,11 +264,15 @@ def _latest_counters(session: Session, items: Sequence[tuple[str, ReportItem]]) 
 
 
 def get_counters(session: Session, site_id: str) -> dict[str, Any]:
-    """The site's latest counters report: per service, per VNF, what the data plane counts."""
+    """The site's latest counters report: per service, per VNF, what the data plane counts;
+    per real-time policy rule, its matches, sources flagged now and packets dropped."""
     row = session.get(SiteCountersRow, site_id)
     if row is None:
-        return {"siteId": site_id, "at": None, "services": {}}
-    return {"siteId": site_id, "at": row.at, "services": row.body.get("services", {})}
+        return {"siteId": site_id, "at": None, "services": {}, "policy": {}}
+    wan = row.body.get("wan")
+    policy = wan.get("policy", {}) if isinstance(wan, dict) else {}
+    return {"siteId": site_id, "at": row.at, "services": row.body.get("services", {}),
+            "policy": policy}  # fmt: skip
 
 
 def touch(session: Session, site_ids: Iterable[str]) -> None:
