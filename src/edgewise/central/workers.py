@@ -4,7 +4,8 @@ replica, a regional manager) runs the same workers:
 
     tracker     moves NS LCM operations and rollouts on from the sites' reports, sweeps the
                 alarms nothing reports (sites offline, certificates expiring), collects PM jobs,
-                and rolls up and expires the links' telemetry history
+                scales VNFs by their auto-scaling rules, and rolls up and expires the links'
+                telemetry history
     delivery    POSTs due SOL005 notifications to their subscribers
     alerts      posts alarms to Alertmanager, when EDGEWISE_ALERTMANAGER_URL is set
 
@@ -25,7 +26,7 @@ import aiohttp
 from sqlalchemy.orm import Session
 
 from edgewise.central.config import CentralSettings
-from edgewise.central.orchestrator import rollouts, sdwan, tracker
+from edgewise.central.orchestrator import autoscale_step, rollouts, sdwan, tracker
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services import (
@@ -54,8 +55,8 @@ def tracker_steps(
 ) -> tuple[tuple[Callable[[Session], object], str], ...]:
     """What each tracker pass moves on, each in its own transaction: operations, rollouts, the
     overlay key rotations whose last reports two replicas took in at once, PM jobs' samples and
-    reports and thresholds' crossings, the alarms nothing reports, and the links' telemetry
-    history (rolled up, expired)."""
+    reports and thresholds' crossings, the auto-scaling rules, the alarms nothing reports, and
+    the links' telemetry history (rolled up, expired)."""
     policy, hold = settings.alarms, settings.poll_hold[1]
     retention = Retention(settings.history_retention)
     swept = [0.0]  # when this tracker last swept the alarms (monotonic; 0: not yet)
@@ -80,6 +81,7 @@ def tracker_steps(
         (lambda session: rollouts.advance(session, nsds), "rollouts"),
         (sdwan.sweep_rotations, "overlay key rotations"),
         (pm_collect.advance, "PM jobs and thresholds"),
+        (lambda session: autoscale_step.advance(session, nsds), "auto-scaling rules"),
         (sweep_alarms, "alarms"),
         (lambda session: telemetry_rollup.step(session, utcnow(), retention), "link history"),
     )

@@ -16,6 +16,7 @@ from edgewise.central.services.auth import authenticate
 from edgewise.central.services.credentials import Sealer
 from edgewise.central.services.site_channel import ReportItem
 from edgewise.central.services.subscriptions import Api
+from edgewise.central.store.autoscale_tables import AutoScaleRuleRow
 from edgewise.central.store.tables import utcnow
 from tests.central.api.conftest import Central
 from tests.central.api.nsfm_alarms import raise_alarm
@@ -145,6 +146,15 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
                 sealer=SEALER,
             )
             subscription_ids[api.value] = subscription.id
+    with sessions(central).begin() as session:  # the vCPE's VNFDs have no scaling aspect
+        autoscale = AutoScaleRuleRow(
+            tenant_id=acme.tenant_id, ns_instance_id=ns, vnf="firewall", aspect_id="instances",
+            metric="PacketCount", scale_out_above=100, scale_in_below=10, cooldown_s=60,
+            min_level=0, max_level=2,
+        )  # fmt: skip
+        session.add(autoscale)
+        session.flush()
+        autoscale_id = autoscale.id
     alarm = raise_alarm(central, Kind.SITE_OFFLINE, tenant_id=acme.tenant_id, site_id=site)
     acme_ids = {
         "alarmId": alarm,
@@ -168,6 +178,7 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
         "pmJobId": job,
         "reportId": report["href"].rsplit("/", 1)[-1],
         "thresholdId": threshold,
+        "autoscaleRuleId": autoscale_id,
     }
     checked = 0
     for method, template, params in operations(central):
@@ -193,6 +204,8 @@ def test_every_route_refuses_cross_tenant_access(central: Central) -> None:
     )
     assert client.get(f"/api/v1/sites/{site}", headers=acme.headers).status_code == 200
     assert client.get(f"/api/v1/site-groups/{group}", headers=acme.headers).status_code == 200
+    kept = client.get(f"/api/v1/autoscale-rules/{autoscale_id}", headers=acme.headers)
+    assert kept.status_code == 200, kept.text
     whoami = client.get("/api/v1/whoami", headers=acme.headers)
     assert whoami.status_code == 200
     for listing in (

@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Request
 
 from edgewise import __version__
 from edgewise.central.api import (
+    autoscale,
     catalog,
     links,
     metrics,
@@ -88,6 +89,7 @@ def create_app(settings: CentralSettings, runtime: CentralRuntime) -> FastAPI:
         steering.router,
         overlays.router,
         policy_rules.router,
+        autoscale.router,
         metrics.router,
     ):
         app.include_router(router)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator import chain, documents, software
+from edgewise.central.orchestrator import chain, documents, instantiation_levels, software
 from edgewise.central.orchestrator.instances import get_row, unfinished
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.occurrences import start
@@ -22,7 +22,7 @@ from edgewise.central.orchestrator.states import DEFAULT_TIMEOUT, NsState, OpTyp
 from edgewise.central.orchestrator.views import LcmOperation
 from edgewise.central.services.access import Principal, ensure_writable, visible
 from edgewise.central.services.catalog import CatalogKind
-from edgewise.central.services.errors import Conflict, InputProblem, Invalid
+from edgewise.central.services.errors import Conflict, InputProblem, Invalid, Unprocessable
 from edgewise.central.store.tables import CatalogItemRow, NsInstanceRow, SiteRow
 from edgewise.model import placement
 from edgewise.model.functions import VnfFunction
@@ -71,8 +71,17 @@ def instantiate(
     nsd_row = session.get(CatalogItemRow, row.nsd_info_id)
     assert nsd_row is not None  # the foreign key keeps it
     vnfs = software.resolve(session, nsds, nsd_row, nsd, row.tenant_id, vnf_params)
-    sites = place(session, principal, row, nsd, placement)
+    counts, refused = instantiation_levels.default_counts(session, nsds, nsd, row.tenant_id)
+    if refused:
+        raise Unprocessable("the NS cannot start at its VNFs' default levels", refused)
+    slots = len(nsd.vnf_profiles) + sum(count - 1 for count in counts.values())
+    sites = place(session, principal, row, nsd, placement, slots=slots if counts else None)
     service = documents.service_entry(nsd, service_id=row.id, name=row.name, software=vnfs)
+    service = instantiation_levels.counted(service, counts)
+    refused = instantiation_levels.contract_problems(service | {"tenant": sites[0].tenant_id},
+                                                     counts) if sites else []  # fmt: skip
+    if refused:
+        raise Unprocessable("the NS cannot start at its VNFs' default levels", refused)
     targets, previous = documents.rewrite(
         session, row.id, {site.id: service | {"tenant": site.tenant_id} for site in sites}
     )

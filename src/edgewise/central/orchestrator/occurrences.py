@@ -49,6 +49,8 @@ class OpFacts(Protocol):
     def targets(self) -> dict[str, Any]: ...
     @property
     def outcome(self) -> dict[str, Any] | None: ...
+    @property
+    def automatic(self) -> bool: ...  # started by Edgewise itself (auto-scaling), not a caller
 
 
 def start(
@@ -207,7 +209,7 @@ def announce(session: Session, ns: NsInstanceRow, op: OpFacts, status: str) -> N
         "operation": op.operation,
         "notificationStatus": status,
         "operationState": op.state,
-        "isAutomaticInvocation": False,
+        "isAutomaticInvocation": op.automatic,
         "_links": {
             "nsInstance": href(ns.id),
             "nsLcmOpOcc": {"href": f"/nslcm/v1/ns_lcm_op_occs/{op.id}"},

@@ -38,6 +38,7 @@ class Ending:
     done: int
     targets: dict[str, int]
     outcome: dict[str, Any] | None
+    automatic: bool
 
 
 def advance(
@@ -56,7 +57,7 @@ def advance(
     operations = session.execute(
         select(
             t.id, t.state, t.targets, t.deadline, t.sites_done, t.ns_instance_id, t.operation,
-            t.outcome,
+            t.outcome, t.operation_params["isAutomaticInvocation"].as_boolean().label("automatic"),
         )
         .where(t.state.in_(moving))
         .limit(limit)
@@ -76,7 +77,7 @@ def advance(
         error = progress.error(op.deadline) if state is OpState.FAILED_TEMP else None
         outcomes[op.id] = Ending(
             op.id, op.ns_instance_id, op.operation, state.value, error, progress.done,
-            op.targets, op.outcome,
+            op.targets, op.outcome, op.automatic is True,
         )  # fmt: skip
     if moved:
         table = table_of(NsLcmOpOccRow)

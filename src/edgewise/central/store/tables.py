@@ -275,6 +275,11 @@ class NsLcmOpOccRow(Base):
     # SCALE, {"nsdInfoId": ..., "nsdId": ...} for an update to a new NSD version
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
+    @property
+    def automatic(self) -> bool:
+        """SOL005 isAutomaticInvocation: Edgewise started it (auto-scaling), not a caller."""
+        return self.operation_params.get("isAutomaticInvocation") is True
+
 
 class LccnSubscriptionRow(Base):
     """A subscription to the notifications of one SOL005 API (`api`): NS life-cycle changes

@@ -4,6 +4,7 @@ from alembic import context
 
 from edgewise.central.store import (  # noqa: F401 - their tables join Base.metadata
     alarm_tables,
+    autoscale_tables,
     pm_tables,
     policy_tables,
     sdwan_tables,
