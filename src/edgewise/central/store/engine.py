@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from edgewise.central.files import private_dir, private_file
 from edgewise.central.store import (  # noqa: F401 - their tables join Base.metadata
     alarm_tables,
+    autoscale_tables,
     pm_tables,
     policy_tables,
     sdwan_tables,
