@@ -5,12 +5,10 @@ site."""
 from __future__ import annotations
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from edgewise.central.store.engine import MIGRATIONS, migrate, open_engine
+from tests.central.store.migrating import migrated_from
 
 TENANT = (
     "INSERT INTO tenants (id, name, description, created_at) "
@@ -36,16 +34,7 @@ def alarm(alarm_id: str, active_key: str | None) -> str:
 
 
 def test_migration_0013_upgrades_downgrades_and_keeps_one_active_alarm(database_url: str) -> None:
-    engine = open_engine(database_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0012")
-        assert "alarms" not in inspect(engine).get_table_names()
-        migrate(engine)
-        assert "alarms" in inspect(engine).get_table_names()
+    with migrated_from(database_url, "0012", {"alarms"}) as engine:
         with engine.begin() as connection:
             for statement in (
                 TENANT,
@@ -60,9 +49,3 @@ def test_migration_0013_upgrades_downgrades_and_keeps_one_active_alarm(database_
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM sites WHERE id = 's'"))
             assert connection.execute(text("SELECT count(*) FROM alarms")).scalar() == 0
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0012")
-        assert "alarms" not in inspect(engine).get_table_names()
-    finally:
-        engine.dispose()

@@ -3,11 +3,9 @@ it; a job's reports go with the job, and a tenant's jobs and thresholds with the
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
-from edgewise.central.store.engine import MIGRATIONS, migrate, open_engine
+from tests.central.store.migrating import migrated_from
 
 TABLES = {"pm_jobs", "pm_reports", "pm_thresholds"}
 TENANT = "INSERT INTO tenants (id, name, description, created_at) VALUES ('t', 't', '', {now})"
@@ -29,26 +27,10 @@ ROWS = tuple(row.format(now="CURRENT_TIMESTAMP") for row in (TENANT, JOB, REPORT
 
 
 def test_migration_0017_upgrades_downgrades_and_cascades(database_url: str) -> None:
-    engine = open_engine(database_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0013")
-        assert not set(inspect(engine).get_table_names()) & TABLES
-        migrate(engine)
-        assert set(inspect(engine).get_table_names()) >= TABLES
-        with engine.begin() as connection:
-            for statement in ROWS:
-                connection.execute(text(statement))
-            connection.execute(text("DELETE FROM pm_jobs WHERE id = 'j'"))
-            assert connection.execute(text("SELECT count(*) FROM pm_reports")).scalar() == 0
-            connection.execute(text("DELETE FROM tenants WHERE id = 't'"))
-            assert connection.execute(text("SELECT count(*) FROM pm_thresholds")).scalar() == 0
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0013")
-        assert not set(inspect(engine).get_table_names()) & TABLES
-    finally:
-        engine.dispose()
+    with migrated_from(database_url, "0013", TABLES) as engine, engine.begin() as connection:
+        for statement in ROWS:
+            connection.execute(text(statement))
+        connection.execute(text("DELETE FROM pm_jobs WHERE id = 'j'"))
+        assert connection.execute(text("SELECT count(*) FROM pm_reports")).scalar() == 0
+        connection.execute(text("DELETE FROM tenants WHERE id = 't'"))
+        assert connection.execute(text("SELECT count(*) FROM pm_thresholds")).scalar() == 0

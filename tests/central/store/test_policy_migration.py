@@ -4,12 +4,10 @@ a rule's name is unique in its scope, and a site's rules go with the site."""
 from __future__ import annotations
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from edgewise.central.store.engine import MIGRATIONS, migrate, open_engine
+from tests.central.store.migrating import migrated_from
 from tests.central.store.test_alarm_migration import SITE, TENANT
 
 
@@ -22,16 +20,7 @@ def rule(rule_id: str, name: str) -> str:
 
 
 def test_migration_0018_upgrades_downgrades_and_keeps_names_unique(database_url: str) -> None:
-    engine = open_engine(database_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0017")
-        assert "policy_rules" not in inspect(engine).get_table_names()
-        migrate(engine)
-        assert "policy_rules" in inspect(engine).get_table_names()
+    with migrated_from(database_url, "0017", {"policy_rules"}) as engine:
         with engine.begin() as connection:
             for statement in (TENANT, SITE, rule("r1", "scan"), rule("r2", "other")):
                 connection.execute(text(statement))
@@ -40,9 +29,3 @@ def test_migration_0018_upgrades_downgrades_and_keeps_names_unique(database_url:
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM sites WHERE id = 's'"))
             assert connection.execute(text("SELECT count(*) FROM policy_rules")).scalar() == 0
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0017")
-        assert "policy_rules" not in inspect(engine).get_table_names()
-    finally:
-        engine.dispose()
