@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -74,6 +74,8 @@ class Figures:
     offline_api: list[float] = field(default_factory=list)  # stop -> seen in the API, s
     all_raised_s: float = 0.0
     all_listed_s: float = 0.0
+    list_read_s: float = 0.0  # one read of the whole active SITE_OFFLINE list, once all are in
+    list_pages: int = 0
     kinds: dict[str, int] = field(default_factory=dict)  # alarms the phase raised, by kind
     roots: int = 0
     outbox: int = 0  # notifications the phase wrote
@@ -116,10 +118,15 @@ class Subscriber:
             return [(at, body) for at, body in self.arrivals if at >= moment]
 
 
+class Listener(ThreadingHTTPServer):
+    request_queue_size = 1024  # the central POSTs a batch of up to 200 at once; the default 5
+    daemon_threads = True  # would refuse most of them
+
+
 @contextlib.contextmanager
 def subscriber_server() -> Iterator[tuple[Subscriber, str]]:
     subscriber = Subscriber()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), subscriber.handler())
+    server = Listener(("127.0.0.1", 0), subscriber.handler())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -231,17 +238,25 @@ async def listed_link_alarms(api: httpx.AsyncClient, site_id: str, count: int) -
 
 
 async def listed(api: httpx.AsyncClient, query: dict[str, str]) -> list[dict[str, Any]]:
-    """Every page of `GET /nsfm/v1/alarms` with `query` (SOL013's Link rel="next")."""
-    found: list[dict[str, Any]] = []
+    return [alarm async for _, alarm in pages(api, query)]
+
+
+async def pages(
+    api: httpx.AsyncClient, query: dict[str, str]
+) -> AsyncIterator[tuple[float, dict[str, Any]]]:
+    """Every alarm of `GET /nsfm/v1/alarms` with `query`, page by page (SOL013's Link
+    rel="next"), each with the moment (monotonic) its page arrived."""
     url: str | None = ALARMS
     params: dict[str, str] | None = query
     for _ in range(10_000):  # bounded: one page each
         if url is None:
-            return found
+            return
         answer = await api.get(url, params=params)
+        arrived = time.monotonic()
         if answer.status_code != 200:
             raise LabError(f"GET /{ALARMS} answered {answer.status_code}: {answer.text[:200]}")
-        found.extend(answer.json())
+        for alarm in answer.json():
+            yield arrived, alarm
         url, params = answer.links.get("next", {}).get("url"), None
     raise LabError(f"GET /{ALARMS}: more than 10,000 pages")
 
@@ -267,6 +282,8 @@ async def storm(
                 simulation = Simulation(api, progress, fleet, sites=sites,
                                         workers=default_workers(sites), timeout=bound)  # fmt: skip
                 await simulation.setup()
+            ours = set(simulation.site_ids)
+            await settled(central.data_dir, ours, bound)
         except BaseException:
             await fleet.stop()
             raise
@@ -276,7 +293,6 @@ async def storm(
         for process in fleet.processes:  # our own workers: every site silent at this moment
             process.kill()
         await fleet.stop()
-        ours = set(simulation.site_ids)
         deadline = stopped + THRESHOLD_S + bound
         raised: dict[str, datetime] = {}
         shown: dict[str, float] = {}  # site -> seconds from the stop to its alarm in the API
@@ -289,10 +305,9 @@ async def storm(
                     raised = offline_alarms(central.data_dir, ours)
                     if len(raised) == sites:
                         figures.all_raised_s = time.monotonic() - stopped
-                seen_at = time.monotonic() - stopped
-                for alarm in await listed(api, query):
+                async for at, alarm in pages(api, query):
                     if alarm.get("siteId") in ours:
-                        shown.setdefault(alarm["siteId"], seen_at)
+                        shown.setdefault(alarm["siteId"], at - stopped)
                 progress.update(task, completed=len(shown))
         figures.all_listed_s = time.monotonic() - stopped
         figures.cpu_s = cpu_seconds(central.pid) - cpu_before
@@ -302,6 +317,9 @@ async def storm(
                                min(len(raised), len(shown)), sites)  # fmt: skip
         figures.offline = [(at - silent_at).total_seconds() for at in raised.values()]
         figures.offline_api = list(shown.values())
+        began = time.monotonic()
+        arrivals = {at async for at, _ in pages(api, query)}
+        figures.list_read_s, figures.list_pages = time.monotonic() - began, len(arrivals)
         since = silent_at.replace(tzinfo=None).isoformat(sep=" ")
         with store(central.data_dir / "edgewise.db") as db:
             figures.kinds = dict(db.execute(
@@ -342,6 +360,25 @@ async def delivered(
         and body.get("alarm", {}).get("siteId") in sites
     )
     figures.last_delivered_s = max((at for at, _ in heard), default=stopped) - stopped
+
+
+async def settled(data_dir: Path, sites: set[str], bound: float) -> None:
+    """Waits until the setup's own alarms are gone: sites enrolled a while before their
+    controllers start are offline meanwhile (a SITE_OFFLINE raised, then cleared at their first
+    poll), and their notifications delivered, so the phase starts clean."""
+    deadline = time.monotonic() + bound
+    pending = active = -1
+    while time.monotonic() < deadline:
+        active = len(offline_alarms(data_dir, sites))
+        with store(data_dir / "edgewise.db") as db:
+            pending = db.execute(
+                "SELECT count(*) FROM notifications WHERE state = 'PENDING'"
+            ).fetchone()[0]
+        if active == 0 and pending == 0:
+            return
+        await asyncio.sleep(0.2)
+    raise LabError(f"the setup did not settle within {bound:.0f} s: {active} SITE_OFFLINE of "
+                   f"its sites active, {pending} notifications pending")  # fmt: skip
 
 
 def offline_alarms(data_dir: Path, sites: set[str]) -> dict[str, datetime]:
@@ -401,8 +438,10 @@ def show(f: Figures) -> None:
           f"(by design {THRESHOLD_S}-{THRESHOLD_S + 7} s; all {len(f.offline)} seen within "
           f"{f.all_raised_s:.2f} s)")  # fmt: skip
     print(f"[{n} sites] silent -> SITE_OFFLINE in GET /nsfm/v1/alarms p50/max: "
-          f"{spread(f.offline_api)} s (read every {API_POLL_S:g} s; all {len(f.offline_api)} "
-          f"listed within {f.all_listed_s:.2f} s)")  # fmt: skip
+          f"{spread(f.offline_api)} s (the list read page by page, again {API_POLL_S:g} s after "
+          f"each read; all {len(f.offline_api)} listed within {f.all_listed_s:.2f} s)")  # fmt: skip
+    print(f"[{n} sites] one read of the active SITE_OFFLINE list afterwards: "
+          f"{f.list_read_s:.2f} s ({f.list_pages} pages)")  # fmt: skip
     kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(f.kinds.items())) or "none"
     print(f"[{n} sites] alarms raised by the phase: {sum(f.kinds.values())} ({kinds}); "
           f"roots: {f.roots}")  # fmt: skip
