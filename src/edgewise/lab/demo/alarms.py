@@ -66,9 +66,9 @@ def follow(
     wait_for(client, site, active=False, within=CLEARED_WITHIN_S)
     console.print(
         f"... and its alarm cleared {time.monotonic() - restarted:.1f} s later, by its first "
-        "report (`alarm list --all`: cleared alarms too):"
+        f"report (`alarm list --all --site {site.name}`: cleared alarms too):"
     )
-    edgewise("alarm", "list", "--all")
+    edgewise("alarm", "list", "--all", f"--site={site.name}")
 
 
 def wait_for(client: CentralApi, site: DemoSite, *, active: bool, within: float) -> dict[str, Any]:

@@ -148,7 +148,7 @@ def _alarms(
     silent: alarms.Silence | None,
 ) -> None:
     """The silent site's alarm raised as a root and cleared on its return; with linux, the
-    first site's MPLS link over the last minutes (the blackout in its state and loss)."""
+    first site's MPLS link: the LINK_DOWN its blackout raised, and its last minutes."""
     if not fleet.sites:
         return
     quiet = fleet.sites[-1]
@@ -156,5 +156,6 @@ def _alarms(
     alarms.follow(console, client, edgewise, fleet, silent or alarms.silence(console, fleet, quiet))
     if fleet.linux:
         first = fleet.sites[0].name
-        console.rule(f"the history of {first}'s MPLS link, the blackout included")
+        console.rule(f"{first}'s MPLS link: its alarm and its history, the blackout included")
+        edgewise("alarm", "list", "--all", f"--site={first}", "--kind=link_down")
         edgewise("site", "links", first, "--history", "mpls", "--since=10m", "--step=1m")
