@@ -87,8 +87,9 @@ class Central:
         """Starts it and waits until the API answers; returns how long that took."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.starts += 1
-        env = dict(os.environ, EDGEWISE_DATA_DIR=str(self.data_dir), **self.env)
-        env.pop("EDGEWISE_DATABASE_URL", None)
+        env = dict(os.environ, EDGEWISE_DATA_DIR=str(self.data_dir))
+        env.pop("EDGEWISE_DATABASE_URL", None)  # SQLite in data_dir unless `env` names a store
+        env.update(self.env)
         entry = ["-m", "edgewise"]
         if self.variant != "stock":
             entry = ["-c", BOOT.format(patch=VARIANTS[self.variant])]

@@ -1,7 +1,7 @@
 """The main job: `edgewise demo` runs end to end — five site-controller processes, the vCPE NSD
 instantiated through SOL005, real traffic verified at every site, then a mixed chain with
-third-party VNFs (firewall → FRR → dnsmasq from their SOL004 packages) at the first site — and
-leaves nothing behind."""
+third-party VNFs (firewall → FRR → dnsmasq from their SOL004 packages) at the first site, a site
+gone silent raising SITE_OFFLINE as a root that its return clears — and leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -56,6 +56,19 @@ def test_demo_sends_real_traffic_through_five_sites_and_cleans_up() -> None:
         assert "10.255." in row, row  # the WAN saw the NAT's address, not the LAN host's
     assert demo_namespaces() == []
     assert_the_mixed_chain_ran(out)
+    assert_the_alarms_step_ran(out)
+
+
+def assert_the_alarms_step_ran(out: str) -> None:
+    """The last site silent: its SITE_OFFLINE a root, cleared on its return; the MPLS blackout's
+    LINK_DOWN (raised, cleared) and the link's minutes."""
+    assert re.search(r"branch-5's site controller \(pid \d+\) stopped", out), out
+    assert re.search(r"SITE_OFFLINE of branch-5 raised [\d.]+ s after its controller stopped", out)
+    assert re.search(r"CRITICAL +SITE_OFFLINE +site:[0-9a-f-]+ .* UNACKNOWLEDGED +root", out)
+    assert re.search(r"branch-5's site controller started again .*\n.*its alarm cleared", out)
+    stamp = r"\d{4}-\d\d-\d\dT[\d:.]+Z"
+    assert re.search(rf"MAJOR +LINK_DOWN +site:[0-9a-f-]+/link:mpls +{stamp} +{stamp} ", out)
+    assert re.search(rf"Link mpls of branch-1, every 60 s since .*\n.*\n{stamp[:-1]}", out)
 
 
 def assert_the_mixed_chain_ran(out: str) -> None:

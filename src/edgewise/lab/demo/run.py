@@ -1,20 +1,24 @@
 """The demo, as `edgewise demo` runs it: the main job on one machine — a central on SQLite, the
 sample catalog, five site controllers as separate processes, the vCPE NSD instantiated on all of
 them through the SOL005 API, and real traffic through each site's firewall and NAT (`sitelab`);
-then SD-WAN and a mixed chain with third-party VNFs at the first site. It works through what the
+then SD-WAN and a mixed chain with third-party VNFs at the first site, and a site gone silent
+raising an alarm that its return clears. It works through what the
 `operator` hands it: the CLI's console, client and commands."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+from rich.console import Console
 
 from edgewise.lab import samples
 from edgewise.lab.central import free_port, local_central
-from edgewise.lab.demo import sitelab
+from edgewise.lab.demo import alarms, sitelab
 from edgewise.lab.demo.mixed import run_mixed
-from edgewise.lab.demo.operator import Operator
+from edgewise.lab.demo.operator import CentralApi, Operator
 from edgewise.lab.demo.sdwan import run_sdwan
 from edgewise.lab.demo.sites import DemoFleet
 from edgewise.lab.demo.traffic import show_results, verify
@@ -47,8 +51,11 @@ def run_demo(operator: Operator, *, sites: int, driver: str, keep: bool) -> None
     fleet = DemoFleet(data_dir, sites, linux=why_not is None)
     verified = 0
     try:
-        console.print("starting the central manager (embedded SQLite store) ...")
-        with local_central(data_dir, free_port()) as url:
+        console.print(
+            "starting the central manager (embedded SQLite store; for the demo, a site is "
+            f"offline after {alarms.OFFLINE_AFTER_S} s of silence) ..."
+        )
+        with local_central(data_dir, free_port(), env=alarms.CENTRAL_ENV) as url:
             verified = _steps(operator, fleet, url, (data_dir / "admin.token").read_text().strip())
     finally:
         fleet.close()
@@ -113,9 +120,42 @@ def _steps(operator: Operator, fleet: DemoFleet, url: str, token: str) -> int:
             run_sdwan(console, client, edgewise, fleet.sites[0], ns["id"])
         console.rule("terminating the NS: every site removes its service")
         edgewise("ns", "terminate", ns["id"], "--timeout=60")
+        silent = _silence_early(console, fleet)
         if fleet.linux and fleet.sites:
             console.rule(f"third-party VNFs at {fleet.sites[0].name}: firewall → FRR → dnsmasq")
             run_mixed(console, client, edgewise, fleet.sites[0], tenant["id"])
+        _alarms(console, client, edgewise, fleet, silent)
     finally:
         client.close()
     return verified
+
+
+def _silence_early(console: Console, fleet: DemoFleet) -> alarms.Silence | None:
+    """The last site's controller stopped now when another site carries the next step, so that
+    the wait for its alarm overlaps that step; None when there is no other site."""
+    if fleet.count < 2:
+        return None
+    quiet = fleet.sites[-1]
+    console.rule(f"alarms: {quiet.name} goes silent")
+    return alarms.silence(console, fleet, quiet)
+
+
+def _alarms(
+    console: Console,
+    client: CentralApi,
+    edgewise: Callable[..., None],
+    fleet: DemoFleet,
+    silent: alarms.Silence | None,
+) -> None:
+    """The silent site's alarm raised as a root and cleared on its return; with linux, the
+    first site's MPLS link: the LINK_DOWN its blackout raised, and its last minutes."""
+    if not fleet.sites:
+        return
+    quiet = fleet.sites[-1]
+    console.rule(f"alarms: {quiet.name} offline, a root cause; back, cleared")
+    alarms.follow(console, client, edgewise, fleet, silent or alarms.silence(console, fleet, quiet))
+    if fleet.linux:
+        first = fleet.sites[0].name
+        console.rule(f"{first}'s MPLS link: its alarm and its history, the blackout included")
+        edgewise("alarm", "list", "--all", f"--site={first}", "--kind=link_down")
+        edgewise("site", "links", first, "--history", "mpls", "--since=10m", "--step=1m")

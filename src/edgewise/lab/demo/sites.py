@@ -92,32 +92,49 @@ class DemoFleet:
             if proc.returncode:
                 raise LabError(f"{site.name} did not enroll: {out.decode().strip()[-300:]}")
         for site in self.sites:
-            site_dir = self.data_dir / site.name
-            argv = [  # the slim entry, as a site runs for good
-                sys.executable,
-                "-m",
-                "edgewise.site",
-                "run",
-                f"--data-dir={site_dir}",
-                "--first-poll-max-delay=0",
-                f"--reconcile-interval={self.reconcile_interval:g}",
-                f"--counters-interval={self.counters_interval:g}",
-                f"--driver={self.driver_name}",
-            ]
-            if site.lab is not None:
-                argv += [
-                    f"--site-prefix={site.prefix}",
-                    f"--lan-netns={site.lab.lan}",
-                    f"--wan-netns={site.lab.wan}",
-                    f"--lan-pool={sitelab.LAN_PREFIX}",
-                ]
-            log = (site_dir / "controller.log").open("wb")
-            site.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-            log.close()
+            self.start_controller(site)
         console.print(
             "enrolled (mutual TLS from now on): "
             + ", ".join(f"{s.name} (pid {s.process.pid if s.process else '-'})" for s in self.sites)
         )
+
+    def start_controller(self, site: DemoSite) -> int:
+        """Runs `site`'s (enrolled) controller as its own process; its pid."""
+        site_dir = self.data_dir / site.name
+        argv = [  # the slim entry, as a site runs for good
+            sys.executable,
+            "-m",
+            "edgewise.site",
+            "run",
+            f"--data-dir={site_dir}",
+            "--first-poll-max-delay=0",
+            f"--reconcile-interval={self.reconcile_interval:g}",
+            f"--counters-interval={self.counters_interval:g}",
+            f"--driver={self.driver_name}",
+        ]
+        if site.lab is not None:
+            argv += [
+                f"--site-prefix={site.prefix}",
+                f"--lan-netns={site.lab.lan}",
+                f"--wan-netns={site.lab.wan}",
+                f"--lan-pool={sitelab.LAN_PREFIX}",
+            ]
+        with (site_dir / "controller.log").open("ab") as log:
+            site.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        return site.process.pid
+
+    def stop_controller(self, site: DemoSite) -> int:
+        """Stops `site`'s controller (SIGTERM to its pid, SIGKILL after 10 s); the pid it had."""
+        process = site.process
+        if process is None or process.poll() is not None:
+            raise LabError(f"{site.name}: its site controller is not running")
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        return process.pid
 
     @property
     def driver_name(self) -> str:
