@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import exists, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from edgewise.central.services import announce, link_reports, telemetry
@@ -275,26 +275,30 @@ def get_counters(session: Session, site_id: str) -> dict[str, Any]:
             "policy": policy}  # fmt: skip
 
 
-def touch(session: Session, site_ids: Iterable[str]) -> None:
-    """Marks sites as heard from now (a poll or a report), in bulk."""
-    now = utcnow()
-    for chunk in chunks(list(site_ids)):
-        updated = set(
-            session.execute(
-                update(SiteStatusRow)
-                .where(SiteStatusRow.site_id.in_(chunk))
-                .values(last_seen_at=now)
-                .returning(SiteStatusRow.site_id)
-                .execution_options(synchronize_session=False)
-            ).scalars()
-        )
-        missing = [site_id for site_id in chunk if site_id not in updated]
-        existing = session.scalars(select(SiteRow.id).where(SiteRow.id.in_(missing))).all()
-        if existing:
-            session.connection().execute(
-                insert(table_of(SiteStatusRow)),
-                [{"site_id": site_id, "last_seen_at": now, "body": {}} for site_id in existing],
+def touch(session: Session, site_ids: Iterable[str], at: datetime | None = None) -> None:
+    """Marks sites as heard from at `at` (now by default), in bulk; a later mark already there
+    stays (marks written late, or by another replica, never move a site's back)."""
+    moment = at or utcnow()
+    status = SiteStatusRow
+    for chunk in chunks(sorted(set(site_ids))):
+        session.execute(
+            update(status)
+            .where(status.site_id.in_(chunk),
+                   or_(status.last_seen_at.is_(None), status.last_seen_at < moment))
+            .values(last_seen_at=moment)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        unreported = session.scalars(
+            select(SiteRow.id).where(
+                SiteRow.id.in_(chunk), ~exists().where(status.site_id == SiteRow.id)
             )
+        ).all()
+        if unreported:
+            session.connection().execute(
+                insert(table_of(status)),
+                [{"site_id": site_id, "last_seen_at": moment, "body": {}}
+                 for site_id in unreported],
+            )  # fmt: skip
 
 
 def _timestamp(value: object) -> datetime | None:

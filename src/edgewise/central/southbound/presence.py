@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewise.central.services import enrollment, site_channel
-from edgewise.central.store.tables import SiteRow
+from edgewise.central.store.tables import SiteRow, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +56,19 @@ class SiteAuthCache:
 
 
 class LastSeen:
-    """Collects the sites heard from and records them every `interval` seconds."""
+    """Collects the sites heard from, with when, and records them every `interval` seconds.
+    A mark carries the time the site was heard (to the second, rounded down), not the time it
+    is written: a write that waits or is retried never makes a site that went silent look heard
+    from later (which would clear its SITE_OFFLINE alarm and raise it again)."""
 
     def __init__(self, sessions: sessionmaker[Session], interval: float = 5.0) -> None:
         self._sessions = sessions
         self._interval = interval
-        self._pending: set[str] = set()
+        self._pending: dict[str, datetime] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def saw(self, site_id: str) -> None:
-        self._pending.add(site_id)
+    def saw(self, site_id: str, at: datetime | None = None) -> None:
+        self._pending[site_id] = (at or utcnow()).replace(microsecond=0)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="last-seen")
@@ -77,19 +81,24 @@ class LastSeen:
         await self.flush()
 
     async def flush(self) -> None:
-        batch, self._pending = self._pending, set()
+        batch, self._pending = self._pending, {}
         if batch:
             try:
                 await asyncio.to_thread(self._write, batch)
             except Exception as exc:  # noqa: BLE001 - a missed mark is retried next time
                 log.warning("recording %d last-seen marks failed: %s", len(batch), exc)
-                self._pending |= batch
+                for site_id, at in batch.items():  # a newer mark taken meanwhile stays
+                    self._pending[site_id] = max(at, self._pending.get(site_id, at))
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
             await self.flush()
 
-    def _write(self, site_ids: set[str]) -> None:
+    def _write(self, marks: dict[str, datetime]) -> None:
+        by_time: dict[datetime, list[str]] = {}
+        for site_id, at in marks.items():
+            by_time.setdefault(at, []).append(site_id)
         with self._sessions.begin() as session:
-            site_channel.touch(session, site_ids)
+            for at in sorted(by_time):  # a few seconds' worth: a statement or two each
+                site_channel.touch(session, by_time[at], at)
