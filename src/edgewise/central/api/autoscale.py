@@ -47,6 +47,10 @@ class AutoScaleRulePublic(Schema):
     cooldown_seconds: int
     min_level: int
     max_level: int
+    origin: str = Field(
+        description="api (an operator's) or descriptor (the VNFD's AutoScale "
+        "policy, seeded when the NS was instantiated)"
+    )
     created_at: Moment
     last_scaled_at: Moment | None
     last_decision: dict[str, Any] | None = Field(
@@ -60,7 +64,7 @@ class AutoScaleRulePublic(Schema):
                    aspect_id=rule.aspect_id, metric=rule.metric,
                    scale_out_above=rule.scale_out_above, scale_in_below=rule.scale_in_below,
                    cooldown_seconds=rule.cooldown_s, min_level=rule.min_level,
-                   max_level=rule.max_level, created_at=rule.created_at,
+                   max_level=rule.max_level, origin=rule.origin, created_at=rule.created_at,
                    last_scaled_at=rule.scaled_at, last_decision=rule.last_decision)  # fmt: skip
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from edgewise.central.orchestrator.autoscale import RATE_METRICS
@@ -22,6 +22,8 @@ from edgewise.central.store.tables import aware, aware_or_none
 
 MAX_RULES: Final = 16  # per NS instance
 MAX_COOLDOWN_S: Final = 86_400
+ORIGIN_API: Final = "api"  # an operator's, through the API
+ORIGIN_DESCRIPTOR: Final = "descriptor"  # seeded at instantiation (autoscale_seed.py)
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,24 @@ class AutoScaleRule:
     created_at: datetime
     scaled_at: datetime | None
     last_decision: dict[str, Any] | None
+    origin: str = ORIGIN_API
 
     @classmethod
     def of(cls, row: AutoScaleRuleRow) -> AutoScaleRule:
         return cls(row.id, row.ns_instance_id, row.vnf, row.aspect_id, row.metric,
                    row.scale_out_above, row.scale_in_below, row.cooldown_s, row.min_level,
                    row.max_level, aware(row.created_at), aware_or_none(row.scaled_at),
-                   row.last_decision)  # fmt: skip
+                   row.last_decision, row.origin)  # fmt: skip
 
 
 def add(
-    session: Session, principal: Principal, nsds: NsdModels, ns_id: str, spec: RuleSpec
+    session: Session,
+    principal: Principal,
+    nsds: NsdModels,
+    ns_id: str,
+    spec: RuleSpec,
+    *,
+    origin: str = ORIGIN_API,
 ) -> AutoScaleRule:
     """A rule for a VNF of the NS; Unprocessable naming each field that cannot be."""
     ns = get_row(session, principal, ns_id)
@@ -102,11 +111,16 @@ def add(
                                      f"({top})"))  # fmt: skip
     if problems or max_level is None:
         raise Unprocessable("the auto-scaling rule cannot be made", problems)
+    if origin == ORIGIN_API:  # the operator's rule supersedes the descriptor's for that aspect
+        session.execute(delete(AutoScaleRuleRow).where(
+            AutoScaleRuleRow.ns_instance_id == ns.id, AutoScaleRuleRow.vnf == spec.vnf,
+            AutoScaleRuleRow.aspect_id == spec.aspect_id,
+            AutoScaleRuleRow.origin == ORIGIN_DESCRIPTOR))  # fmt: skip
     row = AutoScaleRuleRow(
         tenant_id=ns.tenant_id, ns_instance_id=ns.id, vnf=spec.vnf, aspect_id=spec.aspect_id,
         metric=spec.metric, scale_out_above=spec.scale_out_above,
         scale_in_below=spec.scale_in_below, cooldown_s=spec.cooldown_s,
-        min_level=spec.min_level, max_level=max_level,
+        min_level=spec.min_level, max_level=max_level, origin=origin,
     )  # fmt: skip
     session.add(row)
     session.flush()
