@@ -1,4 +1,5 @@
-"""auto-scaling rules say where they come from (issue 14 §4): autoscale_rules.origin
+"""auto-scaling rules say where they come from and may scale the NS by sites (issue 14 §4):
+autoscale_rules.origin, scale_type, add_sites
 
 Revision ID: 0021
 Revises: 0020
@@ -18,8 +19,16 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("origin", sa.String(length=16), nullable=False, server_default="api")
         )
+        batch.add_column(
+            sa.Column(
+                "scale_type", sa.String(length=16), nullable=False, server_default="SCALE_VNF"
+            )
+        )
+        batch.add_column(sa.Column("add_sites", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("autoscale_rules") as batch:
+        batch.drop_column("add_sites")
+        batch.drop_column("scale_type")
         batch.drop_column("origin")
