@@ -23,6 +23,7 @@ from edgewise.tosca.problems import Mark, ProblemLog
 from edgewise.tosca.registry import TypeRegistry
 from edgewise.tosca.topology import NodeTemplate, Topology
 from edgewise.tosca.values import function_call
+from edgewise.tosca.vnfautoscale import read_autoscale
 from edgewise.tosca.yamltree import Node, plain
 
 NFV = "tosca.nodes.nfv."
@@ -172,6 +173,7 @@ class DescriptorBuilder:
             default_instantiation_level=default_level,
             initial_deltas=tuple(initial),
             scaling_deltas=tuple(deltas),
+            autoscale=read_autoscale(topology),
         )
 
     def _vdu(self, node: NodeTemplate, topology: Topology) -> Vdu:

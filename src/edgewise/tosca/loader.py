@@ -30,6 +30,7 @@ from edgewise.tosca.registry import TypeRegistry
 from edgewise.tosca.topology import Topology, check_topology
 from edgewise.tosca.typedefs import ImportRef, TemplateFile, TypeDef
 from edgewise.tosca.typeparse import parse_template
+from edgewise.tosca.vnfautoscale import check_autoscale
 from edgewise.tosca.vnfscaling import check_vnf_scaling
 from edgewise.tosca.yamltree import compose, decode
 
@@ -160,6 +161,7 @@ def _load(
     ]
     for topology in topologies:
         check_vnf_scaling(topology, log)
+        check_autoscale(topology, log)
     descriptor = None
     builder = DescriptorBuilder(registry, topologies, log)
     if not log.has_errors and reader.templates:

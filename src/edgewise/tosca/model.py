@@ -50,6 +50,21 @@ class ScalingDelta:
 
 
 @dataclass(frozen=True)
+class AutoScalePolicy:
+    """An `edgewise.policies.AutoScale` of a VNFD (tosca/vnfautoscale.py): a rate band of the
+    VNF's counters that scales it by an aspect; `max_level` None: the aspect's max."""
+
+    name: str
+    aspect_id: str
+    metric: str
+    scale_out_above: float
+    scale_in_below: float
+    cooldown_s: int
+    min_level: int
+    max_level: int | None
+
+
+@dataclass(frozen=True)
 class VnfFlavour:
     flavour_id: str
     description: str
@@ -62,6 +77,7 @@ class VnfFlavour:
     default_instantiation_level: str | None
     initial_deltas: tuple[tuple[str, int], ...]
     scaling_deltas: tuple[ScalingDelta, ...]
+    autoscale: tuple[AutoScalePolicy, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ decision; routes call `orchestrator.autoscale_rules`, the tracker judges the rul
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Response
 from fastapi.exceptions import RequestValidationError
@@ -22,18 +22,28 @@ Rate = Annotated[float, Field(ge=0, le=1e15, description="per second")]
 
 class AutoScaleRuleCreate(Schema):
     vnf: str = Field(min_length=1, max_length=64, description="the VNF's name in the NS")
-    aspect_id: str = Field(min_length=1, max_length=64, description="a scaling aspect of its VNFD")
+    aspect_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="a scaling aspect of its VNFD (SCALE_NS: of the NSD)",
+    )
     metric: str = Field(description="PacketCount, ByteCount or DropCount: its rate per second")
     scale_out_above: Rate
     scale_in_below: Rate
     cooldown_seconds: int = Field(300, ge=0, le=MAX_COOLDOWN_S)
     min_level: int = Field(0, ge=0, le=64)
     max_level: int | None = Field(None, ge=1, le=64, description="default: the aspect's max")
+    scale_type: Literal["SCALE_VNF", "SCALE_NS"] = Field(
+        "SCALE_VNF", description="SCALE_VNF: the VNF by its VNFD's aspect; SCALE_NS: the NS by "
+        "its NSD's aspect (one more site per step), judged on the VNF's counters")  # fmt: skip
+    add_sites: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=16,
+        description="SCALE_NS: the sites (ids or names) a scale-out may add, in order")  # fmt: skip
 
     def spec(self) -> RuleSpec:
         return RuleSpec(self.vnf, self.aspect_id, self.metric, self.scale_out_above,
                         self.scale_in_below, self.cooldown_seconds, self.min_level,
-                        self.max_level)  # fmt: skip
+                        self.max_level, self.scale_type, tuple(self.add_sites))  # fmt: skip
 
 
 class AutoScaleRulePublic(Schema):
@@ -47,6 +57,12 @@ class AutoScaleRulePublic(Schema):
     cooldown_seconds: int
     min_level: int
     max_level: int
+    origin: str = Field(
+        description="api (an operator's) or descriptor (the VNFD's AutoScale "
+        "policy, seeded when the NS was instantiated)"
+    )
+    scale_type: str
+    add_sites: list[str] = Field(description="SCALE_NS: the site ids a scale-out may add")
     created_at: Moment
     last_scaled_at: Moment | None
     last_decision: dict[str, Any] | None = Field(
@@ -60,7 +76,8 @@ class AutoScaleRulePublic(Schema):
                    aspect_id=rule.aspect_id, metric=rule.metric,
                    scale_out_above=rule.scale_out_above, scale_in_below=rule.scale_in_below,
                    cooldown_seconds=rule.cooldown_s, min_level=rule.min_level,
-                   max_level=rule.max_level, created_at=rule.created_at,
+                   max_level=rule.max_level, origin=rule.origin, scale_type=rule.scale_type,
+                   add_sites=list(rule.add_sites), created_at=rule.created_at,
                    last_scaled_at=rule.scaled_at, last_decision=rule.last_decision)  # fmt: skip
 
 

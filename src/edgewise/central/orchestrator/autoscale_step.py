@@ -14,8 +14,10 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator import autoscale, documents, scaling_vnf
+from edgewise.central.orchestrator import autoscale, documents, scaling, scaling_vnf
 from edgewise.central.orchestrator.autoscale import Decision, Kind
+from edgewise.central.orchestrator.autoscale_ns import scale_ns
+from edgewise.central.orchestrator.autoscale_rules import SCALE_NS
 from edgewise.central.orchestrator.instances import unfinished
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.states import NsState
@@ -112,6 +114,11 @@ def level_of(
     """The level of the rule's aspect its VNF runs at (from the sites' documents), or why
     it cannot be told."""
     nsd = nsds.of_instance(session, ns)
+    if rule.scale_type == SCALE_NS:
+        levels = scaling.scale_levels(ns, nsd)
+        if rule.aspect_id not in levels:
+            return None, f"aspect {rule.aspect_id!r} is not of the NS's descriptor any more"
+        return len(levels[rule.aspect_id]), ""
     profile = next((p for p in nsd.vnf_profiles if p.node == rule.vnf), None)
     if profile is None:
         return None, f"VNF {rule.vnf!r} is not of the NS's descriptor any more"
@@ -140,16 +147,19 @@ def _scale(  # noqa: PLR0917 - the rule, its NS, what it decided and when
     decision: Decision,
     moment: datetime,
 ) -> tuple[Decision, str | None]:
-    """Starts the decided SCALE_VNF as the API would, automatic; a refusal is a decision."""
+    """Starts the decided SCALE_VNF (or SCALE_NS) as the API would, automatic; a refusal is a
+    decision."""
     kind = "SCALE_OUT" if decision.steps > 0 else "SCALE_IN"
+    role = Role.ADMIN if ns.tenant_id is None else Role.TENANT
+    actor = Principal(ACTOR, "auto-scaling", role, ns.tenant_id)
+    if rule.scale_type == SCALE_NS:
+        return scale_ns(session, nsds, rule, ns, decision, moment, actor)
     params: dict[str, Any] = {
         "scaleType": "SCALE_VNF",
         "scaleVnfData": [{"vnfInstanceId": rule.vnf, "scaleVnfType": kind, "scaleByStepData": {
             "aspectId": rule.aspect_id, "numberOfSteps": abs(decision.steps)}}],
         "isAutomaticInvocation": True,
     }  # fmt: skip
-    role = Role.ADMIN if ns.tenant_id is None else Role.TENANT
-    actor = Principal(ACTOR, "auto-scaling", role, ns.tenant_id)
     step = scaling_vnf.VnfScaleStep(rule.vnf, rule.aspect_id, decision.steps, "scaleVnfData[0]")
     try:
         op = scaling_vnf.scale_vnfs(session, actor, nsds, ns.id, steps=[step], params=params)

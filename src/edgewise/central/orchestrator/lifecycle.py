@@ -13,7 +13,13 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator import chain, documents, instantiation_levels, software
+from edgewise.central.orchestrator import (
+    autoscale_seed,
+    chain,
+    documents,
+    instantiation_levels,
+    software,
+)
 from edgewise.central.orchestrator.instances import get_row, unfinished
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.occurrences import start
@@ -88,6 +94,7 @@ def instantiate(
     row.flavour_id = flavour_id
     row.site_ids = [site.id for site in sites]
     row.scale_status = {aspect.aspect_id: [] for aspect in nsd.scaling_aspects}
+    autoscale_seed.seed(session, principal, nsds, row, nsd)
     return _started(session, row, OpType.INSTANTIATE, params, targets, previous, timeout)
 
 

@@ -16,8 +16,12 @@ class AutoScaleRuleRow(Base):
     """Scale `vnf` of the NS by `aspect_id` out when the rate per second of `metric` (its
     counters summed over the NS's sites) is above `scale_out_above`, in when below
     `scale_in_below`, not sooner than `cooldown_s` after the last scaling, between levels
-    `min_level` and `max_level`. `counter`/`counter_at` is the reading the next rate is taken
-    from; `evaluated_at` orders the tracker's batches."""
+    `min_level` and `max_level`. `origin`: "api" (an operator's) or "descriptor" (seeded at
+    instantiation from the VNFD's AutoScale policy). `scale_type` SCALE_VNF scales `vnf` by
+    its VNFD's aspect; SCALE_NS scales the NS by the NSD's aspect `aspect_id` (by sites: out
+    onto the first of `add_sites` it does not run on), `vnf` then naming whose counters are
+    judged. `counter`/`counter_at` is the reading the next rate is taken from; `evaluated_at`
+    orders the tracker's batches."""
 
     __tablename__ = "autoscale_rules"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -39,3 +43,8 @@ class AutoScaleRuleRow(Base):
     counter_at: Mapped[datetime | None] = mapped_column(default=None)
     scaled_at: Mapped[datetime | None] = mapped_column(default=None)
     last_decision: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    origin: Mapped[str] = mapped_column(String(16), default="api", server_default="api")
+    scale_type: Mapped[str] = mapped_column(
+        String(16), default="SCALE_VNF", server_default="SCALE_VNF"
+    )
+    add_sites: Mapped[list[str] | None] = mapped_column(JSON, default=None)
