@@ -24,8 +24,13 @@ import pytest
 from edgewise.lab import samples
 from edgewise.site.drivers.linux.layout import pick_slot
 from tests.central.api.test_catalog import zip_dir
-from tests.integration.harness import Central, edgewise, stop, wait_for
-from tests.integration.test_mixed_chain import lan_host, operation_done
+from tests.integration.harness import Central, stop, wait_for
+from tests.integration.test_mixed_chain import (
+    enroll_site,
+    lan_host,
+    operation_done,
+    start_linux_controller,
+)
 from tests.integration.test_software_vnf import onboard
 from tests.site.drivers.netlab import INTERNET_HOST, Lab, can_build_namespaces
 
@@ -72,31 +77,6 @@ def site_lab() -> Iterator[Lab]:
         shutil.rmtree(RUNTIME_ROOT / lab.prefix, ignore_errors=True)
 
 
-def enroll_cloud_site(central: Central, name: str, data_dir: Path) -> str:
-    """A cloud site with room for the chain and a second firewall (5 slots), enrolled."""
-    made = central.api.post("api/v1/sites", json={"name": name, "kind": "cloud",
-                            "tenantId": central.tenant_id, "slotsPerNode": 5})  # fmt: skip
-    assert made.status_code == 201, made.text
-    body = made.json()
-    done = edgewise("site-controller", "enroll", "--central", central.southbound, "--token",
-                    body["enrollmentToken"]["token"], "--data-dir", str(data_dir),
-                    "--ca-file", str(central.ca_file))  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return str(body["id"])
-
-
-def start_controller(data_dir: Path, lab: Lab) -> subprocess.Popen[bytes]:
-    """The linux site controller, reporting counters every second (when they change)."""
-    with (data_dir / "controller.log").open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "edgewise", "site-controller", "run", "--data-dir",
-             str(data_dir), "--driver", "linux", "--site-prefix", lab.prefix, "--lan-netns",
-             lab.lan, "--wan-netns", lab.wan, "--reconcile-interval", "0.5",
-             "--first-poll-max-delay", "0.2", "--counters-interval", "1"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-
 @contextlib.contextmanager
 def load(host: str, seconds: float) -> Iterator[subprocess.Popen[str]]:
     """RATE new TCP connections a second from `host` to the internet host, for `seconds`."""
@@ -141,8 +121,10 @@ def test_real_traffic_scales_the_firewall_out_and_its_end_scales_it_in(
         nsd = onboard(central, "nsd/v1/ns_descriptors", "nsd_content",
                       samples.path("elastic-nsd.yaml").read_bytes(), "text/plain")  # fmt: skip
         site_dir = tmp_path / "site"
-        site_id = enroll_cloud_site(central, f"cloud-{uuid.uuid4().hex[:8]}", site_dir)
-        controller = start_controller(site_dir, lab)
+        site_id = enroll_site(
+            central, f"cloud-{uuid.uuid4().hex[:8]}", site_dir, kind="cloud", slots=5
+        )  # the chain and a second firewall
+        controller = start_linux_controller(site_dir, lab, "--counters-interval", "1")
         try:
             figures = scale_by_traffic(central, lab, nsd, site_id)
         finally:

@@ -93,11 +93,13 @@ def spawned(namespace: str, argv: list[str], log: Path) -> Iterator[subprocess.P
             process.wait(5)
 
 
-def enroll_site(central: Central, name: str, data_dir: Path) -> str:
-    """A site with room for the chain's three VNFs (four VNF slots on its one box), enrolled
-    as `data_dir` with the real CLI."""
-    made = central.api.post("api/v1/sites", json={"name": name, "kind": "on-premise",
-                            "tenantId": central.tenant_id, "slotsPerNode": 4})  # fmt: skip
+def enroll_site(
+    central: Central, name: str, data_dir: Path, *, kind: str = "on-premise", slots: int = 4
+) -> str:
+    """A site with room for the chain's three VNFs (four VNF slots on its one box by default),
+    enrolled as `data_dir` with the real CLI."""
+    made = central.api.post("api/v1/sites", json={"name": name, "kind": kind,
+                            "tenantId": central.tenant_id, "slotsPerNode": slots})  # fmt: skip
     assert made.status_code == 201, made.text
     body = made.json()
     done = edgewise("site-controller", "enroll", "--central", central.southbound, "--token",
@@ -107,14 +109,15 @@ def enroll_site(central: Central, name: str, data_dir: Path) -> str:
     return str(body["id"])
 
 
-def start_linux_controller(data_dir: Path, lab: Lab) -> subprocess.Popen[bytes]:
-    """`edgewise site-controller run --driver linux` on the lab's LAN and WAN namespaces."""
+def start_linux_controller(data_dir: Path, lab: Lab, *more: str) -> subprocess.Popen[bytes]:
+    """`edgewise site-controller run --driver linux` on the lab's LAN and WAN namespaces, with
+    `more` options."""
     with (data_dir / "controller.log").open("ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "edgewise", "site-controller", "run", "--data-dir",
              str(data_dir), "--driver", "linux", "--site-prefix", lab.prefix, "--lan-netns",
              lab.lan, "--wan-netns", lab.wan, "--reconcile-interval", "0.5",
-             "--first-poll-max-delay", "0.2"],
+             "--first-poll-max-delay", "0.2", *more],
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
