@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
 from edgewise.central.api.etags import IfMatch, etag, require_match
-from edgewise.central.api.listing import sol013_listing
+from edgewise.central.api.listing import page_response, sol013_listing
+from edgewise.central.api.sol013 import RESERVED, select_fields
 from edgewise.central.api.subscriptions import (
     SubscriptionRequest,
     SubscriptionResource,
@@ -25,6 +26,7 @@ from edgewise.central.api.subscriptions import (
 from edgewise.central.services import alarm_queries, fault_notifications
 from edgewise.central.services.alarm_queries_view import alarm_document
 from edgewise.central.services.errors import InputProblem, Invalid
+from edgewise.central.services.paging import decode_marker, encode_marker
 from edgewise.central.services.subscriptions import Api
 
 router = APIRouter(prefix="/nsfm/v1", tags=["SOL005 NS fault management"])
@@ -39,6 +41,7 @@ ALARM_FIELDS: Final = {
 }  # fmt: skip
 # attributes whose members SOL005 names with a dot (rootCauseFaultyComponent.faultyVnfInstanceId)
 NESTED: Final = frozenset({"rootCauseFaultyComponent", "rootCauseFaultyResource", "_links"})
+NOT_FILTERS: Final = (RESERVED - {"filter"}) | {"active"}  # what a store-read page may be asked
 
 
 class AlarmModifications(BaseModel):
@@ -58,10 +61,20 @@ def list_alarms(
 ) -> JSONResponse:
     """The alarms the caller sees, active and cleared (filter `active=true` for the active
     ones), with SOL013 filters and attribute selectors."""
-    base = str(request.base_url)
-    asked = request.query_params.getlist("active")  # read from the store alone (the history)
+    base, params = str(request.base_url), request.query_params
+    asked = params.getlist("active")  # read from the store alone (the history)
     active = {"true": True, "false": False}.get(asked[0]) if len(asked) == 1 else None
-    found = alarm_queries.list_alarms(session, caller, active=active)
+    after = decode_marker(page.marker, (str,))[0] if page.marker else None
+    if set(params) <= NOT_FILTERS and (active is not None or not asked):
+        # no SOL013 filter (`active` is read in the store): the page is read in the store
+        found = alarm_queries.list_alarms(session, caller, active=active, after=after,
+                                          limit=page.limit + 1)  # fmt: skip
+        chunk = [alarm_document(a, base) for a in found[: page.limit]]
+        more = len(found) > page.limit
+        chunk = select_fields(chunk, params, default_excluded=(), known=ALARM_FIELDS)
+        return page_response(request, chunk, encode_marker([found[page.limit - 1].id]) if more
+                             else None)  # fmt: skip
+    found = alarm_queries.list_alarms(session, caller, active=active, after=after)
     documents = [alarm_document(a, base) for a in found]
     return sol013_listing(request, documents, page, ALARM_FIELDS, nested=NESTED)
 

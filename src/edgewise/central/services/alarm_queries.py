@@ -19,16 +19,25 @@ from edgewise.central.store.tables import utcnow
 
 
 def list_alarms(
-    session: Session, principal: Principal, *, active: bool | None = None
+    session: Session,
+    principal: Principal,
+    *,
+    active: bool | None = None,
+    after: str | None = None,
+    limit: int | None = None,
 ) -> list[Alarm]:
     """The alarms `principal` sees, by id: an operator every alarm, a tenant its own; only the
-    active ones (or only the cleared ones) when `active` says so."""
+    active ones (or only the cleared ones) when `active` says so; those after the id `after`,
+    at most `limit` of them (a page read in the store, not in memory)."""
     query = select(AlarmRow).where(visible(principal, AlarmRow))
     if active is not None:
         query = query.where(
             AlarmRow.cleared_at.is_(None) if active else AlarmRow.cleared_at.is_not(None)
         )
-    rows = list(session.scalars(query.order_by(AlarmRow.id)))
+    if after is not None:
+        query = query.where(AlarmRow.id > after)
+    query = query.order_by(AlarmRow.id)
+    rows = list(session.scalars(query if limit is None else query.limit(limit)))
     return _seen(session, principal, alarms_of(session, rows))
 
 
