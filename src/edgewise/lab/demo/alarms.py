@@ -71,12 +71,22 @@ def follow(
     edgewise("alarm", "list", "--all", f"--site={site.name}")
 
 
-def wait_for(client: CentralApi, site: DemoSite, *, active: bool, within: float) -> dict[str, Any]:
-    """The site's SITE_OFFLINE alarm from `GET /nsfm/v1/alarms` once it is (in)active."""
-    query = urlencode({"kind": "SITE_OFFLINE", "siteId": site.site_id})
+def wait_for(
+    client: CentralApi,
+    site: DemoSite,
+    *,
+    active: bool,
+    within: float,
+    kind: str = "SITE_OFFLINE",
+    component: str = "",
+) -> dict[str, Any]:
+    """The site's alarm of `kind` (on the component ending in `component`) from
+    `GET /nsfm/v1/alarms` once it is (in)active."""
+    query = urlencode({"kind": kind, "siteId": site.site_id})
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        alarms = list(client.list_all(f"nsfm/v1/alarms?{query}"))
+        alarms = [a for a in client.list_all(f"nsfm/v1/alarms?{query}")
+                  if a.get("component", "").endswith(component)]  # fmt: skip
         if active:
             found = [a for a in alarms if a.get("active")]
         else:  # cleared: one there, none active
@@ -85,4 +95,15 @@ def wait_for(client: CentralApi, site: DemoSite, *, active: bool, within: float)
             return found[-1]
         time.sleep(POLL_S)
     state = "raised" if active else "cleared"
-    raise LabError(f"{site.name}: its SITE_OFFLINE alarm was not {state} within {within:.0f} s")
+    raise LabError(f"{site.name}: its {kind} alarm was not {state} within {within:.0f} s")
+
+
+def link_recovered(console: Console, client: CentralApi, site: DemoSite, link: str) -> None:
+    """Waits until the LINK_DOWN the blackout raised on `link` is cleared: the link is back once
+    its probes have seen it healthy for the failback hold, and the site's next report clears
+    the alarm."""
+    began = time.monotonic()
+    wait_for(client, site, active=False, within=CLEARED_WITHIN_S, kind="LINK_DOWN",
+             component=f"/link:{link}")  # fmt: skip
+    console.print(f"{link} of {site.name} is back: its LINK_DOWN cleared (waited "
+                  f"{time.monotonic() - began:.1f} s)")  # fmt: skip

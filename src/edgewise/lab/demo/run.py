@@ -157,5 +157,6 @@ def _alarms(
     if fleet.linux:
         first = fleet.sites[0].name
         console.rule(f"{first}'s MPLS link: its alarm and its history, the blackout included")
+        alarms.link_recovered(console, client, fleet.sites[0], "mpls")
         edgewise("alarm", "list", "--all", f"--site={first}", "--kind=link_down")
         edgewise("site", "links", first, "--history", "mpls", "--since=10m", "--step=1m")
