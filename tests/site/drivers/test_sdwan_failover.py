@@ -163,8 +163,16 @@ async def test_a_brownout_by_loss_moves_voice_and_2_percent_moves_nothing(
     report = await wan(sdwan)
     print(f"10% loss: voice moved after {moved} s ({report['probes']['mpls']})")
     assert moved is not None
-    assert report["probes"]["mpls"]["state"] == "degraded"  # by its figures, not down
-    assert report["probes"]["mpls"]["loss_percent"] > 5
+    probes = report["probes"]["mpls"]
+    # Loss is random (numgen random): now and then 4 probes in a row are lost and the prober
+    # takes the link down on that rule before the loss window says degraded (seen once in the
+    # fresh-clone CI). Either verdict is the prober's to give; the loss must be behind it.
+    if probes["state"] == "down":
+        assert probes["reason"].endswith("probes missed in a row"), probes
+        assert probes["lost"] > 0, probes
+    else:
+        assert probes["state"] == "degraded", probes  # by its figures
+        assert probes["loss_percent"] > 5, probes
     faults.mend("mpls")
     back = await until(sdwan, voice_on("mpls"), within=150)
     print(f"loss ended: voice back after {back} s")
