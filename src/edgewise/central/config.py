@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from edgewise.central.services.alarms_policy import AlarmPolicy
+from edgewise.central.services.web_sessions import WebSessionPolicy
 from edgewise.model.sites import MAX_POLL_HOLD
 
 DEFAULT_DATA_DIR = Path("var/central")
@@ -41,6 +43,7 @@ class CentralSettings:
     alertmanager_url: str = ""  # post active alarms to this Alertmanager (v2 API); "": none
     alertmanager_interval: float = 30.0  # s: active alerts are sent again this often
     history_retention: tuple[int, int, int] = (2, 35, 400)  # days: minute, hour, day buckets
+    web_sessions: WebSessionPolicy = field(default_factory=WebSessionPolicy)  # the portals
 
     def __post_init__(self) -> None:
         if self.alertmanager_url and not self.alertmanager_url.startswith(("http://", "https://")):
@@ -105,6 +108,7 @@ class CentralSettings:
             alertmanager_url=os.environ.get("EDGEWISE_ALERTMANAGER_URL", "").strip(),
             alertmanager_interval=float(os.environ.get("EDGEWISE_ALERTMANAGER_INTERVAL", "30")),
             history_retention=_days(os.environ.get("EDGEWISE_HISTORY_RETENTION", "2,35,400")),
+            web_sessions=web_session_policy(),
         )
 
 
@@ -169,3 +173,21 @@ def _flag(name: str) -> bool:
             f"{name}={os.environ[name]!r}: expected true or false (1/0, yes/no, on/off)"
         )
     return value in _TRUE
+
+
+def web_session_policy() -> WebSessionPolicy:
+    """EDGEWISE_WEB_SESSION="HOURS,IDLE_MINUTES": a portal session's absolute lifetime and its
+    idle timeout (default 12 h, 30 min)."""
+    raw = os.environ.get("EDGEWISE_WEB_SESSION", "12,30")
+    try:
+        hours, minutes = (float(part) for part in raw.split(","))
+    except ValueError:
+        raise ValueError(
+            f"EDGEWISE_WEB_SESSION {raw!r}: expected HOURS,IDLE_MINUTES such as 12,30"
+        ) from None
+    if not (0 < hours <= 24 * 30 and 0 < minutes <= hours * 60):
+        raise ValueError(
+            f"EDGEWISE_WEB_SESSION {raw!r}: the lifetime is 0-720 hours and the idle timeout "
+            "positive and no longer than the lifetime"
+        )
+    return WebSessionPolicy(timedelta(hours=hours), timedelta(minutes=minutes))

@@ -15,6 +15,7 @@ from edgewise.central.api.app import create_app
 from edgewise.central.config import CentralSettings
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.southbound.server import SouthboundServer
+from edgewise.central.web.portal import install_web
 from edgewise.central.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,10 @@ async def serve(settings: CentralSettings, api_host: str, api_port: int) -> None
     southbound = SouthboundServer(runtime)
     await southbound.start()
     workers = asyncio.create_task(Workers(runtime).run(), name="central workers")
+    app = create_app(settings, runtime)
+    install_web(app)
     config = uvicorn.Config(
-        create_app(settings, runtime),
+        app,
         host=api_host,
         port=api_port,
         log_level="warning",

@@ -3,6 +3,7 @@ unambiguous id prefix (`resolve`)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -106,6 +107,25 @@ def show_user(ctx: typer.Context, user: UserRef) -> None:
 def delete_user(ctx: typer.Context, user: UserRef) -> None:
     """Deletes a user; its tokens stop working at once."""
     delete_one(ctx, USER, user)
+
+
+@users.command("password")
+def set_password(
+    ctx: typer.Context,
+    user: UserRef,
+    stdin: Annotated[
+        bool, typer.Option("--stdin", help="read the password from standard input (one line)")
+    ] = False,
+) -> None:
+    """Sets the password USER signs in to the web portals with (asked twice, not echoed)."""
+    cli = cli_context(ctx)
+    if stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    user_id = resolve(cli.client, USER, user)
+    cli.client.request("PUT", f"api/v1/users/{user_id}/password", json={"password": password})
+    typer.echo(f"password set for {user}; its portal sessions ended")
 
 
 @tokens.command("create")

@@ -21,7 +21,8 @@ from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.runtime import CentralRuntime
 from edgewise.central.services.access import Principal
 from edgewise.central.services.auth import bearer_digest, principal_of
-from edgewise.central.services.errors import TooManyAttempts, Unauthenticated
+from edgewise.central.services.errors import Forbidden, TooManyAttempts, Unauthenticated
+from edgewise.central.services.web_sessions import WebCaller, csrf_matches, session_caller
 from edgewise.tosca import TypeCache
 
 log = logging.getLogger(__name__)
@@ -95,12 +96,15 @@ async def get_caller(
     no worker-thread hop), else from the store. An address that failed too often lately is
     refused (429) before its token is looked at; each failure is logged, without the token.
     `BEARER` only documents the scheme (OpenAPI's security); the header itself is read here,
-    so its problems are told precisely."""
+    so its problems are told precisely. Without an Authorization header, a portal's session
+    cookie is the credential (see `web_caller`)."""
     runtime: CentralRuntime = request.app.state.runtime
     address = request.client.host if request.client else "unknown"
     wait = runtime.attempts.retry_after(address)
     if wait is not None:
         raise TooManyAttempts(f"too many failed token attempts from {address}; retry later", wait)
+    if not authorization and SESSION_COOKIE in request.cookies:
+        return (await web_caller(request, session)).principal
     try:
         digest = bearer_digest(authorization)
         cached = runtime.tokens.get(digest)
@@ -114,6 +118,34 @@ async def get_caller(
         raise
     runtime.tokens.put(digest, principal, expires)
     return principal
+
+
+SESSION_COOKIE = "edgewise_session"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+async def web_caller(request: Request, session: Session) -> WebCaller:
+    """The portal session behind the request's cookie (memoised on the request). A write
+    (any method but GET, HEAD, OPTIONS) must carry the session's CSRF token in the
+    `X-CSRF-Token` header or, from a form, in its `csrf` field (checked by the web layer)."""
+    known: WebCaller | None = getattr(request.state, "web_caller", None)
+    if known is not None:
+        return known
+    settings: CentralSettings = request.app.state.settings
+    secret = request.cookies.get(SESSION_COOKIE, "")
+    caller = await run_in_threadpool(session_caller, session, secret, policy=settings.web_sessions)
+    writes_api = request.method not in SAFE_METHODS and request.url.path.startswith(API_PATHS)
+    if writes_api and not csrf_matches(caller, request.headers.get(CSRF_HEADER)):
+        raise Forbidden(
+            f"a write signed in by the portal's cookie needs the session's {CSRF_HEADER} "
+            "header (the page's csrf token)"
+        )
+    request.state.web_caller = caller
+    return caller
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+API_PATHS = ("/api/", "/nsd/", "/vnfpkgm/", "/nslcm/", "/nsfm/", "/nspm/")
 
 
 CallerDep = Annotated[Principal, Depends(get_caller)]

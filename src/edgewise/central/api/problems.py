@@ -75,7 +75,8 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 
-def _status_of(error: ServiceError) -> int:
+def status_of(error: ServiceError) -> int:
+    """The HTTP status a service error is answered with (the portals use it too)."""
     for cls in type(error).__mro__:
         if cls in STATUS_OF:
             return STATUS_OF[cls]
@@ -84,7 +85,7 @@ def _status_of(error: ServiceError) -> int:
 
 async def _service_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ServiceError)
-    status = _status_of(error)
+    status = status_of(error)
     extra: dict[str, Any] | None = None
     if isinstance(error, Invalid) and error.problems:
         extra = {"problems": [{"where": p.where, "message": p.message} for p in error.problems]}

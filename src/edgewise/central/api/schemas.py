@@ -84,6 +84,10 @@ class UserPublic(Schema):
         return cls.model_validate(user)
 
 
+class PasswordSet(Schema):
+    password: str = Field(min_length=12, max_length=256, description="the portals' password")
+
+
 class TokenCreate(Schema):
     name: Name
     user_id: str | None = Field(default=None, description="default: the caller")

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from edgewise.central.api.deps import CallerDep, PageDep, SessionDep
 from edgewise.central.api.listing import page_response
 from edgewise.central.api.schemas import (
+    PasswordSet,
     TenantCreate,
     TenantPublic,
     TokenCreate,
@@ -20,7 +21,7 @@ from edgewise.central.api.schemas import (
     UserPublic,
     dump,
 )
-from edgewise.central.services import tenants
+from edgewise.central.services import tenants, web_sessions
 
 router = APIRouter(prefix="/api/v1", tags=["tenants, users and tokens"])
 
@@ -67,6 +68,16 @@ def create_user(body: UserCreate, session: SessionDep, caller: CallerDep) -> Use
 @router.get("/users/{userId}", operation_id="readUser")
 def read_user(userId: str, session: SessionDep, caller: CallerDep) -> UserPublic:
     return UserPublic.of(tenants.read_user(session, caller, userId))
+
+
+@router.put("/users/{userId}/password", status_code=204, operation_id="setUserPassword")
+def set_user_password(
+    userId: str, body: PasswordSet, session: SessionDep, caller: CallerDep
+) -> Response:
+    """Sets the password the user signs in to the portals with (one's own, a tenant admin's
+    users', an operator anyone's); the user's portal sessions end."""
+    web_sessions.set_password(session, caller, userId, body.password)
+    return Response(status_code=204)
 
 
 @router.delete("/users/{userId}", status_code=204, operation_id="deleteUser")

@@ -20,6 +20,7 @@ from edgewise.central.store import (  # noqa: F401 - their tables join Base.meta
     policy_tables,
     sdwan_tables,
     telemetry_tables,
+    web_tables,
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"

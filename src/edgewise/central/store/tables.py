@@ -80,6 +80,8 @@ class UserRow(Base):
     name: Mapped[str] = mapped_column(String(63))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The portals' password (Argon2id, services.passwords); None: this user cannot sign in there
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class ApiTokenRow(Base):

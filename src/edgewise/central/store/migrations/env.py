@@ -9,6 +9,7 @@ from edgewise.central.store import (  # noqa: F401 - their tables join Base.meta
     policy_tables,
     sdwan_tables,
     telemetry_tables,
+    web_tables,
 )
 from edgewise.central.store.tables import Base
 
