@@ -15,7 +15,7 @@ from edgewise.central.orchestrator.autoscale import RATE_METRICS
 from edgewise.central.orchestrator.instances import get_row
 from edgewise.central.orchestrator.nsds import NsdModels
 from edgewise.central.orchestrator.placing import candidates
-from edgewise.central.orchestrator.scaling_vnf import vnf_aspect
+from edgewise.central.orchestrator.vnf_aspects import vnf_aspect
 from edgewise.central.services.access import Principal, ensure_writable, get_visible
 from edgewise.central.services.errors import Conflict, InputProblem, Unprocessable
 from edgewise.central.store.autoscale_tables import AutoScaleRuleRow

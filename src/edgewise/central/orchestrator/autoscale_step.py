@@ -14,7 +14,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from edgewise.central.orchestrator import autoscale, documents, scaling, scaling_vnf
+from edgewise.central.orchestrator import autoscale, documents, scaling, scaling_vnf, vnf_aspects
 from edgewise.central.orchestrator.autoscale import Decision, Kind
 from edgewise.central.orchestrator.autoscale_ns import scale_ns
 from edgewise.central.orchestrator.autoscale_rules import SCALE_NS
@@ -122,8 +122,8 @@ def level_of(
     profile = next((p for p in nsd.vnf_profiles if p.node == rule.vnf), None)
     if profile is None:
         return None, f"VNF {rule.vnf!r} is not of the NS's descriptor any more"
-    aspect, why = scaling_vnf.vnf_aspect(session, nsds, profile.vnfd_id, profile.flavour_id,
-                                         ns.tenant_id, rule.aspect_id)  # fmt: skip
+    aspect, why = vnf_aspects.vnf_aspect(session, nsds, profile.vnfd_id, profile.flavour_id,
+                                          ns.tenant_id, rule.aspect_id)  # fmt: skip
     if aspect is None:
         return None, why
     try:
