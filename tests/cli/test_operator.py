@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import httpx
 import pytest
 
 from edgewise import cli as cli_package
@@ -313,3 +314,30 @@ def test_site_list_shows_presence_and_delete_resolves_the_name() -> None:
         "GET /api/v1/sites?name=far-1",
         f"DELETE /api/v1/sites/{site_id}",
     ]
+
+
+def test_a_users_portal_password_is_set_from_standard_input(central: dict[str, str]) -> None:
+    ok("tenant", "add", "pw-co", env=central)
+    ok("user", "add", "carol", "--tenant", "pw-co", env=central)
+    base = {k: v for k, v in os.environ.items() if k not in ISOLATED}
+    done = subprocess.run(
+        [sys.executable, "-m", "edgewise", "user", "password", "carol", "--stdin"],
+        input="carol-password-1\n", capture_output=True, text=True, timeout=60,
+        env=base | central, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "password set for carol" in done.stdout
+    short = subprocess.run(
+        [sys.executable, "-m", "edgewise", "user", "password", "carol", "--stdin"],
+        input="short\n", capture_output=True, text=True, timeout=60, env=base | central,
+        check=False,
+    )  # fmt: skip
+    assert short.returncode != 0
+    assert "password" in short.stderr
+    signed = httpx.post(
+        central["EDGEWISE_CENTRAL"].rstrip("/") + "/ui/login",
+        data={"login": "carol@pw-co", "password": "carol-password-1"},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    assert "edgewise_session" in signed.headers["set-cookie"]
