@@ -77,8 +77,8 @@ def _is_local(target: str) -> bool:
 @router.get("/login", response_class=HTMLResponse)
 def login_page(
     request: Request,
-    next: str = "/ui/",
-    reason: str = "",  # noqa: A002 - the query's name
+    next: str = "/ui/",  # noqa: A002 - the query's name
+    reason: str = "",
 ) -> HTMLResponse:
     return render(
         request, "login.html", None, title="Sign in",
