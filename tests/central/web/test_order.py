@@ -88,8 +88,15 @@ def test_an_order_instantiates_on_the_own_site_and_shows_progress(
 ) -> None:
     central, acme, csrf = customer(portal, "acme")
     (site,) = add_sites(central, acme, "home")
-    bad = portal.client.post(f"/ui/order/{dns_nsd}", data={
-        "csrf": csrf, "nsName": "dns", "additionalParamsForNs.sites": site, "p.dns.port": "0"})
+    bad = portal.client.post(
+        f"/ui/order/{dns_nsd}",
+        data={
+            "csrf": csrf,
+            "nsName": "dns",
+            "additionalParamsForNs.sites": site,
+            "p.dns.port": "0",
+        },
+    )
     assert bad.status_code == 422
     assert 'aria-invalid="true" aria-describedby="err-p.dns.port"' in bad.text
     assert "additionalParamsForVnf[0].additionalParams.port: 0 does not satisfy" in bad.text
@@ -125,7 +132,7 @@ def test_an_order_instantiates_on_the_own_site_and_shows_progress(
 def test_another_tenant_s_site_and_nsd_do_not_exist_for_the_customer(
     portal: Portal, dns_nsd: str
 ) -> None:
-    central, acme, csrf = customer(portal, "acme")
+    central, _acme, csrf = customer(portal, "acme")
     other = central.tenant("other")
     (theirs,) = add_sites(central, other, "theirs")
     private = onboard_nsd(central, other, nsd_text(nsd_id="private-nsd"))
@@ -137,4 +144,5 @@ def test_another_tenant_s_site_and_nsd_do_not_exist_for_the_customer(
         "csrf": csrf, "nsName": "dns", "additionalParamsForNs.sites": theirs,
         "p.dns.domain": "lan.example"})  # fmt: skip
     assert answer.status_code == 422
-    assert f"additionalParamsForNs.sites: &#39;{theirs}&#39; is not one of your sites" in answer.text
+    said = f"additionalParamsForNs.sites: &#39;{theirs}&#39; is not one of your sites"
+    assert said in answer.text

@@ -68,8 +68,7 @@ def firewall_of(session: Session, principal: Principal, ns_id: str) -> Firewall:
     vnf = next((v for v in entry.get("vnfs", []) if v.get("function") == "firewall"), None)
     if vnf is None:
         raise NotFound(f"NS instance {row.name} runs no firewall VNF")
-    return Firewall(row.id, row.name, vnf["name"], entry, dict(vnf.get("config", {})),
-                    len(running))
+    return Firewall(row.id, row.name, vnf["name"], entry, dict(vnf.get("config", {})), len(running))
 
 
 @router.get("/ns/{ns_id}/firewall", response_class=HTMLResponse)
@@ -137,11 +136,17 @@ async def firewall_apply(
 def firewall_progress(
     request: Request, ns_id: NsId, op_id: NsId, session: SessionDep, caller: PortalDep
 ) -> HTMLResponse:
-    return progress_page(request, session, caller, op_id, section="ns",
-                         back=(f"/ui/ns/{ns_id}/firewall", "Back to the firewall rules"))
+    return progress_page(
+        request,
+        session,
+        caller,
+        op_id,
+        section="ns",
+        back=(f"/ui/ns/{ns_id}/firewall", "Back to the firewall rules"),
+    )
 
 
-def _rules_page(  # noqa: PLR0913 - the page, what the form holds and its problems
+def _rules_page(  # noqa: PLR0917 - the page, what the form holds and its problems
     request: Request,
     caller: WebCaller,
     wall: Firewall,
@@ -179,7 +184,8 @@ def _edit_of(posted: dict[str, str], count: int) -> edits.Edit:
                       ) from None  # fmt: skip
     if kind is edits.EditKind.ADD:
         index = min(max(index, 0), count)
-    rule = edits.rule_from_form(posted) if kind in {edits.EditKind.ADD, edits.EditKind.EDIT} else None
+    changes_rule = kind in {edits.EditKind.ADD, edits.EditKind.EDIT}
+    rule = edits.rule_from_form(posted) if changes_rule else None
     return edits.Edit(kind, index, rule)
 
 

@@ -126,7 +126,7 @@ def read_values(form: OrderForm, posted: Mapping[str, str]) -> dict[str, Any]:
         params[item.profile][item.spec.name] = value
     site = posted.get(SITE_FIELD, "")[:100]
     return {
-        "nsName": posted.get(NAME_FIELD, "").strip()[:NAME_MAX + 1],
+        "nsName": posted.get(NAME_FIELD, "").strip()[: NAME_MAX + 1],
         "nsFlavourId": form.nsd.flavour_id,
         "additionalParamsForNs": {"sites": [site] if site else []},
         "additionalParamsForVnf": [

@@ -67,7 +67,7 @@ async def order_check(
     return await run_in_threadpool(_check, session, caller, nsds, nsd_info_id, posted)
 
 
-def _check(  # noqa: PLR0917 - what the check reads, in the route's order
+def _check(
     session: Session, caller: WebCaller, nsds: NsdModels, nsd_info_id: str, posted: dict[str, str]
 ) -> JSONResponse:
     form = order_form.order_form(session, caller.principal, nsds, nsd_info_id)
@@ -88,7 +88,7 @@ async def order_submit(
     return await run_in_threadpool(_submit, request, session, caller, nsds, nsd_info_id, posted)
 
 
-def _submit(  # noqa: PLR0913, PLR0917 - what the order reads, in the route's order
+def _submit(  # noqa: PLR0917 - what the order reads, in the route's order
     request: Request,
     session: Session,
     caller: WebCaller,
@@ -130,7 +130,7 @@ def _order(
     return op.id
 
 
-def _form_page(  # noqa: PLR0913 - the page and what the form holds
+def _form_page(
     request: Request,
     caller: WebCaller,
     form: OrderForm,

@@ -15,7 +15,7 @@ ENDED = frozenset({"COMPLETED", "FAILED", "ROLLED_BACK"})
 EVERY_S = 1  # how often the page asks while the operation runs
 
 
-def progress_page(  # noqa: PLR0913 - the page, whose operation, and where it leads back
+def progress_page(
     request: Request,
     session: Session,
     caller: WebCaller,
