@@ -1,7 +1,8 @@
 // Edgewise self-service: the order form is checked as the user types by the central's own
 // check (the orchestrator's validation of the instantiate request); each problem is shown next
 // to its field, as "<the API's field path>: <the reason>", with aria-invalid and
-// aria-describedby. `form[data-checked]` counts the answers (the browser tests wait on it).
+// aria-describedby. `form[data-live]` says the check listens; `form[data-checked]` counts its
+// answers (the browser tests wait on both).
 "use strict";
 (function () {
   function showProblems(form, problems) {
@@ -45,6 +46,7 @@
     const soon = () => { clearTimeout(timer); timer = setTimeout(check, 250); };
     form.addEventListener("input", soon);
     form.addEventListener("change", soon);
+    form.dataset.live = "1";
   }
 
   function init() {
