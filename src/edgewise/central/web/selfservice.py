@@ -18,7 +18,7 @@ from edgewise.central.services import catalog
 from edgewise.central.services.catalog import CatalogKind
 from edgewise.central.services.errors import InputProblem, Invalid
 from edgewise.central.services.web_sessions import WebCaller
-from edgewise.central.web import firewall_pages, order_form
+from edgewise.central.web import firewall_pages, order_form, selfservice_steering
 from edgewise.central.web.auth import PortalDep, WriterDep
 from edgewise.central.web.order_form import OrderForm
 from edgewise.central.web.selfservice_progress import progress_page
@@ -155,3 +155,4 @@ async def _posted(request: Request) -> dict[str, str]:
 
 
 router.include_router(firewall_pages.router)
+router.include_router(selfservice_steering.router)
