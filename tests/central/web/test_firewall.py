@@ -72,6 +72,9 @@ def test_each_change_is_previewed_then_applied_by_an_ns_update(
 ) -> None:
     ns, csrf, headers = run.ns, run.csrf, run.acme.headers
     before = firewall_rules(run)
+    hub = portal.client.get("/ui/order")  # reachable from the navigation's "Order a service"
+    assert f'<a href="/ui/ns/{ns}/firewall">Firewall rules of vcpe</a>' in hub.text
+    assert f'<a href="/ui/sites/{run.site}/steering">Steering preferences at home</a>' in hub.text
     page = portal.client.get(f"/ui/ns/{ns}/firewall")
     assert page.status_code == 200, page.text
     assert len(re.findall(r'<th scope="row">\d+</th>', page.text)) == len(before)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from edgewise.central.api.deps import NsdsDep, SessionDep
 from edgewise.central.orchestrator import instances, lifecycle, software
 from edgewise.central.orchestrator.nsds import NsdModels
-from edgewise.central.services import catalog
+from edgewise.central.services import catalog, order_forms
 from edgewise.central.services.catalog import CatalogKind
 from edgewise.central.services.errors import InputProblem, Invalid
 from edgewise.central.services.web_sessions import WebCaller
@@ -38,8 +38,11 @@ def order_list(request: Request, session: SessionDep, caller: PortalDep) -> HTML
         for item in catalog.list_items(session, caller.principal, CatalogKind.NSD)
         if item.onboarding_state == "ONBOARDED" and item.operational_state == "ENABLED"
     ]
-    return render(request, "selfservice/order_list.html", caller, section="order",
-                  title="Order a service", items=items)  # fmt: skip
+    return render(
+        request, "selfservice/order_list.html", caller, section="order", title="Order a service",
+        items=items, services=order_forms.own_services(session, caller.principal),
+        sites=order_forms.own_sites(session, caller.principal),
+    )  # fmt: skip
 
 
 @router.get("/order/operations/{op_id}", response_class=HTMLResponse)
