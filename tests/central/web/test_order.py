@@ -50,6 +50,7 @@ def test_the_form_is_generated_from_the_nsd_and_checked_as_the_api_checks(
     assert re.search(r'name="p\.dns\.port" type="number" min="1" max="65535"', html), html
     assert re.search(r'name="p\.dns\.domain" maxlength="4096" required', html)
     assert "(string, required)" in html
+    assert "dns → firewall (LAN to WAN)" in html  # the NSD's forwarding path
     assert f'<option value="{site}">home</option>' in html
 
     def check(**fields: str) -> dict[str, str]:
