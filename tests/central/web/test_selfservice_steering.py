@@ -62,6 +62,12 @@ def test_preferences_within_bounds_previewed_then_applied(portal: Portal) -> Non
     _, doc = document(central, site)
     assert doc["steering"]["policies"][0]["links"] == ["lte", "inet"]
     again = portal.client.get(f"/ui/sites/{site}/steering")
+    assert f'data-refresh="/ui/sites/{site}/steering/sync"' in again.text
+    sync = portal.client.get(f"/ui/sites/{site}/steering/sync",
+                             headers={"X-Requested-With": "edgewise"})  # fmt: skip
+    revision = document(central, site)[0]
+    assert f"holds revision {revision} of its desired state" in sync.text
+    assert "not in sync yet" in sync.text  # no controller has applied it
     assert "Your preference: <strong>lte → inet</strong>, spread." in again.text
 
     removed = preview(action="remove")

@@ -19,7 +19,7 @@ from edgewise.central.api.deps import SessionDep
 from edgewise.central.api.problems import status_of
 from edgewise.central.orchestrator import sdwan, steering
 from edgewise.central.orchestrator import steering_catalogue as catalogue
-from edgewise.central.services import sites
+from edgewise.central.services import site_channel, sites
 from edgewise.central.services.errors import InputProblem, Invalid, ServiceError
 from edgewise.central.services.web_sessions import WebCaller
 from edgewise.central.web.auth import PortalDep, WriterDep
@@ -67,6 +67,16 @@ def steering_page(
     request: Request, site_id: SiteId, session: SessionDep, caller: PortalDep
 ) -> HTMLResponse:
     return _page(request, session, caller, site_id, {}, None)
+
+
+@router.get("/sites/{site_id}/steering/sync", response_class=HTMLResponse)
+def steering_sync(
+    request: Request, site_id: SiteId, session: SessionDep, caller: PortalDep
+) -> HTMLResponse:
+    """Whether the site runs its latest document yet (the page reloads this every 2 s)."""
+    sites.read_site(session, caller.principal, site_id)
+    return render(request, "selfservice/site_sync.html", caller,
+                  status=site_channel.get_status(session, site_id))  # fmt: skip
 
 
 @router.post("/sites/{site_id}/steering/preview", response_class=HTMLResponse)
@@ -165,7 +175,7 @@ def _page(  # noqa: PLR0917 - the page, its site, what the form holds and a refu
         effective=json.dumps(_effective(session, site_id)["policies"], indent=2),
         left_out=composed.left_out, slas=[n.name for n in catalogue.list_all(
             session, catalogue.SLA_PROFILES)], posted=posted, refused=refused,
-        problems=problems,
+        problems=problems, status=site_channel.get_status(session, site_id),
     )  # fmt: skip
 
 
