@@ -324,6 +324,8 @@
     pre.replaceChildren(...text.split("\n").map((line, i) =>
       el("span", { class: bad.has(i + 1) ? "yaml-line problem-line" : "yaml-line" }, `${line}\n`)));
     if (!text) pre.textContent = "(no descriptor yet: see the problems)";
+    const first = pre.querySelector(".problem-line");
+    if (first) pre.scrollTop = Math.max(0, first.offsetTop - pre.offsetTop - 48);
   }
 
   function drawProblems(problems) {
