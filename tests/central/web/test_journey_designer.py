@@ -112,6 +112,16 @@ def test_a_designer_publishes_a_chain_that_instantiates_then_its_next_version(
     expect(page.locator("#f-0-rules-0-port")).to_have_value("80")
     expect(validation).to_have_text("Valid: the catalog's loader finds no problem.")
     shot(page, "designer-next-version")
+    version = page.get_by_label("Version", exact=True)
+    version.fill("1.0")  # valid as a descriptor, but that version is published: the catalog says
+    expect(validation).to_have_text("Valid: the catalog's loader finds no problem.")
+    page.get_by_role("button", name="Publish as a new version").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        f"version '1.0' of 'journey-{tag}' is already in the catalog"
+    )
+    shot(page, "designer-version-taken")
+    version.fill("1.1")
+    expect(validation).to_have_text("Valid: the catalog's loader finds no problem.")
     page.get_by_role("button", name="Publish as a new version").click()
     expect(result).to_contain_text("version 1.1")
     shot(page, "designer-next-version-published")

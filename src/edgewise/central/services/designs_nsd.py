@@ -107,8 +107,7 @@ def check_design(design: Design, packages: Mapping[str, PackageFunction]) -> lis
     if len(design.functions) > MAX_FUNCTIONS:
         problems.append(InputProblem("functions", f"a chain has at most {MAX_FUNCTIONS} functions"))
     seen: set[str] = set()
-    own = {f.name for f in design.functions}
-    generated = reserved_names(design) - own
+    generated = reserved_names(design)  # (never a function's own name: at_x, x_element)
     for index, function in enumerate(design.functions):
         where = f"functions[{index}]"
         if not NAME.match(function.name):

@@ -229,8 +229,9 @@
   function restructure(focusSelector) {
     const active = document.activeElement && document.activeElement.id;
     drawChain();
-    const target = (focusSelector && document.querySelector(focusSelector)) || (active && $(active));
-    if (target && !target.disabled) target.focus();
+    let target = (focusSelector && document.querySelector(focusSelector)) || (active && $(active));
+    if (target && target.disabled) target = target.parentElement.querySelector("button:not([disabled])");
+    if (target) target.focus();
     changed();
   }
 
