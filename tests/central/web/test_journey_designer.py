@@ -114,6 +114,7 @@ def test_a_designer_publishes_a_chain_that_instantiates_then_its_next_version(
     shot(page, "designer-next-version")
     version = page.get_by_label("Version", exact=True)
     version.fill("1.0")  # valid as a descriptor, but that version is published: the catalog says
+    expect(page.locator("#nsd-yaml")).to_contain_text("template_version: '1.0'")
     expect(validation).to_have_text("Valid: the catalog's loader finds no problem.")
     page.get_by_role("button", name="Publish as a new version").click()
     expect(page.get_by_role("alert")).to_contain_text(
@@ -121,6 +122,7 @@ def test_a_designer_publishes_a_chain_that_instantiates_then_its_next_version(
     )
     shot(page, "designer-version-taken")
     version.fill("1.1")
+    expect(page.locator("#nsd-yaml")).to_contain_text("template_version: '1.1'")
     expect(validation).to_have_text("Valid: the catalog's loader finds no problem.")
     page.get_by_role("button", name="Publish as a new version").click()
     expect(result).to_contain_text("version 1.1")

@@ -377,7 +377,7 @@
         el("a", { href: info._links.nextVersion.href, text: "Design its next version" })));
       out.dataset.nsdId = info.id;
     } else {
-      out.replaceChildren(el("pre", { class: "error", role: "alert", text: ew.describeProblem(result) }));
+      out.replaceChildren(el("p", { class: "error publish-error", role: "alert", text: ew.describeProblem(result) }));
       button.disabled = false;
     }
     out.focus();
