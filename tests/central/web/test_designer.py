@@ -248,3 +248,28 @@ def test_an_nsd_the_caller_cannot_see_is_not_found_on_an_html_page(portal: Porta
     assert answer.status_code == 404
     assert "does not exist" in answer.text
     assert "<h1>Error 404</h1>" in answer.text
+
+
+def test_the_page_lists_the_catalog_s_nsds_to_start_a_new_version_from(portal: Portal) -> None:
+    client = portal.client
+    csrf = portal.sign_in("admin", ADMIN_PASSWORD)
+    empty = client.get("/ui/designer").text
+    assert "The catalog has no onboarded NS descriptor yet." in empty
+    first = client.post("/ui/designer/publish", json=chain(), headers=headers(csrf)).json()
+    other = chain(invariant="other-chain")
+    other["name"] = "Other chain"
+    client.post("/ui/designer/publish", json=other, headers=headers(csrf))
+    listed = client.get("/ui/designer", params={"q": "VCPE"})
+    assert listed.status_code == 200
+    assert (
+        f'<a href="/ui/designer/{first["id"]}" aria-label="New version of Designed vCPE 1.0">'
+        in (listed.text)
+    )
+    assert "Other chain" not in listed.text
+    assert "(1 matching)" in listed.text
+    none = client.get("/ui/designer", params={"q": "nothing-like-it"})
+    assert "No onboarded NS descriptor matches" in none.text
+    too_long = client.get("/ui/designer", params={"q": "x" * 101})
+    assert too_long.status_code == 422
+    assert "q: String should have at most 100 characters" in too_long.text
+    assert client.get("/ui/designer", params={"page": 0}).status_code == 422

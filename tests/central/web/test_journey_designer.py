@@ -35,7 +35,7 @@ def test_a_designer_publishes_a_chain_that_instantiates_then_its_next_version(
     shot(page, "designer-empty")
 
     page.get_by_label("Name", exact=True).fill(f"Journey vCPE {tag}")
-    page.get_by_label("Invariant id").fill(f"journey-{tag}")
+    page.get_by_label("Invariant id (the same for every version)").fill(f"journey-{tag}")
     add(page, "Firewall")
     add(page, "NAT")
     expect(page.locator("#path-summary")).to_have_text("Traffic path: LAN → firewall → nat → WAN")
@@ -103,12 +103,25 @@ def test_a_designer_publishes_a_chain_that_instantiates_then_its_next_version(
     finally:
         stop(controller)
 
-    page.get_by_role("link", name="Design its next version").click()
+    next_link = page.get_by_role("link", name="Design its next version")
+    expect(next_link).to_have_attribute("href", f"/ui/designer/{nsd_id}")
+    page.get_by_role("navigation").get_by_role("link", name="Designer").click()  # or from the nav
+    page.wait_for_selector("html[data-ready]")
+    page.get_by_text("Or start from an NS descriptor of the catalog").click()
+    page.get_by_label("Name or invariant id contains").fill(f"journey-{tag}")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_selector("html[data-ready]")
+    shot(page, "designer-start-from-catalog")
+    page.get_by_role("link", name=f"New version of Journey vCPE {tag} 1.0").click()
     page.wait_for_selector("html[data-ready]")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"New version of Journey vCPE {tag}")
     expect(page.get_by_label("Version", exact=True)).to_have_value("1.1")
-    expect(page.get_by_label("Invariant id")).to_have_value(f"journey-{tag}")
-    expect(page.get_by_label("Invariant id")).to_have_attribute("readonly", "")
+    expect(page.get_by_label("Invariant id (the same for every version)")).to_have_value(
+        f"journey-{tag}"
+    )
+    expect(page.get_by_label("Invariant id (the same for every version)")).to_have_attribute(
+        "readonly", ""
+    )
     expect(page.locator("#f-0-rules-0-port")).to_have_value("80")
     expect(validation).to_have_text("Valid: the catalog's loader finds no problem.")
     shot(page, "designer-next-version")

@@ -170,3 +170,38 @@ def read_nsd(session: Session, principal: Principal, nsd_id: str) -> CatalogItem
     if not isinstance(item.descriptor, NsdDescription):
         raise NotFound(f"NS descriptor {nsd_id} is not onboarded; there is no design to start from")
     return item
+
+
+@dataclass(frozen=True)
+class NsdVersion:
+    """An onboarded NSD a design can start from: one version of its invariant id."""
+
+    item_id: str
+    name: str
+    version: str
+    invariant_id: str
+    designer: str
+    operational_state: str
+
+
+def catalog_nsds(
+    session: Session, principal: Principal, *, text: str, offset: int, limit: int
+) -> tuple[list[NsdVersion], int]:
+    """A page of the onboarded NSDs `principal` sees whose name or invariant id holds `text`
+    (any case), by invariant id then version; and how many there are in all."""
+    wanted = text.strip().lower()
+    found = [
+        NsdVersion(
+            item.id,
+            described.name,
+            described.version,
+            described.invariant_id,
+            described.designer,
+            item.operational_state,
+        )
+        for item in catalog.list_items(session, principal, CatalogKind.NSD)
+        if isinstance(described := item.descriptor, NsdDescription)
+        and (wanted in described.name.lower() or wanted in described.invariant_id.lower())
+    ]
+    found.sort(key=lambda n: (n.invariant_id, n.version, n.item_id))
+    return found[offset : offset + limit], len(found)

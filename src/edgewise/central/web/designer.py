@@ -6,9 +6,10 @@ the design in the browser; its script posts it to `check` (the catalog's loader 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
@@ -25,13 +26,31 @@ from edgewise.central.web.templating import render
 from edgewise.tosca import TypeCache
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+PAGE_SIZE = 50
 NsdId = Annotated[str, Path(min_length=1, max_length=64)]
 PostedDesign = Annotated[DesignIn, Depends(posted_design)]
 
 
+@dataclass(frozen=True)
+class NsdListing:
+    """The page of catalog NSDs a design can start from, with its filter and paging."""
+
+    rows: list[designs.NsdVersion]
+    total: int
+    q: str
+    page: int
+    more: bool
+
+
 @router.get("/designer", response_class=HTMLResponse)
 def new_design(
-    request: Request, session: SessionDep, caller: PortalDep, types: TypesDep
+    request: Request,
+    *,
+    session: SessionDep,
+    caller: PortalDep,
+    types: TypesDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     design = Design(
         name="",
@@ -41,7 +60,11 @@ def new_design(
         descriptor_id=str(uuid.uuid4()),
         functions=(),
     )
-    return _page(request, session, caller, types, design, based_on=None)
+    rows, total = designs.catalog_nsds(
+        session, caller.principal, text=q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    listing = NsdListing(rows, total, q, page, page * PAGE_SIZE < total)
+    return _page(request, session, caller, types, design, based_on=None, listing=listing)
 
 
 @router.get("/designer/{nsd_id}", response_class=HTMLResponse)
@@ -63,6 +86,7 @@ def _page(
     design: Design,
     *,
     based_on: NsdDescription | None,
+    listing: NsdListing | None = None,
 ) -> HTMLResponse:
     data: dict[str, Any] = {
         "palette": palette(session, caller.principal, types).as_json(),
@@ -71,7 +95,7 @@ def _page(
     title = f"New version of {based_on.name}" if based_on else "Service designer"
     return render(
         request, "designer/designer.html", caller, section="designer", title=title,
-        data=data, based_on=based_on, design=design,
+        data=data, based_on=based_on, design=design, listing=listing,
     )  # fmt: skip
 
 
