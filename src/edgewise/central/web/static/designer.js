@@ -119,8 +119,7 @@
   }
 
   function setProp(target, key, value) {
-    if (value === undefined) delete target[key];
-    else target[key] = value;
+    if (value === undefined) delete target[key]; else target[key] = value;
   }
 
   // ---- a list of records (firewall rules, port forwards, routes, classes) ----
@@ -160,8 +159,7 @@
   }
 
   function swap(list, a, b) {
-    if (b < 0 || b >= list.length) return;
-    [list[a], list[b]] = [list[b], list[a]];
+    if (b >= 0 && b < list.length) [list[a], list[b]] = [list[b], list[a]];
   }
 
   // ---- the chain ----
@@ -355,9 +353,8 @@
     let path = fieldPath;
     while (path) {
       const found = document.querySelector(`#designer input[data-field="${CSS.escape(path)}"], #designer select[data-field="${CSS.escape(path)}"], #designer textarea[data-field="${CSS.escape(path)}"]`);
-      if (found) return found;
       const id = Object.entries(IDENTITY).find(([, key]) => key === (aliases[path] || path));
-      if (id) return $(id[0]);
+      if (found || id) return found || $(id[0]);
       const cut = Math.max(path.lastIndexOf("."), path.lastIndexOf("["));
       path = cut > 0 ? path.slice(0, cut) : "";
     }
