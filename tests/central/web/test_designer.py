@@ -179,7 +179,13 @@ def test_publishing_onboards_an_nsd_and_then_a_new_version_of_it(portal: Portal)
     moved = client.post("/ui/designer/publish", json=design, headers=headers(csrf))
     assert moved.status_code == 409
     assert "keeps its invariant id 'designed-vcpe'" in moved.json()["detail"]
-    assert nsd_count(client, portal) == 2
+    design["invariantId"], design["descriptorId"] = "designed-vcpe", info["nsdId"]
+    clash = client.post("/ui/designer/publish", json=design, headers=headers(csrf))
+    assert clash.status_code == 409  # the catalog's own refusal, after the item was created
+    assert (
+        f"descriptor {info['nsdId']!r} is already onboarded as {nsd_id}" in (clash.json()["detail"])
+    )
+    assert nsd_count(client, portal) == 2  # and rolled back with the request
 
 
 def test_an_nsd_with_inputs_opens_with_the_inputs_defaults_in_place(portal: Portal) -> None:
