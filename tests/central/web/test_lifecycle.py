@@ -151,3 +151,9 @@ def test_the_list_is_paged_at_most_a_hundred(portal: Portal) -> None:
     second = portal.client.get("/ui/ns", params={"size": 2, "start": 2})
     assert second.text.count('<th scope="row"><a href="/ui/ns/') == 1
     assert 'rel="prev"' in second.text
+
+
+def test_an_empty_filter_is_no_filter(portal: Portal) -> None:
+    portal.sign_in("admin", ADMIN_PASSWORD)
+    for url in ("/ui/ns?state=&name=", "/ui/operations?state=&operation=&ns="):
+        assert portal.client.get(url).status_code == 200, url

@@ -21,6 +21,7 @@ from edgewise.central.web.lifecycle_forms import (
     FILTER_MAX,
     LABELS_MAX,
     PageAskDep,
+    choice,
     Window,
     field_errors,
     selector_request,
@@ -39,17 +40,18 @@ def ns_list(
     caller: PortalDep,
     session: SessionDep,
     ask: PageAskDep,
-    state: NsState | None = None,
+    state: Annotated[str, Query(max_length=FILTER_MAX)] = "",
     name: Annotated[str, Query(max_length=FILTER_MAX)] = "",
 ) -> HTMLResponse:
+    wanted = choice(NsState, state, "state")
     found = [
         ns
         for ns in instances.list_instances(session, caller.principal)
-        if (state is None or ns.state is state) and name.lower() in ns.name.lower()
+        if (wanted is None or ns.state is wanted) and name.lower() in ns.name.lower()
     ]
     return render(
         request, "lifecycle/ns_list.html", caller, section="ns", title="NS instances",
-        window=Window.of(found, ask), state=state.value if state else "", name=name,
+        window=Window.of(found, ask), state=state, name=name,
         states=[s.value for s in NsState],
     )  # fmt: skip
 

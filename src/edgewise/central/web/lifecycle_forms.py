@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 
-from edgewise.central.services.errors import InputProblem, Invalid
+from edgewise.central.services.errors import InputProblem, Invalid, Unprocessable
 from edgewise.model import placement
 from edgewise.model.sites import LabelSelector
 
 T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
 PAGE_MAX = 100
 FILTER_MAX = 100  # characters of a text filter
 LABELS_MAX = 500
@@ -78,3 +80,16 @@ def field_errors(error: Invalid) -> dict[str, str]:
         name = problem.where.rsplit(".", 1)[-1] if problem.where else ""
         found[name] = f"{found[name]}; {problem.message}" if name in found else problem.message
     return found
+
+
+def choice(kind: type[E], value: str, field: str) -> E | None:
+    """A filter's value as one of `kind` ("" is no filter); Unprocessable naming `field`."""
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        names = ", ".join(member.value for member in kind)
+        raise Unprocessable(
+            f"{field}: {value[:40]!r} is not one of {names}", [InputProblem(field, names)]
+        ) from None

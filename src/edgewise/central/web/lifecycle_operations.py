@@ -18,7 +18,7 @@ from edgewise.central.orchestrator.views import LcmOperation
 from edgewise.central.services.access import Principal
 from edgewise.central.services.errors import NotFound
 from edgewise.central.web.auth import PortalDep, WriterDep
-from edgewise.central.web.lifecycle_forms import PageAskDep, Window
+from edgewise.central.web.lifecycle_forms import FILTER_MAX, PageAskDep, Window, choice
 from edgewise.central.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -65,21 +65,22 @@ def operation_list(
     caller: PortalDep,
     session: SessionDep,
     ask: PageAskDep,
-    state: OpState | None = None,
-    operation: OpType | None = None,
-    ns: Annotated[str, Query(max_length=100)] = "",
+    state: Annotated[str, Query(max_length=FILTER_MAX)] = "",
+    operation: Annotated[str, Query(max_length=FILTER_MAX)] = "",
+    ns: Annotated[str, Query(max_length=FILTER_MAX)] = "",
 ) -> HTMLResponse:
+    wanted = choice(OpState, state, "state")
+    kind = choice(OpType, operation, "operation")
     found = [
         op
         for op in occurrences.list_operations(session, caller.principal)[::-1]  # newest first
-        if (state is None or op.state == state.value)
-        and (operation is None or op.operation == operation.value)
+        if (wanted is None or op.state == wanted.value)
+        and (kind is None or op.operation == kind.value)
         and (not ns or op.ns_instance_id == ns)
     ]
     return render(
         request, "lifecycle/op_list.html", caller, section="operations", title="Operations",
-        window=Window.of(found, ask), state=state.value if state else "",
-        operation=operation.value if operation else "", ns=ns,
+        window=Window.of(found, ask), state=state, operation=operation, ns=ns,
         states=[s.value for s in OpState], types=[t.value for t in OpType],
     )  # fmt: skip
 
