@@ -13,7 +13,7 @@ import uuid
 import zipfile
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from edgewise.lab import samples
 from tests.central.web.conftest import Live, Shot, sign_in_browser
@@ -92,9 +92,10 @@ def journey(live: Live, page: Page, shot: Shot, tag: str) -> None:
     expect(first.locator("td").nth(1)).to_have_text(re.compile(r"^\d+$"))  # column
     shot(page, "catalog-broken-package")
 
-    page.get_by_label("VNF package (a CSAR .zip)").set_input_files(
-        files=[{"name": "router.zip", "mimeType": "application/zip", "buffer": zipped(router)}]
-    )
+    package: FilePayload = {
+        "name": "router.zip", "mimeType": "application/zip", "buffer": zipped(router),
+    }  # fmt: skip
+    page.get_by_label("VNF package (a CSAR .zip)").set_input_files(files=package)
     page.wait_for_url(re.compile(r"/ui/catalog#vnfpkg-"))
     page.wait_for_selector("html[data-ready]")
     package_id = page.url.rsplit("#vnfpkg-", 1)[1]
@@ -146,3 +147,38 @@ def journey(live: Live, page: Page, shot: Shot, tag: str) -> None:
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_role("table", name="Operations")).to_contain_text("INSTANTIATE")
     shot(page, "operations")
+    terminate_and_roll_out(page, shot, tag, nsd_id)
+
+
+def terminate_and_roll_out(page: Page, shot: Shot, tag: str, nsd_id: str) -> None:
+    """The NS terminated (after the confirmation), followed live; then a rollout."""
+    page.get_by_role("link", name=re.compile(r"^INSTANTIATE ")).first.click()
+    page.get_by_role("link", name=re.compile(r"^[0-9a-f-]{36}$")).first.click()
+    page.once("dialog", lambda dialog: dialog.accept())  # form[data-confirm]
+    page.get_by_role("button", name="Terminate").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^TERMINATE "))).to_be_visible()
+    expect(page.locator("#op-state")).to_have_text("COMPLETED", timeout=60_000)
+    shot(page, "terminated")
+    rollout(page, shot, tag, nsd_id)
+
+
+def rollout(page: Page, shot: Shot, tag: str, nsd_id: str) -> None:
+    """The same NSD rolled out to the labelled sites one wave per site, after a dry run."""
+    page.get_by_role("navigation").get_by_role("link", name="Rollouts").click()
+    page.get_by_role("link", name="New rollout").click()
+    page.get_by_label("Name").fill(f"roll-{tag}")
+    page.get_by_label("NSD").select_option(nsd_id)
+    page.get_by_label("Sites: label selector").fill(f"journey={tag}")
+    page.get_by_label("Sites per wave").fill("1")
+    page.get_by_role("button", name="Dry run").click()
+    expect(page.get_by_role("heading", name="Dry run: 2 site(s) in 2 wave(s)")).to_be_visible()
+    expect(page.get_by_role("table", name="Sites left out")).to_contain_text("never enrolled")
+    shot(page, "rollout-dry-run")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Start the rollout").click()
+    expect(page.get_by_role("heading", name=f"Rollout roll-{tag}")).to_be_visible()
+    page.wait_for_selector("html[data-ready]")
+    shot(page, "rollout-running")
+    expect(page.locator("#rollout-state")).to_have_text("COMPLETED", timeout=90_000)
+    expect(page.get_by_role("table", name="Sites by wave")).not_to_contain_text("PENDING")
+    shot(page, "rollout-completed")

@@ -21,8 +21,8 @@ from edgewise.central.web.lifecycle_forms import (
     FILTER_MAX,
     LABELS_MAX,
     PageAskDep,
-    choice,
     Window,
+    choice,
     field_errors,
     selector_request,
 )
