@@ -157,3 +157,29 @@ def test_an_empty_filter_is_no_filter(portal: Portal) -> None:
     portal.sign_in("admin", ADMIN_PASSWORD)
     for url in ("/ui/ns?state=&name=", "/ui/operations?state=&operation=&ns="):
         assert portal.client.get(url).status_code == 200, url
+
+
+def test_a_tenant_sees_only_its_own_instances_and_their_sites_by_name(portal: Portal) -> None:
+    central = Central(portal.client, portal.admin)
+    nsd = onboard_nsd(central, central.admin)
+    acme = central.tenant("acme")
+    fleet(central, acme, eu=1)
+    csrf = portal.sign_in("admin", ADMIN_PASSWORD)
+    providers = create_ns(portal, csrf, nsd, "provider-ns")
+    portal.client.post(
+        f"/ui/ns/{providers}/instantiate", data={"csrf": csrf, "labels": "region=eu"}
+    )
+    assert ">eu-0</a>" in portal.client.get(f"/ui/ns/{providers}").text  # a name, not an id
+    made = portal.client.post(
+        "/nslcm/v1/ns_instances", json={"nsdId": nsd, "nsName": "acme-ns"}, headers=acme.headers
+    )
+    assert made.status_code == 201, made.text
+    assert acme.tenant_id
+    portal.user("carol", "carol-password-1", tenant_id=acme.tenant_id, role="tenant")
+    portal.client.cookies.clear()
+    portal.sign_in("carol@acme", "carol-password-1")
+    listed = portal.client.get("/ui/ns").text
+    assert "acme-ns" in listed
+    assert "provider-ns" not in listed
+    assert portal.client.get(f"/ui/ns/{providers}").status_code == 404
+    assert "/ui/operations/" not in portal.client.get("/ui/operations").text  # not hers

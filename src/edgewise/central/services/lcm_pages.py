@@ -1,14 +1,15 @@
 """Queries the lifecycle pages need and no API offers: a rollout's sites with their wave and
-state (scoped through access like every read), and a dry run's undoing."""
+state, and the names of an NS instance's sites (both scoped through access like every read)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from edgewise.central.services.access import Principal, get_visible
+from edgewise.central.services.access import Principal, get_visible, visible
 from edgewise.central.store.tables import RolloutRow, RolloutSiteRow, SiteRow
 
 SITES_SHOWN = 500  # of a rollout's sites on its page (the counts cover them all)
@@ -45,3 +46,12 @@ def rollout_sites(
         .limit(min(limit, SITES_SHOWN))
     )
     return [RolloutSite(s, n, w + 1, st, ns, op) for s, n, w, st, ns, op in rows]
+
+
+def site_names(session: Session, principal: Principal, site_ids: Sequence[str]) -> dict[str, str]:
+    """{site id: name} of those of `site_ids` the caller sees (at most SITES_SHOWN)."""
+    wanted = list(site_ids)[:SITES_SHOWN]
+    rows = session.execute(
+        select(SiteRow.id, SiteRow.name).where(SiteRow.id.in_(wanted), visible(principal, SiteRow))
+    )
+    return {str(site_id): str(name) for site_id, name in rows}

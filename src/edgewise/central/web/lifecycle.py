@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from edgewise.central.api.deps import NsdsDep, SessionDep
 from edgewise.central.orchestrator import instances, lifecycle, occurrences, placing
 from edgewise.central.orchestrator.states import UNFINISHED, NsState
+from edgewise.central.services import lcm_pages
 from edgewise.central.services.catalog import CatalogKind, list_items
 from edgewise.central.services.errors import Invalid
 from edgewise.central.web import lifecycle_operations, lifecycle_rollouts
@@ -127,7 +128,9 @@ def _show(
     }  # fmt: skip
     return render(
         request, "lifecycle/ns_show.html", caller, status_code=status_code, section="ns",
-        title=f"NS instance {ns.name}", ns=ns, busy=busy, operations=operations[-20:][::-1],
+        title=f"NS instance {ns.name}", ns=ns, busy=busy,
+        site_names=lcm_pages.site_names(session, caller.principal, ns.sites),
+        operations=operations[-20:][::-1],
         **(context | form),
     )  # fmt: skip
 
