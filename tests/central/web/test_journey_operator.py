@@ -13,7 +13,7 @@ import uuid
 import zipfile
 from pathlib import Path
 
-from playwright.sync_api import FilePayload, Page, expect
+from playwright.sync_api import Dialog, FilePayload, Page, expect
 
 from edgewise.lab import samples
 from tests.central.web.conftest import Live, Shot, sign_in_browser
@@ -64,13 +64,14 @@ def test_the_operator_onboards_and_instantiates_on_real_sites(
                   "tenantId": live.central.tenant_id, "labels": {"journey": "other"}},
         )  # fmt: skip
         assert other.status_code == 201, other.text
-        journey(live, page, shot, tag)
+        nsd_id = journey(live, page, shot, tag)
+        confirm_after_refresh(live, page, shot, tag, nsd_id)
     finally:
         for process in controllers:
             stop(process)
 
 
-def journey(live: Live, page: Page, shot: Shot, tag: str) -> None:
+def journey(live: Live, page: Page, shot: Shot, tag: str) -> str:
     base = live.url
     sign_in_browser(page, base, live.admin_login, live.admin_password)
     page.get_by_role("navigation").get_by_role("link", name="Catalog").click()
@@ -148,6 +149,7 @@ def journey(live: Live, page: Page, shot: Shot, tag: str) -> None:
     expect(page.get_by_role("table", name="Operations")).to_contain_text("INSTANTIATE")
     shot(page, "operations")
     terminate_and_roll_out(page, shot, tag, nsd_id)
+    return nsd_id
 
 
 def terminate_and_roll_out(page: Page, shot: Shot, tag: str, nsd_id: str) -> None:
@@ -182,3 +184,35 @@ def rollout(page: Page, shot: Shot, tag: str, nsd_id: str) -> None:
     expect(page.locator("#rollout-state")).to_have_text("COMPLETED", timeout=90_000)
     expect(page.get_by_role("table", name="Sites by wave")).not_to_contain_text("PENDING")
     shot(page, "rollout-completed")
+
+
+def confirm_after_refresh(live: Live, page: Page, shot: Shot, tag: str, nsd_id: str) -> None:
+    """A PAUSED rollout's page keeps refreshing its live part; the Abort it brings still asks
+    for a confirmation (lifecycle.js binds the forms a refresh brings)."""
+    made = live.api.post(
+        "api/v1/rollouts",
+        json={"name": f"again-{tag}", "nsdId": nsd_id, "labels": f"journey={tag}",
+              "batchSize": 1},
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    rollout_id = made.json()["id"]
+    paused = live.api.post(f"api/v1/rollouts/{rollout_id}/pause")
+    assert paused.status_code == 200, paused.text
+    page.goto(f"{live.url}/ui/rollouts/{rollout_id}")
+    page.wait_for_selector("html[data-ready]")
+    page.evaluate("document.addEventListener('ew:refreshed', () => { window.ewRefreshed = true; })")
+    page.wait_for_function("() => window.ewRefreshed === true", timeout=10_000)
+    asked: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.get_by_role("button", name="Abort", exact=True).click()
+    expect(page.locator("#rollout-state")).to_have_text("PAUSED")
+    assert asked == ["Abort this rollout for good?"]
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Abort", exact=True).click()
+    expect(page.locator("#rollout-state")).to_have_text("ABORTED")
+    shot(page, "rollout-aborted")
