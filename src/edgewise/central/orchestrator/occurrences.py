@@ -99,12 +99,23 @@ def list_operations(session: Session, principal: Principal) -> list[LcmOperation
     return [LcmOperation.of(row) for row in session.scalars(query.order_by(NsLcmOpOccRow.id))]
 
 
+# The states each SOL005 action on an occurrence starts from: the one rule, which the portals
+# read too (to offer only what the state allows).
+ALLOWED_FROM: dict[str, tuple[OpState, ...]] = {
+    "retry": (OpState.FAILED_TEMP,),
+    "continue": (OpState.FAILED_TEMP,),
+    "rollback": (OpState.FAILED_TEMP,),
+    "fail": (OpState.FAILED_TEMP,),
+    "cancel": (OpState.PROCESSING, OpState.ROLLING_BACK),
+}
+
+
 def retry(
     session: Session, principal: Principal, op_id: str, *, timeout: timedelta = DEFAULT_TIMEOUT
 ) -> LcmOperation:
     """FAILED_TEMP -> PROCESSING: the sites that had not applied it get a fresh revision of
     the same desired state, and a new deadline."""
-    op, ns = _op_in(session, principal, op_id, (OpState.FAILED_TEMP,), "retried")
+    op, ns = _op_in(session, principal, op_id, ALLOWED_FROM["retry"], "retried")
     progress = read_progress(session, op.ns_instance_id, op.targets)
     revisions, _ = documents.reissue(session, [*progress.failed, *progress.pending])
     op.targets = dict(op.targets) | revisions
@@ -114,7 +125,7 @@ def retry(
 def continue_(session: Session, principal: Principal, op_id: str) -> LcmOperation:
     """FAILED_TEMP -> PROCESSING: waits again (a new deadline) without re-issuing anything —
     for sites that were only slow or cut off."""
-    op, ns = _op_in(session, principal, op_id, (OpState.FAILED_TEMP,), "continued")
+    op, ns = _op_in(session, principal, op_id, ALLOWED_FROM["continue"], "continued")
     return _restart(session, ns, op, OpState.PROCESSING, DEFAULT_TIMEOUT)
 
 
@@ -123,7 +134,7 @@ def rollback(
 ) -> LcmOperation:
     """FAILED_TEMP -> ROLLING_BACK: every site involved gets back what it ran before the
     operation; ROLLED_BACK once they all report it applied."""
-    op, ns = _op_in(session, principal, op_id, (OpState.FAILED_TEMP,), "rolled back")
+    op, ns = _op_in(session, principal, op_id, ALLOWED_FROM["rollback"], "rolled back")
     before = {site_id: op.previous.get(site_id) for site_id in op.targets}
     live = set(session.scalars(select(SiteRow.id).where(SiteRow.id.in_(list(before)))).all())
     targets, _ = documents.rewrite(session, ns.id, {s: v for s, v in before.items() if s in live})
@@ -135,7 +146,7 @@ def fail(session: Session, principal: Principal, op_id: str) -> LcmOperation:
     """FAILED_TEMP -> FAILED: given up for good; the sites keep what they run, and the NS
     instance's sites become those whose desired state holds it (so that a terminate or a
     delete later takes it off every one, a site a failed scale-out reached included)."""
-    op, ns = _op_in(session, principal, op_id, (OpState.FAILED_TEMP,), "marked as failed")
+    op, ns = _op_in(session, principal, op_id, ALLOWED_FROM["fail"], "marked as failed")
     ns.site_ids = documents.sites_holding(session, ns.id, [*ns.site_ids, *op.targets])
     packages = (op.outcome or {}).get(software.OUTCOME_KEY)
     if packages:
@@ -151,9 +162,7 @@ def fail(session: Session, principal: Principal, op_id: str) -> LcmOperation:
 def cancel(session: Session, principal: Principal, op_id: str) -> LcmOperation:
     """PROCESSING or ROLLING_BACK -> FAILED_TEMP at once (the sites finish the revision they
     hold; retry, rollback or fail decide what happens next)."""
-    op, ns = _op_in(
-        session, principal, op_id, (OpState.PROCESSING, OpState.ROLLING_BACK), "cancelled"
-    )
+    op, ns = _op_in(session, principal, op_id, ALLOWED_FROM["cancel"], "cancelled")
     op.state = OpState.FAILED_TEMP.value
     op.state_entered_time = utcnow()
     op.error = {"status": 409, "title": "cancelled", "detail": "the operation was cancelled"}

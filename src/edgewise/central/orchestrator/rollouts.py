@@ -210,16 +210,24 @@ def failed_sites(session: Session, rollout_id: str, limit: int = 20) -> list[dic
     return [{"siteId": s, "siteName": n, "nsLcmOpOccId": o} for s, n, o in rows]
 
 
+# The states each operator move on a rollout starts from: the one rule (the portals read it).
+MOVABLE_FROM: dict[str, tuple[RolloutState, ...]] = {
+    "pause": (RolloutState.RUNNING,),
+    "resume": (RolloutState.PAUSED,),
+    "abort": (RolloutState.RUNNING, RolloutState.PAUSED),
+}
+
+
 def pause(session: Session, principal: Principal, rollout_id: str) -> Rollout:
     """No new wave starts; the sites of the wave in progress finish."""
-    rollout = _move(session, principal, rollout_id, (RolloutState.RUNNING,), RolloutState.PAUSED,
+    rollout = _move(session, principal, rollout_id, MOVABLE_FROM["pause"], RolloutState.PAUSED,
                     reason="paused by the operator")  # fmt: skip
     return view(session, rollout)
 
 
 def resume(session: Session, principal: Principal, rollout_id: str) -> Rollout:
     """Runs again, with a fresh failure budget of `max_failures`."""
-    rollout = _move(session, principal, rollout_id, (RolloutState.PAUSED,), RolloutState.RUNNING,
+    rollout = _move(session, principal, rollout_id, MOVABLE_FROM["resume"], RolloutState.RUNNING,
                     reason=None)  # fmt: skip
     _settle(session, rollout.id)  # sites whose operation was retried meanwhile
     rollout.failure_base = counts(session, rollout.id)["FAILED"]
@@ -228,8 +236,8 @@ def resume(session: Session, principal: Principal, rollout_id: str) -> Rollout:
 
 def abort(session: Session, principal: Principal, rollout_id: str) -> Rollout:
     """Stops for good: sites not started are SKIPPED (those in progress finish)."""
-    rollout = _move(session, principal, rollout_id, (RolloutState.RUNNING, RolloutState.PAUSED),
-                    RolloutState.ABORTED, reason="aborted by the operator")  # fmt: skip
+    rollout = _move(session, principal, rollout_id, MOVABLE_FROM["abort"], RolloutState.ABORTED,
+                    reason="aborted by the operator")  # fmt: skip
     session.execute(
         update(RolloutSiteRow)
         .where(RolloutSiteRow.rollout_id == rollout.id, RolloutSiteRow.state == "PENDING")

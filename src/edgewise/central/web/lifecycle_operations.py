@@ -43,18 +43,18 @@ class Action:
         return f"only an operation in {names} can be {self.explains}; this one is {state}"
 
 
-ACTIONS = (
-    Action("retry", "Retry", (OpState.FAILED_TEMP,), "retried", occurrences.retry),
-    Action("rollback", "Roll back", (OpState.FAILED_TEMP,), "rolled back", occurrences.rollback),
-    Action("fail", "Mark as failed", (OpState.FAILED_TEMP,), "marked as failed", occurrences.fail),
+ACTIONS = (  # the states come from the orchestrator's one rule (occurrences.ALLOWED_FROM)
+    Action("retry", "Retry", occurrences.ALLOWED_FROM["retry"], "retried", occurrences.retry),
     Action(
-        "cancel",
-        "Cancel",
-        (OpState.PROCESSING, OpState.ROLLING_BACK),
-        "cancelled",
-        occurrences.cancel,
+        "rollback", "Roll back", occurrences.ALLOWED_FROM["rollback"], "rolled back",
+        occurrences.rollback,
     ),
-)
+    Action(
+        "fail", "Mark as failed", occurrences.ALLOWED_FROM["fail"], "marked as failed",
+        occurrences.fail,
+    ),
+    Action("cancel", "Cancel", occurrences.ALLOWED_FROM["cancel"], "cancelled", occurrences.cancel),
+)  # fmt: skip
 BY_NAME = {action.name: action for action in ACTIONS}
 
 

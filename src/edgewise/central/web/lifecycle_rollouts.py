@@ -31,7 +31,6 @@ from edgewise.model import placement
 
 router = APIRouter(include_in_schema=False)
 MOVES = {"pause": rollouts.pause, "resume": rollouts.resume, "abort": rollouts.abort}
-ALLOWED = {"pause": ("RUNNING",), "resume": ("PAUSED",), "abort": ("RUNNING", "PAUSED")}
 
 
 @dataclass(frozen=True)
@@ -186,7 +185,7 @@ def rollout_show(
     context: dict[str, Any] = {
         "rollout": rollout,
         "sites": lcm_pages.rollout_sites(session, caller.principal, rollout_id),
-        "moves": [(move, rollout.state in ALLOWED[move]) for move in MOVES],
+        "moves": [(move, rollout.state in rollouts.MOVABLE_FROM[move]) for move in MOVES],
     }
     if request.headers.get("x-requested-with") == "edgewise":
         return render(request, "lifecycle/rollout_progress.html", caller, **context)
