@@ -188,7 +188,7 @@ def rollout(page: Page, shot: Shot, tag: str, nsd_id: str) -> None:
 
 def confirm_after_refresh(live: Live, page: Page, shot: Shot, tag: str, nsd_id: str) -> None:
     """A PAUSED rollout's page keeps refreshing its live part; the Abort it brings still asks
-    for a confirmation (lifecycle.js binds the forms a refresh brings)."""
+    for a confirmation (app.js asks for every form, those a refresh brings included)."""
     made = live.api.post(
         "api/v1/rollouts",
         json={"name": f"again-{tag}", "nsdId": nsd_id, "labels": f"journey={tag}",

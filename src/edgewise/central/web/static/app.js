@@ -2,7 +2,8 @@
 // - `ew.api(method, url, body)`: a fetch to the central's own API with the session's CSRF token;
 // - `[data-refresh]` elements reload their HTML from `data-refresh` every `data-every` seconds
 //   (live progress), paused while the tab is hidden;
-// - `form[data-confirm]` asks before submitting;
+// - `form[data-confirm]` asks before submitting (forms brought by a live refresh too);
+// - a refreshed fragment holding a `[data-final]` element stops its element's refreshing;
 // - `<html data-ready>` is set once the page is interactive (the browser tests and the figures
 //   wait for it).
 "use strict";
@@ -45,18 +46,21 @@
         if (result.ok) {
           element.innerHTML = await result.text();
           element.dispatchEvent(new CustomEvent("ew:refreshed", { bubbles: true }));
+          // a fragment that shows a final state (`data-final`) needs no more refreshing
+          if (element.querySelector("[data-final]")) clearInterval(timer);
         }
       } finally { busy = false; }
     }
-    setInterval(tick, every);
+    const timer = setInterval(tick, every);
   }
 
   function init() {
     document.querySelectorAll("[data-refresh]").forEach(refresher);
-    document.querySelectorAll("form[data-confirm]").forEach((form) => {
-      form.addEventListener("submit", (event) => {
-        if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-      });
+    // one listener for every form, those a live refresh brings later included
+    document.addEventListener("submit", (event) => {
+      const form = event.target;
+      if (form instanceof HTMLFormElement && form.dataset.confirm &&
+          !window.confirm(form.dataset.confirm)) event.preventDefault();
     });
     document.documentElement.dataset.ready = "1";
     document.dispatchEvent(new CustomEvent("ew:ready"));
