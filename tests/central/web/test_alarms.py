@@ -49,7 +49,7 @@ def test_the_list_puts_root_causes_first_with_what_they_explain(portal: Portal) 
     assert order[-1] == ids["vnf"]  # the one correlated alarm after both roots
     assert "explains 1 alarm</summary>" in page.text
     nested = page.text.split("<details>", 1)[1].split("</details>", 1)[0]
-    assert f'/ui/alarms/{ids["vnf"]}' in nested
+    assert f"/ui/alarms/{ids['vnf']}" in nested
     assert "hq" in page.text  # site names, not only ids
     assert 'aria-current="page">Alarms' in page.text
 
