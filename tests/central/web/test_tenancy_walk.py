@@ -115,7 +115,7 @@ def ui_routes(portal: Portal) -> Iterator[tuple[str, str, APIRoute]]:
     app_routes: list[Any] = portal.client.app.routes  # type: ignore[attr-defined]
     for path, route in flattened(app_routes, ""):
         if path.startswith("/ui"):
-            for method in sorted(route.methods - {"HEAD"}):
+            for method in sorted((route.methods or set()) - {"HEAD"}):
                 yield method, path, route
 
 
