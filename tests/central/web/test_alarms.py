@@ -48,7 +48,7 @@ def test_the_list_puts_root_causes_first_with_what_they_explain(portal: Portal) 
     assert set(order) == {ids["root"], ids["vnf"], ids["link"]}
     assert order[-1] == ids["vnf"]  # the one correlated alarm after both roots
     assert "explains 1 alarm</summary>" in page.text
-    nested = page.text.split("<details>", 1)[1].split("</details>", 1)[0]
+    nested = page.text.split(f'<details data-root="{ids["root"]}">', 1)[1].split("</details>", 1)[0]
     assert f"/ui/alarms/{ids['vnf']}" in nested
     assert "hq" in page.text  # site names, not only ids
     assert 'aria-current="page">Alarms' in page.text

@@ -17,10 +17,12 @@ from tests.central.api.test_catalog import NSD_YAML, NSDS
 from tests.central.web.conftest import Live, Shot, sign_in_browser
 
 
-def raise_alarm(database: Path, tenant_id: str, site_id: str) -> str:
-    """A SITE_OFFLINE written to the live central's store as its alarm engine writes one (the
-    engine raising it for real is test_journey_alarm's)."""
-    kind, name = Kind.SITE_OFFLINE, component(site_id)
+def raise_alarm(
+    database: Path, tenant_id: str, site_id: str, kind: Kind = Kind.SITE_OFFLINE, root: str = ""
+) -> str:
+    """An alarm written to the live central's store as its alarm engine writes one (the
+    engine raising one for real is test_journey_alarm's); correlated to `root` if given."""
+    name = component(site_id, link="mpls") if kind is Kind.LINK_DOWN else component(site_id)
     terms = kind.terms
     engine = create_engine(f"sqlite:///{database}", connect_args={"timeout": 15})
     try:
@@ -30,7 +32,7 @@ def raise_alarm(database: Path, tenant_id: str, site_id: str) -> str:
                 tenant_id=tenant_id, site_id=site_id, managed_object_type=ManagedObject.SITE.value,
                 managed_object_id=site_id, severity=terms.severity.value,
                 event_type=terms.event_type.value, probable_cause=terms.probable_cause,
-                fault_type=terms.fault_type,
+                fault_type=terms.fault_type, is_root_cause=not root, root_alarm_id=root or None,
             )  # fmt: skip
             session.add(row)
             session.flush()
@@ -64,6 +66,7 @@ def test_a_customer_cannot_open_another_tenants_pages_by_url(
     own_site = api.post("api/v1/sites", json={"name": f"plant-{suffix}", "kind": "on-premise",
                                               "tenantId": globex}).json()["id"]  # fmt: skip
     own_alarm = raise_alarm(live.process.database, globex, own_site)
+    explained = raise_alarm(live.process.database, globex, own_site, Kind.LINK_DOWN, own_alarm)
     user = api.post(
         "api/v1/users", json={"name": "gus", "role": "tenant", "tenantId": globex}
     ).json()["id"]
@@ -95,4 +98,15 @@ def test_a_customer_cannot_open_another_tenants_pages_by_url(
     expect(page.locator(f'tr[data-alarm="{own_alarm}"]')).to_be_visible()
     expect(page.locator(f'tr[data-alarm="{alarm}"]')).to_have_count(0)
     assert secret_site not in page.content()
+    disclosure = page.locator(f'details[data-root="{own_alarm}"]')
+    disclosure.locator("summary").focus()
+    page.keyboard.press("Enter")  # opened with the keyboard
+    expect(page.locator(f'details[data-root="{own_alarm}"] a[href="/ui/alarms/{explained}"]')
+           ).to_be_visible()  # fmt: skip
+    page.evaluate(
+        """() => new Promise((done) => document.getElementById("alarm-table")
+             .addEventListener("ew:refreshed", done, { once: true }))"""
+    )  # the table refreshed itself (every 3 s) ...
+    expect(page.locator(f'details[data-root="{own_alarm}"]')).to_have_attribute("open", "")
+    assert page.evaluate("document.activeElement.id") == f"explains-{own_alarm}"  # ... kept
     shot(page, "own-alarms-only")
