@@ -135,9 +135,17 @@ def test_a_customer_sees_its_alarms_only(portal: Portal) -> None:
         "/api/v1/sites", json={"name": "plant", "kind": "on-premise"}, headers=other.headers
     ).json()["id"]
     theirs = raise_alarm(central, Kind.SITE_OFFLINE, tenant_id=other.tenant_id, site_id=site)
+    operators = raise_alarm(central, Kind.LINK_DOWN, tenant_id=None, site_id=site)
+    under_it = raise_alarm(
+        central, Kind.VNF_DOWN, tenant_id=other.tenant_id, site_id=site, vnf="ns-2/fw",
+        root=operators,
+    )  # fmt: skip
     portal.user("eve", "eve-password-123", tenant_id=other.tenant_id, role="tenant")
     csrf = portal.sign_in("eve@globex", "eve-password-123")
-    assert rows(portal.client.get("/ui/alarms").text) == [theirs]
+    listed = portal.client.get("/ui/alarms").text
+    assert rows(listed) == [theirs, under_it]
+    assert operators not in listed  # the operator's root over its alarm: not even its id
+    assert operators not in portal.client.get(f"/ui/alarms/{under_it}").text
     hidden = portal.client.get(f"/ui/alarms/{ids['root']}")
     assert hidden.status_code == 404
     assert "SITE_OFFLINE" not in hidden.text

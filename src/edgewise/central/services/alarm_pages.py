@@ -5,7 +5,7 @@ is `services.alarm_queries.acknowledge`, the same call as nsfm's PATCH."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
@@ -109,7 +109,24 @@ def list_page(
         last_row = rows[-1]
         rank_of = 0 if last_row.is_root_cause else 1
         following = encode_marker([rank_of, last_row.raised_at, last_row.id])
-    return Page(tuple(alarms_of(session, rows)), following)
+    return Page(tuple(_seen_only(session, principal, alarms_of(session, rows))), following)
+
+
+def _seen_only(session: Session, principal: Principal, alarms: list[Alarm]) -> list[Alarm]:
+    """The alarms with only the correlated alarms `principal` sees (a tenant's alarm may have
+    the operator's alarm as its root: its id is not the tenant's to know)."""
+    if principal.is_admin:
+        return alarms
+    named = sorted({other for alarm in alarms for other in alarm.correlated})
+    seen: set[str] = set()
+    for start in range(0, len(named), 500):  # bounded IN lists
+        chunk = named[start : start + 500]
+        seen.update(
+            session.scalars(
+                select(AlarmRow.id).where(AlarmRow.id.in_(chunk), visible(principal, AlarmRow))
+            )
+        )
+    return [replace(a, correlated=tuple(c for c in a.correlated if c in seen)) for a in alarms]
 
 
 def _after(rank: int, raised: datetime, last: str) -> ColumnElement[bool]:
