@@ -155,3 +155,18 @@ def test_a_customer_sees_its_alarms_only(portal: Portal) -> None:
     api = portal.client.get(f"/nsfm/v1/alarms/{ids['root']}", headers=portal.admin.headers)
     assert api.json()["ackState"] == "UNACKNOWLEDGED"
     assert csrf_of(portal.client.get("/ui/alarms").text) == csrf
+
+
+def test_a_root_explaining_many_shows_fifty_and_counts_the_rest(portal: Portal) -> None:
+    central, ids = fleet(portal)
+    for n in range(51):  # with the fleet's VNF_DOWN: 52 under the root
+        raise_alarm(
+            central, Kind.VNF_DOWN, tenant_id=ids["tenant"], site_id=ids["site-hq"],
+            vnf=f"ns-1/vnf{n}", root=ids["root"],
+        )  # fmt: skip
+    portal.sign_in("admin", ADMIN_PASSWORD)
+    for url in ("/ui/alarms?kind=SITE_OFFLINE", f"/ui/alarms/{ids['root']}"):
+        page = portal.client.get(url).text
+        assert "explains 52 alarms</summary>" in page, url
+        assert "and 2 more" in page
+        assert page.count("/ui/alarms/") - page.count(f"/ui/alarms/{ids['root']}") >= 50

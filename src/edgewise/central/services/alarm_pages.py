@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from edgewise.central.services.access import Principal, visible
@@ -138,23 +138,29 @@ def _after(rank: int, raised: datetime, last: str) -> ColumnElement[bool]:
 
 
 def explained_by(
-    session: Session, principal: Principal, root_ids: Sequence[str]
+    session: Session, principal: Principal, roots: Sequence[Alarm]
 ) -> dict[str, tuple[tuple[Alarm, ...], int]]:
-    """For each root: the alarms it explains that `principal` sees (at most CHILDREN_SHOWN,
-    newest first) and how many there are."""
-    found: dict[str, tuple[tuple[Alarm, ...], int]] = {}
-    for root in root_ids[:200]:  # a page's roots: bounded by the page size
-        base: Select[AlarmRow] = select(AlarmRow).where(
-            AlarmRow.root_alarm_id == root, visible(principal, AlarmRow)
+    """For each root (as read for `principal`: its `correlated` are the alarms it explains
+    that the caller sees): at most CHILDREN_SHOWN of those alarms, newest first, and how many
+    there are. One query per 500 alarms shown, whatever the number of roots."""
+    wanted = [c for root in roots if root.is_root_cause for c in root.correlated[:CHILDREN_SHOWN]]
+    rows: list[AlarmRow] = []
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        chunk = wanted[start : start + 500]
+        rows.extend(
+            session.scalars(
+                select(AlarmRow).where(AlarmRow.id.in_(chunk), visible(principal, AlarmRow))
+            )
         )
-        count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-        if not count:
-            continue
-        rows = session.scalars(
-            base.order_by(AlarmRow.raised_at.desc(), AlarmRow.id).limit(CHILDREN_SHOWN)
-        )
-        found[root] = (tuple(alarms_of(session, list(rows))), count)
-    return found
+    rows.sort(key=lambda row: (row.raised_at, row.id), reverse=True)
+    by_root: dict[str, list[Alarm]] = {}
+    for child in alarms_of(session, rows):
+        by_root.setdefault(child.correlated[0] if child.correlated else "", []).append(child)
+    return {
+        root.id: (tuple(by_root[root.id]), len(root.correlated))
+        for root in roots
+        if root.id in by_root
+    }
 
 
 def tree_of(session: Session, principal: Principal, alarm_id: str) -> AlarmTree:
@@ -164,7 +170,7 @@ def tree_of(session: Session, principal: Principal, alarm_id: str) -> AlarmTree:
     root = alarm
     if not alarm.is_root_cause and alarm.correlated:
         root = read_alarm(session, principal, alarm.correlated[0])
-    children, count = explained_by(session, principal, [root.id]).get(root.id, ((), 0))
+    children, count = explained_by(session, principal, [root]).get(root.id, ((), 0))
     return AlarmTree(alarm, root, children, count)
 
 

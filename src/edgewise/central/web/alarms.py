@@ -52,12 +52,11 @@ def alarms_page(
         error = bad.detail
         problems = {p.where: p.message for p in bad.problems}
         found = Page((), None)
-    roots = [a.id for a in found.items if a.is_root_cause and a.correlated]
     query = {k: v for k, v in (("severity", severity), ("kind", kind), ("state", state),
                                ("ack", ack), ("site", site)) if v}  # fmt: skip
     context: dict[str, Any] = {
         "alarms": found.items,
-        "explained": alarm_pages.explained_by(session, principal, roots),
+        "explained": alarm_pages.explained_by(session, principal, found.items),
         "sites": alarm_pages.site_names(session, principal, [a.site_id or "" for a in found.items]),
         "next_url": f"/ui/alarms?{urlencode(query | {'marker': found.next_marker})}"
         if found.next_marker
