@@ -52,6 +52,7 @@ def test_an_operator_sees_a_stopped_site_raise_an_alarm_and_acknowledges_it(
         expect(row).to_contain_text("journey-site")
         expect(row).to_contain_text("CRITICAL")
         expect(row).to_contain_text("not acknowledged")
+        expect(page.locator("#alarm-news")).to_have_text("1 alarm on this page, root causes first")
         shot(page, "alarm-appeared")
         row.get_by_role("link", name="SITE_OFFLINE").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("SITE_OFFLINE")
