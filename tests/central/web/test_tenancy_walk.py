@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
+import time
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -102,6 +103,8 @@ def acme_objects(portal: Portal, central: Central) -> Acme:
         "/api/v1/rollouts", {"name": SECRET[4], "nsdId": nsd, "labels": "rollout=yes",
                              "batchSize": 1},
     )  # fmt: skip
+    # stopped, so that the workers do not move it on while the walk compares the store
+    assert client.post(f"/api/v1/rollouts/{rollout}/abort", headers=own).status_code == 200
     alarm = raise_alarm(central, Kind.SITE_OFFLINE, tenant_id=acme.tenant_id, site_id=site)
     return Acme({
         "tenant": acme.tenant_id or "", "site": site, "ns": ns, "nsd": nsd, "package": package,
@@ -184,6 +187,19 @@ def store(portal: Portal) -> dict[str, list[str]]:
         }
 
 
+def settled(portal: Portal) -> dict[str, list[str]]:
+    """The store once the workers have done what acme's new objects gave them to do (two reads
+    a second apart alike; at most 30 s)."""
+    last = store(portal)
+    for _ in range(30):
+        time.sleep(1)
+        now = store(portal)
+        if now == last:
+            return now
+        last = now
+    pytest.fail("the store kept changing for 30 s before the walk: it cannot compare it")
+
+
 def csrf_token(portal: Portal) -> str:
     found = re.search(r'name="csrf-token" content="([^"]*)"', portal.client.get("/ui/").text)
     assert found
@@ -201,7 +217,7 @@ def test_no_portal_page_lets_a_tenant_reach_another_tenants_objects(
     portal.sign_in("gus@globex", "gus-password-123")
     csrf = csrf_token(portal)
     client = portal.client
-    before = store(portal)
+    before = settled(portal)
     walked: set[str] = set()
     for method, template, route in ui_routes(portal):
         if not PARAM.search(template):
