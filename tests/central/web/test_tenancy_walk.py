@@ -69,6 +69,26 @@ BY_COLLECTION = {
 }  # fmt: skip
 
 
+# path parameters that name no object but one of a few words: the walk tries every word
+CHOICES = {
+    "action": ("retry", "rollback", "fail", "cancel"),
+    "move": ("pause", "resume", "abort"),
+    "kind": ("vnfpkg", "nsd"),
+}
+BY_COLLECTION |= {"vnfpkg": "package", "nsd": "nsd"}  # /ui/catalog/{kind}/{item_id}
+
+
+def expanded(template: str) -> Iterator[str]:
+    """The template with each CHOICES parameter replaced by each of its words, in turn."""
+    for part in template.split("/"):
+        found = PARAM.fullmatch(part)
+        if found and found.group(1) in CHOICES:
+            for word in CHOICES[found.group(1)]:
+                yield from expanded(template.replace(part, word, 1))
+            return
+    yield template
+
+
 def acme_objects(portal: Portal, central: Central) -> Acme:
     client, admin = portal.client, portal.admin.headers
     acme = central.tenant("acme")
@@ -219,11 +239,15 @@ def test_no_portal_page_lets_a_tenant_reach_another_tenants_objects(
     client = portal.client
     before = settled(portal)
     walked: set[str] = set()
-    for method, template, route in ui_routes(portal):
-        if not PARAM.search(template):
-            continue
-        path = fill_path(template, acme.ids)
-        made_up = fill_path(template, dict.fromkeys(acme.ids, UNKNOWN_ID))
+    concrete = [
+        (method, template, filled, route)
+        for method, template, route in ui_routes(portal)
+        if PARAM.search(template)
+        for filled in expanded(template)
+    ]
+    for method, template, filled_template, route in concrete:
+        path = fill_path(filled_template, acme.ids)
+        made_up = fill_path(filled_template, dict.fromkeys(acme.ids, UNKNOWN_ID))
         sent = required(route) | ({"csrf": csrf} if method != "GET" else {})
         answers = []
         for url in (path, made_up):
@@ -233,7 +257,7 @@ def test_no_portal_page_lets_a_tenant_reach_another_tenants_objects(
                 answer = client.request(method, url, data=sent, follow_redirects=False)
             answers.append(answer)
         theirs, nobodys = answers
-        where = f"{method} {template} as a {role} of globex"
+        where = f"{method} {filled_template} as a {role} of globex"
         assert theirs.status_code in (403, 404), (where, theirs.status_code, theirs.text[:500])
         if theirs.status_code == 403:
             assert nobodys.status_code == 403, (
@@ -251,9 +275,14 @@ def test_no_portal_page_lets_a_tenant_reach_another_tenants_objects(
         "POST /ui/tenants/{tenant_id}/users",
         "POST /ui/tenants/{tenant_id}/users/{user_id}/password",
         "POST /ui/tenants/{tenant_id}/users/{user_id}/delete",
+        "POST /ui/operations/{op_id}/{action}",
+        "POST /ui/catalog/{kind}/{item_id}/delete",
+        "GET /ui/sites/{site_id}/steering",
+        "POST /ui/ns/{ns_id}/firewall/apply",
+        "GET /ui/designer/{nsd_id}",
     ):
         assert expected in walked
-    assert len(walked) >= 6
+    assert len(walked) >= 30
 
 
 def test_no_portal_list_shows_another_tenants_names(portal: Portal) -> None:

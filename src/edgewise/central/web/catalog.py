@@ -49,6 +49,7 @@ def catalog_state(
 ) -> Response:
     """Enables or disables an onboarded item (its operational state)."""
     chosen = _kind(kind)
+    catalog.read_item(session, caller.principal, chosen, item_id)  # another tenant's: 404 first
     if state not in STATES:
         return _page(
             request, caller, session, status_code=422,
