@@ -101,7 +101,9 @@ def operation(session: Session, tenant_id: str, state: str, site_id: str) -> Non
     ))  # fmt: skip
 
 
-def history(session: Session, site_id: str, link: str, samples: list[tuple[datetime, float]]) -> None:
+def history(
+    session: Session, site_id: str, link: str, samples: list[tuple[datetime, float]]
+) -> None:
     """Link samples through the intake's own path (`telemetry.record_links`)."""
     reports = [
         (site_id, "status", at, {"links": [{"name": link, "state": "up", "latency_ms": value,

@@ -43,7 +43,9 @@ def fleet(portal: Portal, tmp_path: Path) -> tuple[str, str]:
     return a, b
 
 
-def test_the_operator_sees_the_whole_fleet_each_figure_a_link(portal: Portal, tmp_path: Path) -> None:
+def test_the_operator_sees_the_whole_fleet_each_figure_a_link(
+    portal: Portal, tmp_path: Path
+) -> None:
     fleet(portal, tmp_path)
     portal.sign_in("admin", ADMIN_PASSWORD)
     page = portal.client.get("/ui/").text

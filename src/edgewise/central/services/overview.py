@@ -11,7 +11,7 @@ from typing import Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from edgewise.central.services.access import Principal, scoped, visible
+from edgewise.central.services.access import Principal, visible
 from edgewise.central.services.alarm_terms import Severity
 from edgewise.central.services.site_pages import count_sites
 from edgewise.central.store.alarm_tables import AlarmRow
@@ -91,12 +91,10 @@ def alarms_by_severity(session: Session, principal: Principal) -> tuple[AlarmFig
 
 
 def operations_in_flight(session: Session, principal: Principal) -> dict[str, int]:
-    query = scoped(
+    query = (
         select(NsLcmOpOccRow.state, func.count())
-        .where(NsLcmOpOccRow.state.in_(IN_FLIGHT))
-        .group_by(NsLcmOpOccRow.state),
-        principal,
-        NsLcmOpOccRow,
+        .where(NsLcmOpOccRow.state.in_(IN_FLIGHT), visible(principal, NsLcmOpOccRow))
+        .group_by(NsLcmOpOccRow.state)
     )
     found = {state: int(count) for state, count in session.execute(query)}
     return {state: found.get(state, 0) for state in IN_FLIGHT}

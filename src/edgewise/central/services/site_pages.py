@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from edgewise.central.services.access import Principal, scoped
+from edgewise.central.services.access import Principal, scoped, visible
 from edgewise.central.services.paging import Page, decode_marker, encode_marker, fetch_page
 from edgewise.central.services.sites import get_site
 from edgewise.central.services.views import Site
@@ -71,7 +71,11 @@ def sync_of(now: datetime) -> ColumnElement[str | None]:
     )
 
 
-def with_state(query: Select[Any]) -> Select[Any]:
+QueryT = TypeVar("QueryT", bound=Select[*tuple[Any, ...]])
+
+
+def with_state(query: QueryT) -> QueryT:
+    """The query with each site's status and desired state beside it (for the SQL above)."""
     return query.outerjoin(SiteStatusRow, SiteStatusRow.site_id == SiteRow.id).outerjoin(
         DesiredStateRow, DesiredStateRow.site_id == SiteRow.id
     )
@@ -185,9 +189,11 @@ def count_sites(session: Session, principal: Principal, now: datetime) -> dict[s
     """The caller's sites by presence and by sync state, in one GROUP BY (the dashboard):
     `{"online": n, ..., "in-sync": n, "behind": n, "failed": n, "total": n}`."""
     presence, sync = presence_of(now), sync_of(now)
-    query = with_state(
-        scoped(select(presence, sync, func.count()).select_from(SiteRow), principal, SiteRow)
-    ).group_by(presence, sync)
+    query = (
+        with_state(select(presence, sync, func.count()).select_from(SiteRow))
+        .where(visible(principal, SiteRow))
+        .group_by(presence, sync)
+    )
     found = dict.fromkeys([p.value for p in Presence] + [s.value for s in SyncState], 0)
     found["total"] = 0
     for where, state, count in session.execute(query):

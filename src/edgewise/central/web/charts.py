@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from edgewise.central.services.telemetry_history import LinkHistory
+from edgewise.central.services.telemetry_history import LinkHistory, Window
 
 WIDTH: Final = 640
 HEIGHT: Final = 180
@@ -58,7 +58,6 @@ class Chart:
 
 def charts_of(history: LinkHistory) -> tuple[Chart, ...]:
     """The latency, loss and jitter charts of a link's history (a chart per figure)."""
-    begin, end = history.window.begin, history.window.end
     found = []
     for key, title, unit in METRICS:
         samples = []
@@ -66,16 +65,14 @@ def charts_of(history: LinkHistory) -> tuple[Chart, ...]:
             figure = point.figures.get(key)
             if figure is not None:
                 samples.append(Sample(point.time, figure.low, figure.mean, figure.high))
-        found.append(chart(key, f"{title} of {history.link}", unit, samples, begin, end,
-                           history.window.step))  # fmt: skip
+        found.append(chart(key, f"{title} of {history.link}", unit, samples, history.window))
     return tuple(found)
 
 
-def chart(
-    key: str, title: str, unit: str, samples: Sequence[Sample], begin: int, end: int, step: int
-) -> Chart:
-    """The geometry of `samples` between the Unix times `begin` and `end`: a gap longer than
-    two steps breaks the line (no sample is not the same as a flat line)."""
+def chart(key: str, title: str, unit: str, samples: Sequence[Sample], window: Window) -> Chart:
+    """The geometry of `samples` over the window (Unix times `begin` to `end`): a gap longer
+    than two steps breaks the line (no sample is not the same as a flat line)."""
+    begin, end, step = window.begin, window.end, window.step
     top = nice_ceiling(max((s.high for s in samples), default=0.0))
     span = max(end - begin, 1)
 

@@ -5,7 +5,7 @@ a 400 page naming it. A site's own page is `sites_page`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -46,8 +46,9 @@ class Asked:
 
     def query(self, **extra: str) -> str:
         pairs = [("label", label) for label in self.labels]
-        pairs += [(k, v) for k, v in (("kind", self.kind), ("presence", self.presence),
-                  ("sync", self.sync), ("tenant", self.tenant), ("name", self.name)) if v]  # fmt: skip
+        named = (("kind", self.kind), ("presence", self.presence), ("sync", self.sync),
+                 ("tenant", self.tenant), ("name", self.name))  # fmt: skip
+        pairs += [(k, v) for k, v in named if v]
         pairs += list(extra.items())
         return urlencode(pairs)
 
@@ -55,13 +56,14 @@ class Asked:
 def read_filters(request: Request, *, operator: bool) -> tuple[Asked, list[FilterProblem]]:
     """The filters of the request's query; every bad one named (never an exception)."""
     params = request.query_params
-    problems: list[FilterProblem] = []
-    for name in params:
-        if name not in FILTERS:
-            problems.append(FilterProblem(name, "is not a filter of this list"))
-    for name, value in params.multi_items():
-        if len(value) > (MAX_MARKER if name in ("after", "before") else MAX_TEXT):
-            problems.append(FilterProblem(name, "is too long"))
+    problems = [
+        FilterProblem(n, "is not a filter of this list") for n in params if n not in FILTERS
+    ]
+    problems += [
+        FilterProblem(name, "is too long")
+        for name, value in params.multi_items()
+        if len(value) > (MAX_MARKER if name in ("after", "before") else MAX_TEXT)
+    ]
     if problems:
         return Asked((), "", "", "", "", "", SiteFilter()), problems
     labels = tuple(v.strip() for v in params.getlist("label") if v.strip())
@@ -91,9 +93,7 @@ def read_filters(request: Request, *, operator: bool) -> tuple[Asked, list[Filte
 E = TypeVar("E", SiteKind, Presence, SyncState)
 
 
-def _choice(
-    kind: type[E], value: str, name: str, problems: list[FilterProblem]
-) -> E | None:
+def _choice(kind: type[E], value: str, name: str, problems: list[FilterProblem]) -> E | None:
     if not value:
         return None
     try:
@@ -108,7 +108,7 @@ def _choice(
 def sites_list(request: Request, caller: PortalDep, session: SessionDep) -> HTMLResponse:
     operator = caller.principal.is_admin
     asked, problems = read_filters(request, operator=operator)
-    context = {
+    context: dict[str, Any] = {
         "asked": asked, "kinds": list(SiteKind), "presences": list(Presence),
         "syncs": list(SyncState), "operator": operator, "page_size": PAGE_SIZE,
     }  # fmt: skip

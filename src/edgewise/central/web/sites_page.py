@@ -55,15 +55,18 @@ def vnf_lines(status: Mapping[str, Any], counters: Mapping[str, Any]) -> tuple[V
         if not isinstance(service, Mapping):
             continue
         service_id = str(service.get("id", ""))
-        counted = counters.get(service_id) if isinstance(counters.get(service_id), Mapping) else {}
+        found = counters.get(service_id)
+        counted: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         for vnf in service.get("vnfs") or ():
             if not isinstance(vnf, Mapping) or len(lines) >= MAX_VNFS:
                 continue
             name = str(vnf.get("name", ""))
             values = counted.get(name) or vnf.get("counters") or {}
-            shown = tuple(
-                (str(k), str(v)) for k, v in sorted(values.items())[:MAX_COUNTERS]
-            ) if isinstance(values, Mapping) else ()
+            shown = (
+                tuple((str(k), str(v)) for k, v in sorted(values.items())[:MAX_COUNTERS])
+                if isinstance(values, Mapping)
+                else ()
+            )
             lines.append(VnfLine(service_id, name, str(vnf.get("function", "")),
                                  bool(vnf.get("healthy")), tuple(map(str, vnf.get("faults") or ())),
                                  shown))  # fmt: skip
@@ -71,7 +74,7 @@ def vnf_lines(status: Mapping[str, Any], counters: Mapping[str, Any]) -> tuple[V
 
 
 @router.get("/sites/{site_id}", response_class=HTMLResponse)
-def site_page(
+def site_page(  # noqa: PLR0917 (a route: FastAPI passes them by name)
     request: Request,
     site_id: str,
     caller: PortalDep,
@@ -88,9 +91,7 @@ def site_page(
         )  # fmt: skip
     now = datetime.now(UTC)
     since = datetime.fromtimestamp(now.timestamp() - RANGES[range_], UTC).isoformat()
-    asked = telemetry_history.window(
-        since, None, None, now, Retention(settings.history_retention)
-    )
+    asked = telemetry_history.window(since, None, None, now, Retention(settings.history_retention))
     links = []
     for link in list_links(session, principal, site_id).links:
         try:
@@ -120,7 +121,7 @@ def reissue_token(
     token = enrollment.issue_token(session, caller.principal, site_id)
     site = read_site(session, caller.principal, site_id)
     return render(
-        request, "sites/token.html", caller, section="sites", title=f"Enrollment token of {site.name}",
+        request, "sites/token.html", caller, section="sites", title=f"Token of {site.name}",
         site=site, token=token, fingerprint=runtime.authority.fingerprint,
     )  # fmt: skip
 
