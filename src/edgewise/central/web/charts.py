@@ -35,6 +35,7 @@ class Sample:
 class Tick:
     at: float  # the coordinate on its axis
     label: str
+    anchor: str = "middle"  # SVG text-anchor: the first and last time labels stay inside
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,10 @@ def chart(key: str, title: str, unit: str, samples: Sequence[Sample], window: Wi
         last = sample.time
     band_parts.append(_band(run, x, y))
     value_ticks = tuple(Tick(y(top * i / 4), _number(top * i / 4)) for i in range(5))
+    anchors = ("start", "middle", "middle", "middle", "end")
     time_ticks = tuple(
-        Tick(LEFT + i / 4 * (WIDTH - LEFT - RIGHT), _clock(begin + span * i // 4, span))
-        for i in range(5)
+        Tick(LEFT + i / 4 * (WIDTH - LEFT - RIGHT), _clock(begin + span * i // 4, span), anchor)
+        for i, anchor in enumerate(anchors)
     )
     return Chart(key, title, unit, " ".join(line), " ".join(p for p in band_parts if p),
                  value_ticks, time_ticks, tuple(samples))  # fmt: skip
@@ -143,4 +145,4 @@ def _number(value: float) -> str:
 
 def _clock(moment: int, span: int) -> str:
     at = datetime.fromtimestamp(moment, UTC)
-    return at.strftime("%H:%M") if span <= 86400 else at.strftime("%d %b")
+    return at.strftime("%H:%M") if span <= 2 * 86400 else at.strftime("%d %b")
