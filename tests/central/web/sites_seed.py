@@ -18,6 +18,8 @@ from edgewise.central.store.alarm_tables import AlarmRow
 from edgewise.central.store.tables import (
     DesiredStateRow,
     NsLcmOpOccRow,
+    RolloutRow,
+    RolloutSiteRow,
     SiteEventRow,
     SiteRow,
     SiteStatusRow,
@@ -116,3 +118,21 @@ def history(
 def event(session: Session, site_id: str, name: str, **body: Any) -> None:
     session.add(SiteEventRow(site_id=site_id, item_id=f"{name}-{len(body)}",
                              at=datetime.now(UTC), body={"event": name} | body))  # fmt: skip
+
+
+def rollout(session: Session, tenant_id: str, name: str, sites: dict[str, str]) -> str:
+    """A PAUSED rollout over `sites` (id -> state: PENDING, RUNNING, DONE, FAILED, SKIPPED);
+    paused, the rollout worker leaves it alone (and no NSD is needed: foreign keys are off)."""
+    row = RolloutRow(tenant_id=tenant_id, name=name, nsd_info_id="none", state="PAUSED",
+                     batch_size=2, max_failures=1, total=len(sites), waves=2, wave=0)  # fmt: skip
+    session.add(row)
+    session.flush()
+    for n, (site_id, state) in enumerate(sites.items()):
+        session.add(RolloutSiteRow(rollout_id=row.id, site_id=site_id, wave=n // 2, state=state))
+    return row.id
+
+
+def rollout_site(session: Session, rollout_id: str, site_id: str, state: str) -> None:
+    found = session.get(RolloutSiteRow, (rollout_id, site_id))
+    assert found is not None
+    found.state = state

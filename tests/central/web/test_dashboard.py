@@ -107,3 +107,23 @@ def test_the_rollouts_fragment_reloads_alone(portal: Portal) -> None:
     assert fragment.status_code == 200
     assert "<html" not in fragment.text
     assert "No rollout is running or paused" in fragment.text
+
+
+def test_a_rollouts_progress_is_live_in_the_fragment(portal: Portal, tmp_path: Path) -> None:
+    a = seed.tenant(portal, "acme")
+    s1, s2, s3, s4 = seed.sites(portal, a, ["r1", "r2", "r3", "r4"])
+    with seed.store(tmp_path) as session:
+        rollout = seed.rollout(session, a, "fw-v2", {s1: "DONE", s2: "RUNNING", s3: "PENDING",
+                                                     s4: "PENDING"})  # fmt: skip
+    portal.sign_in("admin", ADMIN_PASSWORD)
+    page = portal.client.get("/ui/").text
+    assert f'<a href="/ui/rollouts/{rollout}">fw-v2</a>' in page
+    assert '<progress max="4" value="1"' in page
+    assert "1 / 4 (25%)" in page
+    with seed.store(tmp_path) as session:
+        seed.rollout_site(session, rollout, s2, "DONE")
+        seed.rollout_site(session, rollout, s3, "FAILED")
+    fragment = portal.client.get("/ui/dashboard/rollouts", headers={"X-Requested-With": "edgewise"})
+    assert '<progress max="4" value="3"' in fragment.text
+    assert "3 / 4 (75%)" in fragment.text
+    assert '<span class="bad">1</span>' in fragment.text

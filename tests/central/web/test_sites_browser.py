@@ -22,7 +22,8 @@ def test_dashboard_to_a_sites_chart(live: Live, page: Page, shot: Shot) -> None:
                        "labels": {"region": "eu"}} for n in ("lyon", "nice", "pau")]}  # fmt: skip
     made = live.api.post("api/v1/sites/batch", json=body)
     assert made.status_code == 201, made.text
-    lyon = made.json()[0]["site"]["id"] if "site" in made.json()[0] else made.json()[0]["id"]
+    ids = [s["site"]["id"] if "site" in s else s["id"] for s in made.json()]
+    lyon = ids[0]
     assert live.api.post(f"api/v1/sites/{lyon}/links", json=MPLS).status_code == 201
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     samples = [(now - timedelta(minutes=m), 30 + (m % 7) * 4.0) for m in range(1, 55)]
@@ -30,12 +31,21 @@ def test_dashboard_to_a_sites_chart(live: Live, page: Page, shot: Shot) -> None:
         seed.set_state(session, lyon, seen_ago=timedelta(seconds=1))
         seed.history(session, lyon, "mpls", samples)
         seed.event(session, lyon, "link-state", link="mpls", state="up")
+        rollout = seed.rollout(
+            session, tenant.json()["id"], f"{tag}-roll", dict.fromkeys(ids, "PENDING")
+        )
 
     sign_in_browser(page, live.url, live.admin_login, live.admin_password)
     page.goto(f"{live.url}/ui/")
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
-    expect(page.locator("#rollouts")).to_have_attribute("data-refresh", "/ui/dashboard/rollouts")
+    progress = page.get_by_role("row", name=f"{tag}-roll")
+    expect(progress).to_contain_text("0 / 3 (0%)")
     shot(page, "dashboard")
+    with seed.store(live.process.data_dir) as session:  # the rollout moves on: live, no reload
+        seed.rollout_site(session, rollout, ids[0], "DONE")
+        seed.rollout_site(session, rollout, ids[1], "DONE")
+    expect(progress).to_contain_text("2 / 3 (67%)", timeout=8_000)
+    shot(page, "dashboard-rollout-moved")
 
     page.locator('a[href="/ui/sites?presence=online"]').click()
     page.wait_for_selector("html[data-ready]")
