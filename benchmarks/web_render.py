@@ -137,8 +137,8 @@ def set_password(central: Central) -> str:
 
 def load(page: Page, url: str) -> dict[str, float]:
     answer = page.goto(url, wait_until="load")
-    if answer is None or answer.status != 200:
-        raise LabError(f"{url} answered {answer.status if answer else 'nothing'}")
+    if answer is None or answer.status != 200 or page.url != url:
+        raise LabError(f"{url} answered {answer.status if answer else 'nothing'} at {page.url}")
     page.wait_for_selector("html[data-ready]", state="attached")
     page.wait_for_function("performance.getEntriesByName('first-contentful-paint').length > 0",
                            timeout=10_000)  # fmt: skip
@@ -166,7 +166,8 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict[str, list[dict[str,
                 page.goto(f"{base}/ui/login")
                 page.get_by_label("User").fill(login)
                 page.get_by_label("Password").fill(PASSWORD)
-                page.get_by_role("button", name="Sign in").click()
+                with page.expect_navigation(url=f"{base}/ui/"):  # the login page is ready too
+                    page.get_by_role("button", name="Sign in").click()
                 page.wait_for_selector("html[data-ready]", state="attached")
                 for name, path in PAGES:
                     load(page, base + path)  # warm-up: the store's pages, the query plans

@@ -44,6 +44,7 @@ def test_filters_narrow_the_list(portal: Portal, tmp_path: Path) -> None:
     assert names(get("/ui/sites?sync=in-sync").text) == ["paris"]
     assert names(get("/ui/sites?sync=behind").text) == ["boston"]
     assert names(get(f"/ui/sites?tenant={b}").text) == ["bern"]
+    assert f'<a href="/ui/sites?tenant={b}">bravo</a>' in get("/ui/sites").text
     assert names(get("/ui/sites?name=be").text) == ["berlin", "bern"]
     assert names(get("/ui/sites?name=ber&label=region%3Deu&kind=on-premise").text) == ["berlin"]
     assert "No site matches" in get("/ui/sites?name=zzz").text

@@ -36,6 +36,7 @@ def test_dashboard_to_a_sites_chart(live: Live, page: Page, shot: Shot) -> None:
         )
 
     sign_in_browser(page, live.url, live.admin_login, live.admin_password)
+    page.wait_for_url(f"{live.url}/ui/")  # the login page was ready too: the sign-in landed
     page.goto(f"{live.url}/ui/")
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     progress = page.get_by_role("row", name=f"{tag}-roll")

@@ -22,6 +22,7 @@ from edgewise.central.store.tables import (
     SiteEventRow,
     SiteRow,
     SiteStatusRow,
+    TenantRow,
     utcnow,
 )
 from edgewise.model.sites import OFFLINE_AFTER, Presence, SiteKind
@@ -139,6 +140,16 @@ def list_sites(
         last = rows.items[-1]
         following = encode_marker([last.name, last.id])
     return Page(lines, following), previous
+
+
+def tenant_names(session: Session, principal: Principal, ids: set[str]) -> dict[str, str]:
+    """The names of the tenants `ids` that the caller sees (the list shows names, not ids)."""
+    if not ids:
+        return {}
+    query = select(TenantRow.id, TenantRow.name).where(
+        TenantRow.id.in_(sorted(ids)), visible(principal, TenantRow)
+    )
+    return {row.id: row.name for row in session.execute(query)}
 
 
 def _filtered(

@@ -13,7 +13,13 @@ from fastapi.responses import HTMLResponse
 
 from edgewise.central.api.deps import SessionDep
 from edgewise.central.services.errors import Invalid
-from edgewise.central.services.site_pages import PAGE_SIZE, SiteFilter, SyncState, list_sites
+from edgewise.central.services.site_pages import (
+    PAGE_SIZE,
+    SiteFilter,
+    SyncState,
+    list_sites,
+    tenant_names,
+)
 from edgewise.central.web import sites_page
 from edgewise.central.web.auth import PortalDep
 from edgewise.central.web.templating import render
@@ -125,6 +131,8 @@ def sites_list(request: Request, caller: PortalDep, session: SessionDep) -> HTML
             return render(
                 request, "sites/list.html", caller, section="sites", title="Sites",
                 lines=page.items, problems=[], errors={},
+                tenants=tenant_names(session, caller.principal,
+                                     {line.site.tenant_id for line in page.items}),
                 next_url=f"/ui/sites?{asked.query(after=page.next_marker)}"
                 if page.next_marker else None,
                 previous_url=f"/ui/sites?{asked.query(before=previous)}" if previous else None,
@@ -132,7 +140,7 @@ def sites_list(request: Request, caller: PortalDep, session: SessionDep) -> HTML
             )  # fmt: skip
     return render(
         request, "sites/list.html", caller, status_code=400, section="sites", title="Sites",
-        lines=(), problems=problems, errors={p.name: p.message for p in problems},
+        lines=(), problems=problems, errors={p.name: p.message for p in problems}, tenants={},
         next_url=None, previous_url=None, **context,
     )  # fmt: skip
 
