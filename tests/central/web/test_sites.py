@@ -74,7 +74,7 @@ def test_a_customer_sees_its_own_sites_and_may_not_filter_by_tenant(
     portal: Portal, tmp_path: Path
 ) -> None:
     a, b = seed.tenant(portal, "acme"), seed.tenant(portal, "bravo")
-    seed.sites(portal, a, ["mine"])
+    (mine,) = seed.sites(portal, a, ["mine"])
     (theirs,) = seed.sites(portal, b, ["theirs"])
     portal.user("carol", "carol-password-1", tenant_id=a, role="tenant")
     portal.sign_in("carol@acme", "carol-password-1")
@@ -82,6 +82,10 @@ def test_a_customer_sees_its_own_sites_and_may_not_filter_by_tenant(
     refused = portal.client.get(f"/ui/sites?tenant={b}")
     assert refused.status_code == 400
     assert "only an operator filters by tenant" in refused.text
+    own = portal.client.get(f"/ui/sites/{mine}")
+    assert own.status_code == 200
+    assert "Site mine" in own.text
+    assert "<dt>Tenant</dt>" not in own.text  # an operator's detail
     absent = portal.client.get(f"/ui/sites/{theirs}")
     assert absent.status_code == 404
     assert f"site {theirs} does not exist" in absent.text
