@@ -184,4 +184,5 @@ def sign_in_browser(page: Page, base: str, login: str, password: str) -> None:
     page.get_by_label("User").fill(login)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/ui/login" not in url)  # (the sign-in page is ready too)
     page.wait_for_selector("html[data-ready]")

@@ -55,10 +55,10 @@ def test_the_operator_sees_the_whole_fleet_each_figure_a_link(
     assert presence == {"online": 4, "offline": 1, "never-enrolled": 1}
     sync = {s: figure(page, f"/ui/sites?sync={s}") for s in ("in-sync", "behind", "failed")}
     assert sync == {"in-sync": 2, "behind": 2, "failed": 1}
-    assert figure(page, "/ui/alarms?severity=CRITICAL&amp;root=true") == 1
-    assert figure(page, "/ui/alarms?severity=MAJOR&amp;root=false") == 1
-    assert figure(page, "/ui/alarms?severity=MAJOR&amp;root=true") == 0
-    assert figure(page, "/ui/alarms?severity=MINOR&amp;root=true") == 1
+    assert figure(page, "/ui/alarms?severity=CRITICAL&amp;state=active&amp;root=yes") == 1
+    assert figure(page, "/ui/alarms?severity=MAJOR&amp;state=active&amp;root=no") == 1
+    assert figure(page, "/ui/alarms?severity=MAJOR&amp;state=active&amp;root=yes") == 0
+    assert figure(page, "/ui/alarms?severity=MINOR&amp;state=active&amp;root=yes") == 1
     assert figure(page, "/ui/operations?state=PROCESSING") == 2
     assert figure(page, "/ui/operations?state=FAILED_TEMP") == 1
     assert page.index("CRITICAL") < page.index("MAJOR") < page.index("MINOR")
@@ -85,6 +85,16 @@ def test_a_figure_counts_the_rows_its_link_lists(portal: Portal, tmp_path: Path)
         assert listed.status_code == 200, listed.text
         rows = re.findall(r'<th scope="row"><a href="/ui/sites/', listed.text)
         assert len(rows) == figure(page, href), href
+    for href, row in (
+        ("/ui/alarms?severity=CRITICAL&amp;state=active&amp;root=yes", r"<tr data-alarm="),
+        ("/ui/alarms?severity=MAJOR&amp;state=active&amp;root=no", r"<tr data-alarm="),
+        ("/ui/alarms?severity=MINOR&amp;state=active&amp;root=yes", r"<tr data-alarm="),
+        ("/ui/operations?state=PROCESSING", r'<th scope="row"><a href="/ui/operations/'),
+        ("/ui/operations?state=FAILED_TEMP", r'<th scope="row"><a href="/ui/operations/'),
+    ):
+        listed = portal.client.get(href.replace("&amp;", "&"))
+        assert listed.status_code == 200, listed.text
+        assert len(re.findall(row, listed.text)) == figure(page, href), href
 
 
 def test_a_customer_sees_only_its_tenants_figures(portal: Portal, tmp_path: Path) -> None:
@@ -95,7 +105,8 @@ def test_a_customer_sees_only_its_tenants_figures(portal: Portal, tmp_path: Path
     assert "Signed in as carol" in page
     assert figure(page, "/ui/sites?presence=online") == 3  # b1 is bravo's
     assert figure(page, "/ui/sites?sync=in-sync") == 1
-    assert figure(page, "/ui/alarms?severity=MINOR&amp;root=true") == 0  # bravo's alarm
+    minor = "/ui/alarms?severity=MINOR&amp;state=active&amp;root=yes"
+    assert figure(page, minor) == 0  # bravo's alarm
     assert figure(page, "/ui/operations?state=PROCESSING") == 1
 
 

@@ -34,6 +34,7 @@ class AlarmFilter:
     state: str = ""  # "active", "cleared" or "" (both)
     ack: str = ""  # "yes", "no" or "" (both)
     site_id: str = ""
+    root: str = ""  # "yes" (root causes), "no" (the alarms they explain) or "" (both)
 
     def check(self) -> None:
         problems = []
@@ -45,6 +46,8 @@ class AlarmFilter:
             problems.append(InputProblem("state", "not one of active, cleared"))
         if self.ack not in ("", "yes", "no"):
             problems.append(InputProblem("ack", "not one of yes, no"))
+        if self.root not in ("", "yes", "no"):
+            problems.append(InputProblem("root", "not one of yes, no"))
         if len(self.site_id) > ID_MAX:
             problems.append(InputProblem("site", f"a site id has at most {ID_MAX} characters"))
         if problems:
@@ -66,6 +69,8 @@ class AlarmFilter:
             )
         if self.site_id:
             clauses.append(AlarmRow.site_id == self.site_id)
+        if self.root:
+            clauses.append(AlarmRow.is_root_cause.is_(self.root == "yes"))
         return clauses
 
 

@@ -99,7 +99,10 @@ class ApiTokenRow(Base):
 
 class SiteRow(Base):
     __tablename__ = "sites"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        Index("ix_sites_name_id", "name", "id"),  # an operator's sites list, by name, in pages
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(
         ForeignKey("tenants.id", ondelete="RESTRICT"), index=True

@@ -36,12 +36,13 @@ def alarms_page(
     state: Filter = "",
     ack: Filter = "",
     site: Annotated[str, Query(max_length=ID_MAX)] = "",
+    root: Filter = "",
     marker: Annotated[str, Query(max_length=2048)] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = PAGE_SIZE,
 ) -> HTMLResponse:
     """The alarms the caller sees, filtered, root causes first; a script's request gets the
     table alone (the page refreshes it every few seconds)."""
-    filters = AlarmFilter(severity, kind, state, ack, site)
+    filters = AlarmFilter(severity, kind, state, ack, site, root)
     principal = caller.principal
     error, problems = "", {}
     try:
@@ -53,7 +54,7 @@ def alarms_page(
         problems = {p.where: p.message for p in bad.problems}
         found = Page((), None)
     query = {k: v for k, v in (("severity", severity), ("kind", kind), ("state", state),
-                               ("ack", ack), ("site", site)) if v}  # fmt: skip
+                               ("ack", ack), ("site", site), ("root", root)) if v}  # fmt: skip
     context: dict[str, Any] = {
         "alarms": found.items,
         "explained": alarm_pages.explained_by(session, principal, found.items),

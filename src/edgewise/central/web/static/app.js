@@ -37,14 +37,17 @@
   function refresher(element) {
     const every = Math.max(1, Number(element.dataset.every || 3)) * 1000;
     let busy = false;
+    let last = null;  // the fragment as last received (the DOM's own serialisation differs)
     async function tick() {
       if (document.hidden || busy) return;
       busy = true;
       try {
         const result = await fetch(element.dataset.refresh, {
           headers: { "X-Requested-With": "edgewise" }, credentials: "same-origin" });
-        if (result.ok) {
-          element.innerHTML = await result.text();
+        const html = result.ok ? await result.text() : null;
+        if (html !== null && html !== last) {  // unchanged: nothing replaced, nothing re-announced
+          last = html;
+          element.innerHTML = html;
           element.dispatchEvent(new CustomEvent("ew:refreshed", { bubbles: true }));
           // a fragment that shows a final state (`data-final`) needs no more refreshing
           if (element.querySelector("[data-final]")) clearInterval(timer);
