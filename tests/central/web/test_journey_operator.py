@@ -45,16 +45,18 @@ def drop(page: Page, kind: str, name: str, data: bytes, media: str) -> None:
     )
 
 
-def test_the_operator_onboards_and_instantiates_on_real_sites(
+def test_the_operator_onboards_instantiates_and_acknowledges_a_stopped_sites_alarm(
     live: Live, page: Page, shot: Shot, tmp_path: Path
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     sites = {f"journey-{tag}-{n}": tmp_path / f"site-{n}" for n in range(2)}
     controllers: list[subprocess.Popen[bytes]] = []
+    site_ids: list[str] = []
     try:
         for name, folder in sites.items():
             folder.mkdir()
             site_id = enroll(live.central, name, folder)
+            site_ids.append(site_id)
             labelled = live.api.patch(f"api/v1/sites/{site_id}", json={"labels": {"journey": tag}})
             assert labelled.status_code == 200, labelled.text
             controllers.append(start_controller(folder))
@@ -66,6 +68,8 @@ def test_the_operator_onboards_and_instantiates_on_real_sites(
         assert other.status_code == 201, other.text
         nsd_id = journey(live, page, shot, tag)
         confirm_after_refresh(live, page, shot, tag, nsd_id)
+        stop(controllers[0])  # the journey's end: a site controller stops, an alarm is raised
+        acknowledge_the_stopped_sites_alarm(live, page, shot, site_ids[0])
     finally:
         for process in controllers:
             stop(process)
@@ -216,3 +220,24 @@ def confirm_after_refresh(live: Live, page: Page, shot: Shot, tag: str, nsd_id: 
     page.get_by_role("button", name="Abort", exact=True).click()
     expect(page.locator("#rollout-state")).to_have_text("ABORTED")
     shot(page, "rollout-aborted")
+
+
+def acknowledge_the_stopped_sites_alarm(live: Live, page: Page, shot: Shot, site_id: str) -> None:
+    """The stopped controller's site goes offline (the live central holds polls 1-2 s: offline
+    after 2 holds + 5 s); the alarms page, filtered to it, shows SITE_OFFLINE by itself (the
+    table refreshes); the operator opens it and acknowledges it."""
+    page.goto(f"{live.url}/ui/alarms?kind=SITE_OFFLINE&state=active&site={site_id}")
+    page.wait_for_selector("html[data-ready]")
+    row = page.locator("tr[data-alarm]")
+    expect(row).to_have_count(1, timeout=60_000)
+    expect(row).to_contain_text("not acknowledged")
+    shot(page, "alarm-of-the-stopped-site")
+    row.get_by_role("link", name="SITE_OFFLINE").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("SITE_OFFLINE")
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_role("status")).to_contain_text("acknowledged")
+    expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    shot(page, "alarm-acknowledged")
+    alarm_id = page.url.rsplit("/", 1)[-1]
+    assert live.api.get(f"nsfm/v1/alarms/{alarm_id}").json()["ackState"] == "ACKNOWLEDGED"
+
