@@ -23,6 +23,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from edgewise.central.api.app import create_app  # (first: the orchestrator's import order)
 from edgewise.central.config import CentralSettings
@@ -148,6 +149,40 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 Shot = Callable[[Page, str], Path]
 
+# What a screen reader and a keyboard need of every page a browser test looks at: a language, a
+# title, one main landmark and one h1, a name for every visible field, button, link and table,
+# text for every image. `shot()` runs it before each screenshot; a page failing it fails its test.
+ACCESSIBLE = """() => {
+  const problems = [];
+  const shown = (el) =>
+    el.checkVisibility({ contentVisibilityAuto: true, visibilityProperty: true });
+  const named = (el) => (el.getAttribute("aria-label") || el.getAttribute("aria-labelledby") ||
+                         el.getAttribute("title") || "").trim();
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    if (el.type === "hidden" || !shown(el)) continue;
+    if (!(el.labels && el.labels.length) && !named(el))
+      problems.push(`a ${el.tagName.toLowerCase()} without a label: ${el.outerHTML.slice(0, 120)}`);
+  }
+  for (const el of document.querySelectorAll("button, a[href]")) {
+    if (shown(el) && !(el.textContent || "").trim() && !named(el))
+      problems.push(`a ${el.tagName.toLowerCase()} without a name: ${el.outerHTML.slice(0, 120)}`);
+  }
+  for (const el of document.querySelectorAll("img")) {
+    if (!el.hasAttribute("alt"))
+      problems.push(`an image without alt: ${el.outerHTML.slice(0, 120)}`);
+  }
+  for (const el of document.querySelectorAll("table")) {
+    if (shown(el) && !el.querySelector("caption") && !named(el))
+      problems.push(`a table without a caption or a label: ${el.outerHTML.slice(0, 120)}`);
+  }
+  if (!document.documentElement.lang) problems.push("no lang on <html>");
+  if (!document.title.trim()) problems.push("no <title>");
+  if (document.querySelectorAll("main").length !== 1) problems.push("not one <main>");
+  const h1 = document.querySelectorAll("h1").length;
+  if (h1 !== 1) problems.push(`${h1} h1 headings`);
+  return problems;
+}"""
+
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
@@ -170,9 +205,18 @@ def shot(request: pytest.FixtureRequest) -> Shot:
 
     def take(page: Page, name: str) -> Path:
         nonlocal taken
+        problems = page.evaluate(ACCESSIBLE)
+        assert not problems, f"{name} ({page.url}) is not accessible: {problems}"
         taken += 1
         path = folder / f"{taken:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        for attempt in range(3):  # Chromium under load now and then cannot capture at once
+            try:
+                page.screenshot(path=str(path), full_page=True)
+                break
+            except PlaywrightError:
+                if attempt == 2:
+                    raise
+                page.wait_for_timeout(500)
         return path
 
     return take

@@ -39,7 +39,7 @@ def test_an_operator_sees_a_stopped_site_raise_an_alarm_and_acknowledges_it(
         stopped = time.monotonic()
         base = process.url.rstrip("/")
         sign_in_browser(page, base, me["userName"], PASSWORD)
-        page.get_by_role("link", name="Alarms").click()
+        page.get_by_role("link", name="Alarms", exact=True).click()
         page.get_by_label("Kind").select_option("SITE_OFFLINE")
         page.get_by_label("State").select_option("active")
         page.get_by_role("button", name="Filter").click()

@@ -240,4 +240,3 @@ def acknowledge_the_stopped_sites_alarm(live: Live, page: Page, shot: Shot, site
     shot(page, "alarm-acknowledged")
     alarm_id = page.url.rsplit("/", 1)[-1]
     assert live.api.get(f"nsfm/v1/alarms/{alarm_id}").json()["ackState"] == "ACKNOWLEDGED"
-
