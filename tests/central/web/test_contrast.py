@@ -5,7 +5,6 @@ stylesheet's own variables, so a colour changed there is checked here."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
