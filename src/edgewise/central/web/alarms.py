@@ -17,7 +17,7 @@ from edgewise.central.services.alarm_terms import Kind, Severity
 from edgewise.central.services.errors import Conflict, Invalid
 from edgewise.central.services.paging import Page
 from edgewise.central.web.auth import PortalDep, WriterDep
-from edgewise.central.web.templating import redirect, render
+from edgewise.central.web.templating import redirect, render, render_live
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 PAGE_SIZE = 50
@@ -65,10 +65,9 @@ def alarms_page(
         "first_url": f"/ui/alarms?{urlencode(query)}" if marker else "",
         "refresh_url": f"/ui/alarms?{urlencode(query | ({'marker': marker} if marker else {}))}",
     }
-    if request.headers.get("x-requested-with") == "edgewise":
-        return render(request, "alarms/table.html", caller, **context)
-    return render(
-        request, "alarms/list.html", caller, status_code=400 if error else 200,
+    return render_live(
+        request, "alarms/list.html", "alarms/table.html", caller,
+        status_code=400 if error else 200,
         section="alarms", title="Alarms", error=error, problems=problems, filters=filters,
         severities=list(Severity), kinds=list(Kind), **context,
     )  # fmt: skip

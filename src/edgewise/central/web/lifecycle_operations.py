@@ -19,7 +19,7 @@ from edgewise.central.services.access import Principal
 from edgewise.central.services.errors import NotFound
 from edgewise.central.web.auth import PortalDep, WriterDep
 from edgewise.central.web.lifecycle_forms import FILTER_MAX, PageAskDep, Window, choice
-from edgewise.central.web.templating import redirect, render
+from edgewise.central.web.templating import redirect, render, render_live
 
 router = APIRouter(include_in_schema=False)
 Act = Callable[[Session, Principal, str], LcmOperation]
@@ -91,11 +91,9 @@ def operation_show(
 ) -> HTMLResponse:
     op = occurrences.read_operation(session, caller.principal, op_id)
     context: dict[str, Any] = {"op": op, "actions": [(a, a.refusal(op.state)) for a in ACTIONS]}
-    if request.headers.get("x-requested-with") == "edgewise":  # the live part, reloaded
-        return render(request, "lifecycle/op_progress.html", caller, **context)
-    return render(
-        request, "lifecycle/op_show.html", caller, section="operations",
-        title=f"{op.operation} {op.id}", **context,
+    return render_live(
+        request, "lifecycle/op_show.html", "lifecycle/op_progress.html", caller,
+        section="operations", title=f"{op.operation} {op.id}", **context,
     )  # fmt: skip
 
 

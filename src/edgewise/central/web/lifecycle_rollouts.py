@@ -26,7 +26,7 @@ from edgewise.central.web.lifecycle_forms import (
     field_errors,
     selector_request,
 )
-from edgewise.central.web.templating import redirect, render
+from edgewise.central.web.templating import redirect, render, render_live
 from edgewise.model import placement
 
 router = APIRouter(include_in_schema=False)
@@ -187,11 +187,9 @@ def rollout_show(
         "sites": lcm_pages.rollout_sites(session, caller.principal, rollout_id),
         "moves": [(move, rollout.state in rollouts.MOVABLE_FROM[move]) for move in MOVES],
     }
-    if request.headers.get("x-requested-with") == "edgewise":
-        return render(request, "lifecycle/rollout_progress.html", caller, **context)
-    return render(
-        request, "lifecycle/rollout_show.html", caller, section="rollouts",
-        title=f"Rollout {rollout.name}", **context,
+    return render_live(
+        request, "lifecycle/rollout_show.html", "lifecycle/rollout_progress.html", caller,
+        section="rollouts", title=f"Rollout {rollout.name}", **context,
     )  # fmt: skip
 
 

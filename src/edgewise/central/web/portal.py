@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from edgewise.central.api.problems import status_of
 from edgewise.central.services.errors import ServiceError
 from edgewise.central.web import areas, auth
-from edgewise.central.web.templating import HERE, render
+from edgewise.central.web.templating import HERE, render, wants_fragment
 
 PREFIX = "/ui"
 CSP = (
@@ -60,7 +60,7 @@ def install_web(app: FastAPI) -> None:
 
 async def _sign_in_required(request: Request, error: Exception) -> Response:
     assert isinstance(error, auth.SignInRequired)
-    if _wants_fragment(request):
+    if wants_fragment(request):
         return JSONResponse({"detail": error.reason or "sign in"}, status_code=401)
     query = {"next": error.back_to}
     if error.reason:
@@ -73,7 +73,7 @@ def _portal_errors(api_handler: Any) -> Handler:
     status the API would give); the API keeps its ProblemDetails."""
 
     async def handle(request: Request, error: Exception) -> Response:
-        if not request.url.path.startswith(PREFIX) or _wants_fragment(request):
+        if not request.url.path.startswith(PREFIX) or wants_fragment(request):
             response: Response = await api_handler(request, error)
             return response
         status, detail = _status_and_detail(error)
@@ -98,8 +98,3 @@ def _status_and_detail(error: Exception) -> tuple[int, str]:
     if isinstance(error, StarletteHTTPException):
         return error.status_code, str(error.detail)
     return 500, "unexpected error"
-
-
-def _wants_fragment(request: Request) -> bool:
-    """A script's request (the portal's own fetches send `X-Requested-With`)."""
-    return request.headers.get("x-requested-with") == "edgewise"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from edgewise.central.orchestrator import occurrences
 from edgewise.central.services.web_sessions import WebCaller
-from edgewise.central.web.templating import render
+from edgewise.central.web.templating import render_live
 
 ENDED = frozenset({"COMPLETED", "FAILED", "ROLLED_BACK"})
 EVERY_S = 1  # how often the page asks while the operation runs
@@ -26,10 +26,8 @@ def progress_page(
 ) -> HTMLResponse:
     """The operation's state and sites done (NotFound for another tenant's operation)."""
     op = occurrences.read_operation(session, caller.principal, op_id)
-    fragment = request.headers.get("x-requested-with") == "edgewise"
-    return render(
-        request,
-        "selfservice/progress_fragment.html" if fragment else "selfservice/progress.html",
+    return render_live(
+        request, "selfservice/progress.html", "selfservice/progress_fragment.html",
         caller, section=section, title=f"{op.operation.title()} of the service", op=op,
         ended=op.state in ENDED, every=EVERY_S, back=back, refresh=request.url.path,
     )  # fmt: skip

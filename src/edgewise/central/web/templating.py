@@ -96,6 +96,20 @@ def render(
     return response
 
 
+def wants_fragment(request: Request) -> bool:
+    """A request of the portal's own script (app.js sends `X-Requested-With: edgewise`)."""
+    return request.headers.get("x-requested-with") == "edgewise"
+
+
+def render_live(
+    request: Request, page: str, fragment: str, caller: WebCaller, **context: Any
+) -> HTMLResponse:
+    """A page with a live part: the whole page, or, to the script that reloads that part, the
+    part alone (`fragment`, a template the page includes)."""
+    chosen = fragment if wants_fragment(request) else page
+    return render(request, chosen, caller, **context)
+
+
 def redirect(url: str, *, notice: str = "") -> RedirectResponse:
     """Post/redirect/get: 303 to `url`, with a notice the next page shows once."""
     response = RedirectResponse(url, status_code=303)
