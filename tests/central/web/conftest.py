@@ -4,7 +4,8 @@
   its admin with a password, and `sign_in()` for a TestClient (fast tests of pages and rules);
 - `live`: a real central process (`edgewise server`) for the browser, its admin signed in by
   password (one per test session and xdist worker);
-- `browser`: Debian's Chromium, headless, driven by Playwright (no browser download);
+- `browser`: Debian's Chromium, headless, driven by Playwright (no browser download), per
+  test module (an open Playwright keeps an event loop running);
 - `page`: a new browser context and page per test, and `shot(page, name)`, which saves a
   screenshot under test-output/web/<test>/ (look at them: CI keeps that folder).
 """
@@ -130,13 +131,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield Live(process.url.rstrip("/"), api, central, process, admin_login=me["userName"])
 
 
-@pytest.fixture(scope="session")
+# Module-scoped, never longer: Playwright's sync API keeps an event loop running while it is
+# open, and a test of another module on the same xdist worker (an asyncio one) would find it.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: ./run test installs Debian's chromium")

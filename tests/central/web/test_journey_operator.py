@@ -106,7 +106,9 @@ def journey(live: Live, page: Page, shot: Shot, tag: str) -> str:
     package_id = page.url.rsplit("#vnfpkg-", 1)[1]
     expect(page.locator(f"#vnfpkg-{package_id}")).to_contain_text("ONBOARDED")
 
-    nsd_yaml = samples.path(samples.VCPE_NSD).read_bytes()
+    nsd_yaml = samples.path(samples.VCPE_NSD).read_bytes()  # its own descriptor id: the live
+    # central is shared by the session's browser tests, and one may have onboarded the sample
+    nsd_yaml = nsd_yaml.replace(b"5b2d6f3e-7c8a-4d1e-9f00-edgewise0001", f"vcpe-{tag}".encode())
     drop(page, "nsd", "vcpe-nsd.yaml", nsd_yaml, "text/plain")
     page.wait_for_url(re.compile(r"/ui/catalog#nsd-"))
     page.wait_for_selector("html[data-ready]")
