@@ -149,19 +149,22 @@ def journey(live: Live, page: Page, shot: Shot, tag: str) -> str:
     expect(page.get_by_role("heading", name=f"NS instance vcpe-{tag}")).to_be_visible()
     expect(page.get_by_text("INSTANTIATED", exact=True)).to_be_visible()
     shot(page, "ns-instantiated")
+    ns_url = page.url
     page.get_by_role("navigation").get_by_role("link", name="Operations").click()
     page.get_by_label("State").select_option("COMPLETED")
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_role("table", name="Operations")).to_contain_text("INSTANTIATE")
     shot(page, "operations")
-    terminate_and_roll_out(page, shot, tag, nsd_id)
+    terminate_and_roll_out(page, shot, tag, nsd_id, ns_url)
     return nsd_id
 
 
-def terminate_and_roll_out(page: Page, shot: Shot, tag: str, nsd_id: str) -> None:
-    """The NS terminated (after the confirmation), followed live; then a rollout."""
-    page.get_by_role("link", name=re.compile(r"^INSTANTIATE ")).first.click()
-    page.get_by_role("link", name=re.compile(r"^[0-9a-f-]{36}$")).first.click()
+def terminate_and_roll_out(page: Page, shot: Shot, tag: str, nsd_id: str, ns_url: str) -> None:
+    """The NS terminated (after the confirmation), followed live; then a rollout. (The live
+    central is shared: the journey goes back to its own NS by its page, never by "the first
+    INSTANTIATE" of a list other tests write to too.)"""
+    page.goto(ns_url)
+    expect(page.get_by_role("heading", name=f"NS instance vcpe-{tag}")).to_be_visible()
     page.once("dialog", lambda dialog: dialog.accept())  # form[data-confirm]
     page.get_by_role("button", name="Terminate").click()
     expect(page.get_by_role("heading", name=re.compile(r"^TERMINATE "))).to_be_visible()
