@@ -84,7 +84,12 @@ def principal_of(session: Session, digest: str) -> tuple[Principal, datetime | N
     expires = aware(token.expires_at) if token.expires_at is not None else None
     if expires is not None and expires <= datetime.now(UTC):
         raise Unauthenticated("the token has expired")
-    return Principal(user.id, user.name, Role(user.role), user.tenant_id), expires
+    return principal_of_user(user), expires
+
+
+def principal_of_user(user: UserRow) -> Principal:
+    """Who a user is when it calls, by a token or by a portal session."""
+    return Principal(user.id, user.name, Role(user.role), user.tenant_id)
 
 
 AUTH_ROWS = (ApiTokenRow, UserRow, TenantRow)

@@ -8,7 +8,6 @@ an API token gives, so the portals go through the same scoping (`services.access
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from edgewise.central.services.access import Principal, Role, require_admin
+from edgewise.central.services.auth import hash_token, principal_of_user
 from edgewise.central.services.errors import Forbidden, Invalid, Unauthenticated
 from edgewise.central.services.tenants import get_user
 from edgewise.central.store.tables import TenantRow, UserRow, aware
@@ -125,7 +125,7 @@ def sign_in(
     secret = secrets.token_urlsafe(32)
     row = WebSessionRow(
         user_id=user.id,
-        secret_hash=_digest(secret),
+        secret_hash=hash_token(secret),
         csrf_token=secrets.token_urlsafe(32),
         created_at=now,
         last_seen_at=now,
@@ -134,7 +134,7 @@ def sign_in(
     )
     session.add(row)
     session.flush()
-    principal = Principal(user.id, user.name, Role(user.role), user.tenant_id)
+    principal = principal_of_user(user)
     return SignedIn(secret, row.csrf_token, principal, row.expires_at)
 
 
@@ -145,7 +145,7 @@ def session_caller(
     (an ended session's row is deleted)."""
     if not secret or len(secret) > 128:
         raise Unauthenticated("you are not signed in")
-    digest = _digest(secret)
+    digest = hash_token(secret)
     found = session.execute(
         select(WebSessionRow, UserRow)
         .join(UserRow, UserRow.id == WebSessionRow.user_id)
@@ -160,7 +160,7 @@ def session_caller(
         raise Unauthenticated("your session has ended; sign in again")
     if aware(row.last_seen_at) + SEEN_EVERY <= now:
         row.last_seen_at = now
-    principal = Principal(user.id, user.name, Role(user.role), user.tenant_id)
+    principal = principal_of_user(user)
     return WebCaller(principal, row.id, row.csrf_token)
 
 
@@ -170,7 +170,3 @@ def sign_out(session: Session, session_id: str) -> None:
 
 def csrf_matches(caller: WebCaller, presented: str | None) -> bool:
     return bool(presented) and hmac.compare_digest(caller.csrf_token, presented or "")
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
